@@ -1,0 +1,29 @@
+/** The typed protocol between the main thread and the capture worker. */
+import type { ErrorKind } from '../errors';
+import type { CaptureStats, HttpEvent } from '../types';
+
+/** Where packets come from. */
+export type CaptureSourceSpec =
+  | { kind: 'live'; iface: string; filter: string }
+  | { kind: 'file'; path: string; filter: string; ports: number[] | null; speed: number }
+  | { kind: 'demo'; seed: number; speed: number };
+
+/** Given to the worker at start (workerData). */
+export interface CaptureRequest {
+  source: CaptureSourceSpec;
+  maxStrLength: number;
+  /** Worker flush ceiling, seconds: the longest a finished transaction waits to be posted. */
+  timeout: number;
+}
+
+/** Main → worker. */
+export type ToWorker = { type: 'stop' };
+
+/** Worker → main. */
+export type FromWorker =
+  | { type: 'ready'; source: string; linkType: number }
+  | { type: 'events'; events: HttpEvent[] }
+  | { type: 'stats'; stats: CaptureStats; now: number }
+  | { type: 'error'; kind: ErrorKind; message: string }
+  | { type: 'eof' }
+  | { type: 'stopped' };

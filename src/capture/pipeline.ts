@@ -1,0 +1,97 @@
+/**
+ * Frames in, HTTP transactions out: decode → connection tracking and reassembly → HTTP parsing
+ * → pairing, plus the release of finished transactions in request-time order. Pure and
+ * synchronous, so the worker and the tests drive it the same way.
+ */
+import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
+import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
+import { FlowTable, type FlowLimits } from './flowTable';
+
+/** Seconds of data time between sweeps for idle connections. */
+const SWEEP_INTERVAL = 1;
+
+/** The capture's packet-to-transaction pipeline. */
+export class CapturePipeline {
+  readonly stats: CaptureStats = emptyCaptureStats();
+  private readonly segment = new DecodedSegment();
+  private readonly flows: FlowTable;
+  private held: HttpEvent[] = [];
+  private lastSweep = -Infinity;
+  /** Data time: the latest packet timestamp seen (or the wall clock, in live mode). */
+  now = 0;
+
+  /**
+   * `holdSeconds` bounds how long a finished transaction may wait for an earlier, still open
+   * one before it is released out of order. `ports`, when given, keeps only TCP segments
+   * from or to those ports (the `-p` filter applied to a capture file).
+   */
+  constructor(limits: FlowLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
+    this.flows = new FlowTable(limits, this.stats, (event) => this.held.push(event));
+  }
+
+  /** Takes one captured frame: `buf[offset, offset + caplen)` of `linkType`, captured at `ts`. */
+  onFrame(buf: Buffer, offset: number, caplen: number, ts: number, linkType: number): void {
+    const stats = this.stats;
+    stats.packets++;
+    stats.bytes += caplen;
+    if (ts > this.now) this.now = ts;
+    switch (decodeFrame(buf, offset, caplen, linkType, this.segment)) {
+      case DecodeResult.Tcp: {
+        const seg = this.segment;
+        if (this.ports === null || this.ports.has(seg.dport) || this.ports.has(seg.sport)) this.flows.onSegment(seg, buf, ts);
+        break;
+      }
+      case DecodeResult.NotTcp:
+        stats.nonTcp++;
+        break;
+      case DecodeResult.Fragment:
+        stats.fragments++;
+        break;
+      case DecodeResult.Error:
+        stats.decodeErrors++;
+        break;
+    }
+  }
+
+  /** Moves data time on (live mode: also with no packets) and ends idle connections. */
+  tick(now: number): void {
+    if (now > this.now) this.now = now;
+    if (this.now - this.lastSweep >= SWEEP_INTERVAL) {
+      this.lastSweep = this.now;
+      this.flows.expireIdle(this.now);
+    }
+  }
+
+  /**
+   * Finished transactions that can go out now, in request-time order: those no open
+   * transaction precedes, and those held longer than the hold time.
+   */
+  release(): HttpEvent[] {
+    if (this.held.length === 0) return [];
+    const threshold = Math.max(this.flows.oldestPendingTs(), this.now - this.holdSeconds);
+    return this.releaseBefore(threshold);
+  }
+
+  /** Ends every connection and returns all remaining transactions (end of capture). */
+  finish(): HttpEvent[] {
+    this.flows.endAll(this.now);
+    return this.releaseBefore(Infinity);
+  }
+
+  private releaseBefore(threshold: number): HttpEvent[] {
+    const held = this.held;
+    held.sort(byTs);
+    let n = 0;
+    while (n < held.length && held[n].ts < threshold) n++;
+    if (n === held.length) {
+      this.held = [];
+      return held;
+    }
+    this.held = held.slice(n);
+    return held.slice(0, n);
+  }
+}
+
+function byTs(a: HttpEvent, b: HttpEvent): number {
+  return a.ts - b.ts;
+}

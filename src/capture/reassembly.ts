@@ -1,0 +1,167 @@
+/**
+ * TCP reassembly for one direction of a connection: delivers payload bytes in sequence order,
+ * once each. Out-of-order segments wait in a bounded buffer; retransmitted and overlapping bytes
+ * are trimmed; a hole that does not fill (a lost packet) is skipped and reported as a gap so
+ * the parser can resynchronise.
+ */
+import type { CaptureStats } from '../types';
+
+/** Receives a direction's bytes in order. Views are only valid during the call. */
+export interface StreamReceiver {
+  onData(buf: Buffer, start: number, end: number, ts: number): void;
+  /** `missing` bytes (-1: unknown, a stream joined mid-way) are lost before the next onData. */
+  onGap(ts: number, missing: number): void;
+}
+
+/** Bounds on buffered out-of-order data. */
+export interface ReassemblyLimits {
+  /** Out-of-order bytes one direction may hold before its first hole is skipped. */
+  maxStreamBufferBytes: number;
+  /** Out-of-order segments one direction may hold. */
+  maxStreamSegments: number;
+  /** Seconds a hole may stay open while later data waits. */
+  maxHoleSeconds: number;
+}
+
+/** Out-of-order bytes held by all streams together, bounded across the whole capture. */
+export class ReassemblyBudget {
+  used = 0;
+  constructor(readonly maxBytes: number) {}
+}
+
+interface PendingSegment {
+  seq: number;
+  data: Buffer;
+  ts: number;
+}
+
+/** Signed distance a − b between two 32-bit sequence numbers (wraps correctly). */
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** One direction of a TCP connection. */
+export class TcpStream {
+  private nextSeq = 0;
+  private started = false;
+  private pending: PendingSegment[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly receiver: StreamReceiver,
+    private readonly limits: ReassemblyLimits,
+    private readonly budget: ReassemblyBudget,
+    private readonly stats: CaptureStats,
+  ) {}
+
+  /** A SYN fixes where the byte stream starts. */
+  onSyn(seq: number): void {
+    if (!this.started) {
+      this.nextSeq = (seq + 1) >>> 0;
+      this.started = true;
+    }
+  }
+
+  /** Takes a segment's payload `buf[start, start + length)` sent with sequence number `seq`. */
+  onSegment(buf: Buffer, start: number, length: number, seq: number, ts: number): void {
+    if (length === 0) return;
+    if (!this.started) {
+      // Joined mid-connection: take this segment as the start and let the parser resync.
+      this.started = true;
+      this.nextSeq = seq;
+      this.receiver.onGap(ts, -1);
+    }
+    const offset = seqDiff(seq, this.nextSeq);
+    if (offset <= 0) {
+      this.deliverFrom(buf, start, length, offset, ts);
+      if (this.pending.length > 0) this.drainPending(ts);
+      return;
+    }
+    if (this.pending.length > 0 && ts - this.pending[0].ts > this.limits.maxHoleSeconds) {
+      this.skipHole(ts);
+      this.onSegment(buf, start, length, seq, ts);
+      return;
+    }
+    this.buffer(buf, start, length, seq, ts);
+  }
+
+  /** The stream ends (FIN, RST, expiry): skip any hole and deliver what waits behind it. */
+  flush(ts: number): void {
+    while (this.pending.length > 0) this.skipHole(ts);
+  }
+
+  /** Out-of-order bytes this stream holds. */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** Delivers the part of a segment at or after nextSeq; `offset` ≤ 0 is seq − nextSeq. */
+  private deliverFrom(buf: Buffer, start: number, length: number, offset: number, ts: number): void {
+    if (offset + length <= 0) {
+      this.stats.duplicateBytes += length;
+      return;
+    }
+    if (offset < 0) this.stats.duplicateBytes += -offset;
+    this.nextSeq = (this.nextSeq + offset + length) >>> 0;
+    this.receiver.onData(buf, start - offset, start + length, ts);
+  }
+
+  private buffer(buf: Buffer, start: number, length: number, seq: number, ts: number): void {
+    if (this.budget.used + length > this.budget.maxBytes
+        || this.pendingBytes + length > this.limits.maxStreamBufferBytes
+        || this.pending.length >= this.limits.maxStreamSegments) {
+      if (this.pending.length === 0) {
+        // Nothing to make room with: this segment is lost to us.
+        this.stats.reassemblyDrops++;
+        return;
+      }
+      this.skipHole(ts);
+      this.onSegment(buf, start, length, seq, ts);
+      return;
+    }
+    // The packet buffer is reused by the capture: keep a copy.
+    const segment: PendingSegment = { seq, data: Buffer.from(buf.subarray(start, start + length)), ts };
+    let i = this.pending.length;
+    while (i > 0 && seqDiff(this.pending[i - 1].seq, seq) > 0) i--;
+    this.pending.splice(i, 0, segment);
+    this.pendingBytes += length;
+    this.budget.used += length;
+  }
+
+  /** Delivers buffered segments that now continue the stream. */
+  private drainPending(ts: number): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0];
+      const offset = seqDiff(head.seq, this.nextSeq);
+      if (offset > 0) return;
+      this.pending.shift();
+      this.release(head);
+      this.deliverFrom(head.data, 0, head.data.length, offset, ts);
+    }
+  }
+
+  /** Jumps over the hole before the first buffered segment, then delivers what follows it. */
+  private skipHole(ts: number): void {
+    const head = this.pending[0];
+    const missing = seqDiff(head.seq, this.nextSeq);
+    if (missing > 0) {
+      this.stats.gaps++;
+      this.stats.gapBytes += missing;
+      this.nextSeq = head.seq;
+      this.receiver.onGap(ts, missing);
+    }
+    this.drainPending(ts);
+  }
+
+  private release(segment: PendingSegment): void {
+    this.pendingBytes -= segment.data.length;
+    this.budget.used -= segment.data.length;
+  }
+
+  /** Returns the buffered bytes to the shared budget (the connection is being dropped). */
+  dispose(): void {
+    this.budget.used -= this.pendingBytes;
+    this.pendingBytes = 0;
+    this.pending = [];
+  }
+}

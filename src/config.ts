@@ -1,0 +1,103 @@
+/**
+ * The settings: `config/default.json` holds every key and its default, `--config FILE` overrides
+ * it, command-line flags override both. `config/schema.json` describes and bounds every key;
+ * an unknown key, a wrong type or a value out of range is an error that names the key.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { WiretopError } from './errors';
+
+/** Every setting, with the names used in config files. */
+export interface Config {
+  timeout: number;
+  dashboard_bucket_size: number;
+  average_bucket_size: number;
+  average_threshold: number;
+  average_learning_duration: number;
+  threshold_rps: number | null;
+  max_str_length: number;
+  max_top_hits: number;
+  max_retention_length: number;
+  refresh: number;
+  plugins: string[];
+}
+
+interface KeySchema {
+  type: 'number' | 'integer' | 'string[]';
+  nullable?: boolean;
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+const CONFIG_DIR = path.resolve(__dirname, __filename.endsWith('.ts') ? '../config' : '../../config');
+
+function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+/** The schema of every key. */
+export function configSchema(): Record<string, KeySchema> {
+  return readJson(path.join(CONFIG_DIR, 'schema.json')) as Record<string, KeySchema>;
+}
+
+/** The defaults from config/default.json. */
+export function defaultConfig(): Config {
+  return readJson(path.join(CONFIG_DIR, 'default.json')) as Config;
+}
+
+function checkValue(key: string, value: unknown, schema: KeySchema, origin: string): void {
+  const where = `${origin}: "${key}"`;
+  if (value === null) {
+    if (schema.nullable) return;
+    throw new WiretopError('config', `${where} must not be null`);
+  }
+  if (schema.type === 'string[]') {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+      throw new WiretopError('config', `${where} must be a list of strings`);
+    }
+    return;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new WiretopError('config', `${where} must be a number, not ${JSON.stringify(value)}`);
+  }
+  if (schema.type === 'integer' && !Number.isInteger(value)) {
+    throw new WiretopError('config', `${where} must be a whole number, not ${value}`);
+  }
+  if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
+    throw new WiretopError('config', `${where} is ${value}, out of range ${schema.min ?? '-∞'}..${schema.max ?? '∞'}`);
+  }
+}
+
+/** Checks a partial config (from a file or the flags); throws on the first bad key. */
+export function validateConfig(values: Record<string, unknown>, origin: string): Partial<Config> {
+  const schema = configSchema();
+  for (const [key, value] of Object.entries(values)) {
+    const keySchema = schema[key];
+    if (keySchema === undefined) {
+      throw new WiretopError('config', `${origin}: unknown key "${key}" (known keys: ${Object.keys(schema).join(', ')})`);
+    }
+    checkValue(key, value, keySchema, origin);
+  }
+  return values as Partial<Config>;
+}
+
+/** Defaults, then the file at `configPath` (if any), then `overrides` from the command line. */
+export function loadConfig(configPath: string | undefined, overrides: Partial<Config>): Config {
+  let fromFile: Partial<Config> = {};
+  if (configPath !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    } catch (error) {
+      const reason = error instanceof SyntaxError ? `not valid JSON (${error.message})` : (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new WiretopError('config', `config file ${configPath}: ${reason}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new WiretopError('config', `config file ${configPath}: must hold a JSON object of settings`);
+    }
+    fromFile = validateConfig(parsed as Record<string, unknown>, configPath);
+  }
+  const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
+  return { ...defaultConfig(), ...fromFile, ...flags };
+}

@@ -1,0 +1,216 @@
+/**
+ * One TCP connection seen as HTTP: two message parsers (one per direction) and the pairing of
+ * requests with responses, in order, into HttpEvents. The side that sends a request line is the
+ * client, whichever side opened the connection.
+ */
+import type { CaptureStats, HttpEvent } from '../types';
+import type { MessageHead } from './head';
+import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
+import { hostWithoutPort, sectionOf } from './uri';
+
+/** The two endpoints of a connection, in the order its first packet went. */
+export interface Endpoints {
+  addrA: string;
+  portA: number;
+  addrB: string;
+  portB: number;
+}
+
+/** Where finished transactions go. */
+export type EventEmitter = (event: HttpEvent) => void;
+
+/** A request waiting for (or receiving) its response. */
+interface PendingRequest {
+  head: MessageHead;
+  ts: number;
+  reqBytes: number;
+  status: number | null;
+  responseTs: number;
+  emitted: boolean;
+}
+
+const NO_BODY: BodyPlan = { framing: Framing.None, length: 0 };
+const TUNNEL: BodyPlan = { framing: Framing.Tunnel, length: 0 };
+const UNTIL_CLOSE: BodyPlan = { framing: Framing.UntilClose, length: 0 };
+const CHUNKED: BodyPlan = { framing: Framing.Chunked, length: 0 };
+
+/** Limits on one connection's HTTP state. */
+export interface ConnectionLimits extends ParserLimits {
+  /** Requests that may wait for their responses (pipelining) before the oldest is given up. */
+  maxPendingRequests: number;
+}
+
+/** The HTTP side of one TCP connection. */
+export class HttpConnection implements ParserOwner {
+  /** Parser of the bytes sent by endpoint A (the sender of the first packet seen). */
+  readonly parserA: MessageParser;
+  readonly parserB: MessageParser;
+  private readonly pending: PendingRequest[] = [];
+  /** The request whose body the client is sending now. */
+  private requestInBody: PendingRequest | null = null;
+  /** The request whose response the server is sending now (null: none, or an orphan). */
+  private responseFor: PendingRequest | null = null;
+  private responseIsInformational = false;
+  private countedNotHttp = false;
+
+  constructor(
+    private readonly endpoints: Endpoints,
+    private readonly limits: ConnectionLimits,
+    private readonly stats: CaptureStats,
+    private readonly emit: EventEmitter,
+  ) {
+    this.parserA = new MessageParser(this, limits);
+    this.parserB = new MessageParser(this, limits);
+  }
+
+  /** Requests not yet answered. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Request time of the oldest transaction not yet emitted, or Infinity. */
+  get oldestPendingTs(): number {
+    return this.pending.length > 0 ? this.pending[0].ts : Infinity;
+  }
+
+  /** The connection is over: finish bodies that end at the close, emit what waits unanswered. */
+  close(ts: number): void {
+    this.parserA.finish(ts);
+    this.parserB.finish(ts);
+    while (this.pending.length > 0) {
+      const request = this.pending.shift()!;
+      if (request.status === null) this.stats.unanswered++;
+      this.emitRequest(request, 0);
+    }
+  }
+
+  onHead(parser: MessageParser, head: MessageHead, ts: number): BodyPlan {
+    const other = parser === this.parserA ? this.parserB : this.parserA;
+    if (head.isRequest) {
+      if (other.role === Role.Unknown) other.role = Role.Server;
+      return this.onRequestHead(other, head, ts);
+    }
+    if (other.role === Role.Unknown) other.role = Role.Client;
+    return this.onResponseHead(head, ts);
+  }
+
+  private onRequestHead(server: MessageParser, head: MessageHead, ts: number): BodyPlan {
+    if (this.pending.length >= this.limits.maxPendingRequests) {
+      const oldest = this.pending.shift()!;
+      this.stats.pipelineDrops++;
+      this.emitRequest(oldest, 0);
+    }
+    const request: PendingRequest = { head, ts, reqBytes: 0, status: null, responseTs: -1, emitted: false };
+    this.pending.push(request);
+    this.requestInBody = request;
+    if (head.version === '0.9') {
+      server.expectRawResponse();
+      return NO_BODY;
+    }
+    if (head.chunked) return CHUNKED;
+    if (head.contentLength >= 0) return { framing: Framing.Length, length: head.contentLength };
+    return NO_BODY;
+  }
+
+  private onResponseHead(head: MessageHead, ts: number): BodyPlan {
+    const request = this.pending.find((r) => r.status === null) ?? null;
+    const status = head.status;
+    this.responseFor = request;
+    this.responseIsInformational = status >= 100 && status < 200 && status !== 101;
+    if (request === null) {
+      this.stats.orphanResponses++;
+      return this.responseBodyPlan(head, '');
+    }
+    if (this.responseIsInformational) return NO_BODY;
+    request.status = status;
+    request.responseTs = ts;
+    const method = request.head.method;
+    if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
+      // The connection now carries another protocol: nothing more to parse either way.
+      this.parserA.stop(true);
+      this.parserB.stop(true);
+      this.completeResponse(request, 0);
+      return TUNNEL;
+    }
+    return this.responseBodyPlan(head, method);
+  }
+
+  private responseBodyPlan(head: MessageHead, method: string): BodyPlan {
+    const status = head.status;
+    if (method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) return NO_BODY;
+    if (head.chunked) return CHUNKED;
+    if (head.contentLength >= 0) return { framing: Framing.Length, length: head.contentLength };
+    // No length, or one that cannot be trusted: the body runs until the server closes.
+    return UNTIL_CLOSE;
+  }
+
+  onRawResponseStart(_parser: MessageParser, ts: number): void {
+    const request = this.pending.find((r) => r.status === null && r.responseTs < 0) ?? null;
+    this.responseFor = request;
+    this.responseIsInformational = false;
+    if (request !== null) request.responseTs = ts;
+  }
+
+  onMessageEnd(parser: MessageParser, bodyBytes: number, _ts: number): void {
+    if (parser.role === Role.Client) {
+      if (this.requestInBody !== null) this.requestInBody.reqBytes = bodyBytes;
+      this.requestInBody = null;
+      return;
+    }
+    if (this.responseIsInformational) return;
+    const request = this.responseFor;
+    this.responseFor = null;
+    if (request !== null) this.completeResponse(request, bodyBytes);
+  }
+
+  private completeResponse(request: PendingRequest, bodyBytes: number): void {
+    const index = this.pending.indexOf(request);
+    if (index >= 0) this.pending.splice(index, 1);
+    this.emitRequest(request, bodyBytes);
+  }
+
+  /**
+   * One direction is not HTTP: stop parsing it. The other goes on, since a server may still
+   * answer garbage with an HTTP error; the connection counts as non-HTTP unless it speaks it.
+   */
+  onNotHttp(parser: MessageParser): void {
+    parser.stop(false);
+    const other = parser === this.parserA ? this.parserB : this.parserA;
+    if (!this.countedNotHttp && !other.sawHttp) {
+      this.countedNotHttp = true;
+      this.stats.nonHttpFlows++;
+    }
+  }
+
+  onParseError(_parser: MessageParser): void {
+    this.stats.parseErrors++;
+  }
+
+  private emitRequest(request: PendingRequest, respBytes: number): void {
+    if (request.emitted) return;
+    request.emitted = true;
+    const { head } = request;
+    const clientIsA = this.parserA.role === Role.Client;
+    const e = this.endpoints;
+    const server = clientIsA ? e.addrB : e.addrA;
+    const host = head.host === '' ? server : hostWithoutPort(head.host);
+    this.stats.events++;
+    this.emit({
+      ts: request.ts,
+      src: clientIsA ? e.addrA : e.addrB,
+      sport: clientIsA ? e.portA : e.portB,
+      dst: server,
+      dport: clientIsA ? e.portB : e.portA,
+      method: head.method,
+      host,
+      uri: head.uri,
+      section: sectionOf(head.uri),
+      status: request.status,
+      reqBytes: request.reqBytes,
+      respBytes,
+      ua: head.ua,
+      latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
+      version: head.version,
+    });
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Parses one HTTP/1.x message head (start line and headers) from a buffer, keeping only what
+ * wiretop shows or needs for framing. Header values of interest are read straight from the
+ * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all.
+ */
+import { boundedText } from './sanitize';
+
+/** The parts of a request or response head that wiretop keeps. */
+export interface MessageHead {
+  isRequest: boolean;
+  method: string;
+  uri: string;
+  /** `1.1`, `1.0`, `0.9`... */
+  version: string;
+  status: number;
+  host: string;
+  ua: string;
+  /** Content-Length: -1 when absent, -2 when present but invalid. */
+  contentLength: number;
+  chunked: boolean;
+  /** Connection: close (or HTTP/1.0 without keep-alive). */
+  close: boolean;
+  /** Connection: upgrade with an Upgrade header. */
+  upgrade: boolean;
+}
+
+export const CONTENT_LENGTH_ABSENT = -1;
+export const CONTENT_LENGTH_INVALID = -2;
+
+const SP = 0x20;
+const HT = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+
+// Largest Content-Length taken at face value; beyond it the value is treated as invalid.
+const MAX_CONTENT_LENGTH = 2 ** 50;
+
+/** Is `c` a token character (RFC 9110 tchar)? */
+export function isTokenChar(c: number): boolean {
+  if (c >= 0x61 && c <= 0x7a) return true; // a-z
+  if (c >= 0x41 && c <= 0x5a) return true; // A-Z
+  if (c >= 0x30 && c <= 0x39) return true; // 0-9
+  switch (c) {
+    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a: case 0x2b:
+    case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Index of the end of the line starting at `from` (the LF), or -1. */
+function lineEnd(buf: Buffer, from: number, end: number): number {
+  const i = buf.indexOf(LF, from);
+  return i < 0 || i >= end ? -1 : i;
+}
+
+/** `end` with a trailing CR (and spaces) removed. */
+function trimLineEnd(buf: Buffer, start: number, end: number): number {
+  while (end > start && (buf[end - 1] === CR || buf[end - 1] === SP || buf[end - 1] === HT)) end--;
+  return end;
+}
+
+/**
+ * Methods accepted on a request line without an HTTP version (HTTP/0.9 style). Any token is
+ * a method when the line ends in HTTP/x.y; without one, only these are, so that random text
+ * on the port is not taken for requests.
+ */
+const WELL_KNOWN_METHODS = new Set([
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PROPFIND', 'PROPPATCH',
+  'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT', 'MKACTIVITY', 'CHECKOUT', 'MERGE', 'QUERY',
+]);
+
+/** Does the line `buf[start, end)` look like a request line: `TOKEN SP ...`? */
+export function looksLikeRequestLine(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && isTokenChar(buf[i])) i++;
+  return i > start && i - start <= 32 && i < end && buf[i] === SP;
+}
+
+/** Does `buf[start, end)` begin like a status line (`HTTP/d.d`)? Needs 7 bytes. */
+export function looksLikeStatusLine(buf: Buffer, start: number, end: number): boolean {
+  return end - start >= 7 && buf[start] === 0x48 && buf[start + 1] === 0x54 && buf[start + 2] === 0x54
+    && buf[start + 3] === 0x50 && buf[start + 4] === 0x2f && buf[start + 5] >= 0x30 && buf[start + 5] <= 0x39
+    && buf[start + 6] === 0x2e;
+}
+
+/** Compares `buf[start, end)` with a lower-case ASCII name, ignoring case. */
+function nameIs(buf: Buffer, start: number, end: number, lowerName: string): boolean {
+  if (end - start !== lowerName.length) return false;
+  for (let i = 0; i < lowerName.length; i++) {
+    if ((buf[start + i] | 0x20) !== lowerName.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Does the comma list in `buf[start, end)` contain `lowerToken` (case-insensitive)? */
+function listHas(buf: Buffer, start: number, end: number, lowerToken: string): boolean {
+  return buf.toString('latin1', start, end).toLowerCase().split(',').some((item) => item.trim() === lowerToken);
+}
+
+/** Is the last coding of a Transfer-Encoding list `chunked`? */
+function lastCodingIsChunked(value: string): boolean {
+  const codings = value.toLowerCase().split(',');
+  return codings[codings.length - 1].trim() === 'chunked';
+}
+
+function parseContentLength(buf: Buffer, start: number, end: number): number {
+  if (start === end) return CONTENT_LENGTH_INVALID;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c < 0x30 || c > 0x39) return CONTENT_LENGTH_INVALID;
+    value = value * 10 + (c - 0x30);
+    if (value > MAX_CONTENT_LENGTH) return CONTENT_LENGTH_INVALID;
+  }
+  return value;
+}
+
+const enum Wanted { None, Host, UserAgent, ContentLength, TransferEncoding, Connection, Upgrade }
+
+function classifyName(buf: Buffer, start: number, end: number): Wanted {
+  switch (end - start) {
+    case 4: return nameIs(buf, start, end, 'host') ? Wanted.Host : Wanted.None;
+    case 7: return nameIs(buf, start, end, 'upgrade') ? Wanted.Upgrade : Wanted.None;
+    case 10:
+      if (nameIs(buf, start, end, 'user-agent')) return Wanted.UserAgent;
+      return nameIs(buf, start, end, 'connection') ? Wanted.Connection : Wanted.None;
+    case 14: return nameIs(buf, start, end, 'content-length') ? Wanted.ContentLength : Wanted.None;
+    case 17: return nameIs(buf, start, end, 'transfer-encoding') ? Wanted.TransferEncoding : Wanted.None;
+    default: return Wanted.None;
+  }
+}
+
+/**
+ * Parses the head in `buf[start, end)` (the bytes up to and including the blank line).
+ * Returns null when the start line is not HTTP. `maxHeaders` bounds the header lines read.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number): MessageHead | null {
+  const firstEnd = lineEnd(buf, start, end);
+  const lineStop = trimLineEnd(buf, start, firstEnd < 0 ? end : firstEnd);
+  const head: MessageHead = {
+    isRequest: true, method: '', uri: '', version: '', status: 0, host: '', ua: '',
+    contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false,
+  };
+  if (looksLikeStatusLine(buf, start, lineStop)) {
+    if (!parseStatusLine(buf, start, lineStop, head)) return null;
+  } else if (looksLikeRequestLine(buf, start, lineStop)) {
+    parseRequestLine(buf, start, lineStop, maxStr, head);
+    if (head.version === '0.9' && !acceptableVersionless(buf, start, lineStop, head)) return null;
+  } else {
+    return null;
+  }
+  if (head.version === '0.9' && (firstEnd < 0 || firstEnd + 1 >= end)) return head;
+
+  let keepAlive = false;
+  let upgradeHeader = false;
+  let connectionUpgrade = false;
+  let teValue = '';
+  let lastWanted = Wanted.None;
+  let lines = 0;
+  let cursor = firstEnd < 0 ? end : firstEnd + 1;
+  while (cursor < end && lines < maxHeaders) {
+    const nl = lineEnd(buf, cursor, end);
+    const stop = trimLineEnd(buf, cursor, nl < 0 ? end : nl);
+    const next = nl < 0 ? end : nl + 1;
+    if (stop === cursor) break; // the blank line
+    lines++;
+    if (buf[cursor] === SP || buf[cursor] === HT) {
+      // Obsolete line folding: the line continues the previous header's value.
+      if (lastWanted === Wanted.TransferEncoding) {
+        teValue += ' ' + buf.toString('latin1', skipSpaces(buf, cursor, stop), stop);
+      }
+      cursor = next;
+      continue;
+    }
+    const colon = buf.indexOf(COLON, cursor);
+    if (colon < 0 || colon >= stop) { lastWanted = Wanted.None; cursor = next; continue; }
+    const nameStop = trimLineEnd(buf, cursor, colon);
+    const wanted = classifyName(buf, cursor, nameStop);
+    lastWanted = wanted;
+    if (wanted !== Wanted.None) {
+      const valueStart = skipSpaces(buf, colon + 1, stop);
+      switch (wanted) {
+        case Wanted.Host:
+          if (head.host === '') head.host = boundedText(buf, valueStart, stop, maxStr);
+          break;
+        case Wanted.UserAgent:
+          if (head.ua === '') head.ua = boundedText(buf, valueStart, stop, maxStr);
+          break;
+        case Wanted.ContentLength: {
+          const value = parseContentLength(buf, valueStart, stop);
+          if (head.contentLength === CONTENT_LENGTH_ABSENT) head.contentLength = value;
+          else if (head.contentLength !== value) head.contentLength = CONTENT_LENGTH_INVALID;
+          break;
+        }
+        case Wanted.TransferEncoding:
+          teValue = teValue === '' ? buf.toString('latin1', valueStart, stop) : `${teValue},${buf.toString('latin1', valueStart, stop)}`;
+          break;
+        case Wanted.Connection:
+          if (listHas(buf, valueStart, stop, 'close')) head.close = true;
+          if (listHas(buf, valueStart, stop, 'keep-alive')) keepAlive = true;
+          if (listHas(buf, valueStart, stop, 'upgrade')) connectionUpgrade = true;
+          break;
+        case Wanted.Upgrade:
+          upgradeHeader = true;
+          break;
+      }
+    }
+    cursor = next;
+  }
+  if (teValue !== '') head.chunked = lastCodingIsChunked(teValue.replace(/\s+/g, ' '));
+  if (head.version === '1.0' && !keepAlive) head.close = true;
+  head.upgrade = upgradeHeader && connectionUpgrade;
+  return head;
+}
+
+/**
+ * A request line without a version is HTTP/0.9 when it names a well-known method, or when it
+ * still mentions HTTP/ (`GET /HTTP/1.1`, a missing space); never with an empty target.
+ */
+function acceptableVersionless(buf: Buffer, start: number, end: number, head: MessageHead): boolean {
+  if (head.uri === '') return false;
+  return WELL_KNOWN_METHODS.has(head.method) || buf.indexOf('HTTP/', start, 'latin1') >= 0 && buf.indexOf('HTTP/', start, 'latin1') < end;
+}
+
+function skipSpaces(buf: Buffer, from: number, end: number): number {
+  while (from < end && (buf[from] === SP || buf[from] === HT)) from++;
+  return from;
+}
+
+function parseStatusLine(buf: Buffer, start: number, end: number, head: MessageHead): boolean {
+  head.isRequest = false;
+  let i = start + 5;
+  const versionStart = i;
+  while (i < end && buf[i] !== SP) i++;
+  head.version = buf.toString('latin1', versionStart, Math.min(i, versionStart + 8));
+  i = skipSpaces(buf, i, end);
+  let status = 0;
+  let digits = 0;
+  while (i < end && digits < 3 && buf[i] >= 0x30 && buf[i] <= 0x39) {
+    status = status * 10 + (buf[i] - 0x30);
+    i++;
+    digits++;
+  }
+  if (digits !== 3) return false;
+  head.status = status;
+  return true;
+}
+
+function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: number, head: MessageHead): void {
+  let i = start;
+  while (i < end && buf[i] !== SP) i++;
+  head.method = boundedText(buf, start, i, maxStr);
+  const uriStart = skipSpaces(buf, i, end);
+  // The version is the last word when it reads HTTP/x; a request line without one is HTTP/0.9.
+  let lastSpace = end - 1;
+  while (lastSpace >= uriStart && buf[lastSpace] !== SP) lastSpace--;
+  if (lastSpace >= uriStart - 1 && looksLikeStatusLine(buf, lastSpace + 1, end)) {
+    head.version = buf.toString('latin1', lastSpace + 6, Math.min(end, lastSpace + 14));
+    head.uri = boundedText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), maxStr);
+  } else {
+    head.version = '0.9';
+    head.uri = boundedText(buf, uriStart, end, maxStr);
+  }
+}

@@ -1,0 +1,34 @@
+/** Helpers that turn request fields into the keys wiretop aggregates on. */
+
+/**
+ * The section of a URI: its first path segment. `/pages/create` → `/pages`, `/` → `/`,
+ * `http://h/a/b` → `/a`. A target that is not a path (`*`, `host:443`) is its own section.
+ */
+export function sectionOf(uri: string): string {
+  let path = uri;
+  const scheme = uri.indexOf('://');
+  if (scheme > 0 && scheme < 10) {
+    const slash = uri.indexOf('/', scheme + 3);
+    path = slash < 0 ? '/' : uri.slice(slash);
+  }
+  if (path === '') return '/';
+  if (path.charCodeAt(0) !== 0x2f) return path;
+  let end = 1;
+  while (end < path.length) {
+    const c = path.charCodeAt(end);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break;
+    end++;
+  }
+  return end === 1 ? '/' : path.slice(0, end);
+}
+
+/** The host name of a Host header: lower-cased, without its port (IPv6 literals keep brackets). */
+export function hostWithoutPort(host: string): string {
+  if (host.charCodeAt(0) === 0x5b) {
+    const close = host.indexOf(']');
+    return (close < 0 ? host : host.slice(0, close + 1)).toLowerCase();
+  }
+  const colon = host.indexOf(':');
+  const bare = colon >= 0 && host.indexOf(':', colon + 1) < 0 ? host.slice(0, colon) : host;
+  return bare.toLowerCase();
+}
