@@ -1,0 +1,310 @@
+/** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
+import { LinkType } from '../src/capture/decode';
+import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
+
+function simpleExchange(conv = new Conversation()): Conversation {
+  conv.handshake();
+  conv.send('client', request('GET', '/pages/create?x=1'));
+  conv.send('server', response(200, 'hello'));
+  conv.close();
+  return conv;
+}
+
+describe('a plain exchange', () => {
+  it('becomes one transaction with every field', () => {
+    const { events, stats } = runFrames(simpleExchange().frames);
+    expect(events).toHaveLength(1);
+    const e = events[0];
+    expect(e).toMatchObject({
+      src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'example.com',
+      uri: '/pages/create?x=1', section: '/pages', status: 200, reqBytes: 0, respBytes: 5, ua: 'test-agent', version: '1.1',
+    });
+    expect(e.latencyMs).toBeCloseTo(1, 3);
+    expect(e.ts).toBeCloseTo(1_700_000_000.004, 6);
+    expect(stats).toMatchObject({ flowsTotal: 1, flowsActive: 0, events: 1, gaps: 0, parseErrors: 0, decodeErrors: 0 });
+  });
+
+  it('takes the side that sends requests as the client, whichever side connected first', () => {
+    // 10.0.0.2:80 opens the connection, but 10.0.0.1:40000 sends the request.
+    const conv = new Conversation({ addr: '10.0.0.2', port: 80 }, { addr: '10.0.0.1', port: 40000 });
+    conv.handshake();
+    conv.send('server', request('GET', '/reverse'));
+    conv.send('client', response(204));
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 80, uri: '/reverse', status: 204 })]);
+  });
+});
+
+describe('segmentation and reordering', () => {
+  it('reassembles a request and response sent one byte per segment', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('POST', '/api/items', 'example.com', 'Content-Length: 3\r\n') + 'abc', 1);
+    conv.send('server', response(201, 'created'), 1);
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ method: 'POST', uri: '/api/items', status: 201, reqBytes: 3, respBytes: 7 })]);
+    expect(stats.duplicateBytes).toBe(0);
+  });
+
+  it('puts out-of-order segments back in order', () => {
+    const conv = new Conversation().handshake();
+    const sent = conv.send('client', request('GET', '/ordered/path/long-enough'), 10);
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    // Deliver the request's segments in reverse.
+    const frames = conv.frames;
+    const first = frames.indexOf(sent[0]);
+    frames.splice(first, sent.length, ...[...sent].reverse());
+    const { events, stats } = runFrames(frames);
+    expect(events).toEqual([expect.objectContaining({ uri: '/ordered/path/long-enough', status: 200 })]);
+    expect(stats.gaps).toBe(0);
+  });
+
+  it('does not count retransmitted or overlapping bytes twice', () => {
+    const conv = new Conversation().handshake();
+    const body = 'x'.repeat(100);
+    conv.send('client', request('GET', '/a'));
+    const responseFrames = conv.send('server', response(200, body), 40);
+    // The second segment is sent again after the last one.
+    conv.frames.push({ ts: conv.clock + 0.001, frame: responseFrames[1].frame });
+    conv.clock += 0.001;
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ status: 200, respBytes: 100 })]);
+    expect(stats.duplicateBytes).toBe(40);
+  });
+
+  it('trims a segment that overlaps data already delivered', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/overlap'));
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n';
+    const full = Buffer.from(head + '0123456789', 'latin1');
+    const seq0 = 5001;
+    conv.segment('server', seq0, 0x18, full.subarray(0, head.length + 4));
+    // Overlaps the last 4 body bytes already seen and carries the remaining 6.
+    conv.segment('server', seq0 + head.length, 0x18, full.subarray(head.length));
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ uri: '/overlap', status: 200, respBytes: 10 })]);
+    expect(stats.duplicateBytes).toBe(4);
+  });
+});
+
+describe('HTTP framing', () => {
+  it('pairs pipelined requests with their responses in order', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/one') + request('GET', '/two') + request('HEAD', '/three'));
+    conv.send('server', response(200, 'first') + response(404, 'nope') + 'HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n');
+    conv.close();
+    const { events } = runFrames(conv.frames);
+    expect(events.map((e) => [e.uri, e.status, e.respBytes])).toEqual([['/one', 200, 5], ['/two', 404, 4], ['/three', 200, 0]]);
+  });
+
+  it('reads chunked bodies with extensions and trailers', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/chunked') + request('GET', '/after'));
+    conv.send('server', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n' + response(200, 'next'), 7);
+    conv.close();
+    const { events } = runFrames(conv.frames);
+    expect(events.map((e) => [e.uri, e.status, e.respBytes])).toEqual([['/chunked', 200, 15], ['/after', 200, 4]]);
+  });
+
+  it('gives HEAD, 204 and 304 responses no body', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('HEAD', '/h') + request('GET', '/n') + request('GET', '/m'));
+    conv.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n');
+    conv.close();
+    const { events } = runFrames(conv.frames);
+    expect(events.map((e) => [e.method, e.status, e.respBytes])).toEqual([['HEAD', 200, 0], ['GET', 204, 0], ['GET', 304, 0]]);
+  });
+
+  it('skips 1xx responses and reports the final status (100-continue)', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('PUT', '/upload', 'example.com', 'Expect: 100-continue\r\nContent-Length: 4\r\n'));
+    conv.send('server', 'HTTP/1.1 100 Continue\r\n\r\n');
+    conv.send('client', 'data');
+    conv.send('server', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n' + response(201, 'ok'));
+    conv.close();
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ method: 'PUT', status: 201, reqBytes: 4, respBytes: 2 })]);
+  });
+
+  it('ends a body without length at the close', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/stream'));
+    conv.send('server', 'HTTP/1.0 200 OK\r\n\r\n' + 'y'.repeat(3000));
+    conv.close('server');
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ status: 200, respBytes: 3000 })]);
+  });
+
+  it('stops parsing after CONNECT 200 and a 101 upgrade', () => {
+    const tunnel = new Conversation().handshake();
+    tunnel.send('client', 'CONNECT db.example.com:443 HTTP/1.1\r\nHost: db.example.com:443\r\n\r\n');
+    tunnel.send('server', 'HTTP/1.1 200 Connection established\r\n\r\n');
+    tunnel.send('client', 'GET /not-http-anymore HTTP/1.1\r\n\r\n');
+    tunnel.close();
+    const ws = new Conversation({ addr: '10.0.0.3', port: 40001 }).handshake();
+    ws.send('client', request('GET', '/chat', 'example.com', 'Connection: Upgrade\r\nUpgrade: websocket\r\n'));
+    ws.send('server', 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello');
+    ws.send('client', 'GET /fake HTTP/1.1\r\n\r\n');
+    ws.close();
+    const { events, stats } = runFrames(interleave(tunnel, ws));
+    expect(events.map((e) => [e.method, e.uri, e.host, e.status])).toEqual([
+      ['CONNECT', 'db.example.com:443', 'db.example.com', 200],
+      ['GET', '/chat', 'example.com', 101],
+    ]);
+    expect(stats.parseErrors).toBe(0);
+  });
+
+  it('emits a request whose response never comes, with status null, when the connection ends', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/lost'));
+    conv.reset('server');
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ uri: '/lost', status: null, latencyMs: null })]);
+    expect(stats.unanswered).toBe(1);
+  });
+
+  it('reads HTTP/0.9 requests and their status-less answers', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', 'GET /old.html\r\n');
+    conv.send('server', '<html>old</html>');
+    conv.close('server');
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ method: 'GET', uri: '/old.html', version: '0.9', status: null, respBytes: 16 })]);
+  });
+});
+
+describe('damaged and hostile streams', () => {
+  it('skips a gap (lost packet) and resyncs at the next request', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/before'));
+    conv.send('server', response(200, 'a'));
+    conv.lose('client', 200); // a whole request lost
+    conv.send('client', request('GET', '/after'));
+    conv.send('server', response(200, 'b'));
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(events.map((e) => e.uri)).toContain('/after');
+    expect(events.map((e) => e.uri)).toContain('/before');
+    expect(stats.gaps).toBe(1);
+    expect(stats.gapBytes).toBe(200);
+  });
+
+  it('stays in step across a hole inside a body of known length', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/big') + request('GET', '/next'));
+    conv.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n' + 'z'.repeat(1000));
+    conv.lose('server', 1000);
+    conv.send('server', 'z'.repeat(1000) + response(200, 'ok'));
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(events.map((e) => [e.uri, e.respBytes])).toEqual([['/big', 3000], ['/next', 2]]);
+    expect(stats.gaps).toBe(1);
+  });
+
+  it('joins a connection already under way and resyncs at a message start', () => {
+    const conv = new Conversation();
+    // No handshake: the capture starts in the middle of a response body.
+    conv.send('server', 'tail of a body from before\r\nmore\r\n');
+    conv.send('client', request('GET', '/seen'));
+    conv.send('server', response(200, 'ok'));
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ uri: '/seen', status: 200 })]);
+  });
+
+  it('gives up a connection that is not HTTP, and counts it', () => {
+    const conv = new Conversation({ addr: '10.0.0.9', port: 40100 }).handshake();
+    conv.send('client', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    conv.send('server', Buffer.from([0x16, 0x03, 0x03, 0x00, 0x5d, 0x02]));
+    conv.send('client', 'GET /hidden HTTP/1.1\r\n\r\n');
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toHaveLength(0);
+    expect(stats.nonHttpFlows).toBe(1);
+  });
+
+  it('bounds every kept string by max_str_length and escapes control characters', () => {
+    const conv = new Conversation().handshake();
+    const longUri = '/' + 'a'.repeat(5000);
+    conv.send('client', `GET ${longUri} HTTP/1.1\r\nHost: ${'h'.repeat(3000)}.com\r\nUser-Agent: evil\x1b[2J\x07agent\r\nCookie: session=secret\r\nAuthorization: Basic c2VjcmV0\r\n\r\n`);
+    conv.send('server', response(200));
+    const { events } = runFrames(conv.frames, LinkType.ETHERNET, 64);
+    const e = events[0];
+    expect(e.uri).toHaveLength(64);
+    expect(e.host.length).toBeLessThanOrEqual(64);
+    expect(e.ua).toBe('evil\\x1b[2J\\x07agent');
+    expect(JSON.stringify(e)).not.toMatch(/secret|c2VjcmV0/);
+  });
+
+  it('gives up a head larger than the parser bound without growing', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', `GET /x HTTP/1.1\r\n${'X-Filler: ' + 'f'.repeat(100) + '\r\n'}`.repeat(1) + ('X-Pad: ' + 'p'.repeat(1000) + '\r\n').repeat(80));
+    conv.send('client', '\r\n' + request('GET', '/fine'));
+    conv.send('server', response(400) + response(200));
+    conv.close();
+    const { events, stats } = runFrames(conv.frames);
+    expect(stats.parseErrors).toBeGreaterThanOrEqual(1);
+    expect(events.map((e) => e.uri)).toContain('/fine');
+  });
+});
+
+describe('link layers and IP versions', () => {
+  const cases: Array<[string, number, object]> = [
+    ['802.1Q VLAN', LinkType.ETHERNET, { vlans: [42] }],
+    ['802.1ad QinQ', LinkType.ETHERNET, { vlans: [100, 42] }],
+    ['Linux cooked (SLL)', LinkType.LINUX_SLL, {}],
+    ['Linux cooked v2 (SLL2)', LinkType.LINUX_SLL2, {}],
+    ['BSD loopback', LinkType.NULL, {}],
+    ['raw IP', LinkType.RAW, {}],
+    ['IPv4 options', LinkType.ETHERNET, { ipOptions: Buffer.from([1, 1, 1, 0]) }],
+    ['TSO (IP length 0)', LinkType.ETHERNET, { zeroIpLength: true }],
+  ];
+  it.each(cases)('decodes %s', (_name, linkType, options) => {
+    const conv = simpleExchange(new Conversation(undefined, undefined, undefined, { linkType, ...options }));
+    const { events, stats } = runFrames(conv.frames, linkType);
+    expect(stats.decodeErrors).toBe(0);
+    expect(events).toEqual([expect.objectContaining({ uri: '/pages/create?x=1', status: 200 })]);
+  });
+
+  it('decodes IPv6 with extension headers', () => {
+    const conv = simpleExchange(new Conversation({ addr: '2001:db8::1', port: 50000 }, { addr: '2001:db8::2', port: 80 }, undefined, { ipv6Extensions: [0, 60] }));
+    const { events } = runFrames(conv.frames);
+    expect(events).toEqual([expect.objectContaining({ src: '2001:db8::1', dst: '2001:db8::2', status: 200 })]);
+  });
+
+  it('counts IP fragments and skips them', () => {
+    const conv = simpleExchange(new Conversation(undefined, undefined, undefined, { fragment: true }));
+    const { events, stats } = runFrames(conv.frames);
+    expect(events).toHaveLength(0);
+    expect(stats.fragments).toBe(conv.frames.length);
+  });
+});
+
+describe('event order and bounds', () => {
+  it('releases transactions in request-time order across connections', () => {
+    const slow = new Conversation({ addr: '10.0.0.5', port: 41000 }).handshake();
+    slow.send('client', request('GET', '/slow'));
+    const fast = new Conversation({ addr: '10.0.0.6', port: 41001 }, undefined, slow.clock + 0.0005).handshake();
+    fast.send('client', request('GET', '/fast'));
+    fast.send('server', response(200));
+    slow.clock = fast.clock + 0.5;
+    slow.send('server', response(200));
+    const { events } = runFrames(interleave(slow, fast));
+    expect(events.map((e) => e.uri)).toEqual(['/slow', '/fast']);
+  });
+
+  it('refuses connections beyond the flow table bound and counts them', () => {
+    const frames = [];
+    for (let i = 0; i < 5; i++) frames.push(...simpleExchange(new Conversation({ addr: `10.9.0.${i + 1}`, port: 30000 + i })).frames);
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const { captureLimits } = jest.requireActual('../src/capture/limits');
+    const pipeline = new CapturePipeline({ ...captureLimits(1024), maxFlows: 2 }, 2);
+    // All five connections open before any closes.
+    const sorted = [...frames].sort((a, b) => a.ts - b.ts);
+    for (const { ts, frame } of sorted) pipeline.onFrame(frame, 0, frame.length, ts, LinkType.ETHERNET);
+    const events = pipeline.finish();
+    expect(pipeline.stats.flowsDropped).toBeGreaterThan(0);
+    expect(events.length).toBeLessThan(5);
+  });
+});
