@@ -123,6 +123,8 @@ export function runFromProcess(): void {
   };
   run(process.argv.slice(2), env).then((code) => {
     process.exitCode = code;
+    // For `npm run bench`: peak memory of the whole process, worker included.
+    if (process.env.WIRETOP_PRINT_RUSAGE === '1') process.stderr.write(`rusage ${JSON.stringify(process.resourceUsage())}\n`);
   }, (error: unknown) => {
     process.stderr.write(`wiretop: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

@@ -17,7 +17,7 @@ export interface PacketView {
   linkType: number;
 }
 
-const CHUNK_BYTES = 8 * 1024 * 1024;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 /** A record larger than this is taken as a corrupt file, not a reason to allocate more. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
@@ -134,12 +134,19 @@ export class CaptureFileReader {
   }
 
   private nextPcap(): PacketView | null {
-    if (!this.fill(16)) return this.atEnd();
-    const caplen = this.u32(this.start + 8);
-    if (!this.fill(16 + caplen)) return this.atEnd();
+    if (this.end - this.start < 16 && !this.fill(16)) return this.atEnd();
+    const le = this.littleEndian;
+    let buf = this.buf;
+    const caplen = le ? buf.readUInt32LE(this.start + 8) : buf.readUInt32BE(this.start + 8);
+    if (this.end - this.start < 16 + caplen) {
+      if (!this.fill(16 + caplen)) return this.atEnd();
+      buf = this.buf;
+    }
     const at = this.start;
     const view = this.view;
-    view.ts = this.u32(at) + this.u32(at + 4) / this.pcapUnitsPerSecond;
+    view.ts = le
+      ? buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) / this.pcapUnitsPerSecond
+      : buf.readUInt32BE(at) + buf.readUInt32BE(at + 4) / this.pcapUnitsPerSecond;
     view.offset = at + 16;
     view.caplen = caplen;
     view.linkType = this.pcapLinkType;

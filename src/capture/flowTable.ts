@@ -17,8 +17,6 @@ export interface FlowLimits extends ReassemblyLimits, ConnectionLimits {
   maxBufferedBytes: number;
 }
 
-type EndpointKey = number | string;
-
 /** One tracked connection. A is the sender of its first segment seen. */
 class Flow {
   readonly streamA: TcpStream;
@@ -26,10 +24,16 @@ class Flow {
   finA = false;
   finB = false;
   lastSeen: number;
+  /** The next flow in the same hash bucket. */
+  next: Flow | null = null;
 
   constructor(
-    readonly keyA: EndpointKey,
-    readonly keyB: EndpointKey,
+    /** Endpoint A: IPv4 address as a number, or IPv6 text; and its port. */
+    readonly addrA: number | string,
+    readonly portA: number,
+    readonly addrB: number | string,
+    readonly portB: number,
+    readonly bucket: number,
     readonly connection: HttpConnection,
     limits: ReassemblyLimits,
     budget: ReassemblyBudget,
@@ -50,10 +54,26 @@ function receiverFor(connection: HttpConnection, sideA: boolean): StreamReceiver
   };
 }
 
+/**
+ * A hash of the 4-tuple that is the same in both directions and fits a small integer, so the
+ * bucket map is keyed by Smis (Map lookups with doubles or fresh strings cost more per packet).
+ */
+function bucketOf(a: number, portA: number, b: number, portB: number): number {
+  const x = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(portA, 0x85ebca6b)) | 0;
+  const y = (Math.imul(b | 0, 0x9e3779b1) ^ Math.imul(portB, 0x85ebca6b)) | 0;
+  return ((x + y) ^ ((x + y) >>> 15)) & 0x3fffffff;
+}
+
+function stringHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
 /** All connections being tracked. */
 export class FlowTable {
-  /** Endpoint → peer endpoint → flow; each flow is entered under both of its directions. */
-  private readonly byEndpoint = new Map<EndpointKey, Map<EndpointKey, Flow>>();
+  /** Bucket → chain of flows whose 4-tuple hashes there (either direction). */
+  private readonly buckets = new Map<number, Flow>();
   private readonly flows = new Set<Flow>();
   private readonly budget: ReassemblyBudget;
 
@@ -71,17 +91,25 @@ export class FlowTable {
     const length = seg.payloadLength;
     // A bare ACK changes nothing the parsers see: skip the lookup (half of all packets).
     if (length === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) return;
-    const srcKey: EndpointKey = seg.ipVersion === 4 ? seg.src4 * 65536 + seg.sport : `${seg.src6}]${seg.sport}`;
-    const dstKey: EndpointKey = seg.ipVersion === 4 ? seg.dst4 * 65536 + seg.dport : `${seg.dst6}]${seg.dport}`;
-    let flow = this.byEndpoint.get(srcKey)?.get(dstKey);
-    if (flow === undefined) {
+    const v4 = seg.ipVersion === 4;
+    const src = v4 ? seg.src4 : seg.src6;
+    const dst = v4 ? seg.dst4 : seg.dst6;
+    const sport = seg.sport;
+    const dport = seg.dport;
+    const bucket = v4 ? bucketOf(seg.src4, sport, seg.dst4, dport) : bucketOf(stringHash(seg.src6), sport, stringHash(seg.dst6), dport);
+    let flow = this.buckets.get(bucket) ?? null;
+    let fromA = true;
+    while (flow !== null) {
+      if (flow.portA === sport && flow.portB === dport && flow.addrA === src && flow.addrB === dst) break;
+      if (flow.portA === dport && flow.portB === sport && flow.addrA === dst && flow.addrB === src) { fromA = false; break; }
+      flow = flow.next;
+    }
+    if (flow === null) {
       if ((flags & TCP_RST) !== 0 || (length === 0 && (flags & TCP_SYN) === 0)) return;
-      const created = this.create(seg, srcKey, dstKey, ts);
-      if (created === null) return;
-      flow = created;
+      flow = this.create(seg, src, dst, bucket, ts);
+      if (flow === null) return;
     }
     flow.lastSeen = ts;
-    const fromA = flow.keyA === srcKey;
     const stream = fromA ? flow.streamA : flow.streamB;
     if ((flags & TCP_SYN) !== 0) stream.onSyn(seg.seq);
     if (length > 0) stream.onSegment(frame, seg.payloadOffset, length, (flags & TCP_SYN) !== 0 ? (seg.seq + 1) >>> 0 : seg.seq, ts);
@@ -94,7 +122,7 @@ export class FlowTable {
     }
   }
 
-  private create(seg: DecodedSegment, srcKey: EndpointKey, dstKey: EndpointKey, ts: number): Flow | null {
+  private create(seg: DecodedSegment, src: number | string, dst: number | string, bucket: number, ts: number): Flow | null {
     if (this.flows.size >= this.limits.maxFlows) {
       this.stats.flowsDropped++;
       return null;
@@ -103,29 +131,24 @@ export class FlowTable {
       ? { addrA: formatIpv4(seg.src4), portA: seg.sport, addrB: formatIpv4(seg.dst4), portB: seg.dport }
       : { addrA: seg.src6, portA: seg.sport, addrB: seg.dst6, portB: seg.dport };
     const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit);
-    const flow = new Flow(srcKey, dstKey, connection, this.limits, this.budget, this.stats, ts);
-    this.enter(srcKey, dstKey, flow);
-    this.enter(dstKey, srcKey, flow);
+    const flow = new Flow(src, seg.sport, dst, seg.dport, bucket, connection, this.limits, this.budget, this.stats, ts);
+    flow.next = this.buckets.get(bucket) ?? null;
+    this.buckets.set(bucket, flow);
     this.flows.add(flow);
     this.stats.flowsTotal++;
     this.stats.flowsActive = this.flows.size;
     return flow;
   }
 
-  private enter(from: EndpointKey, to: EndpointKey, flow: Flow): void {
-    let peers = this.byEndpoint.get(from);
-    if (peers === undefined) {
-      peers = new Map();
-      this.byEndpoint.set(from, peers);
+  private unlink(flow: Flow): void {
+    let head = this.buckets.get(flow.bucket) ?? null;
+    if (head === flow) {
+      if (flow.next === null) this.buckets.delete(flow.bucket);
+      else this.buckets.set(flow.bucket, flow.next);
+      return;
     }
-    peers.set(to, flow);
-  }
-
-  private leave(from: EndpointKey, to: EndpointKey): void {
-    const peers = this.byEndpoint.get(from);
-    if (peers === undefined) return;
-    peers.delete(to);
-    if (peers.size === 0) this.byEndpoint.delete(from);
+    while (head !== null && head.next !== flow) head = head.next;
+    if (head !== null) head.next = flow.next;
   }
 
   /** Ends a connection: delivers what waits behind holes, finishes both parsers, forgets it. */
@@ -135,8 +158,7 @@ export class FlowTable {
     flow.connection.close(ts);
     flow.streamA.dispose();
     flow.streamB.dispose();
-    this.leave(flow.keyA, flow.keyB);
-    this.leave(flow.keyB, flow.keyA);
+    this.unlink(flow);
     this.flows.delete(flow);
     this.stats.flowsActive = this.flows.size;
   }

@@ -1,6 +1,7 @@
 /** The typed protocol between the main thread and the capture worker. */
 import type { ErrorKind } from '../errors';
-import type { CaptureStats, HttpEvent } from '../types';
+import type { CaptureStats } from '../types';
+import type { EncodedBatch } from './eventBatch';
 
 /** Where packets come from. */
 export type CaptureSourceSpec =
@@ -16,13 +17,13 @@ export interface CaptureRequest {
   timeout: number;
 }
 
-/** Main → worker. */
-export type ToWorker = { type: 'stop' };
+/** Main → worker: `ack` says the main thread has taken in `batches` more event messages. */
+export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number };
 
 /** Worker → main. */
 export type FromWorker =
   | { type: 'ready'; source: string; linkType: number }
-  | { type: 'events'; events: HttpEvent[] }
+  | { type: 'events'; batch: EncodedBatch }
   | { type: 'stats'; stats: CaptureStats; now: number }
   | { type: 'error'; kind: ErrorKind; message: string }
   | { type: 'eof' }

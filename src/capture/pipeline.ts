@@ -80,7 +80,8 @@ export class CapturePipeline {
 
   private releaseBefore(threshold: number): HttpEvent[] {
     const held = this.held;
-    held.sort(byTs);
+    // Transactions mostly finish in the order they started: sort only when they did not.
+    if (!isSortedByTs(held)) held.sort(byTs);
     let n = 0;
     while (n < held.length && held[n].ts < threshold) n++;
     if (n === held.length) {
@@ -90,6 +91,11 @@ export class CapturePipeline {
     this.held = held.slice(n);
     return held.slice(0, n);
   }
+}
+
+function isSortedByTs(events: HttpEvent[]): boolean {
+  for (let i = 1; i < events.length; i++) if (events[i].ts < events[i - 1].ts) return false;
+  return true;
 }
 
 function byTs(a: HttpEvent, b: HttpEvent): number {

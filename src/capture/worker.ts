@@ -9,23 +9,31 @@ import { WiretopError } from '../errors';
 import { generateTraffic } from '../generate/traffic';
 import { demoProfile } from '../generate/demo';
 import { CaptureFileReader } from './captureFile';
+import { encodeEvents, transferList } from './eventBatch';
 import { captureLimits } from './limits';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import { CapturePipeline } from './pipeline';
 import type { HttpEvent } from '../types';
 
-/** Events posted in one message at most; more are split. */
-const MAX_BATCH = 4096;
+/** Events posted in one message at most; more are split (a small batch keeps its joined string out of V8's large-object space, which only full GCs free). */
+const MAX_BATCH = 512;
 /** Wall-clock period of flushes and stats messages. */
 const FLUSH_MS = 100;
-/** Packets read from a file between looks at the event loop (stop messages, flushes). */
-const PACKETS_PER_SLICE = 32768;
+/**
+ * Packets read from a file between flushes and looks at the event loop (stop messages, acks).
+ * Small enough that finished transactions leave before they age into V8's old generation.
+ */
+const PACKETS_PER_SLICE = 8192;
 
 const port = parentPort!;
 const request = workerData as CaptureRequest;
 const pipeline = new CapturePipeline(captureLimits(request.maxStrLength), request.timeout,
   request.source.kind === 'file' && request.source.ports !== null ? new Set(request.source.ports) : null);
 let stopRequested = false;
+/** Event messages posted and not yet acknowledged by the main thread. */
+let batchesInFlight = 0;
+/** Resolves a reader waiting for the main thread to catch up. */
+let onCaughtUp: (() => void) | null = null;
 
 function post(message: FromWorker): void {
   port.postMessage(message);
@@ -33,7 +41,23 @@ function post(message: FromWorker): void {
 
 function postEvents(events: HttpEvent[]): void {
   for (let i = 0; i < events.length; i += MAX_BATCH) {
-    post({ type: 'events', events: i === 0 && events.length <= MAX_BATCH ? events : events.slice(i, i + MAX_BATCH) });
+    const batch = encodeEvents(i === 0 && events.length <= MAX_BATCH ? events : events.slice(i, i + MAX_BATCH));
+    const message: FromWorker = { type: 'events', batch };
+    port.postMessage(message, transferList(batch));
+    batchesInFlight++;
+  }
+}
+
+/** Batches the main thread may have queued before a file or demo reader waits for it. */
+const MAX_BATCHES_IN_FLIGHT = 16;
+
+/**
+ * Waits while the main thread is behind, so a capture file read at full speed cannot pile up
+ * messages in memory faster than they are taken in. (Live capture cannot wait: it never does.)
+ */
+async function waitForMainThread(): Promise<void> {
+  while (batchesInFlight > MAX_BATCHES_IN_FLIGHT && !stopRequested) {
+    await new Promise<void>((resolve) => { onCaughtUp = resolve; });
   }
 }
 
@@ -65,6 +89,15 @@ port.on('message', (message: ToWorker) => {
     case 'stop':
       stopRequested = true;
       onStop?.();
+      onCaughtUp?.();
+      break;
+    case 'ack':
+      batchesInFlight -= message.batches;
+      if (batchesInFlight <= MAX_BATCHES_IN_FLIGHT / 2 && onCaughtUp !== null) {
+        const resume = onCaughtUp;
+        onCaughtUp = null;
+        resume();
+      }
       break;
   }
 });
@@ -120,13 +153,14 @@ async function readFile(path: string, speed: number): Promise<void> {
         if (n % 1024 === 0) pipeline.tick(pipeline.now);
       }
       pipeline.tick(pipeline.now);
+      flush();
       if (packet === null || Date.now() - lastFlush >= FLUSH_MS) {
-        flush();
         postStats();
         lastFlush = Date.now();
       }
       if (packet === null) break;
       await yieldToLoop();
+      await waitForMainThread();
       if (stopRequested) return;
     }
     if (reader.truncated) pipeline.stats.decodeErrors++;

@@ -225,9 +225,10 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
       const piece = response.subarray(offset, Math.min(response.length, offset + MSS));
       send(at, conn.server, conn.client, conn.serverSeq, conn.clientSeq, PSH | TCP_ACK, piece);
       conn.serverSeq = (conn.serverSeq + piece.length) >>> 0;
+      // The client acknowledges every segment it receives.
+      send(at + 0.00003, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_ACK);
       at += 0.00005;
     }
-    send(at + 0.0001, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_ACK);
     return at + 0.0002;
   }
 }

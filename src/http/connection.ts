@@ -52,6 +52,7 @@ export class HttpConnection implements ParserOwner {
   private responseFor: PendingRequest | null = null;
   private responseIsInformational = false;
   private countedNotHttp = false;
+  private readonly plan: BodyPlan = { framing: Framing.Length, length: 0 };
 
   constructor(
     private readonly endpoints: Endpoints,
@@ -108,8 +109,14 @@ export class HttpConnection implements ParserOwner {
       return NO_BODY;
     }
     if (head.chunked) return CHUNKED;
-    if (head.contentLength >= 0) return { framing: Framing.Length, length: head.contentLength };
+    if (head.contentLength >= 0) return this.lengthPlan(head.contentLength);
     return NO_BODY;
+  }
+
+  /** A Length plan; one object per connection, read by the parser at once. */
+  private lengthPlan(length: number): BodyPlan {
+    this.plan.length = length;
+    return this.plan;
   }
 
   private onResponseHead(head: MessageHead, ts: number): BodyPlan {
@@ -139,7 +146,7 @@ export class HttpConnection implements ParserOwner {
     const status = head.status;
     if (method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) return NO_BODY;
     if (head.chunked) return CHUNKED;
-    if (head.contentLength >= 0) return { framing: Framing.Length, length: head.contentLength };
+    if (head.contentLength >= 0) return this.lengthPlan(head.contentLength);
     // No length, or one that cannot be trusted: the body runs until the server closes.
     return UNTIL_CLOSE;
   }

@@ -230,12 +230,35 @@ function skipSpaces(buf: Buffer, from: number, end: number): number {
   return from;
 }
 
+/** The version text of `buf[start, end)` (after `HTTP/`), without allocating for 1.1 and 1.0. */
+function versionText(buf: Buffer, start: number, end: number): string {
+  if (end - start === 3 && buf[start] === 0x31 && buf[start + 1] === 0x2e) {
+    if (buf[start + 2] === 0x31) return '1.1';
+    if (buf[start + 2] === 0x30) return '1.0';
+  }
+  return boundedText(buf, start, Math.min(end, start + 8), 8);
+}
+
+/** Common methods as constants: no string is made per request for them. */
+const COMMON_METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+
+function methodText(buf: Buffer, start: number, end: number, maxStr: number): string {
+  const length = end - start;
+  for (const method of COMMON_METHODS) {
+    if (method.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = buf[start + i] === method.charCodeAt(i);
+    if (same) return method;
+  }
+  return boundedText(buf, start, end, maxStr);
+}
+
 function parseStatusLine(buf: Buffer, start: number, end: number, head: MessageHead): boolean {
   head.isRequest = false;
   let i = start + 5;
   const versionStart = i;
   while (i < end && buf[i] !== SP) i++;
-  head.version = buf.toString('latin1', versionStart, Math.min(i, versionStart + 8));
+  head.version = versionText(buf, versionStart, i);
   i = skipSpaces(buf, i, end);
   let status = 0;
   let digits = 0;
@@ -252,13 +275,13 @@ function parseStatusLine(buf: Buffer, start: number, end: number, head: MessageH
 function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: number, head: MessageHead): void {
   let i = start;
   while (i < end && buf[i] !== SP) i++;
-  head.method = boundedText(buf, start, i, maxStr);
+  head.method = methodText(buf, start, i, maxStr);
   const uriStart = skipSpaces(buf, i, end);
   // The version is the last word when it reads HTTP/x; a request line without one is HTTP/0.9.
   let lastSpace = end - 1;
   while (lastSpace >= uriStart && buf[lastSpace] !== SP) lastSpace--;
   if (lastSpace >= uriStart - 1 && looksLikeStatusLine(buf, lastSpace + 1, end)) {
-    head.version = buf.toString('latin1', lastSpace + 6, Math.min(end, lastSpace + 14));
+    head.version = versionText(buf, lastSpace + 6, end);
     head.uri = boundedText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), maxStr);
   } else {
     head.version = '0.9';

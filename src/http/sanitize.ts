@@ -16,7 +16,7 @@ function isPrintableAscii(buf: Buffer, start: number, end: number): boolean {
 /** Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string. */
 export function boundedText(buf: Buffer, start: number, end: number, maxBytes: number): string {
   if (end - start > maxBytes) end = start + maxBytes;
-  if (isPrintableAscii(buf, start, end)) return buf.toString('latin1', start, end);
+  if (isPrintableAscii(buf, start, end)) return buf.latin1Slice(start, end);
   return escapeControls(buf.toString('utf8', start, end));
 }
 

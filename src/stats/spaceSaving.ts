@@ -37,6 +37,7 @@ export class SpaceSaving {
       this.siftDown(at);
       return;
     }
+    key = ownCopy(key);
     if (this.heap.length < this.capacity) {
       this.heap.push({ key, count, error: 0, sum: value });
       this.index.set(key, this.heap.length - 1);
@@ -108,4 +109,12 @@ export class SpaceSaving {
     heap[i] = item;
     this.index.set(item.key, i);
   }
+}
+
+/**
+ * A copy of `text` that does not share storage with the string it was cut from: a key kept for
+ * long must not pin the whole batch string its event arrived in (V8 slices share memory).
+ */
+export function ownCopy(text: string): string {
+  return (' ' + text).slice(1);
 }

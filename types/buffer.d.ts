@@ -1,0 +1,8 @@
+// Node's Buffer has fast, undocumented-in-typings slice decoders; toString() wraps them with
+// argument checks that show up in profiles of the parser's hot path.
+declare module 'buffer' {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+  }
+}
+export {};
