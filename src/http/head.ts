@@ -36,6 +36,14 @@ const COLON = 0x3a;
 // Largest Content-Length taken at face value; beyond it the value is treated as invalid.
 const MAX_CONTENT_LENGTH = 2 ** 50;
 
+/** A MessageHead with every field empty. */
+export function emptyHead(): MessageHead {
+  return {
+    isRequest: true, method: '', uri: '', version: '', status: 0, host: '', ua: '',
+    contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false,
+  };
+}
+
 /** Is `c` a token character (RFC 9110 tchar)? */
 export function isTokenChar(c: number): boolean {
   if (c >= 0x61 && c <= 0x7a) return true; // a-z
@@ -134,16 +142,25 @@ function classifyName(buf: Buffer, start: number, end: number): Wanted {
 }
 
 /**
- * Parses the head in `buf[start, end)` (the bytes up to and including the blank line).
- * Returns null when the start line is not HTTP. `maxHeaders` bounds the header lines read.
+ * Parses the head in `buf[start, end)` (the bytes up to and including the blank line), into
+ * `into` when given. Returns null when the start line is not HTTP. `maxHeaders` bounds the
+ * header lines read.
  */
-export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number): MessageHead | null {
+export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number, into?: MessageHead): MessageHead | null {
   const firstEnd = lineEnd(buf, start, end);
   const lineStop = trimLineEnd(buf, start, firstEnd < 0 ? end : firstEnd);
-  const head: MessageHead = {
-    isRequest: true, method: '', uri: '', version: '', status: 0, host: '', ua: '',
-    contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false,
-  };
+  const head = into ?? emptyHead();
+  head.isRequest = true;
+  head.method = '';
+  head.uri = '';
+  head.version = '';
+  head.status = 0;
+  head.host = '';
+  head.ua = '';
+  head.contentLength = CONTENT_LENGTH_ABSENT;
+  head.chunked = false;
+  head.close = false;
+  head.upgrade = false;
   if (looksLikeStatusLine(buf, start, lineStop)) {
     if (!parseStatusLine(buf, start, lineStop, head)) return null;
   } else if (looksLikeRequestLine(buf, start, lineStop)) {
@@ -175,8 +192,9 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
       cursor = next;
       continue;
     }
-    const colon = buf.indexOf(COLON, cursor);
-    if (colon < 0 || colon >= stop) { lastWanted = Wanted.None; cursor = next; continue; }
+    let colon = cursor;
+    while (colon < stop && buf[colon] !== COLON) colon++;
+    if (colon >= stop) { lastWanted = Wanted.None; cursor = next; continue; }
     const nameStop = trimLineEnd(buf, cursor, colon);
     const wanted = classifyName(buf, cursor, nameStop);
     lastWanted = wanted;

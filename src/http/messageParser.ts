@@ -60,6 +60,7 @@ export const enum Role { Unknown, Client, Server }
 
 const CR = 0x0d;
 const LF = 0x0a;
+
 const MAX_CHUNK_LINE = 1024;
 const MAX_CHUNK_SIZE = 2 ** 50;
 
@@ -82,6 +83,7 @@ export class MessageParser {
   sawHttp = false;
   /** The next message is an HTTP/0.9 response: raw bytes until the close, no head. */
   private rawResponseNext = false;
+  private scratchHead: MessageHead | null = null;
   /** Time of the segment that carried a head's first byte. */
   private headTs = 0;
 
@@ -250,27 +252,22 @@ export class MessageParser {
   }
 
   /**
-   * Index just past the blank line ending the head that starts at `headStart`, or -1.
-   * An HTTP/0.9 request has no headers: its head is the request line alone.
+   * Index just past the blank line ending the head that starts at `headStart`, or -1; the
+   * search starts at `from`. An HTTP/0.9 request has no headers: its head is the request line.
    */
   private findHeadEnd(buf: Buffer, from: number, end: number, headStart: number): number {
-    let p = from;
-    for (;;) {
-      const nl = buf.indexOf(LF, p);
-      if (nl < 0 || nl >= end) return -1;
-      if (nl >= headStart && this.isFirstLineEnd(buf, headStart, nl) && this.isHttp09RequestLine(buf, headStart, nl, end)) {
-        return nl + 1;
-      }
+    let nl = buf.indexOf(LF, from);
+    // Only the first line can end an HTTP/0.9 head: check it when this search reaches it.
+    if (this.role !== Role.Server && nl >= 0 && nl < end && buf.indexOf(LF, headStart) === nl
+        && this.isHttp09RequestLine(buf, headStart, nl, end)) {
+      return nl + 1;
+    }
+    while (nl >= 0 && nl < end) {
       if (nl + 1 < end && buf[nl + 1] === LF) return nl + 2;
       if (nl + 2 < end && buf[nl + 1] === CR && buf[nl + 2] === LF) return nl + 3;
-      if (nl + 1 >= end || (nl + 2 >= end && buf[nl + 1] === CR)) return -1;
-      p = nl + 1;
+      nl = buf.indexOf(LF, nl + 1);
     }
-  }
-
-  private isFirstLineEnd(buf: Buffer, headStart: number, nl: number): boolean {
-    const first = buf.indexOf(LF, headStart);
-    return first === nl;
+    return -1;
   }
 
   /**
@@ -300,7 +297,10 @@ export class MessageParser {
   }
 
   private completeHead(buf: Buffer, start: number, end: number, ts: number): void {
-    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders);
+    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined);
+    // A request head is kept by the connection until its response; a response head is not,
+    // so the next one may reuse it.
+    this.scratchHead = head !== null && !head.isRequest ? head : null;
     if (head === null) {
       if (!this.sawHttp) { this.notHttp(end); return; }
       this.owner.onParseError(this);
