@@ -85,7 +85,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       resolve(code);
     };
     capture.start({
-      onReady: () => undefined,
+      onReady: (source) => {
+        // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
+        if (spec.kind === 'live') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
+      },
       onEvents: (events) => sink.onEvents(events),
       onStats: (stats, now) => sink.onStats(stats, now),
       onEnd: () => {
