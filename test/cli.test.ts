@@ -1,0 +1,167 @@
+/** The command line end to end: outputs, errors, and stopping on every path. */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PcapWriter } from '../src/generate/pcapWriter';
+import { generateTraffic } from '../src/generate/traffic';
+import type { HttpEvent } from '../src/types';
+import type { Report } from '../src/sinks/report';
+import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
+import { runWiretop, WIRETOP } from './helpers/runCli';
+
+const dir = tempDir();
+
+function fixture(): string {
+  const a = new Conversation({ addr: '10.0.0.1', port: 40000 }).handshake();
+  a.send('client', request('GET', '/pages/create') + request('POST', '/api/v1', 'api.example.com', 'Content-Length: 4\r\n') + 'data');
+  a.send('server', response(200, 'page') + response(500, 'oops'));
+  a.close();
+  const b = new Conversation({ addr: '10.0.0.7', port: 40001 }, { addr: '10.0.0.2', port: 8080 }, 1_700_000_000.0015).handshake();
+  b.send('client', request('GET', '/pages/list', 'example.com:8080'));
+  b.send('server', response(404));
+  b.close();
+  return writePcap(path.join(dir, 'fixture.pcap'), interleave(a, b));
+}
+
+/** A capture long enough that a paced replay is surely still running when stopped. */
+function longCapture(): string {
+  const file = path.join(dir, 'long.pcap');
+  const writer = new PcapWriter(file);
+  for (const { ts, frame } of generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 600, rps: 20 }], seed: 3, connections: 8, requestsPerConnection: 50 })) {
+    writer.write(ts, frame);
+  }
+  writer.close();
+  return file;
+}
+
+describe('outputs', () => {
+  const file = fixture();
+
+  it('--ndjson prints one transaction per line, in request-time order', async () => {
+    const result = await runWiretop(['-r', file, '--ndjson']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent);
+    expect(events.map((e) => [e.method, e.host, e.uri, e.status])).toEqual([
+      ['GET', 'example.com', '/pages/create', 200],
+      ['POST', 'api.example.com', '/api/v1', 500],
+      ['GET', 'example.com', '/pages/list', 404],
+    ]);
+    const times = events.map((e) => e.ts);
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+  });
+
+  it('--report json counts by method, status, section and host, with capture health', async () => {
+    const result = await runWiretop(['-r', file, '--report', 'json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.requests).toBe(3);
+    expect(report.methods).toEqual([{ key: 'GET', hits: 2, bytes: 4 }, { key: 'POST', hits: 1, bytes: 8 }]);
+    expect(report.statusClasses).toMatchObject({ '2xx': 1, '4xx': 1, '5xx': 1 });
+    expect(report.sections[0]).toMatchObject({ key: '/pages', hits: 2 });
+    expect(report.hosts.map((h) => h.key).sort()).toEqual(['api.example.com', 'example.com']);
+    expect(report.capture).toMatchObject({ flowsTotal: 2, decodeErrors: 0, gaps: 0, events: 3 });
+    expect(report.capture!.packets).toBeGreaterThan(10);
+  });
+
+  it('--report prints a readable summary', async () => {
+    const result = await runWiretop(['-r', file, '--report']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/requests\s+3 /);
+    expect(result.stdout).toMatch(/Top sections:\n\s+\/pages\s+2/);
+    expect(result.stdout).toMatch(/Capture:/);
+  });
+
+  it('reads pcapng (either byte order) and standard input the same as pcap', async () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/ng'));
+    conv.send('server', response(200, 'x'));
+    conv.close();
+    const little = writePcapng(path.join(dir, 'le.pcapng'), conv.frames);
+    const big = writePcapng(path.join(dir, 'be.pcapng'), conv.frames, 1, true);
+    for (const f of [little, big]) {
+      const result = await runWiretop(['-r', f, '--ndjson']);
+      expect(result.code).toBe(0);
+      const event = JSON.parse(result.stdout) as HttpEvent;
+      expect(event).toMatchObject({ uri: '/ng', status: 200 });
+      expect(event.ts).toBeCloseTo(conv.frames[3].ts, 6);
+    }
+    const piped = await runWiretop(['-r', '-', '--ndjson'], { input: fs.readFileSync(writePcap(path.join(dir, 'stdin.pcap'), conv.frames)) });
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ uri: '/ng' });
+  });
+
+  it('-p keeps only the named ports when reading a file', async () => {
+    const result = await runWiretop(['-r', file, '-p', '8080', '--ndjson']);
+    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent);
+    expect(events.map((e) => e.uri)).toEqual(['/pages/list']);
+  });
+});
+
+describe('errors: one line on stderr, exit status 1, nothing on stdout', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a missing file', ['-r', '/nonexistent/x.pcap', '--ndjson'], /^wiretop: \/nonexistent\/x\.pcap: No such file or directory\n$/],
+    ['a file that is not a capture', ['-r', __filename, '--report'], /unknown file format \(not a pcap or pcapng capture\)\n$/],
+    ['an unknown flag', ['--frobnicate'], /Unknown argument: frobnicate.*wiretop --help/],
+    ['a bad port list', ['-p', '80,http'], /-p\/--port: "80,http" is not a port/],
+    ['two outputs', ['--ndjson', '--report', '-r', 'x'], /choose one output/],
+    ['a bad --report format', ['--report', 'xml', '-r', 'x'], /--report takes "json"/],
+  ];
+  it.each(cases)('%s', async (_name, args, message) => {
+    const result = await runWiretop(args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a config file with an unknown key names the key', async () => {
+    const config = path.join(dir, 'bad.json');
+    fs.writeFileSync(config, JSON.stringify({ average_treshold: 5 }));
+    const result = await runWiretop(['--config', config, '-r', fixture(), '--report']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/unknown key "average_treshold"/);
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('no such interface lists the interfaces', async () => {
+    const result = await runWiretop(['-i', 'nosuch0', '--ndjson']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^wiretop: no such interface: nosuch0 \(interfaces: .*\blo\b.*\)\n$/);
+  });
+
+  asRoot('a bad BPF filter', async () => {
+    const result = await runWiretop(['-i', 'lo', '-f', 'port banana', '--ndjson']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^wiretop: bad capture filter "port banana"/);
+  });
+});
+
+describe('stopping', () => {
+  const file = longCapture();
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s mid-file stops the replay, prints the report, exits 0', async (signal) => {
+    const child = spawn(process.execPath, [WIRETOP, '-r', file, '--speed', '1', '--report', 'json']);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill(signal);
+    expect(await exited).toBe(0);
+    const report = JSON.parse(out) as Report;
+    // About 1.5 s of a 600 s capture at 20 req/s: some requests, far from all.
+    expect(report.requests).toBeGreaterThan(0);
+    expect(report.requests).toBeLessThan(1000);
+  });
+
+  it('a closed stdout pipe ends the run quietly', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${WIRETOP}" -r "${file}" --ndjson | head -n 2 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`]);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(result.stderr).toMatch(/status=0/);
+    expect(result.stderr).not.toMatch(/EPIPE|Error/);
+  });
+});
