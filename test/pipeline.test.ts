@@ -282,6 +282,21 @@ describe('link layers and IP versions', () => {
 });
 
 describe('event order and bounds', () => {
+  it('expires idle connections and emits their unanswered requests', () => {
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const { captureLimits } = jest.requireActual('../src/capture/limits');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/hanging'));
+    for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, ts, LinkType.ETHERNET);
+    pipeline.tick(conv.clock + 60);
+    expect(pipeline.release()).toEqual([]);
+    expect(pipeline.stats.flowsActive).toBe(1);
+    pipeline.tick(conv.clock + 121);
+    expect(pipeline.release()).toEqual([expect.objectContaining({ uri: '/hanging', status: null })]);
+    expect(pipeline.stats).toMatchObject({ flowsActive: 0, flowsExpired: 1, unanswered: 1 });
+  });
+
   it('releases transactions in request-time order across connections', () => {
     const slow = new Conversation({ addr: '10.0.0.5', port: 41000 }).handshake();
     slow.send('client', request('GET', '/slow'));

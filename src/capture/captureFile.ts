@@ -95,7 +95,12 @@ export class CaptureFileReader {
       this.view.buf = grown;
     }
     while (this.end < n && !this.eof) {
-      const got = readSome(this.fd, this.buf, this.end, this.buf.length - this.end);
+      let got: number;
+      try {
+        got = readSome(this.fd, this.buf, this.end, this.buf.length - this.end);
+      } catch (error) {
+        throw new WiretopError('file', `${this.path}: ${describeFsError(error)}`);
+      }
       if (got === 0) this.eof = true;
       this.end += got;
     }

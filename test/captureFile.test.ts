@@ -1,0 +1,98 @@
+/** The streaming pcap/pcapng reader. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CaptureFileReader } from '../src/capture/captureFile';
+import { LinkType } from '../src/capture/decode';
+import { WiretopError } from '../src/errors';
+import { Conversation, request, tempDir, writePcap, writePcapng } from './helpers/conversation';
+
+const dir = tempDir();
+
+function frames() {
+  const conv = new Conversation().handshake();
+  conv.send('client', request('GET', '/x'));
+  return conv.frames;
+}
+
+function readAll(file: string): Array<{ ts: number; caplen: number; linkType: number; first: number }> {
+  const reader = new CaptureFileReader(file);
+  const out = [];
+  for (let p = reader.next(); p !== null; p = reader.next()) out.push({ ts: p.ts, caplen: p.caplen, linkType: p.linkType, first: p.buf[p.offset] });
+  reader.close();
+  return out;
+}
+
+describe('CaptureFileReader', () => {
+  const expected = frames().map((f) => ({ ts: f.ts, caplen: f.frame.length }));
+
+  it('reads little-endian microsecond pcap', () => {
+    const packets = readAll(writePcap(path.join(dir, 'a.pcap'), frames()));
+    expect(packets.map((p) => p.caplen)).toEqual(expected.map((e) => e.caplen));
+    packets.forEach((p, i) => expect(p.ts).toBeCloseTo(expected[i].ts, 6));
+    expect(new Set(packets.map((p) => p.linkType))).toEqual(new Set([LinkType.ETHERNET]));
+  });
+
+  it('reads big-endian and nanosecond pcap', () => {
+    const file = writePcap(path.join(dir, 'le.pcap'), frames(), LinkType.RAW);
+    const le = fs.readFileSync(file);
+    // Rewrite as big-endian with nanosecond timestamps.
+    const be = Buffer.from(le);
+    be.writeUInt32BE(0xa1b23c4d, 0);
+    be.writeUInt16BE(2, 4);
+    be.writeUInt16BE(4, 6);
+    be.writeUInt32BE(le.readUInt32LE(16), 16);
+    be.writeUInt32BE(le.readUInt32LE(20), 20);
+    for (let at = 24; at < le.length;) {
+      const caplen = le.readUInt32LE(at + 8);
+      be.writeUInt32BE(le.readUInt32LE(at), at);
+      be.writeUInt32BE(le.readUInt32LE(at + 4) * 1000, at + 4);
+      be.writeUInt32BE(caplen, at + 8);
+      be.writeUInt32BE(le.readUInt32LE(at + 12), at + 12);
+      at += 16 + caplen;
+    }
+    const beFile = path.join(dir, 'be.pcap');
+    fs.writeFileSync(beFile, be);
+    const packets = readAll(beFile);
+    expect(packets).toHaveLength(expected.length);
+    packets.forEach((p, i) => expect(p.ts).toBeCloseTo(expected[i].ts, 6));
+    expect(packets[0].linkType).toBe(LinkType.RAW);
+  });
+
+  it('reads pcapng in both byte orders, with the interface timestamp resolution', () => {
+    for (const bigEndian of [false, true]) {
+      const packets = readAll(writePcapng(path.join(dir, `x${bigEndian}.pcapng`), frames(), LinkType.ETHERNET, bigEndian));
+      expect(packets.map((p) => p.caplen)).toEqual(expected.map((e) => e.caplen));
+      packets.forEach((p, i) => expect(p.ts).toBeCloseTo(expected[i].ts, 6));
+    }
+  });
+
+  it('stops at a truncated last record and says so', () => {
+    const file = writePcap(path.join(dir, 'cut.pcap'), frames());
+    const whole = fs.readFileSync(file);
+    fs.writeFileSync(file, whole.subarray(0, whole.length - 10));
+    const reader = new CaptureFileReader(file);
+    let n = 0;
+    while (reader.next() !== null) n++;
+    expect(n).toBe(expected.length - 1);
+    expect(reader.truncated).toBe(true);
+  });
+
+  it('reads a file larger than its chunk buffer', () => {
+    const many = [];
+    const conv = new Conversation().handshake();
+    for (let i = 0; i < 3000; i++) many.push(...conv.send('client', 'x'.repeat(1400)));
+    const packets = readAll(writePcap(path.join(dir, 'big.pcap'), conv.frames));
+    expect(packets).toHaveLength(conv.frames.length);
+    expect(packets.every((p) => p.first === 0)).toBe(true);
+  });
+
+  it('rejects what is not a capture, with a message naming the file', () => {
+    const file = path.join(dir, 'text.pcap');
+    fs.writeFileSync(file, 'hello, this is not a capture');
+    expect(() => new CaptureFileReader(file)).toThrow(WiretopError);
+    expect(() => new CaptureFileReader(file)).toThrow(/text\.pcap: unknown file format/);
+    fs.writeFileSync(file, '');
+    expect(() => new CaptureFileReader(file)).toThrow(/empty file/);
+    expect(() => new CaptureFileReader(dir)).toThrow(/is a directory/);
+  });
+});

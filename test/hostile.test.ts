@@ -1,0 +1,96 @@
+/**
+ * Hostile input: mutated, truncated, reordered and random frames must never make the pipeline
+ * throw; every string it emits stays within max_str_length and free of control characters.
+ */
+import { LinkType } from '../src/capture/decode';
+import { captureLimits } from '../src/capture/limits';
+import { CapturePipeline } from '../src/capture/pipeline';
+import { generateTraffic, seededRandom, type TimedFrame } from '../src/generate/traffic';
+import type { HttpEvent } from '../src/types';
+
+const MAX_STR = 48;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function traffic(seed: number): TimedFrame[] {
+  return [...generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 20, rps: 40 }], seed, connections: 6, requestsPerConnection: 20 })];
+}
+
+function run(frames: TimedFrame[], linkType: number = LinkType.ETHERNET): { events: HttpEvent[]; pipeline: CapturePipeline } {
+  const pipeline = new CapturePipeline(captureLimits(MAX_STR), 2);
+  const events: HttpEvent[] = [];
+  for (const { ts, frame } of frames) {
+    pipeline.onFrame(frame, 0, frame.length, ts, linkType);
+    pipeline.tick(pipeline.now);
+    events.push(...pipeline.release());
+  }
+  events.push(...pipeline.finish());
+  return { events, pipeline };
+}
+
+function expectSafe(events: HttpEvent[]): void {
+  for (const e of events) {
+    for (const value of [e.method, e.host, e.uri, e.section, e.ua, e.version]) {
+      expect(value.length).toBeLessThanOrEqual(MAX_STR * 4);
+      expect(CONTROL.test(value)).toBe(false);
+    }
+  }
+}
+
+describe('hostile input', () => {
+  it('clean generated traffic gives every planned transaction', () => {
+    const { events, pipeline } = run(traffic(1));
+    expect(events).toHaveLength(800);
+    expect(pipeline.stats.parseErrors).toBe(0);
+    expect(pipeline.stats.gaps).toBe(0);
+  });
+
+  it.each([1, 2, 3, 4, 5])('survives mutated traffic (seed %i)', (seed) => {
+    const random = seededRandom(seed * 7919);
+    const mutated: TimedFrame[] = [];
+    for (const { ts, frame } of traffic(seed)) {
+      const r = random();
+      if (r < 0.03) continue; // lost
+      let copy = Buffer.from(frame);
+      if (r < 0.10) for (let i = 0; i < 1 + random() * 8; i++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+      else if (r < 0.13) copy = copy.subarray(0, Math.floor(random() * copy.length));
+      mutated.push({ ts, frame: copy });
+      if (r > 0.97) mutated.push({ ts, frame: copy }); // duplicated
+      if (r > 0.95 && r <= 0.97 && mutated.length > 2) {
+        const j = mutated.length - 1;
+        [mutated[j], mutated[j - 1]] = [mutated[j - 1], mutated[j]]; // reordered
+      }
+    }
+    const { events, pipeline } = run(mutated);
+    expectSafe(events);
+    expect(events.length).toBeGreaterThan(300);
+    expect(pipeline.stats.packets).toBe(mutated.length);
+  });
+
+  it.each([LinkType.ETHERNET, LinkType.LINUX_SLL2, LinkType.RAW, LinkType.NULL, 9999])('survives random bytes as link type %i', (linkType) => {
+    const random = seededRandom(linkType);
+    const frames: TimedFrame[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const frame = Buffer.alloc(Math.floor(random() * 200));
+      for (let j = 0; j < frame.length; j++) frame[j] = Math.floor(random() * 256);
+      // Make some frames decode to TCP with random payloads.
+      if (linkType === LinkType.RAW && frame.length > 60 && random() < 0.5) {
+        frame[0] = 0x45; frame.writeUInt16BE(frame.length, 2); frame[6] = 0; frame[7] = 0; frame[9] = 6; frame[32] = 0x50;
+      }
+      frames.push({ ts: 1_700_000_000 + i * 0.001, frame });
+    }
+    const { events } = run(frames, linkType);
+    expectSafe(events);
+  });
+
+  it('a flood of distinct connections stays within the flow table bound', () => {
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 1000 }, 2);
+    const frame = Buffer.from(traffic(9)[0].frame);
+    for (let i = 0; i < 20_000; i++) {
+      frame.writeUInt16BE(1024 + (i % 60000), 34); // a new source port each time
+      frame.writeUInt32BE(0x0a000000 + i, 26);
+      pipeline.onFrame(frame, 0, frame.length, 1_700_000_000 + i * 1e-4, LinkType.ETHERNET);
+    }
+    expect(pipeline.stats.flowsActive).toBeLessThanOrEqual(1000);
+    expect(pipeline.stats.flowsDropped).toBe(19_000);
+  });
+});

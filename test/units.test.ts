@@ -1,0 +1,144 @@
+/** Small pure pieces: strings from the wire, URIs, heavy hitters, event batches, config. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeEvents, encodeEvents } from '../src/capture/eventBatch';
+import { formatIpv6 } from '../src/capture/decode';
+import { loadConfig, validateConfig, defaultConfig, configSchema } from '../src/config';
+import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
+import { boundedText, escapeControls } from '../src/http/sanitize';
+import { hostWithoutPort, sectionOf } from '../src/http/uri';
+import { SpaceSaving } from '../src/stats/spaceSaving';
+import { seededRandom } from '../src/generate/traffic';
+import type { HttpEvent } from '../src/types';
+import { tempDir } from './helpers/conversation';
+
+describe('strings from the wire', () => {
+  it('escapes C0, DEL, C1 and bidi controls', () => {
+    expect(escapeControls('a\x1b[31mb\x7f\u009b\u202ec')).toBe('a\\x1b[31mb\\x7f\\x9b\\u202ec');
+  });
+  it('bounds by bytes and decodes UTF-8 when not plain ASCII', () => {
+    expect(boundedText(Buffer.from('abcdef'), 0, 6, 3)).toBe('abc');
+    expect(boundedText(Buffer.from('héllo'), 0, 6, 100)).toBe('héllo');
+    expect(boundedText(Buffer.from('a\tb'), 0, 3, 100)).toBe('a\\x09b');
+  });
+});
+
+describe('sections and hosts', () => {
+  it.each([
+    ['/pages/create', '/pages'], ['/', '/'], ['', '/'], ['/pages', '/pages'], ['/pages?x=1', '/pages'],
+    ['http://h.example/a/b', '/a'], ['http://h.example', '/'], ['*', '*'], ['host:443', 'host:443'], ['//double', '/'],
+  ])('section of %j is %j', (uri, section) => expect(sectionOf(uri)).toBe(section));
+  it.each([['Example.COM:8080', 'example.com'], ['[::1]:80', '[::1]'], ['10.0.0.1', '10.0.0.1'], ['::1', '::1']])('host of %j is %j', (host, bare) => {
+    expect(hostWithoutPort(host)).toBe(bare);
+  });
+});
+
+describe('message heads', () => {
+  const parse = (text: string) => parseHead(Buffer.from(text, 'latin1'), 0, text.length, 1024, 100);
+  it('reads the fields wiretop keeps', () => {
+    expect(parse('POST /a?b HTTP/1.1\r\nHOST: Ex.com\r\nuser-agent: ua/1\r\nContent-Length: 007\r\n\r\n')).toMatchObject({
+      isRequest: true, method: 'POST', uri: '/a?b', version: '1.1', host: 'Ex.com', ua: 'ua/1', contentLength: 7, chunked: false,
+    });
+  });
+  it('treats conflicting, negative or huge Content-Length as invalid', () => {
+    expect(parse('GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n')!.contentLength).toBe(CONTENT_LENGTH_INVALID);
+    expect(parse('GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n')!.contentLength).toBe(CONTENT_LENGTH_INVALID);
+    expect(parse('GET / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n')!.contentLength).toBe(CONTENT_LENGTH_INVALID);
+  });
+  it('takes chunked from the last coding, across folded lines', () => {
+    expect(parse('POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n')!.chunked).toBe(true);
+    expect(parse('POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n')!.chunked).toBe(false);
+    expect(parse('POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n')!.chunked).toBe(true);
+  });
+  it('reads status lines, and refuses what is not HTTP', () => {
+    expect(parse('HTTP/1.0 404 Not Found\r\n\r\n')).toMatchObject({ isRequest: false, status: 404, version: '1.0', close: true });
+    expect(parse('HTTP/1.1 20 short\r\n\r\n')).toBeNull();
+    expect(parse('\x16\x03\x01 hello\r\n\r\n')).toBeNull();
+    expect(parse('HELLO there\r\n\r\n')).toBeNull();
+  });
+  it('never reads Authorization or Cookie', () => {
+    const head = parse('GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\nCookie: s=secret\r\n\r\n');
+    expect(JSON.stringify(head)).not.toMatch(/secret|c2VjcmV0/);
+  });
+});
+
+describe('SpaceSaving', () => {
+  it('is exact while keys fit, and ranks by count', () => {
+    const counter = new SpaceSaving(10);
+    for (const [key, n] of [['a', 5], ['b', 3], ['c', 9]] as const) for (let i = 0; i < n; i++) counter.add(key, 1, 10);
+    expect(counter.top(2)).toEqual([{ key: 'c', count: 9, error: 0, sum: 90 }, { key: 'a', count: 5, error: 0, sum: 50 }]);
+    expect(counter.approximate).toBe(false);
+  });
+  it('keeps the heavy hitters of a flood of distinct keys in bounded memory, within its error bound', () => {
+    const random = seededRandom(1);
+    const counter = new SpaceSaving(100);
+    const exact = new Map<string, number>();
+    for (let i = 0; i < 200_000; i++) {
+      // Ten heavy keys take half the traffic; the rest is noise of 50,000 distinct keys.
+      const key = random() < 0.5 ? `hot${Math.floor(random() * 10)}` : `noise${Math.floor(random() * 50_000)}`;
+      counter.add(key);
+      exact.set(key, (exact.get(key) ?? 0) + 1);
+    }
+    expect(counter.size).toBe(100);
+    const top = counter.top(10);
+    expect(top.map((h) => h.key).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `hot${i}`).sort());
+    for (const h of top) {
+      const truth = exact.get(h.key)!;
+      expect(h.count).toBeGreaterThanOrEqual(truth);
+      expect(h.count - h.error).toBeLessThanOrEqual(truth);
+      expect(h.error).toBeLessThanOrEqual(200_000 / 100);
+    }
+  });
+});
+
+describe('event batches', () => {
+  it('round-trip every field, nulls included', () => {
+    const events: HttpEvent[] = [
+      { ts: 1.5, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h', uri: '/a', section: '/a', status: null, reqBytes: 0, respBytes: 5, ua: '', latencyMs: null, version: '0.9' },
+      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\x00y', latencyMs: 1.5, version: '1.1' },
+    ];
+    expect(decodeEvents(encodeEvents(events))).toEqual(events);
+    expect(decodeEvents(encodeEvents([]))).toEqual([]);
+  });
+});
+
+describe('decode helpers', () => {
+  it('formats IPv6 addresses per RFC 5952', () => {
+    const buf = Buffer.alloc(16);
+    buf.writeUInt16BE(0x2001, 0);
+    buf.writeUInt16BE(0xdb8, 2);
+    buf.writeUInt16BE(1, 14);
+    expect(formatIpv6(buf, 0)).toBe('2001:db8::1');
+    expect(formatIpv6(Buffer.alloc(16), 0)).toBe('::');
+  });
+});
+
+describe('config', () => {
+  const dir = tempDir();
+  it('has a schema entry for every default and nothing else', () => {
+    expect(Object.keys(configSchema()).sort()).toEqual(Object.keys(defaultConfig()).sort());
+    expect(() => validateConfig(defaultConfig() as unknown as Record<string, unknown>, 'defaults')).not.toThrow();
+  });
+  it('layers defaults, file and flags', () => {
+    const file = path.join(dir, 'ok.json');
+    fs.writeFileSync(file, JSON.stringify({ average_threshold: 20, max_top_hits: 5 }));
+    expect(loadConfig(file, { max_top_hits: 7 })).toMatchObject({ average_threshold: 20, max_top_hits: 7, timeout: 2 });
+  });
+  it.each([
+    [{ nope: 1 }, /unknown key "nope"/],
+    [{ max_top_hits: 'ten' }, /"max_top_hits" must be a number/],
+    [{ max_top_hits: 2.5 }, /"max_top_hits" must be a whole number/],
+    [{ refresh: 0 }, /"refresh" is 0, out of range/],
+    [{ plugins: [1] }, /"plugins" must be a list of strings/],
+    [{ timeout: null }, /"timeout" must not be null/],
+  ])('refuses %j', (values, message) => {
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify(values));
+    expect(() => loadConfig(file, {})).toThrow(message);
+  });
+  it('refuses a file that is not JSON', () => {
+    const file = path.join(dir, 'broken.json');
+    fs.writeFileSync(file, '{ nope');
+    expect(() => loadConfig(file, {})).toThrow(/broken\.json: not valid JSON/);
+  });
+});
