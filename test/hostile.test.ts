@@ -7,6 +7,7 @@ import { captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/generate/traffic';
 import type { HttpEvent } from '../src/types';
+import { runFrames } from './helpers/conversation';
 
 const MAX_STR = 48;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -15,16 +16,8 @@ function traffic(seed: number): TimedFrame[] {
   return [...generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 20, rps: 40 }], seed, connections: 6, requestsPerConnection: 20 })];
 }
 
-function run(frames: TimedFrame[], linkType: number = LinkType.ETHERNET): { events: HttpEvent[]; pipeline: CapturePipeline } {
-  const pipeline = new CapturePipeline(captureLimits(MAX_STR), 2);
-  const events: HttpEvent[] = [];
-  for (const { ts, frame } of frames) {
-    pipeline.onFrame(frame, 0, frame.length, ts, linkType);
-    pipeline.tick(pipeline.now);
-    events.push(...pipeline.release());
-  }
-  events.push(...pipeline.finish());
-  return { events, pipeline };
+function run(frames: TimedFrame[], linkType: number = LinkType.ETHERNET) {
+  return runFrames(frames, linkType, MAX_STR);
 }
 
 function expectSafe(events: HttpEvent[]): void {
@@ -38,10 +31,10 @@ function expectSafe(events: HttpEvent[]): void {
 
 describe('hostile input', () => {
   it('clean generated traffic gives every planned transaction', () => {
-    const { events, pipeline } = run(traffic(1));
+    const { events, stats } = run(traffic(1));
     expect(events).toHaveLength(800);
-    expect(pipeline.stats.parseErrors).toBe(0);
-    expect(pipeline.stats.gaps).toBe(0);
+    expect(stats.parseErrors).toBe(0);
+    expect(stats.gaps).toBe(0);
   });
 
   it.each([1, 2, 3, 4, 5])('survives mutated traffic (seed %i)', (seed) => {
@@ -60,10 +53,10 @@ describe('hostile input', () => {
         [mutated[j], mutated[j - 1]] = [mutated[j - 1], mutated[j]]; // reordered
       }
     }
-    const { events, pipeline } = run(mutated);
+    const { events, stats } = run(mutated);
     expectSafe(events);
     expect(events.length).toBeGreaterThan(300);
-    expect(pipeline.stats.packets).toBe(mutated.length);
+    expect(stats.packets).toBe(mutated.length);
   });
 
   it.each([LinkType.ETHERNET, LinkType.LINUX_SLL2, LinkType.RAW, LinkType.NULL, 9999])('survives random bytes as link type %i', (linkType) => {
