@@ -1,5 +1,5 @@
 /** The command line end to end: outputs, errors, and stopping on every path. */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../src/generate/pcapWriter';
@@ -124,6 +124,15 @@ describe('errors: one line on stderr, exit status 1, nothing on stdout', () => {
   });
 
   const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  // Run as `nobody` to see the no-permission path (where the clone is readable by nobody).
+  const nobodyCanRun = process.getuid?.() === 0
+    && spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', WIRETOP]).status === 0;
+  (nobodyCanRun ? it : it.skip)('no permission says how to get it', async () => {
+    const result = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, WIRETOP, '-i', 'lo', '--ndjson'], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^wiretop: cannot capture on lo: permission denied \(run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin\+eip .*\), or read a file with -r\n$/);
+  });
+
   asRoot('no such interface lists the interfaces', async () => {
     const result = await runWiretop(['-i', 'nosuch0', '--ndjson']);
     expect(result.code).toBe(1);
