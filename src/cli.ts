@@ -4,7 +4,7 @@ import { WiretopError } from './errors';
 import type { Config } from './config';
 
 /** How results are shown. */
-export type OutputMode = 'ndjson' | 'report' | 'report-json';
+export type OutputMode = 'text' | 'ndjson' | 'report' | 'report-json';
 
 /** Everything the command line says. */
 export interface CliOptions {
@@ -18,6 +18,8 @@ export interface CliOptions {
   mode: OutputMode | undefined;
   demo: boolean;
   configOverrides: Partial<Config>;
+  /** Plug-ins named with --plugin, added to the config's. */
+  plugins: string[];
 }
 
 function parsePorts(value: string): number[] {
@@ -41,12 +43,21 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('read', { alias: 'r', type: 'string', describe: 'read a pcap or pcapng file ("-" for standard input)' })
     .option('speed', { type: 'number', describe: 'replay a file at capture timing × X (0: as fast as possible, the headless default)' })
     .option('config', { type: 'string', describe: 'a JSON config file over config/default.json' })
+    .option('text', { type: 'boolean', describe: 'print a summary every dashboard_bucket_size seconds, and every alert and recovery' })
     .option('ndjson', { type: 'boolean', describe: 'print one JSON object per HTTP transaction' })
     .option('report', { type: 'string', describe: 'print statistics at the end of the input ("--report json" for JSON)' })
     .option('demo', { type: 'boolean', describe: 'run on built-in generated traffic (no root, no network)' })
-    .option('max-str-length', { type: 'number', describe: 'bytes kept of any string from the wire' })
+    .option('window', { type: 'number', describe: 'seconds in the sliding window that alerts compare (average_bucket_size)' })
+    .option('threshold', { type: 'number', describe: 'percent above the learned baseline that alerts (average_threshold)' })
+    .option('learn', { type: 'number', describe: 'seconds of learning before alerts (average_learning_duration)' })
+    .option('threshold-rps', { type: 'number', describe: 'alert above this many requests/s instead of a learned baseline (threshold_rps)' })
+    .option('bucket', { type: 'number', describe: 'seconds between summaries of the recent view (dashboard_bucket_size)' })
     .option('top', { type: 'number', describe: 'rows in each top-N list (max_top_hits)' })
-    .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker' })
+    .option('retention', { type: 'number', describe: 'seconds of history kept (max_retention_length)' })
+    .option('refresh', { type: 'number', describe: 'dashboard redraws per second, at most (refresh)' })
+    .option('plugin', { type: 'string', array: true, describe: 'load a StatModule plug-in (repeatable; adds to plugins)' })
+    .option('max-str-length', { type: 'number', describe: 'bytes kept of any string from the wire (max_str_length)' })
+    .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
     .strict()
     .help('help')
     .alias('help', 'h')
@@ -60,6 +71,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
   if (failure !== null) throw new WiretopError('usage', `${failure} (see wiretop --help)`);
 
   const modes: OutputMode[] = [];
+  if (args.text) modes.push('text');
   if (args.ndjson) modes.push('ndjson');
   if (args.report !== undefined) {
     const format = args.report.toLowerCase();
@@ -68,7 +80,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     }
     modes.push(format === 'json' ? 'report-json' : 'report');
   }
-  if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --ndjson or --report');
+  if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --text, --ndjson or --report');
   if (args.read !== undefined && args.interface !== undefined) {
     throw new WiretopError('usage', 'use either -r FILE or -i IFACE, not both');
   }
@@ -80,9 +92,19 @@ export function parseCommandLine(argv: string[]): CliOptions {
   }
 
   const overrides: Partial<Config> = {};
-  if (args['max-str-length'] !== undefined) overrides.max_str_length = args['max-str-length'];
-  if (args.top !== undefined) overrides.max_top_hits = args.top;
-  if (args.timeout !== undefined) overrides.timeout = args.timeout;
+  const flagKeys: Array<[number | undefined, keyof Config]> = [
+    [args.window, 'average_bucket_size'],
+    [args.threshold, 'average_threshold'],
+    [args.learn, 'average_learning_duration'],
+    [args['threshold-rps'], 'threshold_rps'],
+    [args.bucket, 'dashboard_bucket_size'],
+    [args.top, 'max_top_hits'],
+    [args.retention, 'max_retention_length'],
+    [args.refresh, 'refresh'],
+    [args['max-str-length'], 'max_str_length'],
+    [args.timeout, 'timeout'],
+  ];
+  for (const [value, key] of flagKeys) if (value !== undefined) (overrides as Record<string, unknown>)[key] = value;
 
   return {
     iface: args.interface,
@@ -95,6 +117,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     mode: modes[0],
     demo: Boolean(args.demo),
     configOverrides: overrides,
+    plugins: args.plugin ?? [],
   };
 }
 

@@ -8,7 +8,13 @@ import { loadConfig, type Config } from './config';
 import { WiretopError } from './errors';
 import { WorkerCapture, type CaptureSource } from './capture/captureSource';
 import type { CaptureRequest, CaptureSourceSpec } from './capture/messages';
+import { AlertMonitor } from './alerts/monitor';
 import { NdjsonSink } from './sinks/ndjson';
+import { TextSink } from './sinks/text';
+import type { Session } from './session';
+import { loadPlugins } from './stats/plugins';
+import type { StatModule } from './stats/statModule';
+import { StatsStore } from './stats/store';
 import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
 
@@ -44,13 +50,16 @@ function sourceName(spec: CaptureSourceSpec): string {
   }
 }
 
-function createSink(mode: OutputMode, spec: CaptureSourceSpec, config: Config, env: RunEnvironment): Sink {
+function createSink(mode: OutputMode, session: Session, env: RunEnvironment): Sink {
+  const write = (text: string) => env.writeOut(text);
   switch (mode) {
+    case 'text':
+      return new TextSink(session, write);
     case 'ndjson':
-      return new NdjsonSink((text) => env.writeOut(text));
+      return new NdjsonSink(write);
     case 'report':
     case 'report-json':
-      return new ReportSink(sourceName(spec), config.max_top_hits, mode === 'report' ? 'text' : 'json', (text) => env.writeOut(text));
+      return new ReportSink(session, mode === 'report' ? 'text' : 'json', write);
   }
 }
 
@@ -58,17 +67,23 @@ function createSink(mode: OutputMode, spec: CaptureSourceSpec, config: Config, e
 export async function run(argv: string[], env: RunEnvironment): Promise<number> {
   let options: CliOptions;
   let config: Config;
+  let plugins: StatModule[];
   try {
     options = parseCommandLine(argv);
     if (isHelpRequest(argv)) return 0;
     config = loadConfig(options.configPath, options.configOverrides);
+    config.plugins = [...config.plugins, ...options.plugins];
+    plugins = loadPlugins(config);
   } catch (error) {
     return reportError(error, env);
   }
   const mode: OutputMode = options.mode ?? 'report';
   const spec = sourceSpec(options, true);
-  const sink = createSink(mode, spec, config, env);
+  const store = new StatsStore(config, plugins);
+  const session: Session = { config, source: sourceName(spec), store, monitor: new AlertMonitor(store, config), captureStats: null };
+  const sink = createSink(mode, session, env);
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
+  let dataNow = -Infinity;
 
   return new Promise<number>((resolve) => {
     let settled = false;
@@ -82,6 +97,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       if (settled) return;
       settled = true;
       unsubscribe();
+      session.monitor.stop();
       resolve(code);
     };
     capture.start({
@@ -89,9 +105,20 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
         if (spec.kind === 'live') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
-      onEvents: (events) => sink.onEvents(events),
-      onStats: (stats, now) => sink.onStats(stats, now),
+      onEvents: (events) => {
+        store.ingest(events);
+        sink.onEvents(events);
+      },
+      onStats: (stats, now) => {
+        session.captureStats = stats;
+        dataNow = Math.max(dataNow, now);
+        // Transactions may wait up to `timeout` s in the worker: close only seconds they cannot reach.
+        store.advanceTo(now - config.timeout);
+      },
       onEnd: () => {
+        // The input is over: close its last second too.
+        const end = Math.max(dataNow, store.latestEventTs);
+        if (end > -Infinity) store.advanceTo(Math.floor(end) + 1);
         sink.finish();
         void capture.stop().then(() => settle(0));
       },

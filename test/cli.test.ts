@@ -56,7 +56,7 @@ describe('outputs', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as Report;
     expect(report.requests).toBe(3);
-    expect(report.methods).toEqual([{ key: 'GET', hits: 2, bytes: 4 }, { key: 'POST', hits: 1, bytes: 8 }]);
+    expect(report.methods).toEqual([{ key: 'GET', hits: 2, bytes: 4, errors: 0 }, { key: 'POST', hits: 1, bytes: 8, errors: 1 }]);
     expect(report.statusClasses).toMatchObject({ '2xx': 1, '4xx': 1, '5xx': 1 });
     expect(report.sections[0]).toMatchObject({ key: '/pages', hits: 2 });
     expect(report.hosts.map((h) => h.key).sort()).toEqual(['api.example.com', 'example.com']);

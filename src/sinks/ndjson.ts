@@ -6,14 +6,12 @@ import type { Sink } from './sink';
 export class NdjsonSink implements Sink {
   constructor(private readonly write: (text: string) => void) {}
 
-  onEvents(events: HttpEvent[]): void {
+  onEvents(events: readonly HttpEvent[]): void {
     if (events.length === 0) return;
     let text = '';
     for (const event of events) text += JSON.stringify(event) + '\n';
     this.write(text);
   }
-
-  onStats(): void {}
 
   finish(): void {}
 }

@@ -1,21 +1,24 @@
 /**
  * `--report` and `--report json`: statistics over the whole input, printed at its end —
- * totals, requests by method, status, section and host, bytes, and capture health.
+ * totals, requests by method, status, section, host and user agent, top URIs, bytes, latency,
+ * the alert history, and capture health.
  */
-import type { CaptureStats, HttpEvent } from '../types';
-import { SpaceSaving, type HeavyHitter } from '../stats/spaceSaving';
+import type { AlertRecord } from '../alerts/monitor';
+import { formatDuration, formatTime } from '../alerts/monitor';
+import { statusClasses, type TopModule } from '../stats/modules';
+import type { Session } from '../session';
+import type { CaptureStats } from '../types';
 import type { Sink } from './sink';
-
-/** Distinct keys tracked per breakdown; beyond it counts are approximate (Space-Saving). */
-const TRACKED_KEYS = 2000;
 
 /** A breakdown row as reported. */
 export interface ReportRow {
   key: string;
   hits: number;
   bytes: number;
+  errors: number;
   /** Present when the count may be over by up to this much. */
   error?: number;
+  latencyMs?: { p50: number | null; p95: number | null; p99: number | null };
 }
 
 /** The `--report json` document. */
@@ -27,92 +30,69 @@ export interface Report {
   requests: number;
   requestsPerSecond: number;
   answered: number;
-  requestBytes: number;
-  responseBytes: number;
+  bytes: number;
   statusClasses: Record<string, number>;
+  errorRate: number | null;
   methods: ReportRow[];
   statuses: ReportRow[];
   sections: ReportRow[];
   hosts: ReportRow[];
+  userAgents: ReportRow[];
+  uris: ReportRow[];
+  /** True when some breakdown counts are approximate (more distinct keys than tracked). */
+  approximate: boolean;
+  alerts: { history: AlertRecord[]; maxDurationSeconds: number | null; averageDurationSeconds: number | null };
+  /** Reports of plug-in modules, by name. */
+  plugins: Record<string, unknown>;
   capture: CaptureStats | null;
 }
 
-/** Accumulates the report. */
-export class ReportBuilder {
-  private firstTs = Infinity;
-  private lastTs = -Infinity;
-  private requests = 0;
-  private answered = 0;
-  private requestBytes = 0;
-  private responseBytes = 0;
-  private readonly statusClasses: Record<string, number> = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 };
-  private readonly methods = new SpaceSaving(TRACKED_KEYS);
-  private readonly statuses = new SpaceSaving(TRACKED_KEYS);
-  private readonly sections = new SpaceSaving(TRACKED_KEYS);
-  private readonly hosts = new SpaceSaving(TRACKED_KEYS);
-  private capture: CaptureStats | null = null;
-
-  constructor(private readonly source: string, private readonly topN: number) {}
-
-  add(event: HttpEvent): void {
-    this.requests++;
-    if (event.ts < this.firstTs) this.firstTs = event.ts;
-    if (event.ts > this.lastTs) this.lastTs = event.ts;
-    const bytes = event.reqBytes + event.respBytes;
-    this.requestBytes += event.reqBytes;
-    this.responseBytes += event.respBytes;
-    this.methods.add(event.method, 1, bytes);
-    if (event.status === null) {
-      this.statusClasses.none++;
-      this.statuses.add('none', 1, bytes);
-    } else {
-      this.answered++;
-      const cls = `${Math.floor(event.status / 100)}xx`;
-      if (cls in this.statusClasses) this.statusClasses[cls]++;
-      this.statuses.add(String(event.status), 1, bytes);
-    }
-    this.sections.add(event.section, 1, bytes);
-    this.hosts.add(event.host, 1, bytes);
-  }
-
-  setCapture(stats: CaptureStats): void {
-    this.capture = stats;
-  }
-
-  build(): Report {
-    const hasData = this.requests > 0;
-    const duration = hasData ? this.lastTs - this.firstTs : 0;
-    return {
-      source: this.source,
-      firstTs: hasData ? this.firstTs : null,
-      lastTs: hasData ? this.lastTs : null,
-      durationSeconds: round(duration, 3),
-      requests: this.requests,
-      requestsPerSecond: duration > 0 ? round(this.requests / duration, 2) : this.requests,
-      answered: this.answered,
-      requestBytes: this.requestBytes,
-      responseBytes: this.responseBytes,
-      statusClasses: this.statusClasses,
-      methods: rows(this.methods, this.topN),
-      statuses: rows(this.statuses, this.topN),
-      sections: rows(this.sections, this.topN),
-      hosts: rows(this.hosts, this.topN),
-      capture: this.capture,
-    };
-  }
+function rowsOf(module: TopModule, now: number, limit: number): { rows: ReportRow[]; approximate: boolean } {
+  const report = module.report(now, limit) as { approximate: boolean; top: ReportRow[] };
+  return { rows: report.top, approximate: report.approximate };
 }
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-function rows(counter: SpaceSaving, n: number): ReportRow[] {
-  return counter.top(n).map((h: HeavyHitter) => {
-    const row: ReportRow = { key: h.key, hits: h.count, bytes: h.sum };
-    if (h.error > 0) row.error = h.error;
-    return row;
-  });
+/** Builds the report from a session. */
+export function buildReport(session: Session): Report {
+  const { store, monitor, config } = session;
+  const b = store.builtins;
+  const now = store.lastClosed;
+  const limit = config.max_top_hits;
+  const requests = b.requests.report() as { requests: number; firstTs: number | null; lastTs: number | null; durationSeconds: number; requestsPerSecond: number; bytes: number };
+  const breakdowns = {
+    methods: rowsOf(b.methods, now, limit),
+    statuses: rowsOf(b.statuses, now, 1000),
+    sections: rowsOf(b.sections, now, limit),
+    hosts: rowsOf(b.domains, now, limit),
+    userAgents: rowsOf(b.userAgents, now, limit),
+    uris: rowsOf(b.uris, now, limit),
+  };
+  const { classes, errorRate } = statusClasses(b.statuses.view('all', now).entries);
+  const builtins = new Set<unknown>(Object.values(b));
+  const plugins: Record<string, unknown> = {};
+  for (const module of store.modules) if (!builtins.has(module)) plugins[module.name] = module.report(now, limit);
+  return {
+    source: session.source,
+    firstTs: requests.firstTs,
+    lastTs: requests.lastTs,
+    durationSeconds: requests.durationSeconds,
+    requests: requests.requests,
+    requestsPerSecond: requests.requestsPerSecond,
+    answered: requests.requests - classes.none,
+    bytes: requests.bytes,
+    statusClasses: classes,
+    errorRate: errorRate === null ? null : Math.round(errorRate * 10000) / 10000,
+    methods: breakdowns.methods.rows,
+    statuses: breakdowns.statuses.rows.slice(0, limit),
+    sections: breakdowns.sections.rows,
+    hosts: breakdowns.hosts.rows,
+    userAgents: breakdowns.userAgents.rows,
+    uris: breakdowns.uris.rows,
+    approximate: Object.values(breakdowns).some((x) => x.approximate),
+    alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
+    plugins,
+    capture: session.captureStats,
+  };
 }
 
 /** Human-readable byte count. */
@@ -134,24 +114,37 @@ export function renderReportText(report: Report): string {
   lines.push(`wiretop report: ${report.source}`);
   lines.push(`  time        ${isoTime(report.firstTs)} .. ${isoTime(report.lastTs)} (${report.durationSeconds} s)`);
   lines.push(`  requests    ${report.requests} (${report.requestsPerSecond} req/s), ${report.answered} answered`);
-  lines.push(`  bytes       ${formatBytes(report.requestBytes)} sent in request bodies, ${formatBytes(report.responseBytes)} in response bodies`);
+  lines.push(`  bytes       ${formatBytes(report.bytes)} in request and response bodies`);
   const classes = Object.entries(report.statusClasses).map(([k, v]) => `${k} ${v}`).join('  ');
-  lines.push(`  status      ${classes}`);
-  const table = (title: string, rowsOf: ReportRow[]) => {
+  lines.push(`  status      ${classes}${report.errorRate !== null ? `  (errors ${(100 * report.errorRate).toFixed(2)}%)` : ''}`);
+  const table = (title: string, rows: ReportRow[], latency: boolean) => {
     lines.push('');
     lines.push(`${title}:`);
-    if (rowsOf.length === 0) lines.push('  (none)');
-    const width = Math.min(60, Math.max(8, ...rowsOf.map((r) => r.key.length)));
-    for (const r of rowsOf) {
+    if (rows.length === 0) lines.push('  (none)');
+    const width = Math.min(60, Math.max(8, ...rows.map((r) => r.key.length)));
+    for (const r of rows) {
       const key = r.key.length > width ? `${r.key.slice(0, width - 1)}…` : r.key.padEnd(width);
       const approx = r.error !== undefined ? ` (±${r.error})` : '';
-      lines.push(`  ${key}  ${String(r.hits).padStart(9)}${approx}  ${formatBytes(r.bytes).padStart(10)}`);
+      const lat = latency && r.latencyMs ? `  p50 ${r.latencyMs.p50 ?? '-'} ms  p95 ${r.latencyMs.p95 ?? '-'} ms` : '';
+      lines.push(`  ${key}  ${String(r.hits).padStart(9)}${approx}  ${formatBytes(r.bytes).padStart(10)}${lat}`);
     }
   };
-  table('Methods', report.methods);
-  table('Status codes', report.statuses);
-  table('Top sections', report.sections);
-  table('Top hosts', report.hosts);
+  table('Methods', report.methods, false);
+  table('Status codes', report.statuses, false);
+  table('Top sections', report.sections, true);
+  table('Top hosts', report.hosts, true);
+  table('Top user agents', report.userAgents, false);
+  table('Top URIs', report.uris, true);
+  if (report.approximate) lines.push('', '(±N: more distinct keys than tracked; a count may be over by up to N)');
+  lines.push('');
+  const alerts = report.alerts;
+  lines.push(`Alerts: ${alerts.history.length}${alerts.maxDurationSeconds !== null ? `, longest ${formatDuration(alerts.maxDurationSeconds)}, average ${formatDuration(alerts.averageDurationSeconds!)}` : ''}`);
+  for (const a of alerts.history) {
+    lines.push(`  ${formatTime(a.start)} .. ${a.end === null ? 'still on' : formatTime(a.end)}  peak ${a.peak} hits (limit ${Math.round(a.limit)})${a.durationSeconds !== null ? `  ${formatDuration(a.durationSeconds)}` : ''}`);
+  }
+  for (const [name, value] of Object.entries(report.plugins)) {
+    lines.push('', `Plug-in ${name}:`, `  ${JSON.stringify(value)}`);
+  }
   const c = report.capture;
   if (c !== null) {
     lines.push('');
@@ -165,24 +158,14 @@ export function renderReportText(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
-/** `--report`: collects everything, prints once at the end. */
+/** `--report`: prints once, at the end. */
 export class ReportSink implements Sink {
-  private readonly builder: ReportBuilder;
+  constructor(private readonly session: Session, private readonly format: 'text' | 'json', private readonly write: (text: string) => void) {}
 
-  constructor(source: string, topN: number, private readonly format: 'text' | 'json', private readonly write: (text: string) => void) {
-    this.builder = new ReportBuilder(source, topN);
-  }
-
-  onEvents(events: HttpEvent[]): void {
-    for (const event of events) this.builder.add(event);
-  }
-
-  onStats(stats: CaptureStats): void {
-    this.builder.setCapture(stats);
-  }
+  onEvents(): void {}
 
   finish(): void {
-    const report = this.builder.build();
+    const report = buildReport(this.session);
     this.write(this.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderReportText(report));
   }
 }

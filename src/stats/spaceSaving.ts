@@ -2,9 +2,13 @@
  * Space-Saving heavy-hitter counting (Metwally et al.): at most `capacity` keys are tracked;
  * a new key takes the place of the least-counted one and inherits its count as its error. Every
  * key whose true count exceeds total/capacity is kept, and each count is over by at most its
- * `error`. Exact while fewer than `capacity` distinct keys have been seen. Memory is bounded
- * whatever the key cardinality (a flood of random URIs cannot grow it).
+ * `error` (≤ total/capacity). Exact while no more than `capacity` distinct keys were seen.
+ * Memory is bounded whatever the key cardinality (a flood of random URIs cannot grow it).
+ *
+ * Each entry also carries the bytes, errors and latencies added with its key; after an
+ * eviction these start again from the newcomer, so they are as approximate as the count.
  */
+import { LogHistogram } from './logHistogram';
 
 /** One tracked key. */
 export interface HeavyHitter {
@@ -12,8 +16,12 @@ export interface HeavyHitter {
   count: number;
   /** Upper bound of how much `count` over-estimates the true count (0: exact). */
   error: number;
-  /** Sum of the values added with this key (bytes, say); as approximate as `count`. */
-  sum: number;
+  /** Sum of the byte values added with this key. */
+  bytes: number;
+  /** Number of additions flagged as errors (5xx or no response). */
+  errors: number;
+  /** Latencies added with this key, when the counter keeps them. */
+  latency: LogHistogram | null;
 }
 
 /** A bounded top-k counter. */
@@ -24,35 +32,60 @@ export class SpaceSaving {
   /** Total weight added. */
   total = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number, readonly keepsLatency = false) {}
 
-  /** Counts `key` once more (weight `count`), adding `value` to its sum. */
-  add(key: string, count = 1, value = 0): void {
+  /** Counts `key` `count` more times, with `bytes`, `errors` and (if kept) a latency sample. */
+  add(key: string, count = 1, bytes = 0, errors = 0, latencyMs: number | null = null): void {
+    const entry = this.entryFor(key, count);
+    entry.bytes += bytes;
+    entry.errors += errors;
+    if (latencyMs !== null && entry.latency !== null) entry.latency.add(latencyMs);
+  }
+
+  /** Adds a whole entry of another counter (merging summaries). */
+  addEntry(other: HeavyHitter): void {
+    const entry = this.entryFor(other.key, other.count);
+    entry.error += other.error;
+    entry.bytes += other.bytes;
+    entry.errors += other.errors;
+    if (other.latency !== null && entry.latency !== null) entry.latency.merge(other.latency);
+  }
+
+  /** Adds every entry of `other`. */
+  merge(other: SpaceSaving): void {
+    for (const entry of other.heap) this.addEntry(entry);
+  }
+
+  /** The entry of `key`, its count raised by `count`; takes the least-counted slot if needed. */
+  private entryFor(key: string, count: number): HeavyHitter {
     this.total += count;
     const at = this.index.get(key);
     if (at !== undefined) {
       const entry = this.heap[at];
       entry.count += count;
-      entry.sum += value;
       this.siftDown(at);
-      return;
+      return entry;
     }
     key = ownCopy(key);
     if (this.heap.length < this.capacity) {
-      this.heap.push({ key, count, error: 0, sum: value });
+      const entry: HeavyHitter = { key, count, error: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
+      this.heap.push(entry);
       this.index.set(key, this.heap.length - 1);
       this.siftUp(this.heap.length - 1);
-      return;
+      return entry;
     }
-    // Replace the least-counted key: the newcomer may have been that often before.
+    // Replace the least-counted key: the newcomer may have been seen that often before.
     const min = this.heap[0];
     this.index.delete(min.key);
     min.error = min.count;
     min.count += count;
     min.key = key;
-    min.sum = value;
+    min.bytes = 0;
+    min.errors = 0;
+    if (min.latency !== null) min.latency = new LogHistogram();
     this.index.set(key, 0);
     this.siftDown(0);
+    return min;
   }
 
   /** Distinct keys tracked. */
@@ -60,14 +93,15 @@ export class SpaceSaving {
     return this.heap.length;
   }
 
-  /** True when some count may be over-estimated (more distinct keys than capacity were seen). */
-  get approximate(): boolean {
-    return this.heap.some((e) => e.error > 0);
+  /** Every entry, in no particular order (do not modify). */
+  entries(): readonly HeavyHitter[] {
+    return this.heap;
   }
 
-  /** The `n` largest counts, largest first (ties by key, so output is stable). */
-  top(n: number): HeavyHitter[] {
-    return [...this.heap]
+  /** The `n` largest counts, largest first (ties by key, so output is stable); copies. */
+  top(n: number, filter?: (key: string) => boolean): HeavyHitter[] {
+    const candidates = filter === undefined ? [...this.heap] : this.heap.filter((e) => filter(e.key));
+    return candidates
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, n)
       .map((e) => ({ ...e }));

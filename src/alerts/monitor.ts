@@ -1,0 +1,166 @@
+/**
+ * Watches the request rate like any other subscriber of the store: after each closed second
+ * it feeds the state machine, keeps the alert history for the retention, and tells its own
+ * listeners about alerts and recoveries with the message lines users see.
+ */
+import type { Config } from '../config';
+import type { StatsStore } from '../stats/store';
+import { initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState } from './machine';
+
+/** One alert, over or still running. */
+export interface AlertRecord {
+  /** Epoch seconds. */
+  start: number;
+  end: number | null;
+  peak: number;
+  /** Requests in the window when it triggered, and the limit it went over. */
+  hits: number;
+  limit: number;
+  durationSeconds: number | null;
+}
+
+/** Something to announce: the effect and its message line. */
+export interface AlertNotice {
+  effect: AlertEffect;
+  message: string;
+}
+
+/** `2023-11-14 22:13:20 UTC` for epoch seconds. */
+export function formatTime(epochSeconds: number): string {
+  return new Date(Math.round(epochSeconds) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** `1h 02m 03s`, `2m 05s`, `7s`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m ${String(rest).padStart(2, '0')}s`;
+  if (m > 0) return `${m}m ${String(rest).padStart(2, '0')}s`;
+  return `${rest}s`;
+}
+
+/** The line shown for an effect. */
+export function messageOf(effect: AlertEffect): string {
+  switch (effect.type) {
+    case 'alert':
+      return `High traffic generated an alert - hits = ${effect.hits}, triggered at ${formatTime(effect.at)}`;
+    case 'recovered':
+      return `Traffic recovered - hits = ${effect.hits}, recovered at ${formatTime(effect.at)}, after an alert of ${formatDuration(effect.durationSeconds)} (peak ${effect.peak} hits)`;
+    case 'learned':
+      return `Learned the normal traffic: ${effect.baseline.toFixed(1)} hits per window, alerting above ${effect.limit.toFixed(1)} (at ${formatTime(effect.at)})`;
+    case 'learning-restarted':
+      return `No traffic while learning: learning again from ${formatTime(effect.at)}`;
+  }
+}
+
+/** The alert monitor. */
+export class AlertMonitor {
+  readonly config: AlertConfig;
+  state: AlertState;
+  readonly history: AlertRecord[] = [];
+  private readonly listeners = new Set<(notice: AlertNotice) => void>();
+  private readonly unsubscribe: () => void;
+  /** The last second evaluated. */
+  lastSecond = -Infinity;
+  /** Requests in the window at the last evaluation. */
+  lastHits = 0;
+
+  constructor(private readonly store: StatsStore, config: Config) {
+    this.config = alertConfigOf(config);
+    this.state = initialState(this.config);
+    this.unsubscribe = store.subscribe((second) => this.onSecond(second));
+  }
+
+  /** Calls `listener` on every alert, recovery and learning notice; returns the unsubscribe. */
+  onNotice(listener: (notice: AlertNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+
+  /** The alert limit in requests per window (null while learning). */
+  get limit(): number | null {
+    return limitOf(this.state, this.config);
+  }
+
+  /** Seconds of learning left (0 when not learning). */
+  learningLeft(): number {
+    if (this.state.name !== 'LEARNING') return 0;
+    const start = this.state.learningStart ?? this.lastSecond;
+    return Math.max(0, this.config.learningSeconds - (this.lastSecond - start + 1));
+  }
+
+  private onSecond(second: number): void {
+    const requests = this.store.builtins.requests;
+    const hits = requests.requestsInLast(this.config.windowSeconds, second);
+    const secondHits = requests.requestsInLast(1, second);
+    const { state, effects } = transition(this.state, { second, hits, secondHits }, this.config);
+    this.state = state;
+    this.lastSecond = second;
+    this.lastHits = hits;
+    for (const effect of effects) {
+      this.record(effect);
+      const notice = { effect, message: messageOf(effect) };
+      for (const listener of this.listeners) listener(notice);
+    }
+    this.prune(second);
+  }
+
+  private record(effect: AlertEffect): void {
+    if (effect.type === 'alert') {
+      this.history.push({ start: effect.at, end: null, peak: effect.hits, hits: effect.hits, limit: effect.limit, durationSeconds: null });
+    } else if (effect.type === 'recovered') {
+      const current = this.history[this.history.length - 1];
+      if (current !== undefined && current.end === null) {
+        current.end = effect.at;
+        current.peak = effect.peak;
+        current.durationSeconds = effect.durationSeconds;
+      }
+    }
+  }
+
+  /** The running alert's peak follows the state. */
+  current(): AlertRecord | null {
+    const last = this.history[this.history.length - 1];
+    if (last === undefined || last.end !== null) return null;
+    last.peak = Math.max(last.peak, this.state.peak);
+    return last;
+  }
+
+  /** Forgets alerts that ended before the retention. */
+  private prune(second: number): void {
+    const cutoff = second - this.storeRetention();
+    while (this.history.length > 0 && this.history[0].end !== null && this.history[0].end < cutoff) this.history.shift();
+  }
+
+  private storeRetention(): number {
+    return this.store.config.max_retention_length;
+  }
+
+  /** The history with its max and average alert duration (over ended alerts). */
+  summary(): { alerts: AlertRecord[]; maxDurationSeconds: number | null; averageDurationSeconds: number | null } {
+    this.current();
+    const durations = this.history.filter((a) => a.durationSeconds !== null).map((a) => a.durationSeconds!);
+    return {
+      alerts: this.history.map((a) => ({ ...a })),
+      maxDurationSeconds: durations.length > 0 ? Math.max(...durations) : null,
+      averageDurationSeconds: durations.length > 0 ? Math.round((durations.reduce((s, d) => s + d, 0) / durations.length) * 10) / 10 : null,
+    };
+  }
+}
+
+/** The machine's settings from the config. */
+export function alertConfigOf(config: Config): AlertConfig {
+  return {
+    windowSeconds: config.average_bucket_size,
+    thresholdPercent: config.average_threshold,
+    learningSeconds: config.average_learning_duration,
+    thresholdRps: config.threshold_rps,
+    recoveredSeconds: config.dashboard_bucket_size,
+  };
+}

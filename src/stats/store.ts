@@ -1,0 +1,68 @@
+/**
+ * The single source of truth of the statistics. `ingest` adds transactions silently; data
+ * time moves on through `advanceTo`, which closes each elapsed second in every module and then
+ * tells subscribers, once per second. Readers query the modules' views; nothing is computed
+ * per event for display.
+ */
+import type { Config } from '../config';
+import type { HttpEvent } from '../types';
+import { createBuiltinModules, type BuiltinModules } from './modules';
+import type { StatModule } from './statModule';
+
+/** Told after each closed second of data time. */
+export type TickListener = (second: number) => void;
+
+/** All statistics of a run. */
+export class StatsStore {
+  readonly builtins: BuiltinModules;
+  /** Built-ins first, then plug-ins, in load order. */
+  readonly modules: StatModule[];
+  private readonly listeners = new Set<TickListener>();
+  /** The last closed second of data time (-Infinity before the first). */
+  lastClosed = -Infinity;
+  /** The latest event time seen. */
+  latestEventTs = -Infinity;
+
+  constructor(readonly config: Config, plugins: StatModule[] = []) {
+    this.builtins = createBuiltinModules(config);
+    this.modules = [...Object.values(this.builtins), ...plugins];
+  }
+
+  /** Adds a batch of transactions. Notifies nobody. */
+  ingest(events: readonly HttpEvent[]): void {
+    const modules = this.modules;
+    for (const event of events) {
+      if (event.ts > this.latestEventTs) this.latestEventTs = event.ts;
+      for (let m = 0; m < modules.length; m++) modules[m].ingest(event);
+    }
+  }
+
+  /**
+   * Data time is now `time` (epoch seconds): closes every second that has fully elapsed and
+   * notifies subscribers after each. A jump longer than the retention skips the seconds that
+   * would be purged anyway.
+   */
+  advanceTo(time: number): void {
+    const last = Math.floor(time) - 1;
+    if (last <= this.lastClosed) return;
+    let second = this.lastClosed === -Infinity ? last : this.lastClosed + 1;
+    const retention = Math.ceil(this.config.max_retention_length);
+    if (last - second > retention) second = last - retention;
+    for (; second <= last; second++) {
+      for (const module of this.modules) module.tick(second);
+      this.lastClosed = second;
+      for (const listener of this.listeners) listener(second);
+    }
+  }
+
+  /** Calls `listener` after each closed second; returns the unsubscribe function. */
+  subscribe(listener: TickListener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /** A module by name (built-in or plug-in). */
+  module(name: string): StatModule | undefined {
+    return this.modules.find((m) => m.name === name);
+  }
+}

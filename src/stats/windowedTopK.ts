@@ -1,0 +1,181 @@
+/**
+ * Top-N counting over time windows in bounded memory. Events first add into an exact count for
+ * the current second (bounded; overflow goes straight to the summaries), so a summary sees one
+ * weighted add per distinct key per second, not one per event. Each second is then merged into
+ * a Space-Saving slice of `dashboard_bucket_size` seconds; old slices roll up into coarser ones
+ * (2 min for the last hour, 1 h up to the retention) and are dropped past the retention.
+ * A window's view merges the slices it covers. The `all` view comes from one larger cumulative
+ * summary while nothing has been purged (the most precise), from the slices afterwards.
+ */
+import { LogHistogram } from './logHistogram';
+import { SpaceSaving, type HeavyHitter } from './spaceSaving';
+import type { WindowName } from './windows';
+
+/** How time is cut into slices. */
+export interface SliceLayout {
+  bucketSeconds: number;
+  retentionSeconds: number;
+}
+
+/** Sizes of the summaries. */
+export interface TopKCapacity {
+  /** Keys per slice summary. */
+  slice: number;
+  /** Keys of the cumulative summary behind the `all` view. */
+  cumulative: number;
+  /** Distinct keys counted exactly per second before overflowing into the summaries. */
+  perSecond: number;
+}
+
+interface Slice {
+  start: number;
+  summary: SpaceSaving;
+}
+
+interface Tier {
+  sliceSeconds: number;
+  /** Seconds of history this tier holds before rolling into the next. */
+  spanSeconds: number;
+  slices: Slice[];
+}
+
+/** A merged view: entries largest first, and whether counts may be over-estimated. */
+export interface TopView {
+  entries: HeavyHitter[];
+  total: number;
+  approximate: boolean;
+}
+
+/** Top-N of one dimension (sections, hosts...) over every window. */
+export class WindowedTopK {
+  private pending = new Map<string, HeavyHitter>();
+  private readonly tiers: Tier[];
+  private readonly cumulative: SpaceSaving;
+  private purged = false;
+  private readonly cache = new Map<string, TopView>();
+
+  constructor(private readonly layout: SliceLayout, private readonly capacity: TopKCapacity, private readonly keepsLatency = false) {
+    const b = layout.bucketSeconds;
+    const medium = Math.max(b, Math.ceil(120 / b) * b);
+    const coarse = Math.max(medium, Math.ceil(3600 / medium) * medium);
+    this.tiers = [
+      { sliceSeconds: b, spanSeconds: Math.max(300, b), slices: [] },
+      { sliceSeconds: medium, spanSeconds: Math.max(3600, medium), slices: [] },
+      { sliceSeconds: coarse, spanSeconds: Math.max(layout.retentionSeconds, coarse), slices: [] },
+    ];
+    this.cumulative = new SpaceSaving(capacity.cumulative, keepsLatency);
+  }
+
+  /** Counts one occurrence of `key` in the current second. */
+  add(key: string, bytes: number, isError: boolean, latencyMs: number | null): void {
+    let entry = this.pending.get(key);
+    if (entry === undefined) {
+      if (this.pending.size >= this.capacity.perSecond) {
+        // A flood of distinct keys: skip the exact stage.
+        this.cumulative.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
+        this.currentSlice().summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
+        return;
+      }
+      entry = { key, count: 0, error: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
+      this.pending.set(key, entry);
+    }
+    entry.count++;
+    entry.bytes += bytes;
+    if (isError) entry.errors++;
+    if (latencyMs !== null && entry.latency !== null) entry.latency.add(latencyMs);
+  }
+
+  private lastSecond = -Infinity;
+
+  /** Closes second `second` (its pending counts join its slice) and rolls up old slices. */
+  closeSecond(second: number): void {
+    this.lastSecond = second;
+    if (this.pending.size > 0) {
+      const slice = this.sliceFor(second);
+      for (const entry of this.pending.values()) {
+        slice.summary.addEntry(entry);
+        this.cumulative.addEntry(entry);
+      }
+      this.pending = new Map();
+    }
+    this.rollUp(second);
+    this.cache.clear();
+  }
+
+  private currentSlice(): Slice {
+    return this.sliceFor(this.lastSecond === -Infinity ? 0 : this.lastSecond + 1);
+  }
+
+  private sliceFor(second: number): Slice {
+    const tier = this.tiers[0];
+    const start = Math.floor(second / tier.sliceSeconds) * tier.sliceSeconds;
+    const last = tier.slices[tier.slices.length - 1];
+    if (last !== undefined && last.start === start) return last;
+    const slice = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+    tier.slices.push(slice);
+    return slice;
+  }
+
+  /** Moves slices past each tier's span into the next tier; drops those past the retention. */
+  private rollUp(now: number): void {
+    for (let t = 0; t < this.tiers.length; t++) {
+      const tier = this.tiers[t];
+      const next = this.tiers[t + 1];
+      while (tier.slices.length > 0 && tier.slices[0].start + tier.sliceSeconds <= now - tier.spanSeconds) {
+        const old = tier.slices.shift()!;
+        if (next === undefined) {
+          this.purged = true;
+          continue;
+        }
+        const start = Math.floor(old.start / next.sliceSeconds) * next.sliceSeconds;
+        let target = next.slices.find((s) => s.start === start);
+        if (target === undefined) {
+          target = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+          next.slices.push(target);
+          next.slices.sort((a, b) => a.start - b.start);
+        }
+        target.summary.merge(old.summary);
+      }
+    }
+  }
+
+  /** The merged summary of a window ending at second `now` (cached until the next second). */
+  view(window: WindowName, now: number): TopView {
+    const cached = this.cache.get(window);
+    if (cached !== undefined) return cached;
+    const view = this.compute(window, now);
+    this.cache.set(window, view);
+    return view;
+  }
+
+  private compute(window: WindowName, now: number): TopView {
+    if (window === 'all' && !this.purged) return summaryView(this.cumulative);
+    const b = this.layout.bucketSeconds;
+    let from: number;
+    let to = Infinity;
+    switch (window) {
+      case 'recent': {
+        // The last complete bucket, as the seed tool showed it.
+        const currentStart = Math.floor((now + 1) / b) * b;
+        from = currentStart - b;
+        to = currentStart;
+        break;
+      }
+      case '5m': from = now + 1 - 300; break;
+      case '1h': from = now + 1 - 3600; break;
+      case 'all': from = -Infinity; break;
+    }
+    const merged = new SpaceSaving(Math.max(this.capacity.slice * 4, 256), this.keepsLatency);
+    for (const tier of this.tiers) {
+      for (const slice of tier.slices) {
+        if (slice.start + tier.sliceSeconds > from && slice.start < to) merged.merge(slice.summary);
+      }
+    }
+    return summaryView(merged);
+  }
+}
+
+function summaryView(summary: SpaceSaving): TopView {
+  const entries = summary.top(summary.size);
+  return { entries, total: summary.total, approximate: entries.some((e) => e.error > 0) };
+}
