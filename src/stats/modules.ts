@@ -135,7 +135,7 @@ export class TopModule implements StatModule {
   }
 
   ingest(event: HttpEvent): void {
-    this.counter.add(this.keyOf(event), eventBytes(event), isErrorEvent(event), event.latencyMs);
+    this.counter.add(this.keyOf(event), event.ts, eventBytes(event), isErrorEvent(event), event.latencyMs);
   }
 
   tick(second: number): void {

@@ -20,8 +20,9 @@ export class StatsStore {
   private readonly listeners = new Set<TickListener>();
   /** The last closed second of data time (-Infinity before the first). */
   lastClosed = -Infinity;
-  /** The latest event time seen. */
+  /** The latest and earliest event times seen. */
   latestEventTs = -Infinity;
+  earliestEventTs = Infinity;
 
   constructor(readonly config: Config, plugins: StatModule[] = []) {
     this.builtins = createBuiltinModules(config);
@@ -33,6 +34,7 @@ export class StatsStore {
     const modules = this.modules;
     for (const event of events) {
       if (event.ts > this.latestEventTs) this.latestEventTs = event.ts;
+      if (event.ts < this.earliestEventTs) this.earliestEventTs = event.ts;
       for (let m = 0; m < modules.length; m++) modules[m].ingest(event);
     }
   }
@@ -45,7 +47,9 @@ export class StatsStore {
   advanceTo(time: number): void {
     const last = Math.floor(time) - 1;
     if (last <= this.lastClosed) return;
-    let second = this.lastClosed === -Infinity ? last : this.lastClosed + 1;
+    // The first second of data time is the first event's (or, with no events yet, this one).
+    let second = this.lastClosed !== -Infinity ? this.lastClosed + 1
+      : this.earliestEventTs !== Infinity ? Math.min(last, Math.floor(this.earliestEventTs)) : last;
     const retention = Math.ceil(this.config.max_retention_length);
     if (last - second > retention) second = last - retention;
     for (; second <= last; second++) {

@@ -1,6 +1,6 @@
 /**
  * Top-N counting over time windows in bounded memory. Events first add into an exact count for
- * the current second (bounded; overflow goes straight to the summaries), so a summary sees one
+ * their own second (bounded; overflow goes straight to the summaries), so a summary sees one
  * weighted add per distinct key per second, not one per event. Each second is then merged into
  * a Space-Saving slice of `dashboard_bucket_size` seconds; old slices roll up into coarser ones
  * (2 min for the last hour, 1 h up to the retention) and are dropped past the retention.
@@ -48,7 +48,9 @@ export interface TopView {
 
 /** Top-N of one dimension (sections, hosts...) over every window. */
 export class WindowedTopK {
-  private pending = new Map<string, HeavyHitter>();
+  /** Exact counts of seconds not closed yet: second → key → entry. */
+  private readonly pending = new Map<number, Map<string, HeavyHitter>>();
+  private lastSecond = -Infinity;
   private readonly tiers: Tier[];
   private readonly cumulative: SpaceSaving;
   private purged = false;
@@ -66,18 +68,30 @@ export class WindowedTopK {
     this.cumulative = new SpaceSaving(capacity.cumulative, keepsLatency);
   }
 
-  /** Counts one occurrence of `key` in the current second. */
-  add(key: string, bytes: number, isError: boolean, latencyMs: number | null): void {
-    let entry = this.pending.get(key);
+  /** Counts one occurrence of `key` at time `ts`. */
+  add(key: string, ts: number, bytes: number, isError: boolean, latencyMs: number | null): void {
+    const second = Math.floor(ts);
+    if (second <= this.lastSecond) {
+      // Late: its second is closed already; count it in its slice directly.
+      this.cumulative.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
+      this.sliceFor(second)?.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
+      return;
+    }
+    let counts = this.pending.get(second);
+    if (counts === undefined) {
+      counts = new Map();
+      this.pending.set(second, counts);
+    }
+    let entry = counts.get(key);
     if (entry === undefined) {
-      if (this.pending.size >= this.capacity.perSecond) {
+      if (counts.size >= this.capacity.perSecond) {
         // A flood of distinct keys: skip the exact stage.
         this.cumulative.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
-        this.currentSlice().summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
+        this.sliceFor(second, true)!.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
         return;
       }
       entry = { key, count: 0, error: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
-      this.pending.set(key, entry);
+      counts.set(key, entry);
     }
     entry.count++;
     entry.bytes += bytes;
@@ -85,35 +99,40 @@ export class WindowedTopK {
     if (latencyMs !== null && entry.latency !== null) entry.latency.add(latencyMs);
   }
 
-  private lastSecond = -Infinity;
-
-  /** Closes second `second` (its pending counts join its slice) and rolls up old slices. */
+  /** Closes every second up to `second`: their exact counts join their slices; rolls up old slices. */
   closeSecond(second: number): void {
     this.lastSecond = second;
-    if (this.pending.size > 0) {
-      const slice = this.sliceFor(second);
-      for (const entry of this.pending.values()) {
+    for (const [pendingSecond, counts] of this.pending) {
+      if (pendingSecond > second) continue;
+      const slice = this.sliceFor(pendingSecond, true)!;
+      for (const entry of counts.values()) {
         slice.summary.addEntry(entry);
         this.cumulative.addEntry(entry);
       }
-      this.pending = new Map();
+      this.pending.delete(pendingSecond);
     }
     this.rollUp(second);
     this.cache.clear();
   }
 
-  private currentSlice(): Slice {
-    return this.sliceFor(this.lastSecond === -Infinity ? 0 : this.lastSecond + 1);
-  }
-
-  private sliceFor(second: number): Slice {
+  /** The finest slice holding `second` (made when `create`), or null when it has rolled up. */
+  private sliceFor(second: number, create = false): Slice | null {
     const tier = this.tiers[0];
     const start = Math.floor(second / tier.sliceSeconds) * tier.sliceSeconds;
-    const last = tier.slices[tier.slices.length - 1];
-    if (last !== undefined && last.start === start) return last;
-    const slice = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
-    tier.slices.push(slice);
-    return slice;
+    for (let i = tier.slices.length - 1; i >= 0; i--) {
+      const slice = tier.slices[i];
+      if (slice.start === start) return slice;
+      if (slice.start < start) {
+        if (!create) return null;
+        const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+        tier.slices.splice(i + 1, 0, made);
+        return made;
+      }
+    }
+    if (!create) return null;
+    const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+    tier.slices.unshift(made);
+    return made;
   }
 
   /** Moves slices past each tier's span into the next tier; drops those past the retention. */
