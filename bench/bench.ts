@@ -40,7 +40,8 @@ interface RunResult { seconds: number; maxRssMb: number; requests: number; }
 
 function timeWiretop(file: string): RunResult {
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-r', file, '--report', 'json'], {
+  // Run the command as users do (its shebang line sets the main thread's heap flags).
+  const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json'], {
     env: { ...process.env, WIRETOP_PRINT_RUSAGE: '1' },
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',

@@ -105,15 +105,16 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
         if (spec.kind === 'live') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
-      onEvents: (events) => {
+      onEvents: (events, watermark) => {
         store.ingest(events);
         sink.onEvents(events);
+        // Seconds before the watermark will get no more transactions (but stragglers): close them.
+        store.advanceTo(watermark);
       },
-      onStats: (stats, now) => {
+      onStats: (stats, now, watermark) => {
         session.captureStats = stats;
         dataNow = Math.max(dataNow, now);
-        // Transactions may wait up to `timeout` s in the worker: close only seconds they cannot reach.
-        store.advanceTo(now - config.timeout);
+        store.advanceTo(watermark);
       },
       onEnd: () => {
         // The input is over: close its last second too.

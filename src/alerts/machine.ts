@@ -67,7 +67,7 @@ export function initialState(config: AlertConfig): AlertState {
 export function limitOf(state: AlertState, config: AlertConfig): number | null {
   if (config.thresholdRps !== null) return config.thresholdRps * config.windowSeconds;
   if (state.baseline === null) return null;
-  return state.baseline * (1 + config.thresholdPercent / 100);
+  return state.baseline + (state.baseline * config.thresholdPercent) / 100;
 }
 
 /** Advances the machine by one closed second. */

@@ -12,8 +12,9 @@ import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 /** What the capture reports. */
 export interface CaptureListener {
   onReady(source: string): void;
-  onEvents(events: HttpEvent[]): void;
-  onStats(stats: CaptureStats, now: number): void;
+  /** A batch of transactions; every one that started before `watermark` has now been sent. */
+  onEvents(events: HttpEvent[], watermark: number): void;
+  onStats(stats: CaptureStats, now: number, watermark: number): void;
   /** The capture is over: `eof` at the end of a file, `stopped` after stop(). */
   onEnd(reason: 'eof' | 'stopped'): void;
   onError(error: WiretopError): void;
@@ -53,13 +54,13 @@ export class WorkerCapture implements CaptureSource {
           listener.onReady(message.source);
           break;
         case 'events': {
-          listener.onEvents(decodeEvents(message.batch));
+          listener.onEvents(decodeEvents(message.batch), message.watermark);
           const ack: ToWorker = { type: 'ack', batches: 1 };
           worker.postMessage(ack);
           break;
         }
         case 'stats':
-          listener.onStats(message.stats, message.now);
+          listener.onStats(message.stats, message.now, message.watermark);
           break;
         case 'error':
           failed = true;

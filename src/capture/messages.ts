@@ -23,8 +23,8 @@ export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number };
 /** Worker → main. */
 export type FromWorker =
   | { type: 'ready'; source: string; linkType: number }
-  | { type: 'events'; batch: EncodedBatch }
-  | { type: 'stats'; stats: CaptureStats; now: number }
+  | { type: 'events'; batch: EncodedBatch; watermark: number }
+  | { type: 'stats'; stats: CaptureStats; now: number; watermark: number }
   | { type: 'error'; kind: ErrorKind; message: string }
   | { type: 'eof' }
   | { type: 'stopped' };

@@ -19,6 +19,11 @@ export class CapturePipeline {
   private lastSweep = -Infinity;
   /** Data time: the latest packet timestamp seen (or the wall clock, in live mode). */
   now = 0;
+  /**
+   * Every transaction that started before this time has been released (except ones still open
+   * after the hold time): consumers may close their statistics up to here.
+   */
+  watermark = -Infinity;
 
   /**
    * `holdSeconds` bounds how long a finished transaction may wait for an earlier, still open
@@ -67,14 +72,17 @@ export class CapturePipeline {
    * transaction precedes, and those held longer than the hold time.
    */
   release(): HttpEvent[] {
-    if (this.held.length === 0) return [];
     const threshold = Math.max(this.flows.oldestPendingTs(), this.now - this.holdSeconds);
+    // Never move the watermark back (a new connection can start with an old timestamp).
+    if (threshold > this.watermark) this.watermark = Math.min(threshold, this.now);
+    if (this.held.length === 0) return [];
     return this.releaseBefore(threshold);
   }
 
   /** Ends every connection and returns all remaining transactions (end of capture). */
   finish(): HttpEvent[] {
     this.flows.endAll(this.now);
+    this.watermark = this.now;
     return this.releaseBefore(Infinity);
   }
 

@@ -42,7 +42,7 @@ function post(message: FromWorker): void {
 function postEvents(events: HttpEvent[]): void {
   for (let i = 0; i < events.length; i += MAX_BATCH) {
     const batch = encodeEvents(i === 0 && events.length <= MAX_BATCH ? events : events.slice(i, i + MAX_BATCH));
-    const message: FromWorker = { type: 'events', batch };
+    const message: FromWorker = { type: 'events', batch, watermark: pipeline.watermark };
     port.postMessage(message, transferList(batch));
     batchesInFlight++;
   }
@@ -67,7 +67,7 @@ function flush(): void {
 }
 
 function postStats(): void {
-  post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now });
+  post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark: pipeline.watermark });
 }
 
 function fail(error: unknown): void {

@@ -226,7 +226,7 @@ export function createBuiltinModules(config: Config): BuiltinModules {
     uris: new TopModule('uris', (e) => e.uri, {
       title: 'Top URIs', columns: ['URI', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
       cells: (e, total) => [e.key, String(e.count), percent(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
-    }, config, LARGE, true),
+    }, config, LARGE, false),
     domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, {
       title: 'Sections of domain', columns: ['Section', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
       cells: (e, total) => [e.key.slice(e.key.indexOf(KEY_SEPARATOR) + 1), String(e.count), percent(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],

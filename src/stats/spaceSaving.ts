@@ -82,7 +82,7 @@ export class SpaceSaving {
     min.key = key;
     min.bytes = 0;
     min.errors = 0;
-    if (min.latency !== null) min.latency = new LogHistogram();
+    min.latency?.reset();
     this.index.set(key, 0);
     this.siftDown(0);
     return min;
