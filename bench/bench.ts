@@ -1,14 +1,20 @@
 /**
- * `npm run bench`: generates a deterministic capture of 1,000,000 HTTP/1.1 requests on
- * keep-alive connections (cached in bench-out/), then times `wiretop -r FILE --report json` on
- * it and prints requests/s, packets/s and peak RSS. Figures vary with the machine; the
- * generator does not. BENCH_REQUESTS overrides the size.
+ * `npm run bench`:
+ * 1. generates a deterministic capture of 1,000,000 HTTP/1.1 requests on keep-alive
+ *    connections (cached in bench-out/), times `wiretop -r FILE --report json` on it and prints
+ *    requests/s, packets/s and peak RSS;
+ * 2. feeds the statistics store 10 M transactions with 1 M distinct URIs (Zipf) in a process of
+ *    its own, compares its top-10 sections and URIs with exact counting, and prints its peak RSS.
+ * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of 1,
+ * BENCH_SKIP=pipeline or BENCH_SKIP=heavy skips a part.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../src/generate/pcapWriter';
 import { generateTraffic, plannedRequests, type TrafficProfile } from '../src/generate/traffic';
+import { zipfEvents } from '../src/generate/zipf';
+import { HEAVY_HITTERS } from './heavyHitters';
 
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 const OUT = path.join(ROOT, 'bench-out');
@@ -53,7 +59,45 @@ function timeWiretop(file: string): RunResult {
   return { seconds, maxRssMb: usage.maxRSS / 1024, requests: report.requests };
 }
 
+interface Hitter { key: string; count: number; error: number }
+
+/** Runs bench/heavyHitters in its own process and checks its answer against exact counts. */
+function heavyHitters(): string[] {
+  const child = spawnSync(process.execPath, ['--max-old-space-size=1024', '--max-semi-space-size=4', path.join(__dirname, 'heavyHitters.js')], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (child.status !== 0) throw new Error(`heavy-hitters run failed: ${child.stderr}`);
+  const result = JSON.parse(child.stdout) as { seconds: number; maxRssMb: number; sections: Hitter[]; uris: Hitter[] };
+  const { events, distinct, exponent, seconds, startTs, seed } = HEAVY_HITTERS;
+  const exactUris = new Map<string, number>();
+  const exactSections = new Map<string, number>();
+  zipfEvents(events, distinct, exponent, seconds, startTs, seed, (batch) => {
+    for (const e of batch) {
+      exactUris.set(e.uri, (exactUris.get(e.uri) ?? 0) + 1);
+      exactSections.set(e.section, (exactSections.get(e.section) ?? 0) + 1);
+    }
+  });
+  const check = (name: string, got: Hitter[], exact: Map<string, number>) => {
+    const truth = [...exact.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    const sameOrder = truth.every(([key], i) => got[i]?.key === key);
+    const worst = Math.max(...got.map((g) => g.count - (exact.get(g.key) ?? 0)));
+    const withinError = got.every((g) => g.count - (exact.get(g.key) ?? 0) <= g.error && g.count >= (exact.get(g.key) ?? 0));
+    return `  top-10 ${name}: ${sameOrder ? 'same order as exact counting' : 'ORDER DIFFERS from exact counting'}, `
+      + `largest over-count ${worst} (${withinError ? 'within' : 'OUTSIDE'} the reported error; bound N/capacity = ${Math.round(events / 4096)})`;
+  };
+  return [
+    `store: ${events.toLocaleString('en-US')} transactions, ${distinct.toLocaleString('en-US')} distinct URIs (Zipf s=${exponent}): ${result.seconds.toFixed(1)} s `
+      + `(${Math.round(events / result.seconds).toLocaleString('en-US')} events/s), peak RSS ${result.maxRssMb.toFixed(0)} MB`,
+    check('sections', result.sections, exactSections),
+    check('URIs', result.uris, exactUris),
+  ];
+}
+
 function main(): void {
+  const skip = process.env.BENCH_SKIP ?? '';
+  if (skip !== 'pipeline') pipeline();
+  if (skip !== 'heavy') process.stdout.write(heavyHitters().join('\n') + '\n');
+}
+
+function pipeline(): void {
   const requests = Number(process.env.BENCH_REQUESTS ?? 1_000_000);
   const { file, packets } = ensureCapture(requests);
   const planned = plannedRequests(benchProfile(requests));

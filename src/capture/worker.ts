@@ -41,8 +41,12 @@ function post(message: FromWorker): void {
 
 function postEvents(events: HttpEvent[]): void {
   for (let i = 0; i < events.length; i += MAX_BATCH) {
-    const batch = encodeEvents(i === 0 && events.length <= MAX_BATCH ? events : events.slice(i, i + MAX_BATCH));
-    const message: FromWorker = { type: 'events', batch, watermark: pipeline.watermark };
+    const end = Math.min(events.length, i + MAX_BATCH);
+    const batch = encodeEvents(i === 0 && end === events.length ? events : events.slice(i, end));
+    // Events are in time order: until the last batch, everything before the next batch's first
+    // event has been sent; after it, everything before the pipeline's watermark.
+    const watermark = end < events.length ? events[end].ts : pipeline.watermark;
+    const message: FromWorker = { type: 'events', batch, watermark };
     port.postMessage(message, transferList(batch));
     batchesInFlight++;
   }

@@ -4,8 +4,9 @@
  * weighted add per distinct key per second, not one per event. Each second is then merged into
  * a Space-Saving slice of `dashboard_bucket_size` seconds; old slices roll up into coarser ones
  * (2 min for the last hour, 1 h up to the retention) and are dropped past the retention.
- * A window's view merges the slices it covers. The `all` view comes from one larger cumulative
- * summary while nothing has been purged (the most precise), from the slices afterwards.
+ * A window's view merges the slices it covers, so its edges fall on slice boundaries. The
+ * `all` view comes from one larger cumulative summary until the data is older than the
+ * retention (the most precise), from the slices afterwards.
  */
 import { LogHistogram } from './logHistogram';
 import { SpaceSaving, type HeavyHitter } from './spaceSaving';
@@ -53,13 +54,16 @@ export class WindowedTopK {
   private lastSecond = -Infinity;
   private readonly tiers: Tier[];
   private readonly cumulative: SpaceSaving;
-  private purged = false;
+  /** The first second with data: once the retention has passed it, `all` comes from the slices. */
+  private firstSecond = Infinity;
   private readonly cache = new Map<string, TopView>();
 
   constructor(private readonly layout: SliceLayout, private readonly capacity: TopKCapacity, private readonly keepsLatency = false) {
     const b = layout.bucketSeconds;
     const medium = Math.max(b, Math.ceil(120 / b) * b);
-    const coarse = Math.max(medium, Math.ceil(3600 / medium) * medium);
+    // Coarse slices of up to an hour, and at most ~1/24 of the retention, so that the
+    // retention cuts history at that granularity.
+    const coarse = Math.max(medium, Math.min(Math.ceil(3600 / medium), Math.floor(layout.retentionSeconds / 24 / medium)) * medium);
     this.tiers = [
       { sliceSeconds: b, spanSeconds: Math.max(300, b), slices: [] },
       { sliceSeconds: medium, spanSeconds: Math.max(3600, medium), slices: [] },
@@ -71,6 +75,7 @@ export class WindowedTopK {
   /** Counts one occurrence of `key` at time `ts`. */
   add(key: string, ts: number, bytes: number, isError: boolean, latencyMs: number | null): void {
     const second = Math.floor(ts);
+    if (second < this.firstSecond) this.firstSecond = second;
     if (second <= this.lastSecond) {
       // Late: its second is closed already; count it in its slice directly.
       this.cumulative.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
@@ -142,10 +147,7 @@ export class WindowedTopK {
       const next = this.tiers[t + 1];
       while (tier.slices.length > 0 && tier.slices[0].start + tier.sliceSeconds <= now - tier.spanSeconds) {
         const old = tier.slices.shift()!;
-        if (next === undefined) {
-          this.purged = true;
-          continue;
-        }
+        if (next === undefined) continue; // past the retention: forgotten
         const start = Math.floor(old.start / next.sliceSeconds) * next.sliceSeconds;
         let target = next.slices.find((s) => s.start === start);
         if (target === undefined) {
@@ -168,7 +170,8 @@ export class WindowedTopK {
   }
 
   private compute(window: WindowName, now: number): TopView {
-    if (window === 'all' && !this.purged) return summaryView(this.cumulative);
+    const retention = this.layout.retentionSeconds;
+    if (window === 'all' && now - this.firstSecond < retention) return summaryView(this.cumulative);
     const b = this.layout.bucketSeconds;
     let from: number;
     let to = Infinity;
@@ -182,10 +185,12 @@ export class WindowedTopK {
       }
       case '5m': from = now + 1 - 300; break;
       case '1h': from = now + 1 - 3600; break;
-      case 'all': from = -Infinity; break;
+      case 'all': from = now + 1 - retention; break;
     }
     const merged = new SpaceSaving(Math.max(this.capacity.slice * 4, 256), this.keepsLatency);
-    for (const tier of this.tiers) {
+    // Each tier holds its span exactly: a window reads only the tiers it needs.
+    const tiers = window === 'all' ? this.tiers : window === '1h' ? this.tiers.slice(0, 2) : this.tiers.slice(0, 1);
+    for (const tier of tiers) {
       for (const slice of tier.slices) {
         if (slice.start + tier.sliceSeconds > from && slice.start < to) merged.merge(slice.summary);
       }

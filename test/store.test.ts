@@ -1,0 +1,135 @@
+/** The statistics store: windows, retention, bounded memory, drill-down, plug-ins. */
+import * as path from 'path';
+import { defaultConfig, type Config } from '../src/config';
+import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
+import { loadPlugins } from '../src/stats/plugins';
+import { StatsStore } from '../src/stats/store';
+import type { HttpEvent } from '../src/types';
+import { repoRoot } from './helpers/corpus';
+
+const T0 = 1_700_000_000;
+
+function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    ts, src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'example.com', uri: '/a/1', section: '/a',
+    status: 200, reqBytes: 0, respBytes: 100, ua: 'ua', latencyMs: 10, version: '1.1', ...fields,
+  };
+}
+
+function storeWith(overrides: Partial<Config> = {}): StatsStore {
+  return new StatsStore({ ...defaultConfig(), dashboard_bucket_size: 10, ...overrides });
+}
+
+describe('windows', () => {
+  it('recent is the last complete bucket; 5m, 1h and all cover their spans', () => {
+    const store = storeWith();
+    // 1 req/s to /old for 20 min, then 5 req/s to /new for the last 12 s.
+    for (let s = 0; s < 1200; s++) store.ingest([event(T0 + s, { uri: '/old/x', section: '/old' })]);
+    for (let s = 1200; s < 1212; s++) for (let i = 0; i < 5; i++) store.ingest([event(T0 + s + i / 5, { uri: '/new/y', section: '/new' })]);
+    store.advanceTo(T0 + 1212);
+    const now = store.lastClosed;
+    expect(now).toBe(T0 + 1211);
+    const s = store.builtins.sections;
+    const counts = (w: 'recent' | '5m' | '1h' | 'all') => Object.fromEntries(s.top(w, now, 10).map((e) => [e.key, e.count]));
+    // The bucket [1200, 1210) is the last complete one.
+    expect(counts('recent')).toEqual({ '/new': 50 });
+    // Slices are whole buckets: the 5-minute view starts at the bucket holding now − 299 s.
+    expect(counts('5m')).toEqual({ '/new': 60, '/old': 290 });
+    expect(counts('1h')).toEqual({ '/new': 60, '/old': 1200 });
+    expect(counts('all')).toEqual({ '/new': 60, '/old': 1200 });
+    expect(store.builtins.requests.requestsInLast(10, now)).toBe(50);
+  });
+
+  it('forgets what is older than the retention', () => {
+    const store = storeWith({ max_retention_length: 600 });
+    for (let s = 0; s < 3000; s++) store.ingest([event(T0 + s, { section: s < 1000 ? '/early' : '/late', uri: s < 1000 ? '/early' : '/late' })]);
+    store.advanceTo(T0 + 3000);
+    const now = store.lastClosed;
+    const all = store.builtins.sections.top('all', now, 10).map((e) => e.key);
+    expect(all).toEqual(['/late']);
+    expect(store.builtins.requests.series.requestsIn(now - 10_000, now)).toBe(601);
+  });
+});
+
+describe('breakdowns', () => {
+  it('keeps bytes, errors, latency quantiles and status classes', () => {
+    const store = storeWith();
+    const events = [
+      ...Array.from({ length: 90 }, (_, i) => event(T0 + i / 100, { latencyMs: 10, host: 'fast.example.com' })),
+      ...Array.from({ length: 10 }, (_, i) => event(T0 + 0.9 + i / 100, { latencyMs: 900, status: 503, host: 'fast.example.com' })),
+      event(T0 + 0.99, { status: null, host: 'slow.example.com', latencyMs: null }),
+    ];
+    store.ingest(events);
+    store.advanceTo(T0 + 2);
+    const now = store.lastClosed;
+    const [fast, slow] = store.builtins.domains.top('all', now, 10);
+    expect(fast.key).toBe('fast.example.com');
+    expect(fast.count).toBe(100);
+    expect(fast.bytes).toBe(10_000);
+    expect(fast.errors).toBe(10);
+    expect(fast.latency!.quantile(0.5)).toBeCloseTo(10, -1);
+    expect(fast.latency!.quantile(0.99)).toBeGreaterThan(700);
+    expect(slow.errors).toBe(1);
+    const { classes, errorRate } = statusClasses(store.builtins.statuses.top('all', now, 100));
+    expect(classes).toEqual({ '1xx': 0, '2xx': 90, '3xx': 0, '4xx': 0, '5xx': 10, none: 1 });
+    expect(errorRate).toBeCloseTo(11 / 101, 5);
+  });
+
+  it('drills down: URIs of a section, sections of a domain', () => {
+    const store = storeWith();
+    store.ingest([
+      event(T0, { uri: '/a/1', section: '/a' }), event(T0, { uri: '/a/1', section: '/a' }), event(T0, { uri: '/a/2', section: '/a' }),
+      event(T0, { uri: '/b/1', section: '/b', host: 'other.com' }),
+    ]);
+    store.advanceTo(T0 + 2);
+    const now = store.lastClosed;
+    expect(store.builtins.uris.top('all', now, 10, (uri) => uri.startsWith('/a')).map((e) => [e.key, e.count])).toEqual([['/a/1', 2], ['/a/2', 1]]);
+    expect(store.builtins.domainSections.top('all', now, 10, (k) => k.startsWith(`example.com${KEY_SEPARATOR}`)).map((e) => e.count)).toEqual([3]);
+  });
+
+  it('stays bounded under a flood of distinct keys and says counts are approximate', () => {
+    const store = storeWith();
+    for (let s = 0; s < 100; s++) {
+      const batch = [];
+      for (let i = 0; i < 2000; i++) batch.push(event(T0 + s + i / 2000, { uri: `/x/${s}-${i}`, ua: `bot-${s}-${i}`, host: i % 2 ? 'h.com' : `r${s}-${i}.com` }));
+      store.ingest(batch);
+      store.advanceTo(T0 + s + 1);
+    }
+    const now = store.lastClosed;
+    const uris = store.builtins.uris.view('all', now);
+    expect(uris.entries.length).toBeLessThanOrEqual(4096);
+    expect(uris.approximate).toBe(true);
+    const hosts = store.builtins.domains.view('5m', now);
+    expect(hosts.entries[0]).toMatchObject({ key: 'h.com', count: 100_000 });
+    expect(hosts.entries.length).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('subscribers and plug-ins', () => {
+  it('notifies once per closed second, never per event', () => {
+    const store = storeWith();
+    const seconds: number[] = [];
+    store.subscribe((s) => seconds.push(s));
+    store.ingest(Array.from({ length: 1000 }, (_, i) => event(T0 + i / 250)));
+    expect(seconds).toEqual([]);
+    store.advanceTo(T0 + 4);
+    expect(seconds).toEqual([T0, T0 + 1, T0 + 2, T0 + 3]);
+  });
+
+  it('loads the example plug-in and feeds it every event', () => {
+    const config = { ...defaultConfig(), plugins: [path.join(repoRoot(), 'examples/plugins/topClients.js')] };
+    const store = new StatsStore(config, loadPlugins(config));
+    store.ingest([event(T0, { src: '10.0.0.9' }), event(T0, { src: '10.0.0.9' }), event(T0, { src: '10.0.0.1' })]);
+    store.advanceTo(T0 + 2);
+    const plugin = store.module('topClients')!;
+    expect(plugin.report(store.lastClosed, 5)).toEqual({ top: [{ client: '10.0.0.9', requests: 2 }, { client: '10.0.0.1', requests: 1 }], untracked: 0 });
+    expect(plugin.rows('all', store.lastClosed, 1).rows).toEqual([['10.0.0.9', '2']]);
+  });
+
+  it.each([
+    ['a missing file', 'nope/none.js', /plugin nope\/none\.js: no such module/],
+    ['a module without a factory', 'package.json', /must export a function/],
+  ])('refuses %s', (_name, spec, message) => {
+    expect(() => loadPlugins({ ...defaultConfig(), plugins: [spec] }, repoRoot())).toThrow(message);
+  });
+});
