@@ -1,7 +1,7 @@
 /** The command line: flags, their help, and their translation into options. */
 import yargs from 'yargs';
 import { WiretopError } from './errors';
-import type { Config } from './config';
+import { validateConfig, type Config } from './config';
 
 /** How results are shown. */
 export type OutputMode = 'text' | 'ndjson' | 'report' | 'report-json';
@@ -92,19 +92,23 @@ export function parseCommandLine(argv: string[]): CliOptions {
   }
 
   const overrides: Partial<Config> = {};
-  const flagKeys: Array<[number | undefined, keyof Config]> = [
-    [args.window, 'average_bucket_size'],
-    [args.threshold, 'average_threshold'],
-    [args.learn, 'average_learning_duration'],
-    [args['threshold-rps'], 'threshold_rps'],
-    [args.bucket, 'dashboard_bucket_size'],
-    [args.top, 'max_top_hits'],
-    [args.retention, 'max_retention_length'],
-    [args.refresh, 'refresh'],
-    [args['max-str-length'], 'max_str_length'],
-    [args.timeout, 'timeout'],
+  const flagKeys: Array<[number | undefined, keyof Config, string]> = [
+    [args.window, 'average_bucket_size', '--window'],
+    [args.threshold, 'average_threshold', '--threshold'],
+    [args.learn, 'average_learning_duration', '--learn'],
+    [args['threshold-rps'], 'threshold_rps', '--threshold-rps'],
+    [args.bucket, 'dashboard_bucket_size', '--bucket'],
+    [args.top, 'max_top_hits', '--top'],
+    [args.retention, 'max_retention_length', '--retention'],
+    [args.refresh, 'refresh', '--refresh'],
+    [args['max-str-length'], 'max_str_length', '--max-str-length'],
+    [args.timeout, 'timeout', '--timeout'],
   ];
-  for (const [value, key] of flagKeys) if (value !== undefined) (overrides as Record<string, unknown>)[key] = value;
+  for (const [value, key, flag] of flagKeys) {
+    if (value === undefined) continue;
+    // yargs turns a non-number into NaN: say which flag, and what it sets.
+    Object.assign(overrides, validateConfig({ [key]: Number.isNaN(value) ? String(value) : value }, flag));
+  }
 
   return {
     iface: args.interface,

@@ -106,6 +106,9 @@ describe('errors: one line on stderr, exit status 1, nothing on stdout', () => {
     ['a bad port list', ['-p', '80,http'], /-p\/--port: "80,http" is not a port/],
     ['two outputs', ['--ndjson', '--report', '-r', 'x'], /choose one output/],
     ['a bad --report format', ['--report', 'xml', '-r', 'x'], /--report takes "json"/],
+    ['a setting flag out of range', ['--window', '0', '-r', 'x'], /^wiretop: --window: "average_bucket_size" is 0, out of range 1\.\.86400\n$/],
+    ['a setting flag that is not a number', ['--threshold', 'lots', '-r', 'x'], /--threshold: "average_threshold" must be a number/],
+    ['text and ndjson together', ['--text', '--ndjson', '-r', 'x'], /choose one output/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const result = await runWiretop(args);
