@@ -4,7 +4,7 @@ import { WiretopError } from './errors';
 import { validateConfig, type Config } from './config';
 
 /** How results are shown. */
-export type OutputMode = 'text' | 'ndjson' | 'report' | 'report-json';
+export type OutputMode = 'tui' | 'text' | 'ndjson' | 'report' | 'report-json';
 
 /** Everything the command line says. */
 export interface CliOptions {
@@ -41,8 +41,9 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('port', { alias: 'p', type: 'string', describe: 'TCP ports that carry HTTP, a comma list (live default: 80; files: all ports)' })
     .option('filter', { alias: 'f', type: 'string', describe: 'a BPF expression that replaces the port filter' })
     .option('read', { alias: 'r', type: 'string', describe: 'read a pcap or pcapng file ("-" for standard input)' })
-    .option('speed', { type: 'number', describe: 'replay a file at capture timing × X (0: as fast as possible, the headless default)' })
+    .option('speed', { type: 'number', describe: 'replay a file (or the demo) at capture timing × X (0: as fast as possible, the headless default; 1 in the dashboard)' })
     .option('config', { type: 'string', describe: 'a JSON config file over config/default.json' })
+    .option('tui', { type: 'boolean', describe: 'the full-screen dashboard (the default on a terminal)' })
     .option('text', { type: 'boolean', describe: 'print a summary every dashboard_bucket_size seconds, and every alert and recovery' })
     .option('ndjson', { type: 'boolean', describe: 'print one JSON object per HTTP transaction' })
     .option('report', { type: 'string', describe: 'print statistics at the end of the input ("--report json" for JSON)' })
@@ -71,6 +72,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
   if (failure !== null) throw new WiretopError('usage', `${failure} (see wiretop --help)`);
 
   const modes: OutputMode[] = [];
+  if (args.tui) modes.push('tui');
   if (args.text) modes.push('text');
   if (args.ndjson) modes.push('ndjson');
   if (args.report !== undefined) {
@@ -80,7 +82,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     }
     modes.push(format === 'json' ? 'report-json' : 'report');
   }
-  if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --text, --ndjson or --report');
+  if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --tui, --text, --ndjson or --report');
   if (args.read !== undefined && args.interface !== undefined) {
     throw new WiretopError('usage', 'use either -r FILE or -i IFACE, not both');
   }

@@ -82,8 +82,11 @@ export function validateConfig(values: Record<string, unknown>, origin: string):
   return values as Partial<Config>;
 }
 
-/** Defaults, then the file at `configPath` (if any), then `overrides` from the command line. */
-export function loadConfig(configPath: string | undefined, overrides: Partial<Config>): Config {
+/**
+ * Defaults, then `presets` (the demo's short timings), then the file at `configPath` (if any),
+ * then `overrides` from the command line.
+ */
+export function loadConfig(configPath: string | undefined, overrides: Partial<Config>, presets: Partial<Config> = {}): Config {
   let fromFile: Partial<Config> = {};
   if (configPath !== undefined) {
     let parsed: unknown;
@@ -99,5 +102,5 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
     fromFile = validateConfig(parsed as Record<string, unknown>, configPath);
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
-  return { ...defaultConfig(), ...fromFile, ...flags };
+  return { ...defaultConfig(), ...presets, ...fromFile, ...flags };
 }

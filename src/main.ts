@@ -8,18 +8,22 @@ import { loadConfig, type Config } from './config';
 import { WiretopError } from './errors';
 import { WorkerCapture, type CaptureSource } from './capture/captureSource';
 import type { CaptureRequest, CaptureSourceSpec } from './capture/messages';
-import { AlertMonitor } from './alerts/monitor';
 import { NdjsonSink } from './sinks/ndjson';
 import { TextSink } from './sinks/text';
-import type { Session } from './session';
+import { TuiSink, tuiUnavailable } from './sinks/tui';
+import { Session } from './session';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
-import { StatsStore } from './stats/store';
 import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {
+  /** Is stdout a terminal, and the environment (TERM, NO_COLOR). */
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  /** Makes the dashboard output (injected so tests can use a fake screen). */
+  createTui?: (session: Session, onQuit: () => void) => Sink;
   writeOut(text: string): void;
   writeErr(text: string): void;
   createCapture(request: CaptureRequest): CaptureSource;
@@ -50,9 +54,14 @@ function sourceName(spec: CaptureSourceSpec): string {
   }
 }
 
-function createSink(mode: OutputMode, session: Session, env: RunEnvironment): Sink {
+/** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
+export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
+
+function createSink(mode: OutputMode, session: Session, env: RunEnvironment, onQuit: () => void): Sink {
   const write = (text: string) => env.writeOut(text);
   switch (mode) {
+    case 'tui':
+      return env.createTui !== undefined ? env.createTui(session, onQuit) : new TuiSink(session, onQuit, env.env);
     case 'text':
       return new TextSink(session, write);
     case 'ndjson':
@@ -71,60 +80,83 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   try {
     options = parseCommandLine(argv);
     if (isHelpRequest(argv)) return 0;
-    config = loadConfig(options.configPath, options.configOverrides);
+    config = loadConfig(options.configPath, options.configOverrides, options.demo ? DEMO_PRESETS : {});
     config.plugins = [...config.plugins, ...options.plugins];
     plugins = loadPlugins(config);
   } catch (error) {
     return reportError(error, env);
   }
-  const mode: OutputMode = options.mode ?? 'report';
-  const spec = sourceSpec(options, true);
-  const store = new StatsStore(config, plugins);
-  const session: Session = { config, source: sourceName(spec), store, monitor: new AlertMonitor(store, config), captureStats: null };
-  const sink = createSink(mode, session, env);
+  let mode: OutputMode = options.mode ?? 'tui';
+  if (mode === 'tui') {
+    const reason = tuiUnavailable(env.isTTY, env.env.TERM);
+    if (reason !== null) {
+      env.writeErr(`wiretop: ${reason}: printing --text summaries instead (choose --ndjson or --report for other output)\n`);
+      mode = 'text';
+    }
+  }
+  const spec = sourceSpec(options, mode !== 'tui');
+  const session = new Session(config, sourceName(spec), plugins);
+  const store = session.store;
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
-  let dataNow = -Infinity;
 
   return new Promise<number>((resolve) => {
     let settled = false;
     let stopping = false;
-    const unsubscribe = env.onInterrupt(() => {
-      if (stopping) return;
-      stopping = true;
-      void capture.stop();
-    });
-    const settle = (code: number) => {
+    let ended = false;
+    let sink: Sink;
+    // Ends the run: the terminal is given back first, then the error or the summary is printed.
+    const settle = (code: number, error?: unknown) => {
       if (settled) return;
       settled = true;
       unsubscribe();
       session.monitor.stop();
-      resolve(code);
+      const line = sink.close?.();
+      resolve(error !== undefined ? reportError(error, env) : code);
+      if (error === undefined && line !== undefined) env.writeOut(line);
     };
+    // Quit (q, Ctrl-C, a signal): stop the capture; the run ends when it has.
+    const quit = () => {
+      if (stopping) return;
+      stopping = true;
+      if (ended) void capture.stop().then(() => settle(0));
+      else void capture.stop();
+    };
+    const unsubscribe = env.onInterrupt(quit);
+    try {
+      sink = createSink(mode, session, env, quit);
+    } catch (error) {
+      unsubscribe();
+      resolve(reportError(error, env));
+      return;
+    }
     capture.start({
       onReady: (source) => {
         // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
-        if (spec.kind === 'live') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
+        if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
       onEvents: (events, watermark) => {
-        store.ingest(events);
+        session.ingest(events);
         sink.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
-        store.advanceTo(watermark);
+        session.advanceTo(watermark);
       },
       onStats: (stats, now, watermark) => {
-        session.captureStats = stats;
-        dataNow = Math.max(dataNow, now);
-        store.advanceTo(watermark);
+        session.updateCapture(stats, now);
+        session.advanceTo(watermark);
+        sink.onCaptureStats?.();
       },
       onEnd: () => {
         // The input is over: close its last second too.
-        const end = Math.max(dataNow, store.latestEventTs);
-        if (end > -Infinity) store.advanceTo(Math.floor(end) + 1);
+        const end = Math.max(session.statsNow, store.latestEventTs);
+        if (end > -Infinity) session.advanceTo(Math.floor(end) + 1);
+        session.ended = true;
+        ended = true;
         sink.finish();
-        void capture.stop().then(() => settle(0));
+        // The dashboard stays until the user quits; other outputs are done.
+        if (!sink.interactive || stopping) void capture.stop().then(() => settle(0));
       },
       onError: (error) => {
-        void capture.stop().then(() => settle(reportError(error, env)));
+        void capture.stop().then(() => settle(1, error));
       },
     });
   });
@@ -139,6 +171,8 @@ function reportError(error: unknown, env: RunEnvironment): number {
 /** The real process: stdout/stderr, the worker capture, POSIX signals. */
 export function runFromProcess(): void {
   const env: RunEnvironment = {
+    isTTY: process.stdout.isTTY === true,
+    env: process.env,
     writeOut: (text) => { process.stdout.write(text); },
     writeErr: (text) => { process.stderr.write(text); },
     createCapture: (request) => new WorkerCapture(request),

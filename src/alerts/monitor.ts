@@ -6,6 +6,7 @@
 import type { Config } from '../config';
 import type { StatsStore } from '../stats/store';
 import { initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState } from './machine';
+export type { AlertEffect } from './machine';
 
 /** One alert, over or still running. */
 export interface AlertRecord {
@@ -16,6 +17,8 @@ export interface AlertRecord {
   /** Requests in the window when it triggered, and the limit it went over. */
   hits: number;
   limit: number;
+  /** Requests in the window when it recovered. */
+  endHits: number | null;
   durationSeconds: number | null;
 }
 
@@ -53,6 +56,18 @@ export function messageOf(effect: AlertEffect): string {
     case 'learning-restarted':
       return `No traffic while learning: learning again from ${formatTime(effect.at)}`;
   }
+}
+
+/** The alert and (when it ended) recovery effects of a recorded alert, newest last. */
+export function effectsOf(record: AlertRecord): AlertEffect[] {
+  const effects: AlertEffect[] = [{ type: 'alert', at: record.start, hits: record.hits, limit: record.limit }];
+  if (record.end !== null) {
+    effects.push({
+      type: 'recovered', at: record.end, hits: record.endHits ?? 0, limit: record.limit, startedAt: record.start,
+      durationSeconds: record.durationSeconds ?? record.end - record.start, peak: record.peak,
+    });
+  }
+  return effects;
 }
 
 /** The alert monitor. */
@@ -113,11 +128,12 @@ export class AlertMonitor {
 
   private record(effect: AlertEffect): void {
     if (effect.type === 'alert') {
-      this.history.push({ start: effect.at, end: null, peak: effect.hits, hits: effect.hits, limit: effect.limit, durationSeconds: null });
+      this.history.push({ start: effect.at, end: null, peak: effect.hits, hits: effect.hits, limit: effect.limit, endHits: null, durationSeconds: null });
     } else if (effect.type === 'recovered') {
       const current = this.history[this.history.length - 1];
       if (current !== undefined && current.end === null) {
         current.end = effect.at;
+        current.endHits = effect.hits;
         current.peak = effect.peak;
         current.durationSeconds = effect.durationSeconds;
       }

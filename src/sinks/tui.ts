@@ -1,0 +1,69 @@
+/**
+ * `--tui`: the full-screen dashboard as an output. It opens the screen, keeps it until the user
+ * quits (after the end of a file too), restores the terminal, and returns the one-line summary
+ * printed afterwards.
+ */
+import * as blessed from 'blessed';
+import { formatDuration } from '../alerts/monitor';
+import type { Session } from '../session';
+import { Dashboard } from '../../widgets/dashboard';
+import type { Sink } from './sink';
+
+/** The terminal blessed should assume for a TERM value. */
+export function terminalFor(term: string | undefined): string {
+  if (term === undefined || term === '') return 'xterm';
+  // blessed 0.1.81 cannot parse ncurses 6 terminfo entries (tmux-256color, screen-256color):
+  // they lose colours or print "Error on screen-256color.plab_norm". xterm's entries fit.
+  if (term.endsWith('-256color')) return 'xterm-256color';
+  if (/^(screen|tmux)/.test(term)) return 'xterm';
+  return term;
+}
+
+/** Why the dashboard cannot run here, or null when it can. */
+export function tuiUnavailable(isTTY: boolean, term: string | undefined): string | null {
+  if (!isTTY) return 'stdout is not a terminal';
+  if (term === undefined || term === '' || term === 'dumb') return `TERM=${term ?? ''} cannot show a dashboard`;
+  return null;
+}
+
+/** Runs the dashboard over a session. */
+export class TuiSink implements Sink {
+  readonly interactive = true;
+  private readonly screen: blessed.Widgets.Screen;
+  readonly dashboard: Dashboard;
+
+  constructor(private readonly session: Session, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
+    this.screen = screen ?? blessed.screen({
+      smartCSR: true,
+      fullUnicode: true,
+      title: 'wiretop',
+      terminal: terminalFor(env.TERM),
+      warnings: false,
+      dockBorders: false,
+    });
+    const colors = (this.screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
+    const color = env.NO_COLOR === undefined && colors >= 8;
+    this.dashboard = new Dashboard({ session, screen: this.screen, onQuit, color });
+    this.dashboard.render();
+  }
+
+  onEvents(): void {}
+
+  onCaptureStats(): void {
+    this.dashboard.onCaptureStats();
+  }
+
+  finish(): void {
+    this.dashboard.scheduler.now();
+  }
+
+  /** Restores the terminal; returns the summary line to print. */
+  close(): string {
+    this.dashboard.destroy();
+    this.screen.destroy();
+    const requests = this.session.store.builtins.requests;
+    const span = requests.total > 0 ? formatDuration(requests.lastTs - requests.firstTs) : '0s';
+    const alerts = this.session.monitor.history.length;
+    return `wiretop: ${requests.total} requests from ${this.session.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}\n`;
+  }
+}

@@ -1,0 +1,82 @@
+/** The alert log and the capture-health panel. */
+import { effectsOf, formatDuration, formatTime, messageOf } from '../src/alerts/monitor';
+import type { PanelContent, Size, ViewContext } from './view';
+
+/** `text` broken at spaces into lines of at most `width` cells (continuations indented). */
+export function wrap(text: string, width: number): string[] {
+  if (width < 8 || text.length <= width) return [text];
+  const lines: string[] = [];
+  let rest = text;
+  let indent = '';
+  while (rest.length > width - indent.length) {
+    const room = width - indent.length;
+    let cut = rest.lastIndexOf(' ', room);
+    if (cut <= 0) cut = room;
+    lines.push(indent + rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+    indent = '  ';
+  }
+  if (rest !== '') lines.push(indent + rest);
+  return lines;
+}
+
+/** The alert history, newest first: alert lines and recovery lines, with durations. */
+export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
+  const { monitor } = ctx.session;
+  const summary = monitor.summary();
+  const lines: string[] = [];
+  const tones: Array<'alert' | 'recovery' | null> = [];
+  for (const record of [...summary.alerts].reverse()) {
+    for (const effect of effectsOf(record).reverse()) {
+      for (const line of wrap(messageOf(effect), size.width)) {
+        lines.push(line);
+        tones.push(effect.type === 'alert' ? 'alert' : 'recovery');
+      }
+    }
+  }
+  if (lines.length === 0) {
+    for (const line of wrap(monitor.state.name === 'LEARNING' ? `Learning the normal traffic: ${monitor.learningLeft()}s left.` : 'No alert so far.', size.width)) {
+      lines.push(line);
+      tones.push(null);
+    }
+  }
+  const durations = summary.maxDurationSeconds === null ? ''
+    : ` · max ${formatDuration(summary.maxDurationSeconds)} avg ${formatDuration(summary.averageDurationSeconds!)}`;
+  return { title: `Alerts (${summary.alerts.length})${durations}`, lines, tones };
+}
+
+function count(value: number | undefined): string {
+  return value === undefined ? '-' : String(value);
+}
+
+function rate(value: number | null): string {
+  return value === null ? '-' : value >= 100 ? String(Math.round(value)) : value.toFixed(1);
+}
+
+/** Capture health: rates, drops, errors, connections (two columns when there is room). */
+export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
+  const s = ctx.session.captureStats;
+  const items: Array<[string, string, boolean]> = [
+    ['pkts/s', rate(ctx.packetsPerSecond), false],
+    ['events/s', rate(ctx.eventsPerSecond), false],
+    ['kernel drops', count(s?.kernelDrops), (s?.kernelDrops ?? 0) > 0],
+    ['if drops', count(s?.ifDrops), (s?.ifDrops ?? 0) > 0],
+    ['decode errs', count(s?.decodeErrors), false],
+    ['gaps', count(s?.gaps), false],
+    ['non-HTTP', count(s?.nonHttpFlows), false],
+    ['flows', count(s?.flowsActive), false],
+    ['parse errs', count(s?.parseErrors), false],
+    ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
+  ];
+  const perLine = size.width >= 40 ? 2 : 1;
+  const cell = Math.floor((size.width - (perLine - 1) * 2) / perLine);
+  const lines: string[] = [];
+  const tones: Array<'warning' | null> = [];
+  for (let i = 0; i < items.length; i += perLine) {
+    const group = items.slice(i, i + perLine);
+    lines.push(group.map(([name, value]) => `${name} ${value.padStart(Math.max(1, cell - name.length - 1))}`).join('  '));
+    tones.push(group.some(([, , warn]) => warn) ? 'warning' : null);
+  }
+  const at = ctx.session.statsNow === -Infinity ? '' : ` at ${formatTime(ctx.session.statsNow).slice(11, 19)}`;
+  return { title: `Capture health${at}`, lines, tones };
+}

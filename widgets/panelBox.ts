@@ -1,0 +1,107 @@
+/**
+ * The blessed side of a panel: a bordered box showing a PanelContent, with its own scroll
+ * position and selected row. It never renders the screen itself (the scheduler does).
+ */
+import * as blessed from 'blessed';
+import type { Rect } from './layout';
+import { truncate } from './text';
+import type { PanelContent } from './view';
+
+const TONE_COLORS = { alert: 'red', recovery: 'green', warning: 'yellow' } as const;
+
+/** One panel on the screen. */
+export class PanelBox {
+  readonly box: blessed.Widgets.BoxElement;
+  private offset = 0;
+  private selected = 0;
+  content: PanelContent | null = null;
+
+  constructor(screen: blessed.Widgets.Screen) {
+    this.box = blessed.box({
+      parent: screen,
+      border: { type: 'line' },
+      tags: true,
+      wrap: false,
+      style: { border: {}, label: {} },
+    });
+  }
+
+  place(rect: Rect): void {
+    this.box.left = rect.left;
+    this.box.top = rect.top;
+    this.box.width = rect.width;
+    this.box.height = rect.height;
+  }
+
+  /** Inner size (inside the border). */
+  get inner(): { width: number; height: number } {
+    return { width: Math.max(1, (this.box.width as number) - 2), height: Math.max(1, (this.box.height as number) - 2) };
+  }
+
+  private get visibleRows(): number {
+    return Math.max(1, this.inner.height - (this.content?.header !== undefined ? 1 : 0));
+  }
+
+  /** Moves the selection (and the scroll with it) by `delta` rows. */
+  move(delta: number): void {
+    const count = this.content?.lines.length ?? 0;
+    if (count === 0 || this.content?.fixed) return;
+    if (this.content?.keys === undefined) {
+      // A list without selection just scrolls.
+      this.offset = Math.max(0, Math.min(count - this.visibleRows, this.offset + delta));
+      return;
+    }
+    this.selected = Math.max(0, Math.min(count - 1, this.selected + delta));
+  }
+
+  moveToEdge(end: boolean): void {
+    this.move(end ? Number.MAX_SAFE_INTEGER / 2 : -Number.MAX_SAFE_INTEGER / 2);
+  }
+
+  get pageSize(): number {
+    return this.visibleRows;
+  }
+
+  /** The key of the selected row, for drilling down. */
+  selectedKey(): string | undefined {
+    return this.content?.keys?.[this.selected];
+  }
+
+  /** Back to the first row (after the content changed meaning: drill, back, window). */
+  resetPosition(): void {
+    this.offset = 0;
+    this.selected = 0;
+  }
+
+  /** Shows `content`; `focused` marks the panel; `color` allows colours. */
+  show(content: PanelContent, focused: boolean, color: boolean): void {
+    this.content = content;
+    const { width } = this.inner;
+    const rows = this.visibleRows;
+    const count = content.lines.length;
+    if (content.keys !== undefined) {
+      this.selected = Math.max(0, Math.min(this.selected, count - 1));
+      if (this.selected < this.offset) this.offset = this.selected;
+      if (this.selected >= this.offset + rows) this.offset = this.selected - rows + 1;
+    }
+    this.offset = Math.max(0, Math.min(this.offset, Math.max(0, count - rows)));
+    const out: string[] = [];
+    if (content.header !== undefined) out.push(`{bold}${blessed.escape(truncate(content.header, width))}{/bold}`);
+    for (let i = this.offset; i < Math.min(count, this.offset + rows); i++) {
+      let line = blessed.escape(truncate(content.lines[i], width));
+      const tone = content.tones?.[i];
+      if (tone && color) line = `{${TONE_COLORS[tone]}-fg}${line}{/${TONE_COLORS[tone]}-fg}`;
+      if (focused && content.keys !== undefined && i === this.selected) line = `{inverse}${line.padEnd(width)}{/inverse}`;
+      out.push(line);
+    }
+    this.box.setContent(out.join('\n'));
+    const more = count > rows && !content.fixed ? ` [${this.offset + 1}-${Math.min(count, this.offset + rows)}/${count}]` : '';
+    const label = `${focused ? '▶ ' : ' '}${content.title}${more} `;
+    this.box.setLabel(truncate(label, Math.max(1, (this.box.width as number) - 4)));
+    const borderStyle = this.box.style.border as Record<string, unknown>;
+    const labelStyle = (this.box.style as Record<string, unknown>).label as Record<string, unknown> | undefined;
+    borderStyle.fg = focused && color ? 'cyan' : undefined;
+    borderStyle.bold = focused;
+    if (labelStyle) labelStyle.bold = focused;
+  }
+}
