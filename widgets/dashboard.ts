@@ -64,6 +64,7 @@ export class Dashboard {
   private readonly notice: blessed.Widgets.BoxElement;
   private readonly helpBox: blessed.Widgets.BoxElement;
   private readonly prompt: blessed.Widgets.TextboxElement;
+  private readonly promptLabel: blessed.Widgets.BoxElement;
   private tooSmall = false;
   private filtering = false;
   private previousStats: { packets: number; events: number; now: number } | null = null;
@@ -81,7 +82,8 @@ export class Dashboard {
       border: { type: 'line' }, label: ' Keys (Esc or ? to close) ', hidden: true, tags: false,
       content: helpLines().join('\n'), padding: { left: 1, right: 1 },
     });
-    this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 0, height: 1, width: '100%', hidden: true, inputOnFocus: false, style: { inverse: true }, label: undefined });
+    this.promptLabel = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: 8, hidden: true, content: 'filter: ', style: { inverse: true } });
+    this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 8, height: 1, width: '100%-8', hidden: true, inputOnFocus: false, style: { inverse: true } });
     this.scheduler = new RenderScheduler(() => this.render(), options.session.config.refresh, options.timers ?? realTimers);
     for (const binding of KEYMAP) {
       screen.key(binding.keys, () => {
@@ -165,12 +167,14 @@ export class Dashboard {
     this.filtering = true;
     this.statusBar.hide();
     this.prompt.setValue('');
+    this.promptLabel.show();
     this.prompt.show();
     this.prompt.focus();
     this.screen.render();
     this.prompt.readInput((_error, value) => {
       this.filtering = false;
       this.prompt.hide();
+      this.promptLabel.hide();
       this.statusBar.show();
       // Enter applies the text (empty: no filter); Esc cancels and clears the filter.
       this.applyFilter(typeof value === 'string' ? value : '');
@@ -220,10 +224,12 @@ export class Dashboard {
       if (current !== null) state = `ALERT since ${formatTime(current.start).slice(11, 19)}`;
     }
     const windowText = this.state.window === 'recent' ? `last ${session.config.dashboard_bucket_size}s` : this.state.window === 'all' ? 'all' : this.state.window === '5m' ? 'last 5 min' : 'last hour';
-    const parts = [`wiretop ${session.source}${session.ended ? ' (ended)' : ''}`, state, `window: ${windowText}`];
-    if (this.state.paused) parts.push('PAUSED');
-    if (session.filter !== null) parts.push(`filter: ${session.filter.text}`);
+    const source = session.source.includes('/') ? session.source.slice(session.source.lastIndexOf('/') + 1) : session.source;
+    const parts = [`wiretop ${source}${session.ended ? ' (ended)' : ''}`, state];
     if (this.state.message !== null) parts.push(this.state.message);
+    if (session.filter !== null) parts.push(`filter: ${session.filter.text}`);
+    if (this.state.paused) parts.push('PAUSED');
+    parts.push(`window: ${windowText}`);
     const status = parts.join(' | ');
     const width = this.screen.width as number;
     const hints = keyHints();

@@ -96,8 +96,9 @@ export class PanelBox {
     }
     this.box.setContent(out.join('\n'));
     const more = count > rows && !content.fixed ? ` [${this.offset + 1}-${Math.min(count, this.offset + rows)}/${count}]` : '';
-    const label = `${focused ? '▶ ' : ' '}${content.title}${more} `;
-    this.box.setLabel(truncate(label, Math.max(1, (this.box.width as number) - 4)));
+    const room = Math.max(1, (this.box.width as number) - 4);
+    const label = `${focused ? '▶ ' : ''}${content.title}${more}`;
+    this.box.setLabel(label.length + 2 <= room ? ` ${label} ` : truncate(label, room));
     const borderStyle = this.box.style.border as Record<string, unknown>;
     const labelStyle = (this.box.style as Record<string, unknown>).label as Record<string, unknown> | undefined;
     borderStyle.fg = focused && color ? 'cyan' : undefined;

@@ -76,7 +76,8 @@ export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null
   const view = b.domains.view(ctx.window, ctx.now);
   const entries = view.entries.slice(0, limit);
   const rows = entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), shortBytes(e.bytes), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))]);
-  const { header, lines } = table(DOMAIN_COLUMNS, rows, size.width);
+  // Host names are what the panel is for: keep them readable, drop latency columns first.
+  const { header, lines } = table(DOMAIN_COLUMNS, rows, size.width, 20);
   return { title: `Top domains (${windowLabel(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };
 }
 
@@ -115,7 +116,7 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
   const methodTable = table([{ ...CODE_COLUMNS[0], header: 'Method' }, ...CODE_COLUMNS.slice(1)], methodRows, size.width, CODE_MIN_WIDTH);
   const tones = [...codeRows.map((r) => (r[0] === 'none' || r[0].startsWith('5') ? 'alert' as const : r[0].startsWith('4') ? 'warning' as const : null)), null, ...methodRows.map(() => null)];
   return {
-    title: `Status ${share(errors, statuses.total)} err · methods`,
+    title: `Status ${share(errors, statuses.total)} err`,
     header: codes.header,
     lines: [...codes.lines, methodTable.header, ...methodTable.lines],
     tones,

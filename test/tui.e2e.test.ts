@@ -1,0 +1,103 @@
+/**
+ * The dashboard end to end in tmux: panel titles and rows on screen, focus, help, an alert in
+ * the alert log during the demo's spike, quitting with the terminal restored, on several TERM
+ * values and sizes; and the --text fallback where no dashboard can run.
+ */
+import * as path from 'path';
+import { PcapWriter } from '../src/generate/pcapWriter';
+import { generateTraffic } from '../src/generate/traffic';
+import { tempDir } from './helpers/conversation';
+import { runWiretop, WIRETOP } from './helpers/runCli';
+import { TmuxSession, tmuxAvailable } from './helpers/tmux';
+
+const describeTmux = tmuxAvailable() ? describe : describe.skip;
+const TITLES = [/Requests\/s:/, /Capture health/, /Top sections/, /Top domains/, /Status .* err/, /User agents/, /Alerts \(\d+\)/];
+
+function fixture(): string {
+  const file = path.join(tempDir(), 'replay.pcap');
+  const writer = new PcapWriter(file);
+  for (const { ts, frame } of generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 30, rps: 30 }], seed: 8, connections: 8, requestsPerConnection: 40 })) writer.write(ts, frame);
+  writer.close();
+  return file;
+}
+
+describeTmux('dashboard in tmux', () => {
+  const sessions: TmuxSession[] = [];
+  const open = (command: string, columns: number, rows: number, term?: string) => {
+    const session = new TmuxSession(command, columns, rows, term);
+    sessions.push(session);
+    return session;
+  };
+  afterAll(() => sessions.forEach((s) => s.kill()));
+
+  it.each([[80, 24], [120, 40]])('--demo at %ix%i: every panel, focus, help, an alert during the spike, q exits 0', async (columns, rows) => {
+    const tui = open(`"${WIRETOP}" --demo --speed 5`, columns, rows);
+    let screen = await tui.waitFor(/Top sections[\s\S]*\/\w+\s+\d+/);
+    for (const title of TITLES) expect(screen).toMatch(title);
+    expect(screen).toMatch(/▶ Top sections/);
+    tui.keys('Tab');
+    screen = await tui.waitFor(/▶ Top domains/);
+    expect(screen).not.toMatch(/▶ Top sections/);
+    tui.keys('?');
+    await tui.waitFor(/Keys \(Esc or \? to close\)[\s\S]*drill down/);
+    tui.keys('Escape');
+    await tui.waitFor(/^(?![\s\S]*Keys \(Esc)/);
+    // The demo learns for 20 s of data (4 s at speed 5), then spikes at 35 s.
+    screen = await tui.waitFor(/High traffic generated/, 30000);
+    expect(screen).toMatch(/ALERT since \d\d:\d\d:\d\d/);
+    tui.keys('q');
+    screen = await tui.waitFor(/EXIT=\d+/);
+    expect(screen).toMatch(/wiretop: \d+ requests from demo over \S+, \d+ alerts?/);
+    expect(screen).toMatch(/EXIT=0/);
+    // The terminal is given back: no panel left on the screen.
+    expect(screen).not.toMatch(/Top sections/);
+  }, 60000);
+
+  it('replays a capture file (-r --speed 0) and keeps the result on screen until q', async () => {
+    const tui = open(`"${WIRETOP}" -r "${fixture()}" --speed 0 --bucket 5`, 100, 30);
+    const screen = await tui.waitFor(/\(ended\)/);
+    expect(screen).toMatch(/shop\.example\.com\s+\d+/);
+    tui.keys('w', 'w', 'w');
+    await tui.waitFor(/Top sections \(all\)/);
+    tui.keys('/');
+    tui.keys('api.example', 'Enter');
+    await tui.waitFor(/filter: api\.example/);
+    tui.keys('Tab');
+    const filtered = await tui.waitFor(/▶ Top domains/);
+    expect(filtered).toMatch(/api\.example\.com/);
+    expect(filtered).not.toMatch(/shop\.example\.com\s+\d+/);
+    tui.keys('C-c');
+    expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
+  }, 30000);
+
+  it.each(['xterm', 'xterm-256color', 'tmux-256color', 'screen-256color', 'vt100'])('TERM=%s draws without errors and quits cleanly', async (term) => {
+    const tui = open(`"${WIRETOP}" --demo --speed 5`, 80, 24, term);
+    const screen = await tui.waitFor(/Top domains[\s\S]*example\.com/);
+    for (const title of TITLES) expect(screen).toMatch(title);
+    expect(screen).not.toMatch(/Error|plab_norm|undefined/);
+    tui.keys('q');
+    expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
+  }, 30000);
+
+  it('says when the terminal is too small', async () => {
+    const tui = open(`"${WIRETOP}" --demo`, 70, 20);
+    await tui.waitFor(/terminal too small: 70x20 \(wiretop needs 80x24\)/);
+    tui.keys('q');
+    expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
+  }, 20000);
+});
+
+describe('no terminal', () => {
+  it('falls back to --text with a note when stdout is not a terminal', async () => {
+    const result = await runWiretop(['-r', fixture(), '--bucket', '5']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^wiretop: stdout is not a terminal: printing --text summaries instead/);
+    expect(result.stdout).toMatch(/^2023-11-14 \d\d:\d\d:\d\d UTC {2}LEARNING/m);
+  });
+
+  it('refuses --tui with TERM=dumb the same way', async () => {
+    const result = await runWiretop(['--tui', '-r', fixture()], { env: { TERM: 'dumb' } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/printing --text summaries instead/);
+  });
+});

@@ -1,0 +1,284 @@
+/** The dashboard without a terminal: panels, keys, filter, drill-down, layout, throttling. */
+import { defaultConfig } from '../src/config';
+import { Session } from '../src/session';
+import { terminalFor, tuiUnavailable } from '../src/sinks/tui';
+import type { HttpEvent } from '../src/types';
+import { Dashboard } from '../widgets/dashboard';
+import { KEYMAP, helpLines } from '../widgets/keymap';
+import { computeLayout, PANEL_IDS } from '../widgets/layout';
+import { renderBars } from '../widgets/rateChart';
+import { RenderScheduler, type Timers } from '../widgets/renderScheduler';
+import { table } from '../widgets/text';
+import { Conversation, request, response, runFrames } from './helpers/conversation';
+import { fakeScreen } from './helpers/fakeScreen';
+
+const T0 = 1_700_000_000;
+
+function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'shop.example.com', uri: '/cart/1', section: '/cart',
+    status: 200, reqBytes: 0, respBytes: 1000, ua: 'curl/8', latencyMs: 12, version: '1.1', ...fields,
+  };
+}
+
+/** Manual timers: scheduled callbacks run when the test says. */
+function manualTimers() {
+  let now = 0;
+  const queue: Array<{ at: number; fn: () => void; id: number }> = [];
+  let ids = 0;
+  const timers: Timers & { advance(ms: number): void } = {
+    now: () => now,
+    setTimeout: (fn, ms) => { const id = ++ids; queue.push({ at: now + ms, fn, id }); return id; },
+    clearTimeout: (id) => { const i = queue.findIndex((q) => q.id === id); if (i >= 0) queue.splice(i, 1); },
+    advance(ms) {
+      now += ms;
+      for (let next = queue.find((q) => q.at <= now); next !== undefined; next = queue.find((q) => q.at <= now)) {
+        queue.splice(queue.indexOf(next), 1);
+        next.fn();
+      }
+    },
+  };
+  return timers;
+}
+
+function setup(columns = 120, rows = 40) {
+  const config = { ...defaultConfig(), dashboard_bucket_size: 10, average_learning_duration: 20, average_bucket_size: 10 };
+  const session = new Session(config, 'test');
+  const screen = fakeScreen(columns, rows);
+  let quits = 0;
+  const timers = manualTimers();
+  const dashboard = new Dashboard({ session, screen, onQuit: () => { quits++; }, color: true, timers });
+  const feed = (events: HttpEvent[], until: number) => {
+    session.ingest(events);
+    session.advanceTo(until);
+  };
+  return { session, screen, dashboard, feed, timers, quits: () => quits };
+}
+
+function traffic(): HttpEvent[] {
+  const events: HttpEvent[] = [];
+  for (let s = 0; s < 30; s++) {
+    for (let i = 0; i < 10; i++) {
+      const api = i % 3 === 0;
+      events.push(event(T0 + s + i / 10, {
+        host: api ? 'api.example.com' : 'shop.example.com', uri: api ? `/v1/items/${i}` : `/cart/${i % 2}`, section: api ? '/v1' : '/cart',
+        status: i === 9 ? 503 : 200, ua: i % 2 ? 'curl/8' : 'Mozilla/5.0', method: i === 4 ? 'POST' : 'GET',
+      }));
+    }
+  }
+  return events;
+}
+
+describe('panels show what the store holds', () => {
+  it('every panel has its title and rows', () => {
+    const { dashboard, feed } = setup();
+    feed(traffic(), T0 + 30);
+    const c = dashboard.present();
+    expect(c.sections.title).toMatch(/^Top sections \(last 10s\)/);
+    // The last complete 10 s bucket: 100 requests.
+    expect(c.sections.lines[0]).toMatch(/^\/cart\s+60\s+60\.0%/);
+    expect(c.sections.lines[1]).toMatch(/^\/v1\s+40\s+40\.0%/);
+    expect(c.domains.lines.map((l) => l.split(' ')[0])).toEqual(['shop.example.com', 'api.example.com']);
+    expect(c.statuses.lines[0]).toMatch(/^200\s+90\s+90\.0%/);
+    expect(c.statuses.lines).toContainEqual(expect.stringMatching(/^503\s+10\s+10\.0%/));
+    expect(c.userAgents.lines.map((l) => l.split(/\s+/)[0]).sort()).toEqual(['Mozilla/5.0', 'curl/8']);
+    expect(c.rate.title).toMatch(/^Requests\/s: 10 now/);
+    expect(c.rate.lines.some((l) => l.includes('█'))).toBe(true);
+    expect(c.health.title).toBe('Capture health');
+    expect(c.alerts.lines[0]).toMatch(/No alert so far/);
+  });
+
+  it('the alert log lists alerts and recoveries newest first, in their colours, with durations', () => {
+    const { dashboard, feed } = setup();
+    const quiet = (from: number, to: number, rps: number) => Array.from({ length: (to - from) * rps }, (_, i) => event(T0 + from + i / rps));
+    feed(quiet(0, 20, 10), T0 + 20);
+    feed(quiet(20, 25, 40), T0 + 25);
+    feed(quiet(25, 60, 10), T0 + 60);
+    const alerts = dashboard.present().alerts;
+    expect(alerts.title).toMatch(/^Alerts \(1\) · max \d+s avg \d+s/);
+    const text = alerts.lines.join(' ');
+    expect(text.indexOf('Traffic recovered')).toBeLessThan(text.indexOf('High traffic generated an alert'));
+    expect(alerts.tones![0]).toBe('recovery');
+    expect(alerts.tones![alerts.tones!.length - 1]).toBe('alert');
+  });
+
+  it('shows strings from the wire with control characters escaped', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/x', 'example.com').replace('test-agent', 'evil\x1b[2J\x1b]0;pwned\x07'));
+    conv.send('server', response(200));
+    const { events } = runFrames(conv.frames);
+    const { dashboard, feed } = setup();
+    feed(events.map((e) => ({ ...e, ts: T0 })), T0 + 11);
+    dashboard.handle('window');
+    const agents = dashboard.present().userAgents.lines.join('\n');
+    expect(agents).toContain('evil\\x1b[2J\\x1b]0;pw');
+    expect(agents).not.toContain('\x1b');
+  });
+});
+
+describe('keys', () => {
+  it('Tab and Shift-Tab move the focus, and the focused panel is marked', () => {
+    const { dashboard, feed, screen } = setup();
+    feed(traffic(), T0 + 30);
+    dashboard.render();
+    const labelOf = (i: number) => (screen.children.filter((c) => (c as { type?: string }).type === 'box')[i] as unknown as { _label?: { content: string } })._label?.content ?? '';
+    expect(labelOf(0)).toMatch(/^ ?▶ Top sections/);
+    dashboard.handle('focusNext');
+    expect(dashboard.state.focus).toBe(1);
+    expect(labelOf(1)).toMatch(/^ ?▶ Top domains/);
+    expect(labelOf(0)).not.toMatch(/▶/);
+    dashboard.handle('focusPrevious');
+    dashboard.handle('focusPrevious');
+    expect(PANEL_IDS[dashboard.state.focus]).toBe('health');
+  });
+
+  it('Enter drills a section into its URIs and a domain into its sections; Esc goes back', () => {
+    const { dashboard, feed } = setup();
+    feed(traffic(), T0 + 30);
+    dashboard.render();
+    dashboard.handle('down'); // select /v1
+    dashboard.handle('drill');
+    let c = dashboard.present().sections;
+    expect(c.title).toMatch(/^URIs of \/v1/);
+    expect(c.lines.every((l) => l.startsWith('/v1/items/'))).toBe(true);
+    dashboard.handle('back');
+    expect(dashboard.present().sections.title).toMatch(/^Top sections/);
+    dashboard.handle('focusNext');
+    dashboard.render();
+    dashboard.handle('drill');
+    c = dashboard.present().domains;
+    expect(c.title).toMatch(/^Sections of shop\.example\.com/);
+    expect(c.lines.map((l) => l.split(' ')[0])).toEqual(['/cart']);
+  });
+
+  it('w cycles the window through recent, 5 min, 1 hour and all', () => {
+    const { dashboard, feed } = setup();
+    feed(traffic(), T0 + 30);
+    const titles = ['recent', '5m', '1h', 'all', 'recent'].map(() => {
+      const title = dashboard.present().sections.title;
+      dashboard.handle('window');
+      return title;
+    });
+    expect(titles).toEqual([
+      'Top sections (last 10s)', 'Top sections (last 5 min)', 'Top sections (last hour)', 'Top sections (all)', 'Top sections (last 10s)',
+    ]);
+    dashboard.handle('window');
+    expect(dashboard.present().sections.lines[0]).toMatch(/^\/cart\s+180/);
+  });
+
+  it('/ filters every panel by host or URI (text or /regex/); Esc clears', () => {
+    const { dashboard, feed, session } = setup();
+    feed(traffic(), T0 + 30);
+    dashboard.applyFilter('api.example');
+    let c = dashboard.present();
+    expect(c.sections.lines.map((l) => l.split(' ')[0])).toEqual(['/v1']);
+    expect(c.domains.lines.map((l) => l.split(' ')[0])).toEqual(['api.example.com']);
+    expect(dashboard.statusText()).toContain('filter: api.example');
+    feed([event(T0 + 30.5, { host: 'api.example.com', uri: '/v1/new', section: '/v1' }), event(T0 + 30.5)], T0 + 31);
+    expect(session.viewStore.builtins.requests.total).toBeGreaterThan(0);
+    dashboard.applyFilter('/^\\/cart\\//');
+    c = dashboard.present();
+    expect(c.sections.lines.map((l) => l.split(' ')[0])).toEqual(['/cart']);
+    dashboard.applyFilter('/[/');
+    expect(dashboard.statusText()).toMatch(/bad filter/);
+    dashboard.handle('back');
+    expect(session.filter).toBeNull();
+    expect(dashboard.present().domains.lines).toHaveLength(2);
+  });
+
+  it('p freezes the view while data keeps coming; ? toggles help; q quits', () => {
+    const { dashboard, feed, quits } = setup();
+    feed(traffic(), T0 + 30);
+    dashboard.handle('window');
+    dashboard.render();
+    dashboard.handle('pause');
+    expect(dashboard.statusText()).toContain('PAUSED');
+    const frozen = (dashboard as unknown as { panels: Record<string, { content: { lines: string[] } }> }).panels.sections.content.lines.join();
+    feed(Array.from({ length: 500 }, (_, i) => event(T0 + 31 + i / 1000, { uri: '/new/x', section: '/new' })), T0 + 40);
+    dashboard.render();
+    expect((dashboard as unknown as { panels: Record<string, { content: { lines: string[] } }> }).panels.sections.content.lines.join()).toBe(frozen);
+    dashboard.handle('pause');
+    expect(dashboard.present().sections.lines[0]).toMatch(/^\/new/);
+    dashboard.handle('help');
+    expect(dashboard.state.help).toBe(true);
+    dashboard.handle('back');
+    expect(dashboard.state.help).toBe(false);
+    dashboard.handle('quit');
+    expect(quits()).toBe(1);
+  });
+
+  it('every action has a key, and the help lists every key', () => {
+    const actions = new Set(KEYMAP.map((k) => k.action));
+    expect(actions.size).toBe(15);
+    const help = helpLines().join('\n');
+    for (const binding of KEYMAP) expect(help).toContain(binding.label);
+  });
+});
+
+describe('layout and drawing', () => {
+  it.each([[80, 24], [120, 40], [200, 60]])('at %ix%i every panel fits, without overlap', (columns, rows) => {
+    const layout = computeLayout(columns, rows);
+    expect(layout.tooSmall).toBe(false);
+    const rects = PANEL_IDS.map((id) => layout.panels[id]);
+    for (const r of rects) {
+      expect(r.left + r.width).toBeLessThanOrEqual(columns);
+      expect(r.top + r.height).toBeLessThanOrEqual(rows - 1);
+      expect(r.height).toBeGreaterThanOrEqual(7);
+    }
+    for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) {
+      const a = rects[i];
+      const b = rects[j];
+      const overlap = a.left < b.left + b.width && b.left < a.left + a.width && a.top < b.top + b.height && b.top < a.top + a.height;
+      expect(overlap).toBe(false);
+    }
+  });
+
+  it('says when the terminal is too small', () => {
+    expect(computeLayout(79, 24).tooSmall).toBe(true);
+    expect(computeLayout(80, 23).tooSmall).toBe(true);
+    const { dashboard, screen } = setup(60, 20);
+    dashboard.render();
+    const notice = screen.children.find((c) => String((c as unknown as { content?: string }).content ?? '').includes('terminal too small'));
+    expect(notice).toBeDefined();
+  });
+
+  it('tables drop low-priority columns before squeezing the first', () => {
+    const columns = [{ header: 'Key', width: 0, priority: 9 }, { header: 'A', width: 5, priority: 1 }, { header: 'B', width: 5, priority: 5 }];
+    expect(table(columns, [['key', '1', '2']], 30).header.trimEnd()).toBe('Key                A     B');
+    expect(table(columns, [['key', '1', '2']], 18).header.trimEnd()).toBe('Key          B');
+  });
+
+  it('bars grow with the rate and the limit is drawn across', () => {
+    const { lines } = renderBars([0, 5, 10], 3, 4, [{ value: 6, char: '=' }]);
+    expect(lines).toHaveLength(4);
+    expect(lines[lines.length - 1][2]).toBe('█');
+    expect(lines.some((l) => l[0] === '=')).toBe(true);
+  });
+
+  it('redraws at most `refresh` times a second, however often data asks', () => {
+    const timers = manualTimers();
+    let renders = 0;
+    const scheduler = new RenderScheduler(() => { renders++; }, 4, timers);
+    for (let ms = 0; ms < 1000; ms += 10) {
+      for (let i = 0; i < 100; i++) scheduler.request();
+      timers.advance(10);
+    }
+    expect(renders).toBeGreaterThanOrEqual(3);
+    expect(renders).toBeLessThanOrEqual(5);
+    scheduler.now();
+    expect(renders).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('terminals', () => {
+  it.each([
+    ['xterm', 'xterm'], ['xterm-256color', 'xterm-256color'], ['tmux-256color', 'xterm-256color'],
+    ['screen-256color', 'xterm-256color'], ['screen', 'xterm'], ['vt100', 'vt100'], [undefined, 'xterm'],
+  ])('TERM=%s is drawn as %s', (term, expected) => expect(terminalFor(term)).toBe(expected));
+
+  it('refuses the dashboard without a terminal or with TERM=dumb', () => {
+    expect(tuiUnavailable(false, 'xterm')).toMatch(/not a terminal/);
+    expect(tuiUnavailable(true, 'dumb')).toMatch(/TERM=dumb/);
+    expect(tuiUnavailable(true, 'xterm')).toBeNull();
+  });
+});
