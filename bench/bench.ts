@@ -5,8 +5,10 @@
  *    requests/s, packets/s and peak RSS;
  * 2. feeds the statistics store 10 M transactions with 1 M distinct URIs (Zipf) in a process of
  *    its own, compares its top-10 sections and URIs with exact counting, and prints its peak RSS.
+ * 3. runs the dashboard (on a fake screen) while 100,000 transactions a second flow in, and
+ *    prints whether it kept up and the share of a core its redraws take.
  * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of 1,
- * BENCH_SKIP=pipeline or BENCH_SKIP=heavy skips a part.
+ * BENCH_SKIP=pipeline, heavy or dashboard (comma list) skips parts.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -91,10 +93,23 @@ function heavyHitters(): string[] {
   ];
 }
 
+/** Runs bench/dashboardLoad in its own process. */
+function dashboardLoad(): string[] {
+  const child = spawnSync(process.execPath, ['--max-old-space-size=1024', '--max-semi-space-size=4', path.join(__dirname, 'dashboardLoad.js')], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`dashboard run failed: ${child.stderr}`);
+  const r = JSON.parse(child.stdout) as { events: number; wallSeconds: number; maxLagMs: number; rendersPerSecond: number; renderMsPerFrame: number; renderShareOfCore: number; ingestShareOfCore: number; processShareOfCore: number };
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return [
+    `dashboard: ${Math.round(r.events / r.wallSeconds).toLocaleString('en-US')} transactions/s for ${r.wallSeconds.toFixed(1)} s, feed lag at most ${r.maxLagMs} ms (${r.maxLagMs < 500 ? 'kept up' : 'FELL BEHIND'})`,
+    `  ${r.rendersPerSecond.toFixed(1)} redraws/s at ${r.renderMsPerFrame.toFixed(1)} ms each: redraws ${pct(r.renderShareOfCore)} of a core, ingestion ${pct(r.ingestShareOfCore)}, the whole process ${pct(r.processShareOfCore)}`,
+  ];
+}
+
 function main(): void {
-  const skip = process.env.BENCH_SKIP ?? '';
-  if (skip !== 'pipeline') pipeline();
-  if (skip !== 'heavy') process.stdout.write(heavyHitters().join('\n') + '\n');
+  const skip = (process.env.BENCH_SKIP ?? '').split(',');
+  if (!skip.includes('pipeline')) pipeline();
+  if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
+  if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
 }
 
 function pipeline(): void {
