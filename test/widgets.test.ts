@@ -1,7 +1,7 @@
 /** The dashboard without a terminal: panels, keys, filter, drill-down, layout, throttling. */
 import { defaultConfig } from '../src/config';
 import { Session } from '../src/session';
-import { terminalFor, tuiUnavailable } from '../src/sinks/tui';
+import { terminalFor, tuiUnavailable, TuiSink } from '../src/sinks/tui';
 import type { HttpEvent } from '../src/types';
 import { Dashboard } from '../widgets/dashboard';
 import { KEYMAP, helpLines } from '../widgets/keymap';
@@ -280,5 +280,17 @@ describe('terminals', () => {
     expect(tuiUnavailable(false, 'xterm')).toMatch(/not a terminal/);
     expect(tuiUnavailable(true, 'dumb')).toMatch(/TERM=dumb/);
     expect(tuiUnavailable(true, 'xterm')).toBeNull();
+  });
+});
+
+describe('the --tui output', () => {
+  it('honours NO_COLOR, and prints a one-line summary when closed', () => {
+    const session = new Session({ ...defaultConfig() }, 'demo');
+    const plain = new TuiSink(session, () => undefined, { TERM: 'xterm-256color', NO_COLOR: '1' }, fakeScreen());
+    expect(plain.dashboard.context().color).toBe(false);
+    expect(plain.close()).toBe('wiretop: 0 requests from demo over 0s, 0 alerts\n');
+    const colored = new TuiSink(session, () => undefined, { TERM: 'xterm-256color' }, fakeScreen());
+    expect(colored.dashboard.context().color).toBe(true);
+    colored.close();
   });
 });
