@@ -1,10 +1,12 @@
 /** The statistics store: windows, retention, bounded memory, drill-down, plug-ins. */
+import * as fs from 'fs';
 import * as path from 'path';
 import { defaultConfig, type Config } from '../src/config';
 import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
+import { tempDir } from './helpers/conversation';
 import { repoRoot } from './helpers/corpus';
 
 const T0 = 1_700_000_000;
@@ -124,6 +126,12 @@ describe('subscribers and plug-ins', () => {
     const plugin = store.module('topClients')!;
     expect(plugin.report(store.lastClosed, 5)).toEqual({ top: [{ client: '10.0.0.9', requests: 2 }, { client: '10.0.0.1', requests: 1 }], untracked: 0 });
     expect(plugin.rows('all', store.lastClosed, 1).rows).toEqual([['10.0.0.9', '2']]);
+  });
+
+  it('refuses a plug-in that takes a built-in name', () => {
+    const file = path.join(tempDir(), 'sections-plugin.js');
+    fs.writeFileSync(file, "module.exports = () => ({ name: 'sections', ingest() {}, tick() {}, rows() { return { title: '', columns: [], rows: [] }; }, report() { return {}; } });");
+    expect(() => loadPlugins({ ...defaultConfig(), plugins: [file] })).toThrow(/a module named "sections" exists already/);
   });
 
   it.each([

@@ -128,7 +128,7 @@ class Pacer {
   }
 }
 
-async function finishAndReport(): Promise<void> {
+function finishAndReport(): void {
   postEvents(pipeline.finish());
   postStats();
 }
@@ -188,6 +188,7 @@ async function runDemo(seed: number, speed: number): Promise<void> {
   const profile = demoProfile(Date.now() / 1000, seed);
   const pacer = new Pacer(speed);
   let lastFlush = Date.now();
+  let frames = 0;
   for (const { ts, frame } of generateTraffic(profile)) {
     const wait = pacer.delayFor(ts);
     if (wait > 1) {
@@ -195,11 +196,18 @@ async function runDemo(seed: number, speed: number): Promise<void> {
       if (stopRequested) return;
     }
     pipeline.onFrame(frame, 0, frame.length, ts, 1);
-    if (Date.now() - lastFlush >= FLUSH_MS) {
+    // Unpaced (--speed 0), the generator would never let the loop see `stop` or acks.
+    const sliceDone = ++frames % PACKETS_PER_SLICE === 0;
+    if (sliceDone || Date.now() - lastFlush >= FLUSH_MS) {
       pipeline.tick(pipeline.now);
       flush();
       postStats();
       lastFlush = Date.now();
+    }
+    if (sliceDone) {
+      await yieldToLoop();
+      await waitForMainThread();
+      if (stopRequested) return;
     }
   }
 }
@@ -245,7 +253,7 @@ async function main(): Promise<void> {
         await runLive(source.iface !== '' ? source.iface : loadLibpcapModule().defaultInterface(), source.filter);
         break;
     }
-    await finishAndReport();
+    finishAndReport();
     post(stopRequested ? { type: 'stopped' } : { type: 'eof' });
   } catch (error) {
     fail(error);

@@ -199,6 +199,9 @@ export interface BuiltinModules {
   domainSections: TopModule;
 }
 
+/** The names the built-in modules take (a plug-in may not reuse them). */
+export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections'] as const;
+
 /** Creates the built-in modules for a config. */
 export function createBuiltinModules(config: Config): BuiltinModules {
   return {

@@ -2,13 +2,14 @@
 import * as path from 'path';
 import type { Config } from '../config';
 import { WiretopError } from '../errors';
+import { BUILTIN_MODULE_NAMES } from './modules';
 import type { StatModule, StatModuleFactory } from './statModule';
 
 const REQUIRED = ['ingest', 'tick', 'rows', 'report'] as const;
 
 /** Requires each plug-in file and makes its module; a bad one is a clear error. */
 export function loadPlugins(config: Config, baseDir: string = process.cwd()): StatModule[] {
-  const names = new Set<string>();
+  const names = new Set<string>(BUILTIN_MODULE_NAMES);
   return config.plugins.map((spec) => {
     const file = path.resolve(baseDir, spec);
     let exported: unknown;
@@ -38,7 +39,7 @@ export function loadPlugins(config: Config, baseDir: string = process.cwd()): St
         throw new WiretopError('plugin', `plugin ${spec}: the module has no ${method}() method`);
       }
     }
-    if (names.has(module.name)) throw new WiretopError('plugin', `plugin ${spec}: a module named "${module.name}" is already loaded`);
+    if (names.has(module.name)) throw new WiretopError('plugin', `plugin ${spec}: a module named "${module.name}" exists already (built-in or loaded before)`);
     names.add(module.name);
     return module;
   });
