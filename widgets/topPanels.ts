@@ -92,7 +92,7 @@ export function presentUserAgents(ctx: ViewContext, size: Size): PanelContent {
   const view = ctx.store.builtins.userAgents.view(ctx.window, ctx.now);
   const entries = view.entries.slice(0, ctx.session.config.max_top_hits);
   // User agents are long: give them room before the share column.
-  const { header, lines } = table(AGENT_COLUMNS, entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), share(e.count, view.total)]), size.width, 24);
+  const { header, lines } = table(AGENT_COLUMNS, entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), share(e.count, view.total)]), size.width, 20);
   return { title: `User agents${view.approximate ? ' ~approx' : ''}`, header, lines };
 }
 
