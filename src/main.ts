@@ -103,14 +103,16 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     let settled = false;
     let stopping = false;
     let ended = false;
-    let sink: Sink;
+    // The dashboard opens only once the capture is ready, so a capture error (no permission,
+    // no such interface) never flashes a screen: it is one line on a terminal left as it was.
+    let sink: Sink | null = null;
     // Ends the run: the terminal is given back first, then the error or the summary is printed.
     const settle = (code: number, error?: unknown) => {
       if (settled) return;
       settled = true;
       unsubscribe();
       session.monitor.stop();
-      const line = sink.close?.();
+      const line = sink?.close?.();
       resolve(error !== undefined ? reportError(error, env) : code);
       if (error === undefined && line !== undefined) env.writeOut(line);
     };
@@ -122,28 +124,33 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       else void capture.stop();
     };
     const unsubscribe = env.onInterrupt(quit);
-    try {
-      sink = createSink(mode, session, env, quit);
-    } catch (error) {
-      unsubscribe();
-      resolve(reportError(error, env));
-      return;
-    }
+    const openSink = (): boolean => {
+      if (sink !== null) return true;
+      try {
+        sink = createSink(mode, session, env, quit);
+        return true;
+      } catch (error) {
+        void capture.stop().then(() => settle(1, error));
+        return false;
+      }
+    };
+    if (mode !== 'tui' && !openSink()) return;
     capture.start({
       onReady: (source) => {
+        if (!openSink()) return;
         // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
         if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
       onEvents: (events, watermark) => {
         session.ingest(events);
-        sink.onEvents(events);
+        sink?.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         session.advanceTo(watermark);
       },
       onStats: (stats, now, watermark) => {
         session.updateCapture(stats, now);
         session.advanceTo(watermark);
-        sink.onCaptureStats?.();
+        sink?.onCaptureStats?.();
       },
       onEnd: () => {
         // The input is over: close its last second too.
@@ -151,9 +158,9 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         if (end > -Infinity) session.advanceTo(Math.floor(end) + 1);
         session.ended = true;
         ended = true;
-        sink.finish();
+        sink?.finish();
         // The dashboard stays until the user quits; other outputs are done.
-        if (!sink.interactive || stopping) void capture.stop().then(() => settle(0));
+        if (sink === null || !sink.interactive || stopping) void capture.stop().then(() => settle(0));
       },
       onError: (error) => {
         void capture.stop().then(() => settle(1, error));

@@ -79,6 +79,14 @@ describeTmux('dashboard in tmux', () => {
     expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
   }, 30000);
 
+  it('a capture error in a terminal is one line, exit 1, and no dashboard flash', async () => {
+    const tui = open(`clear; "${WIRETOP}" -i nosuch0`, 100, 24);
+    const screen = await tui.waitFor(/EXIT=\d+/);
+    expect(screen).toMatch(/^wiretop: (no such interface: nosuch0|cannot capture on nosuch0: permission denied)/m);
+    expect(screen).toMatch(/EXIT=1/);
+    expect(screen).not.toMatch(/Top sections|Requests\/s/);
+  }, 20000);
+
   it('says when the terminal is too small', async () => {
     const tui = open(`"${WIRETOP}" --demo`, 70, 20);
     await tui.waitFor(/terminal too small: 70x20 \(wiretop needs 80x24\)/);
