@@ -67,6 +67,8 @@ export interface CaptureStats {
   pipelineDrops: number;
   /** HTTP transactions emitted. */
   events: number;
+  /** Transactions dropped because the main thread fell too far behind a live capture. */
+  eventsDropped: number;
 }
 
 /** A CaptureStats with every counter at zero. */
@@ -75,6 +77,6 @@ export function emptyCaptureStats(): CaptureStats {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, gaps: 0,
     gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, parseErrors: 0, unanswered: 0,
-    orphanResponses: 0, pipelineDrops: 0, events: 0,
+    orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,
   };
 }

@@ -67,6 +67,7 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     ['flows', count(s?.flowsActive), false],
     ['parse errs', count(s?.parseErrors), false],
     ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
+    ['events dropped', count(s?.eventsDropped), (s?.eventsDropped ?? 0) > 0],
   ];
   const perLine = size.width >= 40 ? 2 : 1;
   const cell = Math.floor((size.width - (perLine - 1) * 2) / perLine);

@@ -39,7 +39,17 @@ function post(message: FromWorker): void {
   port.postMessage(message);
 }
 
+/**
+ * A live capture cannot pause: when the main thread has this many batches still to take in,
+ * new transactions are dropped (and counted) rather than queued without bound.
+ */
+const MAX_LIVE_BATCHES_IN_FLIGHT = 256;
+
 function postEvents(events: HttpEvent[]): void {
+  if (request.source.kind === 'live' && batchesInFlight >= MAX_LIVE_BATCHES_IN_FLIGHT) {
+    pipeline.stats.eventsDropped += events.length;
+    return;
+  }
   for (let i = 0; i < events.length; i += MAX_BATCH) {
     const end = Math.min(events.length, i + MAX_BATCH);
     const batch = encodeEvents(i === 0 && end === events.length ? events : events.slice(i, end));

@@ -150,7 +150,7 @@ export function renderReportText(report: Report): string {
     lines.push('');
     lines.push('Capture:');
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
-    lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}`);
+    lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), not HTTP ${c.nonHttpFlows}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, parse errors ${c.parseErrors}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
