@@ -45,9 +45,13 @@ describeTmux('dashboard in tmux', () => {
     // The demo learns for 20 s of data (4 s at speed 5), then spikes at 35 s.
     screen = await tui.waitFor(/High traffic generated/, 30000);
     expect(screen).toMatch(/ALERT since \d\d:\d\d:\d\d/);
+    if (columns >= 120) {
+      // ... and recovers within a minute of data (12 s at speed 5).
+      await tui.waitFor(/Traffic recovered/, 30000);
+    }
     tui.keys('q');
     screen = await tui.waitFor(/EXIT=\d+/);
-    expect(screen).toMatch(/wiretop: \d+ requests from demo over \S+, \d+ alerts?/);
+    expect(screen).toMatch(/wiretop: \d+ requests from demo over [\dhms ]+, \d+ alerts?/);
     expect(screen).toMatch(/EXIT=0/);
     // The terminal is given back: no panel left on the screen.
     expect(screen).not.toMatch(/Top sections/);
@@ -86,6 +90,24 @@ describeTmux('dashboard in tmux', () => {
     expect(screen).toMatch(/EXIT=1/);
     expect(screen).not.toMatch(/Top sections|Requests\/s/);
   }, 20000);
+
+  it('follows resizes: smaller, too small, and back', async () => {
+    const tui = open(`"${WIRETOP}" --demo --speed 5`, 120, 40);
+    await tui.waitFor(/Top domains[\s\S]*example\.com/);
+    tui.resize(80, 24);
+    const allPanels = /Requests\/s:[\s\S]*Capture health[\s\S]*Top sections[\s\S]*Top domains[\s\S]*Status[\s\S]*User agents[\s\S]*Alerts \(/;
+    let screen = await tui.waitFor(allPanels);
+    expect(screen.split('\n').every((line) => line.length <= 80)).toBe(true);
+    for (const title of TITLES) expect(screen).toMatch(title);
+    tui.resize(60, 20);
+    await tui.waitFor(/terminal too small: 60x20/);
+    tui.resize(100, 30);
+    screen = await tui.waitFor(allPanels);
+    expect(screen).not.toMatch(/too small/);
+    for (const title of TITLES) expect(screen).toMatch(title);
+    tui.keys('q');
+    expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
+  }, 30000);
 
   it('says when the terminal is too small', async () => {
     const tui = open(`"${WIRETOP}" --demo`, 70, 20);

@@ -47,6 +47,11 @@ export class TmuxSession {
     throw new Error(`screen never matched ${pattern}:\n${text}`);
   }
 
+  /** Resizes the terminal (the program sees SIGWINCH). */
+  resize(columns: number, rows: number): void {
+    tmux('resize-window', '-t', this.name, '-x', String(columns), '-y', String(rows));
+  }
+
   kill(): void {
     try { tmux('kill-session', '-t', this.name); } catch { /* already gone */ }
   }
