@@ -7,7 +7,7 @@
 import * as blessed from 'blessed';
 import { formatTime } from '../src/alerts/monitor';
 import type { Session } from '../src/session';
-import { WINDOWS, type WindowName } from '../src/stats/windows';
+import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
 import { computeLayout, MIN_COLUMNS, MIN_ROWS, PANEL_IDS, type PanelId } from './layout';
@@ -223,13 +223,12 @@ export class Dashboard {
       const current = monitor.current();
       if (current !== null) state = `ALERT since ${formatTime(current.start).slice(11, 19)}`;
     }
-    const windowText = this.state.window === 'recent' ? `last ${session.config.dashboard_bucket_size}s` : this.state.window === 'all' ? 'all' : this.state.window === '5m' ? 'last 5 min' : 'last hour';
     const source = session.source.includes('/') ? session.source.slice(session.source.lastIndexOf('/') + 1) : session.source;
     const parts = [`wiretop ${source}${session.ended ? ' (ended)' : ''}`, state];
     if (this.state.message !== null) parts.push(this.state.message);
     if (session.filter !== null) parts.push(`filter: ${session.filter.text}`);
     if (this.state.paused) parts.push('PAUSED');
-    parts.push(`window: ${windowText}`);
+    parts.push(`window: ${windowLabel(this.state.window, session.config.dashboard_bucket_size)}`);
     const status = parts.join(' | ');
     const width = this.screen.width as number;
     const hints = keyHints();

@@ -2,6 +2,7 @@
 import { KEY_SEPARATOR, shortBytes } from '../src/stats/modules';
 import type { HeavyHitter } from '../src/stats/spaceSaving';
 import { sectionOf } from '../src/http/uri';
+import { windowLabel } from '../src/stats/windows';
 import { compactNumber, table, type Column } from './text';
 import type { Drill, PanelContent, Size, ViewContext } from './view';
 
@@ -31,8 +32,8 @@ function sectionRow(e: HeavyHitter, key: string, total: number): string[] {
 }
 
 /** The window as the panel titles say it. */
-function windowLabel(ctx: ViewContext): string {
-  return ctx.window === 'recent' ? `last ${ctx.session.config.dashboard_bucket_size}s` : ctx.window === 'all' ? 'all' : `last ${ctx.window === '5m' ? '5 min' : 'hour'}`;
+function windowText(ctx: ViewContext): string {
+  return windowLabel(ctx.window, ctx.session.config.dashboard_bucket_size);
 }
 
 /** The top sections panel, or the URIs of one section when drilled. */
@@ -44,12 +45,12 @@ export function presentSections(ctx: ViewContext, size: Size, drill: Drill | nul
     const entries = b.uris.top(ctx.window, ctx.now, limit, (uri) => sectionOf(uri) === drill.key);
     const total = b.sections.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
     const { header, lines } = table([{ ...SECTION_COLUMNS[0], header: 'URI' }, ...SECTION_COLUMNS.slice(1)], entries.map((e) => sectionRow(e, e.key, total)), size.width);
-    return { title: `URIs of ${drill.key} (${windowLabel(ctx)})${view.approximate ? ' ~approx' : ''} — Esc back`, header, lines, keys: entries.map((e) => e.key) };
+    return { title: `URIs of ${drill.key} (${windowText(ctx)})${view.approximate ? ' ~approx' : ''} — Esc back`, header, lines, keys: entries.map((e) => e.key) };
   }
   const view = b.sections.view(ctx.window, ctx.now);
   const entries = view.entries.slice(0, limit);
   const { header, lines } = table(SECTION_COLUMNS, entries.map((e) => sectionRow(e, e.key, view.total)), size.width);
-  return { title: `Top sections (${windowLabel(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };
+  return { title: `Top sections (${windowText(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };
 }
 
 const DOMAIN_COLUMNS: Column[] = [
@@ -71,14 +72,14 @@ export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null
     const total = b.domains.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
     const rows = entries.map((e) => sectionRow(e, e.key.slice(prefix.length), total));
     const { header, lines } = table(SECTION_COLUMNS, rows, size.width);
-    return { title: `Sections of ${drill.key} (${windowLabel(ctx)}) — Esc back`, header, lines, keys: entries.map((e) => e.key.slice(prefix.length)) };
+    return { title: `Sections of ${drill.key} (${windowText(ctx)}) — Esc back`, header, lines, keys: entries.map((e) => e.key.slice(prefix.length)) };
   }
   const view = b.domains.view(ctx.window, ctx.now);
   const entries = view.entries.slice(0, limit);
   const rows = entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), shortBytes(e.bytes), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))]);
   // Host names are what the panel is for: keep them readable, drop latency columns first.
   const { header, lines } = table(DOMAIN_COLUMNS, rows, size.width, 20);
-  return { title: `Top domains (${windowLabel(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };
+  return { title: `Top domains (${windowText(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };
 }
 
 const AGENT_COLUMNS: Column[] = [

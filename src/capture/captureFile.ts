@@ -51,8 +51,6 @@ export class CaptureFileReader {
   private pcapUnitsPerSecond = 1e6;
   private interfaces: PcapngInterface[] = [];
   private readonly view: PacketView = { buf: this.buf, offset: 0, caplen: 0, ts: 0, linkType: 0 };
-  /** Bytes consumed from the file so far. */
-  bytesRead = 0;
   /** The file ended inside a record. */
   truncated = false;
 
@@ -135,7 +133,6 @@ export class CaptureFileReader {
 
   private consume(n: number): void {
     this.start += n;
-    this.bytesRead += n;
   }
 
   private nextPcap(): PacketView | null {
@@ -182,9 +179,11 @@ export class CaptureFileReader {
         case PCAPNG_IDB:
           this.readInterface(at, length);
           break;
-        case PCAPNG_EPB: {
+        case PCAPNG_EPB:
+        case PCAPNG_OPB: {
+          // Enhanced and obsolete packet blocks share their layout but for the interface id's width.
           if (length < 32) break;
-          const iface = this.interfaces[this.u32(at + 8)];
+          const iface = this.interfaces[type === PCAPNG_EPB ? this.u32(at + 8) : this.u16(at + 8)];
           if (iface === undefined) break;
           const caplen = Math.min(this.u32(at + 20), length - 32);
           return this.packet(iface, this.u32(at + 12), this.u32(at + 16), at + 28, caplen);
@@ -199,13 +198,6 @@ export class CaptureFileReader {
           const view = this.packet(iface, 0, 0, at + 12, caplen);
           view.ts = previousTs;
           return view;
-        }
-        case PCAPNG_OPB: {
-          if (length < 32) break;
-          const iface = this.interfaces[this.u16(at + 8)];
-          if (iface === undefined) break;
-          const caplen = Math.min(this.u32(at + 20), length - 32);
-          return this.packet(iface, this.u32(at + 12), this.u32(at + 16), at + 28, caplen);
         }
         default:
           break; // statistics, name resolution, custom blocks: not needed

@@ -94,6 +94,13 @@ export function looksLikeStatusLine(buf: Buffer, start: number, end: number): bo
     && buf[start + 6] === 0x2e;
 }
 
+/** Does the line `buf[start, end)` end with an `HTTP/d.d` word (a request line's version)? */
+export function endsWithHttpVersion(buf: Buffer, start: number, end: number): boolean {
+  let i = end - 1;
+  while (i >= start && buf[i] !== SP) i--;
+  return looksLikeStatusLine(buf, i + 1, end);
+}
+
 /** Compares `buf[start, end)` with a lower-case ASCII name, ignoring case. */
 function nameIs(buf: Buffer, start: number, end: number, lowerName: string): boolean {
   if (end - start !== lowerName.length) return false;

@@ -4,7 +4,7 @@
  * body bytes without keeping them, and resynchronises at the next message start after a gap.
  * Bytes are only copied while a head spans segments, into a buffer bounded by `maxHeadBytes`.
  */
-import { looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
+import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
 
 /** How the body after a head is delimited. */
 export const enum Framing {
@@ -100,25 +100,17 @@ export class MessageParser {
         case State.Head:
           pos = this.onHeadBytes(buf, pos, end, ts);
           break;
-        case State.Body: {
-          const take = Math.min(this.remaining, end - pos);
-          this.remaining -= take;
-          this.bodyBytes += take;
-          pos += take;
+        case State.Body:
+          pos += this.consumeBody(end - pos);
           if (this.remaining === 0) this.endMessage(ts);
           break;
-        }
         case State.ChunkSize:
           pos = this.onChunkSize(buf, pos, end, ts);
           break;
-        case State.ChunkData: {
-          const take = Math.min(this.remaining, end - pos);
-          this.remaining -= take;
-          this.bodyBytes += take;
-          pos += take;
+        case State.ChunkData:
+          pos += this.consumeBody(end - pos);
           if (this.remaining === 0) { this.state = State.ChunkDataEnd; this.lineLen = 0; }
           break;
-        }
         case State.ChunkDataEnd:
           // The CRLF after a chunk's data: tolerate a bare LF, and data that runs on.
           if (buf[pos] === CR && this.lineLen === 0) { this.lineLen = 1; pos++; break; }
@@ -140,6 +132,14 @@ export class MessageParser {
           return;
       }
     }
+  }
+
+  /** Counts up to `available` bytes of a body of known remaining size; returns how many. */
+  private consumeBody(available: number): number {
+    const take = Math.min(this.remaining, available);
+    this.remaining -= take;
+    this.bodyBytes += take;
+    return take;
   }
 
   /** Bytes were lost before the next push (`missing` < 0: unknown how many). */
@@ -278,9 +278,7 @@ export class MessageParser {
     if (this.role === Role.Server || looksLikeStatusLine(buf, start, nl)) return false;
     let stop = nl;
     if (stop > start && buf[stop - 1] === CR) stop--;
-    let i = stop - 1;
-    while (i >= start && buf[i] !== 0x20) i--;
-    if (looksLikeStatusLine(buf, i + 1, stop)) return false;
+    if (endsWithHttpVersion(buf, start, stop)) return false;
     const next = buf.indexOf(LF, nl + 1);
     const colon = buf.indexOf(0x3a, nl + 1);
     return nl + 1 >= end || colon < 0 || colon >= end || (next >= 0 && next < colon);
@@ -430,10 +428,7 @@ export class MessageParser {
     if (nl < 0 || nl >= end) return false;
     let stop = nl;
     if (stop > pos && buf[stop - 1] === CR) stop--;
-    if (!looksLikeRequestLine(buf, pos, stop)) return false;
-    let i = stop - 1;
-    while (i >= pos && buf[i] !== 0x20) i--;
-    return looksLikeStatusLine(buf, i + 1, stop);
+    return looksLikeRequestLine(buf, pos, stop) && endsWithHttpVersion(buf, pos, stop);
   }
 }
 

@@ -107,12 +107,6 @@ export class SpaceSaving {
       .map((e) => ({ ...e }));
   }
 
-  /** Count of one key (0 when not tracked). */
-  countOf(key: string): number {
-    const at = this.index.get(key);
-    return at === undefined ? 0 : this.heap[at].count;
-  }
-
   private siftUp(i: number): void {
     const heap = this.heap;
     const item = heap[i];
