@@ -59,6 +59,8 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('plugin', { type: 'string', array: true, describe: 'load a StatModule plug-in (repeatable; adds to plugins)' })
     .option('max-str-length', { type: 'number', describe: 'bytes kept of any string from the wire (max_str_length)' })
     .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
+    .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
+    .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
     .strict()
     .help('help')
     .alias('help', 'h')
@@ -105,6 +107,8 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args.refresh, 'refresh', '--refresh'],
     [args['max-str-length'], 'max_str_length', '--max-str-length'],
     [args.timeout, 'timeout', '--timeout'],
+    [args['buffer-size'], 'buffer_size', '--buffer-size'],
+    [args.snaplen, 'snap_length', '--snaplen'],
   ];
   for (const [value, key, flag] of flagKeys) {
     if (value === undefined) continue;

@@ -19,6 +19,8 @@ export interface Config {
   max_top_hits: number;
   max_retention_length: number;
   refresh: number;
+  buffer_size: number;
+  snap_length: number;
   plugins: string[];
 }
 

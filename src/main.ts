@@ -16,6 +16,8 @@ import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
+import { describeLossCounts, LOSS_ADVICE } from './run/captureHealth';
+import { emptyCaptureStats } from './types';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {
@@ -36,14 +38,20 @@ export function portFilter(ports: number[]): string {
   return ports.map((p) => `tcp port ${p}`).join(' or ');
 }
 
-/** What the options say to capture from. */
-export function sourceSpec(options: CliOptions, headless: boolean): CaptureSourceSpec {
+/** What the options (and the config's capture settings) say to capture from. */
+export function sourceSpec(options: CliOptions, headless: boolean, config: Config): CaptureSourceSpec {
   const speed = options.speed ?? (headless ? 0 : 1);
   if (options.demo) return { kind: 'demo', seed: 1, speed: options.speed ?? 1 };
   if (options.read !== undefined) {
     return { kind: 'file', path: options.read, filter: options.filter ?? '', ports: options.portsGiven ? options.ports : null, speed };
   }
-  return { kind: 'live', iface: options.iface ?? '', filter: options.filter ?? portFilter(options.ports) };
+  return {
+    kind: 'live',
+    iface: options.iface ?? '',
+    filter: options.filter ?? portFilter(options.ports),
+    bufferBytes: config.buffer_size * 1024 * 1024,
+    snapLength: config.snap_length,
+  };
 }
 
 function sourceName(spec: CaptureSourceSpec): string {
@@ -94,7 +102,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       mode = 'text';
     }
   }
-  const spec = sourceSpec(options, mode !== 'tui');
+  const spec = sourceSpec(options, mode !== 'tui', config);
   const session = new Session(config, sourceName(spec), plugins);
   const store = session.store;
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
@@ -115,6 +123,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       const line = sink?.close?.();
       resolve(error !== undefined ? reportError(error, env) : code);
       if (error === undefined && line !== undefined) env.writeOut(line);
+      // As tcpdump does after a live capture: what was captured and what was lost, on stderr.
+      if (error === undefined && spec.kind === 'live' && (mode === 'ndjson' || mode === 'text')) env.writeErr(liveCaptureSummary(session));
     };
     // Quit (q, Ctrl-C, a signal): stop the capture; the run ends when it has.
     const quit = () => {
@@ -141,8 +151,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
         if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
-      onEvents: (events, watermark) => {
-        session.ingest(events);
+      onEvents: (events, watermark, encoded) => {
+        session.ingest(events, encoded);
         sink?.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         session.advanceTo(watermark);
@@ -167,6 +177,16 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       },
     });
   });
+}
+
+/** The end line of a headless live capture: totals, drops, and a warning when counts are incomplete. */
+export function liveCaptureSummary(session: Session): string {
+  const stats = session.captureStats ?? emptyCaptureStats();
+  const loss = session.health.total();
+  const lost = describeLossCounts(loss);
+  return `wiretop: ${loss.transactions} transactions in ${loss.packets} packets from ${session.source}; `
+    + `dropped: ${stats.kernelDrops} packets by the kernel, ${stats.ifDrops} by the interface, ${loss.transactionsLost} transactions by wiretop`
+    + `${lost === '' ? '' : `. WARNING: the capture lost ${lost}: counts are incomplete (${LOSS_ADVICE})`}\n`;
 }
 
 function reportError(error: unknown, env: RunEnvironment): number {

@@ -4,16 +4,42 @@
  *
  * A filter (`/` in the dashboard) narrows every panel to transactions whose host or URI match:
  * a second store takes the matching transactions from then on, primed with the matching ones
- * among the last `RECENT_EVENTS` seen, so the view is not empty when the filter starts.
+ * among the last `RECENT_EVENTS` seen, so the view is not empty when the filter starts. Those
+ * are kept in the compact form they crossed from the worker in (~200 bytes each, outside the
+ * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap.
  */
 import { AlertMonitor } from './alerts/monitor';
 import type { Config } from './config';
 import type { StatModule } from './stats/statModule';
 import { StatsStore } from './stats/store';
 import type { CaptureStats, HttpEvent } from './types';
+import { decodeEvents, encodeEvents, type EncodedBatch } from './capture/eventBatch';
+import { CaptureHealth } from './run/captureHealth';
 
-/** Transactions remembered to prime a new filter (bounded: ~15 MB at most). */
+/** Seconds of data time over which "the capture is losing" is judged for the live views. */
+export const LOSS_RECENT_SECONDS = 10;
+
+/** Transactions remembered to prime a new filter (bounded: ~10 MB). */
 export const RECENT_EVENTS = 50_000;
+
+/** The last RECENT_EVENTS transactions (and less than one batch more), as encoded batches. */
+class RecentTransactions {
+  private readonly batches: EncodedBatch[] = [];
+  private count = 0;
+
+  add(batch: EncodedBatch): void {
+    if (batch.count === 0) return;
+    this.batches.push(batch);
+    this.count += batch.count;
+    while (this.count - this.batches[0].count >= RECENT_EVENTS) this.count -= this.batches.shift()!.count;
+  }
+
+  /** The remembered transactions, oldest first. */
+  events(): HttpEvent[] {
+    const events = this.batches.flatMap(decodeEvents);
+    return events.length > RECENT_EVENTS ? events.slice(events.length - RECENT_EVENTS) : events;
+  }
+}
 
 /** An active filter. */
 export interface ActiveFilter {
@@ -40,27 +66,22 @@ export class Session {
   readonly store: StatsStore;
   readonly monitor: AlertMonitor;
   /** The latest capture-health counters (null before the first), and their data time. */
-  captureStats: CaptureStats | null = null;
-  statsNow = -Infinity;
+  readonly health: CaptureHealth;
   /** The capture is over (end of file, or stopped). */
   ended = false;
   filter: ActiveFilter | null = null;
-  private readonly recent: HttpEvent[] = [];
-  private recentNext = 0;
+  private readonly recent = new RecentTransactions();
 
   constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
     this.store = new StatsStore(config, plugins);
-    this.monitor = new AlertMonitor(this.store, config);
+    this.health = new CaptureHealth(Math.max(config.average_bucket_size, LOSS_RECENT_SECONDS) + 2);
+    this.monitor = new AlertMonitor(this.store, config, (from, to) => this.health.between(from, to));
   }
 
-  /** Takes a batch of transactions. */
-  ingest(events: readonly HttpEvent[]): void {
+  /** Takes a batch of transactions; `encoded` is their compact form when the caller has it. */
+  ingest(events: readonly HttpEvent[], encoded: EncodedBatch = encodeEvents(events)): void {
     this.store.ingest(events);
-    for (const event of events) {
-      if (this.recent.length < RECENT_EVENTS) this.recent.push(event);
-      else this.recent[this.recentNext] = event;
-      this.recentNext = (this.recentNext + 1) % RECENT_EVENTS;
-    }
+    this.recent.add(encoded);
     const filter = this.filter;
     if (filter !== null) filter.store.ingest(events.filter(filter.matches));
   }
@@ -73,8 +94,17 @@ export class Session {
 
   /** New capture-health counters at data time `now`. */
   updateCapture(stats: CaptureStats, now: number): void {
-    this.captureStats = stats;
-    if (now > this.statsNow) this.statsNow = now;
+    this.health.update(stats, now);
+  }
+
+  /** The latest capture-health counters (null before the first). */
+  get captureStats(): CaptureStats | null {
+    return this.health.latest;
+  }
+
+  /** The data time of the latest capture-health counters. */
+  get statsNow(): number {
+    return this.health.now;
   }
 
   /** The store the views read: the filtered one while a filter is on. */
@@ -91,7 +121,7 @@ export class Session {
       return `bad filter: ${(error as Error).message}`;
     }
     const store = new StatsStore(this.config);
-    const ordered = this.recent.length < RECENT_EVENTS ? this.recent : [...this.recent.slice(this.recentNext), ...this.recent.slice(0, this.recentNext)];
+    const ordered = this.recent.events();
     const primed = ordered.filter(matches);
     store.ingest(primed);
     if (this.store.lastClosed !== -Infinity) store.advanceTo(this.store.lastClosed + 1);

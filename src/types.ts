@@ -57,6 +57,8 @@ export interface CaptureStats {
   reassemblyDrops: number;
   /** Retransmitted or overlapping payload bytes not delivered twice. */
   duplicateBytes: number;
+  /** Payload bytes past the snapshot length, skipped by design (a body's bytes are counted, not read). */
+  uncapturedBytes: number;
   /** Messages the HTTP parser could not make sense of. */
   parseErrors: number;
   /** Requests emitted without a response. */
@@ -76,7 +78,7 @@ export function emptyCaptureStats(): CaptureStats {
   return {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, gaps: 0,
-    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, parseErrors: 0, unanswered: 0,
+    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
     orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,
   };
 }

@@ -81,7 +81,7 @@ describe('hostile input', () => {
     for (let i = 0; i < 20_000; i++) {
       frame.writeUInt16BE(1024 + (i % 60000), 34); // a new source port each time
       frame.writeUInt32BE(0x0a000000 + i, 26);
-      pipeline.onFrame(frame, 0, frame.length, 1_700_000_000 + i * 1e-4, LinkType.ETHERNET);
+      pipeline.onFrame(frame, 0, frame.length, frame.length, 1_700_000_000 + i * 1e-4, LinkType.ETHERNET);
     }
     expect(pipeline.stats.flowsActive).toBeLessThanOrEqual(1000);
     expect(pipeline.stats.flowsDropped).toBe(19_000);

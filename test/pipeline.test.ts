@@ -288,7 +288,7 @@ describe('event order and bounds', () => {
     const pipeline = new CapturePipeline(captureLimits(1024), 2);
     const conv = new Conversation().handshake();
     conv.send('client', request('GET', '/hanging'));
-    for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, ts, LinkType.ETHERNET);
+    for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
     pipeline.tick(conv.clock + 60);
     expect(pipeline.release()).toEqual([]);
     expect(pipeline.stats.flowsActive).toBe(1);
@@ -317,7 +317,7 @@ describe('event order and bounds', () => {
     const pipeline = new CapturePipeline({ ...captureLimits(1024), maxFlows: 2 }, 2);
     // All five connections open before any closes.
     const sorted = [...frames].sort((a, b) => a.ts - b.ts);
-    for (const { ts, frame } of sorted) pipeline.onFrame(frame, 0, frame.length, ts, LinkType.ETHERNET);
+    for (const { ts, frame } of sorted) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
     const events = pipeline.finish();
     expect(pipeline.stats.flowsDropped).toBeGreaterThan(0);
     expect(events.length).toBeLessThan(5);

@@ -3,6 +3,9 @@
 declare module 'buffer' {
   interface Buffer {
     latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+    /** Writes `text` as UTF-8 at `offset`; returns the bytes written. */
+    utf8Write(text: string, offset: number): number;
   }
 }
 export {};

@@ -6,7 +6,8 @@
  */
 import * as blessed from 'blessed';
 import { formatTime } from '../src/alerts/monitor';
-import type { Session } from '../src/session';
+import { describeLossShare } from '../src/run/captureHealth';
+import { LOSS_RECENT_SECONDS, type Session } from '../src/session';
 import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
@@ -225,6 +226,8 @@ export class Dashboard {
     }
     const source = session.source.includes('/') ? session.source.slice(session.source.lastIndexOf('/') + 1) : session.source;
     const parts = [`wiretop ${source}${session.ended ? ' (ended)' : ''}`, state];
+    const losing = this.lossText();
+    if (losing !== null) parts.push(losing);
     if (this.state.message !== null) parts.push(this.state.message);
     if (session.filter !== null) parts.push(`filter: ${session.filter.text}`);
     if (this.state.paused) parts.push('PAUSED');
@@ -233,6 +236,12 @@ export class Dashboard {
     const width = this.screen.width as number;
     const hints = keyHints();
     return status.length + 3 + hints.length <= width ? `${status} | ${hints}` : `${status} | ? keys  q quit`;
+  }
+
+  /** `LOSING 12% of packets` while the capture drops packets or transactions, else null. */
+  lossText(): string | null {
+    const lost = describeLossShare(this.options.session.health.recent(LOSS_RECENT_SECONDS));
+    return lost === '' ? null : `LOSING ${lost}`;
   }
 
   /** Draws a frame (called by the scheduler). */
@@ -252,7 +261,10 @@ export class Dashboard {
         for (const id of PANEL_IDS) this.panels[id].show(this.panels[id].content!, PANEL_IDS[this.state.focus] === id, this.options.color);
       }
     }
-    this.statusBar.setContent(blessed.escape(truncate(this.statusText(), width)));
+    let status = blessed.escape(truncate(this.statusText(), width));
+    const losing = this.lossText();
+    if (losing !== null && this.options.color) status = status.replace(losing, `{white-fg}{red-bg}${losing}{/red-bg}{/white-fg}`);
+    this.statusBar.setContent(status);
     if (this.state.help) this.helpBox.show(); else this.helpBox.hide();
     this.helpBox.setFront();
     this.screen.render();

@@ -1,5 +1,5 @@
 /** The alert log and the capture-health panel. */
-import { effectsOf, formatDuration, formatTime, messageOf } from '../src/alerts/monitor';
+import { formatDuration, formatTime, noticesOf } from '../src/alerts/monitor';
 import type { PanelContent, Size, ViewContext } from './view';
 
 /** `text` broken at spaces into lines of at most `width` cells (continuations indented). */
@@ -27,8 +27,8 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
   const lines: string[] = [];
   const tones: Array<'alert' | 'recovery' | null> = [];
   for (const record of [...summary.alerts].reverse()) {
-    for (const effect of effectsOf(record).reverse()) {
-      for (const line of wrap(messageOf(effect), size.width)) {
+    for (const { effect, message } of noticesOf(record).reverse()) {
+      for (const line of wrap(message, size.width)) {
         lines.push(line);
         tones.push(effect.type === 'alert' ? 'alert' : 'recovery');
       }

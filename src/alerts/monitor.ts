@@ -4,6 +4,7 @@
  * listeners about alerts and recoveries with the message lines users see.
  */
 import type { Config } from '../config';
+import { describeLossShare, type Loss } from '../run/captureHealth';
 import type { StatsStore } from '../stats/store';
 import { initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState } from './machine';
 export type { AlertEffect } from './machine';
@@ -20,7 +21,14 @@ export interface AlertRecord {
   /** Requests in the window when it recovered. */
   endHits: number | null;
   durationSeconds: number | null;
+  /** Set when the capture lost packets or transactions in the window that raised the alert: what it lost. */
+  incomplete: string | null;
+  /** The same for the window of the recovery. */
+  endIncomplete: string | null;
 }
+
+/** What the capture lost in the span of data time (`from`, `to`]. */
+export type LossProvider = (from: number, to: number) => Loss;
 
 /** Something to announce: the effect and its message line. */
 export interface AlertNotice {
@@ -44,13 +52,17 @@ export function formatDuration(seconds: number): string {
   return `${rest}s`;
 }
 
-/** The line shown for an effect. */
-export function messageOf(effect: AlertEffect): string {
+/**
+ * The line shown for an effect; `incomplete` (what the capture lost in the window) says that
+ * the hits it counts may be short.
+ */
+export function messageOf(effect: AlertEffect, incomplete: string | null = null): string {
+  const note = incomplete === null ? '' : ` [counts incomplete: the capture lost ${incomplete} in this window]`;
   switch (effect.type) {
     case 'alert':
-      return `High traffic generated an alert - hits = ${effect.hits}, triggered at ${formatTime(effect.at)}`;
+      return `High traffic generated an alert - hits = ${effect.hits}, triggered at ${formatTime(effect.at)}${note}`;
     case 'recovered':
-      return `Traffic recovered - hits = ${effect.hits}, recovered at ${formatTime(effect.at)}, after an alert of ${formatDuration(effect.durationSeconds)} (peak ${effect.peak} hits)`;
+      return `Traffic recovered - hits = ${effect.hits}, recovered at ${formatTime(effect.at)}, after an alert of ${formatDuration(effect.durationSeconds)} (peak ${effect.peak} hits)${note}`;
     case 'learned':
       return `Learned the normal traffic: ${effect.baseline.toFixed(1)} hits per window, alerting above ${effect.limit.toFixed(1)} (at ${formatTime(effect.at)})`;
     case 'learning-restarted':
@@ -58,16 +70,18 @@ export function messageOf(effect: AlertEffect): string {
   }
 }
 
-/** The alert and (when it ended) recovery effects of a recorded alert, newest last. */
-export function effectsOf(record: AlertRecord): AlertEffect[] {
-  const effects: AlertEffect[] = [{ type: 'alert', at: record.start, hits: record.hits, limit: record.limit }];
+/** The alert and (when it ended) recovery notices of a recorded alert, newest last. */
+export function noticesOf(record: AlertRecord): AlertNotice[] {
+  const alert: AlertEffect = { type: 'alert', at: record.start, hits: record.hits, limit: record.limit };
+  const notices: AlertNotice[] = [{ effect: alert, message: messageOf(alert, record.incomplete) }];
   if (record.end !== null) {
-    effects.push({
+    const recovered: AlertEffect = {
       type: 'recovered', at: record.end, hits: record.endHits ?? 0, limit: record.limit, startedAt: record.start,
       durationSeconds: record.durationSeconds ?? record.end - record.start, peak: record.peak,
-    });
+    };
+    notices.push({ effect: recovered, message: messageOf(recovered, record.endIncomplete) });
   }
-  return effects;
+  return notices;
 }
 
 /** The alert monitor. */
@@ -82,7 +96,7 @@ export class AlertMonitor {
   /** Requests in the window at the last evaluation. */
   lastHits = 0;
 
-  constructor(private readonly store: StatsStore, config: Config) {
+  constructor(private readonly store: StatsStore, config: Config, private readonly lossIn: LossProvider | null = null) {
     this.config = alertConfigOf(config);
     this.state = initialState(this.config);
     this.unsubscribe = store.subscribe((second) => this.onSecond(second));
@@ -119,16 +133,27 @@ export class AlertMonitor {
     this.lastSecond = second;
     this.lastHits = hits;
     for (const effect of effects) {
-      this.record(effect);
-      const notice = { effect, message: messageOf(effect) };
+      const incomplete = this.lossNote(effect, second);
+      this.record(effect, incomplete);
+      const notice = { effect, message: messageOf(effect, incomplete) };
       for (const listener of this.listeners) listener(notice);
     }
     this.prune(second);
   }
 
-  private record(effect: AlertEffect): void {
+  /** What the capture lost in the window that ended with `second`, for alerts and recoveries; null if nothing. */
+  private lossNote(effect: AlertEffect, second: number): string | null {
+    if (this.lossIn === null || (effect.type !== 'alert' && effect.type !== 'recovered')) return null;
+    const lost = describeLossShare(this.lossIn(second + 1 - this.config.windowSeconds, second + 1));
+    return lost === '' ? null : lost;
+  }
+
+  private record(effect: AlertEffect, incomplete: string | null): void {
     if (effect.type === 'alert') {
-      this.history.push({ start: effect.at, end: null, peak: effect.hits, hits: effect.hits, limit: effect.limit, endHits: null, durationSeconds: null });
+      this.history.push({
+        start: effect.at, end: null, peak: effect.hits, hits: effect.hits, limit: effect.limit, endHits: null, durationSeconds: null,
+        incomplete, endIncomplete: null,
+      });
     } else if (effect.type === 'recovered') {
       const current = this.history[this.history.length - 1];
       if (current !== undefined && current.end === null) {
@@ -136,6 +161,7 @@ export class AlertMonitor {
         current.endHits = effect.hits;
         current.peak = effect.peak;
         current.durationSeconds = effect.durationSeconds;
+        current.endIncomplete = incomplete;
       }
     }
   }

@@ -6,16 +6,7 @@
  */
 import * as fs from 'fs';
 import { WiretopError } from '../errors';
-
-/** One packet; `buf[offset, offset + caplen)` is valid until the next call to next(). */
-export interface PacketView {
-  buf: Buffer;
-  offset: number;
-  caplen: number;
-  /** Capture time, epoch seconds (fractional). */
-  ts: number;
-  linkType: number;
-}
+import type { Frame } from './packetSource';
 
 const CHUNK_BYTES = 2 * 1024 * 1024;
 /** A record larger than this is taken as a corrupt file, not a reason to allocate more. */
@@ -50,7 +41,8 @@ export class CaptureFileReader {
   private pcapLinkType = 0;
   private pcapUnitsPerSecond = 1e6;
   private interfaces: PcapngInterface[] = [];
-  private readonly view: PacketView = { buf: this.buf, offset: 0, caplen: 0, ts: 0, linkType: 0 };
+  /** The packet handed out; `buf[offset, offset + caplen)` is valid until the next call to next(). */
+  private readonly view: Frame = { buf: this.buf, offset: 0, caplen: 0, wireLength: 0, ts: 0, linkType: 0 };
   /** The file ended inside a record. */
   truncated = false;
 
@@ -73,7 +65,7 @@ export class CaptureFileReader {
   }
 
   /** The next packet, or null at the end of the file. */
-  next(): PacketView | null {
+  next(): Frame | null {
     return this.format === 'pcap' ? this.nextPcap() : this.nextPcapng();
   }
 
@@ -135,7 +127,7 @@ export class CaptureFileReader {
     this.start += n;
   }
 
-  private nextPcap(): PacketView | null {
+  private nextPcap(): Frame | null {
     if (this.end - this.start < 16 && !this.fill(16)) return this.atEnd();
     const le = this.littleEndian;
     let buf = this.buf;
@@ -151,6 +143,7 @@ export class CaptureFileReader {
       : buf.readUInt32BE(at) + buf.readUInt32BE(at + 4) / this.pcapUnitsPerSecond;
     view.offset = at + 16;
     view.caplen = caplen;
+    view.wireLength = Math.max(caplen, le ? buf.readUInt32LE(at + 12) : buf.readUInt32BE(at + 12));
     view.linkType = this.pcapLinkType;
     this.consume(16 + caplen);
     return view;
@@ -161,7 +154,7 @@ export class CaptureFileReader {
     return null;
   }
 
-  private nextPcapng(): PacketView | null {
+  private nextPcapng(): Frame | null {
     for (;;) {
       if (!this.fill(12)) return this.atEnd();
       let type = this.buf.readUInt32LE(this.start);
@@ -186,7 +179,7 @@ export class CaptureFileReader {
           const iface = this.interfaces[type === PCAPNG_EPB ? this.u32(at + 8) : this.u16(at + 8)];
           if (iface === undefined) break;
           const caplen = Math.min(this.u32(at + 20), length - 32);
-          return this.packet(iface, this.u32(at + 12), this.u32(at + 16), at + 28, caplen);
+          return this.packet(iface, this.u32(at + 12), this.u32(at + 16), at + 28, caplen, this.u32(at + 24));
         }
         case PCAPNG_SPB: {
           const iface = this.interfaces[0];
@@ -195,7 +188,7 @@ export class CaptureFileReader {
           if (iface.snapLength > 0) caplen = Math.min(caplen, iface.snapLength);
           // A simple packet carries no timestamp: it stands at the time of the last one.
           const previousTs = this.view.ts;
-          const view = this.packet(iface, 0, 0, at + 12, caplen);
+          const view = this.packet(iface, 0, 0, at + 12, caplen, this.u32(at + 8));
           view.ts = previousTs;
           return view;
         }
@@ -205,13 +198,14 @@ export class CaptureFileReader {
     }
   }
 
-  private packet(iface: PcapngInterface, high: number, low: number, offset: number, caplen: number): PacketView {
+  private packet(iface: PcapngInterface, high: number, low: number, offset: number, caplen: number, wireLength: number): Frame {
     const view = this.view;
     const units = high * 4294967296 + low;
     const whole = Math.floor(units / iface.unitsPerSecond);
     view.ts = whole + (units - whole * iface.unitsPerSecond) / iface.unitsPerSecond + iface.offsetSeconds;
     view.offset = offset;
     view.caplen = caplen;
+    view.wireLength = Math.max(caplen, wireLength);
     view.linkType = iface.linkType;
     return view;
   }

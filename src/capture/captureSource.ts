@@ -6,14 +6,17 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { WiretopError } from '../errors';
 import type { CaptureStats, HttpEvent } from '../types';
-import { decodeEvents } from './eventBatch';
+import { decodeEvents, type EncodedBatch } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 
 /** What the capture reports. */
 export interface CaptureListener {
   onReady(source: string): void;
-  /** A batch of transactions; every one that started before `watermark` has now been sent. */
-  onEvents(events: HttpEvent[], watermark: number): void;
+  /**
+   * A batch of transactions; every one that started before `watermark` has now been sent.
+   * `encoded` is the batch's compact form, as it crossed from the worker.
+   */
+  onEvents(events: HttpEvent[], watermark: number, encoded?: EncodedBatch): void;
   onStats(stats: CaptureStats, now: number, watermark: number): void;
   /** The capture is over: `eof` at the end of a file, `stopped` after stop(). */
   onEnd(reason: 'eof' | 'stopped'): void;
@@ -54,7 +57,7 @@ export class WorkerCapture implements CaptureSource {
           listener.onReady(message.source);
           break;
         case 'events': {
-          listener.onEvents(decodeEvents(message.batch), message.watermark);
+          listener.onEvents(decodeEvents(message.batch), message.watermark, message.batch);
           const ack: ToWorker = { type: 'ack', batches: 1 };
           worker.postMessage(ack);
           break;

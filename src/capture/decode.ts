@@ -49,7 +49,12 @@ export class DecodedSegment {
   ack = 0;
   flags = 0;
   payloadOffset = 0;
+  /** Payload bytes captured. */
   payloadLength = 0;
+  /** Payload bytes on the wire after the captured ones, cut off by the snapshot length. */
+  payloadUncaptured = 0;
+  /** The snapshot length cut this frame: IP lengths beyond what was captured are then real. */
+  frameCut = false;
 }
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -61,11 +66,13 @@ const IPPROTO_TCP = 6;
 const MAX_VLAN_TAGS = 4;
 
 /**
- * Decodes the frame at `frame[start, start + caplen)` of the given link type into `out`.
- * Returns DecodeResult.Tcp when `out` holds a TCP segment; offsets in `out` index `frame`.
+ * Decodes the frame at `frame[start, start + caplen)` of the given link type into `out`; it was
+ * `wireLength` bytes long on the wire. Returns DecodeResult.Tcp when `out` holds a TCP segment;
+ * offsets in `out` index `frame`.
  */
-export function decodeFrame(frame: Buffer, start: number, caplen: number, linkType: number, out: DecodedSegment): DecodeResult {
+export function decodeFrame(frame: Buffer, start: number, caplen: number, wireLength: number, linkType: number, out: DecodedSegment): DecodeResult {
   const end = Math.min(start + caplen, frame.length);
+  out.frameCut = wireLength > caplen;
   switch (linkType) {
     case LinkType.ETHERNET:
       return decodeEthernet(frame, start, end, out);
@@ -134,10 +141,12 @@ function decodeIpv4(frame: Buffer, len: number, offset: number, out: DecodedSegm
   // More-fragments set, or a non-zero offset: a piece of a larger datagram.
   if ((fragment & 0x3fff) !== 0) return DecodeResult.Fragment;
   if (frame[offset + 9] !== IPPROTO_TCP) return DecodeResult.NotTcp;
-  // A total length of 0 (TSO/GSO offload captures) or larger than what was captured:
-  // trust the captured bytes. A smaller one means Ethernet padding follows: cut it off.
+  // A total length of 0 (TSO/GSO offload captures) or larger than what was captured: trust the
+  // captured bytes; the rest is on the wire only if the snapshot length cut the frame. A smaller
+  // one means Ethernet padding follows: cut it off.
   const totalLength = frame.readUInt16BE(offset + 2);
   const end = totalLength >= headerLength && offset + totalLength <= len ? offset + totalLength : len;
+  out.payloadUncaptured = out.frameCut && totalLength >= headerLength && offset + totalLength > len ? offset + totalLength - len : 0;
   out.ipVersion = 4;
   out.src4 = frame.readUInt32BE(offset + 12);
   out.dst4 = frame.readUInt32BE(offset + 16);
@@ -164,6 +173,7 @@ function decodeIpv6(frame: Buffer, len: number, offset: number, out: DecodedSegm
   const payloadLength = frame.readUInt16BE(offset + 4);
   // Payload length 0 is a jumbogram or offload capture: use what was captured.
   const end = payloadLength !== 0 && offset + 40 + payloadLength <= len ? offset + 40 + payloadLength : len;
+  out.payloadUncaptured = out.frameCut && payloadLength !== 0 && offset + 40 + payloadLength > len ? offset + 40 + payloadLength - len : 0;
   let next = frame[offset + 6];
   let cursor = offset + 40;
   for (let hops = 0; next !== IPPROTO_TCP; hops++) {

@@ -5,7 +5,7 @@
  */
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter } from '../http/connection';
-import { DecodedSegment, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
+import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits, type StreamReceiver } from './reassembly';
 
 /** Limits of the whole tracking state. */
@@ -89,8 +89,9 @@ export class FlowTable {
   onSegment(seg: DecodedSegment, frame: Buffer, ts: number): void {
     const flags = seg.flags;
     const length = seg.payloadLength;
+    const uncaptured = seg.payloadUncaptured;
     // A bare ACK changes nothing the parsers see: skip the lookup (half of all packets).
-    if (length === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) return;
+    if (length + uncaptured === 0 && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0) return;
     const v4 = seg.ipVersion === 4;
     const src = v4 ? seg.src4 : seg.src6;
     const dst = v4 ? seg.dst4 : seg.dst6;
@@ -105,14 +106,15 @@ export class FlowTable {
       flow = flow.next;
     }
     if (flow === null) {
-      if ((flags & TCP_RST) !== 0 || (length === 0 && (flags & TCP_SYN) === 0)) return;
+      if ((flags & TCP_RST) !== 0 || (length + uncaptured === 0 && (flags & TCP_SYN) === 0)) return;
       flow = this.create(seg, src, dst, bucket, ts);
       if (flow === null) return;
     }
     flow.lastSeen = ts;
     const stream = fromA ? flow.streamA : flow.streamB;
+    if ((flags & TCP_ACK) !== 0) (fromA ? flow.streamB : flow.streamA).onAcked(seg.ack, ts);
     if ((flags & TCP_SYN) !== 0) stream.onSyn(seg.seq);
-    if (length > 0) stream.onSegment(frame, seg.payloadOffset, length, (flags & TCP_SYN) !== 0 ? (seg.seq + 1) >>> 0 : seg.seq, ts);
+    if (length + uncaptured > 0) stream.onSegment(frame, seg.payloadOffset, length, (flags & TCP_SYN) !== 0 ? (seg.seq + 1) >>> 0 : seg.seq, ts, uncaptured);
     if ((flags & TCP_RST) !== 0) {
       this.end(flow, ts);
     } else if ((flags & TCP_FIN) !== 0) {

@@ -6,12 +6,13 @@
 import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
 import { FlowTable, type FlowLimits } from './flowTable';
+import type { FrameSink } from './packetSource';
 
 /** Seconds of data time between sweeps for idle connections. */
 const SWEEP_INTERVAL = 1;
 
 /** The capture's packet-to-transaction pipeline. */
-export class CapturePipeline {
+export class CapturePipeline implements FrameSink {
   readonly stats: CaptureStats = emptyCaptureStats();
   private readonly segment = new DecodedSegment();
   private readonly flows: FlowTable;
@@ -34,13 +35,16 @@ export class CapturePipeline {
     this.flows = new FlowTable(limits, this.stats, (event) => this.held.push(event));
   }
 
-  /** Takes one captured frame: `buf[offset, offset + caplen)` of `linkType`, captured at `ts`. */
-  onFrame(buf: Buffer, offset: number, caplen: number, ts: number, linkType: number): void {
+  /**
+   * Takes one captured frame: `buf[offset, offset + caplen)` of `linkType`, captured at `ts`,
+   * `wireLength` bytes long on the wire.
+   */
+  onFrame(buf: Buffer, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): void {
     const stats = this.stats;
     stats.packets++;
-    stats.bytes += caplen;
+    stats.bytes += wireLength;
     if (ts > this.now) this.now = ts;
-    switch (decodeFrame(buf, offset, caplen, linkType, this.segment)) {
+    switch (decodeFrame(buf, offset, caplen, wireLength, linkType, this.segment)) {
       case DecodeResult.Tcp: {
         const seg = this.segment;
         if (this.ports === null || this.ports.has(seg.dport) || this.ports.has(seg.sport)) this.flows.onSegment(seg, buf, ts);

@@ -32,6 +32,8 @@ export class ReassemblyBudget {
 interface PendingSegment {
   seq: number;
   data: Buffer;
+  /** Bytes after `data` that the snapshot length cut off. */
+  uncaptured: number;
   ts: number;
 }
 
@@ -62,9 +64,12 @@ export class TcpStream {
     }
   }
 
-  /** Takes a segment's payload `buf[start, start + length)` sent with sequence number `seq`. */
-  onSegment(buf: Buffer, start: number, length: number, seq: number, ts: number): void {
-    if (length === 0) return;
+  /**
+   * Takes a segment's payload `buf[start, start + length)` sent with sequence number `seq`,
+   * followed on the wire by `uncaptured` bytes that the snapshot length cut off.
+   */
+  onSegment(buf: Buffer, start: number, length: number, seq: number, ts: number, uncaptured = 0): void {
+    if (length + uncaptured === 0) return;
     if (!this.started) {
       // Joined mid-connection: take this segment as the start and let the parser resync.
       this.started = true;
@@ -73,16 +78,34 @@ export class TcpStream {
     }
     const offset = seqDiff(seq, this.nextSeq);
     if (offset <= 0) {
-      this.deliverFrom(buf, start, length, offset, ts);
+      this.deliverFrom(buf, start, length, uncaptured, offset, ts);
       if (this.pending.length > 0) this.drainPending(ts);
       return;
     }
     if (this.pending.length > 0 && ts - this.pending[0].ts > this.limits.maxHoleSeconds) {
       this.skipHole(ts);
-      this.onSegment(buf, start, length, seq, ts);
+      this.onSegment(buf, start, length, seq, ts, uncaptured);
       return;
     }
-    this.buffer(buf, start, length, seq, ts);
+    this.buffer(buf, start, length, uncaptured, seq, ts);
+  }
+
+  /**
+   * The peer has received everything before `ack`. Bytes before it that never reached us
+   * (dropped by the capture, not by the network) will not be sent again: stop waiting for them.
+   */
+  onAcked(ack: number, ts: number): void {
+    if (this.pending.length === 0) return;
+    const lost = seqDiff(ack, this.nextSeq);
+    if (lost <= 0) return;
+    if (lost >= seqDiff(this.pending[0].seq, this.nextSeq)) {
+      this.skipHole(ts);
+      return;
+    }
+    this.stats.gaps++;
+    this.stats.gapBytes += lost;
+    this.nextSeq = ack >>> 0;
+    this.receiver.onGap(ts, lost);
   }
 
   /** The stream ends (FIN, RST, expiry): skip any hole and deliver what waits behind it. */
@@ -95,18 +118,28 @@ export class TcpStream {
     return this.pendingBytes;
   }
 
-  /** Delivers the part of a segment at or after nextSeq; `offset` ≤ 0 is seq − nextSeq. */
-  private deliverFrom(buf: Buffer, start: number, length: number, offset: number, ts: number): void {
-    if (offset + length <= 0) {
-      this.stats.duplicateBytes += length;
+  /**
+   * Delivers the part of a segment at or after nextSeq (`offset` ≤ 0 is seq − nextSeq): its new
+   * captured bytes as data, its new uncaptured bytes as a hole of known size.
+   */
+  private deliverFrom(buf: Buffer, start: number, length: number, uncaptured: number, offset: number, ts: number): void {
+    const span = length + uncaptured;
+    if (offset + span <= 0) {
+      this.stats.duplicateBytes += span;
       return;
     }
     if (offset < 0) this.stats.duplicateBytes += -offset;
-    this.nextSeq = (this.nextSeq + offset + length) >>> 0;
-    this.receiver.onData(buf, start - offset, start + length, ts);
+    const fresh = offset + length;
+    if (fresh > 0) this.receiver.onData(buf, start - offset, start + length, ts);
+    this.nextSeq = (this.nextSeq + offset + span) >>> 0;
+    const skipped = offset + span - Math.max(fresh, 0);
+    if (skipped > 0) {
+      this.stats.uncapturedBytes += skipped;
+      this.receiver.onGap(ts, skipped);
+    }
   }
 
-  private buffer(buf: Buffer, start: number, length: number, seq: number, ts: number): void {
+  private buffer(buf: Buffer, start: number, length: number, uncaptured: number, seq: number, ts: number): void {
     if (this.budget.used + length > this.budget.maxBytes
         || this.pendingBytes + length > this.limits.maxStreamBufferBytes
         || this.pending.length >= this.limits.maxStreamSegments) {
@@ -116,11 +149,11 @@ export class TcpStream {
         return;
       }
       this.skipHole(ts);
-      this.onSegment(buf, start, length, seq, ts);
+      this.onSegment(buf, start, length, seq, ts, uncaptured);
       return;
     }
     // The packet buffer is reused by the capture: keep a copy.
-    const segment: PendingSegment = { seq, data: Buffer.from(buf.subarray(start, start + length)), ts };
+    const segment: PendingSegment = { seq, data: Buffer.from(buf.subarray(start, start + length)), uncaptured, ts };
     let i = this.pending.length;
     while (i > 0 && seqDiff(this.pending[i - 1].seq, seq) > 0) i--;
     this.pending.splice(i, 0, segment);
@@ -136,7 +169,7 @@ export class TcpStream {
       if (offset > 0) return;
       this.pending.shift();
       this.release(head);
-      this.deliverFrom(head.data, 0, head.data.length, offset, ts);
+      this.deliverFrom(head.data, 0, head.data.length, head.uncaptured, offset, ts);
     }
   }
 

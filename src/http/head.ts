@@ -110,9 +110,26 @@ function nameIs(buf: Buffer, start: number, end: number, lowerName: string): boo
   return true;
 }
 
-/** Does the comma list in `buf[start, end)` contain `lowerToken` (case-insensitive)? */
-function listHas(buf: Buffer, start: number, end: number, lowerToken: string): boolean {
-  return buf.toString('latin1', start, end).toLowerCase().split(',').some((item) => item.trim() === lowerToken);
+/** Connection header options wiretop acts on, as bits. */
+const enum ConnectionOption { None = 0, Close = 1, KeepAlive = 2, Upgrade = 4 }
+
+/**
+ * The options named in the Connection list `buf[start, end)`, read in place (it comes with
+ * almost every message: no string is made of it).
+ */
+function connectionOptions(buf: Buffer, start: number, end: number): number {
+  let options = ConnectionOption.None;
+  let i = start;
+  while (i < end) {
+    while (i < end && (buf[i] === SP || buf[i] === HT || buf[i] === 0x2c)) i++;
+    const tokenStart = i;
+    while (i < end && buf[i] !== 0x2c) i++;
+    const tokenEnd = trimLineEnd(buf, tokenStart, i);
+    if (nameIs(buf, tokenStart, tokenEnd, 'close')) options |= ConnectionOption.Close;
+    else if (nameIs(buf, tokenStart, tokenEnd, 'keep-alive')) options |= ConnectionOption.KeepAlive;
+    else if (nameIs(buf, tokenStart, tokenEnd, 'upgrade')) options |= ConnectionOption.Upgrade;
+  }
+  return options;
 }
 
 /** Is the last coding of a Transfer-Encoding list `chunked`? */
@@ -223,11 +240,13 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
         case Wanted.TransferEncoding:
           teValue = teValue === '' ? buf.toString('latin1', valueStart, stop) : `${teValue},${buf.toString('latin1', valueStart, stop)}`;
           break;
-        case Wanted.Connection:
-          if (listHas(buf, valueStart, stop, 'close')) head.close = true;
-          if (listHas(buf, valueStart, stop, 'keep-alive')) keepAlive = true;
-          if (listHas(buf, valueStart, stop, 'upgrade')) connectionUpgrade = true;
+        case Wanted.Connection: {
+          const options = connectionOptions(buf, valueStart, stop);
+          if ((options & ConnectionOption.Close) !== 0) head.close = true;
+          if ((options & ConnectionOption.KeepAlive) !== 0) keepAlive = true;
+          if ((options & ConnectionOption.Upgrade) !== 0) connectionUpgrade = true;
           break;
+        }
         case Wanted.Upgrade:
           upgradeHeader = true;
           break;

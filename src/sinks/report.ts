@@ -8,6 +8,7 @@ import { formatDuration, formatTime } from '../alerts/monitor';
 import { statusClasses, type TopModule } from '../stats/modules';
 import type { Session } from '../session';
 import type { CaptureStats } from '../types';
+import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
 import type { Sink } from './sink';
 
 /** A breakdown row as reported. */
@@ -45,6 +46,8 @@ export interface Report {
   /** Reports of plug-in modules, by name. */
   plugins: Record<string, unknown>;
   capture: CaptureStats | null;
+  /** What the capture lost over the whole run: packets (kernel, interface) and transactions (wiretop behind). */
+  loss: { packets: number; packetsLost: number; packetLossShare: number; transactions: number; transactionsLost: number; transactionLossShare: number };
 }
 
 function rowsOf(module: TopModule, now: number, limit: number): { rows: ReportRow[]; approximate: boolean } {
@@ -92,7 +95,13 @@ export function buildReport(session: Session): Report {
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
     capture: session.captureStats,
+    loss: lossReport(session.health.total()),
   };
+}
+
+function lossReport(loss: Loss): Report['loss'] {
+  const round = (share: number) => Math.round(share * 1e6) / 1e6;
+  return { ...loss, packetLossShare: round(packetLossShare(loss)), transactionLossShare: round(transactionLossShare(loss)) };
 }
 
 /** Human-readable byte count. */
@@ -149,10 +158,12 @@ export function renderReportText(report: Report): string {
   if (c !== null) {
     lines.push('');
     lines.push('Capture:');
+    const lost = describeLossCounts(report.loss);
+    if (lost !== '') lines.push(`  WARNING: the capture lost ${lost}: the counts above are incomplete (${LOSS_ADVICE})`);
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), not HTTP ${c.nonHttpFlows}`);
-    lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, parse errors ${c.parseErrors}`);
+    lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
   }
   return lines.join('\n') + '\n';

@@ -4,6 +4,7 @@
  * every alert and recovery line as it happens. Works live, on files (data time) and in pipes.
  */
 import { formatTime, type AlertNotice } from '../alerts/monitor';
+import { describeLossCounts, LOSS_ADVICE } from '../run/captureHealth';
 import { statusClasses } from '../stats/modules';
 import type { Session } from '../session';
 import type { Sink } from './sink';
@@ -55,6 +56,8 @@ export class TextSink implements Sink {
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
     ];
+    const lost = describeLossCounts(this.session.health.between(from + 1, to + 1));
+    if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);
     return lines.join('\n') + '\n';
   }
 

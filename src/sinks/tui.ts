@@ -5,6 +5,7 @@
  */
 import * as blessed from 'blessed';
 import { formatDuration } from '../alerts/monitor';
+import { describeLossCounts } from '../run/captureHealth';
 import type { Session } from '../session';
 import { Dashboard } from '../../widgets/dashboard';
 import type { Sink } from './sink';
@@ -64,6 +65,8 @@ export class TuiSink implements Sink {
     const requests = this.session.store.builtins.requests;
     const span = requests.total > 0 ? formatDuration(requests.lastTs - requests.firstTs) : '0s';
     const alerts = this.session.monitor.history.length;
-    return `wiretop: ${requests.total} requests from ${this.session.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}\n`;
+    const lost = describeLossCounts(this.session.health.total());
+    return `wiretop: ${requests.total} requests from ${this.session.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}`
+      + `${lost === '' ? '' : `; the capture lost ${lost}`}\n`;
   }
 }

@@ -104,7 +104,7 @@ export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHE
   const pipeline = new CapturePipeline(captureLimits(maxStrLength), 2);
   const events: HttpEvent[] = [];
   for (const { ts, frame } of frames) {
-    pipeline.onFrame(frame, 0, frame.length, ts, linkType);
+    pipeline.onFrame(frame, 0, frame.length, frame.length, ts, linkType);
     pipeline.tick(pipeline.now);
     events.push(...pipeline.release());
   }

@@ -70,7 +70,7 @@ export function runPipelineOnFile(file: string, maxStrLength = 1024): { events: 
   const pipeline = new CapturePipeline(captureLimits(maxStrLength), 2);
   const events: HttpEvent[] = [];
   for (let packet = reader.next(); packet !== null; packet = reader.next()) {
-    pipeline.onFrame(packet.buf, packet.offset, packet.caplen, packet.ts, packet.linkType);
+    pipeline.onFrame(packet.buf, packet.offset, packet.caplen, packet.wireLength, packet.ts, packet.linkType);
     pipeline.tick(pipeline.now);
     events.push(...pipeline.release());
   }

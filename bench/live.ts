@@ -1,0 +1,379 @@
+/**
+ * `npm run bench:live`: wiretop live on the loopback interface under full load, the way users
+ * run it on a busy server. nginx on 127.0.0.1 serves generated content (static files of several
+ * sizes, API documents, 404s, a few Host names, GET and POST) and wrk drives it at full rate,
+ * while `./bin/wiretop -i lo` runs in one of three modes (--ndjson, --report json, the dashboard
+ * in tmux) and httpry listens beside it in the same run as the yardstick.
+ *
+ * For each run it prints: completeness against nginx's access log, kernel drops, CPU per
+ * request (from /proc, both threads), peak RSS, wrk's achieved rate, and httpry's figures.
+ * Installs nginx, wrk, httpry and tmux with apt-get when they are missing (as root).
+ *
+ * Settings (environment): LIVE_MODES (ndjson,report,tui), LIVE_RUNS (3), LIVE_SECONDS (8, the
+ * wrk run of the headless modes), LIVE_TUI_SECONDS (15), LIVE_SOAK (seconds of one long
+ * dashboard run sampling RSS every 10 s; 0 = none), LIVE_ARGS (extra wiretop flags),
+ * WRK_THREADS (2), WRK_CONNECTIONS (64), LIVE_HTTPRY=0 (leave httpry out), LIVE_WIRETOP (the command,
+ * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { CaptureStats } from '../src/types';
+
+const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
+/** The command that runs wiretop: LIVE_WIRETOP replaces it, e.g. to profile ("node --cpu-prof bin/wiretop"). */
+const WIRETOP = (process.env.LIVE_WIRETOP ?? path.join(ROOT, 'bin/wiretop')).split(' ').filter(Boolean);
+const PORT = 18_080;
+const TMUX_SOCKET = 'wiretop-bench-live';
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+const env = process.env;
+const MODES = (env.LIVE_MODES ?? 'ndjson,report,tui').split(',').map((m) => m.trim()).filter(Boolean) as Mode[];
+const RUNS = Number(env.LIVE_RUNS ?? 3);
+const SECONDS = Number(env.LIVE_SECONDS ?? 8);
+const TUI_SECONDS = Number(env.LIVE_TUI_SECONDS ?? 15);
+const SOAK_SECONDS = Number(env.LIVE_SOAK ?? 0);
+const EXTRA_ARGS = (env.LIVE_ARGS ?? '').split(' ').filter(Boolean);
+const WRK_THREADS = Number(env.WRK_THREADS ?? 2);
+const WRK_CONNECTIONS = Number(env.WRK_CONNECTIONS ?? 64);
+const WITH_HTTPRY = env.LIVE_HTTPRY !== '0';
+
+/** `none` runs the load (and httpry) without wiretop: the machine's rate with no sniffer of ours. */
+type Mode = 'ndjson' | 'report' | 'tui' | 'none';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function has(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+/** nginx, wrk (needed), httpry and tmux (wanted): installed from Debian when missing. */
+function ensureTools(): void {
+  const packages: Record<string, string> = { nginx: 'nginx', wrk: 'wrk', httpry: 'httpry', tmux: 'tmux' };
+  const missing = Object.keys(packages).filter((c) => !has(c));
+  if (missing.length > 0 && process.getuid?.() === 0) {
+    process.stdout.write(`installing ${missing.join(', ')} (apt-get) ...\n`);
+    spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.map((c) => packages[c]).join(' ')}`],
+      { stdio: 'ignore' });
+  }
+  for (const needed of ['nginx', 'wrk']) {
+    if (!has(needed)) throw new Error(`${needed} is missing: apt-get install ${packages[needed]} (as root), then run again`);
+  }
+  if (process.getuid?.() !== 0) throw new Error('live capture needs root (or the capabilities in the README): run as root');
+}
+
+/** The site nginx serves: files of several sizes in several sections. */
+function writeSite(dir: string): string[] {
+  const www = path.join(dir, 'www');
+  const files: Array<[string, number]> = [['/index.html', 3000], ['/about.html', 1200]];
+  for (let i = 1; i <= 40; i++) files.push([`/api/v1/items/${i}.json`, 150 + i * 7]);
+  for (let i = 1; i <= 10; i++) files.push([`/docs/page-${i}.html`, 5000 + i * 400]);
+  for (const [name, size] of [['app.js', 24_000], ['style.css', 8000], ['vendor.js', 90_000]] as const) files.push([`/static/${name}`, size]);
+  for (let i = 1; i <= 5; i++) files.push([`/img/photo-${i}.jpg`, 12_000 * i]);
+  files.push(['/downloads/big.bin', 400_000]);
+  for (const [name, size] of files) {
+    const file = path.join(www, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.alloc(size, 0x61));
+  }
+  fs.chmodSync(dir, 0o755);
+  spawnSync('chmod', ['-R', 'a+rX', www]);
+  return files.map(([name]) => name);
+}
+
+function nginxConfig(dir: string): string {
+  const file = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(file, `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log ${dir}/access.log combined buffer=256k flush=1s;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server { listen 127.0.0.1:${PORT}; server_name _; root ${dir}/www; }
+}
+`);
+  return file;
+}
+
+/** A wrk script cycling through a fixed, deterministic mix of requests. */
+function wrkScript(dir: string, paths: string[]): string {
+  const hosts = ['shop.example.com', 'api.example.com', 'static.example.com', 'www.example.com'];
+  const agents = ['Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', 'curl/8.5.0', 'python-requests/2.32.3', 'Go-http-client/1.1'];
+  const lines: string[] = [];
+  let seed = 12345;
+  const random = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  for (let i = 0; i < 1000; i++) {
+    const r = random();
+    // No HEAD: wrk's parser would wait for a body that never comes.
+    const method = r < 0.95 ? 'GET' : 'POST';
+    // A bias towards small documents, as on a real site; 1 in 10 is a 404.
+    let target = random() < 0.1 ? `/missing/${Math.floor(random() * 500)}` : paths[Math.floor(random() ** 2 * paths.length)];
+    if (target === '/downloads/big.bin' && random() < 0.8) target = '/index.html';
+    const host = hosts[Math.floor(random() * hosts.length)];
+    const agent = agents[Math.floor(random() * agents.length)];
+    const body = method === 'POST' ? `, "${'x'.repeat(64)}"` : '';
+    lines.push(`  requests[${i + 1}] = wrk.format("${method}", "${target}", { ["Host"] = "${host}", ["User-Agent"] = "${agent}" }${body})`);
+  }
+  const file = path.join(dir, 'mix.lua');
+  fs.writeFileSync(file, `local requests = {}
+local n = 0
+init = function(args)
+${lines.join('\n')}
+  n = #requests
+end
+local i = 0
+request = function()
+  i = i % n + 1
+  return requests[i]
+end
+`);
+  return file;
+}
+
+/** CPU seconds (all threads) and resident memory of a process, from /proc. */
+interface ProcessSample { cpuSeconds: number; rssMb: number; peakRssMb: number }
+
+function sampleProcess(pid: number): ProcessSample | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command: state is [0], utime [11], stime [12].
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { cpuSeconds, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) { resolve(child.exitCode); return; }
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve(code); });
+  });
+}
+
+async function waitFor(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function tmux(...args: string[]): string {
+  const result = spawnSync('tmux', ['-L', TMUX_SOCKET, ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Packets and transactions wiretop says it lost. */
+interface Lost { packets: number; transactions: number }
+
+/** The losses a summary line names ("the capture lost 1,234 packets (0.3%) and 5 transactions (0.1%)"). */
+function lostFrom(text: string): Lost {
+  const number = (pattern: RegExp) => Number((pattern.exec(text)?.[1] ?? '0').replace(/,/g, ''));
+  return { packets: number(/lost ([\d,]+) packets/), transactions: number(/([\d,]+) transactions \(/) };
+}
+
+/** One wiretop run under way, whatever its mode. */
+interface WiretopRun {
+  pid: number;
+  /** Stops it the way a user would; resolves to what it reported. */
+  stop(): Promise<{ transactions: number; lost: Lost | null; exitCode: number | null; detail: string }>;
+}
+
+async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<WiretopRun> {
+  const outFile = path.join(dir, `wiretop-${mode}.out`);
+  const out = fs.openSync(outFile, 'w');
+  let stderr = '';
+  const args = ['-i', 'lo', '-p', String(PORT), ...(mode === 'ndjson' ? ['--ndjson'] : ['--report', 'json']), ...EXTRA_ARGS];
+  const child = spawn(WIRETOP[0], [...WIRETOP.slice(1), ...args], { stdio: ['ignore', out, 'pipe'], cwd: ROOT });
+  fs.closeSync(out);
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 15_000, 'wiretop to listen');
+  if (child.exitCode !== null) throw new Error(`wiretop exited: ${stderr}`);
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGINT');
+      const exitCode = await waitForExit(child, 30_000);
+      const text = fs.readFileSync(outFile, 'utf8');
+      if (mode === 'ndjson') {
+        const summary = /wiretop: \d+ transactions.*/.exec(stderr)?.[0] ?? '';
+        return { transactions: countLines(text, '"method"'), lost: summary === '' ? null : lostFrom(summary), exitCode, detail: lastLine(stderr) };
+      }
+      const report = JSON.parse(text) as { requests: number; capture: CaptureStats | null; loss: { packetsLost: number; transactionsLost: number } };
+      return { transactions: report.requests, lost: { packets: report.loss.packetsLost, transactions: report.loss.transactionsLost }, exitCode, detail: JSON.stringify(report.capture) };
+    },
+  };
+}
+
+function withoutWiretop(): WiretopRun {
+  return { pid: process.pid, stop: async () => ({ transactions: 0, lost: null, exitCode: 0, detail: '' }) };
+}
+
+async function startDashboard(dir: string): Promise<WiretopRun> {
+  const session = 'bench';
+  spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
+  const shellPid = path.join(dir, 'shell.pid');
+  const command = `echo $$ > ${shellPid}; cd ${ROOT}; ${[...WIRETOP, '-i', 'lo', '-p', String(PORT), ...EXTRA_ARGS].join(' ')} 2>${dir}/tui.err; echo "EXIT=$?"; sleep 600`;
+  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `export TERM=xterm-256color; ${command}`);
+  await waitFor(() => /Requests\/s/.test(tmux('capture-pane', '-p', '-t', session)), 20_000, 'the dashboard');
+  const shell = fs.readFileSync(shellPid, 'utf8').trim();
+  const pid = Number(spawnSync('pgrep', ['-P', shell], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+  return {
+    pid,
+    stop: async () => {
+      const lastScreen = tmux('capture-pane', '-p', '-t', session);
+      if (env.LIVE_VERBOSE === '1') process.stdout.write(lastScreen);
+      tmux('send-keys', '-t', session, 'q');
+      let screen = '';
+      await waitFor(() => /EXIT=\d+/.test(screen = tmux('capture-pane', '-p', '-J', '-t', session)), 30_000, 'the dashboard to quit');
+      tmux('kill-server');
+      if (env.LIVE_VERBOSE === '1') process.stdout.write(fs.readFileSync(path.join(dir, 'tui.err'), 'utf8'));
+      const summary = /wiretop: (\d+) requests[^\n]*/.exec(screen);
+      return {
+        transactions: summary ? Number(summary[1]) : 0,
+        lost: summary ? lostFrom(summary[0]) : null,
+        exitCode: Number(/EXIT=(\d+)/.exec(screen)![1]),
+        detail: summary ? summary[0] : screen.trim().split('\n').slice(-3).join(' | '),
+      };
+    },
+  };
+}
+
+function countLines(text: string, needle: string): number {
+  let n = 0;
+  for (const line of text.split('\n')) if (line.includes(needle)) n++;
+  return n;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').slice(-1)[0] ?? '';
+}
+
+interface RunResult {
+  mode: Mode;
+  logged: number;
+  seen: number;
+  lost: Lost | null;
+  cpuPerRequestUs: number;
+  peakRssMb: number;
+  wrkRate: number;
+  httpry: { seen: number; cpuPerRequestUs: number; peakRssMb: number } | null;
+  exitCode: number | null;
+  rssSeries: number[];
+  detail: string;
+}
+
+async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number, sampleEveryMs = 0): Promise<RunResult> {
+  const accessLog = path.join(dir, 'access.log');
+  fs.rmSync(accessLog, { force: true });
+  const nginx = spawn('nginx', ['-p', dir, '-c', nginxConfig(dir)], { stdio: 'ignore' });
+  await waitFor(() => fs.existsSync(path.join(dir, 'nginx.pid')), 10_000, 'nginx');
+  await sleep(300);
+  const wiretop = mode === 'tui' ? await startDashboard(dir) : mode === 'none' ? withoutWiretop() : await startHeadless(mode, dir);
+  let httpry: ChildProcess | null = null;
+  const httpryOut = path.join(dir, 'httpry.log');
+  if (WITH_HTTPRY && has('httpry')) {
+    fs.rmSync(httpryOut, { force: true });
+    httpry = spawn('httpry', ['-i', 'lo', '-q', '-o', httpryOut, `tcp port ${PORT}`], { stdio: 'ignore' });
+  }
+  await sleep(1000);
+  const before = sampleProcess(wiretop.pid);
+  const httpryBefore = httpry ? sampleProcess(httpry.pid!) : null;
+  const rssSeries: number[] = [];
+  const sampler = sampleEveryMs > 0
+    ? setInterval(() => { const s = sampleProcess(wiretop.pid); if (s) rssSeries.push(Math.round(s.rssMb)); }, sampleEveryMs)
+    : null;
+  const wrk = spawnSync('wrk', [`-t${WRK_THREADS}`, `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(dir, paths), `http://127.0.0.1:${PORT}/`],
+    { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  if (sampler) clearInterval(sampler);
+  // Let the last transactions through the worker's hold time before stopping.
+  await sleep(3000);
+  const after = sampleProcess(wiretop.pid);
+  const httpryAfter = httpry ? sampleProcess(httpry.pid!) : null;
+  if (httpry) { httpry.kill('SIGINT'); await waitForExit(httpry, 10_000); }
+  const result = await wiretop.stop();
+  nginx.kill('SIGQUIT');
+  await waitForExit(nginx, 10_000);
+  const logged = fs.existsSync(accessLog) ? countLines(fs.readFileSync(accessLog, 'utf8'), 'HTTP/1.1"') : 0;
+  const cpu = before && after ? after.cpuSeconds - before.cpuSeconds : NaN;
+  let httpryResult: RunResult['httpry'] = null;
+  if (httpry && httpryBefore && httpryAfter) {
+    const lines = fs.existsSync(httpryOut) ? fs.readFileSync(httpryOut, 'utf8').split('\n') : [];
+    // Request lines carry the direction ">" in the fourth field.
+    const seen = lines.filter((l) => l.split('\t')[3] === '>').length;
+    httpryResult = { seen, cpuPerRequestUs: ((httpryAfter.cpuSeconds - httpryBefore.cpuSeconds) / Math.max(1, logged)) * 1e6, peakRssMb: httpryAfter.peakRssMb };
+  }
+  return {
+    mode,
+    logged,
+    seen: result.transactions,
+    lost: result.lost,
+    cpuPerRequestUs: (cpu / Math.max(1, logged)) * 1e6,
+    peakRssMb: after?.peakRssMb ?? NaN,
+    wrkRate: Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout ?? '')?.[1] ?? NaN),
+    httpry: httpryResult,
+    exitCode: result.exitCode,
+    rssSeries,
+    detail: result.detail,
+  };
+}
+
+const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(2)}%` : '-');
+
+function formatRow(r: RunResult, run: number): string {
+  const h = r.httpry;
+  const cells = [
+    r.mode.padEnd(6), String(run).padStart(3), String(r.logged).padStart(9), String(r.seen).padStart(9), pct(r.seen, r.logged).padStart(8),
+    (r.lost === null ? '?' : `${r.lost.packets}/${r.lost.transactions}`).padStart(9), r.cpuPerRequestUs.toFixed(1).padStart(7), r.peakRssMb.toFixed(0).padStart(6),
+    Math.round(r.wrkRate).toString().padStart(7),
+    h ? pct(h.seen, r.logged).padStart(8) : '       -', h ? h.cpuPerRequestUs.toFixed(1).padStart(7) : '      -',
+    h ? (r.cpuPerRequestUs / h.cpuPerRequestUs).toFixed(2).padStart(6) : '     -',
+    String(r.exitCode).padStart(4),
+  ];
+  return cells.join(' ');
+}
+
+async function main(): Promise<void> {
+  ensureTools();
+  if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) throw new Error('build first: npm run build');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-live-'));
+  const paths = writeSite(dir);
+  process.stdout.write(`nginx 127.0.0.1:${PORT} (1 worker), wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS}, wiretop -i lo -p ${PORT} ${EXTRA_ARGS.join(' ')}`
+    + `${WITH_HTTPRY && has('httpry') ? ', httpry beside it' : ''}; ${os.cpus().length} cores\n`);
+  process.stdout.write('mode   run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio exit\n');
+  try {
+    for (const mode of MODES) {
+      for (let run = 1; run <= RUNS; run++) {
+        const result = await runOnce(mode, dir, paths, mode === 'tui' ? TUI_SECONDS : SECONDS);
+        process.stdout.write(formatRow(result, run) + '\n');
+        if (env.LIVE_VERBOSE === '1') process.stdout.write(`       ${result.detail}\n`);
+      }
+    }
+    if (SOAK_SECONDS > 0) {
+      const result = await runOnce('tui', dir, paths, SOAK_SECONDS, 10_000);
+      process.stdout.write(formatRow(result, 1) + `  (soak, ${SOAK_SECONDS} s)\n`);
+      process.stdout.write(`  RSS every 10 s (MB): ${result.rssSeries.join(' ')}\n`);
+      const half = Math.floor(result.rssSeries.length / 2);
+      const firstHalf = Math.max(...result.rssSeries.slice(0, half));
+      const secondHalf = Math.max(...result.rssSeries.slice(half));
+      process.stdout.write(`  max RSS first half ${firstHalf} MB, second half ${secondHalf} MB: ${secondHalf <= firstHalf * 1.1 ? 'flat' : 'GROWING'}\n`);
+    }
+  } finally {
+    spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:live: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,136 @@
+/**
+ * The capture's main loop, the same for every source: read the frames that are ready, run them
+ * through the pipeline, post finished transactions in batches and capture health every
+ * ~100 ms, then wait for more. It never waits for the main thread on a live capture (the kernel
+ * would drop packets meanwhile): there, transactions the main thread has no room for are
+ * dropped and counted. A file or the demo waits for the main thread instead.
+ */
+import { BatchEncoder, transferList } from './eventBatch';
+import type { FromWorker } from './messages';
+import { END, yieldToLoop, type PacketSource } from './packetSource';
+import type { CapturePipeline } from './pipeline';
+import type { HttpEvent } from '../types';
+
+/** Where the loop's messages go (the worker's parent port, or a test's recorder). */
+export interface MessageOut {
+  post(message: FromWorker, transfer?: ArrayBuffer[]): void;
+}
+
+/** Wall-clock period of flushes and capture-health messages. */
+export const FLUSH_MS = 100;
+/** Events posted in one message at most; more are split (a small batch keeps its buffers out of V8's large-object space, which only full GCs free). */
+export const MAX_BATCH = 512;
+/** Event messages a file or the demo may have in flight before it waits for the main thread. */
+export const MAX_BATCHES_IN_FLIGHT = 16;
+/**
+ * Event messages a live capture may have in flight: past this the main thread is well behind
+ * (~1 s at 30,000 transactions/s), and new transactions are dropped and counted rather than
+ * queued without bound.
+ */
+export const MAX_LIVE_BATCHES_IN_FLIGHT = 64;
+
+/** Runs one capture from its source to its last message. */
+export class CaptureLoop {
+  private stopRequested = false;
+  private batchesInFlight = 0;
+  /** Wakes the loop from a wait (stop, or the main thread caught up). */
+  private wake: (() => void) | null = null;
+  private waitingForMainThread = false;
+  private readonly encoder = new BatchEncoder();
+
+  constructor(private readonly source: PacketSource, private readonly pipeline: CapturePipeline, private readonly out: MessageOut) {}
+
+  /** Asks the loop to end: it stops reading, flushes what it has and posts `stopped`. */
+  stop(): void {
+    this.stopRequested = true;
+    this.wakeUp();
+  }
+
+  /** The main thread has taken in `batches` more event messages. */
+  acknowledge(batches: number): void {
+    this.batchesInFlight -= batches;
+    if (this.waitingForMainThread && this.batchesInFlight <= MAX_BATCHES_IN_FLIGHT / 2) this.wakeUp();
+  }
+
+  /** Reads the source to its end, or until stop(); posts `eof` or `stopped` last. */
+  async run(): Promise<void> {
+    const { source, pipeline } = this;
+    this.out.post({ type: 'ready', source: source.name, linkType: source.linkType });
+    let lastFlush = Date.now();
+    try {
+      while (!this.stopRequested) {
+        const read = source.read(pipeline);
+        if (read === END) break;
+        const wall = Date.now();
+        // Live data time also moves with the wall clock, so idle connections expire in silence.
+        pipeline.tick(source.live ? wall / 1000 : pipeline.now);
+        const due = wall - lastFlush >= FLUSH_MS;
+        // A file flushes every read, so transactions leave before they age into V8's old generation.
+        if (due || (read > 0 && !source.live)) this.flush();
+        if (due) {
+          this.postStats();
+          lastFlush = wall;
+        }
+        if (read > 0) {
+          // Let `stop` and acks in between reads; a file also lets the main thread catch up.
+          await yieldToLoop();
+          if (!source.live) await this.waitForMainThread();
+        } else {
+          await this.waitFor(source.wait(Math.max(1, FLUSH_MS - (Date.now() - lastFlush))));
+        }
+      }
+      this.postEvents(this.pipeline.finish());
+      this.postStats();
+    } finally {
+      source.close();
+    }
+    this.out.post(this.stopRequested ? { type: 'stopped' } : { type: 'eof' });
+  }
+
+  private flush(): void {
+    const events = this.pipeline.release();
+    if (events.length > 0) this.postEvents(events);
+  }
+
+  private postStats(): void {
+    const { pipeline } = this;
+    this.source.updateHealth(pipeline.stats);
+    this.out.post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark: pipeline.watermark });
+  }
+
+  private postEvents(events: HttpEvent[]): void {
+    if (this.source.live && this.batchesInFlight >= MAX_LIVE_BATCHES_IN_FLIGHT) {
+      this.pipeline.stats.eventsDropped += events.length;
+      return;
+    }
+    for (let i = 0; i < events.length; i += MAX_BATCH) {
+      const end = Math.min(events.length, i + MAX_BATCH);
+      const batch = this.encoder.encode(i === 0 && end === events.length ? events : events.slice(i, end));
+      // Events are in time order: until the last batch, everything before the next batch's first
+      // event has been sent; after it, everything before the pipeline's watermark.
+      const watermark = end < events.length ? events[end].ts : this.pipeline.watermark;
+      this.out.post({ type: 'events', batch, watermark }, transferList(batch));
+      this.batchesInFlight++;
+    }
+  }
+
+  /** Waits while the main thread is behind (files and the demo only: live never waits). */
+  private async waitForMainThread(): Promise<void> {
+    this.waitingForMainThread = true;
+    while (this.batchesInFlight > MAX_BATCHES_IN_FLIGHT && !this.stopRequested) {
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+    this.waitingForMainThread = false;
+  }
+
+  /** Waits for `promise`, or less if the loop is woken. */
+  private waitFor(promise: Promise<void>): Promise<void> {
+    return Promise.race([promise, new Promise<void>((resolve) => { this.wake = resolve; })]);
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}

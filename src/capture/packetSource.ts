@@ -1,0 +1,104 @@
+/**
+ * Where the capture's frames come from. Every source — a live interface, a capture file (read by
+ * wiretop, or by libpcap when a BPF filter applies), the demo generator — hands frames to the
+ * capture loop the same way: `read()` takes what is ready now, `wait()` until more may be.
+ */
+import type { CaptureStats } from '../types';
+
+/** Takes frames: `buf[offset, offset + caplen)` is valid only during the call. */
+export interface FrameSink {
+  /** `wireLength` is the frame's length on the wire (more than `caplen` when the snapshot length cut it). */
+  onFrame(buf: Buffer, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): void;
+}
+
+/** One frame as a source holds it; `buf[offset, offset + caplen)`. */
+export interface Frame {
+  buf: Buffer;
+  offset: number;
+  caplen: number;
+  wireLength: number;
+  /** Capture time, epoch seconds (fractional). */
+  ts: number;
+  linkType: number;
+}
+
+/** What read() returns when the input is over. */
+export const END = -1;
+
+/** A source of frames. */
+export interface PacketSource {
+  /** What the capture is called in messages and the status bar. */
+  readonly name: string;
+  /** The link type of the first frames. */
+  readonly linkType: number;
+  /** A live source cannot pause: frames it does not take in time are lost (in the kernel). */
+  readonly live: boolean;
+  /** Hands the frames that are ready now (a bounded batch) to `sink`; returns how many, 0 if none is yet, or END. */
+  read(sink: FrameSink): number;
+  /** Resolves when more frames may be ready, after `maxMs` at the latest. */
+  wait(maxMs: number): Promise<void>;
+  /** Adds what only the source knows (kernel drops, a truncated file) to the capture-health counters. */
+  updateHealth(stats: CaptureStats): void;
+  close(): void;
+}
+
+/** Frames a pulled source hands over per read(): small enough that the loop sees messages often. */
+export const FRAMES_PER_READ = 8192;
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A source that pulls one frame at a time (capture files, the demo) and delivers it at capture
+ * timing × `speed` against the wall clock (speed 0: as fast as possible).
+ */
+export abstract class PacedSource implements PacketSource {
+  readonly live = false;
+  abstract readonly name: string;
+  abstract readonly linkType: number;
+  /** A frame read but not yet due; its buffer stays valid because next() is not called meanwhile. */
+  private held: Frame | null = null;
+  private firstTs = -1;
+  private wallStart = 0;
+
+  constructor(private readonly speed: number) {}
+
+  /** The next frame, or null at the end of the input. */
+  protected abstract next(): Frame | null;
+
+  read(sink: FrameSink): number {
+    let n = 0;
+    while (n < FRAMES_PER_READ) {
+      const frame = this.held ?? this.next();
+      if (frame === null) return n > 0 ? n : END;
+      if (this.delayFor(frame.ts) > 1) {
+        this.held = frame;
+        return n;
+      }
+      this.held = null;
+      sink.onFrame(frame.buf, frame.offset, frame.caplen, frame.wireLength, frame.ts, frame.linkType);
+      n++;
+    }
+    return n;
+  }
+
+  wait(maxMs: number): Promise<void> {
+    const delay = this.held === null ? 0 : this.delayFor(this.held.ts);
+    return delay > 1 ? sleep(Math.min(delay, maxMs)) : yieldToLoop();
+  }
+
+  updateHealth(_stats: CaptureStats): void {}
+
+  abstract close(): void;
+
+  /** Milliseconds until the frame captured at `ts` is due. */
+  private delayFor(ts: number): number {
+    if (this.speed <= 0) return 0;
+    if (this.firstTs < 0) {
+      this.firstTs = ts;
+      this.wallStart = Date.now();
+      return 0;
+    }
+    return this.wallStart + ((ts - this.firstTs) * 1000) / this.speed - Date.now();
+  }
+}

@@ -1,0 +1,23 @@
+/** Opens the packet source a capture request names. */
+import { defaultInterface } from '../libpcap';
+import type { CaptureSourceSpec } from '../messages';
+import type { PacketSource } from '../packetSource';
+import { DemoSource } from './demoSource';
+import { FileSource, FilteredFileSource } from './fileSource';
+import { LiveSource } from './liveSource';
+
+/** Milliseconds the kernel may hold captured packets before it hands them over (see README). */
+export const LIVE_TIMEOUT_MS = 50;
+
+/** Opens `spec`'s source; throws a WiretopError that says what to do when it cannot. */
+export function openSource(spec: CaptureSourceSpec): PacketSource {
+  switch (spec.kind) {
+    case 'file':
+      return spec.filter !== '' ? new FilteredFileSource(spec.path, spec.filter, spec.speed) : new FileSource(spec.path, spec.speed);
+    case 'demo':
+      return new DemoSource(spec.seed, spec.speed);
+    case 'live':
+      return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
+        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: true });
+  }
+}
