@@ -13,7 +13,8 @@
  * wrk run of the headless modes), LIVE_TUI_SECONDS (15), LIVE_SOAK (seconds of one long
  * dashboard run sampling RSS every 10 s; 0 = none), LIVE_ARGS (extra wiretop flags),
  * WRK_THREADS (2), WRK_CONNECTIONS (64), LIVE_HTTPRY=0 (leave httpry out), LIVE_WIRETOP (the command,
- * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1.
+ * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1,
+ * LIVE_KEEP=1 (keep the run's folder: outputs, logs).
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -369,7 +370,8 @@ async function main(): Promise<void> {
     }
   } finally {
     spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (env.LIVE_KEEP === '1') process.stdout.write(`kept ${dir}\n`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

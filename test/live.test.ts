@@ -1,25 +1,37 @@
 /**
  * Live capture on the loopback interface, as root: a local HTTP server, a known number of
- * requests (keep-alive and pipelined), exactly that many transactions, then a clean stop.
+ * requests (keep-alive and pipelined, a few, then thousands a second), exactly that many
+ * transactions, then a clean stop; and what wiretop says when the kernel drops packets
+ * (a capture frozen with SIGSTOP while a burst fills its buffer).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import type { HttpEvent } from '../src/types';
 import { repoRoot } from './helpers/corpus';
+import { TmuxSession, tmuxAvailable } from './helpers/tmux';
 
 const ROOT = repoRoot();
 const canCapture = process.getuid?.() === 0 && fs.existsSync(path.join(ROOT, 'node_modules/pcap/build/Release/pcap_binding.node'));
 const describeLive = canCapture ? describe : describe.skip;
+
+/** 4 MB, for bursts that overflow a small capture buffer. */
+const BLOB = Buffer.alloc(4 * 1024 * 1024, 0x62);
 
 function startServer(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     let body = 0;
     req.on('data', (chunk: Buffer) => { body += chunk.length; });
     req.on('end', () => {
+      if (req.url === '/blob') {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        res.end(BLOB);
+        return;
+      }
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'Content-Type': 'text/plain' });
       res.end(`you sent ${body} bytes to ${req.url}`);
     });
@@ -45,6 +57,42 @@ function get(port: number, agent: http.Agent, url: string): Promise<void> {
       res.on('end', () => resolve());
     }).on('error', reject);
   });
+}
+
+/**
+ * `connections` keep-alive connections, each sending `rounds` rounds of `depth` pipelined
+ * requests (waiting for a round's responses before the next): returns the URIs sent.
+ */
+async function pipelinedLoad(port: number, connections: number, rounds: number, depth: number): Promise<string[]> {
+  const sent: string[] = [];
+  await Promise.all(Array.from({ length: connections }, (_, c) => new Promise<void>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let round = 0;
+    let seen = 0;
+    const sendRound = () => {
+      const urls = Array.from({ length: depth }, (_, i) => `/load/c${c}/r${round}/${i}`);
+      sent.push(...urls);
+      socket.write(urls.map((u) => `GET ${u} HTTP/1.1\r\nHost: load.test\r\nUser-Agent: load\r\n\r\n`).join(''));
+    };
+    socket.on('connect', sendRound);
+    socket.on('data', (chunk) => {
+      seen += chunk.toString('latin1').split('HTTP/1.1 200').length - 1;
+      if (seen < depth) return;
+      seen -= depth;
+      if (++round < rounds) sendRound();
+      else socket.end();
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  })));
+  return sent;
+}
+
+/** Fetches /blob `times` times over one connection (a burst of ~4 MB each). */
+async function blobs(port: number, times: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < times; i++) await get(port, agent, '/blob');
+  agent.destroy();
 }
 
 function pipelined(port: number, urls: string[]): Promise<void> {
@@ -100,5 +148,80 @@ describeLive('live capture on lo', () => {
     expect(events.filter((e) => e.status === 404)).toHaveLength(4);
     expect(events.filter((e) => e.host === 'pipelined.test').map((e) => e.uri)).toEqual(piped);
     expect(new Set(events.filter((e) => e.ua === 'live-test').map((e) => e.sport)).size).toBeLessThanOrEqual(2);
+  });
+
+  it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--ndjson']);
+    const uris = new Set<string>();
+    let count = 0;
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) { count++; uris.add((JSON.parse(line) as HttpEvent).uri); }
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitForLine(child, /listening on lo/);
+    const started = Date.now();
+    const sent = await pipelinedLoad(port, 8, 250, 10);
+    const seconds = (Date.now() - started) / 1000;
+    for (let tries = 0; tries < 100 && count < sent.length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(sent).toHaveLength(20_000);
+    expect(count).toBe(sent.length);
+    expect([...uris].sort()).toEqual([...sent].sort());
+    expect(stderr).toMatch(/wiretop: 20000 transactions in \d+ packets from lo; dropped: 0 packets by the kernel, 0 by the interface, 0 transactions by wiretop\n/);
+    // Not a timing assertion: printed so that a slow run is visible in the log.
+    process.stdout.write(`live load: ${sent.length} requests in ${seconds.toFixed(1)} s (${Math.round(sent.length / seconds)}/s)\n`);
+  });
+
+  it('says it is losing, in --text and at the end, when the kernel drops packets', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--text', '--bucket', '1', '--buffer-size', '1']);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitForLine(child, /listening on lo/);
+    // Frozen while ~20 MB cross the interface: the 1 MB capture buffer must overflow.
+    child.kill('SIGSTOP');
+    await blobs(port, 5);
+    child.kill('SIGCONT');
+    for (let tries = 0; tries < 100 && !/WARNING: the capture lost/.test(out); tries++) {
+      await get(port, new http.Agent(), '/after');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/WARNING: the capture lost [\d,]+ packets \(\d+(\.\d)?%\) in these 1s: counts are incomplete/);
+    expect(stderr).toMatch(/dropped: [1-9]\d* packets by the kernel.*WARNING: the capture lost/);
+  });
+
+  (tmuxAvailable() ? it : it.skip)('shows LOSING in the dashboard status bar when the kernel drops packets', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-live-'));
+    const tmux = new TmuxSession(`echo $$ > ${dir}/pid; ${process.execPath} ${path.join(ROOT, 'bin/wiretop')} -i lo -p ${port} --buffer-size 1`, 120, 40);
+    try {
+      await tmux.waitFor(/Requests\/s/);
+      const shell = fs.readFileSync(path.join(dir, 'pid'), 'utf8').trim();
+      const pid = Number(spawnSync('pgrep', ['-P', shell], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      process.kill(pid, 'SIGSTOP');
+      await blobs(port, 5);
+      process.kill(pid, 'SIGCONT');
+      const screen = await tmux.waitFor(/LOSING \d+(\.\d)?% of packets/);
+      expect(screen).toMatch(/wiretop lo \| \S+.* \| LOSING/);
+      tmux.keys('q');
+      const after = await tmux.waitFor(/EXIT=\d+/);
+      expect(after).toMatch(/the capture lost [\d,]+ packets/);
+      expect(after).toMatch(/EXIT=0/);
+    } finally {
+      tmux.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

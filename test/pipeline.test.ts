@@ -281,6 +281,87 @@ describe('link layers and IP versions', () => {
   });
 });
 
+describe('the snapshot length and bytes the capture lost', () => {
+  const BIG = 'b'.repeat(20_000);
+
+  it('counts a body cut by the snapshot length from the lengths, and stays in step', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/big'));
+    // One offloaded super-segment, as captured on loopback or with TSO/GRO.
+    conv.send('server', response(200, BIG), 65_000);
+    conv.send('client', request('GET', '/next'));
+    conv.send('server', response(404, 'no'));
+    conv.close();
+    const { events, stats } = runFrames(conv.frames, LinkType.ETHERNET, 1024, 2048);
+    expect(events.map((e) => [e.uri, e.status, e.respBytes])).toEqual([['/big', 200, 20_000], ['/next', 404, 2]]);
+    expect(stats.uncapturedBytes).toBeGreaterThan(17_000);
+    expect(stats).toMatchObject({ gaps: 0, parseErrors: 0, orphanResponses: 0, unanswered: 0 });
+  });
+
+  it('cuts IPv6 frames the same way', () => {
+    const conv = new Conversation({ addr: '2001:db8::1', port: 50000 }, { addr: '2001:db8::2', port: 80 }).handshake();
+    conv.send('client', request('GET', '/v6'));
+    conv.send('server', response(200, BIG), 65_000);
+    conv.close();
+    const { events, stats } = runFrames(conv.frames, LinkType.ETHERNET, 1024, 1500);
+    expect(events).toEqual([expect.objectContaining({ uri: '/v6', status: 200, respBytes: 20_000 })]);
+    expect(stats.decodeErrors).toBe(0);
+  });
+
+  it('finds the next response after a chunked body cut by the snapshot length', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/chunked'));
+    const chunks = `${(8000).toString(16)}\r\n${'c'.repeat(8000)}\r\n${(8000).toString(16)}\r\n${'d'.repeat(8000)}\r\n0\r\n\r\n`;
+    conv.send('server', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`, 65_000);
+    conv.send('client', request('GET', '/after'));
+    conv.send('server', response(201, 'ok'));
+    conv.close();
+    const { events } = runFrames(conv.frames, LinkType.ETHERNET, 1024, 2048);
+    expect(events.map((e) => [e.uri, e.status])).toEqual([['/chunked', 200], ['/after', 201]]);
+  });
+
+  it('reports a request head longer than the snapshot length from the lines it captured', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', `GET /long-head HTTP/1.1\r\nHost: cut.example\r\nUser-Agent: cut-agent\r\nX-Filler: ${'f'.repeat(6000)}\r\n\r\n`, 65_000);
+    conv.send('server', response(200, 'ok'));
+    conv.send('client', request('GET', '/next'));
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    const { events, stats } = runFrames(conv.frames, LinkType.ETHERNET, 1024, 1024);
+    expect(events.map((e) => [e.uri, e.host, e.ua, e.status])).toEqual([['/long-head', 'cut.example', 'cut-agent', 200], ['/next', 'example.com', 'test-agent', 200]]);
+    expect(stats.orphanResponses).toBe(0);
+  });
+
+  it('never takes a header line cut in the middle', () => {
+    const conv = new Conversation().handshake();
+    // The cut falls inside the Host line: the host is unknown, not "cut.exa".
+    const head = `GET /mid-line HTTP/1.1\r\nHost: cut.example\r\n\r\n`;
+    conv.send('client', head, 65_000);
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    const headerStart = 54 + head.indexOf('Host') + 9;
+    const { events } = runFrames(conv.frames, LinkType.ETHERNET, 1024, headerStart);
+    expect(events).toEqual([expect.objectContaining({ uri: '/mid-line', host: '10.0.0.2', status: 200 })]);
+  });
+
+  it('stops waiting for lost bytes as soon as the peer acknowledges past them', () => {
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const { captureLimits } = jest.requireActual('../src/capture/limits');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/holed'));
+    conv.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n' + 'z'.repeat(1000));
+    conv.lose('server', 1000); // dropped by the capture, received by the client
+    conv.send('server', 'z'.repeat(1000));
+    conv.send('client', request('GET', '/next')); // its ACK covers the lost bytes
+    for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    // Milliseconds later, not after the 5 s a hole may otherwise stay open.
+    expect(pipeline.now - conv.frames[0].ts).toBeLessThan(0.1);
+    expect(pipeline.stats).toMatchObject({ gaps: 1, gapBytes: 1000 });
+    expect(pipeline.release()).toEqual([expect.objectContaining({ uri: '/holed', status: 200, respBytes: 3000 })]);
+  });
+});
+
 describe('event order and bounds', () => {
   it('expires idle connections and emits their unanswered requests', () => {
     const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');

@@ -1,7 +1,9 @@
 /** Small pure pieces: strings from the wire, URIs, heavy hitters, event batches, config. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeEvents, encodeEvents } from '../src/capture/eventBatch';
+import * as v8 from 'v8';
+import * as vm from 'vm';
+import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBatch';
 import { formatIpv6 } from '../src/capture/decode';
 import { loadConfig, validateConfig, defaultConfig, configSchema } from '../src/config';
 import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
@@ -94,6 +96,8 @@ describe('SpaceSaving', () => {
 });
 
 describe('event batches', () => {
+  const sample: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: 'u', latencyMs: 1, version: '1.1' };
+
   it('round-trip every field, nulls included', () => {
     const events: HttpEvent[] = [
       { ts: 1.5, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h', uri: '/a', section: '/a', status: null, reqBytes: 0, respBytes: 5, ua: '', latencyMs: null, version: '0.9' },
@@ -101,6 +105,38 @@ describe('event batches', () => {
     ];
     expect(decodeEvents(encodeEvents(events))).toEqual(events);
     expect(decodeEvents(encodeEvents([]))).toEqual([]);
+  });
+
+  it('carry each distinct string once, any Unicode intact, with one encoder reused across batches', () => {
+    const base: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'ünï.example', uri: '/snow/☃/\u{1F600}', section: '/snow', status: 200, reqBytes: 0, respBytes: 1, ua: 'agent é', latencyMs: 2, version: '1.1' };
+    const events = Array.from({ length: 100 }, (_, i) => ({ ...base, ts: i, sport: i }));
+    const encoder = new BatchEncoder();
+    const first = encoder.encode(events);
+    // src, dst, method, host, uri, section, ua, version: 8 distinct strings for 100 events.
+    expect(first.stringEnds).toHaveLength(8);
+    expect(decodeEvents(first)).toEqual(events);
+    const second = encoder.encode([{ ...base, uri: '/other', section: '/other' }]);
+    expect(decodeEvents(second)).toEqual([{ ...base, uri: '/other', section: '/other' }]);
+    // A long string grows the encoder's buffer.
+    const long = { ...base, uri: '/' + 'x'.repeat(600_000) };
+    expect(decodeEvents(encoder.encode([long]))).toEqual([long]);
+  });
+
+  it('decode strings that own their memory: a kept URI does not keep its batch alive', () => {
+    // V8 keeps a whole parent string alive behind a "sliced" piece of it: had batches been one
+    // joined string split on arrival, the 400 URIs kept here would pin ~9 MB of batches.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const kept: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let b = 0; b < 400; b++) {
+      const events = Array.from({ length: 512 }, (_, i) => ({ ...sample, uri: `/batch/${b}/item/${i}/with-a-longer-tail` }));
+      kept.push(decodeEvents(encodeEvents(events))[b % 512].uri);
+    }
+    gc();
+    expect(kept).toHaveLength(400);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(3 * 1024 * 1024);
   });
 });
 

@@ -120,6 +120,7 @@ export class AlertMonitor {
   /** Seconds of learning left (0 when not learning). */
   learningLeft(): number {
     if (this.state.name !== 'LEARNING') return 0;
+    if (this.lastSecond === -Infinity) return this.config.learningSeconds;
     const start = this.state.learningStart ?? this.lastSecond;
     return Math.max(0, this.config.learningSeconds - (this.lastSecond - start + 1));
   }

@@ -99,11 +99,11 @@ export class CaptureLoop {
   }
 
   private postEvents(events: HttpEvent[]): void {
-    if (this.source.live && this.batchesInFlight >= MAX_LIVE_BATCHES_IN_FLIGHT) {
-      this.pipeline.stats.eventsDropped += events.length;
-      return;
-    }
     for (let i = 0; i < events.length; i += MAX_BATCH) {
+      if (this.source.live && this.batchesInFlight >= MAX_LIVE_BATCHES_IN_FLIGHT) {
+        this.pipeline.stats.eventsDropped += events.length - i;
+        return;
+      }
       const end = Math.min(events.length, i + MAX_BATCH);
       const batch = this.encoder.encode(i === 0 && end === events.length ? events : events.slice(i, end));
       // Events are in time order: until the last batch, everything before the next batch's first

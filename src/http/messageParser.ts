@@ -158,6 +158,8 @@ export class MessageParser {
     if (this.state === State.Body || this.state === State.ChunkData) {
       this.bodyBytes += this.remaining;
       this.endMessage(ts);
+    } else if (this.state === State.Head && this.headLen > 0) {
+      this.salvageHead(ts);
     } else if (this.state !== State.Start && this.state !== State.Resync && this.sawHttp) {
       // A head or chunk line lost its middle: what was read of it is useless.
       this.headLen = 0;
@@ -294,7 +296,21 @@ export class MessageParser {
     return looksLikeRequestLine(buf, pos, Math.min(end, i + 1));
   }
 
-  private completeHead(buf: Buffer, start: number, end: number, ts: number): void {
+  /**
+   * A head lost its end in a gap (a packet cut by the snapshot length, or dropped): its lines
+   * read so far still name the message (the start line, Host, User-Agent come first), so it is
+   * reported from them. Where its body ends is unknown: the parser then resyncs.
+   */
+  private salvageHead(ts: number): void {
+    const head = this.headBuf!;
+    const lastLineEnd = head.lastIndexOf(LF, this.headLen - 1);
+    this.headLen = 0;
+    if (lastLineEnd < 0) return;
+    this.completeHead(head, 0, lastLineEnd + 1, ts, true);
+  }
+
+  /** `truncated`: the head was cut (see salvageHead); the message ends with it. */
+  private completeHead(buf: Buffer, start: number, end: number, ts: number, truncated = false): void {
     const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined);
     // A request head is kept by the connection until its response; a response head is not,
     // so the next one may reuse it.
@@ -310,6 +326,12 @@ export class MessageParser {
     this.bodyBytes = 0;
     const plan = this.owner.onHead(this, head, this.headTs);
     if ((this.state as State) === State.Dead || (this.state as State) === State.Tunnel) return;
+    if (truncated) {
+      // The body's size as declared, when the cut left it readable: the best guess there is.
+      this.bodyBytes = plan.framing === Framing.Length ? plan.length : 0;
+      this.endMessage(ts);
+      return;
+    }
     switch (plan.framing) {
       case Framing.None:
         this.endMessage(ts);

@@ -99,12 +99,12 @@ export function interleave(...conversations: Conversation[]): TimedFrame[] {
   return conversations.flatMap((c) => c.frames).sort((a, b) => a.ts - b.ts);
 }
 
-/** Runs frames through the pipeline in-process. */
-export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHERNET, maxStrLength = 1024): { events: HttpEvent[]; stats: CaptureStats } {
+/** Runs frames through the pipeline in-process, each cut to `snapLength` bytes as a capture would. */
+export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHERNET, maxStrLength = 1024, snapLength = Infinity): { events: HttpEvent[]; stats: CaptureStats } {
   const pipeline = new CapturePipeline(captureLimits(maxStrLength), 2);
   const events: HttpEvent[] = [];
   for (const { ts, frame } of frames) {
-    pipeline.onFrame(frame, 0, frame.length, frame.length, ts, linkType);
+    pipeline.onFrame(frame, 0, Math.min(frame.length, snapLength), frame.length, ts, linkType);
     pipeline.tick(pipeline.now);
     events.push(...pipeline.release());
   }

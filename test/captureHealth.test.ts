@@ -1,0 +1,138 @@
+/**
+ * Losses, honestly: the capture-health model, and what each output says when the kernel or
+ * wiretop dropped packets or transactions (dashboard status bar, --text, --report, the alert
+ * lines, the quit summary).
+ */
+import { defaultConfig, type Config } from '../src/config';
+import { liveCaptureSummary } from '../src/main';
+import { CaptureHealth, describeLossCounts, describeLossShare } from '../src/run/captureHealth';
+import { Session } from '../src/session';
+import { buildReport, renderReportText } from '../src/sinks/report';
+import { TextSink } from '../src/sinks/text';
+import { TuiSink } from '../src/sinks/tui';
+import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../src/types';
+import { Dashboard } from '../widgets/dashboard';
+import { fakeScreen } from './helpers/fakeScreen';
+
+const T0 = 1_700_000_000;
+
+function stats(fields: Partial<CaptureStats>): CaptureStats {
+  return { ...emptyCaptureStats(), ...fields };
+}
+
+function event(ts: number): HttpEvent {
+  return { ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/a', section: '/a', status: 200, reqBytes: 0, respBytes: 1, ua: 'u', latencyMs: 1, version: '1.1' };
+}
+
+describe('capture health', () => {
+  it('tells what was lost in any recent span of data time, and in all', () => {
+    const health = new CaptureHealth(60);
+    for (let s = 0; s <= 30; s++) {
+      // 1,000 packets a second; the kernel drops 100 a second from second 20 on.
+      health.update(stats({ packets: 1000 * s, kernelDrops: s > 20 ? 100 * (s - 20) : 0, events: 200 * s }), T0 + s);
+    }
+    expect(health.recent(5)).toEqual({ packets: 5000, packetsLost: 500, transactions: 1000, transactionsLost: 0 });
+    expect(describeLossShare(health.recent(5))).toBe('9.1% of packets');
+    expect(health.between(T0 + 5, T0 + 15).packetsLost).toBe(0);
+    expect(describeLossShare(health.between(T0 + 5, T0 + 15))).toBe('');
+    expect(health.total()).toEqual({ packets: 30_000, packetsLost: 1000, transactions: 6000, transactionsLost: 0 });
+    expect(describeLossCounts({ packets: 30_000, packetsLost: 1000, transactions: 6000, transactionsLost: 60 })).toBe('1,000 packets (3.2%) and 60 transactions (1.0%)');
+  });
+
+  it('keeps samples in bounded memory (one per second, for its span)', () => {
+    const health = new CaptureHealth(10);
+    for (let i = 0; i < 100_000; i++) health.update(stats({ packets: i }), T0 + i / 10);
+    expect((health as unknown as { samples: unknown[] }).samples.length).toBeLessThanOrEqual(13);
+    expect(health.recent(5).packets).toBeGreaterThanOrEqual(49);
+  });
+});
+
+describe('every output says when its counts are incomplete', () => {
+  const config: Config = { ...defaultConfig(), dashboard_bucket_size: 5, average_bucket_size: 10, average_learning_duration: 10, average_threshold: 50 };
+
+  /** Steady traffic with kernel drops in seconds 40..60, and a spike in 45..60. */
+  function lossyRun(session: Session): void {
+    for (let s = 0; s < 80; s++) {
+      const rate = s >= 45 && s < 60 ? 60 : 20;
+      session.ingest(Array.from({ length: rate }, (_, i) => event(T0 + s + i / rate)));
+      const drops = s < 40 ? 0 : Math.min(s, 60) - 40;
+      session.updateCapture(stats({ packets: 100 * (s + 1), kernelDrops: 50 * drops, events: 20 * (s + 1) }), T0 + s + 1);
+      session.advanceTo(T0 + s + 1);
+    }
+  }
+
+  it('the alert and recovery lines say the capture lost packets in their window', () => {
+    const session = new Session(config, 'lo');
+    const lines: string[] = [];
+    session.monitor.onNotice((n) => lines.push(n.message));
+    lossyRun(session);
+    const alert = lines.find((l) => l.startsWith('High traffic'));
+    expect(alert).toMatch(/\[counts incomplete: the capture lost \d+(\.\d)?% of packets in this window\]$/);
+    expect(lines.find((l) => l.startsWith('Traffic recovered'))).toMatch(/counts incomplete/);
+    expect(session.monitor.history[0].incomplete).toMatch(/of packets/);
+  });
+
+  it('an alert with nothing lost has no such note', () => {
+    const session = new Session(config, 'lo');
+    const lines: string[] = [];
+    session.monitor.onNotice((n) => lines.push(n.message));
+    for (let s = 0; s < 40; s++) {
+      const rate = s >= 20 && s < 30 ? 60 : 20;
+      session.ingest(Array.from({ length: rate }, (_, i) => event(T0 + s + i / rate)));
+      session.updateCapture(stats({ packets: 100 * (s + 1) }), T0 + s + 1);
+      session.advanceTo(T0 + s + 1);
+    }
+    expect(lines.find((l) => l.startsWith('High traffic'))).not.toMatch(/incomplete/);
+  });
+
+  it('--text prints a warning in the summaries of the periods that lost packets, and only those', () => {
+    const session = new Session(config, 'lo');
+    let out = '';
+    const sink = new TextSink(session, (text) => { out += text; });
+    lossyRun(session);
+    sink.finish();
+    const summaries = out.split('\n').filter((l) => /^\d{4}-/.test(l)).length;
+    const warnings = out.split('\n').filter((l) => l.includes('WARNING: the capture lost'));
+    expect(warnings.length).toBeGreaterThanOrEqual(3);
+    expect(warnings.length).toBeLessThan(summaries);
+    expect(warnings[0]).toMatch(/lost [\d,]+ packets \(\d+(\.\d)?%\) in these 5s: counts are incomplete/);
+  });
+
+  it('--report carries the totals, in JSON and in text', () => {
+    const session = new Session(config, 'lo');
+    lossyRun(session);
+    const report = buildReport(session);
+    expect(report.loss).toMatchObject({ packets: 8000, packetsLost: 1000, transactionsLost: 0 });
+    expect(report.loss.packetLossShare).toBeCloseTo(1000 / 9000, 5);
+    expect(renderReportText(report)).toContain('WARNING: the capture lost 1,000 packets (11%)');
+  });
+
+  it('the headless live summary and the dashboard quit line name the losses', () => {
+    const session = new Session(config, 'lo');
+    lossyRun(session);
+    expect(liveCaptureSummary(session)).toMatch(/^wiretop: 1600 transactions in 8000 packets from lo; dropped: 1000 packets by the kernel, 0 by the interface, 0 transactions by wiretop\. WARNING: the capture lost 1,000 packets/);
+    const clean = new Session(config, 'lo');
+    clean.updateCapture(stats({ packets: 10, events: 2 }), T0);
+    expect(liveCaptureSummary(clean)).not.toMatch(/WARNING/);
+    const screen = fakeScreen(100, 30);
+    const tui = new TuiSink(session, () => undefined, { TERM: 'xterm' }, screen);
+    expect(tui.close()).toMatch(/; the capture lost 1,000 packets \(11%\)\n$/);
+  });
+
+  it('the dashboard status bar says LOSING while drops are recent, in red, and stops after', () => {
+    const session = new Session(config, 'lo');
+    const screen = fakeScreen(120, 40);
+    const dashboard = new Dashboard({ session, screen, onQuit: () => undefined, color: true });
+    session.updateCapture(stats({ packets: 1000 }), T0);
+    expect(dashboard.statusText()).not.toContain('LOSING');
+    session.updateCapture(stats({ packets: 2000, kernelDrops: 250, eventsDropped: 10, events: 500 }), T0 + 2);
+    expect(dashboard.statusText()).toContain('LOSING 11% of packets and 2.0% of transactions');
+    dashboard.render();
+    const bar = (dashboard as unknown as { statusBar: { content: string } }).statusBar.content;
+    expect(bar).toContain('{red-bg}LOSING 11% of packets and 2.0% of transactions{/red-bg}');
+    // Twenty seconds with no more drops: the warning goes.
+    session.updateCapture(stats({ packets: 4000, kernelDrops: 250, eventsDropped: 10, events: 900 }), T0 + 22);
+    expect(dashboard.statusText()).not.toContain('LOSING');
+    dashboard.destroy();
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * The capture loop with a fake packet source and a fake main thread: what it posts, how it
+ * waits for a slow main thread (files) or drops and counts (live), and how it stops.
+ */
+import { CaptureLoop, MAX_BATCH, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
+import { decodeEvents } from '../src/capture/eventBatch';
+import { captureLimits } from '../src/capture/limits';
+import type { FromWorker } from '../src/capture/messages';
+import { END, type FrameSink, type PacketSource } from '../src/capture/packetSource';
+import { CapturePipeline } from '../src/capture/pipeline';
+import { LinkType } from '../src/capture/decode';
+import type { TimedFrame } from '../src/generate/traffic';
+import type { CaptureStats } from '../src/types';
+import { Conversation, request, response } from './helpers/conversation';
+
+/** `count` one-request connections, each on its own client port, 1 ms apart. */
+function exchanges(count: number): TimedFrame[] {
+  const frames: TimedFrame[] = [];
+  for (let i = 0; i < count; i++) {
+    const conv = new Conversation({ addr: '10.0.0.1', port: 1024 + (i % 60000) }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000 + i * 0.001);
+    conv.handshake();
+    conv.send('client', request('GET', `/item/${i}`));
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    frames.push(...conv.frames);
+  }
+  return frames;
+}
+
+/** A source that hands out `perRead` frames per read from a list. */
+class ListSource implements PacketSource {
+  readonly name = 'fake';
+  readonly linkType = LinkType.ETHERNET;
+  private next = 0;
+  reads = 0;
+  closed = false;
+
+  constructor(readonly live: boolean, private readonly frames: TimedFrame[], private readonly perRead: number) {}
+
+  read(sink: FrameSink): number {
+    this.reads++;
+    if (this.next >= this.frames.length) return this.live ? 0 : END;
+    const stop = Math.min(this.frames.length, this.next + this.perRead);
+    for (; this.next < stop; this.next++) {
+      const { ts, frame } = this.frames[this.next];
+      sink.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    }
+    return this.perRead;
+  }
+
+  get drained(): boolean {
+    return this.next >= this.frames.length;
+  }
+
+  wait(maxMs: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, 5)));
+  }
+
+  updateHealth(stats: CaptureStats): void {
+    if (this.live) stats.kernelDrops = 7;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** A main thread that records messages and acknowledges only when told. */
+class FakeMain implements MessageOut {
+  readonly messages: FromWorker[] = [];
+  unacknowledged = 0;
+  maxUnacknowledged = 0;
+
+  post(message: FromWorker): void {
+    this.messages.push(message);
+    if (message.type === 'events') {
+      this.unacknowledged++;
+      this.maxUnacknowledged = Math.max(this.maxUnacknowledged, this.unacknowledged);
+    }
+  }
+
+  events(): number {
+    return this.messages.reduce((n, m) => n + (m.type === 'events' ? m.batch.count : 0), 0);
+  }
+
+  last(): FromWorker {
+    return this.messages[this.messages.length - 1];
+  }
+}
+
+const until = async (test: () => boolean) => {
+  for (let i = 0; i < 2000 && !test(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
+function loopOver(source: PacketSource, main: FakeMain): CaptureLoop {
+  return new CaptureLoop(source, new CapturePipeline(captureLimits(1024), 2), main);
+}
+
+describe('the capture loop', () => {
+  it('posts ready, every transaction in order in bounded batches, stats, then eof, and closes its source', async () => {
+    const source = new ListSource(false, exchanges(1500), 64);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    // A main thread that keeps up: acknowledge everything as it comes.
+    const acker = setInterval(() => { loop.acknowledge(main.unacknowledged); main.unacknowledged = 0; }, 1);
+    await running;
+    clearInterval(acker);
+    expect(main.messages[0]).toEqual({ type: 'ready', source: 'fake', linkType: LinkType.ETHERNET });
+    expect(main.last()).toEqual({ type: 'eof' });
+    const batches = main.messages.filter((m) => m.type === 'events');
+    expect(Math.max(...batches.map((m) => (m.type === 'events' ? m.batch.count : 0)))).toBeLessThanOrEqual(MAX_BATCH);
+    const uris = batches.flatMap((m) => (m.type === 'events' ? decodeEvents(m.batch).map((e) => e.uri) : []));
+    expect(uris).toEqual(Array.from({ length: 1500 }, (_, i) => `/item/${i}`));
+    const stats = main.messages.filter((m) => m.type === 'stats');
+    expect(stats.length).toBeGreaterThan(0);
+    expect(source.closed).toBe(true);
+  });
+
+  it('makes a file wait while the main thread is behind, and go on when it catches up', async () => {
+    const source = new ListSource(false, exchanges(4000), 64);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    await until(() => main.unacknowledged > MAX_BATCHES_IN_FLIGHT);
+    const readsWhenStalled = source.reads;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Stalled: no more reads, and no more than the allowance in flight.
+    expect(source.reads).toBe(readsWhenStalled);
+    expect(main.unacknowledged).toBeLessThanOrEqual(MAX_BATCHES_IN_FLIGHT + Math.ceil(64 * 8 / MAX_BATCH) + 1);
+    const acker = setInterval(() => { loop.acknowledge(main.unacknowledged); main.unacknowledged = 0; }, 1);
+    await running;
+    clearInterval(acker);
+    expect(main.events()).toBe(4000);
+    expect(main.last()).toEqual({ type: 'eof' });
+  });
+
+  it('never waits on a live capture: with a stalled main thread it drops transactions, counts them, and holds a bounded queue', async () => {
+    const source = new ListSource(true, exchanges(40_000), 2048);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    await until(() => source.drained);
+    // Let the loop flush what it holds.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    loop.stop();
+    await running;
+    expect(main.last()).toEqual({ type: 'stopped' });
+    expect(main.maxUnacknowledged).toBeLessThanOrEqual(MAX_LIVE_BATCHES_IN_FLIGHT);
+    const finalStats = [...main.messages].reverse().find((m) => m.type === 'stats');
+    if (finalStats?.type !== 'stats') throw new Error('no stats');
+    expect(finalStats.stats.events).toBe(40_000);
+    expect(finalStats.stats.eventsDropped).toBe(40_000 - main.events());
+    expect(finalStats.stats.eventsDropped).toBeGreaterThan(0);
+    // What only the source knows is in the counters.
+    expect(finalStats.stats.kernelDrops).toBe(7);
+  });
+
+  it('stops promptly while waiting for a live source with nothing to read', async () => {
+    const source = new ListSource(true, [], 1);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    await until(() => source.reads > 3);
+    loop.stop();
+    await running;
+    expect(main.last()).toEqual({ type: 'stopped' });
+    expect(source.closed).toBe(true);
+  });
+});
