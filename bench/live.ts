@@ -204,6 +204,7 @@ async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<Wi
     stop: async () => {
       child.kill('SIGINT');
       const exitCode = await waitForExit(child, 30_000);
+      fs.writeFileSync(path.join(dir, `wiretop-${mode}.err`), stderr);
       const text = fs.readFileSync(outFile, 'utf8');
       if (mode === 'ndjson') {
         const summary = /wiretop: \d+ transactions.*/.exec(stderr)?.[0] ?? '';

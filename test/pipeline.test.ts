@@ -1,5 +1,6 @@
 /** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
 import { LinkType } from '../src/capture/decode';
+import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 
 function simpleExchange(conv = new Conversation()): Conversation {
@@ -318,6 +319,21 @@ describe('the snapshot length and bytes the capture lost', () => {
     conv.close();
     const { events } = runFrames(conv.frames, LinkType.ETHERNET, 1024, 2048);
     expect(events.map((e) => [e.uri, e.status])).toEqual([['/chunked', 200], ['/after', 201]]);
+  });
+
+  it('ends a chunked message at a hole between chunks, so the next transaction is not held back', () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/first'));
+    conv.send('server', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    conv.lose('server', 200); // the next chunk-size line and what follows
+    conv.send('client', request('GET', '/second'));
+    conv.send('server', response(200, 'ok'));
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const { captureLimits } = jest.requireActual('../src/capture/limits');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    // Both out before the connection ends (no FIN), within milliseconds of data time.
+    expect(pipeline.release().map((e: HttpEvent) => [e.uri, e.status, e.respBytes])).toEqual([['/first', 200, 5], ['/second', 200, 2]]);
   });
 
   it('reports a request head longer than the snapshot length from the lines it captured', () => {

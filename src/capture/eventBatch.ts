@@ -1,8 +1,8 @@
 /**
- * A compact, transferable form of an HttpEvent batch for the worker → main message. Structured
- * cloning thousands of small objects was the worker's largest cost; instead numbers travel in
- * one Float64Array, and strings as the batch's distinct strings (UTF-8, back to back) with one
- * index per string field.
+ * A compact, transferable form of an HttpEvent batch for the worker → main message: one
+ * ArrayBuffer, transferred, not copied. Structured cloning thousands of small objects was the
+ * worker's largest cost; here the numbers of every event, then for each event one index per
+ * string field into the batch's distinct strings, then those strings in UTF-8, back to back.
  *
  * Why not one joined string split on arrival: V8 makes the pieces "sliced strings" that keep
  * the whole joined string alive, so one URI kept by a top-N summary pinned its batch's ~100 KB.
@@ -11,34 +11,43 @@
  */
 import type { HttpEvent } from '../types';
 
-/** The encoded batch; its typed arrays' buffers are transferred, not copied. */
+/** The encoded batch. Its buffer holds, in order: numbers, string indices, string ends, string bytes. */
 export interface EncodedBatch {
   count: number;
-  /** NUMBER_FIELDS per event. */
-  numbers: Float64Array;
-  /** STRING_FIELDS per event: indices into the batch's distinct strings. */
-  stringRefs: Uint32Array;
-  /** The distinct strings in UTF-8, back to back; string i ends at `stringEnds[i]`. */
-  stringBytes: Uint8Array;
-  stringEnds: Uint32Array;
+  /** Distinct strings in the batch. */
+  strings: number;
+  buffer: ArrayBuffer;
 }
 
 const NUMBER_FIELDS = 7; // ts, sport, dport, status, reqBytes, respBytes, latencyMs
 const STRING_FIELDS = 8; // src, dst, method, host, uri, section, ua, version
 const NONE = -1;
 
-/** Encodes events (in the worker); its scratch buffer and index are reused from batch to batch. */
+/** Byte offsets of a batch's parts in its buffer. */
+function layout(count: number, strings: number): { refs: number; ends: number; bytes: number } {
+  const refs = count * NUMBER_FIELDS * 8;
+  const ends = refs + count * STRING_FIELDS * 4;
+  return { refs, ends, bytes: ends + strings * 4 };
+}
+
+/** Encodes events (in the worker); its scratch space is reused from batch to batch. */
 export class BatchEncoder {
-  private scratch = Buffer.allocUnsafe(256 * 1024);
+  private numbers = new Float64Array(0);
+  private refs = new Uint32Array(0);
+  private ends = new Uint32Array(1024);
+  private bytes = Buffer.allocUnsafe(256 * 1024);
   private readonly index = new Map<string, number>();
-  private ends: number[] = [];
+  private strings = 0;
   private used = 0;
 
   /** Encodes `events`; pass `transferList(batch)` to postMessage. */
   encode(events: readonly HttpEvent[]): EncodedBatch {
     const count = events.length;
-    const numbers = new Float64Array(count * NUMBER_FIELDS);
-    const refs = new Uint32Array(count * STRING_FIELDS);
+    if (this.numbers.length < count * NUMBER_FIELDS) {
+      this.numbers = new Float64Array(count * NUMBER_FIELDS);
+      this.refs = new Uint32Array(count * STRING_FIELDS);
+    }
+    const { numbers, refs } = this;
     for (let i = 0; i < count; i++) {
       const e = events[i];
       const n = i * NUMBER_FIELDS;
@@ -59,17 +68,17 @@ export class BatchEncoder {
       refs[s + 6] = this.ref(e.ua);
       refs[s + 7] = this.ref(e.version);
     }
-    const batch: EncodedBatch = {
-      count,
-      numbers,
-      stringRefs: refs,
-      stringBytes: new Uint8Array(this.scratch.subarray(0, this.used)),
-      stringEnds: Uint32Array.from(this.ends),
-    };
+    const strings = this.strings;
+    const at = layout(count, strings);
+    const buffer = new ArrayBuffer(at.bytes + this.used);
+    new Float64Array(buffer, 0, count * NUMBER_FIELDS).set(numbers.subarray(0, count * NUMBER_FIELDS));
+    new Uint32Array(buffer, at.refs, count * STRING_FIELDS).set(refs.subarray(0, count * STRING_FIELDS));
+    new Uint32Array(buffer, at.ends, strings).set(this.ends.subarray(0, strings));
+    new Uint8Array(buffer, at.bytes, this.used).set(this.bytes.subarray(0, this.used));
     this.index.clear();
-    this.ends = [];
+    this.strings = 0;
     this.used = 0;
-    return batch;
+    return { count, strings, buffer };
   }
 
   /** The index of `text` among the batch's distinct strings, added when new. */
@@ -77,14 +86,19 @@ export class BatchEncoder {
     let at = this.index.get(text);
     if (at !== undefined) return at;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.used + text.length * 3 > this.scratch.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.used + text.length * 3));
-      this.scratch.copy(grown, 0, 0, this.used);
-      this.scratch = grown;
+    if (this.used + text.length * 3 > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + text.length * 3));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
     }
-    this.used += this.scratch.utf8Write(text, this.used);
-    at = this.ends.length;
-    this.ends.push(this.used);
+    this.used += this.bytes.utf8Write(text, this.used);
+    if (this.strings === this.ends.length) {
+      const grown = new Uint32Array(this.ends.length * 2);
+      grown.set(this.ends);
+      this.ends = grown;
+    }
+    at = this.strings++;
+    this.ends[at] = this.used;
     this.index.set(text, at);
     return at;
   }
@@ -97,15 +111,19 @@ export function encodeEvents(events: readonly HttpEvent[]): EncodedBatch {
 
 /** The buffers to transfer with a batch. */
 export function transferList(batch: EncodedBatch): ArrayBuffer[] {
-  return [batch.numbers.buffer, batch.stringRefs.buffer, batch.stringBytes.buffer, batch.stringEnds.buffer] as ArrayBuffer[];
+  return [batch.buffer];
 }
 
 /** Rebuilds the events of a batch. */
 export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
-  const { count, numbers, stringRefs: refs, stringEnds: ends } = batch;
-  const bytes = Buffer.from(batch.stringBytes.buffer, batch.stringBytes.byteOffset, batch.stringBytes.byteLength);
-  const strings: string[] = new Array(ends.length);
-  for (let i = 0, start = 0; i < ends.length; i++) {
+  const { count, buffer } = batch;
+  const at = layout(count, batch.strings);
+  const numbers = new Float64Array(buffer, 0, count * NUMBER_FIELDS);
+  const refs = new Uint32Array(buffer, at.refs, count * STRING_FIELDS);
+  const ends = new Uint32Array(buffer, at.ends, batch.strings);
+  const bytes = Buffer.from(buffer, at.bytes, buffer.byteLength - at.bytes);
+  const strings: string[] = new Array(batch.strings);
+  for (let i = 0, start = 0; i < batch.strings; i++) {
     strings[i] = bytes.utf8Slice(start, ends[i]);
     start = ends[i];
   }
@@ -134,9 +152,4 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
     };
   }
   return events;
-}
-
-/** Bytes a batch holds (for bounding memory kept of batches). */
-export function batchBytes(batch: EncodedBatch): number {
-  return batch.numbers.byteLength + batch.stringRefs.byteLength + batch.stringBytes.byteLength + batch.stringEnds.byteLength;
 }

@@ -5,6 +5,7 @@
  */
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter } from '../http/connection';
+import { TextCache } from '../http/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits, type StreamReceiver } from './reassembly';
 
@@ -76,6 +77,8 @@ export class FlowTable {
   private readonly buckets = new Map<number, Flow>();
   private readonly flows = new Set<Flow>();
   private readonly budget: ReassemblyBudget;
+  /** Repeated Host and User-Agent values, shared by every connection's parsers. */
+  private readonly texts = new TextCache();
 
   constructor(
     private readonly limits: FlowLimits,
@@ -132,7 +135,7 @@ export class FlowTable {
     const endpoints = seg.ipVersion === 4
       ? { addrA: formatIpv4(seg.src4), portA: seg.sport, addrB: formatIpv4(seg.dst4), portB: seg.dport }
       : { addrA: seg.src6, portA: seg.sport, addrB: seg.dst6, portB: seg.dport };
-    const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit);
+    const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit, this.texts);
     const flow = new Flow(src, seg.sport, dst, seg.dport, bucket, connection, this.limits, this.budget, this.stats, ts);
     flow.next = this.buckets.get(bucket) ?? null;
     this.buckets.set(bucket, flow);

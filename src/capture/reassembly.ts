@@ -46,6 +46,9 @@ function seqDiff(a: number, b: number): number {
 export class TcpStream {
   private nextSeq = 0;
   private started = false;
+  /** The highest sequence number the peer has acknowledged (when peerAcked). */
+  private peerAck = 0;
+  private peerAcked = false;
   private pending: PendingSegment[] = [];
   private pendingBytes = 0;
 
@@ -88,6 +91,8 @@ export class TcpStream {
       return;
     }
     this.buffer(buf, start, length, uncaptured, seq, ts);
+    // The peer may have acknowledged the missing bytes already (its ACK came first).
+    if (this.peerAcked && this.pending.length > 0) this.skipAcked(ts);
   }
 
   /**
@@ -95,8 +100,17 @@ export class TcpStream {
    * (dropped by the capture, not by the network) will not be sent again: stop waiting for them.
    */
   onAcked(ack: number, ts: number): void {
-    if (this.pending.length === 0) return;
-    const lost = seqDiff(ack, this.nextSeq);
+    if (!this.started) return;
+    if (!this.peerAcked || seqDiff(ack, this.peerAck) > 0) {
+      this.peerAck = ack >>> 0;
+      this.peerAcked = true;
+    }
+    if (this.pending.length > 0) this.skipAcked(ts);
+  }
+
+  /** Jumps over bytes before the peer's latest ACK that are missing here. */
+  private skipAcked(ts: number): void {
+    const lost = seqDiff(this.peerAck, this.nextSeq);
     if (lost <= 0) return;
     if (lost >= seqDiff(this.pending[0].seq, this.nextSeq)) {
       this.skipHole(ts);
@@ -104,7 +118,7 @@ export class TcpStream {
     }
     this.stats.gaps++;
     this.stats.gapBytes += lost;
-    this.nextSeq = ack >>> 0;
+    this.nextSeq = this.peerAck;
     this.receiver.onGap(ts, lost);
   }
 

@@ -6,6 +6,7 @@
 import type { CaptureStats, HttpEvent } from '../types';
 import type { MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
+import type { TextCache } from './sanitize';
 import { hostWithoutPort, sectionOf } from './uri';
 
 /** The two endpoints of a connection, in the order its first packet went. */
@@ -59,9 +60,10 @@ export class HttpConnection implements ParserOwner {
     private readonly limits: ConnectionLimits,
     private readonly stats: CaptureStats,
     private readonly emit: EventEmitter,
+    texts?: TextCache,
   ) {
-    this.parserA = new MessageParser(this, limits);
-    this.parserB = new MessageParser(this, limits);
+    this.parserA = new MessageParser(this, limits, texts);
+    this.parserB = new MessageParser(this, limits, texts);
   }
 
   /** Requests not yet answered. */

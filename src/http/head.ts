@@ -3,7 +3,7 @@
  * wiretop shows or needs for framing. Header values of interest are read straight from the
  * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all.
  */
-import { boundedText } from './sanitize';
+import { boundedText, type TextCache } from './sanitize';
 
 /** The parts of a request or response head that wiretop keeps. */
 export interface MessageHead {
@@ -168,9 +168,10 @@ function classifyName(buf: Buffer, start: number, end: number): Wanted {
 /**
  * Parses the head in `buf[start, end)` (the bytes up to and including the blank line), into
  * `into` when given. Returns null when the start line is not HTTP. `maxHeaders` bounds the
- * header lines read.
+ * header lines read; `texts`, when given, gives repeated Host and User-Agent values back as the
+ * same strings.
  */
-export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number, into?: MessageHead): MessageHead | null {
+export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number, into?: MessageHead, texts?: TextCache): MessageHead | null {
   const firstEnd = lineEnd(buf, start, end);
   const lineStop = trimLineEnd(buf, start, firstEnd < 0 ? end : firstEnd);
   const head = into ?? emptyHead();
@@ -226,10 +227,10 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
       const valueStart = skipSpaces(buf, colon + 1, stop);
       switch (wanted) {
         case Wanted.Host:
-          if (head.host === '') head.host = boundedText(buf, valueStart, stop, maxStr);
+          if (head.host === '') head.host = boundedText(buf, valueStart, stop, maxStr, texts);
           break;
         case Wanted.UserAgent:
-          if (head.ua === '') head.ua = boundedText(buf, valueStart, stop, maxStr);
+          if (head.ua === '') head.ua = boundedText(buf, valueStart, stop, maxStr, texts);
           break;
         case Wanted.ContentLength: {
           const value = parseContentLength(buf, valueStart, stop);

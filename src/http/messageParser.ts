@@ -5,6 +5,7 @@
  * Bytes are only copied while a head spans segments, into a buffer bounded by `maxHeadBytes`.
  */
 import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
+import type { TextCache } from './sanitize';
 
 /** How the body after a head is delimited. */
 export const enum Framing {
@@ -87,7 +88,8 @@ export class MessageParser {
   /** Time of the segment that carried a head's first byte. */
   private headTs = 0;
 
-  constructor(private readonly owner: ParserOwner, private readonly limits: ParserLimits) {}
+  /** `texts`: the capture's cache of repeated header values. */
+  constructor(private readonly owner: ParserOwner, private readonly limits: ParserLimits, private readonly texts?: TextCache) {}
 
   /** Consumes `buf[start, end)`, the next bytes of the stream in order. */
   push(buf: Buffer, start: number, end: number, ts: number): void {
@@ -155,8 +157,11 @@ export class MessageParser {
       this.bodyBytes += missing;
       return;
     }
-    if (this.state === State.Body || this.state === State.ChunkData) {
-      this.bodyBytes += this.remaining;
+    if (this.state === State.Body || this.state === State.ChunkData || this.state === State.ChunkSize
+        || this.state === State.ChunkDataEnd || this.state === State.Trailers) {
+      // The hole takes the rest of the message with it: end it here (with the rest of a body of
+      // known size; a chunked body's later chunks are not known) and look for the next one.
+      if (this.state === State.Body || this.state === State.ChunkData) this.bodyBytes += this.remaining;
       this.endMessage(ts);
     } else if (this.state === State.Head && this.headLen > 0) {
       this.salvageHead(ts);
@@ -311,7 +316,7 @@ export class MessageParser {
 
   /** `truncated`: the head was cut (see salvageHead); the message ends with it. */
   private completeHead(buf: Buffer, start: number, end: number, ts: number, truncated = false): void {
-    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined);
+    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined, this.texts);
     // A request head is kept by the connection until its response; a response head is not,
     // so the next one may reuse it.
     this.scratchHead = head !== null && !head.isRequest ? head : null;

@@ -13,11 +13,49 @@ function isPrintableAscii(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string. */
-export function boundedText(buf: Buffer, start: number, end: number, maxBytes: number): string {
+/** Slots of a TextCache (a power of two). */
+const CACHE_SLOTS = 4096;
+/** Values longer than this are not cached: hashing them costs more than it saves. */
+const CACHE_MAX_LENGTH = 256;
+
+/**
+ * Header values that repeat from request to request (Host, User-Agent), kept so that the same
+ * bytes give back the same string: no new string per request for them (less garbage), and one
+ * hash for every later lookup of it. Direct-mapped: a value that collides replaces the slot.
+ */
+export class TextCache {
+  private readonly slots: Array<string | undefined> = new Array<string | undefined>(CACHE_SLOTS);
+
+  /** The text of `buf[start, end)` when it is printable ASCII, else null. */
+  ascii(buf: Buffer, start: number, end: number): string | null {
+    const length = end - start;
+    if (length > CACHE_MAX_LENGTH) return isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) {
+      const c = buf[i];
+      if (c < 0x20 || c > 0x7e) return null;
+      hash = Math.imul(hash ^ c, 0x01000193);
+    }
+    const slot = (hash ^ (hash >>> 16)) & (CACHE_SLOTS - 1);
+    const cached = this.slots[slot];
+    if (cached !== undefined && cached.length === length && sameText(cached, buf, start)) return cached;
+    const text = buf.latin1Slice(start, end);
+    this.slots[slot] = text;
+    return text;
+  }
+}
+
+/** Does `text` hold the bytes at `buf[start, start + text.length)`? */
+function sameText(text: string, buf: Buffer, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+/** Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string (through `cache` when given). */
+export function boundedText(buf: Buffer, start: number, end: number, maxBytes: number, cache?: TextCache): string {
   if (end - start > maxBytes) end = start + maxBytes;
-  if (isPrintableAscii(buf, start, end)) return buf.latin1Slice(start, end);
-  return escapeControls(buf.toString('utf8', start, end));
+  const ascii = cache !== undefined ? cache.ascii(buf, start, end) : isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
+  return ascii ?? escapeControls(buf.toString('utf8', start, end));
 }
 
 // C0 controls, DEL, C1 controls, and the bidirectional overrides that can reorder a line.
