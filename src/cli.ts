@@ -61,6 +61,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
     .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
+    .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
     .strict()
     .help('help')
     .alias('help', 'h')
@@ -109,6 +110,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args.timeout, 'timeout', '--timeout'],
     [args['buffer-size'], 'buffer_size', '--buffer-size'],
     [args.snaplen, 'snap_length', '--snaplen'],
+    [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];
   for (const [value, key, flag] of flagKeys) {
     if (value === undefined) continue;

@@ -21,6 +21,7 @@ export interface Config {
   refresh: number;
   buffer_size: number;
   snap_length: number;
+  capture_nice: number;
   plugins: string[];
 }
 

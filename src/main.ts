@@ -51,6 +51,7 @@ export function sourceSpec(options: CliOptions, headless: boolean, config: Confi
     filter: options.filter ?? portFilter(options.ports),
     bufferBytes: config.buffer_size * 1024 * 1024,
     snapLength: config.snap_length,
+    nice: config.capture_nice,
   };
 }
 
@@ -103,6 +104,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     }
   }
   const spec = sourceSpec(options, mode !== 'tui', config);
+  // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
+  const keepsStatistics = mode !== 'ndjson';
   const session = new Session(config, sourceName(spec), plugins);
   const store = session.store;
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
@@ -152,6 +155,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
       onEvents: (events, watermark, encoded) => {
+        if (!keepsStatistics) {
+          sink?.onEvents(events);
+          return;
+        }
         session.ingest(events, encoded);
         sink?.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
@@ -159,7 +166,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       },
       onStats: (stats, now, watermark) => {
         session.updateCapture(stats, now);
-        session.advanceTo(watermark);
+        if (keepsStatistics) session.advanceTo(watermark);
         sink?.onCaptureStats?.();
       },
       onEnd: () => {

@@ -152,6 +152,7 @@ describeLive('live capture on lo', () => {
 
   it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
     const port = (server.address() as AddressInfo).port;
+    const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--ndjson']);
     const uris = new Set<string>();
     let count = 0;
@@ -165,12 +166,19 @@ describeLive('live capture on lo', () => {
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitForLine(child, /listening on lo/);
+    // The capture thread, and only it, runs at capture_nice (-5 by default; root may).
+    const nices = fs.readdirSync(`/proc/${child.pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    expect(nices.filter((n) => n === -5)).toHaveLength(1);
+    expect(nices.filter((n) => n !== -5 && n !== 0)).toHaveLength(0);
+    // Where the kernel shares the CPU between sessions first, the session's group too, until the end.
+    if (autogroup !== null && /nice 0/.test(autogroup)) expect(fs.readFileSync(`/proc/${child.pid}/autogroup`, 'utf8')).toMatch(/nice -5/);
     const started = Date.now();
     const sent = await pipelinedLoad(port, 8, 250, 10);
     const seconds = (Date.now() - started) / 1000;
     for (let tries = 0; tries < 100 && count < sent.length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+    if (autogroup !== null) expect(fs.readFileSync('/proc/self/autogroup', 'utf8')).toBe(autogroup);
     expect(sent).toHaveLength(20_000);
     expect(count).toBe(sent.length);
     expect([...uris].sort()).toEqual([...sent].sort());

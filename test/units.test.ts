@@ -9,6 +9,7 @@ import { loadConfig, validateConfig, defaultConfig, configSchema } from '../src/
 import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
 import { boundedText, escapeControls } from '../src/http/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
+import { eventLine } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/generate/traffic';
 import type { HttpEvent } from '../src/types';
@@ -178,5 +179,15 @@ describe('config', () => {
     const file = path.join(dir, 'broken.json');
     fs.writeFileSync(file, '{ nope');
     expect(() => loadConfig(file, {})).toThrow(/broken\.json: not valid JSON/);
+  });
+});
+
+describe('ndjson lines', () => {
+  it('are JSON.stringify of the event, nulls, quotes and Unicode included', () => {
+    const events: HttpEvent[] = [
+      { ts: 1700000000.123456, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h"q', uri: '/a\\b?c="d"', section: '/a\\b', status: null, reqBytes: 0, respBytes: 5, ua: 'ü ☃ \\u{1F600}', latencyMs: null, version: '0.9' },
+      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\\\x00y', latencyMs: 1.5, version: '1.1' },
+    ];
+    for (const event of events) expect(eventLine(event)).toBe(JSON.stringify(event) + '\n');
   });
 });

@@ -42,6 +42,8 @@ export class WorkerCapture implements CaptureSource {
   private worker: Worker | null = null;
   private exited: Promise<void> = Promise.resolve();
   private ended = false;
+  /** Event batches taken in and not yet acknowledged to the worker. */
+  private unacknowledged = 0;
 
   constructor(private readonly request: CaptureRequest) {}
 
@@ -56,12 +58,10 @@ export class WorkerCapture implements CaptureSource {
         case 'ready':
           listener.onReady(message.source);
           break;
-        case 'events': {
+        case 'events':
           listener.onEvents(decodeEvents(message.batch), message.watermark, message.batch);
-          const ack: ToWorker = { type: 'ack', batches: 1 };
-          worker.postMessage(ack);
+          this.acknowledge(worker);
           break;
-        }
         case 'stats':
           listener.onStats(message.stats, message.now, message.watermark);
           break;
@@ -92,6 +92,19 @@ export class WorkerCapture implements CaptureSource {
         }
         resolve();
       });
+    });
+  }
+
+  /**
+   * Acknowledges a batch taken in. Batches come in bursts (a flush is several messages): one
+   * ack message after the burst, not one per batch.
+   */
+  private acknowledge(worker: Worker): void {
+    if (this.unacknowledged++ > 0) return;
+    setImmediate(() => {
+      const ack: ToWorker = { type: 'ack', batches: this.unacknowledged };
+      this.unacknowledged = 0;
+      worker.postMessage(ack);
     });
   }
 
