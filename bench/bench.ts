@@ -1,14 +1,17 @@
 /**
  * `npm run bench`:
- * 1. generates a deterministic capture of 1,000,000 HTTP/1.1 requests on keep-alive
- *    connections (cached in bench-out/), times `wiretop -r FILE --report json` on it and prints
- *    requests/s, packets/s and peak RSS;
+ * 1. generates deterministic captures (cached in bench-out/): 1,000,000 HTTP/1.1 requests on
+ *    keep-alive connections, its 200,000-request version, and 200,000 requests each on a
+ *    connection of its own; times `wiretop -r FILE --report json` on each (best of
+ *    BENCH_RUNS, 3) and prints requests/s, packets/s and peak RSS, with httpry's time on the
+ *    same file beside it when httpry is installed (`httpry -r FILE -o /dev/null`);
  * 2. feeds the statistics store 10 M transactions with 1 M distinct URIs (Zipf) in a process of
  *    its own, compares its top-10 sections and URIs with exact counting, and prints its peak RSS.
  * 3. runs the dashboard (on a fake screen) while 100,000 transactions a second flow in, and
  *    prints whether it kept up and the share of a core its redraws take.
- * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of 1,
- * BENCH_SKIP=pipeline, heavy or dashboard (comma list) skips parts.
+ * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of
+ * the first capture, BENCH_SKIP=pipeline, heavy or dashboard (comma list) skips parts. The live
+ * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -21,20 +24,30 @@ import { HEAVY_HITTERS } from './heavyHitters';
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 const OUT = path.join(ROOT, 'bench-out');
 
-function benchProfile(requests: number): TrafficProfile {
-  const rps = 20_000;
-  return { startTs: 1_700_000_000, phases: [{ seconds: requests / rps, rps }], seed: 7, connections: 200, requestsPerConnection: 100 };
+/** A capture the benchmark times. */
+interface BenchCapture {
+  name: string;
+  requests: number;
+  requestsPerConnection: number;
 }
 
-function ensureCapture(requests: number): { file: string; packets: number } {
+function benchProfile(capture: BenchCapture): TrafficProfile {
+  const rps = 20_000;
+  return {
+    startTs: 1_700_000_000, phases: [{ seconds: capture.requests / rps, rps }], seed: 7,
+    connections: 200, requestsPerConnection: capture.requestsPerConnection,
+  };
+}
+
+function ensureCapture(capture: BenchCapture): { file: string; packets: number } {
   fs.mkdirSync(OUT, { recursive: true });
-  const file = path.join(OUT, `keepalive-${requests}.pcap`);
+  const file = path.join(OUT, `${capture.name}.pcap`);
   const meta = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, 'utf8'));
   process.stdout.write(`generating ${file} ...\n`);
   const writer = new PcapWriter(file);
   let packets = 0;
-  for (const { ts, frame } of generateTraffic(benchProfile(requests))) {
+  for (const { ts, frame } of generateTraffic(benchProfile(capture))) {
     writer.write(ts, frame);
     packets++;
   }
@@ -59,6 +72,15 @@ function timeWiretop(file: string): RunResult {
   const usage = JSON.parse(/rusage (\{.*\})/.exec(child.stderr)![1]) as { maxRSS: number };
   const report = JSON.parse(child.stdout) as { requests: number };
   return { seconds, maxRssMb: usage.maxRSS / 1024, requests: report.requests };
+}
+
+/** httpry's time on the same file (its default filter: TCP ports 80 and 8080), or null without httpry. */
+function timeHttpry(file: string): number | null {
+  if (spawnSync('sh', ['-c', 'command -v httpry']).status !== 0) return null;
+  const started = process.hrtime.bigint();
+  const child = spawnSync('httpry', ['-r', file, '-q', '-o', '/dev/null'], { stdio: 'ignore' });
+  if (child.status !== 0) return null;
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 interface Hitter { key: string; count: number; error: number }
@@ -112,24 +134,37 @@ function main(): void {
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
 }
 
+const CAPTURES: BenchCapture[] = [
+  { name: 'keepalive-1000000', requests: Number(process.env.BENCH_REQUESTS ?? 1_000_000), requestsPerConnection: 100 },
+  { name: 'keepalive-200000', requests: 200_000, requestsPerConnection: 100 },
+  { name: 'short-200000', requests: 200_000, requestsPerConnection: 1 },
+];
+
 function pipeline(): void {
-  const requests = Number(process.env.BENCH_REQUESTS ?? 1_000_000);
-  const { file, packets } = ensureCapture(requests);
-  const planned = plannedRequests(benchProfile(requests));
   const runs = Number(process.env.BENCH_RUNS ?? 3);
-  const results: RunResult[] = [];
-  for (let i = 0; i < runs; i++) results.push(timeWiretop(file));
-  const best = results.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
-  const sizeMb = fs.statSync(file).size / 1024 / 1024;
-  const lines = [
-    `capture: ${file} (${sizeMb.toFixed(0)} MB, ${packets} packets, ${planned} requests planned)`,
-    `wiretop -r FILE --report json, best of ${runs}: ${best.seconds.toFixed(2)} s`,
-    `  transactions reported: ${best.requests}${best.requests === planned ? '' : `  (MISMATCH: planned ${planned})`}`,
-    `  requests/s: ${Math.round(best.requests / best.seconds).toLocaleString('en-US')}`,
-    `  packets/s:  ${Math.round(packets / best.seconds).toLocaleString('en-US')}`,
-    `  peak RSS:   ${Math.max(...results.map((r) => r.maxRssMb)).toFixed(0)} MB`,
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  for (const capture of CAPTURES) {
+    const { file, packets } = ensureCapture(capture);
+    const planned = plannedRequests(benchProfile(capture));
+    const results: RunResult[] = [];
+    for (let i = 0; i < runs; i++) results.push(timeWiretop(file));
+    const best = results.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+    const httpryTimes: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const seconds = timeHttpry(file);
+      if (seconds !== null) httpryTimes.push(seconds);
+    }
+    const httpry = httpryTimes.length > 0 ? Math.min(...httpryTimes) : null;
+    const sizeMb = fs.statSync(file).size / 1024 / 1024;
+    const lines = [
+      `capture: ${file} (${sizeMb.toFixed(0)} MB, ${packets} packets, ${planned} requests planned, ${capture.requestsPerConnection} per connection)`,
+      `  wiretop -r FILE --report json, best of ${runs}: ${best.seconds.toFixed(2)} s`
+        + (httpry !== null ? `; httpry -r FILE: ${httpry.toFixed(2)} s; wiretop is ${(httpry / best.seconds).toFixed(2)}x httpry's speed` : ''),
+      `  transactions reported: ${best.requests}${best.requests === planned ? '' : `  (MISMATCH: planned ${planned})`}`,
+      `  requests/s: ${Math.round(best.requests / best.seconds).toLocaleString('en-US')}, packets/s: ${Math.round(packets / best.seconds).toLocaleString('en-US')}`,
+      `  peak RSS:   ${Math.max(...results.map((r) => r.maxRssMb)).toFixed(0)} MB`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
 }
 
 main();

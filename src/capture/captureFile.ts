@@ -97,8 +97,12 @@ export class CaptureFileReader {
     return this.end - this.start >= n;
   }
 
+  /** A 32-bit field in the file's byte order, read from the bytes (Buffer#readUInt32* checks its arguments each call). */
   private u32(at: number): number {
-    return this.littleEndian ? this.buf.readUInt32LE(at) : this.buf.readUInt32BE(at);
+    const buf = this.buf;
+    return this.littleEndian
+      ? (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0
+      : ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
   }
 
   private u16(at: number): number {
@@ -129,21 +133,14 @@ export class CaptureFileReader {
 
   private nextPcap(): Frame | null {
     if (this.end - this.start < 16 && !this.fill(16)) return this.atEnd();
-    const le = this.littleEndian;
-    let buf = this.buf;
-    const caplen = le ? buf.readUInt32LE(this.start + 8) : buf.readUInt32BE(this.start + 8);
-    if (this.end - this.start < 16 + caplen) {
-      if (!this.fill(16 + caplen)) return this.atEnd();
-      buf = this.buf;
-    }
+    const caplen = this.u32(this.start + 8);
+    if (this.end - this.start < 16 + caplen && !this.fill(16 + caplen)) return this.atEnd();
     const at = this.start;
     const view = this.view;
-    view.ts = le
-      ? buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) / this.pcapUnitsPerSecond
-      : buf.readUInt32BE(at) + buf.readUInt32BE(at + 4) / this.pcapUnitsPerSecond;
+    view.ts = this.u32(at) + this.u32(at + 4) / this.pcapUnitsPerSecond;
     view.offset = at + 16;
     view.caplen = caplen;
-    view.wireLength = Math.max(caplen, le ? buf.readUInt32LE(at + 12) : buf.readUInt32BE(at + 12));
+    view.wireLength = Math.max(caplen, this.u32(at + 12));
     view.linkType = this.pcapLinkType;
     this.consume(16 + caplen);
     return view;

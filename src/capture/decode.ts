@@ -57,6 +57,19 @@ export class DecodedSegment {
   frameCut = false;
 }
 
+/**
+ * Big-endian reads straight from the bytes: Buffer#readUInt16BE and friends check their
+ * arguments on every call, and the decoder reads a dozen fields per frame (callers have
+ * already checked the bounds).
+ */
+function u16(buf: Buffer, at: number): number {
+  return (buf[at] << 8) | buf[at + 1];
+}
+
+function u32(buf: Buffer, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
+}
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
@@ -78,10 +91,10 @@ export function decodeFrame(frame: Buffer, start: number, caplen: number, wireLe
       return decodeEthernet(frame, start, end, out);
     case LinkType.LINUX_SLL:
       if (start + 16 > end) return DecodeResult.Error;
-      return decodeEtherType(frame, end, frame.readUInt16BE(start + 14), start + 16, out);
+      return decodeEtherType(frame, end, u16(frame, start + 14), start + 16, out);
     case LinkType.LINUX_SLL2:
       if (start + 20 > end) return DecodeResult.Error;
-      return decodeEtherType(frame, end, frame.readUInt16BE(start), start + 20, out);
+      return decodeEtherType(frame, end, u16(frame, start), start + 20, out);
     case LinkType.NULL:
     case LinkType.LOOP:
       return decodeLoopback(frame, start, end, out);
@@ -98,11 +111,11 @@ export function decodeFrame(frame: Buffer, start: number, caplen: number, wireLe
 
 function decodeEthernet(frame: Buffer, start: number, len: number, out: DecodedSegment): DecodeResult {
   if (start + 14 > len) return DecodeResult.Error;
-  let etherType = frame.readUInt16BE(start + 12);
+  let etherType = u16(frame, start + 12);
   let offset = start + 14;
   for (let tags = 0; etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ || etherType === ETHERTYPE_QINQ_OLD; tags++) {
     if (tags === MAX_VLAN_TAGS || offset + 4 > len) return DecodeResult.Error;
-    etherType = frame.readUInt16BE(offset + 2);
+    etherType = u16(frame, offset + 2);
     offset += 4;
   }
   return decodeEtherType(frame, len, etherType, offset, out);
@@ -137,19 +150,19 @@ function decodeIpv4(frame: Buffer, len: number, offset: number, out: DecodedSegm
   const versionIhl = frame[offset];
   const headerLength = (versionIhl & 0x0f) * 4;
   if (versionIhl >> 4 !== 4 || headerLength < 20 || offset + headerLength > len) return DecodeResult.Error;
-  const fragment = frame.readUInt16BE(offset + 6);
+  const fragment = u16(frame, offset + 6);
   // More-fragments set, or a non-zero offset: a piece of a larger datagram.
   if ((fragment & 0x3fff) !== 0) return DecodeResult.Fragment;
   if (frame[offset + 9] !== IPPROTO_TCP) return DecodeResult.NotTcp;
   // A total length of 0 (TSO/GSO offload captures) or larger than what was captured: trust the
   // captured bytes; the rest is on the wire only if the snapshot length cut the frame. A smaller
   // one means Ethernet padding follows: cut it off.
-  const totalLength = frame.readUInt16BE(offset + 2);
+  const totalLength = u16(frame, offset + 2);
   const end = totalLength >= headerLength && offset + totalLength <= len ? offset + totalLength : len;
   out.payloadUncaptured = out.frameCut && totalLength >= headerLength && offset + totalLength > len ? offset + totalLength - len : 0;
   out.ipVersion = 4;
-  out.src4 = frame.readUInt32BE(offset + 12);
-  out.dst4 = frame.readUInt32BE(offset + 16);
+  out.src4 = u32(frame, offset + 12);
+  out.dst4 = u32(frame, offset + 16);
   out.src6 = '';
   out.dst6 = '';
   return decodeTcp(frame, offset + headerLength, end, out);
@@ -170,7 +183,7 @@ const MAX_IPV6_EXTENSIONS = 8;
 function decodeIpv6(frame: Buffer, len: number, offset: number, out: DecodedSegment): DecodeResult {
   if (offset + 40 > len) return DecodeResult.Error;
   if (frame[offset] >> 4 !== 6) return DecodeResult.Error;
-  const payloadLength = frame.readUInt16BE(offset + 4);
+  const payloadLength = u16(frame, offset + 4);
   // Payload length 0 is a jumbogram or offload capture: use what was captured.
   const end = payloadLength !== 0 && offset + 40 + payloadLength <= len ? offset + 40 + payloadLength : len;
   out.payloadUncaptured = out.frameCut && payloadLength !== 0 && offset + 40 + payloadLength > len ? offset + 40 + payloadLength - len : 0;
@@ -189,7 +202,7 @@ function decodeIpv6(frame: Buffer, len: number, offset: number, out: DecodedSegm
         cursor += (frame[cursor + 1] + 1) * 8;
         break;
       case IPV6_FRAGMENT: {
-        const offsetAndFlags = frame.readUInt16BE(cursor + 2);
+        const offsetAndFlags = u16(frame, cursor + 2);
         // An "atomic" fragment (offset 0, no more fragments) carries a whole datagram.
         if (offsetAndFlags !== 0) return DecodeResult.Fragment;
         next = frame[cursor];
@@ -219,10 +232,10 @@ function decodeTcp(frame: Buffer, offset: number, end: number, out: DecodedSegme
   if (offset + 20 > end) return DecodeResult.Error;
   const headerLength = (frame[offset + 12] >> 4) * 4;
   if (headerLength < 20 || offset + headerLength > end) return DecodeResult.Error;
-  out.sport = frame.readUInt16BE(offset);
-  out.dport = frame.readUInt16BE(offset + 2);
-  out.seq = frame.readUInt32BE(offset + 4);
-  out.ack = frame.readUInt32BE(offset + 8);
+  out.sport = u16(frame, offset);
+  out.dport = u16(frame, offset + 2);
+  out.seq = u32(frame, offset + 4);
+  out.ack = u32(frame, offset + 8);
   out.flags = frame[offset + 13];
   out.payloadOffset = offset + headerLength;
   out.payloadLength = end - out.payloadOffset;
@@ -237,7 +250,7 @@ export function formatIpv4(address: number): string {
 /** RFC 5952 text of the 16-byte IPv6 address at `offset` (longest zero run compressed). */
 export function formatIpv6(buf: Buffer, offset: number): string {
   const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(offset + i * 2));
+  for (let i = 0; i < 8; i++) groups.push(u16(buf, offset + i * 2));
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {

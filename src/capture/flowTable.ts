@@ -7,7 +7,7 @@ import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter } from '../http/connection';
 import { TextCache } from '../http/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
-import { ReassemblyBudget, TcpStream, type ReassemblyLimits, type StreamReceiver } from './reassembly';
+import { ReassemblyBudget, TcpStream, type ReassemblyLimits } from './reassembly';
 
 /** Limits of the whole tracking state. */
 export interface FlowLimits extends ReassemblyLimits, ConnectionLimits {
@@ -18,7 +18,7 @@ export interface FlowLimits extends ReassemblyLimits, ConnectionLimits {
   maxBufferedBytes: number;
 }
 
-/** One tracked connection. A is the sender of its first segment seen. */
+/** One tracked connection. A is the sender of its first segment seen. Reused once ended. */
 class Flow {
   readonly streamA: TcpStream;
   readonly streamB: TcpStream;
@@ -30,30 +30,44 @@ class Flow {
 
   constructor(
     /** Endpoint A: IPv4 address as a number, or IPv6 text; and its port. */
-    readonly addrA: number | string,
-    readonly portA: number,
-    readonly addrB: number | string,
-    readonly portB: number,
-    readonly bucket: number,
+    public addrA: number | string,
+    public portA: number,
+    public addrB: number | string,
+    public portB: number,
+    public bucket: number,
     readonly connection: HttpConnection,
     limits: ReassemblyLimits,
     budget: ReassemblyBudget,
     stats: CaptureStats,
     ts: number,
   ) {
-    this.streamA = new TcpStream(receiverFor(connection, true), limits, budget, stats);
-    this.streamB = new TcpStream(receiverFor(connection, false), limits, budget, stats);
+    this.streamA = new TcpStream(connection.parserA, limits, budget, stats);
+    this.streamB = new TcpStream(connection.parserB, limits, budget, stats);
     this.lastSeen = ts;
+  }
+
+  /** Makes an ended flow a new connection's. */
+  reuse(addrA: number | string, portA: number, addrB: number | string, portB: number, bucket: number, textA: string, textB: string, ts: number): void {
+    this.addrA = addrA;
+    this.portA = portA;
+    this.addrB = addrB;
+    this.portB = portB;
+    this.bucket = bucket;
+    this.finA = false;
+    this.finB = false;
+    this.lastSeen = ts;
+    this.next = null;
+    this.streamA.reset();
+    this.streamB.reset();
+    this.connection.reset(textA, portA, textB, portB);
   }
 }
 
-function receiverFor(connection: HttpConnection, sideA: boolean): StreamReceiver {
-  const parser = sideA ? connection.parserA : connection.parserB;
-  return {
-    onData: (buf, start, end, ts) => parser.push(buf, start, end, ts),
-    onGap: (ts, missing) => parser.gap(ts, missing),
-  };
-}
+/**
+ * Ended flows kept for new connections at most: a flow is a dozen objects (streams, parsers,
+ * the HTTP connection), and allocating them for every short connection kept the collector busy.
+ */
+const MAX_SPARE_FLOWS = 1024;
 
 /**
  * A hash of the 4-tuple that is the same in both directions and fits a small integer, so the
@@ -71,6 +85,9 @@ function stringHash(text: string): number {
   return h;
 }
 
+/** IPv4 address texts kept for reuse at most (then the cache starts over). */
+const MAX_ADDRESS_TEXTS = 65_536;
+
 /** All connections being tracked. */
 export class FlowTable {
   /** Bucket → chain of flows whose 4-tuple hashes there (either direction). */
@@ -79,6 +96,8 @@ export class FlowTable {
   private readonly budget: ReassemblyBudget;
   /** Repeated Host and User-Agent values, shared by every connection's parsers. */
   private readonly texts = new TextCache();
+  private readonly addressTexts = new Map<number, string>();
+  private readonly spareFlows: Flow[] = [];
 
   constructor(
     private readonly limits: FlowLimits,
@@ -132,17 +151,33 @@ export class FlowTable {
       this.stats.flowsDropped++;
       return null;
     }
-    const endpoints = seg.ipVersion === 4
-      ? { addrA: formatIpv4(seg.src4), portA: seg.sport, addrB: formatIpv4(seg.dst4), portB: seg.dport }
-      : { addrA: seg.src6, portA: seg.sport, addrB: seg.dst6, portB: seg.dport };
-    const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit, this.texts);
-    const flow = new Flow(src, seg.sport, dst, seg.dport, bucket, connection, this.limits, this.budget, this.stats, ts);
+    const textA = seg.ipVersion === 4 ? this.ipv4Text(seg.src4) : seg.src6;
+    const textB = seg.ipVersion === 4 ? this.ipv4Text(seg.dst4) : seg.dst6;
+    let flow = this.spareFlows.pop();
+    if (flow !== undefined) {
+      flow.reuse(src, seg.sport, dst, seg.dport, bucket, textA, textB, ts);
+    } else {
+      const endpoints = { addrA: textA, portA: seg.sport, addrB: textB, portB: seg.dport };
+      const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit, this.texts);
+      flow = new Flow(src, seg.sport, dst, seg.dport, bucket, connection, this.limits, this.budget, this.stats, ts);
+    }
     flow.next = this.buckets.get(bucket) ?? null;
     this.buckets.set(bucket, flow);
     this.flows.add(flow);
     this.stats.flowsTotal++;
     this.stats.flowsActive = this.flows.size;
     return flow;
+  }
+
+  /** The text of an IPv4 address; the addresses of a server and its clients recur, so they are kept (bounded). */
+  private ipv4Text(address: number): string {
+    let text = this.addressTexts.get(address);
+    if (text === undefined) {
+      if (this.addressTexts.size >= MAX_ADDRESS_TEXTS) this.addressTexts.clear();
+      text = formatIpv4(address);
+      this.addressTexts.set(address, text);
+    }
+    return text;
   }
 
   private unlink(flow: Flow): void {
@@ -161,11 +196,12 @@ export class FlowTable {
     flow.streamA.flush(ts);
     flow.streamB.flush(ts);
     flow.connection.close(ts);
-    flow.streamA.dispose();
-    flow.streamB.dispose();
+    flow.streamA.reset();
+    flow.streamB.reset();
     this.unlink(flow);
     this.flows.delete(flow);
     this.stats.flowsActive = this.flows.size;
+    if (this.spareFlows.length < MAX_SPARE_FLOWS) this.spareFlows.push(flow);
   }
 
   /** Ends connections idle since before `now − idleSeconds`. */

@@ -6,11 +6,11 @@
  */
 import type { CaptureStats } from '../types';
 
-/** Receives a direction's bytes in order. Views are only valid during the call. */
+/** Receives a direction's bytes in order (the HTTP parser). Views are only valid during the call. */
 export interface StreamReceiver {
-  onData(buf: Buffer, start: number, end: number, ts: number): void;
-  /** `missing` bytes (-1: unknown, a stream joined mid-way) are lost before the next onData. */
-  onGap(ts: number, missing: number): void;
+  push(buf: Buffer, start: number, end: number, ts: number): void;
+  /** `missing` bytes (-1: unknown, a stream joined mid-way) are lost before the next push. */
+  gap(ts: number, missing: number): void;
 }
 
 /** Bounds on buffered out-of-order data. */
@@ -49,7 +49,7 @@ export class TcpStream {
   /** The highest sequence number the peer has acknowledged (when peerAcked). */
   private peerAck = 0;
   private peerAcked = false;
-  private pending: PendingSegment[] = [];
+  private readonly pending: PendingSegment[] = [];
   private pendingBytes = 0;
 
   constructor(
@@ -77,7 +77,7 @@ export class TcpStream {
       // Joined mid-connection: take this segment as the start and let the parser resync.
       this.started = true;
       this.nextSeq = seq;
-      this.receiver.onGap(ts, -1);
+      this.receiver.gap(ts, -1);
     }
     const offset = seqDiff(seq, this.nextSeq);
     if (offset <= 0) {
@@ -119,7 +119,7 @@ export class TcpStream {
     this.stats.gaps++;
     this.stats.gapBytes += lost;
     this.nextSeq = this.peerAck;
-    this.receiver.onGap(ts, lost);
+    this.receiver.gap(ts, lost);
   }
 
   /** The stream ends (FIN, RST, expiry): skip any hole and deliver what waits behind it. */
@@ -144,12 +144,12 @@ export class TcpStream {
     }
     if (offset < 0) this.stats.duplicateBytes += -offset;
     const fresh = offset + length;
-    if (fresh > 0) this.receiver.onData(buf, start - offset, start + length, ts);
+    if (fresh > 0) this.receiver.push(buf, start - offset, start + length, ts);
     this.nextSeq = (this.nextSeq + offset + span) >>> 0;
     const skipped = offset + span - Math.max(fresh, 0);
     if (skipped > 0) {
       this.stats.uncapturedBytes += skipped;
-      this.receiver.onGap(ts, skipped);
+      this.receiver.gap(ts, skipped);
     }
   }
 
@@ -195,7 +195,7 @@ export class TcpStream {
       this.stats.gaps++;
       this.stats.gapBytes += missing;
       this.nextSeq = head.seq;
-      this.receiver.onGap(ts, missing);
+      this.receiver.gap(ts, missing);
     }
     this.drainPending(ts);
   }
@@ -205,10 +205,14 @@ export class TcpStream {
     this.budget.used -= segment.data.length;
   }
 
-  /** Returns the buffered bytes to the shared budget (the connection is being dropped). */
-  dispose(): void {
+  /** Returns the buffered bytes to the shared budget and starts over, for the next connection. */
+  reset(): void {
     this.budget.used -= this.pendingBytes;
     this.pendingBytes = 0;
-    this.pending = [];
+    this.pending.length = 0;
+    this.nextSeq = 0;
+    this.started = false;
+    this.peerAck = 0;
+    this.peerAcked = false;
   }
 }

@@ -20,9 +20,13 @@ export interface Endpoints {
 /** Where finished transactions go. */
 export type EventEmitter = (event: HttpEvent) => void;
 
-/** A request waiting for (or receiving) its response. */
+/** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {
-  head: MessageHead;
+  method: string;
+  uri: string;
+  host: string;
+  ua: string;
+  version: string;
   ts: number;
   reqBytes: number;
   status: number | null;
@@ -56,6 +60,7 @@ export class HttpConnection implements ParserOwner {
   private readonly plan: BodyPlan = { framing: Framing.Length, length: 0 };
 
   constructor(
+    /** Owned by the connection: reset() changes it. */
     private readonly endpoints: Endpoints,
     private readonly limits: ConnectionLimits,
     private readonly stats: CaptureStats,
@@ -64,6 +69,22 @@ export class HttpConnection implements ParserOwner {
   ) {
     this.parserA = new MessageParser(this, limits, texts);
     this.parserB = new MessageParser(this, limits, texts);
+  }
+
+  /** Back to a new connection's state, between other endpoints (flows are reused). */
+  reset(addrA: string, portA: number, addrB: string, portB: number): void {
+    const e = this.endpoints;
+    e.addrA = addrA;
+    e.portA = portA;
+    e.addrB = addrB;
+    e.portB = portB;
+    this.pending.length = 0;
+    this.requestInBody = null;
+    this.responseFor = null;
+    this.responseIsInformational = false;
+    this.countedNotHttp = false;
+    this.parserA.reset();
+    this.parserB.reset();
   }
 
   /** Requests not yet answered. */
@@ -103,7 +124,9 @@ export class HttpConnection implements ParserOwner {
       this.stats.pipelineDrops++;
       this.emitRequest(oldest, 0);
     }
-    const request: PendingRequest = { head, ts, reqBytes: 0, status: null, responseTs: -1, emitted: false };
+    const request: PendingRequest = {
+      method: head.method, uri: head.uri, host: head.host, ua: head.ua, version: head.version, ts, reqBytes: 0, status: null, responseTs: -1, emitted: false,
+    };
     this.pending.push(request);
     this.requestInBody = request;
     if (head.version === '0.9') {
@@ -133,7 +156,7 @@ export class HttpConnection implements ParserOwner {
     if (this.responseIsInformational) return NO_BODY;
     request.status = status;
     request.responseTs = ts;
-    const method = request.head.method;
+    const method = request.method;
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
       // The connection now carries another protocol: nothing more to parse either way.
       this.parserA.stop(true);
@@ -198,11 +221,10 @@ export class HttpConnection implements ParserOwner {
   private emitRequest(request: PendingRequest, respBytes: number): void {
     if (request.emitted) return;
     request.emitted = true;
-    const { head } = request;
     const clientIsA = this.parserA.role === Role.Client;
     const e = this.endpoints;
     const server = clientIsA ? e.addrB : e.addrA;
-    const host = head.host === '' ? server : hostWithoutPort(head.host);
+    const host = request.host === '' ? server : hostWithoutPort(request.host);
     this.stats.events++;
     this.emit({
       ts: request.ts,
@@ -210,16 +232,16 @@ export class HttpConnection implements ParserOwner {
       sport: clientIsA ? e.portA : e.portB,
       dst: server,
       dport: clientIsA ? e.portB : e.portA,
-      method: head.method,
+      method: request.method,
       host,
-      uri: head.uri,
-      section: sectionOf(head.uri),
+      uri: request.uri,
+      section: sectionOf(request.uri),
       status: request.status,
       reqBytes: request.reqBytes,
       respBytes,
-      ua: head.ua,
+      ua: request.ua,
       latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
-      version: head.version,
+      version: request.version,
     });
   }
 }

@@ -63,6 +63,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 const MAX_CHUNK_LINE = 1024;
+/** A head buffer up to this size stays with a parser that is reused. */
+const KEPT_HEAD_BUFFER = 4096;
 const MAX_CHUNK_SIZE = 2 ** 50;
 
 /** Parses one direction's byte stream into message heads and body ends. */
@@ -90,6 +92,25 @@ export class MessageParser {
 
   /** `texts`: the capture's cache of repeated header values. */
   constructor(private readonly owner: ParserOwner, private readonly limits: ParserLimits, private readonly texts?: TextCache) {}
+
+  /** Back to the state of a new parser, for a new connection (a small head buffer is kept). */
+  reset(): void {
+    this.role = Role.Unknown;
+    this.state = State.Start;
+    if (this.headBuf !== null && this.headBuf.length > KEPT_HEAD_BUFFER) this.headBuf = null;
+    this.headLen = 0;
+    this.remaining = 0;
+    this.bodyBytes = 0;
+    this.lineLen = 0;
+    this.chunkSize = 0;
+    this.chunkSizeValid = true;
+    this.chunkDigits = 0;
+    this.inChunkExtension = false;
+    this.trailerLineHasContent = false;
+    this.sawHttp = false;
+    this.rawResponseNext = false;
+    this.headTs = 0;
+  }
 
   /** Consumes `buf[start, end)`, the next bytes of the stream in order. */
   push(buf: Buffer, start: number, end: number, ts: number): void {
@@ -316,10 +337,9 @@ export class MessageParser {
 
   /** `truncated`: the head was cut (see salvageHead); the message ends with it. */
   private completeHead(buf: Buffer, start: number, end: number, ts: number, truncated = false): void {
+    // The connection keeps what it needs of a head, not the head: the next one reuses it.
     const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined, this.texts);
-    // A request head is kept by the connection until its response; a response head is not,
-    // so the next one may reuse it.
-    this.scratchHead = head !== null && !head.isRequest ? head : null;
+    if (head !== null) this.scratchHead = head;
     if (head === null) {
       if (!this.sawHttp) { this.notHttp(end); return; }
       this.owner.onParseError(this);
