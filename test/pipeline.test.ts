@@ -378,6 +378,39 @@ describe('the snapshot length and bytes the capture lost', () => {
   });
 });
 
+describe('flows reused after their connection ends', () => {
+  it('start clean whatever state the last connection left them in', () => {
+    // One after the other (each ends before the next starts), so each reuses the last one's flow.
+    const at = (i: number) => 1_700_000_000 + i;
+    const tunnel = new Conversation({ addr: '10.0.1.1', port: 41001 }, undefined, at(0)).handshake();
+    tunnel.send('client', 'CONNECT db.example.com:443 HTTP/1.1\r\nHost: db.example.com:443\r\n\r\n');
+    tunnel.send('server', 'HTTP/1.1 200 Connection established\r\n\r\n');
+    tunnel.send('client', '\x16\x03\x01 tls bytes');
+    tunnel.close();
+    const garbage = new Conversation({ addr: '10.0.1.2', port: 41002 }, undefined, at(1)).handshake();
+    garbage.send('client', '\x00\x01 not http at all');
+    garbage.close();
+    const cut = new Conversation({ addr: '10.0.1.3', port: 41003 }, undefined, at(2)).handshake();
+    cut.send('client', request('GET', '/chunked-cut'));
+    cut.send('server', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nhalf');
+    cut.reset('server');
+    const headless = new Conversation({ addr: '10.0.1.4', port: 41004 }, undefined, at(3)).handshake();
+    headless.send('client', 'GET /half-a-head HTTP/1.1\r\nHost: x');
+    headless.close();
+    const normal = [5, 6, 7].map((i) => {
+      const conv = new Conversation({ addr: `10.0.1.${i}`, port: 41000 + i }, undefined, at(i)).handshake();
+      conv.send('client', request('POST', `/ok/${i}`, 'fresh.example', 'Content-Length: 2\r\n') + 'hi');
+      conv.send('server', response(201, 'created'));
+      conv.close();
+      return conv;
+    });
+    const { events, stats } = runFrames(interleave(tunnel, garbage, cut, headless, ...normal));
+    expect(events.slice(-3).map((e) => [e.src, e.method, e.uri, e.host, e.status, e.reqBytes, e.respBytes, e.version])).toEqual(
+      [5, 6, 7].map((i) => [`10.0.1.${i}`, 'POST', `/ok/${i}`, 'fresh.example', 201, 2, 7, '1.1']));
+    expect(stats).toMatchObject({ flowsTotal: 7, flowsActive: 0, nonHttpFlows: 1 });
+  });
+});
+
 describe('event order and bounds', () => {
   it('expires idle connections and emits their unanswered requests', () => {
     const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
