@@ -93,7 +93,7 @@ events { worker_connections 1024; }
 http {
   access_log ${dir}/access.log combined buffer=256k flush=1s;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server { listen 127.0.0.1:${PORT}; server_name _; root ${dir}/www; }
+  server { listen 127.0.0.1:${PORT}; server_name _; root ${dir}/www; log_not_found off; }
 }
 `);
   return file;
@@ -205,12 +205,11 @@ async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<Wi
       child.kill('SIGINT');
       const exitCode = await waitForExit(child, 30_000);
       fs.writeFileSync(path.join(dir, `wiretop-${mode}.err`), stderr);
-      const text = fs.readFileSync(outFile, 'utf8');
       if (mode === 'ndjson') {
         const summary = /wiretop: \d+ transactions.*/.exec(stderr)?.[0] ?? '';
-        return { transactions: countLines(text, '"method"'), lost: summary === '' ? null : lostFrom(summary), exitCode, detail: lastLine(stderr) };
+        return { transactions: countLines(outFile, '"method"'), lost: summary === '' ? null : lostFrom(summary), exitCode, detail: lastLine(stderr) };
       }
-      const report = JSON.parse(text) as { requests: number; capture: CaptureStats | null; loss: { packetsLost: number; transactionsLost: number } };
+      const report = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { requests: number; capture: CaptureStats | null; loss: { packetsLost: number; transactionsLost: number } };
       return { transactions: report.requests, lost: { packets: report.loss.packetsLost, transactions: report.loss.transactionsLost }, exitCode, detail: JSON.stringify(report.capture) };
     },
   };
@@ -250,10 +249,11 @@ async function startDashboard(dir: string): Promise<WiretopRun> {
   };
 }
 
-function countLines(text: string, needle: string): number {
-  let n = 0;
-  for (const line of text.split('\n')) if (line.includes(needle)) n++;
-  return n;
+/** Lines of `file` that contain `needle` (streamed by grep: a long run's logs are gigabytes). */
+function countLines(file: string, needle: string): number {
+  if (!fs.existsSync(file)) return 0;
+  const result = spawnSync('grep', ['-c', '-F', needle, file], { encoding: 'utf8' });
+  return Number(result.stdout.trim()) || 0;
 }
 
 function lastLine(text: string): string {
@@ -272,6 +272,17 @@ interface RunResult {
   exitCode: number | null;
   rssSeries: number[];
   detail: string;
+}
+
+/** Runs wrk to its end; resolves to what it printed. */
+function runWrk(args: string[], seconds: number): Promise<{ stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('exit', () => { clearTimeout(timer); resolve({ stdout }); });
+  });
 }
 
 async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number, sampleEveryMs = 0): Promise<RunResult> {
@@ -294,8 +305,8 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
   const sampler = sampleEveryMs > 0
     ? setInterval(() => { const s = sampleProcess(wiretop.pid); if (s) rssSeries.push(Math.round(s.rssMb)); }, sampleEveryMs)
     : null;
-  const wrk = spawnSync('wrk', [`-t${WRK_THREADS}`, `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(dir, paths), `http://127.0.0.1:${PORT}/`],
-    { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  // Not spawnSync: the RSS sampler must run meanwhile.
+  const wrk = await runWrk(['-t' + WRK_THREADS, '-c' + WRK_CONNECTIONS, `-d${seconds}s`, '-s', wrkScript(dir, paths), `http://127.0.0.1:${PORT}/`], seconds);
   if (sampler) clearInterval(sampler);
   // Let the last transactions through the worker's hold time before stopping.
   await sleep(3000);
@@ -305,13 +316,12 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
   const result = await wiretop.stop();
   nginx.kill('SIGQUIT');
   await waitForExit(nginx, 10_000);
-  const logged = fs.existsSync(accessLog) ? countLines(fs.readFileSync(accessLog, 'utf8'), 'HTTP/1.1"') : 0;
+  const logged = countLines(accessLog, 'HTTP/1.1"');
   const cpu = before && after ? after.cpuSeconds - before.cpuSeconds : NaN;
   let httpryResult: RunResult['httpry'] = null;
   if (httpry && httpryBefore && httpryAfter) {
-    const lines = fs.existsSync(httpryOut) ? fs.readFileSync(httpryOut, 'utf8').split('\n') : [];
     // Request lines carry the direction ">" in the fourth field.
-    const seen = lines.filter((l) => l.split('\t')[3] === '>').length;
+    const seen = countLines(httpryOut, '\t>\t');
     httpryResult = { seen, cpuPerRequestUs: ((httpryAfter.cpuSeconds - httpryBefore.cpuSeconds) / Math.max(1, logged)) * 1e6, peakRssMb: httpryAfter.peakRssMb };
   }
   return {

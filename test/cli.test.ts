@@ -149,6 +149,30 @@ describe('errors: one line on stderr, exit status 1, nothing on stdout', () => {
   });
 });
 
+describe('a BPF filter on a file', () => {
+  const file = fixture();
+
+  it('keeps what it matches, through libpcap, with the same transactions as wiretop\'s own reader', async () => {
+    const all = await runWiretop(['-r', file, '--ndjson']);
+    const port80 = await runWiretop(['-r', file, '-f', 'tcp port 80', '--ndjson']);
+    const port8080 = await runWiretop(['-r', file, '-f', 'tcp port 8080', '--ndjson']);
+    const none = await runWiretop(['-r', file, '-f', 'tcp port 9999', '--ndjson']);
+    const uris = (text: string) => text.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as HttpEvent).uri);
+    expect(uris(all.stdout)).toEqual(['/pages/create', '/api/v1', '/pages/list']);
+    expect(uris(port80.stdout)).toEqual(['/pages/create', '/api/v1']);
+    expect(uris(port8080.stdout)).toEqual(['/pages/list']);
+    expect(none.stdout).toBe('');
+    expect([port80.code, port8080.code, none.code]).toEqual([0, 0, 0]);
+    expect(port80.stdout.split('\n')[0]).toBe(all.stdout.split('\n')[0]);
+  });
+
+  it('says which filter is bad', async () => {
+    const result = await runWiretop(['-r', file, '-f', 'port banana', '--ndjson']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^wiretop: bad capture filter "port banana"/);
+  });
+});
+
 describe('stopping', () => {
   const file = longCapture();
 
@@ -162,6 +186,19 @@ describe('stopping', () => {
     expect(await exited).toBe(0);
     const report = JSON.parse(out) as Report;
     // About 1.5 s of a 600 s capture at 20 req/s: some requests, far from all.
+    expect(report.requests).toBeGreaterThan(0);
+    expect(report.requests).toBeLessThan(1000);
+  });
+
+  it('a file read through libpcap (-f) is paced and stopped like any other', async () => {
+    const child = spawn(process.execPath, [WIRETOP, '-r', file, '-f', 'tcp port 80', '--speed', '1', '--report', 'json']);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const report = JSON.parse(out) as Report;
     expect(report.requests).toBeGreaterThan(0);
     expect(report.requests).toBeLessThan(1000);
   });
