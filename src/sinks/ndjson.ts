@@ -2,13 +2,14 @@
 import type { HttpEvent } from '../types';
 import type { Sink } from './sink';
 
-const quote = JSON.stringify;
+/** Quotes a string as JSON. */
+export type Quote = (text: string) => string;
 
 /**
  * One event as a JSON line, the same as `JSON.stringify(event)` for an HttpEvent (same keys,
- * same order), written out field by field: a quarter faster, and this runs once per event.
+ * same order), written out field by field: this runs once per event.
  */
-export function eventLine(e: HttpEvent): string {
+export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
   return `{"ts":${e.ts},"src":${quote(e.src)},"sport":${e.sport},"dst":${quote(e.dst)},"dport":${e.dport},"method":${quote(e.method)},`
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)}}\n`;
@@ -20,8 +21,19 @@ export class NdjsonSink implements Sink {
 
   onEvents(events: readonly HttpEvent[]): void {
     if (events.length === 0) return;
+    // The events of a batch share their strings (hosts, user agents, addresses...): each is
+    // quoted once per batch, not once per event.
+    const quoted = new Map<string, string>();
+    const quote = (text: string) => {
+      let json = quoted.get(text);
+      if (json === undefined) {
+        json = JSON.stringify(text);
+        quoted.set(text, json);
+      }
+      return json;
+    };
     let text = '';
-    for (const event of events) text += eventLine(event);
+    for (const event of events) text += eventLine(event, quote);
     this.write(text);
   }
 
