@@ -39,7 +39,7 @@ function loadBinding(): PcapBinding {
 /** Bytes one batch may hold: 256 frames of the default snapshot length per native call, 32 of 64 KiB. */
 const BATCH_BYTES = 2 * 1024 * 1024;
 /** Packets one batch may hold. */
-export const BATCH_PACKETS = 4096;
+const BATCH_PACKETS = 4096;
 /** uint32 fields per packet in the batch table (see the patch): offset, caplen, wire length, s, µs. */
 const FIELDS = 5;
 
