@@ -155,14 +155,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
       },
       onEvents: (events, watermark, encoded) => {
-        if (!keepsStatistics) {
-          sink?.onEvents(events);
-          return;
-        }
-        session.ingest(events, encoded);
+        if (keepsStatistics) session.ingest(events, encoded);
         sink?.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
-        session.advanceTo(watermark);
+        if (keepsStatistics) session.advanceTo(watermark);
       },
       onStats: (stats, now, watermark) => {
         session.updateCapture(stats, now);

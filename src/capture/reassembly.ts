@@ -116,10 +116,15 @@ export class TcpStream {
       this.skipHole(ts);
       return;
     }
+    this.jump(lost, ts);
+  }
+
+  /** Counts `missing` lost bytes at nextSeq, moves past them and tells the parser. */
+  private jump(missing: number, ts: number): void {
     this.stats.gaps++;
-    this.stats.gapBytes += lost;
-    this.nextSeq = this.peerAck;
-    this.receiver.gap(ts, lost);
+    this.stats.gapBytes += missing;
+    this.nextSeq = (this.nextSeq + missing) >>> 0;
+    this.receiver.gap(ts, missing);
   }
 
   /** The stream ends (FIN, RST, expiry): skip any hole and deliver what waits behind it. */
@@ -191,12 +196,7 @@ export class TcpStream {
   private skipHole(ts: number): void {
     const head = this.pending[0];
     const missing = seqDiff(head.seq, this.nextSeq);
-    if (missing > 0) {
-      this.stats.gaps++;
-      this.stats.gapBytes += missing;
-      this.nextSeq = head.seq;
-      this.receiver.gap(ts, missing);
-    }
+    if (missing > 0) this.jump(missing, ts);
     this.drainPending(ts);
   }
 

@@ -29,7 +29,6 @@ export class TextCache {
   /** The text of `buf[start, end)` when it is printable ASCII, else null. */
   ascii(buf: Buffer, start: number, end: number): string | null {
     const length = end - start;
-    if (length > CACHE_MAX_LENGTH) return isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) {
       const c = buf[i];
@@ -54,7 +53,8 @@ function sameText(text: string, buf: Buffer, start: number): boolean {
 /** Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string (through `cache` when given). */
 export function boundedText(buf: Buffer, start: number, end: number, maxBytes: number, cache?: TextCache): string {
   if (end - start > maxBytes) end = start + maxBytes;
-  const ascii = cache !== undefined ? cache.ascii(buf, start, end) : isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
+  const ascii = cache !== undefined && end - start <= CACHE_MAX_LENGTH ? cache.ascii(buf, start, end)
+    : isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
   return ascii ?? escapeControls(buf.toString('utf8', start, end));
 }
 
