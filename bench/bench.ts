@@ -83,7 +83,7 @@ function timeHttpry(file: string): number | null {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-interface Hitter { key: string; count: number; error: number }
+interface Hitter { key: string; count: number; overcount: number }
 
 /** Runs bench/heavyHitters in its own process and checks its answer against exact counts. */
 function heavyHitters(): string[] {
@@ -103,7 +103,7 @@ function heavyHitters(): string[] {
     const truth = [...exact.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
     const sameOrder = truth.every(([key], i) => got[i]?.key === key);
     const worst = Math.max(...got.map((g) => g.count - (exact.get(g.key) ?? 0)));
-    const withinError = got.every((g) => g.count - (exact.get(g.key) ?? 0) <= g.error && g.count >= (exact.get(g.key) ?? 0));
+    const withinError = got.every((g) => g.count - (exact.get(g.key) ?? 0) <= g.overcount && g.count >= (exact.get(g.key) ?? 0));
     return `  top-10 ${name}: ${sameOrder ? 'same order as exact counting' : 'ORDER DIFFERS from exact counting'}, `
       + `largest over-count ${worst} (${withinError ? 'within' : 'OUTSIDE'} the reported error; bound N/capacity = ${Math.round(events / 4096)})`;
   };

@@ -21,7 +21,7 @@ function main(): void {
   store.advanceTo(startTs + seconds + 1);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   const now = store.lastClosed;
-  const pick = (e: { key: string; count: number; error: number }) => ({ key: e.key, count: e.count, error: e.error });
+  const pick = (e: { key: string; count: number; overcount: number }) => ({ key: e.key, count: e.count, overcount: e.overcount });
   process.stdout.write(JSON.stringify({
     seconds: elapsed,
     maxRssMb: process.resourceUsage().maxRSS / 1024,

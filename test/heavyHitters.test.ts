@@ -31,8 +31,8 @@ it('top-10 sections and URIs match exact counting, within the documented error',
     for (const e of got) {
       const real = exact.get(e.key)!;
       expect(e.count).toBeGreaterThanOrEqual(real);
-      expect(e.count - real).toBeLessThanOrEqual(e.error);
-      expect(e.error).toBeLessThanOrEqual(events / 4096);
+      expect(e.count - real).toBeLessThanOrEqual(e.overcount);
+      expect(e.overcount).toBeLessThanOrEqual(events / 4096);
     }
   }
   expect(store.builtins.uris.view('all', now).approximate).toBe(true);

@@ -90,8 +90,8 @@ describe('SpaceSaving', () => {
     for (const h of top) {
       const truth = exact.get(h.key)!;
       expect(h.count).toBeGreaterThanOrEqual(truth);
-      expect(h.count - h.error).toBeLessThanOrEqual(truth);
-      expect(h.error).toBeLessThanOrEqual(200_000 / 100);
+      expect(h.count - h.overcount).toBeLessThanOrEqual(truth);
+      expect(h.overcount).toBeLessThanOrEqual(200_000 / 100);
     }
   });
 });

@@ -265,7 +265,7 @@ describe('layout and drawing', () => {
     }
     expect(renders).toBeGreaterThanOrEqual(3);
     expect(renders).toBeLessThanOrEqual(5);
-    scheduler.now();
+    scheduler.renderNow();
     expect(renders).toBeLessThanOrEqual(6);
   });
 });

@@ -92,7 +92,7 @@ export class Dashboard {
         this.handle(binding.action);
       });
     }
-    screen.on('resize', () => this.scheduler.now());
+    screen.on('resize', () => this.scheduler.renderNow());
     this.unsubscribe = options.session.store.subscribe(() => this.scheduler.request());
     this.layout();
   }
@@ -152,7 +152,7 @@ export class Dashboard {
         throw new Error(`unknown action ${String(unknown)}`);
       }
     }
-    this.scheduler.now();
+    this.scheduler.renderNow();
   }
 
   /** Applies a filter as the prompt would (also used by tests). */
@@ -161,7 +161,7 @@ export class Dashboard {
     if (text.trim() === '') session.clearFilter();
     else this.state.message = session.setFilter(text.trim());
     for (const id of PANEL_IDS) this.panels[id].resetPosition();
-    this.scheduler.now();
+    this.scheduler.renderNow();
   }
 
   private openFilterPrompt(): void {

@@ -36,7 +36,7 @@ export class RenderScheduler {
   }
 
   /** Renders now (a key was pressed), cancelling a pending request. */
-  now(): void {
+  renderNow(): void {
     if (this.pending !== null) {
       this.timers.clearTimeout(this.pending);
       this.pending = null;

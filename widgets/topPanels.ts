@@ -15,7 +15,7 @@ function ms(value: number | null | undefined): string {
 }
 
 function approxMark(e: HeavyHitter): string {
-  return e.error > 0 ? '~' : '';
+  return e.overcount > 0 ? '~' : '';
 }
 
 const SECTION_COLUMNS: Column[] = [

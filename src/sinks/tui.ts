@@ -55,7 +55,7 @@ export class TuiSink implements Sink {
   }
 
   finish(): void {
-    this.dashboard.scheduler.now();
+    this.dashboard.scheduler.renderNow();
   }
 
   /** Restores the terminal; returns the summary line to print. */

@@ -171,7 +171,7 @@ export class TopModule implements StatModule {
       top: view.entries.slice(0, limit).map((e) => ({
         key: e.key,
         hits: e.count,
-        ...(e.error > 0 ? { error: e.error } : {}),
+        ...(e.overcount > 0 ? { error: e.overcount } : {}),
         bytes: e.bytes,
         errors: e.errors,
         ...(e.latency !== null ? { latencyMs: { p50: e.latency.quantile(0.5), p95: e.latency.quantile(0.95), p99: e.latency.quantile(0.99) } } : {}),

@@ -1,8 +1,8 @@
 /**
  * Space-Saving heavy-hitter counting (Metwally et al.): at most `capacity` keys are tracked;
- * a new key takes the place of the least-counted one and inherits its count as its error. Every
+ * a new key takes the place of the least-counted one and inherits its count as its overcount. Every
  * key whose true count exceeds total/capacity is kept, and each count is over by at most its
- * `error` (≤ total/capacity). Exact while no more than `capacity` distinct keys were seen.
+ * `overcount` (≤ total/capacity). Exact while no more than `capacity` distinct keys were seen.
  * Memory is bounded whatever the key cardinality (a flood of random URIs cannot grow it).
  *
  * Each entry also carries the bytes, errors and latencies added with its key; after an
@@ -15,7 +15,7 @@ export interface HeavyHitter {
   key: string;
   count: number;
   /** Upper bound of how much `count` over-estimates the true count (0: exact). */
-  error: number;
+  overcount: number;
   /** Sum of the byte values added with this key. */
   bytes: number;
   /** Number of additions flagged as errors (5xx or no response). */
@@ -45,7 +45,7 @@ export class SpaceSaving {
   /** Adds a whole entry of another counter (merging summaries). */
   addEntry(other: HeavyHitter): void {
     const entry = this.entryFor(other.key, other.count);
-    entry.error += other.error;
+    entry.overcount += other.overcount;
     entry.bytes += other.bytes;
     entry.errors += other.errors;
     if (other.latency !== null && entry.latency !== null) entry.latency.merge(other.latency);
@@ -68,7 +68,7 @@ export class SpaceSaving {
     }
     key = ownCopy(key);
     if (this.heap.length < this.capacity) {
-      const entry: HeavyHitter = { key, count, error: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
+      const entry: HeavyHitter = { key, count, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
       this.heap.push(entry);
       this.index.set(key, this.heap.length - 1);
       this.siftUp(this.heap.length - 1);
@@ -77,7 +77,7 @@ export class SpaceSaving {
     // Replace the least-counted key: the newcomer may have been seen that often before.
     const min = this.heap[0];
     this.index.delete(min.key);
-    min.error = min.count;
+    min.overcount = min.count;
     min.count += count;
     min.key = key;
     min.bytes = 0;

@@ -95,7 +95,7 @@ export class WindowedTopK {
         this.sliceFor(second, true)!.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
         return;
       }
-      entry = { key, count: 0, error: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
+      entry = { key, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
       counts.set(key, entry);
     }
     entry.count++;
@@ -201,5 +201,5 @@ export class WindowedTopK {
 
 function summaryView(summary: SpaceSaving): TopView {
   const entries = summary.top(summary.size);
-  return { entries, total: summary.total, approximate: entries.some((e) => e.error > 0) };
+  return { entries, total: summary.total, approximate: entries.some((e) => e.overcount > 0) };
 }
