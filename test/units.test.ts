@@ -70,8 +70,8 @@ describe('SpaceSaving', () => {
     const counter = new SpaceSaving(10);
     for (const [key, n] of [['a', 5], ['b', 3], ['c', 9]] as const) for (let i = 0; i < n; i++) counter.add(key, 1, 10);
     expect(counter.top(2)).toEqual([
-      { key: 'c', count: 9, error: 0, bytes: 90, errors: 0, latency: null },
-      { key: 'a', count: 5, error: 0, bytes: 50, errors: 0, latency: null },
+      { key: 'c', count: 9, overcount: 0, bytes: 90, errors: 0, latency: null },
+      { key: 'a', count: 5, overcount: 0, bytes: 50, errors: 0, latency: null },
     ]);
   });
   it('keeps the heavy hitters of a flood of distinct keys in bounded memory, within its error bound', () => {

@@ -5,7 +5,6 @@
  * the main loop owns the data.
  */
 import * as blessed from 'blessed';
-import { formatTime } from '../src/alerts/monitor';
 import { describeLossShare } from '../src/run/captureHealth';
 import { LOSS_RECENT_SECONDS, type Session } from '../src/session';
 import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
@@ -15,7 +14,7 @@ import { computeLayout, MIN_COLUMNS, MIN_ROWS, PANEL_IDS, type PanelId } from '.
 import { PanelBox } from './panelBox';
 import { presentRateChart } from './rateChart';
 import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
-import { truncate } from './text';
+import { clockTime, truncate } from '../src/format';
 import { presentDomains, presentSections, presentStatuses, presentUserAgents } from './topPanels';
 import type { Drill, PanelContent, Size, ViewContext } from './view';
 
@@ -222,7 +221,7 @@ export class Dashboard {
     if (state === 'LEARNING') state = `LEARNING ${monitor.learningLeft()}s left`;
     else if (state === 'ALERT') {
       const current = monitor.current();
-      if (current !== null) state = `ALERT since ${formatTime(current.start).slice(11, 19)}`;
+      if (current !== null) state = `ALERT since ${clockTime(current.start)}`;
     }
     const source = session.source.includes('/') ? session.source.slice(session.source.lastIndexOf('/') + 1) : session.source;
     const parts = [`wiretop ${source}${session.ended ? ' (ended)' : ''}`, state];

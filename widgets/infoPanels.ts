@@ -1,24 +1,7 @@
 /** The alert log and the capture-health panel. */
-import { formatDuration, formatTime, noticesOf } from '../src/alerts/monitor';
+import { noticesOf } from '../src/alerts/monitor';
+import { clockTime, compactRate as rate, countOrDash as count, duration as formatDuration, wrap } from '../src/format';
 import type { PanelContent, Size, ViewContext } from './view';
-
-/** `text` broken at spaces into lines of at most `width` cells (continuations indented). */
-export function wrap(text: string, width: number): string[] {
-  if (width < 8 || text.length <= width) return [text];
-  const lines: string[] = [];
-  let rest = text;
-  let indent = '';
-  while (rest.length > width - indent.length) {
-    const room = width - indent.length;
-    let cut = rest.lastIndexOf(' ', room);
-    if (cut <= 0) cut = room;
-    lines.push(indent + rest.slice(0, cut));
-    rest = rest.slice(cut).trimStart();
-    indent = '  ';
-  }
-  if (rest !== '') lines.push(indent + rest);
-  return lines;
-}
 
 /** The alert history, newest first: alert lines and recovery lines, with durations. */
 export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
@@ -43,14 +26,6 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
   const durations = summary.maxDurationSeconds === null ? ''
     : ` · max ${formatDuration(summary.maxDurationSeconds)} avg ${formatDuration(summary.averageDurationSeconds!)}`;
   return { title: `Alerts (${summary.alerts.length})${durations}`, lines, tones };
-}
-
-function count(value: number | undefined): string {
-  return value === undefined ? '-' : String(value);
-}
-
-function rate(value: number | null): string {
-  return value === null ? '-' : value >= 100 ? String(Math.round(value)) : value.toFixed(1);
 }
 
 /** Capture health: rates, drops, errors, connections (two columns when there is room). */
@@ -78,6 +53,6 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     lines.push(group.map(([name, value]) => `${name} ${value.padStart(Math.max(1, cell - name.length - 1))}`).join('  '));
     tones.push(group.some(([, , warn]) => warn) ? 'warning' : null);
   }
-  const at = ctx.session.statsNow === -Infinity ? '' : ` at ${formatTime(ctx.session.statsNow).slice(11, 19)}`;
+  const at = ctx.session.statsNow === -Infinity ? '' : ` at ${clockTime(ctx.session.statsNow)}`;
   return { title: `Capture health${at}`, lines, tones };
 }

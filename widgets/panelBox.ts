@@ -4,7 +4,7 @@
  */
 import * as blessed from 'blessed';
 import type { Rect } from './layout';
-import { truncate } from './text';
+import { pad, truncate } from '../src/format';
 import type { PanelContent } from './view';
 
 const TONE_COLORS = { alert: 'red', recovery: 'green', warning: 'yellow' } as const;
@@ -91,7 +91,7 @@ export class PanelBox {
       let line = blessed.escape(truncate(content.lines[i], width));
       const tone = content.tones?.[i];
       if (tone && color) line = `{${TONE_COLORS[tone]}-fg}${line}{/${TONE_COLORS[tone]}-fg}`;
-      if (focused && content.keys !== undefined && i === this.selected) line = `{inverse}${line.padEnd(width)}{/inverse}`;
+      if (focused && content.keys !== undefined && i === this.selected) line = `{inverse}${pad(line, width)}{/inverse}`;
       out.push(line);
     }
     this.box.setContent(out.join('\n'));

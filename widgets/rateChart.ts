@@ -4,7 +4,7 @@
  * Drawn by a pure function (no canvas), so it reads the same at 80x24 and in tests.
  */
 import { windowSeconds } from '../src/stats/windows';
-import { fit } from './text';
+import { compactRate as label, fit, shortSpan } from '../src/format';
 import type { PanelContent, Size, ViewContext } from './view';
 
 const BLOCKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -30,10 +30,6 @@ export function renderBars(values: number[], width: number, height: number, mark
     lines.push(line);
   }
   return { lines, max: top };
-}
-
-function label(value: number): string {
-  return value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value >= 10 ? value.toFixed(0) : value.toFixed(1);
 }
 
 /** The chart's span: the selected window, but at least the alert window and two minutes. */
@@ -74,6 +70,6 @@ export function presentRateChart(ctx: ViewContext, size: Size): PanelContent {
   const marksText = ctx.session.filter === null && limit !== null
     ? `, limit ${label(limit / window)} (=)${baseline !== null ? `, baseline ${label(baseline / window)} (-)` : ''}`
     : '';
-  const span = seconds >= 3600 ? `${(seconds / 3600).toFixed(seconds % 3600 === 0 ? 0 : 1)}h` : seconds >= 120 ? `${Math.round(seconds / 60)}m` : `${seconds}s`;
+  const span = shortSpan(seconds);
   return { title: `Requests/s: ${label(current)} now, last ${span}${marksText}`, lines: labelled, fixed: true };
 }

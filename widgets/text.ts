@@ -1,17 +1,6 @@
-/** Fitting text into cells: truncation, padding, and tables whose columns follow the width. */
+/** Tables whose columns follow the width: low-priority columns give way to the flexible one. */
+import { fit } from '../src/format';
 
-/** `text` cut to `width` cells (with … when cut). */
-export function truncate(text: string, width: number): string {
-  if (width <= 0) return '';
-  if (text.length <= width) return text;
-  return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
-}
-
-/** `text` cut or padded to exactly `width` cells. */
-export function fit(text: string, width: number, alignRight = false): string {
-  const cut = truncate(text, width);
-  return alignRight ? cut.padStart(width) : cut.padEnd(width);
-}
 
 /** A table column: its header, width (0: takes the rest), alignment and priority. */
 export interface Column {
@@ -39,11 +28,4 @@ export function table(columns: Column[], rows: string[][], width: number, minFle
   const flex = Math.max(1, width - fixedWidth());
   const line = (cells: string[]) => kept.map((c) => fit(cells[c.index] ?? '', c.width === 0 ? flex : c.width, c.alignRight)).join(' ');
   return { header: line(columns.map((c) => c.header)), lines: rows.map(line) };
-}
-
-/** `1.2K`-style compact numbers for narrow columns. */
-export function compactNumber(value: number): string {
-  if (value < 10_000) return String(Math.round(value));
-  if (value < 1_000_000) return `${(value / 1000).toFixed(value < 100_000 ? 1 : 0)}K`;
-  return `${(value / 1_000_000).toFixed(value < 100_000_000 ? 1 : 0)}M`;
 }

@@ -1,18 +1,11 @@
 /** Top sections (drill-down: a section's URIs) and top domains (drill-down: a domain's sections). */
-import { KEY_SEPARATOR, shortBytes } from '../src/stats/modules';
+import { bytes, compactNumber, milliseconds as ms, share } from '../src/format';
+import { KEY_SEPARATOR } from '../src/stats/modules';
 import type { HeavyHitter } from '../src/stats/spaceSaving';
 import { sectionOf } from '../src/http/uri';
 import { windowLabel } from '../src/stats/windows';
-import { compactNumber, table, type Column } from './text';
+import { table, type Column } from './text';
 import type { Drill, PanelContent, Size, ViewContext } from './view';
-
-function share(part: number, whole: number): string {
-  return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;
-}
-
-function ms(value: number | null | undefined): string {
-  return value === null || value === undefined ? '-' : value < 10 ? value.toFixed(1) : String(Math.round(value));
-}
 
 function approxMark(e: HeavyHitter): string {
   return e.overcount > 0 ? '~' : '';
@@ -28,7 +21,7 @@ const SECTION_COLUMNS: Column[] = [
 ];
 
 function sectionRow(e: HeavyHitter, key: string, total: number): string[] {
-  return [key, approxMark(e) + compactNumber(e.count), share(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95)), share(e.errors, e.count)];
+  return [key, approxMark(e) + compactNumber(e.count), share(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95)), share(e.errors, e.count)];
 }
 
 /** The window as the panel titles say it. */
@@ -76,7 +69,7 @@ export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null
   }
   const view = b.domains.view(ctx.window, ctx.now);
   const entries = view.entries.slice(0, limit);
-  const rows = entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), shortBytes(e.bytes), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))]);
+  const rows = entries.map((e) => [e.key, approxMark(e) + compactNumber(e.count), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))]);
   // Host names are what the panel is for: keep them readable, drop latency columns first.
   const { header, lines } = table(DOMAIN_COLUMNS, rows, size.width, 20);
   return { title: `Top domains (${windowText(ctx)})${view.approximate ? ' ~approx' : ''}`, header, lines, keys: entries.map((e) => e.key) };

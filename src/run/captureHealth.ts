@@ -4,6 +4,7 @@
  * behind — in any recent span of data time. Every output uses it to say when its counts are
  * incomplete, instead of showing numbers that look whole.
  */
+import { lossPercent as percent } from '../format';
 import { emptyCaptureStats, type CaptureStats } from '../types';
 
 /** What was seen and lost over a span. */
@@ -32,11 +33,6 @@ export function transactionLossShare(loss: Loss): number {
 /** Did anything go missing? */
 export function isLossy(loss: Loss): boolean {
   return loss.packetsLost > 0 || loss.transactionsLost > 0;
-}
-
-function percent(share: number): string {
-  const value = 100 * share;
-  return value >= 10 || value === 0 ? `${Math.round(value)}%` : value >= 0.1 ? `${value.toFixed(1)}%` : '<0.1%';
 }
 
 /** `12% of packets`, `3.1% of transactions`, or both joined by `and`; '' when nothing was lost. */

@@ -4,7 +4,7 @@
  * the alert history, and capture health.
  */
 import type { AlertRecord } from '../alerts/monitor';
-import { formatDuration, formatTime } from '../alerts/monitor';
+import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime } from '../format';
 import { statusClasses, type TopModule } from '../stats/modules';
 import type { Session } from '../session';
 import type { CaptureStats } from '../types';
@@ -104,19 +104,6 @@ function lossReport(loss: Loss): Report['loss'] {
   return { ...loss, packetLossShare: round(packetLossShare(loss)), transactionLossShare: round(transactionLossShare(loss)) };
 }
 
-/** Human-readable byte count. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function isoTime(ts: number | null): string {
-  return ts === null ? '-' : new Date(ts * 1000).toISOString();
-}
-
 /** The text form of a report. */
 export function renderReportText(report: Report): string {
   const lines: string[] = [];
@@ -130,9 +117,9 @@ export function renderReportText(report: Report): string {
     lines.push('');
     lines.push(`${title}:`);
     if (rows.length === 0) lines.push('  (none)');
-    const width = Math.min(60, Math.max(8, ...rows.map((r) => r.key.length)));
+    const width = Math.min(60, Math.max(8, ...rows.map((r) => displayWidth(r.key))));
     for (const r of rows) {
-      const key = r.key.length > width ? `${r.key.slice(0, width - 1)}…` : r.key.padEnd(width);
+      const key = fit(r.key, width);
       const approx = r.error !== undefined ? ` (±${r.error})` : '';
       const lat = latency && r.latencyMs ? `  p50 ${r.latencyMs.p50 ?? '-'} ms  p95 ${r.latencyMs.p95 ?? '-'} ms` : '';
       lines.push(`  ${key}  ${String(r.hits).padStart(9)}${approx}  ${formatBytes(r.bytes).padStart(10)}${lat}`);
@@ -147,9 +134,9 @@ export function renderReportText(report: Report): string {
   if (report.approximate) lines.push('', '(±N: more distinct keys than tracked; a count may be over by up to N)');
   lines.push('');
   const alerts = report.alerts;
-  lines.push(`Alerts: ${alerts.history.length}${alerts.maxDurationSeconds !== null ? `, longest ${formatDuration(alerts.maxDurationSeconds)}, average ${formatDuration(alerts.averageDurationSeconds!)}` : ''}`);
+  lines.push(`Alerts: ${alerts.history.length}${alerts.maxDurationSeconds !== null ? `, longest ${duration(alerts.maxDurationSeconds)}, average ${duration(alerts.averageDurationSeconds!)}` : ''}`);
   for (const a of alerts.history) {
-    lines.push(`  ${formatTime(a.start)} .. ${a.end === null ? 'still on' : formatTime(a.end)}  peak ${a.peak} hits (limit ${Math.round(a.limit)})${a.durationSeconds !== null ? `  ${formatDuration(a.durationSeconds)}` : ''}`);
+    lines.push(`  ${dateTime(a.start)} .. ${a.end === null ? 'still on' : dateTime(a.end)}  peak ${a.peak} hits (limit ${Math.round(a.limit)})${a.durationSeconds !== null ? `  ${duration(a.durationSeconds)}` : ''}`);
   }
   for (const [name, value] of Object.entries(report.plugins)) {
     lines.push('', `Plug-in ${name}:`, `  ${JSON.stringify(value)}`);

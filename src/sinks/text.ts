@@ -3,7 +3,8 @@
  * bucket that just ended (rate, status classes, top sections and domains, alert state), and
  * every alert and recovery line as it happens. Works live, on files (data time) and in pipes.
  */
-import { formatTime, type AlertNotice } from '../alerts/monitor';
+import type { AlertNotice } from '../alerts/monitor';
+import { dateTime, truncate } from '../format';
 import { describeLossCounts, LOSS_ADVICE } from '../run/captureHealth';
 import { statusClasses } from '../stats/modules';
 import type { Session } from '../session';
@@ -11,10 +12,6 @@ import type { Sink } from './sink';
 
 /** How many entries each summary line lists. */
 const LIST = 3;
-
-function cut(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /** Prints summaries and alert lines. */
 export class TextSink implements Sink {
@@ -43,20 +40,20 @@ export class TextSink implements Sink {
   summary(now: number): string {
     const { store, monitor, config } = this.session;
     const b = store.builtins;
-    const [from, to] = b.requests.windowRange('recent', now);
-    const totals = b.requests.series.totalsIn(from, to);
+    const span = b.requests.span('recent', now);
+    const totals = b.requests.totals('recent', now);
     const rate = totals.requests / config.dashboard_bucket_size;
     const { classes } = statusClasses(b.statuses.top('recent', now, 1000));
     const state = monitor.state.name === 'LEARNING' ? `LEARNING (${monitor.learningLeft()}s left)` : monitor.state.name;
-    const list = (entries: Array<{ key: string; count: number }>) => entries.map((e) => `${cut(e.key, 40)} ${e.count}`).join('  ') || '-';
+    const list = (entries: Array<{ key: string; count: number }>) => entries.map((e) => `${truncate(e.key, 40)} ${e.count}`).join('  ') || '-';
     const lines = [
-      `${formatTime(now + 1)}  ${state}  ${totals.requests} req (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
+      `${dateTime(now + 1)}  ${state}  ${totals.requests} req (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
         + `${monitor.limit !== null ? ` / limit ${Math.round(monitor.limit)}` : ''}`
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
     ];
-    const lost = describeLossCounts(this.session.health.between(from + 1, to + 1));
+    const lost = describeLossCounts(this.session.health.between(span.start, span.end));
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);
     return lines.join('\n') + '\n';
   }

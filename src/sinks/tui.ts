@@ -4,7 +4,7 @@
  * printed afterwards.
  */
 import * as blessed from 'blessed';
-import { formatDuration } from '../alerts/monitor';
+import { duration } from '../format';
 import { describeLossCounts } from '../run/captureHealth';
 import type { Session } from '../session';
 import { Dashboard } from '../../widgets/dashboard';
@@ -63,7 +63,7 @@ export class TuiSink implements Sink {
     this.dashboard.destroy();
     this.screen.destroy();
     const requests = this.session.store.builtins.requests;
-    const span = requests.total > 0 ? formatDuration(requests.lastTs - requests.firstTs) : '0s';
+    const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
     const alerts = this.session.monitor.history.length;
     const lost = describeLossCounts(this.session.health.total());
     return `wiretop: ${requests.total} requests from ${this.session.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}`

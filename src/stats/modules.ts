@@ -4,8 +4,9 @@ import type { HttpEvent } from '../types';
 import { RateSeries } from './rateSeries';
 import type { PanelRows, StatModule } from './statModule';
 import { WindowedTopK, type TopKCapacity, type TopView } from './windowedTopK';
-import { windowSeconds, type WindowName } from './windows';
+import { windowSeconds, windowSpan, type SecondSpan, type WindowName } from './windows';
 import type { HeavyHitter } from './spaceSaving';
+import { bytes, milliseconds as ms, share as percent } from '../format';
 
 /** An event counts as an error when the server failed (5xx) or never answered. */
 export function isErrorEvent(event: HttpEvent): boolean {
@@ -15,23 +16,6 @@ export function isErrorEvent(event: HttpEvent): boolean {
 /** Bytes of a transaction: request and response bodies. */
 export function eventBytes(event: HttpEvent): number {
   return event.reqBytes + event.respBytes;
-}
-
-/** Short human form of a byte count: 1.2K, 3.4M. */
-export function shortBytes(bytes: number): string {
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) { value /= 1024; unit++; }
-  return unit === 0 ? `${Math.round(value)}B` : `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
-
-function percent(part: number, whole: number): string {
-  return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;
-}
-
-function ms(value: number | null): string {
-  return value === null ? '-' : value < 10 ? value.toFixed(1) : String(Math.round(value));
 }
 
 /** Requests, their rate over time, errors and bytes. */
@@ -76,24 +60,24 @@ export class RequestsModule implements StatModule {
     return Math.max(1, Math.min(span, now - Math.floor(this.firstTs) + 1));
   }
 
-  /** The window's span as (from, to]: `recent` is the last complete bucket. */
-  windowRange(window: WindowName, now: number): [number, number] {
-    const b = this.config.dashboard_bucket_size;
-    if (window === 'recent') {
-      const end = Math.floor((now + 1) / b) * b - 1;
-      return [end - b, end];
-    }
-    return [now - windowSeconds(window, b, this.config.max_retention_length), now];
+  /** The seconds of a window (see windowSpan). */
+  span(window: WindowName, now: number): SecondSpan {
+    return windowSpan(window, now, this.config.dashboard_bucket_size, this.config.max_retention_length);
+  }
+
+  /** Requests, errors and bytes in a window. */
+  totals(window: WindowName, now: number): { requests: number; errors: number; bytes: number } {
+    const { start, end } = this.span(window, now);
+    return this.series.totalsIn(start - 1, end - 1);
   }
 
   rows(window: WindowName, now: number): PanelRows {
-    const [from, to] = this.windowRange(window, now);
-    const totals = this.series.totalsIn(from, to);
+    const totals = this.totals(window, now);
     const seconds = window === 'recent' ? this.config.dashboard_bucket_size : this.coveredSeconds(window, now);
     return {
       title: 'Requests',
       columns: ['Requests', 'Req/s', 'Errors', 'Bytes'],
-      rows: [[String(totals.requests), (totals.requests / seconds).toFixed(1), percent(totals.errors, totals.requests), shortBytes(totals.bytes)]],
+      rows: [[String(totals.requests), (totals.requests / seconds).toFixed(1), percent(totals.errors, totals.requests), bytes(totals.bytes, 'compact')]],
     };
   }
 
@@ -208,11 +192,11 @@ export function createBuiltinModules(config: Config): BuiltinModules {
     requests: new RequestsModule(config),
     sections: new TopModule('sections', (e) => e.section, {
       title: 'Top sections', columns: ['Section', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
+      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
     }, config, MEDIUM, true),
     domains: new TopModule('domains', (e) => e.host, {
       title: 'Top domains', columns: ['Domain', 'Hits', 'Bytes', 'p50 ms', 'p95 ms', 'p99 ms'],
-      cells: (e) => [e.key, String(e.count), shortBytes(e.bytes), ms(e.latency?.quantile(0.5) ?? null), ms(e.latency?.quantile(0.95) ?? null), ms(e.latency?.quantile(0.99) ?? null)],
+      cells: (e) => [e.key, String(e.count), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.5) ?? null), ms(e.latency?.quantile(0.95) ?? null), ms(e.latency?.quantile(0.99) ?? null)],
     }, config, MEDIUM, true),
     userAgents: new TopModule('userAgents', (e) => (e.ua === '' ? '(none)' : e.ua), {
       title: 'User agents', columns: ['User agent', 'Hits', 'Share'],
@@ -228,11 +212,11 @@ export function createBuiltinModules(config: Config): BuiltinModules {
     }, config, SMALL, false),
     uris: new TopModule('uris', (e) => e.uri, {
       title: 'Top URIs', columns: ['URI', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
+      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
     }, config, LARGE, false),
     domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, {
       title: 'Sections of domain', columns: ['Section', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key.slice(e.key.indexOf(KEY_SEPARATOR) + 1), String(e.count), percent(e.count, total), shortBytes(e.bytes), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
+      cells: (e, total) => [e.key.slice(e.key.indexOf(KEY_SEPARATOR) + 1), String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
     }, config, MEDIUM, true),
   };
 }

@@ -10,7 +10,7 @@
  */
 import { LogHistogram } from './logHistogram';
 import { SpaceSaving, type HeavyHitter } from './spaceSaving';
-import type { WindowName } from './windows';
+import { windowSpan, type WindowName } from './windows';
 
 /** How time is cut into slices. */
 export interface SliceLayout {
@@ -172,21 +172,7 @@ export class WindowedTopK {
   private compute(window: WindowName, now: number): TopView {
     const retention = this.layout.retentionSeconds;
     if (window === 'all' && now - this.firstSecond < retention) return summaryView(this.cumulative);
-    const b = this.layout.bucketSeconds;
-    let from: number;
-    let to = Infinity;
-    switch (window) {
-      case 'recent': {
-        // The last complete bucket, as the seed tool showed it.
-        const currentStart = Math.floor((now + 1) / b) * b;
-        from = currentStart - b;
-        to = currentStart;
-        break;
-      }
-      case '5m': from = now + 1 - 300; break;
-      case '1h': from = now + 1 - 3600; break;
-      case 'all': from = now + 1 - retention; break;
-    }
+    const { start: from, end: to } = windowSpan(window, now, this.layout.bucketSeconds, retention);
     const merged = new SpaceSaving(Math.max(this.capacity.slice * 4, 256), this.keepsLatency);
     // Each tier holds its span exactly: a window reads only the tiers it needs.
     const tiers = window === 'all' ? this.tiers : window === '1h' ? this.tiers.slice(0, 2) : this.tiers.slice(0, 1);
