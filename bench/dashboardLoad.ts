@@ -1,12 +1,12 @@
 /**
  * The dashboard under load: 100,000 transactions a second for 10 s of wall time flow into a
- * session whose dashboard draws on a fake screen at the default refresh rate. Prints whether
+ * run whose dashboard draws on a fake screen at the default refresh rate. Prints whether
  * ingestion kept up (the feed's lag behind the clock), the redraws per second, and the share
  * of a core spent redrawing and ingesting, as JSON. Run by `npm run bench` in its own process.
  */
 import { defaultConfig } from '../src/config';
 import { zipfEvents } from '../src/generate/zipf';
-import { Session } from '../src/session';
+import { RunState } from '../src/run/runState';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
 import { Dashboard } from '../widgets/dashboard';
 import { fakeScreen } from '../test/helpers/fakeScreen';
@@ -17,9 +17,9 @@ const TICK_MS = 50;
 
 function main(): void {
   const config = defaultConfig();
-  const session = new Session(config, 'bench');
+  const run = new RunState(config, 'bench');
   const screen = fakeScreen(160, 50);
-  const dashboard = new Dashboard({ session, screen, onQuit: () => undefined, color: true });
+  const dashboard = new Dashboard({ run, screen, onQuit: () => undefined, color: true });
   let renderNs = 0n;
   const render = dashboard.render.bind(dashboard);
   dashboard.render = () => {
@@ -49,11 +49,12 @@ function main(): void {
       poolIndex = (poolIndex + 1) % pool.length;
       batch[i] = { ...e, ts: now - 0.05 + (i / perTick) * 0.05 };
     }
-    session.ingest(batch);
-    session.advanceTo(now - 0.2);
+    run.ingest(batch);
+    dashboard.observe(batch);
+    run.advanceTo(now - 0.2);
     // The capture worker reports its health every 100 ms; each report asks for a redraw too.
     if (ticks % 2 === 0) {
-      session.updateCapture({ ...emptyCaptureStats(), packets: ticks * perTick * 5, events: ticks * perTick }, now);
+      run.updateCapture({ ...emptyCaptureStats(), packets: ticks * perTick * 5, events: ticks * perTick }, now);
       dashboard.onCaptureStats();
     }
     ingestNs += process.hrtime.bigint() - started;

@@ -11,7 +11,8 @@ import type { CaptureRequest, CaptureSourceSpec } from './capture/messages';
 import { NdjsonSink } from './sinks/ndjson';
 import { TextSink } from './sinks/text';
 import { TuiSink, tuiUnavailable } from './sinks/tui';
-import { Session } from './session';
+import { RunState, type RunView } from './run/runState';
+import { RunLifecycle, type RunPhase } from './run/lifecycle';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
@@ -25,12 +26,14 @@ export interface RunEnvironment {
   isTTY: boolean;
   env: NodeJS.ProcessEnv;
   /** Makes the dashboard output (injected so tests can use a fake screen). */
-  createTui?: (session: Session, onQuit: () => void) => Sink;
+  createTui?: (run: RunView, onQuit: () => void) => Sink;
   writeOut(text: string): void;
   writeErr(text: string): void;
   createCapture(request: CaptureRequest): CaptureSource;
   /** Calls `handler` on SIGINT, SIGTERM or SIGHUP (and on a closed stdout); returns an unsubscribe. */
   onInterrupt(handler: () => void): () => void;
+  /** Told each phase the run enters (tests). */
+  onPhase?(phase: RunPhase): void;
 }
 
 /** The BPF filter of a port list: `tcp port 80 or tcp port 8080`. */
@@ -66,18 +69,18 @@ function sourceName(spec: CaptureSourceSpec): string {
 /** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
 export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
 
-function createSink(mode: OutputMode, session: Session, env: RunEnvironment, onQuit: () => void): Sink {
+function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void): Sink {
   const write = (text: string) => env.writeOut(text);
   switch (mode) {
     case 'tui':
-      return env.createTui !== undefined ? env.createTui(session, onQuit) : new TuiSink(session, onQuit, env.env);
+      return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, env.env);
     case 'text':
-      return new TextSink(session, write);
+      return new TextSink(run, write);
     case 'ndjson':
       return new NdjsonSink(write);
     case 'report':
     case 'report-json':
-      return new ReportSink(session, mode === 'report' ? 'text' : 'json', write);
+      return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);
   }
 }
 
@@ -104,90 +107,42 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     }
   }
   const spec = sourceSpec(options, mode !== 'tui', config);
-  // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
-  const keepsStatistics = mode !== 'ndjson';
-  const session = new Session(config, sourceName(spec), plugins);
-  const store = session.store;
+  const state = new RunState(config, sourceName(spec), plugins);
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
-
-  return new Promise<number>((resolve) => {
-    let settled = false;
-    let stopping = false;
-    let ended = false;
-    // The dashboard opens only once the capture is ready, so a capture error (no permission,
-    // no such interface) never flashes a screen: it is one line on a terminal left as it was.
-    let sink: Sink | null = null;
-    // Ends the run: the terminal is given back first, then the error or the summary is printed.
-    const settle = (code: number, error?: unknown) => {
-      if (settled) return;
-      settled = true;
+  const headlessLive = spec.kind === 'live' && mode !== 'tui';
+  const lifecycle: RunLifecycle = new RunLifecycle({
+    capture,
+    state,
+    openSink: () => createSink(mode, state, env, () => lifecycle.quit()),
+    sinkWaitsForCapture: mode === 'tui',
+    // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
+    keepsStatistics: mode !== 'ndjson',
+    onReady: (source) => {
+      // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
+      if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
+    },
+    onFinished: (line) => {
       unsubscribe();
-      session.monitor.stop();
-      const line = sink?.close?.();
-      resolve(error !== undefined ? reportError(error, env) : code);
-      if (error === undefined && line !== undefined) env.writeOut(line);
+      if (line !== undefined) env.writeOut(line);
       // As tcpdump does after a live capture: what was captured and what was lost, on stderr.
-      if (error === undefined && spec.kind === 'live' && (mode === 'ndjson' || mode === 'text')) env.writeErr(liveCaptureSummary(session));
-    };
-    // Quit (q, Ctrl-C, a signal): stop the capture; the run ends when it has.
-    const quit = () => {
-      if (stopping) return;
-      stopping = true;
-      if (ended) void capture.stop().then(() => settle(0));
-      else void capture.stop();
-    };
-    const unsubscribe = env.onInterrupt(quit);
-    const openSink = (): boolean => {
-      if (sink !== null) return true;
-      try {
-        sink = createSink(mode, session, env, quit);
-        return true;
-      } catch (error) {
-        void capture.stop().then(() => settle(1, error));
-        return false;
-      }
-    };
-    if (mode !== 'tui' && !openSink()) return;
-    capture.start({
-      onReady: (source) => {
-        if (!openSink()) return;
-        // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
-        if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
-      },
-      onEvents: (events, watermark, encoded) => {
-        if (keepsStatistics) session.ingest(events, encoded);
-        sink?.onEvents(events);
-        // Seconds before the watermark will get no more transactions (but stragglers): close them.
-        if (keepsStatistics) session.advanceTo(watermark);
-      },
-      onStats: (stats, now, watermark) => {
-        session.updateCapture(stats, now);
-        if (keepsStatistics) session.advanceTo(watermark);
-        sink?.onCaptureStats?.();
-      },
-      onEnd: () => {
-        // The input is over: close its last second too.
-        const end = Math.max(session.statsNow, store.latestEventTs);
-        if (end > -Infinity) session.advanceTo(Math.floor(end) + 1);
-        session.ended = true;
-        ended = true;
-        sink?.finish();
-        // The dashboard stays until the user quits; other outputs are done.
-        if (sink === null || !sink.interactive || stopping) void capture.stop().then(() => settle(0));
-      },
-      onError: (error) => {
-        void capture.stop().then(() => settle(1, error));
-      },
-    });
+      if (headlessLive && (mode === 'ndjson' || mode === 'text')) env.writeErr(liveCaptureSummary(state));
+    },
+    onFailed: (error) => {
+      unsubscribe();
+      return reportError(error, env);
+    },
+    onPhase: env.onPhase,
   });
+  const unsubscribe = env.onInterrupt(() => lifecycle.quit());
+  return lifecycle.start();
 }
 
 /** The end line of a headless live capture: totals, drops, and a warning when counts are incomplete. */
-export function liveCaptureSummary(session: Session): string {
-  const stats = session.captureStats ?? emptyCaptureStats();
-  const loss = session.health.total();
+export function liveCaptureSummary(run: RunView): string {
+  const stats = run.health.latest ?? emptyCaptureStats();
+  const loss = run.health.total();
   const lost = describeLossCounts(loss);
-  return `wiretop: ${loss.transactions} transactions in ${loss.packets} packets from ${session.source}; `
+  return `wiretop: ${loss.transactions} transactions in ${loss.packets} packets from ${run.source}; `
     + `dropped: ${stats.kernelDrops} packets by the kernel, ${stats.ifDrops} by the interface, ${loss.transactionsLost} transactions by wiretop`
     + `${lost === '' ? '' : `. WARNING: the capture lost ${lost}: counts are incomplete (${LOSS_ADVICE})`}\n`;
 }

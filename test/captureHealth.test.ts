@@ -6,7 +6,7 @@
 import { defaultConfig, type Config } from '../src/config';
 import { liveCaptureSummary } from '../src/main';
 import { CaptureHealth, describeLossCounts, describeLossShare } from '../src/run/captureHealth';
-import { Session } from '../src/session';
+import { RunState } from '../src/run/runState';
 import { buildReport, renderReportText } from '../src/sinks/report';
 import { TextSink } from '../src/sinks/text';
 import { TuiSink } from '../src/sinks/tui';
@@ -51,7 +51,7 @@ describe('every output says when its counts are incomplete', () => {
   const config: Config = { ...defaultConfig(), dashboard_bucket_size: 5, average_bucket_size: 10, average_learning_duration: 10, average_threshold: 50 };
 
   /** Steady traffic with kernel drops in seconds 40..60, and a spike in 45..60. */
-  function lossyRun(session: Session): void {
+  function lossyRun(session: RunState): void {
     for (let s = 0; s < 80; s++) {
       const rate = s >= 45 && s < 60 ? 60 : 20;
       session.ingest(Array.from({ length: rate }, (_, i) => event(T0 + s + i / rate)));
@@ -62,20 +62,20 @@ describe('every output says when its counts are incomplete', () => {
   }
 
   it('the alert and recovery lines say the capture lost packets in their window', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     const lines: string[] = [];
-    session.monitor.onNotice((n) => lines.push(n.message));
+    session.alerts.onNotice((n) => lines.push(n.message));
     lossyRun(session);
     const alert = lines.find((l) => l.startsWith('High traffic'));
     expect(alert).toMatch(/\[counts incomplete: the capture lost \d+(\.\d)?% of packets in this window\]$/);
     expect(lines.find((l) => l.startsWith('Traffic recovered'))).toMatch(/counts incomplete/);
-    expect(session.monitor.history[0].incomplete).toMatch(/of packets/);
+    expect(session.alerts.history[0].incomplete).toMatch(/of packets/);
   });
 
   it('an alert with nothing lost has no such note', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     const lines: string[] = [];
-    session.monitor.onNotice((n) => lines.push(n.message));
+    session.alerts.onNotice((n) => lines.push(n.message));
     for (let s = 0; s < 40; s++) {
       const rate = s >= 20 && s < 30 ? 60 : 20;
       session.ingest(Array.from({ length: rate }, (_, i) => event(T0 + s + i / rate)));
@@ -86,7 +86,7 @@ describe('every output says when its counts are incomplete', () => {
   });
 
   it('--text prints a warning in the summaries of the periods that lost packets, and only those', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     let out = '';
     const sink = new TextSink(session, (text) => { out += text; });
     lossyRun(session);
@@ -99,7 +99,7 @@ describe('every output says when its counts are incomplete', () => {
   });
 
   it('--report carries the totals, in JSON and in text', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     lossyRun(session);
     const report = buildReport(session);
     expect(report.loss).toMatchObject({ packets: 8000, packetsLost: 1000, transactionsLost: 0 });
@@ -108,10 +108,10 @@ describe('every output says when its counts are incomplete', () => {
   });
 
   it('the headless live summary and the dashboard quit line name the losses', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     lossyRun(session);
     expect(liveCaptureSummary(session)).toMatch(/^wiretop: 1600 transactions in 8000 packets from lo; dropped: 1000 packets by the kernel, 0 by the interface, 0 transactions by wiretop\. WARNING: the capture lost 1,000 packets/);
-    const clean = new Session(config, 'lo');
+    const clean = new RunState(config, 'lo');
     clean.updateCapture(stats({ packets: 10, events: 2 }), T0);
     expect(liveCaptureSummary(clean)).not.toMatch(/WARNING/);
     const screen = fakeScreen(100, 30);
@@ -120,16 +120,19 @@ describe('every output says when its counts are incomplete', () => {
   });
 
   it('the dashboard status bar says LOSING while drops are recent, in red, and stops after', () => {
-    const session = new Session(config, 'lo');
+    const session = new RunState(config, 'lo');
     const screen = fakeScreen(120, 40);
-    const dashboard = new Dashboard({ session, screen, onQuit: () => undefined, color: true });
+    const dashboard = new Dashboard({ run: session, screen, onQuit: () => undefined, color: true });
     session.updateCapture(stats({ packets: 1000 }), T0);
     expect(dashboard.statusText()).not.toContain('LOSING');
     session.updateCapture(stats({ packets: 2000, kernelDrops: 250, eventsDropped: 10, events: 500 }), T0 + 2);
     expect(dashboard.statusText()).toContain('LOSING 11% of packets and 2.0% of transactions');
     dashboard.render();
-    const bar = (dashboard as unknown as { statusBar: { content: string } }).statusBar.content;
-    expect(bar).toContain('{red-bg}LOSING 11% of packets and 2.0% of transactions{/red-bg}');
+    expect(dashboard.drawnText()[39]).toContain('LOSING 11% of packets and 2.0% of transactions');
+    // In red: the cells of the warning have a red background (blessed packs bg into bits 0-8 of the attribute).
+    const cells = (screen as unknown as { lines: Array<Array<[number, string]>> }).lines[39];
+    const at = dashboard.drawnText()[39].indexOf('LOSING');
+    expect(cells[at][0] & 0x1ff).toBe(1);
     // Twenty seconds with no more drops: the warning goes.
     session.updateCapture(stats({ packets: 4000, kernelDrops: 250, eventsDropped: 10, events: 900 }), T0 + 22);
     expect(dashboard.statusText()).not.toContain('LOSING');

@@ -5,6 +5,9 @@ import { defaultConfig, type Config } from '../src/config';
 import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
+import { RunState } from '../src/run/runState';
+import { ReportSink } from '../src/sinks/report';
+import { TextSink } from '../src/sinks/text';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 import { repoRoot } from './helpers/corpus';
@@ -126,6 +129,21 @@ describe('subscribers and plug-ins', () => {
     const plugin = store.module('topClients')!;
     expect(plugin.report(store.lastClosed, 5)).toEqual({ top: [{ client: '10.0.0.9', requests: 2 }, { client: '10.0.0.1', requests: 1 }], untracked: 0 });
     expect(plugin.rows('all', store.lastClosed, 1).rows).toEqual([['10.0.0.9', '2']]);
+  });
+
+  it('shows a plug-in everywhere built-ins show: a line in --text summaries, a table in --report', () => {
+    const config = { ...defaultConfig(), dashboard_bucket_size: 5, plugins: [path.join(repoRoot(), 'examples/plugins/topClients.js')] };
+    const run = new RunState(config, 'test', loadPlugins(config));
+    let text = '';
+    const sink = new TextSink(run, (line) => { text += line; });
+    const events = Array.from({ length: 30 }, (_, i) => event(T0 + i / 5, { src: i % 3 === 0 ? '10.0.0.9' : '10.0.0.1' }));
+    run.ingest(events);
+    run.advanceTo(T0 + 10);
+    sink.finish();
+    expect(text).toMatch(/^ {2}topClients: 10\.0\.0\.1 20 {2}10\.0\.0\.9 10$/m);
+    const report = new ReportSink(run, 'text', (out) => { text = out; });
+    report.finish();
+    expect(text).toMatch(/^Top clients:\n {2}Client +Requests\n {2}10\.0\.0\.1 +20\n {2}10\.0\.0\.9 +10$/m);
   });
 
   it('refuses a plug-in that takes a built-in name', () => {

@@ -4,38 +4,30 @@
  * redraws through the scheduler at most `refresh` times a second. It reads the session only;
  * the main loop owns the data.
  */
+/**
+ * The full-screen dashboard: lays the panels out from the terminal size, keeps the view state
+ * (focus, window, drill-downs, filter, pause, help), maps keys through the key table, and
+ * redraws through the scheduler at most `refresh` times a second. It reads the run through
+ * its read-only view; the main loop owns the data. It owns its filter.
+ */
 import * as blessed from 'blessed';
-import { describeLossShare } from '../src/run/captureHealth';
-import { LOSS_RECENT_SECONDS, type Session } from '../src/session';
-import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
-import { presentAlertLog, presentHealth } from './infoPanels';
-import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
-import { computeLayout, MIN_COLUMNS, MIN_ROWS, PANEL_IDS, type PanelId } from './layout';
-import { PanelBox } from './panelBox';
-import { presentRateChart } from './rateChart';
-import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
+import type { EncodedBatch } from '../src/capture/eventBatch';
 import { clockTime, truncate } from '../src/format';
-import { presentDomains, presentSections, presentStatuses, presentUserAgents } from './topPanels';
-import type { Drill, PanelContent, Size, ViewContext } from './view';
-
-/** Panels that can be drilled into, and what their rows drill to. */
-const DRILLABLE: Partial<Record<PanelId, true>> = { sections: true, domains: true };
-
-type Presenter = (ctx: ViewContext, size: Size, drill: Drill | null) => PanelContent;
-
-const PRESENTERS: Record<PanelId, Presenter> = {
-  sections: presentSections,
-  domains: presentDomains,
-  rate: presentRateChart,
-  alerts: presentAlertLog,
-  statuses: presentStatuses,
-  userAgents: presentUserAgents,
-  health: presentHealth,
-};
+import { describeLossShare } from '../src/run/captureHealth';
+import { LOSS_RECENT_SECONDS, type RunView } from '../src/run/runState';
+import type { HttpEvent } from '../src/types';
+import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
+import { DashboardFilter } from './dashboardFilter';
+import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
+import { computeLayout, MIN_COLUMNS, MIN_ROWS, SLOT_IDS, type SlotId } from './layout';
+import { PanelBox } from './panelBox';
+import { dashboardPanels, type PanelSpec } from './panels';
+import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
+import type { Drill, PanelContent, ViewContext } from './view';
 
 /** What the dashboard needs from outside. */
 export interface DashboardOptions {
-  session: Session;
+  run: RunView;
   screen: blessed.Widgets.Screen;
   /** Called on q / Ctrl-C. */
   onQuit: () => void;
@@ -45,11 +37,13 @@ export interface DashboardOptions {
 
 /** The view state, separate from the data. */
 export interface DashboardState {
+  /** Index of the focused panel in Tab order. */
   focus: number;
   window: WindowName;
   paused: boolean;
   help: boolean;
-  drills: Partial<Record<PanelId, Drill>>;
+  /** Drill-downs, by panel id. */
+  drills: Record<string, Drill>;
   /** A one-line message in the status bar (a bad filter...). */
   message: string | null;
 }
@@ -58,8 +52,13 @@ export interface DashboardState {
 export class Dashboard {
   readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, message: null };
   readonly scheduler: RenderScheduler;
+  readonly filter: DashboardFilter;
+  /** Every panel in Tab order, and its box. */
+  readonly panels: readonly PanelSpec[];
+  private readonly boxes = new Map<string, PanelBox>();
+  /** The panel each place shows (the last focused of those that share it). */
+  private readonly shown = {} as Record<SlotId, string>;
   private readonly screen: blessed.Widgets.Screen;
-  private readonly panels = {} as Record<PanelId, PanelBox>;
   private readonly statusBar: blessed.Widgets.BoxElement;
   private readonly notice: blessed.Widgets.BoxElement;
   private readonly helpBox: blessed.Widgets.BoxElement;
@@ -67,14 +66,18 @@ export class Dashboard {
   private readonly promptLabel: blessed.Widgets.BoxElement;
   private tooSmall = false;
   private filtering = false;
-  private previousStats: { packets: number; events: number; now: number } | null = null;
-  private rates: { packets: number | null; events: number | null } = { packets: null, events: null };
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: DashboardOptions) {
-    const screen = options.screen;
+    const { screen, run } = options;
     this.screen = screen;
-    for (const id of PANEL_IDS) this.panels[id] = new PanelBox(screen);
+    this.filter = new DashboardFilter(run.config);
+    const builtins = new Set<unknown>(Object.values(run.stats.builtins));
+    this.panels = dashboardPanels(run.stats.modules.filter((m) => !builtins.has(m)));
+    for (const panel of this.panels) {
+      this.boxes.set(panel.id, new PanelBox(screen));
+      if (this.shown[panel.slot] === undefined) this.shown[panel.slot] = panel.id;
+    }
     this.statusBar = blessed.box({ parent: screen, height: 1, tags: true, style: options.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
     this.notice = blessed.box({ parent: screen, top: 'center', left: 'center', width: '90%', height: 5, border: { type: 'line' }, hidden: true, align: 'center', valign: 'middle' });
     this.helpBox = blessed.box({
@@ -84,7 +87,7 @@ export class Dashboard {
     });
     this.promptLabel = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: 8, hidden: true, content: 'filter: ', style: { inverse: true } });
     this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 8, height: 1, width: '100%-8', hidden: true, inputOnFocus: false, style: { inverse: true } });
-    this.scheduler = new RenderScheduler(() => this.render(), options.session.config.refresh, options.timers ?? realTimers);
+    this.scheduler = new RenderScheduler(() => this.render(), run.config.refresh, options.timers ?? realTimers);
     for (const binding of KEYMAP) {
       screen.key(binding.keys, () => {
         if (this.filtering) return;
@@ -92,54 +95,61 @@ export class Dashboard {
       });
     }
     screen.on('resize', () => this.scheduler.renderNow());
-    this.unsubscribe = options.session.store.subscribe(() => this.scheduler.request());
+    this.unsubscribe = run.onSecond((second) => {
+      this.filter.closeSecond(second);
+      this.scheduler.request();
+    });
     this.layout();
   }
 
-  /** New capture statistics arrived: update the rates, ask for a redraw. */
+  /** Transactions as they arrive: the filter keeps the recent ones. */
+  observe(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
+    this.filter.observe(events, encoded);
+  }
+
+  /** New capture statistics arrived: ask for a redraw. */
   onCaptureStats(): void {
-    const { captureStats, statsNow } = this.options.session;
-    if (captureStats !== null && statsNow !== -Infinity) {
-      const previous = this.previousStats;
-      if (previous !== null && statsNow - previous.now >= 0.5) {
-        const span = statsNow - previous.now;
-        this.rates = { packets: (captureStats.packets - previous.packets) / span, events: (captureStats.events - previous.events) / span };
-        this.previousStats = { packets: captureStats.packets, events: captureStats.events, now: statsNow };
-      } else if (previous === null) {
-        this.previousStats = { packets: captureStats.packets, events: captureStats.events, now: statsNow };
-      }
-    }
     this.scheduler.request();
+  }
+
+  /** The focused panel. */
+  get focused(): PanelSpec {
+    return this.panels[this.state.focus];
+  }
+
+  private focus(index: number): void {
+    this.state.focus = (index + this.panels.length) % this.panels.length;
+    this.shown[this.focused.slot] = this.focused.id;
   }
 
   /** Applies one action of the key table. */
   handle(action: DashboardAction): void {
-    const focused = PANEL_IDS[this.state.focus];
-    const panel = this.panels[focused];
+    const focused = this.focused;
+    const box = this.boxOf(focused);
     this.state.message = null;
     switch (action) {
-      case 'focusNext': this.state.focus = (this.state.focus + 1) % PANEL_IDS.length; break;
-      case 'focusPrevious': this.state.focus = (this.state.focus + PANEL_IDS.length - 1) % PANEL_IDS.length; break;
-      case 'up': panel.move(-1); break;
-      case 'down': panel.move(1); break;
-      case 'pageUp': panel.move(-panel.pageSize); break;
-      case 'pageDown': panel.move(panel.pageSize); break;
-      case 'top': panel.moveToEdge(false); break;
-      case 'bottom': panel.moveToEdge(true); break;
+      case 'focusNext': this.focus(this.state.focus + 1); break;
+      case 'focusPrevious': this.focus(this.state.focus - 1); break;
+      case 'up': box.move(-1); break;
+      case 'down': box.move(1); break;
+      case 'pageUp': box.move(-box.pageSize); break;
+      case 'pageDown': box.move(box.pageSize); break;
+      case 'top': box.moveToEdge(false); break;
+      case 'bottom': box.moveToEdge(true); break;
       case 'drill': {
-        const key = panel.selectedKey();
-        if (DRILLABLE[focused] && this.state.drills[focused] === undefined && key !== undefined) {
-          this.state.drills[focused] = { key };
-          panel.resetPosition();
+        const key = box.selectedKey();
+        if (focused.drillable && this.state.drills[focused.id] === undefined && key !== undefined) {
+          this.state.drills[focused.id] = { key };
+          box.resetPosition();
         }
         break;
       }
       case 'back':
         if (this.state.help) this.state.help = false;
-        else if (this.state.drills[focused] !== undefined) {
-          delete this.state.drills[focused];
-          panel.resetPosition();
-        } else if (this.options.session.filter !== null) this.options.session.clearFilter();
+        else if (this.state.drills[focused.id] !== undefined) {
+          delete this.state.drills[focused.id];
+          box.resetPosition();
+        } else if (this.filter.text !== null) this.filter.clear();
         break;
       case 'filter': this.openFilterPrompt(); return;
       case 'window': this.state.window = WINDOWS[(WINDOWS.indexOf(this.state.window) + 1) % WINDOWS.length]; break;
@@ -156,10 +166,9 @@ export class Dashboard {
 
   /** Applies a filter as the prompt would (also used by tests). */
   applyFilter(text: string): void {
-    const session = this.options.session;
-    if (text.trim() === '') session.clearFilter();
-    else this.state.message = session.setFilter(text.trim());
-    for (const id of PANEL_IDS) this.panels[id].resetPosition();
+    if (text.trim() === '') this.filter.clear();
+    else this.state.message = this.filter.set(text.trim());
+    for (const box of this.boxes.values()) box.resetPosition();
     this.scheduler.renderNow();
   }
 
@@ -181,14 +190,24 @@ export class Dashboard {
     });
   }
 
+  private boxOf(panel: PanelSpec): PanelBox {
+    return this.boxes.get(panel.id)!;
+  }
+
+  /** Is `panel` the one its place shows now? */
+  private isShown(panel: PanelSpec): boolean {
+    return this.shown[panel.slot] === panel.id;
+  }
+
   /** Recomputes positions from the screen size. */
   private layout(): void {
     const layout = computeLayout(this.screen.width as number, this.screen.height as number);
     this.tooSmall = layout.tooSmall;
-    for (const id of PANEL_IDS) {
-      this.panels[id].place(layout.panels[id]);
-      if (layout.tooSmall) this.panels[id].box.hide();
-      else this.panels[id].box.show();
+    for (const panel of this.panels) {
+      const box = this.boxOf(panel);
+      box.place(layout.slots[panel.slot]);
+      if (layout.tooSmall || !this.isShown(panel)) box.box.hide();
+      else box.box.show();
     }
     this.statusBar.top = layout.statusBar.top;
     this.statusBar.left = 0;
@@ -197,40 +216,40 @@ export class Dashboard {
 
   /** The view context for a frame. */
   context(): ViewContext {
-    const session = this.options.session;
-    const store = session.viewStore;
+    const run = this.options.run;
     return {
-      session, store, window: this.state.window, now: session.store.lastClosed,
-      packetsPerSecond: this.rates.packets, eventsPerSecond: this.rates.events, color: this.options.color,
+      run, stats: this.filter.store ?? run.stats, filter: this.filter.text, window: this.state.window,
+      now: run.stats.lastClosed, color: this.options.color,
     };
   }
 
-  /** The content of every panel for the current state (what render draws). */
-  present(): Record<PanelId, PanelContent> {
-    const ctx = this.context();
-    const contents = {} as Record<PanelId, PanelContent>;
-    for (const id of PANEL_IDS) contents[id] = PRESENTERS[id](ctx, this.panels[id].inner, this.state.drills[id] ?? null);
-    return contents;
+  /** A panel's content for the current state. */
+  private present(panel: PanelSpec, ctx: ViewContext): PanelContent {
+    const content = panel.present(ctx, this.boxOf(panel).inner, this.state.drills[panel.id] ?? null);
+    // Panels that share a place say so, and which of them this is.
+    const sharing = this.panels.filter((p) => p.slot === panel.slot);
+    if (sharing.length === 1) return content;
+    return { ...content, title: `${content.title} (${sharing.indexOf(panel) + 1}/${sharing.length}, Tab)` };
   }
 
   /** The status bar's text. */
   statusText(): string {
-    const session = this.options.session;
-    const monitor = session.monitor;
-    let state: string = monitor.state.name;
-    if (state === 'LEARNING') state = `LEARNING ${monitor.learningLeft()}s left`;
+    const run = this.options.run;
+    const alerts = run.alerts;
+    let state: string = alerts.stateName;
+    if (state === 'LEARNING') state = `LEARNING ${alerts.learningLeft()}s left`;
     else if (state === 'ALERT') {
-      const current = monitor.current();
+      const current = alerts.current();
       if (current !== null) state = `ALERT since ${clockTime(current.start)}`;
     }
-    const source = session.source.includes('/') ? session.source.slice(session.source.lastIndexOf('/') + 1) : session.source;
-    const parts = [`wiretop ${source}${session.ended ? ' (ended)' : ''}`, state];
+    const source = run.source.includes('/') ? run.source.slice(run.source.lastIndexOf('/') + 1) : run.source;
+    const parts = [`wiretop ${source}${run.ended ? ' (ended)' : ''}`, state];
     const losing = this.lossText();
     if (losing !== null) parts.push(losing);
     if (this.state.message !== null) parts.push(this.state.message);
-    if (session.filter !== null) parts.push(`filter: ${session.filter.text}`);
+    if (this.filter.text !== null) parts.push(`filter: ${this.filter.text}`);
     if (this.state.paused) parts.push('PAUSED');
-    parts.push(`window: ${windowLabel(this.state.window, session.config.dashboard_bucket_size)}`);
+    parts.push(`window: ${windowLabel(this.state.window, run.config.dashboard_bucket_size)}`);
     const status = parts.join(' | ');
     const width = this.screen.width as number;
     const hints = keyHints();
@@ -239,7 +258,7 @@ export class Dashboard {
 
   /** `LOSING 12% of packets` while the capture drops packets or transactions, else null. */
   lossText(): string | null {
-    const lost = describeLossShare(this.options.session.health.recent(LOSS_RECENT_SECONDS));
+    const lost = describeLossShare(this.options.run.health.recent(LOSS_RECENT_SECONDS));
     return lost === '' ? null : `LOSING ${lost}`;
   }
 
@@ -252,12 +271,13 @@ export class Dashboard {
       this.notice.show();
     } else {
       this.notice.hide();
-      if (!this.state.paused || this.panels.sections.content === null) {
-        const contents = this.present();
-        for (const id of PANEL_IDS) this.panels[id].show(contents[id], PANEL_IDS[this.state.focus] === id, this.options.color);
-      } else {
+      const ctx = this.context();
+      for (const panel of this.panels) {
+        if (!this.isShown(panel)) continue;
+        const box = this.boxOf(panel);
         // Paused: keep the frozen contents, but follow focus and scrolling.
-        for (const id of PANEL_IDS) this.panels[id].show(this.panels[id].content!, PANEL_IDS[this.state.focus] === id, this.options.color);
+        const content = this.state.paused && box.content !== null ? box.content : this.present(panel, ctx);
+        box.show(content, this.focused === panel, this.options.color);
       }
     }
     let status = blessed.escape(truncate(this.statusText(), width));
@@ -267,6 +287,12 @@ export class Dashboard {
     if (this.state.help) this.helpBox.show(); else this.helpBox.hide();
     this.helpBox.setFront();
     this.screen.render();
+  }
+
+  /** The text on the screen as drawn by the last render, one string per row. */
+  drawnText(): string[] {
+    const lines = (this.screen as unknown as { lines: Array<Array<[number, string]>> }).lines;
+    return lines.map((row) => row.map((cell) => cell[1]).join(''));
   }
 
   destroy(): void {

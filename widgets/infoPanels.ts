@@ -5,7 +5,7 @@ import type { PanelContent, Size, ViewContext } from './view';
 
 /** The alert history, newest first: alert lines and recovery lines, with durations. */
 export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
-  const { monitor } = ctx.session;
+  const monitor = ctx.run.alerts;
   const summary = monitor.summary();
   const lines: string[] = [];
   const tones: Array<'alert' | 'recovery' | null> = [];
@@ -18,22 +18,23 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
     }
   }
   if (lines.length === 0) {
-    for (const line of wrap(monitor.state.name === 'LEARNING' ? `Learning the normal traffic: ${monitor.learningLeft()}s left.` : 'No alert so far.', size.width)) {
+    for (const line of wrap(monitor.stateName === 'LEARNING' ? `Learning the normal traffic: ${monitor.learningLeft()}s left.` : 'No alert so far.', size.width)) {
       lines.push(line);
       tones.push(null);
     }
   }
-  const durations = summary.maxDurationSeconds === null ? ''
-    : ` · max ${formatDuration(summary.maxDurationSeconds)} avg ${formatDuration(summary.averageDurationSeconds!)}`;
+  const { maxDurationSeconds: longest, averageDurationSeconds: average } = summary;
+  const durations = longest === null || average === null ? '' : ` · max ${formatDuration(longest)} avg ${formatDuration(average)}`;
   return { title: `Alerts (${summary.alerts.length})${durations}`, lines, tones };
 }
 
 /** Capture health: rates, drops, errors, connections (two columns when there is room). */
 export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
-  const s = ctx.session.captureStats;
+  const health = ctx.run.health;
+  const s = health.latest;
   const items: Array<[string, string, boolean]> = [
-    ['pkts/s', rate(ctx.packetsPerSecond), false],
-    ['events/s', rate(ctx.eventsPerSecond), false],
+    ['pkts/s', rate(health.packetsPerSecond), false],
+    ['events/s', rate(health.eventsPerSecond), false],
     ['kernel drops', count(s?.kernelDrops), (s?.kernelDrops ?? 0) > 0],
     ['if drops', count(s?.ifDrops), (s?.ifDrops ?? 0) > 0],
     ['decode errs', count(s?.decodeErrors), false],
@@ -53,6 +54,6 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     lines.push(group.map(([name, value]) => `${name} ${value.padStart(Math.max(1, cell - name.length - 1))}`).join('  '));
     tones.push(group.some(([, , warn]) => warn) ? 'warning' : null);
   }
-  const at = ctx.session.statsNow === -Infinity ? '' : ` at ${clockTime(ctx.session.statsNow)}`;
+  const at = health.now === -Infinity ? '' : ` at ${clockTime(health.now)}`;
   return { title: `Capture health${at}`, lines, tones };
 }

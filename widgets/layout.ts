@@ -4,9 +4,9 @@
  * beside top domains; status codes and methods, user agents and the alert log.
  */
 
-/** The dashboard's panels, in focus (Tab) order. */
-export const PANEL_IDS = ['sections', 'domains', 'rate', 'alerts', 'statuses', 'userAgents', 'health'] as const;
-export type PanelId = typeof PANEL_IDS[number];
+/** The places panels go (a plug-in's panel shares the user agents' place). */
+export const SLOT_IDS = ['sections', 'domains', 'rate', 'alerts', 'statuses', 'userAgents', 'health'] as const;
+export type SlotId = typeof SLOT_IDS[number];
 
 /** A rectangle in terminal cells. */
 export interface Rect {
@@ -20,7 +20,7 @@ export interface Rect {
 export interface Layout {
   /** Below the minimum size: show a notice instead of the panels. */
   tooSmall: boolean;
-  panels: Record<PanelId, Rect>;
+  slots: Record<SlotId, Rect>;
   statusBar: Rect;
 }
 
@@ -48,7 +48,7 @@ export function computeLayout(columns: number, rows: number): Layout {
   const bottomTop = chartBand + topBand;
   return {
     tooSmall,
-    panels: {
+    slots: {
       rate: { left: 0, top: 0, width: chartWidth, height: chartBand },
       health: { left: chartWidth, top: 0, width: healthWidth, height: chartBand },
       sections: { left: 0, top: topTop, width: sectionsWidth, height: topBand },

@@ -34,10 +34,10 @@ export function renderBars(values: number[], width: number, height: number, mark
 
 /** The chart's span: the selected window, but at least the alert window and two minutes. */
 function chartSeconds(ctx: ViewContext): number {
-  const { config } = ctx.session;
+  const { config } = ctx.run;
   const span = windowSeconds(ctx.window, config.dashboard_bucket_size, config.max_retention_length);
   if (ctx.window === 'all') {
-    const first = ctx.store.builtins.requests.firstTs;
+    const first = ctx.stats.builtins.requests.firstTs;
     return first === Infinity ? 120 : Math.max(120, Math.min(span, ctx.now - Math.floor(first) + 1));
   }
   return Math.max(span, config.average_bucket_size, 120);
@@ -45,18 +45,18 @@ function chartSeconds(ctx: ViewContext): number {
 
 /** The rate chart panel. */
 export function presentRateChart(ctx: ViewContext, size: Size): PanelContent {
-  const { config, monitor } = ctx.session;
-  const requests = ctx.store.builtins.requests;
+  const { config, alerts: monitor } = ctx.run;
+  const requests = ctx.stats.builtins.requests;
   const seconds = chartSeconds(ctx);
   const plotWidth = Math.max(1, size.width - LABEL_WIDTH);
   const plotHeight = Math.max(1, size.height);
   const values = ctx.now === -Infinity ? [] : requests.series.series(ctx.now - seconds, ctx.now, plotWidth);
   const window = config.average_bucket_size;
   const limit = monitor.limit;
-  const baseline = monitor.state.baseline;
+  const baseline = monitor.baseline;
   const marks: Array<{ value: number; char: string }> = [];
   // Alerts are about all traffic: their lines are drawn only when no filter narrows the chart.
-  if (ctx.session.filter === null) {
+  if (ctx.filter === null) {
     if (limit !== null) marks.push({ value: limit / window, char: '=' });
     if (baseline !== null) marks.push({ value: baseline / window, char: '-' });
   }
@@ -67,7 +67,7 @@ export function presentRateChart(ctx: ViewContext, size: Size): PanelContent {
   });
   const bucket = config.dashboard_bucket_size;
   const current = ctx.now === -Infinity ? 0 : requests.requestsInLast(bucket, ctx.now) / bucket;
-  const marksText = ctx.session.filter === null && limit !== null
+  const marksText = ctx.filter === null && limit !== null
     ? `, limit ${label(limit / window)} (=)${baseline !== null ? `, baseline ${label(baseline / window)} (-)` : ''}`
     : '';
   const span = shortSpan(seconds);

@@ -1,25 +1,53 @@
 /** Tables whose columns follow the width: low-priority columns give way to the flexible one. */
-import { fit } from '../src/format';
+import { displayWidth, fit } from '../src/format';
+import type { PanelColumn } from '../src/stats/statModule';
 
+/** The flexible column keeps at least this many cells before others are dropped (by default). */
+const MIN_FLEX = 12;
+/** A column sized from its content is at most this wide. */
+const MAX_FITTED = 18;
 
-/** A table column: its header, width (0: takes the rest), alignment and priority. */
-export interface Column {
+/** A column with its layout settled. */
+interface LaidColumn {
   header: string;
   width: number;
-  alignRight?: boolean;
-  /** Columns of lower priority are dropped first when the table is too narrow. */
+  alignRight: boolean;
   priority: number;
+  minWidth: number;
 }
 
-/** The flexible (first) column keeps at least this many cells before others are dropped (by default). */
-const MIN_FLEX = 12;
+/** Looks like a number, a share, a size or a duration: aligned right. */
+const NUMERIC = /^[~<>±+-]?[\d.,]+\s?[%a-zA-Z]{0,3}$|^-$/;
+
+/**
+ * Settles every column: the first is flexible unless it says otherwise; a plain name (a
+ * plug-in's) is sized from its cells, right-aligned when they are all numbers, and columns
+ * further right are dropped first.
+ */
+export function layColumns(columns: ReadonlyArray<string | PanelColumn>, rows: readonly string[][]): LaidColumn[] {
+  return columns.map((column, index) => {
+    const spec: PanelColumn = typeof column === 'string' ? { header: column } : column;
+    const cells = rows.map((row) => row[index] ?? '');
+    const flexible = spec.width === 0 || (spec.width === undefined && index === 0);
+    const fitted = Math.min(MAX_FITTED, Math.max(displayWidth(spec.header), ...cells.map(displayWidth)));
+    return {
+      header: spec.header,
+      width: flexible ? 0 : spec.width ?? fitted,
+      alignRight: spec.alignRight ?? (typeof column === 'string' && !flexible && cells.length > 0 && cells.every((cell) => NUMERIC.test(cell))),
+      priority: spec.priority ?? columns.length - index,
+      minWidth: spec.minWidth ?? MIN_FLEX,
+    };
+  });
+}
 
 /**
  * Lays out a table in `width` cells: drops low-priority columns until the flexible one has
  * room, then returns the header line and one line per row (cells joined by a space).
  */
-export function table(columns: Column[], rows: string[][], width: number, minFlex = MIN_FLEX): { header: string; lines: string[] } {
-  let kept = columns.map((c, i) => ({ ...c, index: i }));
+export function table(columns: ReadonlyArray<string | PanelColumn>, rows: readonly string[][], width: number): { header: string; lines: string[] } {
+  const laid = layColumns(columns, rows);
+  const minFlex = laid.find((c) => c.width === 0)?.minWidth ?? MIN_FLEX;
+  let kept = laid.map((c, i) => ({ ...c, index: i }));
   const fixedWidth = () => kept.reduce((sum, c) => sum + (c.width === 0 ? 0 : c.width + 1), 0);
   while (kept.length > 1 && width - fixedWidth() < minFlex) {
     const drop = kept.filter((c) => c.width !== 0).reduce((a, b) => (b.priority < a.priority ? b : a));
@@ -27,5 +55,5 @@ export function table(columns: Column[], rows: string[][], width: number, minFle
   }
   const flex = Math.max(1, width - fixedWidth());
   const line = (cells: string[]) => kept.map((c) => fit(cells[c.index] ?? '', c.width === 0 ? flex : c.width, c.alignRight)).join(' ');
-  return { header: line(columns.map((c) => c.header)), lines: rows.map(line) };
+  return { header: line(laid.map((c) => c.header)), lines: rows.map(line) };
 }

@@ -1,6 +1,6 @@
-/** What panels are drawn from: a read-only view of the session at one moment. */
-import type { Session } from '../src/session';
-import type { StatsStore } from '../src/stats/store';
+/** What panels are drawn from: a read-only view of the run at one moment. */
+import type { RunView, StatsView } from '../src/run/runState';
+import type { RowTone } from '../src/stats/statModule';
 import type { WindowName } from '../src/stats/windows';
 
 /** A panel drilled into one of its rows: a section's URIs, or a domain's sections. */
@@ -10,15 +10,14 @@ export interface Drill {
 
 /** The moment a frame is drawn for. */
 export interface ViewContext {
-  session: Session;
-  /** The store panels read (the filtered one while a filter is on). */
-  store: StatsStore;
+  run: RunView;
+  /** The statistics panels read: the filtered ones while a filter is on. */
+  stats: StatsView;
+  /** The dashboard's filter text, or null. */
+  filter: string | null;
   window: WindowName;
   /** The last closed second of data time. */
   now: number;
-  /** Capture health rates over data time, from the last two stats updates. */
-  packetsPerSecond: number | null;
-  eventsPerSecond: number | null;
   /** Colours are allowed (NO_COLOR unset, a colour terminal). */
   color: boolean;
 }
@@ -28,10 +27,10 @@ export interface PanelContent {
   title: string;
   header?: string;
   lines: string[];
-  /** The row key of each line, for panels whose rows can be drilled into. */
+  /** The row key of each line, for panels whose rows can be selected and drilled into. */
   keys?: string[];
   /** How each line is coloured (alert lines red, recoveries green). */
-  tones?: Array<'alert' | 'recovery' | 'warning' | null>;
+  tones?: Array<RowTone | null>;
   /** A chart: drawn as is, never scrolled or selected. */
   fixed?: boolean;
 }

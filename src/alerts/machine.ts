@@ -23,19 +23,45 @@ export interface AlertConfig {
   recoveredSeconds: number;
 }
 
-/** Where the machine is. */
-export interface AlertState {
-  name: AlertStateName;
-  /** LEARNING: first second of the current learning period, and requests counted so far. */
+/** LEARNING: counting requests to set the baseline. */
+export interface LearningState {
+  name: 'LEARNING';
+  /** First second of the current learning period (null until the first second is seen). */
   learningStart: number | null;
+  /** Requests counted so far. */
   learningCount: number;
-  /** Requests per window considered normal (null while learning, or in fixed mode). */
+}
+
+/** NORMAL: the window's requests are at or under the limit. */
+export interface NormalState {
+  name: 'NORMAL';
+  /** Requests per window considered normal (null in fixed-threshold mode). */
   baseline: number | null;
-  /** ALERT/RECOVERED: when the current or last alert started (epoch seconds) and its peak. */
-  alertStart: number | null;
+}
+
+/** ALERT: over the limit since `alertStart` (epoch seconds), with the highest window count seen. */
+export interface AlertingState {
+  name: 'ALERT';
+  baseline: number | null;
+  alertStart: number;
   peak: number;
-  /** RECOVERED: when it recovered. */
-  recoveredAt: number | null;
+}
+
+/** RECOVERED: back under the limit at `recoveredAt`; shown for a while, then NORMAL. */
+export interface RecoveredState {
+  name: 'RECOVERED';
+  baseline: number | null;
+  alertStart: number;
+  peak: number;
+  recoveredAt: number;
+}
+
+/** Where the machine is. */
+export type AlertState = LearningState | NormalState | AlertingState | RecoveredState;
+
+/** The learned baseline (requests per window), or null while learning or in fixed mode. */
+export function baselineOf(state: AlertState): number | null {
+  return state.name === 'LEARNING' ? null : state.baseline;
 }
 
 /** One second's observation. */
@@ -57,56 +83,56 @@ export type AlertEffect =
 
 /** The machine's first state. */
 export function initialState(config: AlertConfig): AlertState {
-  return {
-    name: config.thresholdRps === null ? 'LEARNING' : 'NORMAL',
-    learningStart: null, learningCount: 0, baseline: null, alertStart: null, peak: 0, recoveredAt: null,
-  };
+  return config.thresholdRps === null ? { name: 'LEARNING', learningStart: null, learningCount: 0 } : { name: 'NORMAL', baseline: null };
 }
 
 /** The request count above which the window alerts (null while learning). */
 export function limitOf(state: AlertState, config: AlertConfig): number | null {
   if (config.thresholdRps !== null) return config.thresholdRps * config.windowSeconds;
-  if (state.baseline === null) return null;
-  return state.baseline + (state.baseline * config.thresholdPercent) / 100;
+  const baseline = baselineOf(state);
+  if (baseline === null) return null;
+  return baseline + (baseline * config.thresholdPercent) / 100;
 }
 
 /** Advances the machine by one closed second. */
 export function transition(state: AlertState, input: AlertInput, config: AlertConfig): { state: AlertState; effects: AlertEffect[] } {
   const at = input.second + 1; // the second is over: this is when the window was evaluated
   if (state.name === 'LEARNING') return learn(state, input, config, at);
-  const limit = limitOf(state, config)!;
+  const limit = limitOf(state, config);
+  // Out of learning there is always a limit (a baseline, or the fixed rate).
+  if (limit === null) return { state, effects: [] };
   const over = input.hits > limit;
   switch (state.name) {
     case 'NORMAL':
     case 'RECOVERED':
       if (over) {
-        return { state: { ...state, name: 'ALERT', alertStart: at, peak: input.hits, recoveredAt: null }, effects: [{ type: 'alert', at, hits: input.hits, limit }] };
+        return { state: { name: 'ALERT', baseline: state.baseline, alertStart: at, peak: input.hits }, effects: [{ type: 'alert', at, hits: input.hits, limit }] };
       }
-      if (state.name === 'RECOVERED' && at - state.recoveredAt! >= config.recoveredSeconds) {
-        return { state: { ...state, name: 'NORMAL' }, effects: [] };
+      if (state.name === 'RECOVERED' && at - state.recoveredAt >= config.recoveredSeconds) {
+        return { state: { name: 'NORMAL', baseline: state.baseline }, effects: [] };
       }
       return { state, effects: [] };
     case 'ALERT': {
       if (over) return { state: input.hits > state.peak ? { ...state, peak: input.hits } : state, effects: [] };
-      const startedAt = state.alertStart!;
+      const startedAt = state.alertStart;
       return {
-        state: { ...state, name: 'RECOVERED', recoveredAt: at },
+        state: { name: 'RECOVERED', baseline: state.baseline, alertStart: startedAt, peak: state.peak, recoveredAt: at },
         effects: [{ type: 'recovered', at, hits: input.hits, limit, startedAt, durationSeconds: at - startedAt, peak: state.peak }],
       };
     }
   }
 }
 
-function learn(state: AlertState, input: AlertInput, config: AlertConfig, at: number): { state: AlertState; effects: AlertEffect[] } {
+function learn(state: LearningState, input: AlertInput, config: AlertConfig, at: number): { state: AlertState; effects: AlertEffect[] } {
   const learningStart = state.learningStart ?? input.second;
   const learningCount = state.learningCount + input.secondHits;
   if (input.second - learningStart + 1 < config.learningSeconds) {
-    return { state: { ...state, learningStart, learningCount }, effects: [] };
+    return { state: { name: 'LEARNING', learningStart, learningCount }, effects: [] };
   }
   const baseline = (learningCount / config.learningSeconds) * config.windowSeconds;
   if (baseline === 0) {
-    return { state: { ...state, learningStart: null, learningCount: 0 }, effects: [{ type: 'learning-restarted', at }] };
+    return { state: { name: 'LEARNING', learningStart: null, learningCount: 0 }, effects: [{ type: 'learning-restarted', at }] };
   }
-  const learned: AlertState = { ...state, name: 'NORMAL', learningStart, learningCount, baseline };
-  return { state: learned, effects: [{ type: 'learned', at, baseline, limit: limitOf(learned, config)! }] };
+  const learned: NormalState = { name: 'NORMAL', baseline };
+  return { state: learned, effects: [{ type: 'learned', at, baseline, limit: limitOf(learned, config) ?? baseline }] };
 }

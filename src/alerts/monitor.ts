@@ -6,7 +6,8 @@
 import type { Config } from '../config';
 import { describeLossShare, type Loss } from '../run/captureHealth';
 import type { StatsStore } from '../stats/store';
-import { initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState } from './machine';
+import { dateTime, duration } from '../format';
+import { baselineOf, initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState, type AlertStateName } from './machine';
 export type { AlertEffect } from './machine';
 
 /** One alert, over or still running. */
@@ -36,21 +37,11 @@ export interface AlertNotice {
   message: string;
 }
 
-/** `2023-11-14 22:13:20 UTC` for epoch seconds. */
-export function formatTime(epochSeconds: number): string {
-  return new Date(Math.round(epochSeconds) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-}
+/** `2023-11-14 22:13:20 UTC` for epoch seconds (the format module's, named as alert lines use it). */
+export const formatTime = dateTime;
 
 /** `1h 02m 03s`, `2m 05s`, `7s`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m ${String(rest).padStart(2, '0')}s`;
-  if (m > 0) return `${m}m ${String(rest).padStart(2, '0')}s`;
-  return `${rest}s`;
-}
+export const formatDuration = duration;
 
 /**
  * The line shown for an effect; `incomplete` (what the capture lost in the window) says that
@@ -84,13 +75,16 @@ export function noticesOf(record: AlertRecord): AlertNotice[] {
   return notices;
 }
 
-/** The alert monitor. */
+/**
+ * The alert monitor. Its owner calls `evaluate` after each closed second of data time (after
+ * the statistics closed it, before outputs are told), so every reader sees the state of the
+ * second it is told about.
+ */
 export class AlertMonitor {
   readonly config: AlertConfig;
-  state: AlertState;
+  private machine: AlertState;
   readonly history: AlertRecord[] = [];
   private readonly listeners = new Set<(notice: AlertNotice) => void>();
-  private readonly unsubscribe: () => void;
   /** The last second evaluated. */
   lastSecond = -Infinity;
   /** Requests in the window at the last evaluation. */
@@ -98,8 +92,7 @@ export class AlertMonitor {
 
   constructor(private readonly store: StatsStore, config: Config, private readonly lossIn: LossProvider | null = null) {
     this.config = alertConfigOf(config);
-    this.state = initialState(this.config);
-    this.unsubscribe = store.subscribe((second) => this.onSecond(second));
+    this.machine = initialState(this.config);
   }
 
   /** Calls `listener` on every alert, recovery and learning notice; returns the unsubscribe. */
@@ -108,29 +101,40 @@ export class AlertMonitor {
     return () => { this.listeners.delete(listener); };
   }
 
-  stop(): void {
-    this.unsubscribe();
+  /** Where the state machine is. */
+  get state(): AlertState {
+    return this.machine;
+  }
+
+  get stateName(): AlertStateName {
+    return this.machine.name;
+  }
+
+  /** The learned baseline in requests per window (null while learning, or with a fixed threshold). */
+  get baseline(): number | null {
+    return baselineOf(this.machine);
   }
 
   /** The alert limit in requests per window (null while learning). */
   get limit(): number | null {
-    return limitOf(this.state, this.config);
+    return limitOf(this.machine, this.config);
   }
 
   /** Seconds of learning left (0 when not learning). */
   learningLeft(): number {
-    if (this.state.name !== 'LEARNING') return 0;
+    if (this.machine.name !== 'LEARNING') return 0;
     if (this.lastSecond === -Infinity) return this.config.learningSeconds;
-    const start = this.state.learningStart ?? this.lastSecond;
+    const start = this.machine.learningStart ?? this.lastSecond;
     return Math.max(0, this.config.learningSeconds - (this.lastSecond - start + 1));
   }
 
-  private onSecond(second: number): void {
+  /** Second `second` of data time is closed: feed the machine, record and announce what happened. */
+  evaluate(second: number): void {
     const requests = this.store.builtins.requests;
     const hits = requests.requestsInLast(this.config.windowSeconds, second);
     const secondHits = requests.requestsInLast(1, second);
-    const { state, effects } = transition(this.state, { second, hits, secondHits }, this.config);
-    this.state = state;
+    const { state, effects } = transition(this.machine, { second, hits, secondHits }, this.config);
+    this.machine = state;
     this.lastSecond = second;
     this.lastHits = hits;
     for (const effect of effects) {
@@ -139,6 +143,9 @@ export class AlertMonitor {
       const notice = { effect, message: messageOf(effect, incomplete) };
       for (const listener of this.listeners) listener(notice);
     }
+    // The running alert's record follows its peak as it rises.
+    const open = this.current();
+    if (open !== null && state.name === 'ALERT' && state.peak > open.peak) open.peak = state.peak;
     this.prune(second);
   }
 
@@ -167,12 +174,10 @@ export class AlertMonitor {
     }
   }
 
-  /** The running alert's peak follows the state. */
+  /** The running alert, or null. */
   current(): AlertRecord | null {
     const last = this.history[this.history.length - 1];
-    if (last === undefined || last.end !== null) return null;
-    last.peak = Math.max(last.peak, this.state.peak);
-    return last;
+    return last === undefined || last.end !== null ? null : last;
   }
 
   /** Forgets alerts that ended before the retention. */
@@ -187,8 +192,7 @@ export class AlertMonitor {
 
   /** The history with its max and average alert duration (over ended alerts). */
   summary(): { alerts: AlertRecord[]; maxDurationSeconds: number | null; averageDurationSeconds: number | null } {
-    this.current();
-    const durations = this.history.filter((a) => a.durationSeconds !== null).map((a) => a.durationSeconds!);
+    const durations = this.history.map((a) => a.durationSeconds).filter((d): d is number => d !== null);
     return {
       alerts: this.history.map((a) => ({ ...a })),
       maxDurationSeconds: durations.length > 0 ? Math.max(...durations) : null,

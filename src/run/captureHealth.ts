@@ -1,5 +1,5 @@
 /**
- * Capture health over time: the latest counters from the capture, and what the capture lost —
+ * Capture health over time: the latest counters from the capture, their rates, and what the capture lost —
  * packets dropped by the kernel or the interface, transactions dropped because wiretop fell
  * behind — in any recent span of data time. Every output uses it to say when its counts are
  * incomplete, instead of showing numbers that look whole.
@@ -90,6 +90,11 @@ export class CaptureHealth {
   private readonly samples: Sample[] = [];
   /** Samples older than `keepSeconds` have been forgotten. */
   private pruned = false;
+  /** Packets and transactions per second of data time, over the last half second or more (null until known). */
+  packetsPerSecond: number | null = null;
+  eventsPerSecond: number | null = null;
+  /** The counters the rates are measured from. */
+  private rateBase: { packets: number; events: number; now: number } | null = null;
 
   constructor(private readonly keepSeconds: number) {}
 
@@ -97,12 +102,25 @@ export class CaptureHealth {
   update(stats: CaptureStats, now: number): void {
     this.latest = stats;
     if (now > this.now) this.now = now;
+    this.updateRates(stats);
     const last = this.samples[this.samples.length - 1];
     if (last === undefined || this.now - last.now >= 1) this.samples.push(sampleOf(stats, this.now));
     while (this.samples.length > 2 && this.samples[1].now < this.now - this.keepSeconds) {
       this.samples.shift();
       this.pruned = true;
     }
+  }
+
+  /** Rates need a span: counters closer than half a second to the base wait for the next update. */
+  private updateRates(stats: CaptureStats): void {
+    const base = this.rateBase;
+    if (base !== null && this.now - base.now < 0.5) return;
+    if (base !== null) {
+      const span = this.now - base.now;
+      this.packetsPerSecond = (stats.packets - base.packets) / span;
+      this.eventsPerSecond = (stats.events - base.events) / span;
+    }
+    this.rateBase = { packets: stats.packets, events: stats.events, now: this.now };
   }
 
   /** Everything since the capture started. */

@@ -5,22 +5,16 @@
  */
 import type { AlertRecord } from '../alerts/monitor';
 import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime } from '../format';
-import { statusClasses, type TopModule } from '../stats/modules';
-import type { Session } from '../session';
+import { statusClasses, type TopModule, type TopReportRow } from '../stats/modules';
+import type { RunView } from '../run/runState';
+import type { PanelRows, StatModule } from '../stats/statModule';
 import type { CaptureStats } from '../types';
 import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
+import { table } from '../../widgets/text';
 import type { Sink } from './sink';
 
 /** A breakdown row as reported. */
-export interface ReportRow {
-  key: string;
-  hits: number;
-  bytes: number;
-  errors: number;
-  /** Present when the count may be over by up to this much. */
-  error?: number;
-  latencyMs?: { p50: number | null; p95: number | null; p99: number | null };
-}
+export type ReportRow = TopReportRow;
 
 /** The `--report json` document. */
 export interface Report {
@@ -51,17 +45,23 @@ export interface Report {
 }
 
 function rowsOf(module: TopModule, now: number, limit: number): { rows: ReportRow[]; approximate: boolean } {
-  const report = module.report(now, limit) as { approximate: boolean; top: ReportRow[] };
+  const report = module.report(now, limit);
   return { rows: report.top, approximate: report.approximate };
 }
 
-/** Builds the report from a session. */
-export function buildReport(session: Session): Report {
-  const { store, monitor, config } = session;
-  const b = store.builtins;
-  const now = store.lastClosed;
+/** The plug-in modules of a run, in load order. */
+export function pluginModules(run: RunView): StatModule[] {
+  const builtins = new Set<unknown>(Object.values(run.stats.builtins));
+  return run.stats.modules.filter((m) => !builtins.has(m));
+}
+
+/** Builds the report of a run. */
+export function buildReport(run: RunView): Report {
+  const { stats, alerts: monitor, config } = run;
+  const b = stats.builtins;
+  const now = stats.lastClosed;
   const limit = config.max_top_hits;
-  const requests = b.requests.report() as { requests: number; firstTs: number | null; lastTs: number | null; durationSeconds: number; requestsPerSecond: number; bytes: number };
+  const requests = b.requests.report();
   const breakdowns = {
     methods: rowsOf(b.methods, now, limit),
     statuses: rowsOf(b.statuses, now, 1000),
@@ -71,11 +71,10 @@ export function buildReport(session: Session): Report {
     uris: rowsOf(b.uris, now, limit),
   };
   const { classes, errorRate } = statusClasses(b.statuses.view('all', now).entries);
-  const builtins = new Set<unknown>(Object.values(b));
   const plugins: Record<string, unknown> = {};
-  for (const module of store.modules) if (!builtins.has(module)) plugins[module.name] = module.report(now, limit);
+  for (const module of pluginModules(run)) plugins[module.name] = module.report(now, limit);
   return {
-    source: session.source,
+    source: run.source,
     firstTs: requests.firstTs,
     lastTs: requests.lastTs,
     durationSeconds: requests.durationSeconds,
@@ -94,8 +93,8 @@ export function buildReport(session: Session): Report {
     approximate: Object.values(breakdowns).some((x) => x.approximate),
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
-    capture: session.captureStats,
-    loss: lossReport(session.health.total()),
+    capture: run.health.latest,
+    loss: lossReport(run.health.total()),
   };
 }
 
@@ -105,7 +104,7 @@ function lossReport(loss: Loss): Report['loss'] {
 }
 
 /** The text form of a report. */
-export function renderReportText(report: Report): string {
+export function renderReportText(report: Report, pluginSections: string[][] = []): string {
   const lines: string[] = [];
   lines.push(`wiretop report: ${report.source}`);
   lines.push(`  time        ${isoTime(report.firstTs)} .. ${isoTime(report.lastTs)} (${report.durationSeconds} s)`);
@@ -134,13 +133,12 @@ export function renderReportText(report: Report): string {
   if (report.approximate) lines.push('', '(±N: more distinct keys than tracked; a count may be over by up to N)');
   lines.push('');
   const alerts = report.alerts;
-  lines.push(`Alerts: ${alerts.history.length}${alerts.maxDurationSeconds !== null ? `, longest ${duration(alerts.maxDurationSeconds)}, average ${duration(alerts.averageDurationSeconds!)}` : ''}`);
+  const { maxDurationSeconds: longest, averageDurationSeconds: average } = alerts;
+  lines.push(`Alerts: ${alerts.history.length}${longest !== null && average !== null ? `, longest ${duration(longest)}, average ${duration(average)}` : ''}`);
   for (const a of alerts.history) {
     lines.push(`  ${dateTime(a.start)} .. ${a.end === null ? 'still on' : dateTime(a.end)}  peak ${a.peak} hits (limit ${Math.round(a.limit)})${a.durationSeconds !== null ? `  ${duration(a.durationSeconds)}` : ''}`);
   }
-  for (const [name, value] of Object.entries(report.plugins)) {
-    lines.push('', `Plug-in ${name}:`, `  ${JSON.stringify(value)}`);
-  }
+  for (const section of pluginSections) lines.push('', ...section);
   const c = report.capture;
   if (c !== null) {
     lines.push('');
@@ -156,14 +154,40 @@ export function renderReportText(report: Report): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * A plug-in's section of the text report: its rows over everything kept, as a table (its JSON
+ * report, when it has no rows to show).
+ */
+export function pluginSection(module: StatModule, now: number, limit: number): string[] {
+  let rows: PanelRows;
+  try {
+    rows = module.rows('all', now, limit);
+  } catch (error) {
+    return [`${module.name}:`, `  failed: ${(error as Error).message}`];
+  }
+  if (!Array.isArray(rows?.rows) || !Array.isArray(rows.columns)) return [`${module.name}:`, `  ${JSON.stringify(module.report(now, limit))}`];
+  const title = `${rows.title || module.name}${rows.approximate ? ' (approximate)' : ''}:`;
+  if (rows.rows.length === 0) return [title, '  (none)'];
+  const { header, lines } = table(rows.columns, rows.rows, REPORT_TABLE_WIDTH);
+  return [title, `  ${header.trimEnd()}`, ...lines.map((line) => `  ${line.trimEnd()}`)];
+}
+
+/** Width of plug-in tables in the text report. */
+const REPORT_TABLE_WIDTH = 100;
+
 /** `--report`: prints once, at the end. */
 export class ReportSink implements Sink {
-  constructor(private readonly session: Session, private readonly format: 'text' | 'json', private readonly write: (text: string) => void) {}
+  constructor(private readonly run: RunView, private readonly format: 'text' | 'json', private readonly write: (text: string) => void) {}
 
   onEvents(): void {}
 
   finish(): void {
-    const report = buildReport(this.session);
-    this.write(this.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderReportText(report));
+    const report = buildReport(this.run);
+    if (this.format === 'json') {
+      this.write(JSON.stringify(report, null, 2) + '\n');
+      return;
+    }
+    const sections = pluginModules(this.run).map((module) => pluginSection(module, this.run.stats.lastClosed, this.run.config.max_top_hits));
+    this.write(renderReportText(report, sections));
   }
 }

@@ -1,14 +1,16 @@
 /** What every headless output and the dashboard receive from the main loop. */
+import type { EncodedBatch } from '../capture/eventBatch';
 import type { HttpEvent } from '../types';
 
-/** An output of wiretop. It reads statistics from the session; events come for those that print them. */
+/** An output of wiretop. It reads statistics from the run's view; transactions come for those that print or keep them. */
 export interface Sink {
-  onEvents(events: readonly HttpEvent[]): void;
+  /** A batch of transactions; `encoded` is its compact form, as it crossed from the capture. */
+  onEvents(events: readonly HttpEvent[], encoded?: EncodedBatch): void;
   /** The capture ended (or was stopped): write what is left. */
   finish(): void;
   /** True for the dashboard: it stays open after the input ends, until the user quits. */
   readonly interactive?: boolean;
-  /** New capture-health counters are in the session. */
+  /** New capture-health counters are in the run's view. */
   onCaptureStats?(): void;
   /** Gives the terminal back; returns a line to print after it. */
   close?(): string;

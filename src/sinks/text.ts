@@ -1,27 +1,45 @@
 /**
  * `--text`: every `dashboard_bucket_size` seconds of data time, a compact summary of the
- * bucket that just ended (rate, status classes, top sections and domains, alert state), and
+ * bucket that just ended (rate, status classes, top sections and domains, a line per plug-in, alert state), and
  * every alert and recovery line as it happens. Works live, on files (data time) and in pipes.
  */
 import type { AlertNotice } from '../alerts/monitor';
 import { dateTime, truncate } from '../format';
 import { describeLossCounts, LOSS_ADVICE } from '../run/captureHealth';
 import { statusClasses } from '../stats/modules';
-import type { Session } from '../session';
+import type { RunView } from '../run/runState';
+import type { PanelRows, StatModule } from '../stats/statModule';
 import type { Sink } from './sink';
 
 /** How many entries each summary line lists. */
 const LIST = 3;
 
+/** A plug-in's rows of the recent window on one line: `10.0.0.1 42  10.0.0.2 7`. */
+function pluginLine(module: StatModule, now: number): string {
+  let rows: PanelRows;
+  try {
+    rows = module.rows('recent', now, LIST);
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  }
+  if (!Array.isArray(rows?.rows)) return '-';
+  return rows.rows.map((cells) => cells.map((cell, i) => (i === 0 ? truncate(String(cell), 40) : String(cell))).join(' ')).join('  ') || '-';
+}
+
 /** Prints summaries and alert lines. */
 export class TextSink implements Sink {
   private readonly unsubscribe: Array<() => void>;
 
-  constructor(private readonly session: Session, private readonly write: (text: string) => void) {
+  /** Plug-in modules: each gets a line of its own in every summary. */
+  private readonly plugins: StatModule[];
+
+  constructor(private readonly run: RunView, private readonly write: (text: string) => void) {
     this.unsubscribe = [
-      session.store.subscribe((second) => this.onSecond(second)),
-      session.monitor.onNotice((notice) => this.onNotice(notice)),
+      run.onSecond((second) => this.onSecond(second)),
+      run.onNotice((notice) => this.onNotice(notice)),
     ];
+    const builtins = new Set<unknown>(Object.values(run.stats.builtins));
+    this.plugins = run.stats.modules.filter((m) => !builtins.has(m));
   }
 
   onEvents(): void {}
@@ -31,20 +49,20 @@ export class TextSink implements Sink {
   }
 
   private onSecond(second: number): void {
-    const bucket = this.session.config.dashboard_bucket_size;
+    const bucket = this.run.config.dashboard_bucket_size;
     if ((second + 1) % bucket !== 0) return;
     this.write(this.summary(second));
   }
 
   /** The summary of the bucket that ends with second `now`. */
   summary(now: number): string {
-    const { store, monitor, config } = this.session;
-    const b = store.builtins;
+    const { stats, alerts: monitor, config } = this.run;
+    const b = stats.builtins;
     const span = b.requests.span('recent', now);
     const totals = b.requests.totals('recent', now);
     const rate = totals.requests / config.dashboard_bucket_size;
     const { classes } = statusClasses(b.statuses.top('recent', now, 1000));
-    const state = monitor.state.name === 'LEARNING' ? `LEARNING (${monitor.learningLeft()}s left)` : monitor.state.name;
+    const state = monitor.stateName === 'LEARNING' ? `LEARNING (${monitor.learningLeft()}s left)` : monitor.stateName;
     const list = (entries: Array<{ key: string; count: number }>) => entries.map((e) => `${truncate(e.key, 40)} ${e.count}`).join('  ') || '-';
     const lines = [
       `${dateTime(now + 1)}  ${state}  ${totals.requests} req (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
@@ -52,8 +70,9 @@ export class TextSink implements Sink {
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
+      ...this.plugins.map((module) => `  ${module.name}: ${pluginLine(module, now)}`),
     ];
-    const lost = describeLossCounts(this.session.health.between(span.start, span.end));
+    const lost = describeLossCounts(this.run.health.between(span.start, span.end));
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);
     return lines.join('\n') + '\n';
   }

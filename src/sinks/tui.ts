@@ -6,7 +6,9 @@
 import * as blessed from 'blessed';
 import { duration } from '../format';
 import { describeLossCounts } from '../run/captureHealth';
-import type { Session } from '../session';
+import type { EncodedBatch } from '../capture/eventBatch';
+import type { RunView } from '../run/runState';
+import type { HttpEvent } from '../types';
 import { Dashboard } from '../../widgets/dashboard';
 import type { Sink } from './sink';
 
@@ -27,13 +29,13 @@ export function tuiUnavailable(isTTY: boolean, term: string | undefined): string
   return null;
 }
 
-/** Runs the dashboard over a session. */
+/** Runs the dashboard over a run. */
 export class TuiSink implements Sink {
   readonly interactive = true;
   private readonly screen: blessed.Widgets.Screen;
   readonly dashboard: Dashboard;
 
-  constructor(private readonly session: Session, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
+  constructor(private readonly run: RunView, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
     this.screen = screen ?? blessed.screen({
       smartCSR: true,
       fullUnicode: true,
@@ -44,11 +46,13 @@ export class TuiSink implements Sink {
     });
     const colors = (this.screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
     const color = env.NO_COLOR === undefined && colors >= 8;
-    this.dashboard = new Dashboard({ session, screen: this.screen, onQuit, color });
+    this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color });
     this.dashboard.render();
   }
 
-  onEvents(): void {}
+  onEvents(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
+    this.dashboard.observe(events, encoded);
+  }
 
   onCaptureStats(): void {
     this.dashboard.onCaptureStats();
@@ -62,11 +66,11 @@ export class TuiSink implements Sink {
   close(): string {
     this.dashboard.destroy();
     this.screen.destroy();
-    const requests = this.session.store.builtins.requests;
+    const requests = this.run.stats.builtins.requests;
     const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
-    const alerts = this.session.monitor.history.length;
-    const lost = describeLossCounts(this.session.health.total());
-    return `wiretop: ${requests.total} requests from ${this.session.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}`
+    const alerts = this.run.alerts.history.length;
+    const lost = describeLossCounts(this.run.health.total());
+    return `wiretop: ${requests.total} requests from ${this.run.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}`
       + `${lost === '' ? '' : `; the capture lost ${lost}`}\n`;
   }
 }

@@ -2,11 +2,11 @@
 import type { Config } from '../config';
 import type { HttpEvent } from '../types';
 import { RateSeries } from './rateSeries';
-import type { PanelRows, StatModule } from './statModule';
+import type { PanelColumn, PanelRows, StatModule } from './statModule';
 import { WindowedTopK, type TopKCapacity, type TopView } from './windowedTopK';
 import { windowSeconds, windowSpan, type SecondSpan, type WindowName } from './windows';
 import type { HeavyHitter } from './spaceSaving';
-import { bytes, milliseconds as ms, share as percent } from '../format';
+import { bytes, compactNumber, milliseconds as ms, share as percent } from '../format';
 
 /** An event counts as an error when the server failed (5xx) or never answered. */
 export function isErrorEvent(event: HttpEvent): boolean {
@@ -18,8 +18,19 @@ export function eventBytes(event: HttpEvent): number {
   return event.reqBytes + event.respBytes;
 }
 
+/** The `requests` module's report: totals over everything kept. */
+export interface RequestsReport {
+  requests: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  durationSeconds: number;
+  requestsPerSecond: number;
+  errors: number;
+  bytes: number;
+}
+
 /** Requests, their rate over time, errors and bytes. */
-export class RequestsModule implements StatModule {
+export class RequestsModule implements StatModule<RequestsReport> {
   readonly name = 'requests';
   readonly series: RateSeries;
   total = 0;
@@ -81,7 +92,7 @@ export class RequestsModule implements StatModule {
     };
   }
 
-  report(): unknown {
+  report(): RequestsReport {
     const has = this.total > 0;
     const duration = has ? this.lastTs - this.firstTs : 0;
     return {
@@ -96,15 +107,42 @@ export class RequestsModule implements StatModule {
   }
 }
 
-/** How a top-N module shows its entries. */
+/** A breakdown row as reported. */
+export interface TopReportRow {
+  key: string;
+  hits: number;
+  bytes: number;
+  errors: number;
+  /** Present when the count may be over by up to this much (more distinct keys than tracked). */
+  error?: number;
+  latencyMs?: { p50: number | null; p95: number | null; p99: number | null };
+}
+
+/** A top-N module's report: the top entries over everything kept. */
+export interface TopReport {
+  approximate: boolean;
+  top: TopReportRow[];
+}
+
+/** How a top-N module shows its entries: its columns, and each entry's cells. */
 interface TopColumns {
   title: string;
-  columns: string[];
-  cells(entry: HeavyHitter, total: number): string[];
+  columns: PanelColumn[];
+  /** `total`: the hits the shares are of; `key`: the key as shown. */
+  cells(entry: HeavyHitter, total: number, key: string): string[];
+}
+
+/** Narrowing a top-N panel: only some keys, shares of another total, keys shown without a prefix. */
+export interface TopRowsOptions {
+  filter?: (key: string) => boolean;
+  /** The hits shares are computed of (default: the window's total). */
+  total?: number;
+  /** A prefix every kept key has, left out of what is shown. */
+  stripPrefix?: string;
 }
 
 /** A breakdown by one key (section, host, user agent...) over every window. */
-export class TopModule implements StatModule {
+export class TopModule implements StatModule<TopReport> {
   readonly counter: WindowedTopK;
 
   constructor(
@@ -138,17 +176,21 @@ export class TopModule implements StatModule {
     return kept.slice(0, limit);
   }
 
-  rows(window: WindowName, now: number, limit: number, filter?: (key: string) => boolean): PanelRows {
+  rows(window: WindowName, now: number, limit: number, options: TopRowsOptions = {}): PanelRows {
     const view = this.view(window, now);
+    const entries = this.top(window, now, limit, options.filter);
+    const strip = options.stripPrefix?.length ?? 0;
+    const keys = entries.map((e) => e.key.slice(strip));
     return {
       title: this.columns.title,
       columns: this.columns.columns,
-      rows: this.top(window, now, limit, filter).map((e) => this.columns.cells(e, view.total)),
+      rows: entries.map((e, i) => this.columns.cells(e, options.total ?? view.total, keys[i])),
       approximate: view.approximate,
+      keys,
     };
   }
 
-  report(now: number, limit: number): unknown {
+  report(now: number, limit: number): TopReport {
     const view = this.view('all', now);
     return {
       approximate: view.approximate,
@@ -186,38 +228,56 @@ export interface BuiltinModules {
 /** The names the built-in modules take (a plug-in may not reuse them). */
 export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections'] as const;
 
+/** A count as panels show it: compact, marked `~` when it may be over-estimated. */
+function hits(entry: HeavyHitter): string {
+  return (entry.overcount > 0 ? '~' : '') + compactNumber(entry.count);
+}
+
+const HITS: PanelColumn = { header: 'Hits', width: 7, alignRight: true, priority: 8 };
+const SHARE: PanelColumn = { header: 'Share', width: 6, alignRight: true, priority: 5 };
+
+/** Sections (and a section's URIs, a domain's sections): traffic, latency and failures. */
+const SECTION_COLUMNS = (first: string): TopColumns => ({
+  title: first === 'URI' ? 'Top URIs' : 'Top sections',
+  columns: [
+    { header: first, priority: 9 }, HITS, SHARE,
+    { header: 'Bytes', width: 6, alignRight: true, priority: 3 },
+    { header: 'p95ms', width: 6, alignRight: true, priority: 4 },
+    { header: 'Err%', width: 6, alignRight: true, priority: 6 },
+  ],
+  cells: (e, total, key) => [key, hits(e), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95)), percent(e.errors, e.count)],
+});
+
+/** Keys, hits and share: user agents, methods, status codes. */
+const SHARE_COLUMNS = (title: string, first: string, narrow: boolean): TopColumns => ({
+  title,
+  // User agents are long: their column keeps room before the share goes; codes are short.
+  columns: [{ header: first, priority: 9, minWidth: narrow ? 4 : 20 }, narrow ? { ...HITS, width: 5 } : HITS, SHARE],
+  cells: (e, total, key) => [key, hits(e), percent(e.count, total)],
+});
+
 /** Creates the built-in modules for a config. */
 export function createBuiltinModules(config: Config): BuiltinModules {
   return {
     requests: new RequestsModule(config),
-    sections: new TopModule('sections', (e) => e.section, {
-      title: 'Top sections', columns: ['Section', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
-    }, config, MEDIUM, true),
+    sections: new TopModule('sections', (e) => e.section, SECTION_COLUMNS('Section'), config, MEDIUM, true),
     domains: new TopModule('domains', (e) => e.host, {
-      title: 'Top domains', columns: ['Domain', 'Hits', 'Bytes', 'p50 ms', 'p95 ms', 'p99 ms'],
-      cells: (e) => [e.key, String(e.count), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.5) ?? null), ms(e.latency?.quantile(0.95) ?? null), ms(e.latency?.quantile(0.99) ?? null)],
+      title: 'Top domains',
+      // Host names are what the panel is for: they keep room, the latency columns go first.
+      columns: [
+        { header: 'Domain', priority: 9, minWidth: 20 }, HITS,
+        { header: 'Bytes', width: 6, alignRight: true, priority: 5 },
+        { header: 'p50ms', width: 6, alignRight: true, priority: 3 },
+        { header: 'p95ms', width: 6, alignRight: true, priority: 6 },
+        { header: 'p99ms', width: 6, alignRight: true, priority: 2 },
+      ],
+      cells: (e, _total, key) => [key, hits(e), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))],
     }, config, MEDIUM, true),
-    userAgents: new TopModule('userAgents', (e) => (e.ua === '' ? '(none)' : e.ua), {
-      title: 'User agents', columns: ['User agent', 'Hits', 'Share'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total)],
-    }, config, MEDIUM, false),
-    methods: new TopModule('methods', (e) => e.method, {
-      title: 'Methods', columns: ['Method', 'Hits', 'Share'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total)],
-    }, config, SMALL, false),
-    statuses: new TopModule('statuses', (e) => (e.status === null ? 'none' : String(e.status)), {
-      title: 'Status codes', columns: ['Status', 'Hits', 'Share'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total)],
-    }, config, SMALL, false),
-    uris: new TopModule('uris', (e) => e.uri, {
-      title: 'Top URIs', columns: ['URI', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key, String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
-    }, config, LARGE, false),
-    domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, {
-      title: 'Sections of domain', columns: ['Section', 'Hits', 'Share', 'Bytes', 'p95 ms', 'Err%'],
-      cells: (e, total) => [e.key.slice(e.key.indexOf(KEY_SEPARATOR) + 1), String(e.count), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95) ?? null), percent(e.errors, e.count)],
-    }, config, MEDIUM, true),
+    userAgents: new TopModule('userAgents', (e) => (e.ua === '' ? '(none)' : e.ua), SHARE_COLUMNS('User agents', 'User agent', false), config, MEDIUM, false),
+    methods: new TopModule('methods', (e) => e.method, SHARE_COLUMNS('Methods', 'Method', true), config, SMALL, false),
+    statuses: new TopModule('statuses', (e) => (e.status === null ? 'none' : String(e.status)), SHARE_COLUMNS('Status codes', 'Status', true), config, SMALL, false),
+    uris: new TopModule('uris', (e) => e.uri, SECTION_COLUMNS('URI'), config, LARGE, false),
+    domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, SECTION_COLUMNS('Section'), config, MEDIUM, true),
   };
 }
 

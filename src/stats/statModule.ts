@@ -7,13 +7,37 @@ import type { Config } from '../config';
 import type { HttpEvent } from '../types';
 import type { WindowName } from './windows';
 
-/** A panel's content: a title, column names, and rows of cells (already text). */
+/** A column of a panel, and how it gives way on a narrow screen. */
+export interface PanelColumn {
+  header: string;
+  /** Cells; 0 (the default for the first column) takes the rest of the width. */
+  width?: number;
+  alignRight?: boolean;
+  /** Columns of lower priority are dropped first when the panel is narrow (default: right to left). */
+  priority?: number;
+  /** The flexible column keeps at least this many cells before other columns are dropped. */
+  minWidth?: number;
+}
+
+/** How a row is coloured: failures red, warnings yellow, recoveries green. */
+export type RowTone = 'alert' | 'recovery' | 'warning';
+
+/**
+ * A panel's content: a title, columns, and rows of cells (already text). This is how every
+ * statistic becomes rows on a screen: the dashboard's panels, the `--text` blocks and the
+ * `--report` tables of plug-ins are all drawn from it.
+ */
 export interface PanelRows {
   title: string;
-  columns: string[];
+  /** Column names, or columns with their layout. */
+  columns: Array<string | PanelColumn>;
   rows: string[][];
   /** Some counts may be over-estimated (a heavy-hitter summary is full). */
   approximate?: boolean;
+  /** The key of each row, for panels whose rows can be drilled into. */
+  keys?: string[];
+  /** The colour of each row. */
+  tones?: Array<RowTone | null>;
 }
 
 /** What a module is given when it is created. */
@@ -21,8 +45,8 @@ export interface StatContext {
   config: Config;
 }
 
-/** A statistic. */
-export interface StatModule {
+/** A statistic; `Report` is the shape of its `--report json` section. */
+export interface StatModule<Report = unknown> {
   /** Unique name (used in `--report json` and by panels). */
   readonly name: string;
   /** Takes one transaction; must be cheap and must not notify anyone. */
@@ -32,7 +56,7 @@ export interface StatModule {
   /** Rows for a panel over `window`, as of second `now`, at most `limit` rows. */
   rows(window: WindowName, now: number, limit: number): PanelRows;
   /** A JSON-serialisable summary over everything kept, for `--report json`. */
-  report(now: number, limit: number): unknown;
+  report(now: number, limit: number): Report;
 }
 
 /** The shape of a plug-in file: a function that makes the module. */

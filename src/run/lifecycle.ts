@@ -1,0 +1,157 @@
+/**
+ * A run from the capture's start to the exit status, as named phases:
+ *
+ *   starting  the capture opens; nothing is on screen yet, so a capture error (no permission,
+ *             no such interface) is one line on a terminal left as it was
+ *   running   transactions flow into the run's state and the output; the dashboard stays
+ *             here after the end of a file, until the user quits
+ *   draining  a stop was asked (q, a signal): the capture hands over its last transactions
+ *   stopping  the capture has ended: the output finishes, and the terminal is given back
+ *   done      the exit status is known; the summary or the error line has been written
+ *
+ * Every event (ready, transactions, end of input, error, quit) is taken in one place, whatever
+ * the phase, so a quit during the start, an error while draining or a second signal each
+ * have one defined outcome.
+ */
+import type { CaptureListener, CaptureSource } from '../capture/captureSource';
+import type { Sink } from '../sinks/sink';
+import type { RunState } from './runState';
+
+export type RunPhase = 'starting' | 'running' | 'draining' | 'stopping' | 'done';
+
+/** The phases each phase may move to. */
+const NEXT: Record<RunPhase, readonly RunPhase[]> = {
+  starting: ['running', 'draining', 'stopping'],
+  running: ['draining', 'stopping'],
+  draining: ['stopping'],
+  stopping: ['done'],
+  done: [],
+};
+
+/** What a run is made of, and how it talks to the outside. */
+export interface LifecycleParts {
+  capture: CaptureSource;
+  state: RunState;
+  /** Opens the output; may throw (a terminal that cannot be used). */
+  openSink(): Sink;
+  /** The dashboard opens only once the capture is ready; headless outputs open at once. */
+  sinkWaitsForCapture: boolean;
+  /** The output keeps statistics (all but --ndjson, which shows none). */
+  keepsStatistics: boolean;
+  /** The capture is ready: say so (on stderr for a headless live capture). */
+  onReady(source: string): void;
+  /** The run ended without error: `closingLine` is what the output prints after the terminal is back. */
+  onFinished(closingLine: string | undefined): void;
+  /** The run failed: report the error; returns the exit status. */
+  onFailed(error: unknown): number;
+  /** Tells tests and debugging which phase the run entered. */
+  onPhase?(phase: RunPhase): void;
+}
+
+/** One run. */
+export class RunLifecycle {
+  private current: RunPhase = 'starting';
+  private sink: Sink | null = null;
+  private inputEnded = false;
+  private resolveExit: (code: number) => void = () => undefined;
+
+  constructor(private readonly parts: LifecycleParts) {}
+
+  get phase(): RunPhase {
+    return this.current;
+  }
+
+  /** Starts the capture; resolves to the exit status. */
+  start(): Promise<number> {
+    const exit = new Promise<number>((resolve) => { this.resolveExit = resolve; });
+    this.parts.onPhase?.('starting');
+    if (!this.parts.sinkWaitsForCapture && !this.openSink()) return exit;
+    this.parts.capture.start(this.listener());
+    return exit;
+  }
+
+  /** q, Ctrl-C, a signal, a closed stdout: stop the capture, keep what it hands over. */
+  quit(): void {
+    if (this.current !== 'starting' && this.current !== 'running') return;
+    if (this.inputEnded) {
+      // Nothing more will come: no need to drain.
+      this.stopWith(0);
+      return;
+    }
+    this.enter('draining');
+    // The capture ends with its last transactions; should it stop without saying so, end anyway.
+    void this.parts.capture.stop().then(() => this.inputOver());
+  }
+
+  /** The input is over (end of file, or the capture stopped): close its last second and finish the output. */
+  private inputOver(): void {
+    if (this.inputEnded || this.current === 'stopping' || this.current === 'done') return;
+    this.inputEnded = true;
+    this.parts.state.end();
+    this.sink?.finish();
+    // The dashboard stays until the user quits; other outputs are done.
+    if (this.current === 'running' && this.sink?.interactive === true) return;
+    this.stopWith(0);
+  }
+
+  private listener(): CaptureListener {
+    const { state, keepsStatistics } = this.parts;
+    return {
+      onReady: (source) => {
+        if (this.current !== 'starting') return;
+        if (!this.openSink()) return;
+        this.enter('running');
+        this.parts.onReady(source);
+      },
+      onEvents: (events, watermark, encoded) => {
+        if (this.current === 'stopping' || this.current === 'done') return;
+        if (keepsStatistics) state.ingest(events);
+        this.sink?.onEvents(events, encoded);
+        // Seconds before the watermark will get no more transactions (but stragglers): close them.
+        if (keepsStatistics) state.advanceTo(watermark);
+      },
+      onStats: (stats, now, watermark) => {
+        if (this.current === 'stopping' || this.current === 'done') return;
+        state.updateCapture(stats, now);
+        if (keepsStatistics) state.advanceTo(watermark);
+        this.sink?.onCaptureStats?.();
+      },
+      onEnd: () => this.inputOver(),
+      onError: (error) => this.stopWith(1, error),
+    };
+  }
+
+  /** Opens the output; on failure the run stops with the error. */
+  private openSink(): boolean {
+    if (this.sink !== null) return true;
+    try {
+      this.sink = this.parts.openSink();
+      return true;
+    } catch (error) {
+      this.stopWith(1, error);
+      return false;
+    }
+  }
+
+  /** Ends the run: the capture is released, then the terminal given back, then the line printed. */
+  private stopWith(code: number, error?: unknown): void {
+    if (this.current === 'stopping' || this.current === 'done') return;
+    this.enter('stopping');
+    void this.parts.capture.stop().then(() => {
+      const line = this.sink?.close?.();
+      this.enter('done');
+      if (error !== undefined) {
+        this.resolveExit(this.parts.onFailed(error));
+        return;
+      }
+      this.parts.onFinished(line);
+      this.resolveExit(code);
+    });
+  }
+
+  private enter(next: RunPhase): void {
+    if (!NEXT[this.current].includes(next)) throw new Error(`run: no way from ${this.current} to ${next}`);
+    this.current = next;
+    this.parts.onPhase?.(next);
+  }
+}

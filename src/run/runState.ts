@@ -1,0 +1,101 @@
+/**
+ * The state of one run: the statistics, the alert monitor and the capture health, fed by the
+ * main loop and read by the outputs. Outputs get a `RunView`: they read and subscribe, they
+ * cannot feed it.
+ *
+ * Every closed second of data time is handled in a fixed order: the modules close it, the
+ * alert monitor evaluates it, and only then are the output's listeners told. So a listener
+ * always sees the alert state of the second it is told about, whatever order it subscribed in.
+ */
+import { AlertMonitor, type AlertNotice } from '../alerts/monitor';
+import type { Config } from '../config';
+import type { StatModule } from '../stats/statModule';
+import { StatsStore } from '../stats/store';
+import type { CaptureStats, HttpEvent } from '../types';
+import { CaptureHealth } from './captureHealth';
+
+/** Seconds of data time over which "the capture is losing" is judged for the live views. */
+export const LOSS_RECENT_SECONDS = 10;
+
+/** The statistics as outputs read them. */
+export type StatsView = Pick<StatsStore, 'builtins' | 'modules' | 'module' | 'config'> & {
+  readonly lastClosed: number;
+  readonly latestEventTs: number;
+  readonly earliestEventTs: number;
+};
+
+/** The alert monitor as outputs read it. */
+export type AlertView = Pick<AlertMonitor, 'config' | 'state' | 'stateName' | 'baseline' | 'limit' | 'lastHits' | 'learningLeft' | 'current' | 'summary' | 'history'>;
+
+/** Capture health as outputs read it. */
+export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent'>;
+
+/** A run as its outputs see it. */
+export interface RunView {
+  readonly config: Readonly<Config>;
+  /** Where the traffic comes from: an interface, a file, `stdin`, `demo`. */
+  readonly source: string;
+  readonly stats: StatsView;
+  readonly alerts: AlertView;
+  readonly health: HealthView;
+  /** The input is over (end of file, or the capture stopped). */
+  readonly ended: boolean;
+  /** Calls `listener` after each closed second of data time, once the alert monitor has evaluated it. */
+  onSecond(listener: (second: number) => void): () => void;
+  /** Calls `listener` on every alert, recovery and learning notice. */
+  onNotice(listener: (notice: AlertNotice) => void): () => void;
+}
+
+/** The run's state, fed by the main loop. */
+export class RunState implements RunView {
+  readonly stats: StatsStore;
+  readonly alerts: AlertMonitor;
+  readonly health: CaptureHealth;
+  private readonly listeners = new Set<(second: number) => void>();
+  private isEnded = false;
+
+  constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
+    this.stats = new StatsStore(config, plugins);
+    this.health = new CaptureHealth(Math.max(config.average_bucket_size, LOSS_RECENT_SECONDS) + 2);
+    this.alerts = new AlertMonitor(this.stats, config, (from, to) => this.health.between(from, to));
+    this.stats.subscribe((second) => {
+      this.alerts.evaluate(second);
+      for (const listener of this.listeners) listener(second);
+    });
+  }
+
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  /** Takes a batch of transactions. */
+  ingest(events: readonly HttpEvent[]): void {
+    this.stats.ingest(events);
+  }
+
+  /** Data time moves on to `time`: every second before it is closed (see StatsStore.advanceTo). */
+  advanceTo(time: number): void {
+    this.stats.advanceTo(time);
+  }
+
+  /** New capture-health counters at data time `now`. */
+  updateCapture(stats: CaptureStats, now: number): void {
+    this.health.update(stats, now);
+  }
+
+  /** The input is over: its last second is closed too. */
+  end(): void {
+    const last = Math.max(this.health.now, this.stats.latestEventTs);
+    if (last > -Infinity) this.advanceTo(Math.floor(last) + 1);
+    this.isEnded = true;
+  }
+
+  onSecond(listener: (second: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  onNotice(listener: (notice: AlertNotice) => void): () => void {
+    return this.alerts.onNotice(listener);
+  }
+}

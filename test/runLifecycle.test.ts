@@ -1,0 +1,163 @@
+/**
+ * The run's lifecycle in-process, with a fake capture and a fake dashboard: quit during the
+ * start, an error during the start, the end of the input, a signal while draining.
+ */
+import type { CaptureListener, CaptureSource } from '../src/capture/captureSource';
+import { WiretopError } from '../src/errors';
+import { run, type RunEnvironment } from '../src/main';
+import type { RunPhase } from '../src/run/lifecycle';
+import type { Sink } from '../src/sinks/sink';
+import type { HttpEvent } from '../src/types';
+
+const T0 = 1_700_000_000;
+
+function event(ts: number): HttpEvent {
+  return {
+    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'example.com', uri: '/a/b', section: '/a',
+    status: 200, reqBytes: 0, respBytes: 10, ua: 'curl/8', latencyMs: 1, version: '1.1',
+  };
+}
+
+/** A capture the test drives: it starts, delivers and ends when told. */
+class FakeCapture implements CaptureSource {
+  listener: CaptureListener | null = null;
+  stops = 0;
+  /** stop() resolves when the test calls `ended()`; `endOnStop` makes it end at once. */
+  private release: (() => void) | null = null;
+
+  constructor(private readonly endOnStop = true) {}
+
+  start(listener: CaptureListener): void {
+    this.listener = listener;
+  }
+
+  stop(): Promise<void> {
+    this.stops++;
+    if (this.endOnStop) return Promise.resolve();
+    return new Promise((resolve) => { this.release = resolve; });
+  }
+
+  /** The capture hands over its end (`stopped`) and exits. */
+  ended(): void {
+    this.listener!.onEnd('stopped');
+    this.release?.();
+  }
+}
+
+/** A run with fakes all round; `interrupt` is Ctrl-C. */
+function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean } = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const phases: RunPhase[] = [];
+  const tui = { opened: 0, finished: 0, events: 0 };
+  let interrupt: () => void = () => undefined;
+  const env: RunEnvironment = {
+    isTTY: options.tty ?? false,
+    env: { TERM: 'xterm' },
+    writeOut: (text) => { out.push(text); },
+    writeErr: (text) => { err.push(text); },
+    createCapture: () => capture,
+    createTui: (): Sink => {
+      tui.opened++;
+      return {
+        interactive: true,
+        onEvents: (events) => { tui.events += events.length; },
+        finish: () => { tui.finished++; },
+        close: () => 'wiretop: closed\n',
+      };
+    },
+    onInterrupt: (handler) => {
+      interrupt = handler;
+      return () => { interrupt = () => undefined; };
+    },
+    onPhase: (phase) => { phases.push(phase); },
+  };
+  const exit = run(argv, env);
+  return { exit, out, err, phases, tui, interrupt: () => interrupt() };
+}
+
+describe('the run lifecycle', () => {
+  it('quit during the start: the capture stops, no screen ever opens, exit 0', async () => {
+    const capture = new FakeCapture();
+    const h = harness(['--tui', '-i', 'lo'], capture, { tty: true });
+    h.interrupt();
+    expect(await h.exit).toBe(0);
+    // A late "ready" from the capture opens nothing.
+    capture.listener!.onReady('lo');
+    expect(h.tui.opened).toBe(0);
+    expect(capture.stops).toBeGreaterThanOrEqual(1);
+    expect(h.phases).toEqual(['starting', 'draining', 'stopping', 'done']);
+    expect(h.err).toEqual([]);
+  });
+
+  it('an error during the start: one line on stderr, exit 1, no screen, nothing on stdout', async () => {
+    const capture = new FakeCapture();
+    const h = harness(['--tui', '-i', 'eth9'], capture, { tty: true });
+    capture.listener!.onError(new WiretopError('capture', 'eth9: no such interface (see ip link)'));
+    expect(await h.exit).toBe(1);
+    expect(h.err).toEqual(['wiretop: eth9: no such interface (see ip link)\n']);
+    expect(h.out).toEqual([]);
+    expect(h.tui.opened).toBe(0);
+    expect(h.phases).toEqual(['starting', 'stopping', 'done']);
+  });
+
+  it('the end of the input: a headless output finishes and the run ends by itself', async () => {
+    const capture = new FakeCapture();
+    const h = harness(['--report', 'json', '-r', 'x.pcap'], capture);
+    const listener = capture.listener!;
+    listener.onReady('x.pcap');
+    listener.onEvents([event(T0), event(T0 + 0.5), event(T0 + 1.2)], T0 + 1);
+    listener.onEnd('eof');
+    expect(await h.exit).toBe(0);
+    const report = JSON.parse(h.out.join(''));
+    expect(report.requests).toBe(3);
+    expect(report.source).toBe('x.pcap');
+    expect(h.phases).toEqual(['starting', 'running', 'stopping', 'done']);
+  });
+
+  it('the dashboard stays after the end of the input, until the user quits', async () => {
+    const capture = new FakeCapture();
+    const h = harness(['--tui', '-r', 'x.pcap'], capture, { tty: true });
+    const listener = capture.listener!;
+    listener.onReady('x.pcap');
+    listener.onEvents([event(T0)], T0);
+    listener.onEnd('eof');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.phases[h.phases.length - 1]).toBe('running');
+    expect(h.tui.finished).toBe(1);
+    h.interrupt();
+    expect(await h.exit).toBe(0);
+    expect(h.out).toEqual(['wiretop: closed\n']);
+    expect(h.phases).toEqual(['starting', 'running', 'stopping', 'done']);
+  });
+
+  it('a signal while draining changes nothing: the last transactions count, the output is written once', async () => {
+    const capture = new FakeCapture(false);
+    const h = harness(['--report', 'json', '-r', 'x.pcap'], capture);
+    const listener = capture.listener!;
+    listener.onReady('x.pcap');
+    listener.onEvents([event(T0), event(T0 + 0.5)], T0);
+    h.interrupt();
+    expect(h.phases[h.phases.length - 1]).toBe('draining');
+    h.interrupt();
+    expect(capture.stops).toBe(1);
+    // The capture hands over what it still had, then ends.
+    listener.onEvents([event(T0 + 1), event(T0 + 1.5)], T0 + 1);
+    capture.ended();
+    expect(await h.exit).toBe(0);
+    expect(JSON.parse(h.out.join('')).requests).toBe(4);
+    expect(h.out).toHaveLength(1);
+    expect(h.phases).toEqual(['starting', 'running', 'draining', 'stopping', 'done']);
+  });
+
+  it('an error while draining still ends the run with the error', async () => {
+    const capture = new FakeCapture(false);
+    const h = harness(['--text', '-r', 'x.pcap'], capture);
+    capture.listener!.onReady('x.pcap');
+    h.interrupt();
+    capture.listener!.onError(new WiretopError('capture', 'read error on x.pcap'));
+    capture.ended();
+    expect(await h.exit).toBe(1);
+    expect(h.err).toEqual(['wiretop: read error on x.pcap\n']);
+  });
+});

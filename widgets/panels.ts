@@ -1,0 +1,38 @@
+/**
+ * The dashboard's panels in focus (Tab) order, and where each is drawn. A plug-in's panel
+ * shares the user agents' place: the place shows whichever of its panels was focused last.
+ */
+import type { StatModule } from '../src/stats/statModule';
+import { presentAlertLog, presentHealth } from './infoPanels';
+import type { SlotId } from './layout';
+import { presentRateChart } from './rateChart';
+import { presentDomains, presentModule, presentSections, presentStatuses, presentUserAgents } from './statPanels';
+import type { Drill, PanelContent, Size, ViewContext } from './view';
+
+/** Draws a panel's content for a frame. */
+export type Presenter = (ctx: ViewContext, size: Size, drill: Drill | null) => PanelContent;
+
+/** One panel of the dashboard. */
+export interface PanelSpec {
+  /** `sections`, `domains`... for built-ins, the module's name for a plug-in. */
+  id: string;
+  slot: SlotId;
+  /** Enter opens the selected row (a section's URIs, a domain's sections). */
+  drillable: boolean;
+  present: Presenter;
+}
+
+/** Every panel, built-ins then one per plug-in module, in Tab order. */
+export function dashboardPanels(plugins: readonly StatModule[]): PanelSpec[] {
+  const builtin = (id: SlotId, present: Presenter, drillable = false): PanelSpec => ({ id, slot: id, drillable, present });
+  return [
+    builtin('sections', presentSections, true),
+    builtin('domains', presentDomains, true),
+    builtin('rate', presentRateChart),
+    builtin('alerts', presentAlertLog),
+    builtin('statuses', presentStatuses),
+    builtin('userAgents', presentUserAgents),
+    ...plugins.map((module): PanelSpec => ({ id: `plugin:${module.name}`, slot: 'userAgents', drillable: false, present: presentModule(module) })),
+    builtin('health', presentHealth),
+  ];
+}

@@ -1,0 +1,96 @@
+/**
+ * The panels drawn from statistics: every one is a module's rows (`StatModule.rows`) laid out
+ * as a table, built-ins and plug-ins alike. Built-ins add drill-downs (a section into its
+ * URIs, a domain into its sections) and the window in their titles.
+ */
+import { share } from '../src/format';
+import { sectionOf } from '../src/http/uri';
+import { KEY_SEPARATOR } from '../src/stats/modules';
+import type { PanelRows, StatModule } from '../src/stats/statModule';
+import { windowLabel } from '../src/stats/windows';
+import { table } from './text';
+import type { Drill, PanelContent, Size, ViewContext } from './view';
+
+/** A panel's content from a module's rows; `selectable`: rows can be picked (to drill into). */
+export function rowsContent(rows: PanelRows, size: Size, title: string, selectable = false): PanelContent {
+  const { header, lines } = table(rows.columns, rows.rows, size.width);
+  return { title, header, lines, ...(selectable ? { keys: rows.keys } : {}), ...(rows.tones !== undefined ? { tones: rows.tones } : {}) };
+}
+
+/** The window as the panel titles say it. */
+function windowText(ctx: ViewContext): string {
+  return windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size);
+}
+
+function approx(rows: PanelRows): string {
+  return rows.approximate ? ' ~approx' : '';
+}
+
+/** The top sections panel, or the URIs of one section when drilled. */
+export function presentSections(ctx: ViewContext, size: Size, drill: Drill | null): PanelContent {
+  const b = ctx.stats.builtins;
+  const limit = ctx.run.config.max_top_hits;
+  if (drill !== null) {
+    const total = b.sections.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
+    const rows = b.uris.rows(ctx.window, ctx.now, limit, { filter: (uri) => sectionOf(uri) === drill.key, total });
+    return rowsContent(rows, size, `URIs of ${drill.key} (${windowText(ctx)})${approx(rows)} — Esc back`, true);
+  }
+  const rows = b.sections.rows(ctx.window, ctx.now, limit);
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+}
+
+/** The top domains panel, or the sections of one domain when drilled. */
+export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null): PanelContent {
+  const b = ctx.stats.builtins;
+  const limit = ctx.run.config.max_top_hits;
+  if (drill !== null) {
+    const prefix = `${drill.key}${KEY_SEPARATOR}`;
+    const total = b.domains.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
+    const rows = b.domainSections.rows(ctx.window, ctx.now, limit, { filter: (k) => k.startsWith(prefix), total, stripPrefix: prefix });
+    return rowsContent(rows, size, `Sections of ${drill.key} (${windowText(ctx)}) — Esc back`, true);
+  }
+  const rows = b.domains.rows(ctx.window, ctx.now, limit);
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+}
+
+/** The user agents panel. */
+export function presentUserAgents(ctx: ViewContext, size: Size): PanelContent {
+  const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
+  return rowsContent(rows, size, `${rows.title}${approx(rows)}`);
+}
+
+/** Status codes (5xx and unanswered red, 4xx yellow, with the error rate) and methods, in one panel. */
+export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
+  const b = ctx.stats.builtins;
+  const limit = ctx.run.config.max_top_hits;
+  const statuses = b.statuses.view(ctx.window, ctx.now);
+  const errors = statuses.entries.filter((e) => e.key === 'none' || e.key.startsWith('5')).reduce((s, e) => s + e.count, 0);
+  const codes = b.statuses.rows(ctx.window, ctx.now, limit);
+  const methods = b.methods.rows(ctx.window, ctx.now, limit);
+  const codeTable = table(codes.columns, codes.rows, size.width);
+  const methodTable = table(methods.columns, methods.rows, size.width);
+  const tone = (code: string) => (code === 'none' || code.startsWith('5') ? 'alert' as const : code.startsWith('4') ? 'warning' as const : null);
+  return {
+    title: `Status ${share(errors, statuses.total)} err`,
+    header: codeTable.header,
+    lines: [...codeTable.lines, methodTable.header, ...methodTable.lines],
+    tones: [...codes.rows.map((row) => tone(row[0])), null, ...methods.rows.map(() => null)],
+  };
+}
+
+/** A plug-in's panel: its rows over the dashboard's window, as many as the top lists show. */
+export function presentModule(module: StatModule): (ctx: ViewContext, size: Size) => PanelContent {
+  return (ctx, size) => {
+    let rows: PanelRows;
+    try {
+      rows = module.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
+    } catch (error) {
+      // A plug-in's fault is shown in its panel, not allowed to take the dashboard down.
+      return { title: module.name, lines: [`${module.name} failed: ${(error as Error).message}`], tones: ['alert'] };
+    }
+    if (rows === null || typeof rows !== 'object' || !Array.isArray(rows.rows) || !Array.isArray(rows.columns)) {
+      return { title: module.name, lines: [`${module.name}: rows() must return { title, columns, rows }`], tones: ['alert'] };
+    }
+    return rowsContent(rows, size, `${rows.title || module.name}${approx(rows)}`);
+  };
+}
