@@ -1,8 +1,27 @@
-/** jest runs the TypeScript sources directly through swc; `tsc --noEmit` type-checks them. */
-module.exports = {
+/**
+ * jest runs the TypeScript sources directly through swc; `tsc --noEmit` type-checks them.
+ * Two tiers: `unit` runs in-process and fast (`npm run test:unit`, for every edit); `e2e`
+ * spawns bin/wiretop (which runs the compiled dist/: build first), drives tmux, captures live
+ * on lo, or checks accuracy at scale. `npm test` builds and runs both.
+ */
+const E2E = [
+  'alertsEndToEnd', // bin/wiretop on generated captures
+  'cli', // bin/wiretop: flags, errors, exit status
+  'live', // live capture on lo (root)
+  'tui.e2e', // the dashboard in tmux
+  'heavyHitters', // millions of transactions against exact counting
+].map((name) => `<rootDir>/test/${name}.test.ts`);
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 60000,
+};
+
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: E2E.map((p) => p.replace('<rootDir>', '')) },
+    { ...shared, displayName: 'e2e', testMatch: E2E },
+  ],
 };

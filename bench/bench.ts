@@ -16,9 +16,9 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PcapWriter } from '../src/generate/pcapWriter';
-import { generateTraffic, plannedRequests, type TrafficProfile } from '../src/generate/traffic';
-import { zipfEvents } from '../src/generate/zipf';
+import { PcapWriter } from '../test/fixtures/pcapWriter';
+import { generateTraffic, plannedRequests, type TrafficProfile } from '../src/demo/traffic';
+import { zipfEvents } from '../test/fixtures/zipf';
 import { HEAVY_HITTERS } from './heavyHitters';
 
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');

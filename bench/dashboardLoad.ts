@@ -5,7 +5,7 @@
  * of a core spent redrawing and ingesting, as JSON. Run by `npm run bench` in its own process.
  */
 import { defaultConfig } from '../src/config';
-import { zipfEvents } from '../src/generate/zipf';
+import { zipfEvents } from '../test/fixtures/zipf';
 import { RunState } from '../src/run/runState';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
 import { Dashboard } from '../widgets/dashboard';

@@ -5,7 +5,7 @@
  * Run by `npm run bench` in its own process, so the RSS is the store's alone.
  */
 import { defaultConfig } from '../src/config';
-import { zipfEvents } from '../src/generate/zipf';
+import { zipfEvents } from '../test/fixtures/zipf';
 import { StatsStore } from '../src/stats/store';
 
 export const HEAVY_HITTERS = { events: 10_000_000, distinct: 1_000_000, exponent: 1.0, seconds: 1000, startTs: 1_700_000_000, seed: 11 };

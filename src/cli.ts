@@ -1,4 +1,6 @@
 /** The command line: flags, their help, and their translation into options. */
+import * as fs from 'fs';
+import * as path from 'path';
 import yargs from 'yargs';
 import { WiretopError } from './errors';
 import { validateConfig, type Config } from './config';
@@ -62,10 +64,14 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
     .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
+    .example('sudo wiretop -i eth0 -p 80,8080', 'the dashboard on the HTTP traffic of two ports')
+    .example('wiretop -r capture.pcap --report', 'statistics of a capture file, printed at its end')
+    .example("sudo wiretop -i eth0 --ndjson | jq -c 'select(.status >= 500)'", 'failed transactions as JSON lines, into jq')
+    .example('wiretop --demo', 'the dashboard on built-in generated traffic (no root)')
     .strict()
     .help('help')
     .alias('help', 'h')
-    .version(false)
+    .version('version', 'print the version and exit', wiretopVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
@@ -133,7 +139,19 @@ export function parseCommandLine(argv: string[]): CliOptions {
   };
 }
 
-/** Does the command line ask for the help text (which yargs has then printed)? */
+/** Does the command line ask for the help text or the version (which yargs has then printed)? */
 export function isHelpRequest(argv: string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h');
+  return argv.includes('--help') || argv.includes('-h') || argv.includes('--version');
+}
+
+/** The version in wiretop's package.json (found from the sources and from dist/ alike). */
+export function wiretopVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'wiretop' && manifest.version !== undefined) return manifest.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
 }

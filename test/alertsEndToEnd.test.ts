@@ -4,8 +4,8 @@
  * implies; `--text` prints the alert and the recovery.
  */
 import * as path from 'path';
-import { PcapWriter } from '../src/generate/pcapWriter';
-import { generateTraffic } from '../src/generate/traffic';
+import { PcapWriter } from './fixtures/pcapWriter';
+import { generateTraffic } from '../src/demo/traffic';
 import type { Report } from '../src/sinks/report';
 import { tempDir } from './helpers/conversation';
 import { runWiretop } from './helpers/runCli';

@@ -2,8 +2,8 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PcapWriter } from '../src/generate/pcapWriter';
-import { generateTraffic } from '../src/generate/traffic';
+import { PcapWriter } from './fixtures/pcapWriter';
+import { generateTraffic } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
@@ -95,6 +95,27 @@ describe('outputs', () => {
     const result = await runWiretop(['-r', file, '-p', '8080', '--ndjson']);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent);
     expect(events.map((e) => e.uri)).toEqual(['/pages/list']);
+  });
+});
+
+describe('help and version', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const result = await runWiretop(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${manifest.version}\n`);
+    expect(result.stderr).toBe('');
+  });
+
+  it('--help lists the flags and ends with examples: live on ports, a file, jq, the demo', async () => {
+    const result = await runWiretop(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--buffer-size');
+    const examples = result.stdout.slice(result.stdout.indexOf('Examples:'));
+    expect(result.stdout.indexOf('Examples:')).toBeGreaterThan(result.stdout.indexOf('--version'));
+    for (const command of ['wiretop -i eth0 -p 80,8080', 'wiretop -r capture.pcap --report', '--ndjson | jq', 'wiretop --demo']) {
+      expect(examples).toContain(command);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * error. (`npm run bench` runs the full 10 M and prints the memory figure.)
  */
 import { defaultConfig } from '../src/config';
-import { zipfEvents } from '../src/generate/zipf';
+import { zipfEvents } from './fixtures/zipf';
 import { StatsStore } from '../src/stats/store';
 
 it('top-10 sections and URIs match exact counting, within the documented error', () => {

@@ -5,7 +5,7 @@
 import { LinkType } from '../src/capture/decode';
 import { captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
-import { generateTraffic, seededRandom, type TimedFrame } from '../src/generate/traffic';
+import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { runFrames } from './helpers/conversation';
 

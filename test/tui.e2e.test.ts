@@ -4,8 +4,8 @@
  * values and sizes; and the --text fallback where no dashboard can run.
  */
 import * as path from 'path';
-import { PcapWriter } from '../src/generate/pcapWriter';
-import { generateTraffic } from '../src/generate/traffic';
+import { PcapWriter } from './fixtures/pcapWriter';
+import { generateTraffic } from '../src/demo/traffic';
 import { tempDir } from './helpers/conversation';
 import { runWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';

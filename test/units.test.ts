@@ -11,7 +11,7 @@ import { boundedText, escapeControls } from '../src/http/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
-import { seededRandom } from '../src/generate/traffic';
+import { seededRandom } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 

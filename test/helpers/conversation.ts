@@ -8,9 +8,9 @@ import * as path from 'path';
 import { LinkType, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/capture/decode';
 import { captureLimits } from '../../src/capture/limits';
 import { CapturePipeline } from '../../src/capture/pipeline';
-import { buildFrame, type Endpoint, type FrameOptions } from '../../src/generate/frames';
-import { PcapWriter } from '../../src/generate/pcapWriter';
-import type { TimedFrame } from '../../src/generate/traffic';
+import { buildFrame, type Endpoint, type FrameOptions } from '../../src/demo/frames';
+import { PcapWriter } from '../fixtures/pcapWriter';
+import type { TimedFrame } from '../../src/demo/traffic';
 import type { CaptureStats, HttpEvent } from '../../src/types';
 
 const PSH = 0x08;
