@@ -1,7 +1,8 @@
 /**
  * The settings: `config/default.json` holds every key and its default, `--config FILE` overrides
  * it, command-line flags override both. `config/schema.json` describes and bounds every key;
- * an unknown key, a wrong type or a value out of range is an error that names the key.
+ * an unknown key, a wrong type or a value out of range is an error that names the key (and
+ * never quotes the file). Plug-in paths in a file are relative to the file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,11 +23,12 @@ export interface Config {
   buffer_size: number;
   snap_length: number;
   capture_nice: number;
+  promiscuous: boolean;
   plugins: string[];
 }
 
 interface KeySchema {
-  type: 'number' | 'integer' | 'string[]';
+  type: 'number' | 'integer' | 'boolean' | 'string[]';
   nullable?: boolean;
   min?: number;
   max?: number;
@@ -49,6 +51,12 @@ export function defaultConfig(): Config {
   return readJson(path.join(CONFIG_DIR, 'default.json')) as Config;
 }
 
+/** A value as an error line may quote it: short, so that no file's content is echoed. */
+function quoteShort(value: unknown): string {
+  const text = typeof value === 'string' ? 'a string' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : String(value);
+  return text.length > 24 ? `${text.slice(0, 23)}…` : text;
+}
+
 function checkValue(key: string, value: unknown, schema: KeySchema, origin: string): void {
   const where = `${origin}: "${key}"`;
   if (value === null) {
@@ -61,8 +69,12 @@ function checkValue(key: string, value: unknown, schema: KeySchema, origin: stri
     }
     return;
   }
+  if (schema.type === 'boolean') {
+    if (typeof value !== 'boolean') throw new WiretopError('config', `${where} must be true or false, not ${quoteShort(value)}`);
+    return;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new WiretopError('config', `${where} must be a number, not ${JSON.stringify(value)}`);
+    throw new WiretopError('config', `${where} must be a number, not ${quoteShort(value)}`);
   }
   if (schema.type === 'integer' && !Number.isInteger(value)) {
     throw new WiretopError('config', `${where} must be a whole number, not ${value}`);
@@ -76,9 +88,11 @@ function checkValue(key: string, value: unknown, schema: KeySchema, origin: stri
 export function validateConfig(values: Record<string, unknown>, origin: string): Partial<Config> {
   const schema = configSchema();
   for (const [key, value] of Object.entries(values)) {
-    const keySchema = schema[key];
+    // Own keys only: "__proto__" or "constructor" are unknown keys, not Object.prototype's.
+    const keySchema = Object.hasOwn(schema, key) ? schema[key] : undefined;
     if (keySchema === undefined) {
-      throw new WiretopError('config', `${origin}: unknown key "${key}" (known keys: ${Object.keys(schema).join(', ')})`);
+      const shown = key.length > 40 ? `${key.slice(0, 39)}…` : key;
+      throw new WiretopError('config', `${origin}: unknown key ${JSON.stringify(shown)} (known keys: ${Object.keys(schema).join(', ')})`);
     }
     checkValue(key, value, keySchema, origin);
   }
@@ -96,13 +110,20 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
     try {
       parsed = JSON.parse(fs.readFileSync(configPath, 'utf8'));
     } catch (error) {
-      const reason = error instanceof SyntaxError ? `not valid JSON (${error.message})` : (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      // JSON.parse quotes the start of the text: never echo a file's content (--config /etc/shadow).
+      const reason = error instanceof SyntaxError ? 'not valid JSON' : (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
       throw new WiretopError('config', `config file ${configPath}: ${reason}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new WiretopError('config', `config file ${configPath}: must hold a JSON object of settings`);
     }
     fromFile = validateConfig(parsed as Record<string, unknown>, configPath);
+    // A config file's plug-ins are found beside it, not in whatever directory wiretop runs from
+    // (as root, a relative path there could pick up a planted file).
+    if (fromFile.plugins !== undefined) {
+      const base = path.dirname(path.resolve(configPath));
+      fromFile.plugins = fromFile.plugins.map((plugin) => path.resolve(base, plugin));
+    }
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
   return { ...defaultConfig(), ...presets, ...fromFile, ...flags };

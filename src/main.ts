@@ -55,6 +55,7 @@ export function sourceSpec(options: CliOptions, headless: boolean, config: Confi
     bufferBytes: config.buffer_size * 1024 * 1024,
     snapLength: config.snap_length,
     nice: config.capture_nice,
+    promiscuous: config.promiscuous,
   };
 }
 

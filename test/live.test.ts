@@ -150,6 +150,22 @@ describeLive('live capture on lo', () => {
     expect(new Set(events.filter((e) => e.ua === 'live-test').map((e) => e.sport)).size).toBeLessThanOrEqual(2);
   });
 
+  it('puts the interface in promiscuous mode unless --no-promisc says not to', async () => {
+    const promiscuity = () => Number(/promiscuity (\d+)/.exec(spawnSync('ip', ['-d', 'link', 'show', 'lo']).stdout.toString())?.[1] ?? NaN);
+    const before = promiscuity();
+    const during = async (flags: string[]): Promise<number> => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', '9', '--ndjson', ...flags]);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitForLine(child, /listening on lo/);
+      const value = promiscuity();
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      return value;
+    };
+    expect(await during([])).toBe(before + 1);
+    expect(await during(['--no-promisc'])).toBe(before);
+  });
+
   it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
     const port = (server.address() as AddressInfo).port;
     const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;

@@ -175,10 +175,26 @@ describe('config', () => {
     fs.writeFileSync(file, JSON.stringify(values));
     expect(() => loadConfig(file, {})).toThrow(message);
   });
-  it('refuses a file that is not JSON', () => {
+  it('refuses a file that is not JSON, and never quotes it', () => {
     const file = path.join(dir, 'broken.json');
-    fs.writeFileSync(file, '{ nope');
-    expect(() => loadConfig(file, {})).toThrow(/broken\.json: not valid JSON/);
+    fs.writeFileSync(file, 'root:$6$secrethash:19000:0:99999:7:::\n');
+    expect(() => loadConfig(file, {})).toThrow(/broken\.json: not valid JSON$/);
+    fs.writeFileSync(file, JSON.stringify({ max_top_hits: 'root:$6$secrethash' }));
+    expect(() => loadConfig(file, {})).toThrow(/must be a number, not a string$/);
+  });
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('takes "%s" for the unknown key it is', (key) => {
+    const file = path.join(dir, 'proto.json');
+    fs.writeFileSync(file, `{"${key}": {"max_top_hits": 1}}`);
+    expect(() => loadConfig(file, {})).toThrow(new RegExp(`unknown key "${key}"`));
+  });
+  it("finds a config file's plug-ins beside the file, whatever the current directory", () => {
+    const sub = path.join(dir, 'etc');
+    fs.mkdirSync(sub, { recursive: true });
+    const file = path.join(sub, 'wiretop.json');
+    fs.writeFileSync(file, JSON.stringify({ plugins: ['plugins/mine.js', '/abs/other.js'] }));
+    expect(loadConfig(file, {}).plugins).toEqual([path.join(sub, 'plugins/mine.js'), '/abs/other.js']);
+    // Flags add theirs as given (relative to where the command runs).
+    expect(loadConfig(file, { plugins: ['x.js'] }).plugins).toEqual(['x.js']);
   });
 });
 

@@ -5,7 +5,7 @@ import type { EncodedBatch } from './eventBatch';
 
 /** Where packets come from. */
 export type CaptureSourceSpec =
-  | { kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number }
+  | { kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean }
   | { kind: 'file'; path: string; filter: string; ports: number[] | null; speed: number }
   | { kind: 'demo'; seed: number; speed: number };
 

@@ -18,6 +18,6 @@ export function openSource(spec: CaptureSourceSpec): PacketSource {
       return new DemoSource(spec.seed, spec.speed);
     case 'live':
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
-        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: true, nice: spec.nice });
+        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice });
   }
 }
