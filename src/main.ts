@@ -12,7 +12,8 @@ import { NdjsonSink } from './sinks/ndjson';
 import { TextSink } from './sinks/text';
 import { TuiSink, tuiUnavailable } from './sinks/tui';
 import { RunState, type RunView } from './run/runState';
-import { RunLifecycle, type RunPhase } from './run/lifecycle';
+import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
+import { restoreTerminal } from './sinks/terminalGuard';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
@@ -132,6 +133,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       unsubscribe();
       return reportError(error, env);
     },
+    onForced: () => {
+      unsubscribe();
+      env.writeErr('wiretop: stopped at once (second interrupt): the capture\'s last transactions are not counted\n');
+    },
     onPhase: env.onPhase,
   });
   const unsubscribe = env.onInterrupt(() => lifecycle.quit());
@@ -154,14 +159,30 @@ function reportError(error: unknown, env: RunEnvironment): number {
   return 1;
 }
 
+/**
+ * Ends the process after a second interrupt (the terminal is back, the line written): the
+ * capture worker is terminated; if its thread is blocked in a read (a stalled pipe) that nothing
+ * in the process can interrupt, and process.exit would wait for it, the process kills itself.
+ */
+async function forcedExit(captures: WorkerCapture[], code: number): Promise<void> {
+  const ended = await Promise.all(captures.map((capture) => capture.abandon(1000)));
+  if (ended.every(Boolean)) process.exit(code);
+  process.kill(process.pid, 'SIGKILL');
+}
+
 /** The real process: stdout/stderr, the worker capture, POSIX signals. */
 export function runFromProcess(): void {
+  const captures: WorkerCapture[] = [];
   const env: RunEnvironment = {
     isTTY: process.stdout.isTTY === true,
     env: process.env,
     writeOut: (text) => { process.stdout.write(text); },
     writeErr: (text) => { process.stderr.write(text); },
-    createCapture: (request) => new WorkerCapture(request),
+    createCapture: (request) => {
+      const capture = new WorkerCapture(request);
+      captures.push(capture);
+      return capture;
+    },
     onInterrupt: (handler) => {
       const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
       const onEpipe = (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') handler(); };
@@ -172,8 +193,19 @@ export function runFromProcess(): void {
       };
     },
   };
+  // A fault nobody caught: the terminal back first, then one line, exit 1.
+  const fatal = (error: unknown) => {
+    restoreTerminal();
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`wiretop: unexpected error: ${message}${process.env.WIRETOP_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : ' (WIRETOP_DEBUG=1 shows where)'}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   run(process.argv.slice(2), env).then((code) => {
     process.exitCode = code;
+    // Forced by a second interrupt: the capture may still hold the process (a stalled pipe); leave now.
+    if (code === FORCED_EXIT) void forcedExit(captures, code);
     // For `npm run bench`: peak memory of the whole process, worker included.
     if (process.env.WIRETOP_PRINT_RUSAGE === '1') process.stderr.write(`rusage ${JSON.stringify(process.resourceUsage())}\n`);
   }, (error: unknown) => {

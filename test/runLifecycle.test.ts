@@ -49,7 +49,7 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean 
   const out: string[] = [];
   const err: string[] = [];
   const phases: RunPhase[] = [];
-  const tui = { opened: 0, finished: 0, events: 0 };
+  const tui = { opened: 0, finished: 0, events: 0, closed: 0 };
   let interrupt: () => void = () => undefined;
   const env: RunEnvironment = {
     isTTY: options.tty ?? false,
@@ -63,7 +63,7 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean 
         interactive: true,
         onEvents: (events) => { tui.events += events.length; },
         finish: () => { tui.finished++; },
-        close: () => 'wiretop: closed\n',
+        close: () => { tui.closed++; return 'wiretop: closed\n'; },
       };
     },
     onInterrupt: (handler) => {
@@ -131,7 +131,7 @@ describe('the run lifecycle', () => {
     expect(h.phases).toEqual(['starting', 'running', 'stopping', 'done']);
   });
 
-  it('a signal while draining changes nothing: the last transactions count, the output is written once', async () => {
+  it('while draining, the last transactions the capture hands over still count', async () => {
     const capture = new FakeCapture(false);
     const h = harness(['--report', 'json', '-r', 'x.pcap'], capture);
     const listener = capture.listener!;
@@ -139,15 +139,29 @@ describe('the run lifecycle', () => {
     listener.onEvents([event(T0), event(T0 + 0.5)], T0);
     h.interrupt();
     expect(h.phases[h.phases.length - 1]).toBe('draining');
-    h.interrupt();
     expect(capture.stops).toBe(1);
-    // The capture hands over what it still had, then ends.
     listener.onEvents([event(T0 + 1), event(T0 + 1.5)], T0 + 1);
     capture.ended();
     expect(await h.exit).toBe(0);
     expect(JSON.parse(h.out.join('')).requests).toBe(4);
     expect(h.out).toHaveLength(1);
     expect(h.phases).toEqual(['starting', 'running', 'draining', 'stopping', 'done']);
+  });
+
+  it('a second signal while draining ends the run at once: terminal back, one line, exit 130', async () => {
+    const capture = new FakeCapture(false); // a capture that never finishes stopping
+    const h = harness(['--tui', '-i', 'lo'], capture, { tty: true });
+    capture.listener!.onReady('lo');
+    h.interrupt();
+    h.interrupt();
+    expect(await h.exit).toBe(130);
+    expect(h.tui.closed).toBe(1);
+    expect(h.err).toEqual(["wiretop: stopped at once (second interrupt): the capture's last transactions are not counted\n"]);
+    expect(h.phases).toEqual(['starting', 'running', 'draining', 'stopping', 'done']);
+    // The capture ending late changes nothing.
+    capture.ended();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.out).toEqual([]);
   });
 
   it('an error while draining still ends the run with the error', async () => {

@@ -30,6 +30,9 @@ export interface CaptureSource {
   stop(): Promise<void>;
 }
 
+/** How long a stop may take before the worker is terminated (a hung source, a stalled pipe). */
+export const STOP_DEADLINE_MS = 3000;
+
 /** The compiled worker script (tests run the TypeScript sources, the worker runs from dist/). */
 function workerScript(): string {
   return __filename.endsWith('.ts')
@@ -108,10 +111,37 @@ export class WorkerCapture implements CaptureSource {
     });
   }
 
+  /**
+   * Ends the worker without asking (a forced exit); resolves to false when its thread did not
+   * end within `ms` (blocked in a read of a stalled pipe: only the end of the process ends it).
+   */
+  async abandon(ms: number): Promise<boolean> {
+    const worker = this.worker;
+    if (worker === null) return true;
+    this.ended = true;
+    void worker.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    const ended = await Promise.race([this.exited.then(() => true), timedOut]);
+    clearTimeout(timer);
+    return ended;
+  }
+
+  /** Asks the worker to stop; past STOP_DEADLINE_MS it is terminated instead. */
   async stop(): Promise<void> {
-    if (this.worker !== null) {
+    const worker = this.worker;
+    if (worker !== null) {
       const message: ToWorker = { type: 'stop' };
-      this.worker.postMessage(message);
+      worker.postMessage(message);
+      const deadline = setTimeout(() => {
+        // It did not answer: what it still held is lost, but wiretop stops. Ending it counts as its end.
+        this.ended = true;
+        void worker.terminate();
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      await this.exited;
+      clearTimeout(deadline);
+      return;
     }
     await this.exited;
   }

@@ -11,11 +11,16 @@
  *
  * Every event (ready, transactions, end of input, error, quit) is taken in one place, whatever
  * the phase, so a quit during the start, an error while draining or a second signal each
- * have one defined outcome.
+ * have one defined outcome. A second quit while draining or stopping forces the end: the
+ * terminal is given back at once and the run ends with status 130, without waiting for the
+ * capture (a hung source, a stalled pipe).
  */
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
 import type { Sink } from '../sinks/sink';
 import type { RunState } from './runState';
+
+/** The exit status of a run ended by a second interrupt (as shells report SIGINT). */
+export const FORCED_EXIT = 130;
 
 export type RunPhase = 'starting' | 'running' | 'draining' | 'stopping' | 'done';
 
@@ -44,6 +49,8 @@ export interface LifecycleParts {
   onFinished(closingLine: string | undefined): void;
   /** The run failed: report the error; returns the exit status. */
   onFailed(error: unknown): number;
+  /** A second quit forced the end: say so (the capture's last transactions are not counted). */
+  onForced(): void;
   /** Tells tests and debugging which phase the run entered. */
   onPhase?(phase: RunPhase): void;
 }
@@ -53,6 +60,7 @@ export class RunLifecycle {
   private current: RunPhase = 'starting';
   private sink: Sink | null = null;
   private inputEnded = false;
+  private sinkClosed = false;
   private resolveExit: (code: number) => void = () => undefined;
 
   constructor(private readonly parts: LifecycleParts) {}
@@ -72,6 +80,10 @@ export class RunLifecycle {
 
   /** q, Ctrl-C, a signal, a closed stdout: stop the capture, keep what it hands over. */
   quit(): void {
+    if (this.current === 'draining' || this.current === 'stopping') {
+      this.force();
+      return;
+    }
     if (this.current !== 'starting' && this.current !== 'running') return;
     if (this.inputEnded) {
       // Nothing more will come: no need to drain.
@@ -81,6 +93,22 @@ export class RunLifecycle {
     this.enter('draining');
     // The capture ends with its last transactions; should it stop without saying so, end anyway.
     void this.parts.capture.stop().then(() => this.inputOver());
+  }
+
+  /** Ends the run now, without waiting for the capture. */
+  private force(): void {
+    if (this.current === 'draining') this.enter('stopping');
+    this.closeSink();
+    this.enter('done');
+    this.parts.onForced();
+    this.resolveExit(FORCED_EXIT);
+  }
+
+  /** Gives the terminal back (once); returns the output's closing line. */
+  private closeSink(): string | undefined {
+    if (this.sinkClosed) return undefined;
+    this.sinkClosed = true;
+    return this.sink?.close?.();
   }
 
   /** The input is over (end of file, or the capture stopped): close its last second and finish the output. */
@@ -138,7 +166,8 @@ export class RunLifecycle {
     if (this.current === 'stopping' || this.current === 'done') return;
     this.enter('stopping');
     void this.parts.capture.stop().then(() => {
-      const line = this.sink?.close?.();
+      if (this.current === 'done') return; // forced meanwhile
+      const line = this.closeSink();
       this.enter('done');
       if (error !== undefined) {
         this.resolveExit(this.parts.onFailed(error));

@@ -11,6 +11,7 @@ import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
 import { Dashboard } from '../../widgets/dashboard';
 import type { Sink } from './sink';
+import { holdTerminal } from './terminalGuard';
 
 /** The terminal blessed should assume for a TERM value. */
 export function terminalFor(term: string | undefined): string {
@@ -34,6 +35,7 @@ export class TuiSink implements Sink {
   readonly interactive = true;
   private readonly screen: blessed.Widgets.Screen;
   readonly dashboard: Dashboard;
+  private readonly releaseTerminal: () => void;
 
   constructor(private readonly run: RunView, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
     this.screen = screen ?? blessed.screen({
@@ -46,6 +48,8 @@ export class TuiSink implements Sink {
     });
     const colors = (this.screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
     const color = env.NO_COLOR === undefined && colors >= 8;
+    const screenInUse = this.screen;
+    this.releaseTerminal = holdTerminal(() => screenInUse.destroy());
     this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color });
     this.dashboard.render();
   }
@@ -65,6 +69,7 @@ export class TuiSink implements Sink {
   /** Restores the terminal; returns the summary line to print. */
   close(): string {
     this.dashboard.destroy();
+    this.releaseTerminal();
     this.screen.destroy();
     const requests = this.run.stats.builtins.requests;
     const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
