@@ -139,7 +139,12 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     },
     onPhase: env.onPhase,
   });
-  const unsubscribe = env.onInterrupt(() => lifecycle.quit());
+  const stopInterrupts = env.onInterrupt(() => lifecycle.quit());
+  // A plug-in that throws is disabled, and said once (the dashboard says it on screen).
+  const stopFailures = state.stats.onPluginFailure((failure) => {
+    if (mode !== 'tui') env.writeErr(`wiretop: plug-in ${failure.name} failed in ${failure.method}(): ${failure.message}; it is disabled for the rest of the run\n`);
+  });
+  const unsubscribe = () => { stopInterrupts(); stopFailures(); };
   return lifecycle.start();
 }
 

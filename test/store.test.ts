@@ -6,6 +6,7 @@ import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
 import { RunState } from '../src/run/runState';
+import type { StatModule } from '../src/stats/statModule';
 import { ReportSink } from '../src/sinks/report';
 import { TextSink } from '../src/sinks/text';
 import type { HttpEvent } from '../src/types';
@@ -144,6 +145,29 @@ describe('subscribers and plug-ins', () => {
     const report = new ReportSink(run, 'text', (out) => { text = out; });
     report.finish();
     expect(text).toMatch(/^Top clients:\n {2}Client +Requests\n {2}10\.0\.0\.1 +20\n {2}10\.0\.0\.9 +10$/m);
+  });
+
+  it('a plug-in that throws is disabled, said once, and takes nothing else down', () => {
+    const config = { ...defaultConfig(), dashboard_bucket_size: 5 };
+    let seen = 0;
+    const flaky: StatModule = {
+      name: 'flaky',
+      ingest() { if (++seen > 10) throw new Error('boom'); },
+      tick() {},
+      rows() { return { title: 'Flaky', columns: ['k'], rows: [] }; },
+      report() { return { seen }; },
+    };
+    const run = new RunState(config, 'test', [flaky]);
+    const failures: string[] = [];
+    run.stats.onPluginFailure((f) => failures.push(`${f.name}.${f.method}: ${f.message}`));
+    for (let s = 0; s < 5; s++) run.ingest(Array.from({ length: 10 }, (_, i) => event(T0 + s + i / 10)));
+    run.advanceTo(T0 + 6);
+    expect(failures).toEqual(['flaky.ingest: boom']);
+    expect(seen).toBe(11);
+    expect(run.stats.builtins.requests.total).toBe(50);
+    let out = '';
+    new ReportSink(run, 'json', (text) => { out = text; }).finish();
+    expect(JSON.parse(out)).toMatchObject({ requests: 50, plugins: { flaky: { disabled: 'failed in ingest(): boom' } } });
   });
 
   it('refuses a plug-in that takes a built-in name', () => {

@@ -247,6 +247,7 @@ export class Dashboard {
     const losing = this.lossText();
     if (losing !== null) parts.push(losing);
     if (this.state.message !== null) parts.push(this.state.message);
+    for (const failure of run.stats.failures) parts.push(`plug-in ${failure.name} disabled`);
     if (this.filter.text !== null) parts.push(`filter: ${this.filter.text}`);
     if (this.state.paused) parts.push('PAUSED');
     parts.push(`window: ${windowLabel(this.state.window, run.config.dashboard_bucket_size)}`);

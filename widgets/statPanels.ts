@@ -81,6 +81,10 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
 /** A plug-in's panel: its rows over the dashboard's window, as many as the top lists show. */
 export function presentModule(module: StatModule): (ctx: ViewContext, size: Size) => PanelContent {
   return (ctx, size) => {
+    const failure = ctx.run.stats.failureOf(module.name);
+    if (failure !== undefined) {
+      return { title: `${module.name} (disabled)`, lines: [`${module.name} failed in ${failure.method}(): ${failure.message}`, 'It is disabled for the rest of the run.'], tones: ['alert', null] };
+    }
     let rows: PanelRows;
     try {
       rows = module.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);

@@ -8,6 +8,7 @@ import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime } 
 import { statusClasses, type TopModule, type TopReportRow } from '../stats/modules';
 import type { RunView } from '../run/runState';
 import type { PanelRows, StatModule } from '../stats/statModule';
+import type { PluginFailure } from '../stats/store';
 import type { CaptureStats } from '../types';
 import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
 import { table } from '../../widgets/text';
@@ -55,6 +56,17 @@ export function pluginModules(run: RunView): StatModule[] {
   return run.stats.modules.filter((m) => !builtins.has(m));
 }
 
+/** A plug-in's report, or what disabled it (a report that throws does not lose the others). */
+function pluginReport(run: RunView, module: StatModule, now: number, limit: number): unknown {
+  const failure = run.stats.failureOf(module.name);
+  if (failure !== undefined) return { disabled: `failed in ${failure.method}(): ${failure.message}` };
+  try {
+    return module.report(now, limit);
+  } catch (error) {
+    return { disabled: `failed in report(): ${(error as Error).message}` };
+  }
+}
+
 /** Builds the report of a run. */
 export function buildReport(run: RunView): Report {
   const { stats, alerts: monitor, config } = run;
@@ -72,7 +84,7 @@ export function buildReport(run: RunView): Report {
   };
   const { classes, errorRate } = statusClasses(b.statuses.view('all', now).entries);
   const plugins: Record<string, unknown> = {};
-  for (const module of pluginModules(run)) plugins[module.name] = module.report(now, limit);
+  for (const module of pluginModules(run)) plugins[module.name] = pluginReport(run, module, now, limit);
   return {
     source: run.source,
     firstTs: requests.firstTs,
@@ -158,14 +170,15 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
  * A plug-in's section of the text report: its rows over everything kept, as a table (its JSON
  * report, when it has no rows to show).
  */
-export function pluginSection(module: StatModule, now: number, limit: number): string[] {
+export function pluginSection(module: StatModule, now: number, limit: number, failure?: PluginFailure): string[] {
+  if (failure !== undefined) return [`${module.name}:`, `  disabled: failed in ${failure.method}(): ${failure.message}`];
   let rows: PanelRows;
   try {
     rows = module.rows('all', now, limit);
   } catch (error) {
     return [`${module.name}:`, `  failed: ${(error as Error).message}`];
   }
-  if (!Array.isArray(rows?.rows) || !Array.isArray(rows.columns)) return [`${module.name}:`, `  ${JSON.stringify(module.report(now, limit))}`];
+  if (!Array.isArray(rows?.rows) || !Array.isArray(rows.columns)) return [`${module.name}:`, '  rows() must return { title, columns, rows }'];
   const title = `${rows.title || module.name}${rows.approximate ? ' (approximate)' : ''}:`;
   if (rows.rows.length === 0) return [title, '  (none)'];
   const { header, lines } = table(rows.columns, rows.rows, REPORT_TABLE_WIDTH);
@@ -187,7 +200,8 @@ export class ReportSink implements Sink {
       this.write(JSON.stringify(report, null, 2) + '\n');
       return;
     }
-    const sections = pluginModules(this.run).map((module) => pluginSection(module, this.run.stats.lastClosed, this.run.config.max_top_hits));
+    const { stats, config } = this.run;
+    const sections = pluginModules(this.run).map((module) => pluginSection(module, stats.lastClosed, config.max_top_hits, stats.failureOf(module.name)));
     this.write(renderReportText(report, sections));
   }
 }

@@ -15,7 +15,8 @@ import type { Sink } from './sink';
 const LIST = 3;
 
 /** A plug-in's rows of the recent window on one line: `10.0.0.1 42  10.0.0.2 7`. */
-function pluginLine(module: StatModule, now: number): string {
+function pluginLine(run: RunView, module: StatModule, now: number): string {
+  if (run.stats.failureOf(module.name) !== undefined) return 'disabled';
   let rows: PanelRows;
   try {
     rows = module.rows('recent', now, LIST);
@@ -70,7 +71,7 @@ export class TextSink implements Sink {
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
-      ...this.plugins.map((module) => `  ${module.name}: ${pluginLine(module, now)}`),
+      ...this.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
     const lost = describeLossCounts(this.run.health.between(span.start, span.end));
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);

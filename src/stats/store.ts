@@ -12,12 +12,26 @@ import type { StatModule } from './statModule';
 /** Told after each closed second of data time. */
 export type TickListener = (second: number) => void;
 
+/** A plug-in that threw: it is disabled, and this says where and why. */
+export interface PluginFailure {
+  name: string;
+  /** `ingest`, `tick`, `rows` or `report`. */
+  method: string;
+  message: string;
+}
+
 /** All statistics of a run. */
 export class StatsStore {
   readonly builtins: BuiltinModules;
   /** Built-ins first, then plug-ins, in load order. */
   readonly modules: StatModule[];
   private readonly listeners = new Set<TickListener>();
+  private readonly builtinList: StatModule[];
+  /** Plug-ins still enabled (one that throws is dropped from here). */
+  private plugins: StatModule[];
+  /** Plug-ins disabled after they threw, in order. */
+  readonly failures: PluginFailure[] = [];
+  private readonly failureListeners = new Set<(failure: PluginFailure) => void>();
   /** The last closed second of data time (-Infinity before the first). */
   lastClosed = -Infinity;
   /** The latest and earliest event times seen. */
@@ -26,16 +40,49 @@ export class StatsStore {
 
   constructor(readonly config: Config, plugins: StatModule[] = []) {
     this.builtins = createBuiltinModules(config);
-    this.modules = [...Object.values(this.builtins), ...plugins];
+    this.builtinList = Object.values(this.builtins);
+    this.plugins = [...plugins];
+    this.modules = [...this.builtinList, ...plugins];
+  }
+
+  /** Calls `listener` when a plug-in throws and is disabled; returns the unsubscribe. */
+  onPluginFailure(listener: (failure: PluginFailure) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => { this.failureListeners.delete(listener); };
+  }
+
+  /** The failure that disabled a plug-in, or undefined while it runs. */
+  failureOf(name: string): PluginFailure | undefined {
+    return this.failures.find((f) => f.name === name);
+  }
+
+  /**
+   * Calls `call` on a plug-in; if it throws, the plug-in is disabled (its state is no longer
+   * trusted) and the failure told, instead of taking the run down. Returns undefined then.
+   */
+  guard<T>(module: StatModule, method: string, call: () => T): T | undefined {
+    if (this.failureOf(module.name) !== undefined) return undefined;
+    try {
+      return call();
+    } catch (error) {
+      const failure = { name: module.name, method, message: error instanceof Error ? error.message : String(error) };
+      this.failures.push(failure);
+      this.plugins = this.plugins.filter((p) => p !== module);
+      for (const listener of this.failureListeners) listener(failure);
+      return undefined;
+    }
   }
 
   /** Adds a batch of transactions. Notifies nobody. */
   ingest(events: readonly HttpEvent[]): void {
-    const modules = this.modules;
+    const modules = this.builtinList;
     for (const event of events) {
       if (event.ts > this.latestEventTs) this.latestEventTs = event.ts;
       if (event.ts < this.earliestEventTs) this.earliestEventTs = event.ts;
       for (let m = 0; m < modules.length; m++) modules[m].ingest(event);
+    }
+    for (const plugin of this.plugins) {
+      this.guard(plugin, 'ingest', () => { for (const event of events) plugin.ingest(event); });
     }
   }
 
@@ -53,7 +100,8 @@ export class StatsStore {
     const retention = Math.ceil(this.config.max_retention_length);
     if (last - second > retention) second = last - retention;
     for (; second <= last; second++) {
-      for (const module of this.modules) module.tick(second);
+      for (const module of this.builtinList) module.tick(second);
+      for (const plugin of this.plugins) this.guard(plugin, 'tick', () => plugin.tick(second));
       this.lastClosed = second;
       for (const listener of this.listeners) listener(second);
     }
