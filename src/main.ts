@@ -31,8 +31,11 @@ export interface RunEnvironment {
   writeOut(text: string): void;
   writeErr(text: string): void;
   createCapture(request: CaptureRequest): CaptureSource;
-  /** Calls `handler` on SIGINT, SIGTERM or SIGHUP (and on a closed stdout); returns an unsubscribe. */
-  onInterrupt(handler: () => void): () => void;
+  /**
+   * Calls `handler` on SIGINT, SIGTERM or SIGHUP, and with `output` when stdout fails (closed,
+   * full); returns an unsubscribe.
+   */
+  onInterrupt(handler: (cause?: 'output') => void): () => void;
   /** Told each phase the run enters (tests). */
   onPhase?(phase: RunPhase): void;
 }
@@ -139,7 +142,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     },
     onPhase: env.onPhase,
   });
-  const stopInterrupts = env.onInterrupt(() => lifecycle.quit());
+  // A signal quits (a second one forces); a failed output only stops, it never forces.
+  const stopInterrupts = env.onInterrupt((cause) => (cause === 'output' ? lifecycle.stop() : lifecycle.quit()));
   // A plug-in that throws is disabled, and said once (the dashboard says it on screen).
   const stopFailures = state.stats.onPluginFailure((failure) => {
     if (mode !== 'tui') env.writeErr(`wiretop: plug-in ${failure.name} failed in ${failure.method}(): ${failure.message}; it is disabled for the rest of the run\n`);
@@ -178,6 +182,8 @@ async function forcedExit(captures: WorkerCapture[], code: number): Promise<void
 /** The real process: stdout/stderr, the worker capture, POSIX signals. */
 export function runFromProcess(): void {
   const captures: WorkerCapture[] = [];
+  // A write error on stdout other than a closed pipe (a full disk, an I/O error): the run stops and says so.
+  let outputError: NodeJS.ErrnoException | null = null;
   const env: RunEnvironment = {
     isTTY: process.stdout.isTTY === true,
     env: process.env,
@@ -190,7 +196,15 @@ export function runFromProcess(): void {
     },
     onInterrupt: (handler) => {
       const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-      const onEpipe = (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') handler(); };
+      // The reader went away (`| head`): a quiet stop. Anything else is an error worth a line.
+      // Every later write fails too: only the first error stops the run (a second would force it).
+      let failed = false;
+      const onEpipe = (error: NodeJS.ErrnoException) => {
+        if (failed) return;
+        failed = true;
+        if (error.code !== 'EPIPE') outputError = error;
+        handler('output');
+      };
       for (const signal of signals) process.on(signal, handler);
       process.stdout.on('error', onEpipe);
       return () => {
@@ -207,7 +221,13 @@ export function runFromProcess(): void {
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
-  run(process.argv.slice(2), env).then((code) => {
+  run(process.argv.slice(2), env).then((result) => {
+    let code = result;
+    if (outputError !== null && code === 0) {
+      const reason = outputError.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '');
+      process.stderr.write(`wiretop: cannot write the output: ${reason}${outputError.code !== undefined ? ` (${outputError.code})` : ''}\n`);
+      code = 1;
+    }
     process.exitCode = code;
     // Forced by a second interrupt: the capture may still hold the process (a stalled pipe); leave now.
     if (code === FORCED_EXIT) void forcedExit(captures, code);

@@ -250,6 +250,22 @@ describe('stopping', () => {
     }
   });
 
+  it.each([['--ndjson'], ['--report']])('a full disk on stdout (%s) is one line on stderr and exit 1', async (output) => {
+    const full = fs.openSync('/dev/full', 'w');
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [WIRETOP, '-r', file, output], { stdio: ['ignore', full, 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe('wiretop: cannot write the output: no space left on device (ENOSPC)\n');
+    } finally {
+      fs.closeSync(full);
+    }
+  });
+
   it('a closed stdout pipe ends the run quietly', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${WIRETOP}" -r "${file}" --ndjson | head -n 2 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`]);

@@ -111,6 +111,11 @@ export class RunLifecycle {
     return this.sink?.close?.();
   }
 
+  /** Stops the run (the output failed): like a first quit, never forced. */
+  stop(): void {
+    if (this.current === 'starting' || this.current === 'running') this.quit();
+  }
+
   /** The input is over (end of file, or the capture stopped): close its last second and finish the output. */
   private inputOver(): void {
     if (this.inputEnded || this.current === 'stopping' || this.current === 'done') return;
