@@ -1,6 +1,6 @@
 /**
  * Test fixtures: scripted TCP conversations turned into frames, written as pcap/pcapng files or
- * fed straight to the pipeline. Built on the product's own frame builder (src/generate/frames).
+ * fed straight to the pipeline. Built on the product's own frame builder (src/demo/frames).
  */
 import * as fs from 'fs';
 import * as os from 'os';
