@@ -98,6 +98,25 @@ describe('outputs', () => {
   });
 });
 
+describe('absurd timestamps', () => {
+  it('a frame dated far past any plausible time is skipped and counted, and the run ends at once', async () => {
+    const conv = new Conversation().handshake();
+    conv.send('client', request('GET', '/ok'));
+    conv.send('server', response(200, 'x'));
+    conv.close();
+    const frames = conv.frames.map((f) => ({ ...f }));
+    // Year ~2540 (a corrupt clock): between two frames of a normal exchange, and at the end.
+    const absurd = { ts: 1.8e10, frame: frames[2].frame };
+    const file = writePcapng(path.join(dir, 'absurd.pcapng'), [...frames.slice(0, 3), absurd, ...frames.slice(3), absurd], 1);
+    const result = await runWiretop(['-r', file, '--report', 'json'], { timeoutMs: 20000 });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.requests).toBe(1);
+    expect(report.capture?.badTimestamps).toBe(2);
+    expect(report.lastTs).toBeLessThan(2e9);
+  });
+});
+
 describe('help and version', () => {
   it('--version prints the package version and exits 0', async () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };

@@ -25,6 +25,15 @@ describe('a plain exchange', () => {
     expect(stats).toMatchObject({ flowsTotal: 1, flowsActive: 0, events: 1, gaps: 0, parseErrors: 0, decodeErrors: 0 });
   });
 
+  it('skips and counts frames whose timestamp is no time (NaN, negative, 2^60 s), and keeps the rest', () => {
+    const frames = simpleExchange().frames;
+    const broken = [Number.NaN, -1, 2 ** 60].map((ts) => ({ ts, frame: frames[3].frame }));
+    const { events, stats } = runFrames([...frames.slice(0, 3), ...broken, ...frames.slice(3)]);
+    expect(events).toHaveLength(1);
+    expect(events[0].ts).toBeLessThan(2e9);
+    expect(stats.badTimestamps).toBe(3);
+  });
+
   it('takes the side that sends requests as the client, whichever side connected first', () => {
     // 10.0.0.2:80 opens the connection, but 10.0.0.1:40000 sends the request.
     const conv = new Conversation({ addr: '10.0.0.2', port: 80 }, { addr: '10.0.0.1', port: 40000 });

@@ -48,6 +48,18 @@ export const FRAMES_PER_READ = 8192;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The latest timestamp taken for a time (2200-01-01): past it, a frame's clock is broken. */
+export const MAX_TIMESTAMP = 7_258_118_400;
+
+/**
+ * Is `ts` (epoch seconds) a time wiretop can count in? A corrupt or hostile capture can carry
+ * any value (a pcapng if_tsoffset puts packets at 2^60 s, where adding one second changes
+ * nothing): such frames are skipped and counted, so no loop over seconds can run away.
+ */
+export function isPlausibleTimestamp(ts: number): boolean {
+  return ts >= 0 && ts <= MAX_TIMESTAMP;
+}
+
 /**
  * A source that pulls one frame at a time (capture files, the demo) and delivers it at capture
  * timing × `speed` against the wall clock (speed 0: as fast as possible).
@@ -71,7 +83,7 @@ export abstract class PacedSource implements PacketSource {
     while (n < FRAMES_PER_READ) {
       const frame = this.held ?? this.next();
       if (frame === null) return n > 0 ? n : END;
-      if (this.delayFor(frame.ts) > 1) {
+      if (isPlausibleTimestamp(frame.ts) && this.delayFor(frame.ts) > 1) {
         this.held = frame;
         return n;
       }

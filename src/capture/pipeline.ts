@@ -6,7 +6,7 @@
 import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
 import { FlowTable, type FlowLimits } from './flowTable';
-import type { FrameSink } from './packetSource';
+import { isPlausibleTimestamp, type FrameSink } from './packetSource';
 
 /** Seconds of data time between sweeps for idle connections. */
 const SWEEP_INTERVAL = 1;
@@ -43,6 +43,10 @@ export class CapturePipeline implements FrameSink {
     const stats = this.stats;
     stats.packets++;
     stats.bytes += wireLength;
+    if (!isPlausibleTimestamp(ts)) {
+      stats.badTimestamps++;
+      return;
+    }
     if (ts > this.now) this.now = ts;
     switch (decodeFrame(buf, offset, caplen, wireLength, linkType, this.segment)) {
       case DecodeResult.Tcp: {

@@ -157,7 +157,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     lines.push('Capture:');
     const lost = describeLossCounts(report.loss);
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost}: the counts above are incomplete (${LOSS_ADVICE})`);
-    lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
+    lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, bad timestamps ${c.badTimestamps}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), not HTTP ${c.nonHttpFlows}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}`);
