@@ -28,7 +28,10 @@ export interface RunEnvironment {
   env: NodeJS.ProcessEnv;
   /** Makes the dashboard output (injected so tests can use a fake screen). */
   createTui?: (run: RunView, onQuit: () => void) => Sink;
-  writeOut(text: string): void;
+  /** Writes to stdout; false when the text had to be queued (the reader is behind). */
+  writeOut(text: string): boolean | void;
+  /** Calls `listener` once when queued output has been written (stdout's 'drain'). */
+  onOutputDrained?(listener: () => void): void;
   writeErr(text: string): void;
   createCapture(request: CaptureRequest): CaptureSource;
   /**
@@ -74,8 +77,7 @@ function sourceName(spec: CaptureSourceSpec): string {
 /** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
 export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
 
-function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void): Sink {
-  const write = (text: string) => env.writeOut(text);
+function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
   switch (mode) {
     case 'tui':
       return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, env.env);
@@ -115,10 +117,22 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const state = new RunState(config, sourceName(spec), plugins);
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';
+  // Backpressure: while stdout's reader is behind, batches are not taken in, so the capture of a
+  // file waits and a live capture drops (counted) instead of queueing output without bound.
+  let outputBehind = false;
+  const write = (text: string): void => {
+    if (env.writeOut(text) !== false || outputBehind || env.onOutputDrained === undefined) return;
+    outputBehind = true;
+    capture.hold?.();
+    env.onOutputDrained(() => {
+      outputBehind = false;
+      capture.resume?.();
+    });
+  };
   const lifecycle: RunLifecycle = new RunLifecycle({
     capture,
     state,
-    openSink: () => createSink(mode, state, env, () => lifecycle.quit()),
+    openSink: () => createSink(mode, state, env, () => lifecycle.quit(), write),
     sinkWaitsForCapture: mode === 'tui',
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson',
@@ -187,7 +201,8 @@ export function runFromProcess(): void {
   const env: RunEnvironment = {
     isTTY: process.stdout.isTTY === true,
     env: process.env,
-    writeOut: (text) => { process.stdout.write(text); },
+    writeOut: (text) => process.stdout.write(text),
+    onOutputDrained: (listener) => { process.stdout.once('drain', listener); },
     writeErr: (text) => { process.stderr.write(text); },
     createCapture: (request) => {
       const capture = new WorkerCapture(request);

@@ -76,6 +76,42 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean 
   return { exit, out, err, phases, tui, interrupt: () => interrupt() };
 }
 
+describe('backpressure', () => {
+  it('while stdout is behind, the run takes no more batches; it resumes on drain', async () => {
+    const capture = new FakeCapture() as FakeCapture & { held: number; resumed: number; hold(): void; resume(): void };
+    capture.held = 0;
+    capture.resumed = 0;
+    capture.hold = () => { capture.held++; };
+    capture.resume = () => { capture.resumed++; };
+    const lines: string[] = [];
+    let drained: (() => void) | null = null;
+    const env: RunEnvironment = {
+      isTTY: false,
+      env: {},
+      // The reader is slow: every write is queued.
+      writeOut: (text) => { lines.push(text); return false; },
+      onOutputDrained: (listener) => { drained = listener; },
+      writeErr: () => undefined,
+      createCapture: () => capture,
+      onInterrupt: () => () => undefined,
+    };
+    const exit = run(['--ndjson', '-r', 'x.pcap'], env);
+    const listener = capture.listener!;
+    listener.onReady('x.pcap');
+    listener.onEvents([event(T0), event(T0 + 0.1)], T0);
+    listener.onEvents([event(T0 + 0.2)], T0);
+    expect(capture.held).toBe(1);
+    expect(capture.resumed).toBe(0);
+    drained!();
+    expect(capture.resumed).toBe(1);
+    listener.onEvents([event(T0 + 0.3)], T0);
+    expect(capture.held).toBe(2);
+    listener.onEnd('eof');
+    expect(await exit).toBe(0);
+    expect(lines.join('').trim().split('\n')).toHaveLength(4);
+  });
+});
+
 describe('the run lifecycle', () => {
   it('quit during the start: the capture stops, no screen ever opens, exit 0', async () => {
     const capture = new FakeCapture();

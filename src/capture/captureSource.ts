@@ -26,6 +26,12 @@ export interface CaptureListener {
 /** A source of transactions, real (the worker) or fake (tests). */
 export interface CaptureSource {
   start(listener: CaptureListener): void;
+  /**
+   * The output is behind: stop taking batches in (a file's capture then waits; a live one
+   * drops past its bound and counts it) until `resume`.
+   */
+  hold?(): void;
+  resume?(): void;
   /** Asks the capture to stop; resolves once it has ended. */
   stop(): Promise<void>;
 }
@@ -47,6 +53,8 @@ export class WorkerCapture implements CaptureSource {
   private ended = false;
   /** Event batches taken in and not yet acknowledged to the worker. */
   private unacknowledged = 0;
+  /** The output is behind: acknowledgements wait (the worker's in-flight bound then holds it). */
+  private holding = false;
 
   constructor(private readonly request: CaptureRequest) {}
 
@@ -103,12 +111,24 @@ export class WorkerCapture implements CaptureSource {
    * ack message after the burst, not one per batch.
    */
   private acknowledge(worker: Worker): void {
-    if (this.unacknowledged++ > 0) return;
-    setImmediate(() => {
-      const ack: ToWorker = { type: 'ack', batches: this.unacknowledged };
-      this.unacknowledged = 0;
-      worker.postMessage(ack);
-    });
+    if (this.unacknowledged++ > 0 || this.holding) return;
+    setImmediate(() => this.sendAcks(worker));
+  }
+
+  private sendAcks(worker: Worker): void {
+    if (this.holding || this.unacknowledged === 0) return;
+    const ack: ToWorker = { type: 'ack', batches: this.unacknowledged };
+    this.unacknowledged = 0;
+    worker.postMessage(ack);
+  }
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  resume(): void {
+    this.holding = false;
+    if (this.worker !== null) this.sendAcks(this.worker);
   }
 
   /**
