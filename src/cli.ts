@@ -63,6 +63,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
     .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
+    .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
     .option('promisc', { type: 'boolean', describe: 'promiscuous mode on the live interface (promiscuous; --no-promisc: only this host\'s traffic)' })
     .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
     .example('sudo wiretop -i eth0 -p 80,8080', 'the dashboard on the HTTP traffic of two ports')
@@ -120,6 +121,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];
   if (args.promisc !== undefined) overrides.promiscuous = args.promisc;
+  if (args.user !== undefined) Object.assign(overrides, validateConfig({ user: args.user }, '--user'));
   for (const [value, key, flag] of flagKeys) {
     if (value === undefined) continue;
     // yargs turns a non-number into NaN: say which flag, and what it sets.

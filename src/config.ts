@@ -24,11 +24,12 @@ export interface Config {
   snap_length: number;
   capture_nice: number;
   promiscuous: boolean;
+  user: string;
   plugins: string[];
 }
 
 interface KeySchema {
-  type: 'number' | 'integer' | 'boolean' | 'string[]';
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'string[]';
   nullable?: boolean;
   min?: number;
   max?: number;
@@ -67,6 +68,10 @@ function checkValue(key: string, value: unknown, schema: KeySchema, origin: stri
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
       throw new WiretopError('config', `${where} must be a list of strings`);
     }
+    return;
+  }
+  if (schema.type === 'string') {
+    if (typeof value !== 'string' || value === '') throw new WiretopError('config', `${where} must be a non-empty string`);
     return;
   }
   if (schema.type === 'boolean') {

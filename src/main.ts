@@ -14,6 +14,7 @@ import { TuiSink, tuiUnavailable } from './sinks/tui';
 import { RunState, type RunView } from './run/runState';
 import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
 import { restoreTerminal } from './sinks/terminalGuard';
+import { dropPrivileges } from './run/privileges';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
@@ -39,6 +40,8 @@ export interface RunEnvironment {
    * full); returns an unsubscribe.
    */
   onInterrupt(handler: (cause?: 'output') => void): () => void;
+  /** Gives up root once the capture is open; returns the line that says so, or null. */
+  dropPrivileges?(user: string): string | null;
   /** Told each phase the run enters (tests). */
   onPhase?(phase: RunPhase): void;
 }
@@ -136,6 +139,12 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     sinkWaitsForCapture: mode === 'tui',
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson',
+    secure: () => {
+      const dropped = env.dropPrivileges?.(config.user);
+      // A live capture is where root was asked for: say, as tcpdump does, on stderr, before the
+      // dashboard takes the screen, that it is given up. Files and the demo drop it quietly.
+      if (dropped && spec.kind === 'live') env.writeErr(`${dropped}\n`);
+    },
     onReady: (source) => {
       // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
       if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
@@ -201,6 +210,7 @@ export function runFromProcess(): void {
   const env: RunEnvironment = {
     isTTY: process.stdout.isTTY === true,
     env: process.env,
+    dropPrivileges,
     writeOut: (text) => process.stdout.write(text),
     onOutputDrained: (listener) => { process.stdout.once('drain', listener); },
     writeErr: (text) => { process.stderr.write(text); },

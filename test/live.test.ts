@@ -166,6 +166,32 @@ describeLive('live capture on lo', () => {
     expect(await during(['--no-promisc'])).toBe(before);
   });
 
+  it('gives up root once the capture is open: every thread becomes nobody, with no groups and no capabilities', async () => {
+    const threads = (pid: number) => fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1].trim() ?? '';
+      return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups'), caps: field('CapEff') };
+    });
+    const run = async (flags: string[]) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', '9', '--ndjson', ...flags]);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitForLine(child, /listening on lo/);
+      const seen = threads(child.pid!);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      return { seen, stderr };
+    };
+    const dropped = await run([]);
+    expect(dropped.stderr).toMatch(/^wiretop: dropped privileges to user nobody \(uid 65534, gid 65534, no supplementary groups\)\n/);
+    expect(dropped.seen.length).toBeGreaterThan(2);
+    for (const thread of dropped.seen) expect(thread).toEqual({ uid: '65534\t65534\t65534\t65534', gid: '65534\t65534\t65534\t65534', groups: '', caps: '0000000000000000' });
+    const kept = await run(['--user', 'root']);
+    expect(kept.stderr).not.toMatch(/dropped privileges/);
+    expect(kept.seen.every((t) => t.uid.startsWith('0\t'))).toBe(true);
+  });
+
   it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
     const port = (server.address() as AddressInfo).port;
     const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;

@@ -12,6 +12,7 @@ import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/demo/traffic';
+import { dropPrivileges, lookUpUser } from '../src/run/privileges';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 
@@ -195,6 +196,21 @@ describe('config', () => {
     expect(loadConfig(file, {}).plugins).toEqual([path.join(sub, 'plugins/mine.js'), '/abs/other.js']);
     // Flags add theirs as given (relative to where the command runs).
     expect(loadConfig(file, { plugins: ['x.js'] }).plugins).toEqual(['x.js']);
+  });
+});
+
+describe('privileges', () => {
+  it('finds the account to become by name or uid in the password file', () => {
+    const file = path.join(tempDir(), 'passwd');
+    fs.writeFileSync(file, 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nbroken line\n');
+    expect(lookUpUser('nobody', file)).toEqual({ uid: 65534, gid: 65534 });
+    expect(lookUpUser('65534', file)).toEqual({ uid: 65534, gid: 65534 });
+    expect(lookUpUser('mallory', file)).toBeNull();
+    expect(lookUpUser('nobody', '/nonexistent/passwd')).toBeNull();
+  });
+  it('keeps root when asked, and does nothing when not root', () => {
+    expect(dropPrivileges('root')).toBeNull();
+    if (process.getuid?.() !== 0) expect(dropPrivileges('nobody')).toBeNull();
   });
 });
 

@@ -43,6 +43,8 @@ export interface LifecycleParts {
   sinkWaitsForCapture: boolean;
   /** The output keeps statistics (all but --ndjson, which shows none). */
   keepsStatistics: boolean;
+  /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
+  secure?(): void;
   /** The capture is ready: say so (on stderr for a headless live capture). */
   onReady(source: string): void;
   /** The run ended without error: `closingLine` is what the output prints after the terminal is back. */
@@ -132,6 +134,12 @@ export class RunLifecycle {
     return {
       onReady: (source) => {
         if (this.current !== 'starting') return;
+        try {
+          this.parts.secure?.();
+        } catch (error) {
+          this.stopWith(1, error);
+          return;
+        }
         if (!this.openSink()) return;
         this.enter('running');
         this.parts.onReady(source);

@@ -43,6 +43,20 @@ export class LiveSource implements PacketSource {
 const AUTOGROUP = '/proc/self/autogroup';
 
 /**
+ * Writes a nice value to the autogroup file (no offset: it cannot seek). Without
+ * CAP_SYS_ADMIN the kernel takes one change per 100 ms: a run shorter than that waits once.
+ */
+function writeAutogroup(fd: number, value: string): void {
+  try {
+    fs.writeSync(fd, value);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 110);
+    fs.writeSync(fd, value);
+  }
+}
+
+/**
  * Gives the capture the scheduling priority `nice` asks for, where the system allows it (root
  * or CAP_SYS_NICE): its work per packet is small, but when it waits behind busy server threads
  * for longer than the kernel buffer lasts, the kernel drops packets. Two settings count on
@@ -59,19 +73,27 @@ function raisePriority(nice: number): () => void {
     // Not allowed: capture at the normal priority.
   }
   let previous: string | null = null;
+  // Kept open for the restore: once wiretop has dropped root (see run/privileges), the file
+  // can no longer be opened, but a descriptor opened now may still write a nicer value back.
+  let fd: number | null = null;
   try {
     previous = /nice (-?\d+)/.exec(fs.readFileSync(AUTOGROUP, 'utf8'))?.[1] ?? null;
-    if (previous !== null && Number(previous) > nice) fs.writeFileSync(AUTOGROUP, String(nice));
-    else previous = null;
+    if (previous !== null && Number(previous) > nice) {
+      fd = fs.openSync(AUTOGROUP, 'w');
+      writeAutogroup(fd, String(nice));
+    } else previous = null;
   } catch {
     previous = null; // no autogroup here, or not allowed
   }
   return () => {
-    if (previous === null) return;
+    if (fd === null) return;
     try {
-      fs.writeFileSync(AUTOGROUP, previous);
+      if (previous !== null) writeAutogroup(fd, previous);
     } catch {
       // The session keeps the raised value; nothing else depends on it.
+    } finally {
+      fs.closeSync(fd);
+      fd = null;
     }
   };
 }
