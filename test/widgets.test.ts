@@ -230,6 +230,23 @@ describe('keys', () => {
     expect(panel('domains').keys).toHaveLength(2);
   });
 
+  it('a /regex/ filter runs in linear time: a pattern that backtracks forever in JavaScript still answers', () => {
+    const { dashboard, feed, panel, status } = setup();
+    // /(a+)+$/ against 60 a's and a "!" takes 2^60 steps in a backtracking engine: this test would never end.
+    const hostile = `/${'a'.repeat(60)}!`;
+    feed([...traffic(), event(T0 + 29.5, { uri: hostile, section: '/' + 'a'.repeat(60) + '!' }), event(T0 + 29.6, { uri: '/aaa', section: '/aaa' })], T0 + 30);
+    dashboard.handle('window');
+    dashboard.applyFilter('/(a+)+$/');
+    expect(status()).not.toMatch(/bad filter/);
+    expect(panel('sections').keys).toEqual(['/aaa']);
+    dashboard.applyFilter('/API\\.EXAMPLE/i');
+    expect(panel('domains').keys).toEqual(['api.example.com']);
+    dashboard.applyFilter('/(?=cart)/');
+    expect(status()).toMatch(/bad filter/);
+    dashboard.applyFilter('/cart/g');
+    expect(status()).toMatch(/bad filter: unknown flag "g"/);
+  });
+
   it('p freezes the view while data keeps coming; ? toggles help; q quits', () => {
     const { dashboard, feed, quits, panel, status, drawn } = setup();
     feed(traffic(), T0 + 30);

@@ -6,6 +6,7 @@
  * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap. Only the
  * dashboard keeps them: headless outputs have no filter.
  */
+import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import type { Config } from '../src/config';
 import { StatsStore } from '../src/stats/store';
@@ -33,12 +34,26 @@ class RecentTransactions {
   }
 }
 
-/** Parses a filter: `/regex/flags`, or a case-insensitive substring. Throws on a bad regex. */
+/** The regex flags a filter may carry, as RE2 knows them. */
+const FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, s: RE2JS.DOTALL, m: RE2JS.MULTILINE };
+
+/**
+ * Parses a filter: `/regex/flags` (flags i, s, m), or a case-insensitive substring. Throws on
+ * a bad regex. Regexes run on RE2 (re2js), whose time is linear in the text: a pattern with
+ * catastrophic backtracking in JavaScript's engine (`/(a+)+$/` on a long URI from the wire)
+ * cannot freeze the dashboard. RE2 has no look-around or back-references; such a pattern is a
+ * bad filter, said in the status bar.
+ */
 export function parseFilter(text: string): (event: HttpEvent) => boolean {
   const regex = /^\/(.+)\/([a-z]*)$/.exec(text);
   if (regex !== null) {
-    const pattern = new RegExp(regex[1], regex[2]);
-    return (e) => pattern.test(e.host) || pattern.test(e.uri);
+    let flags = 0;
+    for (const flag of regex[2]) {
+      if (FLAGS[flag] === undefined) throw new Error(`unknown flag "${flag}" (i, s and m are known)`);
+      flags |= FLAGS[flag];
+    }
+    const pattern = RE2JS.compile(regex[1], flags);
+    return (e) => pattern.matcher(e.host).find() || pattern.matcher(e.uri).find();
   }
   const needle = text.toLowerCase();
   return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle);
