@@ -7,7 +7,8 @@ import { captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
-import { runFrames } from './helpers/conversation';
+import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
+import { ByteBudget } from '../src/capture/byteBudget';
 
 const MAX_STR = 48;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -73,6 +74,36 @@ describe('hostile input', () => {
     }
     const { events } = run(frames, linkType);
     expectSafe(events);
+  });
+
+  it('a flood of unfinished message heads stays within the shared head-buffer budget, and what it refuses is counted', () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), headBuffers: budget }, 2);
+    const conversations: Conversation[] = [];
+    // 100 connections, each 40 KB of a request head that never ends (4 MB if all were kept).
+    for (let i = 0; i < 100; i++) {
+      const conv = new Conversation({ addr: `10.1.${i >> 8}.${i & 255}`, port: 30000 + i }).handshake();
+      conv.send('client', `GET /${'a'.repeat(40_000)}`, 8000);
+      conversations.push(conv);
+    }
+    let most = 0;
+    for (const { ts, frame } of interleave(...conversations)) {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      most = Math.max(most, budget.used);
+    }
+    expect(most).toBeLessThanOrEqual(1024 * 1024);
+    pipeline.release();
+    expect(pipeline.stats.headBufferDrops).toBeGreaterThan(0);
+    expect(pipeline.stats.headBufferDrops).toBe(budget.refused);
+    // Connections end: their large buffers go back; a normal exchange then parses as ever.
+    pipeline.finish();
+    expect(budget.used).toBe(0);
+    const after = new Conversation({ addr: '10.9.9.9', port: 40000 }).handshake();
+    after.send('client', request('GET', '/fine'));
+    after.send('server', response(200, 'ok'));
+    after.close();
+    for (const { ts, frame } of after.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts + 10, LinkType.ETHERNET);
+    expect(pipeline.finish().map((e) => e.uri)).toEqual(['/fine']);
   });
 
   it('a flood of distinct connections stays within the flow table bound', () => {

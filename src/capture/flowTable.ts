@@ -5,6 +5,7 @@
  */
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter } from '../http/connection';
+import { KEPT_HEAD_BUFFER } from '../http/messageParser';
 import { TextCache } from '../http/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits } from './reassembly';
@@ -201,7 +202,12 @@ export class FlowTable {
     this.unlink(flow);
     this.flows.delete(flow);
     this.stats.flowsActive = this.flows.size;
-    if (this.spareFlows.length < MAX_SPARE_FLOWS) this.spareFlows.push(flow);
+    // Its head buffers go back to the shared budget: all of them if the flow is not kept for
+    // reuse, else all but a small one.
+    const pooled = this.spareFlows.length < MAX_SPARE_FLOWS;
+    flow.connection.parserA.releaseHeadBuffer(pooled ? KEPT_HEAD_BUFFER : 0);
+    flow.connection.parserB.releaseHeadBuffer(pooled ? KEPT_HEAD_BUFFER : 0);
+    if (pooled) this.spareFlows.push(flow);
   }
 
   /** Ends connections idle since before `now − idleSeconds`. */

@@ -1,5 +1,9 @@
 /** The bounds of the capture worker's state, derived from the config. */
+import { ByteBudget } from './byteBudget';
 import type { FlowLimits } from './flowTable';
+
+/** Bytes all message-head buffers may hold together. */
+export const HEAD_BUFFER_BUDGET = 32 * 1024 * 1024;
 
 /** Defaults sized for a busy server: ~200k connections, 64 MB of out-of-order data at most. */
 export function captureLimits(maxStrLength: number): FlowLimits {
@@ -12,6 +16,8 @@ export function captureLimits(maxStrLength: number): FlowLimits {
     maxHoleSeconds: 5,
     maxStrLength,
     maxHeadBytes: 64 * 1024,
+    // Heads that span segments, all connections together (a flood of unfinished heads stops here).
+    headBuffers: new ByteBudget(HEAD_BUFFER_BUDGET),
     maxHeaders: 200,
     maxPendingRequests: 64,
   };

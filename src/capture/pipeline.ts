@@ -31,7 +31,7 @@ export class CapturePipeline implements FrameSink {
    * one before it is released out of order. `ports`, when given, keeps only TCP segments
    * from or to those ports (the `-p` filter applied to a capture file).
    */
-  constructor(limits: FlowLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
+  constructor(private readonly limits: FlowLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
     this.flows = new FlowTable(limits, this.stats, (event) => this.held.push(event));
   }
 
@@ -80,6 +80,7 @@ export class CapturePipeline implements FrameSink {
    * transaction precedes, and those held longer than the hold time.
    */
   release(): HttpEvent[] {
+    this.stats.headBufferDrops = this.limits.headBuffers.refused;
     const threshold = Math.max(this.flows.oldestPendingTs(), this.now - this.holdSeconds);
     // Never move the watermark back (a new connection can start with an old timestamp).
     if (threshold > this.watermark) this.watermark = Math.min(threshold, this.now);
@@ -90,6 +91,7 @@ export class CapturePipeline implements FrameSink {
   /** Ends every connection and returns all remaining transactions (end of capture). */
   finish(): HttpEvent[] {
     this.flows.endAll(this.now);
+    this.stats.headBufferDrops = this.limits.headBuffers.refused;
     this.watermark = this.now;
     return this.releaseBefore(Infinity);
   }

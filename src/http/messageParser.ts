@@ -4,6 +4,7 @@
  * body bytes without keeping them, and resynchronises at the next message start after a gap.
  * Bytes are only copied while a head spans segments, into a buffer bounded by `maxHeadBytes`.
  */
+import type { ByteBudget } from '../capture/byteBudget';
 import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
 import type { TextCache } from './sanitize';
 
@@ -40,6 +41,8 @@ export interface ParserLimits {
   maxStrLength: number;
   maxHeadBytes: number;
   maxHeaders: number;
+  /** What all parsers' head buffers may hold together. */
+  headBuffers: ByteBudget;
 }
 
 const enum State {
@@ -64,7 +67,7 @@ const LF = 0x0a;
 
 const MAX_CHUNK_LINE = 1024;
 /** A head buffer up to this size stays with a parser that is reused. */
-const KEPT_HEAD_BUFFER = 4096;
+export const KEPT_HEAD_BUFFER = 4096;
 const MAX_CHUNK_SIZE = 2 ** 50;
 
 /** Parses one direction's byte stream into message heads and body ends. */
@@ -97,7 +100,7 @@ export class MessageParser {
   reset(): void {
     this.role = Role.Unknown;
     this.state = State.Start;
-    if (this.headBuf !== null && this.headBuf.length > KEPT_HEAD_BUFFER) this.headBuf = null;
+    this.releaseHeadBuffer(KEPT_HEAD_BUFFER);
     this.headLen = 0;
     this.remaining = 0;
     this.bodyBytes = 0;
@@ -205,6 +208,13 @@ export class MessageParser {
   /** Stops parsing this direction (the connection became a tunnel, or is not HTTP). */
   stop(tunnel: boolean): void {
     this.state = tunnel ? State.Tunnel : State.Dead;
+    this.releaseHeadBuffer(0);
+  }
+
+  /** Lets go of the head buffer if it is larger than `keep` bytes, giving its bytes back to the budget. */
+  releaseHeadBuffer(keep: number): void {
+    if (this.headBuf === null || this.headBuf.length <= keep) return;
+    this.limits.headBuffers.give(this.headBuf.length);
     this.headBuf = null;
   }
 
@@ -256,6 +266,8 @@ export class MessageParser {
     if (headEnd < 0) return end;
     this.completeHead(head, 0, headEnd, ts);
     this.headLen = 0;
+    // A large head was a one-off: its buffer goes back to the shared budget.
+    this.releaseHeadBuffer(KEPT_HEAD_BUFFER);
     // Bytes after the head in this segment are consumed from the segment itself.
     return pos + (headEnd - before);
   }
@@ -263,20 +275,27 @@ export class MessageParser {
   /** Copies bytes of a head that spans segments; false (and a resync) when it grows too large. */
   private appendHead(buf: Buffer, pos: number, end: number): boolean {
     const needed = this.headLen + (end - pos);
-    if (needed > this.limits.maxHeadBytes) {
-      this.owner.onParseError(this);
-      this.headLen = 0;
-      this.state = State.Resync;
-      return false;
-    }
+    if (needed > this.limits.maxHeadBytes) return this.dropHead();
     if (this.headBuf === null || this.headBuf.length < needed) {
-      const grown = Buffer.allocUnsafe(Math.min(this.limits.maxHeadBytes, Math.max(needed, 2 * (this.headBuf?.length ?? 512))));
+      const size = Math.min(this.limits.maxHeadBytes, Math.max(needed, 2 * (this.headBuf?.length ?? 512)));
+      // Every connection's head buffers come from one budget: a flood of unfinished heads is dropped, counted.
+      if (!this.limits.headBuffers.take(size - (this.headBuf?.length ?? 0))) return this.dropHead();
+      const grown = Buffer.allocUnsafe(size);
       if (this.headBuf !== null) this.headBuf.copy(grown, 0, 0, this.headLen);
       this.headBuf = grown;
     }
     buf.copy(this.headBuf, this.headLen, pos, end);
     this.headLen = needed;
     return true;
+  }
+
+  /** A head too large, or beyond the shared budget: a parse error, and a resync at the next message. */
+  private dropHead(): false {
+    this.owner.onParseError(this);
+    this.headLen = 0;
+    this.state = State.Resync;
+    this.releaseHeadBuffer(KEPT_HEAD_BUFFER);
+    return false;
   }
 
   /**

@@ -160,7 +160,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, bad timestamps ${c.badTimestamps}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), not HTTP ${c.nonHttpFlows}`);
-    lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}`);
+    lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
   }
   return lines.join('\n') + '\n';
