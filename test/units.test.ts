@@ -25,6 +25,18 @@ describe('strings from the wire', () => {
     expect(boundedText(Buffer.from('héllo'), 0, 6, 100)).toBe('héllo');
     expect(boundedText(Buffer.from('a\tb'), 0, 3, 100)).toBe('a\\x09b');
   });
+  it('keeps the bound after escaping: 1 KB of control bytes stays 1 KB of text', () => {
+    const hostile = Buffer.concat([Buffer.alloc(1024, 0x1b), Buffer.from('☃')]);
+    const text = boundedText(hostile, 0, hostile.length, 1024);
+    expect(text.length).toBeLessThanOrEqual(1024);
+    expect(text.startsWith('\\x1b\\x1b')).toBe(true);
+    expect(text).not.toMatch(/[\u0000-\u001f]/);
+    // Never half of a surrogate pair at the cut.
+    const emoji = Buffer.from('\x01' + '😀'.repeat(10));
+    const cut = boundedText(emoji, 0, emoji.length, 9);
+    expect(cut.length).toBeLessThanOrEqual(9);
+    expect(/[\ud800-\udbff]$/.test(cut)).toBe(false);
+  });
 });
 
 describe('sections and hosts', () => {

@@ -50,12 +50,26 @@ function sameText(text: string, buf: Buffer, start: number): boolean {
   return true;
 }
 
-/** Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string (through `cache` when given). */
+/**
+ * Decodes at most `maxBytes` of `buf[start, end)` into a sanitised string (through `cache` when
+ * given) of at most `maxBytes` characters: escaping turns a control byte into four characters,
+ * so the bound applies again after escaping (1 KB of control bytes must not become 4 KB).
+ */
 export function boundedText(buf: Buffer, start: number, end: number, maxBytes: number, cache?: TextCache): string {
   if (end - start > maxBytes) end = start + maxBytes;
   const ascii = cache !== undefined && end - start <= CACHE_MAX_LENGTH ? cache.ascii(buf, start, end)
     : isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
-  return ascii ?? escapeControls(buf.toString('utf8', start, end));
+  return ascii ?? cutToLength(escapeControls(buf.toString('utf8', start, end)), maxBytes);
+}
+
+/**
+ * `text` cut to `length` UTF-16 units, never between the halves of a surrogate pair. (A cut
+ * inside an escape leaves `\x1` and the like: printable, so still safe.)
+ */
+function cutToLength(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }
 
 // C0 controls, DEL, C1 controls, and the bidirectional overrides that can reorder a line.
