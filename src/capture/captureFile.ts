@@ -36,7 +36,8 @@ export class CaptureFileReader {
   private end = 0;
   private eof = false;
   private readonly fd: number;
-  private format: 'pcap' | 'pcapng' = 'pcap';
+  /** null until the header has been read (and for good when a stop came first). */
+  private format: 'pcap' | 'pcapng' | null = null;
   private littleEndian = true;
   private pcapLinkType = 0;
   private pcapUnitsPerSecond = 1e6;
@@ -46,9 +47,10 @@ export class CaptureFileReader {
   /** The file ended inside a record. */
   truncated = false;
 
-  constructor(private readonly path: string) {
+  /** `stopSignal`: set to 1 by the main thread to stop; a wait for a stalled pipe ends on it (as the end of the input). */
+  constructor(private readonly path: string, private readonly stopSignal: Int32Array = new Int32Array(new SharedArrayBuffer(4))) {
     try {
-      this.fd = path === '-' ? 0 : fs.openSync(path, 'r');
+      this.fd = openForReading(path);
     } catch (error) {
       throw new WiretopError('file', `${path}: ${describeFsError(error)}`);
     }
@@ -64,8 +66,14 @@ export class CaptureFileReader {
     if (this.fd !== 0) fs.closeSync(this.fd);
   }
 
+  /** The main thread asked the capture to stop. */
+  private get stopRequested(): boolean {
+    return Atomics.load(this.stopSignal, 0) !== 0;
+  }
+
   /** The next packet, or null at the end of the file. */
   next(): Frame | null {
+    if (this.format === null) return null; // stopped before the file's header came
     return this.format === 'pcap' ? this.nextPcap() : this.nextPcapng();
   }
 
@@ -87,7 +95,7 @@ export class CaptureFileReader {
     while (this.end < n && !this.eof) {
       let got: number;
       try {
-        got = readSome(this.fd, this.buf, this.end, this.buf.length - this.end);
+        got = readSome(this.fd, this.buf, this.end, this.buf.length - this.end, this.stopSignal);
       } catch (error) {
         throw new WiretopError('file', `${this.path}: ${describeFsError(error)}`);
       }
@@ -110,7 +118,11 @@ export class CaptureFileReader {
   }
 
   private readHeader(): void {
-    if (!this.fill(4)) throw new WiretopError('file', `${this.path}: empty file, not a pcap or pcapng capture`);
+    if (!this.fill(4)) {
+      // Stopped while waiting for a pipe's first bytes: an empty input, not a bad one.
+      if (this.stopRequested) return;
+      throw new WiretopError('file', `${this.path}: empty file, not a pcap or pcapng capture`);
+    }
     const magicLE = this.buf.readUInt32LE(this.start);
     const magicBE = this.buf.readUInt32BE(this.start);
     if (magicLE === PCAPNG_SHB) {
@@ -120,10 +132,14 @@ export class CaptureFileReader {
     if (magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS) this.littleEndian = true;
     else if (magicBE === PCAP_MAGIC_US || magicBE === PCAP_MAGIC_NS) this.littleEndian = false;
     else throw new WiretopError('file', `${this.path}: unknown file format (not a pcap or pcapng capture)`);
-    if (!this.fill(24)) throw new WiretopError('file', `${this.path}: truncated pcap header`);
+    if (!this.fill(24)) {
+      if (this.stopRequested) return;
+      throw new WiretopError('file', `${this.path}: truncated pcap header`);
+    }
     this.pcapUnitsPerSecond = this.u32(this.start) === PCAP_MAGIC_NS ? 1e9 : 1e6;
     // The upper bits of the link-type field may carry FCS flags.
     this.pcapLinkType = this.u32(this.start + 20) & 0xffff;
+    this.format = 'pcap';
     this.consume(24);
   }
 
@@ -244,15 +260,37 @@ export class CaptureFileReader {
   }
 }
 
-/** fs.readSync that waits out EAGAIN on a non-blocking pipe. */
-function readSome(fd: number, buf: Buffer, offset: number, length: number): number {
+/**
+ * Opens a capture for reading. A pipe (a FIFO, or standard input) is opened anew non-blocking
+ * once its writer is there: a read that would block then returns at once, so a stalled writer
+ * cannot hold the capture thread in the kernel where no stop reaches it.
+ */
+function openForReading(path: string): number {
+  const fd = path === '-' ? 0 : fs.openSync(path, 'r');
+  try {
+    if (!fs.fstatSync(fd).isFIFO()) return fd;
+    // /dev/stdin reopens standard input's pipe as a new open file: its flags are its own.
+    const again = fs.openSync(path === '-' ? '/dev/stdin' : path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (fd !== 0) fs.closeSync(fd);
+    return again;
+  } catch {
+    return fd;
+  }
+}
+
+/**
+ * fs.readSync that waits out EAGAIN on a non-blocking pipe, a few milliseconds at a time;
+ * a stop (`stopSignal` set to 1) ends the wait as the end of the input.
+ */
+function readSome(fd: number, buf: Buffer, offset: number, length: number, stopSignal: Int32Array): number {
   for (;;) {
     try {
       return fs.readSync(fd, buf, offset, length, null);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        if (Atomics.load(stopSignal, 0) !== 0) return 0;
+        Atomics.wait(stopSignal, 0, 0, 5);
         continue;
       }
       if (code === 'EOF') return 0;

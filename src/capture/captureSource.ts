@@ -53,6 +53,8 @@ export class WorkerCapture implements CaptureSource {
   private ended = false;
   /** Event batches taken in and not yet acknowledged to the worker. */
   private unacknowledged = 0;
+  /** Set to 1 on stop: reaches the worker even while it waits on a stalled pipe. */
+  private readonly stopSignal = new Int32Array(new SharedArrayBuffer(4));
   /** The output is behind: acknowledgements wait (the worker's in-flight bound then holds it). */
   private holding = false;
 
@@ -61,7 +63,7 @@ export class WorkerCapture implements CaptureSource {
   start(listener: CaptureListener): void {
     // The worker's garbage is short-lived (packets, heads, sent events): a small young
     // generation keeps the process's memory low at no measured cost in speed.
-    const worker = new Worker(workerScript(), { workerData: this.request, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {
@@ -150,6 +152,8 @@ export class WorkerCapture implements CaptureSource {
   /** Asks the worker to stop; past STOP_DEADLINE_MS it is terminated instead. */
   async stop(): Promise<void> {
     const worker = this.worker;
+    Atomics.store(this.stopSignal, 0, 1);
+    Atomics.notify(this.stopSignal, 0);
     if (worker !== null) {
       const message: ToWorker = { type: 'stop' };
       worker.postMessage(message);

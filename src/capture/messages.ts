@@ -15,6 +15,11 @@ export interface CaptureRequest {
   maxStrLength: number;
   /** Worker flush ceiling, seconds: the longest a finished transaction waits to be posted. */
   timeout: number;
+  /**
+   * One Int32 the main thread sets to 1 (and notifies) to stop: seen even while the worker
+   * waits for a stalled pipe without returning to its event loop (where `stop` messages land).
+   */
+  stopSignal?: SharedArrayBuffer;
 }
 
 /** Main → worker: `ack` says the main thread has taken in `batches` more event messages. */

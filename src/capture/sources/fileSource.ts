@@ -15,9 +15,9 @@ export class FileSource extends PacedSource {
   private readonly reader: CaptureFileReader;
   private truncationCounted = false;
 
-  constructor(path: string, speed: number) {
+  constructor(path: string, speed: number, stopSignal?: Int32Array) {
     super(speed);
-    this.reader = new CaptureFileReader(path);
+    this.reader = new CaptureFileReader(path, stopSignal);
     this.name = path === '-' ? 'stdin' : path;
     this.linkType = this.reader.linkType;
   }

@@ -10,10 +10,10 @@ import { LiveSource } from './liveSource';
 export const LIVE_TIMEOUT_MS = 50;
 
 /** Opens `spec`'s source; throws a WiretopError that says what to do when it cannot. */
-export function openSource(spec: CaptureSourceSpec): PacketSource {
+export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array): PacketSource {
   switch (spec.kind) {
     case 'file':
-      return spec.filter !== '' ? new FilteredFileSource(spec.path, spec.filter, spec.speed) : new FileSource(spec.path, spec.speed);
+      return spec.filter !== '' ? new FilteredFileSource(spec.path, spec.filter, spec.speed) : new FileSource(spec.path, spec.speed, stopSignal);
     case 'demo':
       return new DemoSource(spec.seed, spec.speed);
     case 'live':
