@@ -5,6 +5,8 @@ import { defaultConfig, type Config } from '../src/config';
 import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
+import { RateSeries } from '../src/stats/rateSeries';
+import { seededRandom } from '../src/demo/traffic';
 import { RunState } from '../src/run/runState';
 import type { StatModule } from '../src/stats/statModule';
 import { ReportSink } from '../src/sinks/report';
@@ -183,3 +185,32 @@ describe('subscribers and plug-ins', () => {
     expect(() => loadPlugins({ ...defaultConfig(), plugins: [spec] }, repoRoot())).toThrow(message);
   });
 });
+
+describe('per-second series', () => {
+  it('holds memory for the span of data seen, not the whole retention', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const year = Array.from({ length: 10 }, () => new RateSeries(31_536_000));
+    for (const series of year) for (let s = 0; s < 100; s++) series.add(T0 + s, false, 10);
+    // A year's retention at 16 bytes a second would be ~500 MB per series.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(10 * 1024 * 1024);
+    expect(year[0].requestsIn(T0 - 1, T0 + 99)).toBe(100);
+  });
+
+  it('counts the same as exact counting as it grows, stragglers included', () => {
+    const series = new RateSeries(10_000);
+    const exact = new Map<number, number>();
+    const random = seededRandom(3);
+    for (let s = 0; s < 9000; s += 1 + Math.floor(random() * 3)) {
+      // Mostly in order, some up to 2 hours late (before the first second seen, early on).
+      const second = s - (random() < 0.05 ? Math.floor(random() * 7200) : 0);
+      if (series.add(T0 + second + 0.5, false, 1)) exact.set(second, (exact.get(second) ?? 0) + 1);
+    }
+    const head = 8999;
+    for (const [from, to] of [[-7201, head], [head - 3600, head], [head - 9999, head], [100, 5000]] as const) {
+      let expected = 0;
+      for (const [second, n] of exact) if (second > from && second <= to && second > head - 10_000) expected += n;
+      expect(series.requestsIn(T0 + from, T0 + to)).toBe(expected);
+    }
+  });
+});
+
