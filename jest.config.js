@@ -20,6 +20,7 @@ const shared = {
 };
 
 module.exports = {
+  testTimeout: 60000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: E2E.map((p) => p.replace('<rootDir>', '')) },
     { ...shared, displayName: 'e2e', testMatch: E2E },

@@ -77,6 +77,9 @@ function sourceName(spec: CaptureSourceSpec): string {
   }
 }
 
+/** How long a headless live capture waits for a downed interface to come back before it fails. */
+export const INTERFACE_DOWN_GRACE_MS = 5000;
+
 /** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
 export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
 
@@ -123,6 +126,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   // Backpressure: while stdout's reader is behind, batches are not taken in, so the capture of a
   // file waits and a live capture drops (counted) instead of queueing output without bound.
   let outputBehind = false;
+  let downSince: number | null = null;
+  let listeningOn = sourceName(spec);
   const write = (text: string): void => {
     if (env.writeOut(text) !== false || outputBehind || env.onOutputDrained === undefined) return;
     outputBehind = true;
@@ -145,7 +150,19 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       // dashboard takes the screen, that it is given up. Files and the demo drop it quietly.
       if (dropped && spec.kind === 'live') env.writeErr(`${dropped}\n`);
     },
+    healthFault: () => {
+      // The dashboard says it and waits; a headless capture gives up after a grace period.
+      if (!headlessLive) return null;
+      if (state.health.latest?.interfaceDown !== 1) {
+        downSince = null;
+        return null;
+      }
+      downSince ??= Date.now();
+      return Date.now() - downSince < INTERFACE_DOWN_GRACE_MS ? null
+        : new WiretopError('interface', `${listeningOn}: the interface is down, nothing can be captured (bring it up, or capture on another with -i)`);
+    },
     onReady: (source) => {
+      listeningOn = source;
       // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
       if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
     },

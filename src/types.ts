@@ -35,6 +35,8 @@ export interface CaptureStats {
   ifDrops: number;
   /** Frames that could not be decoded down to TCP (truncated, unknown link or protocol). */
   decodeErrors: number;
+  /** 1 while the live interface is down (no traffic can be seen), else 0. */
+  interfaceDown: number;
   /** Message heads dropped because the head buffers of all connections together reached their budget. */
   headBufferDrops: number;
   /** Frames whose timestamp is no plausible time (not a number, before 1970, after 2200), skipped. */
@@ -80,7 +82,7 @@ export interface CaptureStats {
 /** A CaptureStats with every counter at zero. */
 export function emptyCaptureStats(): CaptureStats {
   return {
-    packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, nonTcp: 0, fragments: 0,
+    packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, interfaceDown: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, gaps: 0,
     gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
     orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,

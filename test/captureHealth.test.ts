@@ -136,6 +136,11 @@ describe('every output says when its counts are incomplete', () => {
     // Twenty seconds with no more drops: the warning goes.
     session.updateCapture(stats({ packets: 4000, kernelDrops: 250, eventsDropped: 10, events: 900 }), T0 + 22);
     expect(dashboard.statusText()).not.toContain('LOSING');
+    // A live interface that went down: said until it is back.
+    session.updateCapture(stats({ packets: 4000, kernelDrops: 250, eventsDropped: 10, events: 900, interfaceDown: 1 }), T0 + 23);
+    expect(dashboard.statusText()).toContain('INTERFACE DOWN');
+    session.updateCapture(stats({ packets: 4000, kernelDrops: 250, eventsDropped: 10, events: 900, interfaceDown: 0 }), T0 + 24);
+    expect(dashboard.statusText()).not.toContain('INTERFACE DOWN');
     dashboard.destroy();
   });
 });

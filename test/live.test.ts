@@ -192,6 +192,28 @@ describeLive('live capture on lo', () => {
     expect(kept.seen.every((t) => t.uid.startsWith('0\t'))).toBe(true);
   });
 
+  it('says when the interface goes down, and a headless capture gives up after a grace period', async () => {
+    // A veth pair of our own (removed at the end); skipped where the kernel has no veth.
+    if (spawnSync('ip', ['link', 'add', 'wtt0', 'type', 'veth', 'peer', 'name', 'wtt1']).status !== 0) return;
+    try {
+      spawnSync('ip', ['link', 'set', 'wtt1', 'up']);
+      spawnSync('ip', ['link', 'set', 'wtt0', 'up']);
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'wtt0', '--text', '--bucket', '1']);
+      let out = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitForLine(child, /listening on wtt0/);
+      spawnSync('ip', ['link', 'set', 'wtt0', 'down']);
+      expect(await exited).toBe(1);
+      expect(out).toContain('WARNING: the interface is down: no traffic can be seen');
+      expect(stderr.trim().split('\n').pop()).toBe('wiretop: wtt0: the interface is down, nothing can be captured (bring it up, or capture on another with -i)');
+    } finally {
+      spawnSync('ip', ['link', 'del', 'wtt0']);
+    }
+  }, 30_000);
+
   it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
     const port = (server.address() as AddressInfo).port;
     const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;

@@ -25,6 +25,9 @@ import { dashboardPanels, type PanelSpec } from './panels';
 import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
 import type { Drill, PanelContent, ViewContext } from './view';
 
+/** The status bar's word for a live interface that is down. */
+const INTERFACE_DOWN = 'INTERFACE DOWN';
+
 /** What the dashboard needs from outside. */
 export interface DashboardOptions {
   run: RunView;
@@ -246,6 +249,7 @@ export class Dashboard {
     const parts = [`wiretop ${source}${run.ended ? ' (ended)' : ''}`, state];
     const losing = this.lossText();
     if (losing !== null) parts.push(losing);
+    if (run.health.latest?.interfaceDown === 1) parts.push(INTERFACE_DOWN);
     if (this.state.message !== null) parts.push(this.state.message);
     for (const failure of run.stats.failures) parts.push(`plug-in ${failure.name} disabled`);
     if (this.filter.text !== null) parts.push(`filter: ${this.filter.text}`);
@@ -283,7 +287,11 @@ export class Dashboard {
     }
     let status = blessed.escape(truncate(this.statusText(), width));
     const losing = this.lossText();
-    if (losing !== null && this.options.color) status = status.replace(losing, `{white-fg}{red-bg}${losing}{/red-bg}{/white-fg}`);
+    if (this.options.color) {
+      for (const alarm of [losing, INTERFACE_DOWN]) {
+        if (alarm !== null) status = status.replace(alarm, `{white-fg}{red-bg}${alarm}{/red-bg}{/white-fg}`);
+      }
+    }
     this.statusBar.setContent(status);
     if (this.state.help) this.helpBox.show(); else this.helpBox.hide();
     this.helpBox.setFront();

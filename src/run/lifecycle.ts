@@ -45,6 +45,8 @@ export interface LifecycleParts {
   keepsStatistics: boolean;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
+  /** After each capture-health update: a fault that ends the run (an interface down too long), or null. */
+  healthFault?(): Error | null;
   /** The capture is ready: say so (on stderr for a headless live capture). */
   onReady(source: string): void;
   /** The run ended without error: `closingLine` is what the output prints after the terminal is back. */
@@ -156,6 +158,8 @@ export class RunLifecycle {
         state.updateCapture(stats, now);
         if (keepsStatistics) state.advanceTo(watermark);
         this.sink?.onCaptureStats?.();
+        const fault = this.parts.healthFault?.() ?? null;
+        if (fault !== null) this.stopWith(1, fault);
       },
       onEnd: () => this.inputOver(),
       onError: (error) => this.stopWith(1, error),

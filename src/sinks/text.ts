@@ -73,6 +73,7 @@ export class TextSink implements Sink {
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
       ...this.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
+    if (this.run.health.latest?.interfaceDown === 1) lines.push('  WARNING: the interface is down: no traffic can be seen');
     const lost = describeLossCounts(this.run.health.between(span.start, span.end));
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);
     return lines.join('\n') + '\n';

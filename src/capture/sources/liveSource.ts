@@ -11,6 +11,9 @@ export class LiveSource implements PacketSource {
   readonly linkType: number;
   private readonly session: LibpcapSession;
   private readonly restorePriority: () => void;
+  /** The interface's state, read at most once a second (null: not known, as for `any`). */
+  private interfaceUp: boolean | null = null;
+  private interfaceCheckedAt = 0;
 
   /** `nice`: the priority to give the thread that reads the capture (see raisePriority). */
   constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number }) {
@@ -28,10 +31,27 @@ export class LiveSource implements PacketSource {
   }
 
   updateHealth(stats: CaptureStats): void {
+    stats.interfaceDown = this.isInterfaceUp() === false ? 1 : 0;
     const drops = this.session.drops();
     if (drops === null) return;
     stats.kernelDrops = drops.kernelDrops;
     stats.ifDrops = drops.ifDrops;
+  }
+
+  /**
+   * Is the interface up? A downed interface gives libpcap no error, only silence: its flags
+   * (IFF_UP) say it. An interface that disappears makes libpcap fail, which ends the capture.
+   */
+  private isInterfaceUp(): boolean | null {
+    const now = Date.now();
+    if (now - this.interfaceCheckedAt < 1000) return this.interfaceUp;
+    this.interfaceCheckedAt = now;
+    try {
+      this.interfaceUp = (parseInt(fs.readFileSync(`/sys/class/net/${this.name}/flags`, 'utf8'), 16) & IFF_UP) !== 0;
+    } catch {
+      this.interfaceUp = null; // `any`, or not Linux
+    }
+    return this.interfaceUp;
   }
 
   close(): void {
@@ -41,6 +61,8 @@ export class LiveSource implements PacketSource {
 }
 
 const AUTOGROUP = '/proc/self/autogroup';
+/** The "interface is up" bit of /sys/class/net/IFACE/flags. */
+const IFF_UP = 0x1;
 
 /**
  * Writes a nice value to the autogroup file (no offset: it cannot seek). Without
