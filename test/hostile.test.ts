@@ -2,7 +2,7 @@
  * Hostile input: mutated, truncated, reordered and random frames must never make the pipeline
  * throw; every string it emits stays within max_str_length and free of control characters.
  */
-import { LinkType } from '../src/capture/decode';
+import { LinkType, TCP_ACK } from '../src/capture/decode';
 import { captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
@@ -104,6 +104,24 @@ describe('hostile input', () => {
     after.close();
     for (const { ts, frame } of after.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts + 10, LinkType.ETHERNET);
     expect(pipeline.finish().map((e) => e.uri)).toEqual(['/fine']);
+  });
+
+  it('a flood of one-byte out-of-order segments is bounded by what the segments cost, not their payload', () => {
+    const maxBufferedBytes = 1024 * 1024;
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxBufferedBytes }, 2);
+    const conversations: Conversation[] = [];
+    // 100 connections × 500 one-byte segments after a hole: 50 KB of payload, ~10 MB of objects.
+    for (let i = 0; i < 100; i++) {
+      const conv = new Conversation({ addr: `10.2.${i >> 8}.${i & 255}`, port: 20000 + i }).handshake();
+      conv.send('client', 'GET / HTTP/1.1\r\n');
+      const hole = 1000;
+      for (let k = 0; k < 500; k++) conv.segment('client', 1000 + 1 + 16 + hole + k, TCP_ACK, Buffer.from('x'));
+      conversations.push(conv);
+    }
+    for (const { ts, frame } of interleave(...conversations)) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    // The budget (1 MiB) holds ~6,000 such segments, not 50,000: the rest made holes be skipped.
+    expect(pipeline.stats.gaps).toBeGreaterThan(0);
+    pipeline.finish();
   });
 
   it('a flood of distinct connections stays within the flow table bound', () => {

@@ -23,7 +23,14 @@ export interface ReassemblyLimits {
   maxHoleSeconds: number;
 }
 
-/** Out-of-order bytes held by all streams together, bounded across the whole capture. */
+/**
+ * What a buffered segment costs beyond its bytes (its record, the Buffer object and its
+ * share of a pool slab), charged to the shared budget: a flood of one-byte out-of-order
+ * segments is bounded by what it really takes, not by its payload alone.
+ */
+export const SEGMENT_OVERHEAD = 160;
+
+/** Out-of-order data held by all streams together (bytes plus SEGMENT_OVERHEAD each), bounded across the whole capture. */
 export class ReassemblyBudget {
   used = 0;
   constructor(readonly maxBytes: number) {}
@@ -159,7 +166,7 @@ export class TcpStream {
   }
 
   private buffer(buf: Buffer, start: number, length: number, uncaptured: number, seq: number, ts: number): void {
-    if (this.budget.used + length > this.budget.maxBytes
+    if (this.budget.used + length + SEGMENT_OVERHEAD > this.budget.maxBytes
         || this.pendingBytes + length > this.limits.maxStreamBufferBytes
         || this.pending.length >= this.limits.maxStreamSegments) {
       if (this.pending.length === 0) {
@@ -177,7 +184,7 @@ export class TcpStream {
     while (i > 0 && seqDiff(this.pending[i - 1].seq, seq) > 0) i--;
     this.pending.splice(i, 0, segment);
     this.pendingBytes += length;
-    this.budget.used += length;
+    this.budget.used += length + SEGMENT_OVERHEAD;
   }
 
   /** Delivers buffered segments that now continue the stream. */
@@ -202,12 +209,12 @@ export class TcpStream {
 
   private release(segment: PendingSegment): void {
     this.pendingBytes -= segment.data.length;
-    this.budget.used -= segment.data.length;
+    this.budget.used -= segment.data.length + SEGMENT_OVERHEAD;
   }
 
   /** Returns the buffered bytes to the shared budget and starts over, for the next connection. */
   reset(): void {
-    this.budget.used -= this.pendingBytes;
+    this.budget.used -= this.pendingBytes + this.pending.length * SEGMENT_OVERHEAD;
     this.pendingBytes = 0;
     this.pending.length = 0;
     this.nextSeq = 0;
