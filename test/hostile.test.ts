@@ -124,6 +124,31 @@ describe('hostile input', () => {
     pipeline.finish();
   });
 
+  it('pipelined requests that are never answered stay within the budget of waiting requests, and none is lost', () => {
+    const budget = new ByteBudget(256 * 1024);
+    const pipeline = new CapturePipeline({ ...captureLimits(1024), pendingRequests: budget }, 2);
+    const conversations: Conversation[] = [];
+    // 50 connections × 64 requests with 1 KB URIs, no response: ~7 MB if all waited.
+    for (let i = 0; i < 50; i++) {
+      const conv = new Conversation({ addr: `10.3.${i >> 8}.${i & 255}`, port: 10000 + i }).handshake();
+      for (let k = 0; k < 64; k++) conv.send('client', request('GET', `/${'u'.repeat(1000)}/${k}`));
+      conversations.push(conv);
+    }
+    let most = 0;
+    let events = 0;
+    for (const { ts, frame } of interleave(...conversations)) {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      most = Math.max(most, budget.used);
+      events += pipeline.release().length;
+    }
+    expect(most).toBeLessThanOrEqual(256 * 1024);
+    expect(pipeline.stats.pipelineDrops).toBeGreaterThan(0);
+    events += pipeline.finish().length;
+    // Every request is still reported, answered or not.
+    expect(events).toBe(50 * 64);
+    expect(budget.used).toBe(0);
+  });
+
   it('a flood of distinct connections stays within the flow table bound', () => {
     const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 1000 }, 2);
     const frame = Buffer.from(traffic(9)[0].frame);

@@ -5,6 +5,9 @@ import type { FlowLimits } from './flowTable';
 /** Bytes all message-head buffers may hold together. */
 export const HEAD_BUFFER_BUDGET = 32 * 1024 * 1024;
 
+/** Bytes the requests waiting for responses may hold together. */
+export const PENDING_REQUEST_BUDGET = 64 * 1024 * 1024;
+
 /** Defaults sized for a busy server: ~200k connections, 64 MB of out-of-order data at most. */
 export function captureLimits(maxStrLength: number): FlowLimits {
   return {
@@ -20,5 +23,7 @@ export function captureLimits(maxStrLength: number): FlowLimits {
     headBuffers: new ByteBudget(HEAD_BUFFER_BUDGET),
     maxHeaders: 200,
     maxPendingRequests: 64,
+    // Requests waiting for their responses, all connections together (their strings included).
+    pendingRequests: new ByteBudget(PENDING_REQUEST_BUDGET),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { CaptureStats, HttpEvent } from '../types';
 import type { MessageHead } from './head';
+import type { ByteBudget } from '../capture/byteBudget';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
 import type { TextCache } from './sanitize';
 import { hostWithoutPort, sectionOf } from './uri';
@@ -32,6 +33,13 @@ interface PendingRequest {
   status: number | null;
   responseTs: number;
   emitted: boolean;
+  /** What it holds, charged to the shared budget of waiting requests. */
+  cost: number;
+}
+
+/** A waiting request's record and strings (two bytes a character at worst). */
+function requestCost(head: MessageHead): number {
+  return 200 + 2 * (head.method.length + head.uri.length + head.host.length + head.ua.length + head.version.length);
 }
 
 const NO_BODY: BodyPlan = { framing: Framing.None, length: 0 };
@@ -43,6 +51,8 @@ const CHUNKED: BodyPlan = { framing: Framing.Chunked, length: 0 };
 export interface ConnectionLimits extends ParserLimits {
   /** Requests that may wait for their responses (pipelining) before the oldest is given up. */
   maxPendingRequests: number;
+  /** What the waiting requests of all connections may hold together. */
+  pendingRequests: ByteBudget;
 }
 
 /** The HTTP side of one TCP connection. */
@@ -78,7 +88,7 @@ export class HttpConnection implements ParserOwner {
     e.portA = portA;
     e.addrB = addrB;
     e.portB = portB;
-    this.pending.length = 0;
+    this.dropPending();
     this.requestInBody = null;
     this.responseFor = null;
     this.responseIsInformational = false;
@@ -102,10 +112,29 @@ export class HttpConnection implements ParserOwner {
     this.parserA.finish(ts);
     this.parserB.finish(ts);
     while (this.pending.length > 0) {
-      const request = this.pending.shift()!;
+      const request = this.takeFirst();
       if (request.status === null) this.stats.unanswered++;
       this.emitRequest(request, 0);
     }
+  }
+
+  /** Removes and returns the oldest waiting request, giving its cost back. */
+  private takeFirst(): PendingRequest {
+    const request = this.pending.shift()!;
+    this.limits.pendingRequests.give(request.cost);
+    return request;
+  }
+
+  /** Gives up the oldest waiting request: it goes out unanswered, counted. */
+  private giveUpOldest(): void {
+    this.stats.pipelineDrops++;
+    this.emitRequest(this.takeFirst(), 0);
+  }
+
+  /** Forgets every waiting request (a connection reused), giving their cost back. */
+  private dropPending(): void {
+    for (const request of this.pending) this.limits.pendingRequests.give(request.cost);
+    this.pending.length = 0;
   }
 
   onHead(parser: MessageParser, head: MessageHead, ts: number): BodyPlan {
@@ -119,16 +148,28 @@ export class HttpConnection implements ParserOwner {
   }
 
   private onRequestHead(server: MessageParser, head: MessageHead, ts: number): BodyPlan {
-    if (this.pending.length >= this.limits.maxPendingRequests) {
-      const oldest = this.pending.shift()!;
-      this.stats.pipelineDrops++;
-      this.emitRequest(oldest, 0);
+    const cost = requestCost(head);
+    // Room for it: at most maxPendingRequests here, and within the budget of all connections.
+    // The oldest waiting here goes out unanswered (counted) to make room.
+    while (this.pending.length >= this.limits.maxPendingRequests) this.giveUpOldest();
+    let admitted = this.limits.pendingRequests.take(cost);
+    while (!admitted && this.pending.length > 0) {
+      this.giveUpOldest();
+      admitted = this.limits.pendingRequests.take(cost);
     }
     const request: PendingRequest = {
       method: head.method, uri: head.uri, host: head.host, ua: head.ua, version: head.version, ts, reqBytes: 0, status: null, responseTs: -1, emitted: false,
+      cost: admitted ? cost : 0,
     };
-    this.pending.push(request);
-    this.requestInBody = request;
+    if (admitted) {
+      this.pending.push(request);
+      this.requestInBody = request;
+    } else {
+      // The budget is spent by other connections: this request cannot wait for its response.
+      this.stats.pipelineDrops++;
+      this.emitRequest(request, 0);
+      this.requestInBody = null;
+    }
     if (head.version === '0.9') {
       server.expectRawResponse();
       return NO_BODY;
@@ -197,7 +238,10 @@ export class HttpConnection implements ParserOwner {
 
   private completeResponse(request: PendingRequest, bodyBytes: number): void {
     const index = this.pending.indexOf(request);
-    if (index >= 0) this.pending.splice(index, 1);
+    if (index >= 0) {
+      this.pending.splice(index, 1);
+      this.limits.pendingRequests.give(request.cost);
+    }
     this.emitRequest(request, bodyBytes);
   }
 
