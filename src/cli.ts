@@ -61,6 +61,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('plugin', { type: 'string', array: true, describe: 'load a StatModule plug-in (repeatable; adds to plugins)' })
     .option('max-str-length', { type: 'number', describe: 'bytes kept of any string from the wire (max_str_length)' })
     .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
+    .option('memory-budget', { type: 'number', describe: 'MB the capture\'s growing buffers may hold together (memory_budget_mb)' })
     .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
     .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
@@ -117,6 +118,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['max-str-length'], 'max_str_length', '--max-str-length'],
     [args.timeout, 'timeout', '--timeout'],
     [args['buffer-size'], 'buffer_size', '--buffer-size'],
+    [args['memory-budget'], 'memory_budget_mb', '--memory-budget'],
     [args.snaplen, 'snap_length', '--snaplen'],
     [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];

@@ -25,6 +25,7 @@ export interface Config {
   capture_nice: number;
   promiscuous: boolean;
   user: string;
+  memory_budget_mb: number;
   plugins: string[];
 }
 

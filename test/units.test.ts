@@ -13,6 +13,7 @@ import { eventLine } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/demo/traffic';
 import { dropPrivileges, lookUpUser } from '../src/run/privileges';
+import { captureLimits, DEFAULT_MEMORY_BUDGET_MB } from '../src/capture/limits';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 
@@ -208,6 +209,18 @@ describe('config', () => {
     expect(loadConfig(file, {}).plugins).toEqual([path.join(sub, 'plugins/mine.js'), '/abs/other.js']);
     // Flags add theirs as given (relative to where the command runs).
     expect(loadConfig(file, { plugins: ['x.js'] }).plugins).toEqual(['x.js']);
+  });
+});
+
+describe('memory budget', () => {
+  it('shares memory_budget_mb out between the growing buffers', () => {
+    const limits = captureLimits(1024, 100);
+    const mb = 1024 * 1024;
+    expect(limits.maxBufferedBytes).toBe(40 * mb);
+    expect(limits.headBuffers.limit).toBe(20 * mb);
+    expect(limits.pendingRequests.limit).toBe(40 * mb);
+    expect(captureLimits(1024).maxBufferedBytes).toBe(Math.floor(0.4 * DEFAULT_MEMORY_BUDGET_MB * mb));
+    expect(() => validateConfig({ memory_budget_mb: 4 }, 'test')).toThrow(/out of range 16\.\.65536/);
   });
 });
 

@@ -15,6 +15,8 @@ export interface CaptureRequest {
   maxStrLength: number;
   /** Worker flush ceiling, seconds: the longest a finished transaction waits to be posted. */
   timeout: number;
+  /** memory_budget_mb: what the worker's growing buffers may hold together. */
+  memoryBudgetMb: number;
   /**
    * One Int32 the main thread sets to 1 (and notifies) to stop: seen even while the worker
    * waits for a stalled pipe without returning to its event loop (where `stop` messages land).

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   try {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
-    const pipeline = new CapturePipeline(captureLimits(request.maxStrLength), request.timeout, ports);
+    const pipeline = new CapturePipeline(captureLimits(request.maxStrLength, request.memoryBudgetMb), request.timeout, ports);
     loop = new CaptureLoop(openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined), pipeline, { post });
     if (stopBeforeStart) loop.stop();
     await loop.run();
