@@ -14,6 +14,7 @@
  * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
+import { hostileFloods } from './hostile';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
@@ -132,6 +133,7 @@ function main(): void {
   if (!skip.includes('pipeline')) pipeline();
   if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
+  if (!skip.includes('hostile')) process.stdout.write(hostileFloods().join('\n') + '\n');
 }
 
 const CAPTURES: BenchCapture[] = [

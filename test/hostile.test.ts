@@ -149,6 +149,24 @@ describe('hostile input', () => {
     expect(budget.used).toBe(0);
   });
 
+  it('transactions held back for request-time order are bounded: past 20,000 the oldest go out', () => {
+    const pipeline = new CapturePipeline(captureLimits(MAX_STR), 2);
+    const conv = new Conversation().handshake();
+    // 30,000 pipelined requests never answered, within a second of data time: each but the
+    // last 64 is given up, and would wait the 2 s hold time behind the ones still open.
+    for (let k = 0; k < 30_000; k++) conv.send('client', request('GET', `/r/${k}`), 1460, 0.00001);
+    let released = 0;
+    let most = 0;
+    for (const { ts, frame } of conv.frames) {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      released += pipeline.release().length;
+      most = Math.max(most, (pipeline as unknown as { held: unknown[] }).held.length);
+    }
+    expect(released).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(20_001);
+    expect(released + pipeline.finish().length).toBe(30_000);
+  });
+
   it('a flood of distinct connections stays within the flow table bound', () => {
     const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 1000 }, 2);
     const frame = Buffer.from(traffic(9)[0].frame);

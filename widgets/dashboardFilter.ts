@@ -1,7 +1,7 @@
 /**
  * The dashboard's filter (`/`): narrows every panel to transactions whose host or URI match.
  * A second store takes the matching transactions from then on, primed with the matching ones
- * among the last `RECENT_EVENTS` seen, so the view is not empty when the filter starts. Those
+ * among the last `RECENT_EVENTS` seen (within `RECENT_BYTES`), so the view is not empty when the filter starts. Those
  * are kept in the compact form they crossed from the worker in (~200 bytes each, outside the
  * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap. Only the
  * dashboard keeps them: headless outputs have no filter.
@@ -15,16 +15,26 @@ import type { HttpEvent } from '../src/types';
 /** Transactions remembered to prime a new filter (bounded: ~10 MB). */
 export const RECENT_EVENTS = 50_000;
 
-/** The last RECENT_EVENTS transactions (and less than one batch more), as encoded batches. */
+/** Bytes the remembered transactions may take (hostile 3 KB strings would make 50,000 take 150 MB). */
+export const RECENT_BYTES = 24 * 1024 * 1024;
+
+/** The last RECENT_EVENTS transactions within RECENT_BYTES (and less than one batch more), as encoded batches. */
 class RecentTransactions {
   private readonly batches: EncodedBatch[] = [];
   private count = 0;
+  private bytes = 0;
 
   add(batch: EncodedBatch): void {
     if (batch.count === 0) return;
     this.batches.push(batch);
     this.count += batch.count;
-    while (this.count - this.batches[0].count >= RECENT_EVENTS) this.count -= this.batches.shift()!.count;
+    this.bytes += batch.buffer.byteLength;
+    while (this.batches.length > 1
+      && (this.count - this.batches[0].count >= RECENT_EVENTS || this.bytes - this.batches[0].buffer.byteLength >= RECENT_BYTES)) {
+      const dropped = this.batches.shift()!;
+      this.count -= dropped.count;
+      this.bytes -= dropped.buffer.byteLength;
+    }
   }
 
   /** The remembered transactions, oldest first. */

@@ -85,7 +85,19 @@ export class CapturePipeline implements FrameSink {
     // Never move the watermark back (a new connection can start with an old timestamp).
     if (threshold > this.watermark) this.watermark = Math.min(threshold, this.now);
     if (this.held.length === 0) return [];
+    if (this.held.length > MAX_HELD_EVENTS) return this.releaseOldest(this.held.length - MAX_HELD_EVENTS / 2, threshold);
     return this.releaseBefore(threshold);
+  }
+
+  /**
+   * Too many finished transactions wait for an earlier, still open one (a flood of unanswered
+   * pipelined requests holds every later one for the hold time): the oldest `count` go out now,
+   * and any earlier one that finishes later goes out after them (the statistics take stragglers).
+   */
+  private releaseOldest(count: number, threshold: number): HttpEvent[] {
+    const held = this.held;
+    if (!isSortedByTs(held)) held.sort(byTs);
+    return this.releaseBefore(Math.max(threshold, held[Math.min(count, held.length - 1)].ts));
   }
 
   /** Ends every connection and returns all remaining transactions (end of capture). */
@@ -110,6 +122,12 @@ export class CapturePipeline implements FrameSink {
     return held.slice(0, n);
   }
 }
+
+/**
+ * Finished transactions held back to keep request-time order, at most (~3 KB each at worst:
+ * 60 MB); past it the oldest go out at once.
+ */
+const MAX_HELD_EVENTS = 20_000;
 
 function isSortedByTs(events: HttpEvent[]): boolean {
   for (let i = 1; i < events.length; i++) if (events[i].ts < events[i - 1].ts) return false;

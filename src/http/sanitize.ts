@@ -59,26 +59,39 @@ export function boundedText(buf: Buffer, start: number, end: number, maxBytes: n
   if (end - start > maxBytes) end = start + maxBytes;
   const ascii = cache !== undefined && end - start <= CACHE_MAX_LENGTH ? cache.ascii(buf, start, end)
     : isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
-  return ascii ?? cutToLength(escapeControls(buf.toString('utf8', start, end)), maxBytes);
+  return ascii ?? escapeControls(buf.toString('utf8', start, end), maxBytes);
 }
+
+/** C0 controls, DEL, C1 controls, and the bidirectional overrides that can reorder a line. */
+function isControl(code: number): boolean {
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f) || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+const HEX = '0123456789abcdef';
 
 /**
- * `text` cut to `length` UTF-16 units, never between the halves of a surrogate pair. (A cut
- * inside an escape leaves `\x1` and the like: printable, so still safe.)
+ * Escapes control characters as `\xHH` / `\uHHHH`, so they show instead of acting, keeping at
+ * most `maxLength` characters (an escape that does not fit whole is left out, and so is half a
+ * surrogate pair). The result is a new flat string: a cut of a longer one would be a V8 sliced
+ * string that keeps the whole original alive (a kept 1 KB URI pinning 8 KB).
  */
-function cutToLength(text: string, length: number): string {
-  if (text.length <= length) return text;
-  const last = text.charCodeAt(length - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
-}
-
-// C0 controls, DEL, C1 controls, and the bidirectional overrides that can reorder a line.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Escapes control characters as `\xHH` / `\uHHHH`, so they show instead of acting. */
-export function escapeControls(text: string): string {
-  return text.replace(CONTROL, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+export function escapeControls(text: string, maxLength = Infinity): string {
+  const out: number[] = [];
+  for (let i = 0; i < text.length && out.length < maxLength; i++) {
+    const code = text.charCodeAt(i);
+    if (!isControl(code)) {
+      out.push(code);
+      continue;
+    }
+    const digits = code <= 0xff ? 2 : 4;
+    if (out.length + 2 + digits > maxLength) break;
+    out.push(0x5c, digits === 2 ? 0x78 : 0x75);
+    for (let shift = (digits - 1) * 4; shift >= 0; shift -= 4) out.push(HEX.charCodeAt((code >> shift) & 0xf));
+  }
+  const last = out.length > 0 ? out[out.length - 1] : 0;
+  if (last >= 0xd800 && last <= 0xdbff) out.pop();
+  let result = '';
+  // String.fromCharCode takes arguments: in slices, well under any engine's argument limit.
+  for (let at = 0; at < out.length; at += 4096) result += String.fromCharCode(...out.slice(at, at + 4096));
+  return result;
 }

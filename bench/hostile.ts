@@ -1,0 +1,132 @@
+/**
+ * The hostile part of `npm run bench`: captures made to exhaust memory, at full size, each read
+ * by `wiretop -r FILE --report json` as users run it. For each: the exit status, the peak RSS
+ * (whole process, worker included) against the memory budget, and what the capture health
+ * counted as dropped. Captures are generated once into bench-out/.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { TCP_ACK, TCP_SYN } from '../src/capture/decode';
+import { buildFrame, type Endpoint } from '../src/demo/frames';
+import { PcapWriter } from '../test/fixtures/pcapWriter';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const OUT = path.join(ROOT, 'bench-out');
+const T0 = 1_700_000_000;
+const SERVER: Endpoint = { addr: '10.0.0.2', port: 80 };
+
+/** Writes one flood: `write(emit)` produces its frames in time order. */
+type Flood = { name: string; what: string; write(emit: (frame: Buffer) => void): void };
+
+function client(i: number): Endpoint {
+  return { addr: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) };
+}
+
+/** A connection's handshake; returns the client's next sequence number. */
+function handshake(emit: (frame: Buffer) => void, src: Endpoint): number {
+  emit(buildFrame({ src, dst: SERVER, seq: 1000, ack: 0, flags: TCP_SYN }));
+  emit(buildFrame({ src: SERVER, dst: src, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK }));
+  emit(buildFrame({ src, dst: SERVER, seq: 1001, ack: 5001, flags: TCP_ACK }));
+  return 1001;
+}
+
+/** Sends `data` from `src` in segments of `size`; returns the next sequence number. */
+function send(emit: (frame: Buffer) => void, src: Endpoint, seq: number, data: Buffer, size = 1400): number {
+  for (let at = 0; at < data.length; at += size) {
+    const payload = data.subarray(at, Math.min(data.length, at + size));
+    emit(buildFrame({ src, dst: SERVER, seq, ack: 5001, flags: TCP_ACK, payload }));
+    seq += payload.length;
+  }
+  return seq;
+}
+
+const FLOODS: Flood[] = [
+  {
+    name: 'hostile-strings',
+    what: '60,000 requests whose Host, URI and User-Agent are 1 KB of control characters and a non-Latin-1 character',
+    write(emit) {
+      const junk = '\x1b'.repeat(1000) + '☃';
+      for (let c = 0; c < 600; c++) {
+        const src = client(c);
+        let seq = handshake(emit, src);
+        for (let r = 0; r < 100; r++) {
+          seq = send(emit, src, seq, Buffer.from(`GET /${junk}${r} HTTP/1.1\r\nHost: ${junk}\r\nUser-Agent: ${junk}\r\n\r\n`));
+        }
+      }
+    },
+  },
+  {
+    name: 'hostile-heads',
+    what: '5,000 connections, each with an unterminated request head of ~64 KB',
+    write(emit) {
+      const head = Buffer.from(`GET /${'a'.repeat(63 * 1024)}`);
+      for (let c = 0; c < 5000; c++) send(emit, client(c), handshake(emit, client(c)), head);
+    },
+  },
+  {
+    name: 'hostile-segments',
+    what: '10,000 connections × 512 one-byte out-of-order segments',
+    write(emit) {
+      const one = Buffer.from('x');
+      for (let c = 0; c < 10_000; c++) {
+        const src = client(c);
+        const seq = handshake(emit, src);
+        // A hole at the start: every segment after it waits.
+        for (let k = 0; k < 512; k++) emit(buildFrame({ src, dst: SERVER, seq: seq + 100 + k, ack: 5001, flags: TCP_ACK, payload: one }));
+      }
+    },
+  },
+  {
+    name: 'hostile-pipelined',
+    what: '1,000 connections × 64 pipelined requests with 1 KB strings, never answered',
+    write(emit) {
+      const long = 'u'.repeat(1000);
+      for (let c = 0; c < 1000; c++) {
+        const src = client(c);
+        let seq = handshake(emit, src);
+        for (let r = 0; r < 64; r++) seq = send(emit, src, seq, Buffer.from(`GET /${long}/${r} HTTP/1.1\r\nHost: h${long}\r\nUser-Agent: ${long}\r\n\r\n`));
+      }
+    },
+  },
+];
+
+function ensureFlood(flood: Flood): string {
+  fs.mkdirSync(OUT, { recursive: true });
+  const file = path.join(OUT, `${flood.name}.pcap`);
+  if (fs.existsSync(file)) return file;
+  process.stdout.write(`generating ${file} ...\n`);
+  const writer = new PcapWriter(`${file}.part`);
+  let n = 0;
+  flood.write((frame) => writer.write(T0 + n++ * 1e-5, frame));
+  writer.close();
+  fs.renameSync(`${file}.part`, file);
+  return file;
+}
+
+/** Runs the floods; returns the lines to print. */
+export function hostileFloods(): string[] {
+  const lines = ['hostile captures (wiretop -r FILE --report json; memory_budget_mb 160):'];
+  for (const flood of FLOODS) {
+    const file = ensureFlood(flood);
+    const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json'], {
+      env: { ...process.env, WIRETOP_PRINT_RUSAGE: '1' }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8',
+    });
+    const usage = /rusage (\{.*\})/.exec(child.stderr);
+    const rss = usage === null ? NaN : (JSON.parse(usage[1]) as { maxRSS: number }).maxRSS / 1024;
+    let counted = '';
+    try {
+      const report = JSON.parse(child.stdout) as { requests: number; capture: Record<string, number> };
+      const c = report.capture;
+      counted = `${report.requests} requests; parse errors ${c.parseErrors}, head-budget drops ${c.headBufferDrops}, `
+        + `reassembly drops ${c.reassemblyDrops}, gaps ${c.gaps}, given up unanswered ${c.pipelineDrops}`;
+    } catch {
+      counted = `no report (${child.stderr.trim().split('\n').pop() ?? ''})`;
+    }
+    lines.push(`  ${flood.name} (${(fs.statSync(file).size / 1024 / 1024).toFixed(0)} MB): ${flood.what}`);
+    lines.push(`    exit ${child.status}, peak RSS ${rss.toFixed(0)} MB; ${counted}`);
+  }
+  return lines;
+}
+
+if (require.main === module) process.stdout.write(hostileFloods().join('\n') + '\n');
