@@ -167,6 +167,48 @@ describe('hostile input', () => {
     expect(released + pipeline.finish().length).toBe(30_000);
   });
 
+  it.each([1, 2, 3])('the HTTP parser survives mutated and random messages in random segments (fuzz, seed %i)', (seed) => {
+    const random = seededRandom(seed * 104729);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+    const noise = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+    const requests = [
+      () => request('GET', `/a/${Math.floor(random() * 1e6)}`),
+      () => request('POST', '/up', 'h.example', `Content-Length: ${pick(['5', '-1', '99999999999999999999', 'x', '5, 6'])}\r\n`) + 'hello',
+      () => request('PUT', '/c', 'h.example', `Transfer-Encoding: ${pick(['chunked', 'gzip, chunked', 'chunked, gzip'])}\r\n`)
+        + pick(['5\r\nhello\r\n0\r\n\r\n', 'zz\r\n', 'ffffffffffffffffff\r\nx', '5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n']),
+      () => `GET ${'/'.repeat(Math.floor(random() * 3000))} HTTP/1.1\r\n${'X: y\r\n'.repeat(Math.floor(random() * 300))}\r\n`,
+      () => 'GET /0.9\r\n',
+      () => `CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n`,
+    ];
+    const responses = [
+      () => response(200, 'ok'),
+      () => 'HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n',
+      () => 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+      () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n',
+      () => `HTTP/1.0 ${Math.floor(random() * 1000)} X\r\n\r\nbody until close`,
+    ];
+    const conversations: Conversation[] = [];
+    for (let c = 0; c < 30; c++) {
+      const conv = new Conversation({ addr: `10.4.0.${c + 1}`, port: 50000 + c }).handshake();
+      for (let m = 0; m < 20; m++) {
+        for (const [side, make] of [['client', pick(requests)], ['server', pick(responses)]] as const) {
+          let data = Buffer.from(make(), 'latin1');
+          const r = random();
+          if (r < 0.15) data = Buffer.concat([data.subarray(0, Math.floor(random() * data.length)), noise(Math.floor(random() * 64)), data.subarray(Math.floor(random() * data.length))]);
+          else if (r < 0.2) data = noise(1 + Math.floor(random() * 2000));
+          else if (r < 0.25) for (let k = 0; k < 4; k++) data[Math.floor(random() * data.length)] = pick([0x0d, 0x0a, 0x00, 0x1b, 0x3a, 0x20]);
+          conv.send(side, data, 1 + Math.floor(random() * 1460));
+        }
+      }
+      if (random() < 0.5) conv.close();
+      conversations.push(conv);
+    }
+    const { events, stats } = run([...interleave(...conversations)]);
+    expectSafe(events);
+    expect(stats.packets).toBeGreaterThan(1000);
+    for (const value of Object.values(stats)) expect(Number.isFinite(value)).toBe(true);
+  });
+
   it('a flood of distinct connections stays within the flow table bound', () => {
     const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 1000 }, 2);
     const frame = Buffer.from(traffic(9)[0].frame);
