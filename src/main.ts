@@ -15,6 +15,7 @@ import { RunState, type RunView } from './run/runState';
 import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
 import { restoreTerminal } from './sinks/terminalGuard';
 import { dropPrivileges } from './run/privileges';
+import { startWatchdog } from './run/watchdog';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
@@ -262,6 +263,9 @@ export function runFromProcess(): void {
     process.exit(1);
   };
   process.on('uncaughtException', fatal);
+  // A main thread stuck for good (a plug-in in an endless loop) can no longer be stopped by a
+  // signal: a watchdog thread ends the process then, terminal first.
+  startWatchdog();
   process.on('unhandledRejection', fatal);
   run(process.argv.slice(2), env).then((result) => {
     let code = result;

@@ -281,6 +281,14 @@ describe('stopping', () => {
     }
   });
 
+  it('a plug-in stuck in an endless loop: the watchdog ends the process with one line', async () => {
+    const plugin = path.join(dir, 'loop.js');
+    fs.writeFileSync(plugin, "module.exports = () => ({ name: 'loop', ingest() { for (;;) {} }, tick() {}, rows() { return { title: 'L', columns: [], rows: [] }; }, report() { return {}; } });");
+    const result = await runWiretop(['-r', fixture(), '--report', '--plugin', plugin], { env: { ...process.env, WIRETOP_WATCHDOG_SECONDS: '2' }, timeoutMs: 20000 });
+    expect(result.signal).toBe('SIGKILL');
+    expect(result.stderr).toBe('wiretop: the main thread has not answered for 2 s (a plug-in in an endless loop?): stopping\n');
+  });
+
   it('a closed stdout pipe ends the run quietly', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${WIRETOP}" -r "${file}" --ndjson | head -n 2 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`]);

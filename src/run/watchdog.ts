@@ -1,0 +1,72 @@
+/**
+ * The main thread's watchdog, in a thread of its own. The main thread counts a heartbeat
+ * in shared memory four times a second; when it has not moved for `seconds` (a plug-in in an
+ * endless loop, a runaway computation), no signal can reach wiretop's handlers any more — they
+ * run on that thread. The watchdog then gives the terminal back as far as it can from here
+ * (leaves the alternate screen, shows the cursor, `stty sane` on the terminal wiretop was
+ * started from), says why in one line, and ends the process.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tty from 'tty';
+import { isMainThread, Worker, workerData } from 'worker_threads';
+
+/** Seconds without a heartbeat before the process is ended (WIRETOP_WATCHDOG_SECONDS overrides, for tests). */
+export const WATCHDOG_SECONDS = 30;
+
+/** Watches `heartbeat`; returns the function that stops watching. */
+export function watchMainThread(heartbeat: Int32Array, seconds: number): () => void {
+  let last = Atomics.load(heartbeat, 0);
+  let stillFor = 0;
+  const timer = setInterval(() => {
+    const now = Atomics.load(heartbeat, 0);
+    if (now !== last) {
+      last = now;
+      stillFor = 0;
+      return;
+    }
+    if (++stillFor < seconds) return;
+    clearInterval(timer);
+    endStalledProcess(seconds);
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Starts the watchdog thread and the heartbeat; neither keeps the process alive. Returns the
+ * function that stops both.
+ */
+export function startWatchdog(seconds = Number(process.env.WIRETOP_WATCHDOG_SECONDS) || WATCHDOG_SECONDS): () => void {
+  const heartbeat = new Int32Array(new SharedArrayBuffer(4));
+  // Tests run the TypeScript sources; the thread runs the compiled file.
+  const script = __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/src/run/watchdog.js') : __filename;
+  const worker = new Worker(script, { workerData: { heartbeat: heartbeat.buffer, seconds }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+  worker.unref();
+  const beat = setInterval(() => Atomics.add(heartbeat, 0, 1), 250);
+  beat.unref();
+  return () => {
+    clearInterval(beat);
+    void worker.terminate();
+  };
+}
+
+// Loaded as the watchdog thread.
+if (!isMainThread && (workerData as { heartbeat?: unknown } | null)?.heartbeat instanceof SharedArrayBuffer) {
+  const { heartbeat, seconds } = workerData as { heartbeat: SharedArrayBuffer; seconds: number };
+  watchMainThread(new Int32Array(heartbeat), seconds);
+}
+
+function endStalledProcess(seconds: number): void {
+  try {
+    if (tty.isatty(1)) fs.writeSync(1, '\x1b[?1049l\x1b[?25h\x1b[0m');
+    if (tty.isatty(0)) execFileSync('stty', ['sane'], { stdio: [0, 'ignore', 'ignore'], timeout: 2000 });
+  } catch {
+    // Best effort: the line and the exit below matter more.
+  }
+  try {
+    fs.writeSync(2, `wiretop: the main thread has not answered for ${seconds} s (a plug-in in an endless loop?): stopping\n`);
+  } finally {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
