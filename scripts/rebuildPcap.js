@@ -1,4 +1,4 @@
-// Rebuilds the pcap addon after patch-package has applied patches/pcap+*.patch, so the
+// Rebuilds the pcap addon after scripts/applyPatches.js has applied patches/pcap+*.patch, so the
 // binding that ships closes its libuv poll handle (see the patch for why).
 const { execFileSync } = require('child_process');
 const path = require('path');
