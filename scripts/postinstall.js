@@ -1,5 +1,5 @@
 // What `npm ci` runs after installing: the pcap addon is patched (see patches/) and rebuilt,
-// then wiretop is compiled to dist/. It needs no dev dependency, so a production install
+// wiretop's own small native module (native/) is built, then wiretop is compiled to dist/. It needs no dev dependency, so a production install
 // (`npm ci --omit=dev`) works: the patch is applied by scripts/applyPatches.js, and the
 // compile is TypeScript's transpilation alone (`noCheck`: no type definitions needed; the
 // type check is `npm test`'s).
@@ -11,4 +11,19 @@ const { applyPatches } = require('./applyPatches');
 const ROOT = path.join(__dirname, '..');
 applyPatches();
 require('./rebuildPcap');
+buildSystemCalls();
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+
+/**
+ * Builds native/ (no_new_privs and capability drop for wiretop's threads). Best effort: without
+ * it wiretop runs the same, only without those two locks, and says less when it drops root.
+ */
+function buildSystemCalls() {
+  const nodeGyp = process.env.npm_config_node_gyp;
+  const [cmd, args] = nodeGyp ? [process.execPath, [nodeGyp, 'rebuild']] : ['npx', ['--no-install', 'node-gyp', 'rebuild']];
+  try {
+    execFileSync(cmd, args, { cwd: path.join(ROOT, 'native'), stdio: 'inherit' });
+  } catch (error) {
+    process.stderr.write(`wiretop: native/ was not built (${error.message.split('\n')[0]}): no_new_privs and the capability drop will be skipped\n`);
+  }
+}

@@ -179,12 +179,19 @@ describeLive('live capture on lo', () => {
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       await waitForLine(child, /listening on lo/);
       const seen = threads(child.pid!);
+      const taskStatus = (tid: string) => fs.readFileSync(`/proc/${child.pid}/task/${tid}/status`, 'utf8');
+      const noNewPrivsOf = (tid: string | undefined) => (tid === undefined ? 'none' : /^NoNewPrivs:\s*(\d)/m.exec(taskStatus(tid))?.[1] ?? '?');
+      const captureTid = fs.readdirSync(`/proc/${child.pid}/task`).find((tid) => fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16] === '-5');
+      const noNewPrivs = { main: noNewPrivsOf(String(child.pid)), capture: noNewPrivsOf(captureTid) };
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      return { seen, stderr };
+      return { seen, stderr, noNewPrivs };
     };
     const dropped = await run([]);
-    expect(dropped.stderr).toMatch(/^wiretop: dropped privileges to user nobody \(uid 65534, gid 65534, no supplementary groups\)\n/);
+    expect(dropped.stderr).toMatch(/^wiretop: dropped privileges to user nobody \(uid 65534, gid 65534, no supplementary groups, no new privileges\)\n/);
+    // The main thread and the capture thread (the one at nice -5) may gain no privileges by any exec.
+    expect(dropped.noNewPrivs.main).toBe('1');
+    expect(dropped.noNewPrivs.capture).toBe('1');
     expect(dropped.seen.length).toBeGreaterThan(2);
     for (const thread of dropped.seen) expect(thread).toEqual({ uid: '65534\t65534\t65534\t65534', gid: '65534\t65534\t65534\t65534', groups: '', caps: '0000000000000000' });
     const kept = await run(['--user', 'root']);

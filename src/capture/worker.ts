@@ -10,6 +10,7 @@ import { captureLimits } from './limits';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import { CapturePipeline } from './pipeline';
 import { openSource } from './sources/openSource';
+import { lockDownThread } from '../run/systemCalls';
 
 const port = parentPort!;
 const request = workerData as CaptureRequest;
@@ -37,7 +38,10 @@ async function main(): Promise<void> {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
     const pipeline = new CapturePipeline(captureLimits(request.maxStrLength, request.memoryBudgetMb), request.timeout, ports);
-    loop = new CaptureLoop(openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined), pipeline, { post });
+    const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
+    // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
+    lockDownThread();
+    loop = new CaptureLoop(source, pipeline, { post });
     if (stopBeforeStart) loop.stop();
     await loop.run();
   } catch (error) {

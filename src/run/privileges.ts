@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import { WiretopError } from '../errors';
+import { lockDownThread, threadHasCapabilities } from './systemCalls';
 
 /** A user of the password database. */
 interface Account {
@@ -35,7 +36,13 @@ export function lookUpUser(name: string, passwd = '/etc/passwd'): Account | null
  * done: not root, or `root` asked for). Throws a WiretopError when the drop cannot be done.
  */
 export function dropPrivileges(user: string): string | null {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
+  if (typeof process.getuid !== 'function') return null;
+  if (process.getuid() !== 0) {
+    // A setcap'd node: not root, but capable. The capabilities go once the capture is open.
+    if (!threadHasCapabilities()) return null;
+    const done = lockDownThread();
+    return done.includes('no capabilities') ? `wiretop: dropped capabilities (${done.join(', ')})` : null;
+  }
   if (user === 'root' || user === '0') return null;
   const account = lookUpUser(user);
   if (account === null) {
@@ -51,5 +58,6 @@ export function dropPrivileges(user: string): string | null {
   if (process.getuid() !== account.uid || process.geteuid!() !== account.uid) {
     throw new WiretopError('permission', `dropping root privileges to ${user} did not take (--user root keeps root)`);
   }
-  return `wiretop: dropped privileges to user ${user} (uid ${account.uid}, gid ${account.gid}, no supplementary groups)`;
+  const locked = lockDownThread();
+  return `wiretop: dropped privileges to user ${user} (uid ${account.uid}, gid ${account.gid}, no supplementary groups${locked.map((what) => `, ${what}`).join('')})`;
 }

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tty from 'tty';
 import { isMainThread, Worker, workerData } from 'worker_threads';
+import { lockDownThread } from './systemCalls';
 
 /** Seconds without a heartbeat before the process is ended (WIRETOP_WATCHDOG_SECONDS overrides, for tests). */
 export const WATCHDOG_SECONDS = 30;
@@ -54,6 +55,7 @@ export function startWatchdog(seconds = Number(process.env.WIRETOP_WATCHDOG_SECO
 // Loaded as the watchdog thread.
 if (!isMainThread && (workerData as { heartbeat?: unknown } | null)?.heartbeat instanceof SharedArrayBuffer) {
   const { heartbeat, seconds } = workerData as { heartbeat: SharedArrayBuffer; seconds: number };
+  lockDownThread();
   watchMainThread(new Int32Array(heartbeat), seconds);
 }
 

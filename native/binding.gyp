@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "wiretop_sys",
+      "sources": ["wiretop_sys.c"]
+    }
+  ]
+}
