@@ -75,8 +75,7 @@ export class Dashboard {
     const { screen, run } = options;
     this.screen = screen;
     this.filter = new DashboardFilter(run.config);
-    const builtins = new Set<unknown>(Object.values(run.stats.builtins));
-    this.panels = dashboardPanels(run.stats.modules.filter((m) => !builtins.has(m)));
+    this.panels = dashboardPanels(run.stats.plugins);
     for (const panel of this.panels) {
       this.boxes.set(panel.id, new PanelBox(screen));
       if (this.shown[panel.slot] === undefined) this.shown[panel.slot] = panel.id;

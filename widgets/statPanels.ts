@@ -6,7 +6,7 @@
 import { share } from '../src/format';
 import { sectionOf } from '../src/http/uri';
 import { KEY_SEPARATOR } from '../src/stats/modules';
-import type { PanelRows, StatModule } from '../src/stats/statModule';
+import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { table } from './text';
 import type { Drill, PanelContent, Size, ViewContext } from './view';
@@ -85,16 +85,9 @@ export function presentModule(module: StatModule): (ctx: ViewContext, size: Size
     if (failure !== undefined) {
       return { title: `${module.name} (disabled)`, lines: [`${module.name} failed in ${failure.method}(): ${failure.message}`, 'It is disabled for the rest of the run.'], tones: ['alert', null] };
     }
-    let rows: PanelRows;
-    try {
-      rows = module.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
-    } catch (error) {
-      // A plug-in's fault is shown in its panel, not allowed to take the dashboard down.
-      return { title: module.name, lines: [`${module.name} failed: ${(error as Error).message}`], tones: ['alert'] };
-    }
-    if (rows === null || typeof rows !== 'object' || !Array.isArray(rows.rows) || !Array.isArray(rows.columns)) {
-      return { title: module.name, lines: [`${module.name}: rows() must return { title, columns, rows }`], tones: ['alert'] };
-    }
+    const rows = moduleRows(module, ctx.window, ctx.now, ctx.run.config.max_top_hits);
+    // A plug-in's fault is shown in its panel, not allowed to take the dashboard down.
+    if (rows instanceof Error) return { title: module.name, lines: [`${module.name}: ${rows.message}`], tones: ['alert'] };
     return rowsContent(rows, size, `${rows.title || module.name}${approx(rows)}`);
   };
 }

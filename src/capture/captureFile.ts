@@ -68,7 +68,7 @@ export class CaptureFileReader {
 
   /** The main thread asked the capture to stop. */
   private get stopRequested(): boolean {
-    return Atomics.load(this.stopSignal, 0) !== 0;
+    return isSet(this.stopSignal);
   }
 
   /** The next packet, or null at the end of the file. */
@@ -278,6 +278,11 @@ function openForReading(path: string): number {
   }
 }
 
+/** Has the main thread set the stop signal? */
+function isSet(stopSignal: Int32Array): boolean {
+  return Atomics.load(stopSignal, 0) !== 0;
+}
+
 /**
  * fs.readSync that waits out EAGAIN on a non-blocking pipe, a few milliseconds at a time;
  * a stop (`stopSignal` set to 1) ends the wait as the end of the input.
@@ -289,7 +294,7 @@ function readSome(fd: number, buf: Buffer, offset: number, length: number, stopS
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        if (Atomics.load(stopSignal, 0) !== 0) return 0;
+        if (isSet(stopSignal)) return 0;
         Atomics.wait(stopSignal, 0, 0, 5);
         continue;
       }

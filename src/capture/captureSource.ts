@@ -140,8 +140,7 @@ export class WorkerCapture implements CaptureSource {
   async abandon(ms: number): Promise<boolean> {
     const worker = this.worker;
     if (worker === null) return true;
-    this.ended = true;
-    void worker.terminate();
+    this.terminate(worker);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
     const ended = await Promise.race([this.exited.then(() => true), timedOut]);
@@ -149,24 +148,25 @@ export class WorkerCapture implements CaptureSource {
     return ended;
   }
 
+  /** Ends the worker without waiting for it; that counts as its end (what it still held is lost). */
+  private terminate(worker: Worker): void {
+    this.ended = true;
+    void worker.terminate();
+  }
+
   /** Asks the worker to stop; past STOP_DEADLINE_MS it is terminated instead. */
   async stop(): Promise<void> {
     const worker = this.worker;
     Atomics.store(this.stopSignal, 0, 1);
     Atomics.notify(this.stopSignal, 0);
+    let deadline: NodeJS.Timeout | undefined;
     if (worker !== null) {
       const message: ToWorker = { type: 'stop' };
       worker.postMessage(message);
-      const deadline = setTimeout(() => {
-        // It did not answer: what it still held is lost, but wiretop stops. Ending it counts as its end.
-        this.ended = true;
-        void worker.terminate();
-      }, STOP_DEADLINE_MS);
+      deadline = setTimeout(() => this.terminate(worker), STOP_DEADLINE_MS);
       deadline.unref();
-      await this.exited;
-      clearTimeout(deadline);
-      return;
     }
     await this.exited;
+    clearTimeout(deadline);
   }
 }

@@ -18,7 +18,7 @@ import { CaptureHealth } from './captureHealth';
 export const LOSS_RECENT_SECONDS = 10;
 
 /** The statistics as outputs read them. */
-export type StatsView = Pick<StatsStore, 'builtins' | 'modules' | 'module' | 'config' | 'failures' | 'failureOf'> & {
+export type StatsView = Pick<StatsStore, 'builtins' | 'modules' | 'plugins' | 'module' | 'config' | 'failures' | 'failureOf'> & {
   readonly lastClosed: number;
   readonly latestEventTs: number;
   readonly earliestEventTs: number;

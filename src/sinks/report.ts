@@ -7,7 +7,7 @@ import type { AlertRecord } from '../alerts/monitor';
 import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime } from '../format';
 import { statusClasses, type TopModule, type TopReportRow } from '../stats/modules';
 import type { RunView } from '../run/runState';
-import type { PanelRows, StatModule } from '../stats/statModule';
+import { moduleRows, type StatModule } from '../stats/statModule';
 import type { PluginFailure } from '../stats/store';
 import type { CaptureStats } from '../types';
 import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
@@ -50,12 +50,6 @@ function rowsOf(module: TopModule, now: number, limit: number): { rows: ReportRo
   return { rows: report.top, approximate: report.approximate };
 }
 
-/** The plug-in modules of a run, in load order. */
-export function pluginModules(run: RunView): StatModule[] {
-  const builtins = new Set<unknown>(Object.values(run.stats.builtins));
-  return run.stats.modules.filter((m) => !builtins.has(m));
-}
-
 /** A plug-in's report, or what disabled it (a report that throws does not lose the others). */
 function pluginReport(run: RunView, module: StatModule, now: number, limit: number): unknown {
   const failure = run.stats.failureOf(module.name);
@@ -84,7 +78,7 @@ export function buildReport(run: RunView): Report {
   };
   const { classes, errorRate } = statusClasses(b.statuses.view('all', now).entries);
   const plugins: Record<string, unknown> = {};
-  for (const module of pluginModules(run)) plugins[module.name] = pluginReport(run, module, now, limit);
+  for (const module of run.stats.plugins) plugins[module.name] = pluginReport(run, module, now, limit);
   return {
     source: run.source,
     firstTs: requests.firstTs,
@@ -172,13 +166,8 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
  */
 export function pluginSection(module: StatModule, now: number, limit: number, failure?: PluginFailure): string[] {
   if (failure !== undefined) return [`${module.name}:`, `  disabled: failed in ${failure.method}(): ${failure.message}`];
-  let rows: PanelRows;
-  try {
-    rows = module.rows('all', now, limit);
-  } catch (error) {
-    return [`${module.name}:`, `  failed: ${(error as Error).message}`];
-  }
-  if (!Array.isArray(rows?.rows) || !Array.isArray(rows.columns)) return [`${module.name}:`, '  rows() must return { title, columns, rows }'];
+  const rows = moduleRows(module, 'all', now, limit);
+  if (rows instanceof Error) return [`${module.name}:`, `  ${rows.message}`];
   const title = `${rows.title || module.name}${rows.approximate ? ' (approximate)' : ''}:`;
   if (rows.rows.length === 0) return [title, '  (none)'];
   const { header, lines } = table(rows.columns, rows.rows, REPORT_TABLE_WIDTH);
@@ -201,7 +190,7 @@ export class ReportSink implements Sink {
       return;
     }
     const { stats, config } = this.run;
-    const sections = pluginModules(this.run).map((module) => pluginSection(module, stats.lastClosed, config.max_top_hits, stats.failureOf(module.name)));
+    const sections = stats.plugins.map((module) => pluginSection(module, stats.lastClosed, config.max_top_hits, stats.failureOf(module.name)));
     this.write(renderReportText(report, sections));
   }
 }

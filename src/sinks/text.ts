@@ -8,7 +8,7 @@ import { dateTime, truncate } from '../format';
 import { describeLossCounts, LOSS_ADVICE } from '../run/captureHealth';
 import { statusClasses } from '../stats/modules';
 import type { RunView } from '../run/runState';
-import type { PanelRows, StatModule } from '../stats/statModule';
+import { moduleRows, type StatModule } from '../stats/statModule';
 import type { Sink } from './sink';
 
 /** How many entries each summary line lists. */
@@ -17,13 +17,8 @@ const LIST = 3;
 /** A plug-in's rows of the recent window on one line: `10.0.0.1 42  10.0.0.2 7`. */
 function pluginLine(run: RunView, module: StatModule, now: number): string {
   if (run.stats.failureOf(module.name) !== undefined) return 'disabled';
-  let rows: PanelRows;
-  try {
-    rows = module.rows('recent', now, LIST);
-  } catch (error) {
-    return `failed: ${(error as Error).message}`;
-  }
-  if (!Array.isArray(rows?.rows)) return '-';
+  const rows = moduleRows(module, 'recent', now, LIST);
+  if (rows instanceof Error) return rows.message;
   return rows.rows.map((cells) => cells.map((cell, i) => (i === 0 ? truncate(String(cell), 40) : String(cell))).join(' ')).join('  ') || '-';
 }
 
@@ -31,16 +26,11 @@ function pluginLine(run: RunView, module: StatModule, now: number): string {
 export class TextSink implements Sink {
   private readonly unsubscribe: Array<() => void>;
 
-  /** Plug-in modules: each gets a line of its own in every summary. */
-  private readonly plugins: StatModule[];
-
   constructor(private readonly run: RunView, private readonly write: (text: string) => void) {
     this.unsubscribe = [
       run.onSecond((second) => this.onSecond(second)),
       run.onNotice((notice) => this.onNotice(notice)),
     ];
-    const builtins = new Set<unknown>(Object.values(run.stats.builtins));
-    this.plugins = run.stats.modules.filter((m) => !builtins.has(m));
   }
 
   onEvents(): void {}
@@ -71,7 +61,7 @@ export class TextSink implements Sink {
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
-      ...this.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
+      ...this.run.stats.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
     if (this.run.health.latest?.interfaceDown === 1) lines.push('  WARNING: the interface is down: no traffic can be seen');
     const lost = describeLossCounts(this.run.health.between(span.start, span.end));

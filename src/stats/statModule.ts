@@ -59,5 +59,23 @@ export interface StatModule<Report = unknown> {
   report(now: number, limit: number): Report;
 }
 
+/**
+ * A module's rows, or the Error that says why there are none: its `rows()` threw, or returned
+ * something that is not `{ title, columns, rows }`. Every output that shows a plug-in calls
+ * `rows()` through this, so a faulty plug-in is shown as such instead of taking the output down.
+ */
+export function moduleRows(module: StatModule, window: WindowName, now: number, limit: number): PanelRows | Error {
+  let rows: PanelRows;
+  try {
+    rows = module.rows(window, now, limit);
+  } catch (error) {
+    return new Error(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (rows === null || typeof rows !== 'object' || !Array.isArray(rows.rows) || !Array.isArray(rows.columns)) {
+    return new Error('rows() must return { title, columns, rows }');
+  }
+  return rows;
+}
+
 /** The shape of a plug-in file: a function that makes the module. */
 export type StatModuleFactory = (context: StatContext) => StatModule;

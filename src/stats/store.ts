@@ -27,8 +27,10 @@ export class StatsStore {
   readonly modules: StatModule[];
   private readonly listeners = new Set<TickListener>();
   private readonly builtinList: StatModule[];
+  /** The plug-ins loaded, in load order. */
+  readonly plugins: readonly StatModule[];
   /** Plug-ins still enabled (one that throws is dropped from here). */
-  private plugins: StatModule[];
+  private enabledPlugins: StatModule[];
   /** Plug-ins disabled after they threw, in order. */
   readonly failures: PluginFailure[] = [];
   private readonly failureListeners = new Set<(failure: PluginFailure) => void>();
@@ -41,7 +43,8 @@ export class StatsStore {
   constructor(readonly config: Config, plugins: StatModule[] = []) {
     this.builtins = createBuiltinModules(config);
     this.builtinList = Object.values(this.builtins);
-    this.plugins = [...plugins];
+    this.plugins = plugins;
+    this.enabledPlugins = [...plugins];
     this.modules = [...this.builtinList, ...plugins];
   }
 
@@ -67,7 +70,7 @@ export class StatsStore {
     } catch (error) {
       const failure = { name: module.name, method, message: error instanceof Error ? error.message : String(error) };
       this.failures.push(failure);
-      this.plugins = this.plugins.filter((p) => p !== module);
+      this.enabledPlugins = this.enabledPlugins.filter((p) => p !== module);
       for (const listener of this.failureListeners) listener(failure);
       return undefined;
     }
@@ -81,7 +84,7 @@ export class StatsStore {
       if (event.ts < this.earliestEventTs) this.earliestEventTs = event.ts;
       for (let m = 0; m < modules.length; m++) modules[m].ingest(event);
     }
-    for (const plugin of this.plugins) {
+    for (const plugin of this.enabledPlugins) {
       this.guard(plugin, 'ingest', () => { for (const event of events) plugin.ingest(event); });
     }
   }
@@ -101,7 +104,7 @@ export class StatsStore {
     if (last - second > retention) second = last - retention;
     for (; second <= last; second++) {
       for (const module of this.builtinList) module.tick(second);
-      for (const plugin of this.plugins) this.guard(plugin, 'tick', () => plugin.tick(second));
+      for (const plugin of this.enabledPlugins) this.guard(plugin, 'tick', () => plugin.tick(second));
       this.lastClosed = second;
       for (const listener of this.listeners) listener(second);
     }
