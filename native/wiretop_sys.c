@@ -1,12 +1,17 @@
 /*
  * The two system calls wiretop needs and Node does not offer, for the thread that calls them
- * (both are per-thread on Linux): no_new_privs (no later exec may gain privileges) and an
+ * or for every thread of the process (both are per-thread on Linux): no_new_privs (no later exec may gain privileges) and an
  * empty capability set (what a setcap'd node keeps after the capture is open). N-API, so every
  * thread of the process can load it.
  */
 #include <node_api.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -16,22 +21,100 @@ static napi_value boolean(napi_env env, int value) {
   return result;
 }
 
+static int set_no_new_privs(void) {
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0;
+}
+
+static int drop_capabilities(void) {
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
+/*
+ * Every thread of the process, not only wiretop's own: the runtime's helper threads (V8's
+ * platform workers, libuv's pool) were started before any JavaScript ran and would keep a
+ * setcap'd node's capabilities. Each is sent a real-time signal whose handler makes the two
+ * calls on that thread (both are async-signal-safe system calls), the way the C library
+ * broadcasts setuid; threads started later inherit the state of the thread that starts them.
+ */
+static volatile sig_atomic_t broadcast_drop_capabilities;
+static int locked_threads;
+static int failed_threads;
+
+static void lock_down_on_signal(int signal_number) {
+  (void)signal_number;
+  int ok = set_no_new_privs();
+  if (broadcast_drop_capabilities && !drop_capabilities()) ok = 0;
+  __atomic_add_fetch(ok ? &locked_threads : &failed_threads, 1, __ATOMIC_SEQ_CST);
+}
+
+static napi_value LockDownProcess(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool drop = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_bool(env, argv[0], &drop);
+  broadcast_drop_capabilities = drop;
+  __atomic_store_n(&locked_threads, 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&failed_threads, 0, __ATOMIC_SEQ_CST);
+
+  int signal_number = SIGRTMIN + 6;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = lock_down_on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(signal_number, &action, NULL);
+
+  pid_t process = getpid();
+  pid_t self = (pid_t)syscall(SYS_gettid);
+  int others = 0;
+  DIR *tasks = opendir("/proc/self/task");
+  if (tasks != NULL) {
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+      pid_t thread = (pid_t)atoi(entry->d_name);
+      if (thread <= 0 || thread == self) continue;
+      if (syscall(SYS_tgkill, process, thread, signal_number) == 0) others++;
+    }
+    closedir(tasks);
+  }
+  int self_ok = set_no_new_privs() && (!drop || drop_capabilities());
+
+  /* Threads blocked in a system call run the handler as soon as it is interrupted; allow a
+     second for all of them, and report those that did not answer (they block the signal). */
+  struct timespec pause = { 0, 2 * 1000 * 1000 };
+  for (int waited = 0; waited < 500; waited++) {
+    if (__atomic_load_n(&locked_threads, __ATOMIC_SEQ_CST) + __atomic_load_n(&failed_threads, __ATOMIC_SEQ_CST) >= others) break;
+    nanosleep(&pause, NULL);
+  }
+  int locked = __atomic_load_n(&locked_threads, __ATOMIC_SEQ_CST) + (self_ok ? 1 : 0);
+
+  napi_value result, value;
+  napi_create_object(env, &result);
+  napi_create_int32(env, others + 1, &value);
+  napi_set_named_property(env, result, "threads", value);
+  napi_create_int32(env, locked, &value);
+  napi_set_named_property(env, result, "locked", value);
+  return result;
+}
+
 static napi_value SetNoNewPrivs(napi_env env, napi_callback_info info) {
   (void)info;
-  return boolean(env, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+  return boolean(env, set_no_new_privs());
 }
 
 static napi_value DropCapabilities(napi_env env, napi_callback_info info) {
   (void)info;
-  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-  struct __user_cap_data_struct data[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
-  return boolean(env, syscall(SYS_capset, &header, data) == 0);
+  return boolean(env, drop_capabilities());
 }
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     { "setNoNewPrivs", NULL, SetNoNewPrivs, NULL, NULL, NULL, napi_default, NULL },
     { "dropCapabilities", NULL, DropCapabilities, NULL, NULL, NULL, napi_default, NULL },
+    { "lockDownProcess", NULL, LockDownProcess, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

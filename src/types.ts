@@ -49,7 +49,7 @@ export interface CaptureStats {
   flowsActive: number;
   /** TCP connections seen in all. */
   flowsTotal: number;
-  /** Connections refused because the flow table was full. */
+  /** Connections ended early to make room in a full flow table (the least recently active). */
   flowsDropped: number;
   /** Connections expired after being idle. */
   flowsExpired: number;

@@ -149,22 +149,34 @@ describe('hostile input', () => {
     expect(budget.used).toBe(0);
   });
 
-  it('transactions held back for request-time order are bounded: past 20,000 the oldest go out', () => {
-    const pipeline = new CapturePipeline(captureLimits(MAX_STR), 2);
-    const conv = new Conversation().handshake();
-    // 30,000 pipelined requests never answered, within a second of data time: each but the
-    // last 64 is given up, and would wait the 2 s hold time behind the ones still open.
-    for (let k = 0; k < 30_000; k++) conv.send('client', request('GET', `/r/${k}`), 1460, 0.00001);
+  it('transactions held back for request-time order are bounded by their share of the budget: past it the oldest go out', () => {
+    const maxHeldBytes = 1024 * 1024;
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxHeldBytes }, 2);
+    // One request that is never answered, then 30,000 answered ones on another connection within
+    // a second of data time: each of them waits behind the open one for the 2 s hold time.
+    const open = new Conversation({ addr: '10.1.1.1', port: 40000 }).handshake();
+    open.send('client', request('GET', '/open'));
+    const busy = new Conversation({ addr: '10.1.1.2', port: 40001 }).handshake();
+    busy.clock = open.clock;
+    for (let k = 0; k < 30_000; k++) {
+      busy.send('client', request('GET', `/r/${k}`), 1460, 0.00001);
+      busy.send('server', response(200), 1460, 0.00001);
+    }
     let released = 0;
     let most = 0;
-    for (const { ts, frame } of conv.frames) {
+    let mostHeld = 0;
+    for (const { ts, frame } of interleave(open, busy)) {
       pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
       released += pipeline.release().length;
-      most = Math.max(most, (pipeline as unknown as { held: unknown[] }).held.length);
+      const { held, heldBytes } = pipeline as unknown as { held: unknown[]; heldBytes: number };
+      most = Math.max(most, heldBytes);
+      mostHeld = Math.max(mostHeld, held.length);
     }
     expect(released).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual(20_001);
-    expect(released + pipeline.finish().length).toBe(30_000);
+    // At most one transaction over the share between two releases (one per frame here).
+    expect(most).toBeLessThanOrEqual(maxHeldBytes + 1024);
+    expect(mostHeld).toBeGreaterThan(1000);
+    expect(released + pipeline.finish().length).toBe(30_001);
   });
 
   it.each([1, 2, 3])('the HTTP parser survives mutated and random messages in random segments (fuzz, seed %i)', (seed) => {
@@ -209,7 +221,7 @@ describe('hostile input', () => {
     for (const value of Object.values(stats)) expect(Number.isFinite(value)).toBe(true);
   });
 
-  it('a flood of distinct connections stays within the flow table bound', () => {
+  it('a flood of distinct connections stays within the flow table bound, and ends idle ones rather than busy ones', () => {
     const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 1000 }, 2);
     const frame = Buffer.from(traffic(9)[0].frame);
     for (let i = 0; i < 20_000; i++) {
@@ -219,5 +231,31 @@ describe('hostile input', () => {
     }
     expect(pipeline.stats.flowsActive).toBeLessThanOrEqual(1000);
     expect(pipeline.stats.flowsDropped).toBe(19_000);
+  });
+
+  it('a full flow table keeps the connection that keeps sending, and ends the flood\'s', () => {
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), maxFlows: 100 }, 2);
+    const busy = new Conversation({ addr: '10.1.1.1', port: 40000 }).handshake();
+    const flood = Buffer.from(traffic(9)[0].frame);
+    let t = 1_700_000_000;
+    const feed = (frames: TimedFrame[]) => { for (const { frame } of frames) pipeline.onFrame(frame, 0, frame.length, frame.length, (t += 1e-4), LinkType.ETHERNET); };
+    feed(busy.frames);
+    let sent = busy.frames.length;
+    for (let i = 0; i < 5000; i++) {
+      flood.writeUInt16BE(1024 + (i % 60000), 34);
+      flood.writeUInt32BE(0x0b000000 + i, 26);
+      pipeline.onFrame(flood, 0, flood.length, flood.length, (t += 1e-4), LinkType.ETHERNET);
+      if (i % 20 === 0) {
+        // The busy connection: one request and its response every 20 flood connections.
+        busy.send('client', request('GET', `/busy/${i}`));
+        busy.send('server', response(200));
+        feed(busy.frames.slice(sent));
+        sent = busy.frames.length;
+      }
+    }
+    const events = [...pipeline.release(), ...pipeline.finish()];
+    const answered = events.filter((e) => e.uri.startsWith('/busy/') && e.status === 200);
+    expect(answered).toHaveLength(250);
+    expect(pipeline.stats.flowsDropped).toBeGreaterThan(4800);
   });
 });

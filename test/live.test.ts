@@ -172,6 +172,11 @@ describeLive('live capture on lo', () => {
       const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1].trim() ?? '';
       return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups'), caps: field('CapEff') };
     });
+    // no_new_privs per thread, and whether the thread blocks every signal (Node's inspector-signal thread).
+    const lockdown = (pid: number) => fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      return { noNewPrivs: /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1], blocksSignals: /^SigBlk:\s*fffffffe7ffbfeff$/m.test(status) };
+    });
     const run = async (flags: string[]) => {
       const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', '9', '--ndjson', ...flags]);
       let stderr = '';
@@ -183,12 +188,23 @@ describeLive('live capture on lo', () => {
       const noNewPrivsOf = (tid: string | undefined) => (tid === undefined ? 'none' : /^NoNewPrivs:\s*(\d)/m.exec(taskStatus(tid))?.[1] ?? '?');
       const captureTid = fs.readdirSync(`/proc/${child.pid}/task`).find((tid) => fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16] === '-5');
       const noNewPrivs = { main: noNewPrivsOf(String(child.pid)), capture: noNewPrivsOf(captureTid) };
+      const locked = lockdown(child.pid!);
+      // SIGUSR1 no longer opens Node's inspector once the privileges are gone.
+      child.kill('SIGUSR1');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const inspectorOpen = /:9229 /.test(spawnSync('ss', ['-ltnp']).stdout.toString().split('\n').filter((line) => line.includes(`pid=${child.pid},`)).join('\n'));
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      return { seen, stderr, noNewPrivs };
+      return { seen, stderr, noNewPrivs, locked, inspectorOpen };
     };
     const dropped = await run([]);
-    expect(dropped.stderr).toMatch(/^wiretop: dropped privileges to user nobody \(uid 65534, gid 65534, no supplementary groups, no new privileges\)\n/);
+    expect(dropped.stderr).toMatch(/^wiretop: dropped privileges to user nobody \(uid 65534, gid 65534, no supplementary groups, no new privileges( in \d+ of \d+ threads)?\)\n/);
+    expect(dropped.inspectorOpen).toBe(false);
+    // Every thread may gain no privileges by any exec, the runtime's helpers included; the one
+    // exception allowed is the thread of Node's that blocks every signal (it runs no code of ours).
+    const unlocked = dropped.locked.filter((thread) => thread.noNewPrivs !== '1');
+    expect(unlocked.length).toBeLessThanOrEqual(1);
+    for (const thread of unlocked) expect(thread.blocksSignals).toBe(true);
     // The main thread and the capture thread (the one at nice -5) may gain no privileges by any exec.
     expect(dropped.noNewPrivs.main).toBe('1');
     expect(dropped.noNewPrivs.capture).toBe('1');

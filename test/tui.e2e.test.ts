@@ -3,6 +3,7 @@
  * the alert log during the demo's spike, quitting with the terminal restored, on several TERM
  * values and sizes; and the --text fallback where no dashboard can run.
  */
+import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
 import { generateTraffic } from '../src/demo/traffic';
@@ -56,6 +57,23 @@ describeTmux('dashboard in tmux', () => {
     // The terminal is given back: no panel left on the screen.
     expect(screen).not.toMatch(/Top sections/);
   }, 60000);
+
+  it('gives the terminal back even when the process is killed with SIGKILL', async () => {
+    const tui = open(`"${WIRETOP}" --demo`, 100, 30);
+    await tui.waitFor(/Top sections/);
+    expect(tui.display('#{alternate_on}')).toBe('1');
+    const shell = Number(tui.display('#{pane_pid}'));
+    const node = spawnSync('pgrep', ['-P', String(shell), 'node'], { encoding: 'utf8' }).stdout.trim();
+    expect(node).toMatch(/^\d+$/);
+    process.kill(Number(node), 'SIGKILL');
+    const screen = await tui.waitFor(/the terminal is given back/);
+    expect(screen).not.toMatch(/Top sections/);
+    expect(tui.display('#{alternate_on}')).toBe('0');
+    // Line editing and echo are back on (the modes from before the dashboard).
+    const modes = spawnSync('stty', ['-F', tui.display('#{pane_tty}'), '-a'], { encoding: 'utf8' }).stdout;
+    expect(modes).toMatch(/(^|\s)icanon(\s|$)/m);
+    expect(modes).toMatch(/(^|\s)echo(\s|$)/m);
+  }, 30000);
 
   it('replays a capture file (-r --speed 0) and keeps the result on screen until q', async () => {
     const tui = open(`"${WIRETOP}" -r "${fixture()}" --speed 0 --bucket 5`, 100, 30);

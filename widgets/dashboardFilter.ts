@@ -1,13 +1,14 @@
 /**
  * The dashboard's filter (`/`): narrows every panel to transactions whose host or URI match.
  * A second store takes the matching transactions from then on, primed with the matching ones
- * among the last `RECENT_EVENTS` seen (within `RECENT_BYTES`), so the view is not empty when the filter starts. Those
+ * among the last `RECENT_EVENTS` seen (within their share of `memory_budget_mb`), so the view is not empty when the filter starts. Those
  * are kept in the compact form they crossed from the worker in (~200 bytes each, outside the
  * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap. Only the
  * dashboard keeps them: headless outputs have no filter.
  */
 import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
+import { budgetShare } from '../src/capture/limits';
 import type { Config } from '../src/config';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
@@ -15,14 +16,16 @@ import type { HttpEvent } from '../src/types';
 /** Transactions remembered to prime a new filter (bounded: ~10 MB). */
 export const RECENT_EVENTS = 50_000;
 
-/** Bytes the remembered transactions may take (hostile 3 KB strings would make 50,000 take 150 MB). */
-export const RECENT_BYTES = 24 * 1024 * 1024;
-
-/** The last RECENT_EVENTS transactions within RECENT_BYTES (and less than one batch more), as encoded batches. */
+/**
+ * The last RECENT_EVENTS transactions within `maxBytes` (and less than one batch more), as
+ * encoded batches. The byte bound matters: hostile 3 KB strings would make 50,000 take 150 MB.
+ */
 class RecentTransactions {
   private readonly batches: EncodedBatch[] = [];
   private count = 0;
   private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
 
   add(batch: EncodedBatch): void {
     if (batch.count === 0) return;
@@ -30,7 +33,7 @@ class RecentTransactions {
     this.count += batch.count;
     this.bytes += batch.buffer.byteLength;
     while (this.batches.length > 1
-      && (this.count - this.batches[0].count >= RECENT_EVENTS || this.bytes - this.batches[0].buffer.byteLength >= RECENT_BYTES)) {
+      && (this.count - this.batches[0].count >= RECENT_EVENTS || this.bytes - this.batches[0].buffer.byteLength >= this.maxBytes)) {
       const dropped = this.batches.shift()!;
       this.count -= dropped.count;
       this.bytes -= dropped.buffer.byteLength;
@@ -78,12 +81,14 @@ interface ActiveFilter {
 
 /** The filter and what it needs: recent transactions, and its own store while on. */
 export class DashboardFilter {
-  private readonly recent = new RecentTransactions();
+  private readonly recent: RecentTransactions;
   private active: ActiveFilter | null = null;
   /** The last second of data time closed (the filtered store is brought up to it). */
   private lastClosed = -Infinity;
 
-  constructor(private readonly config: Config) {}
+  constructor(private readonly config: Config) {
+    this.recent = new RecentTransactions(budgetShare(config.memory_budget_mb, 'recentTransactions'));
+  }
 
   /** The filter's text, or null when off. */
   get text(): string | null {

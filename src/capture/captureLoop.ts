@@ -33,12 +33,21 @@ export const MAX_LIVE_BATCHES_IN_FLIGHT = 64;
 export class CaptureLoop {
   private stopRequested = false;
   private batchesInFlight = 0;
+  /** Sizes of the batches in flight, oldest first, and their sum (acknowledged in order). */
+  private readonly sizesInFlight: number[] = [];
+  private bytesInFlight = 0;
   /** Wakes the loop from a wait (stop, or the main thread caught up). */
   private wake: (() => void) | null = null;
   private waitingForMainThread = false;
   private readonly encoder = new BatchEncoder();
 
-  constructor(private readonly source: PacketSource, private readonly pipeline: CapturePipeline, private readonly out: MessageOut) {}
+  /** `maxBytesInFlight`: what the batches not yet taken in may hold (memory_budget_mb's share). */
+  constructor(
+    private readonly source: PacketSource,
+    private readonly pipeline: CapturePipeline,
+    private readonly out: MessageOut,
+    private readonly maxBytesInFlight = Infinity,
+  ) {}
 
   /** Asks the loop to end: it stops reading, flushes what it has and posts `stopped`. */
   stop(): void {
@@ -49,7 +58,8 @@ export class CaptureLoop {
   /** The main thread has taken in `batches` more event messages. */
   acknowledge(batches: number): void {
     this.batchesInFlight -= batches;
-    if (this.waitingForMainThread && this.batchesInFlight <= MAX_BATCHES_IN_FLIGHT / 2) this.wakeUp();
+    for (let i = 0; i < batches && this.sizesInFlight.length > 0; i++) this.bytesInFlight -= this.sizesInFlight.shift()!;
+    if (this.waitingForMainThread && !this.behind(MAX_BATCHES_IN_FLIGHT / 2, this.maxBytesInFlight / 2)) this.wakeUp();
   }
 
   /** Reads the source to its end, or until stop(); posts `eof` or `stopped` last. */
@@ -100,7 +110,7 @@ export class CaptureLoop {
 
   private postEvents(events: HttpEvent[]): void {
     for (let i = 0; i < events.length; i += MAX_BATCH) {
-      if (this.source.live && this.batchesInFlight >= MAX_LIVE_BATCHES_IN_FLIGHT) {
+      if (this.source.live && this.behind(MAX_LIVE_BATCHES_IN_FLIGHT - 1, this.maxBytesInFlight)) {
         this.pipeline.stats.eventsDropped += events.length - i;
         return;
       }
@@ -111,16 +121,23 @@ export class CaptureLoop {
       const watermark = end < events.length ? events[end].ts : this.pipeline.watermark;
       this.out.post({ type: 'events', batch, watermark }, transferList(batch));
       this.batchesInFlight++;
+      this.sizesInFlight.push(batch.buffer.byteLength);
+      this.bytesInFlight += batch.buffer.byteLength;
     }
   }
 
   /** Waits while the main thread is behind (files and the demo only: live never waits). */
   private async waitForMainThread(): Promise<void> {
     this.waitingForMainThread = true;
-    while (this.batchesInFlight > MAX_BATCHES_IN_FLIGHT && !this.stopRequested) {
+    while (this.behind(MAX_BATCHES_IN_FLIGHT, this.maxBytesInFlight) && !this.stopRequested) {
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
     this.waitingForMainThread = false;
+  }
+
+  /** More than `batches` batches or `bytes` bytes are in flight. */
+  private behind(batches: number, bytes: number): boolean {
+    return this.batchesInFlight > batches || this.bytesInFlight > bytes;
   }
 
   /** Waits for `promise`, or less if the loop is woken. */

@@ -1,7 +1,8 @@
 /**
  * Tracks TCP connections: finds a segment's connection by its address/port 4-tuple, feeds the
  * right direction's reassembly, and ends connections on FIN/RST, on idleness, and at the end of
- * the capture. Bounded: a full table refuses new connections and counts them.
+ * the capture. Bounded (`maxFlows`, from the memory budget): a full table ends the least
+ * recently active connection it finds to make room, and counts it.
  */
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter } from '../http/connection';
@@ -86,6 +87,9 @@ function stringHash(text: string): number {
   return h;
 }
 
+/** Connections looked at to choose the one to end when the table is full. */
+const EVICTION_CANDIDATES = 16;
+
 /** IPv4 address texts kept for reuse at most (then the cache starts over). */
 const MAX_ADDRESS_TEXTS = 65_536;
 
@@ -131,7 +135,6 @@ export class FlowTable {
     if (flow === null) {
       if ((flags & TCP_RST) !== 0 || (length + uncaptured === 0 && (flags & TCP_SYN) === 0)) return;
       flow = this.create(seg, src, dst, bucket, ts);
-      if (flow === null) return;
     }
     flow.lastSeen = ts;
     const stream = fromA ? flow.streamA : flow.streamB;
@@ -147,11 +150,35 @@ export class FlowTable {
     }
   }
 
-  private create(seg: DecodedSegment, src: number | string, dst: number | string, bucket: number, ts: number): Flow | null {
-    if (this.flows.size >= this.limits.maxFlows) {
-      this.stats.flowsDropped++;
-      return null;
+  /**
+   * The table is full: ends the least recently active of the oldest connections (approximate
+   * LRU). Those looked at and spared were active more recently and go to the back of the line,
+   * so the next look finds others. A flood of new connections thus pushes out idle and flood
+   * connections, not the busy ones that keep sending.
+   */
+  private makeRoom(ts: number): void {
+    let victim: Flow | null = null;
+    const spared: Flow[] = [];
+    for (const flow of this.flows) {
+      if (victim === null || flow.lastSeen < victim.lastSeen) {
+        if (victim !== null) spared.push(victim);
+        victim = flow;
+      } else {
+        spared.push(flow);
+      }
+      if (spared.length + 1 >= EVICTION_CANDIDATES) break;
     }
+    for (const flow of spared) {
+      this.flows.delete(flow);
+      this.flows.add(flow);
+    }
+    if (victim === null) return;
+    this.stats.flowsDropped++;
+    this.end(victim, ts);
+  }
+
+  private create(seg: DecodedSegment, src: number | string, dst: number | string, bucket: number, ts: number): Flow {
+    if (this.flows.size >= this.limits.maxFlows) this.makeRoom(ts);
     const textA = seg.ipVersion === 4 ? this.ipv4Text(seg.src4) : seg.src6;
     const textB = seg.ipVersion === 4 ? this.ipv4Text(seg.dst4) : seg.dst6;
     let flow = this.spareFlows.pop();

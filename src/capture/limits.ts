@@ -1,36 +1,71 @@
 /**
- * The bounds of the capture worker's state, derived from the config. The growing buffers —
- * out-of-order segments, message heads that span segments, requests waiting for their
- * responses — draw on one memory budget (`memory_budget_mb`), shared out between them: each
- * part is charged what its data really costs, and past its share the oldest or the newest is
- * given up and counted, never the process.
+ * The bounds of wiretop's growing state, derived from the config. Every structure that grows
+ * with the traffic draws on one memory budget (`memory_budget_mb`), shared out between them:
+ * each part is charged what its data really costs (objects, strings at two bytes a character,
+ * buffers outside the JavaScript heap), and past its share the oldest (or, for message heads,
+ * the newest) is given up and counted in the capture health, never the process.
  */
 import { ByteBudget } from './byteBudget';
 import type { FlowLimits } from './flowTable';
 
-/** The default `memory_budget_mb`. */
+/** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */
 export const DEFAULT_MEMORY_BUDGET_MB = 160;
 
-/** How the budget is shared out (the rest of the process — tables, statistics — is bounded by counts). */
-const SHARES = { outOfOrder: 0.4, heads: 0.2, pendingRequests: 0.4 } as const;
+/**
+ * How the budget is shared out. Connections take the largest part because a busy server has
+ * many, and they are what is tracked at all; out-of-order data and waiting requests only fill
+ * up under loss or attack.
+ */
+export const BUDGET_SHARES = {
+  connections: 0.225,
+  outOfOrder: 0.25,
+  heads: 0.125,
+  pendingRequests: 0.2,
+  heldTransactions: 0.05,
+  transactionsInFlight: 0.05,
+  recentTransactions: 0.1,
+} as const;
 
-/** Defaults sized for a busy server: ~200k connections; buffers within `memoryBudgetMb`. */
-export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEMORY_BUDGET_MB): FlowLimits {
-  const budget = memoryBudgetMb * 1024 * 1024;
+/** A part of the budget, in bytes. */
+export function budgetShare(memoryBudgetMb: number, part: keyof typeof BUDGET_SHARES): number {
+  return Math.floor(memoryBudgetMb * 1024 * 1024 * BUDGET_SHARES[part]);
+}
+
+/**
+ * What one tracked connection costs: its objects (two streams, two parsers, the HTTP
+ * connection) and its entries in the tables, 1.15–1.6 KB of heap measured with 50,000 of
+ * them (`node --expose-gc`, heap used before and after), plus the collector's slack. Its
+ * buffers and waiting requests are charged to their own parts.
+ */
+export const CONNECTION_COST = 1536;
+
+/** The capture thread's limits: the tracking state's, and the transactions it holds. */
+export interface CaptureLimits extends FlowLimits {
+  /** Bytes of finished transactions held back for request-time order. */
+  maxHeldBytes: number;
+  /** Bytes of transaction batches sent to the main thread and not yet taken in. */
+  maxBytesInFlight: number;
+}
+
+/** The limits within `memoryBudgetMb` (the default: ~24,000 connections at once). */
+export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEMORY_BUDGET_MB): CaptureLimits {
+  const share = (part: keyof typeof BUDGET_SHARES) => budgetShare(memoryBudgetMb, part);
   return {
-    maxFlows: 200_000,
+    maxFlows: Math.max(16, Math.floor(share('connections') / CONNECTION_COST)),
     idleSeconds: 120,
-    maxBufferedBytes: Math.floor(budget * SHARES.outOfOrder),
+    maxBufferedBytes: share('outOfOrder'),
     maxStreamBufferBytes: 1024 * 1024,
     maxStreamSegments: 512,
     maxHoleSeconds: 5,
     maxStrLength,
     maxHeadBytes: 64 * 1024,
     // Heads that span segments, all connections together (a flood of unfinished heads stops here).
-    headBuffers: new ByteBudget(Math.floor(budget * SHARES.heads)),
+    headBuffers: new ByteBudget(share('heads')),
     maxHeaders: 200,
     maxPendingRequests: 64,
     // Requests waiting for their responses, all connections together (their strings included).
-    pendingRequests: new ByteBudget(Math.floor(budget * SHARES.pendingRequests)),
+    pendingRequests: new ByteBudget(share('pendingRequests')),
+    maxHeldBytes: share('heldTransactions'),
+    maxBytesInFlight: share('transactionsInFlight'),
   };
 }

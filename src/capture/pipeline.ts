@@ -5,7 +5,8 @@
  */
 import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
-import { FlowTable, type FlowLimits } from './flowTable';
+import { FlowTable } from './flowTable';
+import type { CaptureLimits } from './limits';
 import { isPlausibleTimestamp, type FrameSink } from './packetSource';
 
 /** Seconds of data time between sweeps for idle connections. */
@@ -17,6 +18,8 @@ export class CapturePipeline implements FrameSink {
   private readonly segment = new DecodedSegment();
   private readonly flows: FlowTable;
   private held: HttpEvent[] = [];
+  /** What the held transactions cost (see eventCost). */
+  private heldBytes = 0;
   private lastSweep = -Infinity;
   /** Data time: the latest packet timestamp seen (or the wall clock, in live mode). */
   now = 0;
@@ -31,8 +34,11 @@ export class CapturePipeline implements FrameSink {
    * one before it is released out of order. `ports`, when given, keeps only TCP segments
    * from or to those ports (the `-p` filter applied to a capture file).
    */
-  constructor(private readonly limits: FlowLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
-    this.flows = new FlowTable(limits, this.stats, (event) => this.held.push(event));
+  constructor(private readonly limits: CaptureLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
+    this.flows = new FlowTable(limits, this.stats, (event) => {
+      this.held.push(event);
+      this.heldBytes += eventCost(event);
+    });
   }
 
   /**
@@ -85,19 +91,22 @@ export class CapturePipeline implements FrameSink {
     // Never move the watermark back (a new connection can start with an old timestamp).
     if (threshold > this.watermark) this.watermark = Math.min(threshold, this.now);
     if (this.held.length === 0) return [];
-    if (this.held.length > MAX_HELD_EVENTS) return this.releaseOldest(this.held.length - MAX_HELD_EVENTS / 2, threshold);
+    if (this.heldBytes > this.limits.maxHeldBytes) return this.releaseOldest(this.heldBytes - this.limits.maxHeldBytes / 2, threshold);
     return this.releaseBefore(threshold);
   }
 
   /**
-   * Too many finished transactions wait for an earlier, still open one (a flood of unanswered
-   * pipelined requests holds every later one for the hold time): the oldest `count` go out now,
-   * and any earlier one that finishes later goes out after them (the statistics take stragglers).
+   * The finished transactions waiting for an earlier, still open one are over their share of the
+   * budget (a flood of unanswered pipelined requests holds every later one for the hold time):
+   * the oldest that cost `bytes` go out now, and any earlier one that finishes later goes out
+   * after them (the statistics take stragglers).
    */
-  private releaseOldest(count: number, threshold: number): HttpEvent[] {
+  private releaseOldest(bytes: number, threshold: number): HttpEvent[] {
     const held = this.held;
     if (!isSortedByTs(held)) held.sort(byTs);
-    return this.releaseBefore(Math.max(threshold, held[Math.min(count, held.length - 1)].ts));
+    let count = 0;
+    for (let freed = 0; count < held.length - 1 && freed < bytes; count++) freed += eventCost(held[count]);
+    return this.releaseBefore(Math.max(threshold, held[count].ts));
   }
 
   /** Ends every connection and returns all remaining transactions (end of capture). */
@@ -116,18 +125,20 @@ export class CapturePipeline implements FrameSink {
     while (n < held.length && held[n].ts < threshold) n++;
     if (n === held.length) {
       this.held = [];
+      this.heldBytes = 0;
       return held;
     }
     this.held = held.slice(n);
-    return held.slice(0, n);
+    const released = held.slice(0, n);
+    for (const event of released) this.heldBytes -= eventCost(event);
+    return released;
   }
 }
 
-/**
- * Finished transactions held back to keep request-time order, at most (~3 KB each at worst:
- * 60 MB); past it the oldest go out at once.
- */
-const MAX_HELD_EVENTS = 20_000;
+/** What a held transaction costs: its object and its strings, at two bytes a character at worst. */
+function eventCost(event: HttpEvent): number {
+  return 240 + 2 * (event.method.length + event.host.length + event.uri.length + event.ua.length + event.version.length + event.src.length + event.dst.length);
+}
 
 function isSortedByTs(events: HttpEvent[]): boolean {
   for (let i = 1; i < events.length; i++) if (events[i].ts < events[i - 1].ts) return false;

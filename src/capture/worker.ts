@@ -37,11 +37,12 @@ async function main(): Promise<void> {
   try {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
-    const pipeline = new CapturePipeline(captureLimits(request.maxStrLength, request.memoryBudgetMb), request.timeout, ports);
+    const limits = captureLimits(request.maxStrLength, request.memoryBudgetMb);
+    const pipeline = new CapturePipeline(limits, request.timeout, ports);
     const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
     lockDownThread();
-    loop = new CaptureLoop(source, pipeline, { post });
+    loop = new CaptureLoop(source, pipeline, { post }, limits.maxBytesInFlight);
     if (stopBeforeStart) loop.stop();
     await loop.run();
   } catch (error) {

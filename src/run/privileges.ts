@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import { WiretopError } from '../errors';
-import { lockDownThread, threadHasCapabilities } from './systemCalls';
+import { ignoreInspectorSignal, lockDownProcess, threadHasCapabilities } from './systemCalls';
 
 /** A user of the password database. */
 interface Account {
@@ -40,8 +40,10 @@ export function dropPrivileges(user: string): string | null {
   if (process.getuid() !== 0) {
     // A setcap'd node: not root, but capable. The capabilities go once the capture is open.
     if (!threadHasCapabilities()) return null;
-    const done = lockDownThread();
-    return done.includes('no capabilities') ? `wiretop: dropped capabilities (${done.join(', ')})` : null;
+    const done = lockDownProcess();
+    if (!done.some((what) => what.includes('no capabilities'))) return null;
+    ignoreInspectorSignal();
+    return `wiretop: dropped capabilities (${done.join(', ')})`;
   }
   if (user === 'root' || user === '0') return null;
   const account = lookUpUser(user);
@@ -58,6 +60,7 @@ export function dropPrivileges(user: string): string | null {
   if (process.getuid() !== account.uid || process.geteuid!() !== account.uid) {
     throw new WiretopError('permission', `dropping root privileges to ${user} did not take (--user root keeps root)`);
   }
-  const locked = lockDownThread();
+  const locked = lockDownProcess();
+  ignoreInspectorSignal();
   return `wiretop: dropped privileges to user ${user} (uid ${account.uid}, gid ${account.gid}, no supplementary groups${locked.map((what) => `, ${what}`).join('')})`;
 }

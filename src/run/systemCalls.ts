@@ -1,6 +1,7 @@
 /**
  * wiretop's own small native module (native/wiretop_sys.c, built at install): no_new_privs
- * and an empty capability set for the calling thread, which Node does not offer. Loaded at
+ * and an empty capability set for the calling thread or for every thread, which Node does not
+ * offer. Loaded at
  * most once per thread; when it is missing (not built), the calls are simply not made.
  */
 import * as fs from 'fs';
@@ -10,6 +11,8 @@ import * as path from 'path';
 export interface SystemCalls {
   setNoNewPrivs(): boolean;
   dropCapabilities(): boolean;
+  /** Both calls on every thread of the process (the capability drop when asked); how many took. */
+  lockDownProcess(dropCapabilities: boolean): { threads: number; locked: number };
 }
 
 let loaded: SystemCalls | null | undefined;
@@ -53,4 +56,29 @@ export function lockDownThread(): string[] {
   if (calls.setNoNewPrivs()) done.push('no new privileges');
   if (process.getuid?.() !== 0 && threadHasCapabilities() && calls.dropCapabilities()) done.push('no capabilities');
   return done;
+}
+
+/**
+ * Locks every thread of the process down, the runtime's helpers included (see lockDownThread
+ * for what and when). Returns what was done, as words. One thread of Node's is out of reach:
+ * the one that waits for SIGUSR1 to open the inspector blocks every signal; it runs no code
+ * of ours, and once the privileges are gone SIGUSR1 is taken away from it (see ignoreInspectorSignal).
+ */
+export function lockDownProcess(): string[] {
+  const calls = systemCalls();
+  if (calls === null) return [];
+  const dropCapabilities = process.getuid?.() !== 0 && threadHasCapabilities();
+  const { threads, locked } = calls.lockDownProcess(dropCapabilities);
+  if (locked === 0) return [];
+  const which = locked === threads ? '' : ` in ${locked} of ${threads} threads`;
+  return [dropCapabilities ? `no new privileges and no capabilities${which}` : `no new privileges${which}`];
+}
+
+/**
+ * SIGUSR1 makes Node open its inspector on 127.0.0.1:9229, through which anyone who connects
+ * runs code in the process and reads what it captured. Once wiretop runs as `nobody`, every
+ * other process of that user could send it; a listener of our own takes the signal from Node.
+ */
+export function ignoreInspectorSignal(): void {
+  process.on('SIGUSR1', () => undefined);
 }

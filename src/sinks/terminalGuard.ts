@@ -4,6 +4,7 @@
  * awaited) or a forced exit calls `restoreTerminal` before the one-line message, so the shell
  * is never left in raw mode on the alternate screen.
  */
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 
 const restorers = new Set<() => void>();
 
@@ -24,3 +25,51 @@ export function restoreTerminal(): void {
     }
   }
 }
+
+/** Leaves the alternate screen, shows the cursor, resets colours and mouse reporting. */
+const LEAVE_SCREEN = '\\033[?1049l\\033[?25h\\033[0m\\033[?1000l\\033[?1002l\\033[?1003l\\033[?1006l\\n';
+
+/**
+ * What gives the terminal back when nothing in wiretop can: after SIGKILL (an OOM killer, a
+ * `kill -9`, the watchdog's own last resort) no code of the process runs, and the shell would
+ * be left on the alternate screen in raw mode. A small shell process of its own session (so
+ * the terminal's signals do not reach it) holds the read end of a pipe whose write end only
+ * wiretop has: when wiretop ends, however it ends, the read sees end of file, and the terminal's
+ * modes as they were before the dashboard (`stty -g`, taken now) are put back and the
+ * alternate screen is left. A normal exit restores the terminal itself and kills the keeper
+ * first. Best effort: with no `sh` or `stty` there is no keeper.
+ */
+export function startTerminalKeeper(fd = 1): () => void {
+  let saved: string;
+  try {
+    saved = execFileSync('stty', ['-g'], { stdio: [fd, 'pipe', 'ignore'], encoding: 'utf8', timeout: 2000 }).trim();
+  } catch {
+    return () => undefined;
+  }
+  if (!/^[0-9a-f:]+$/i.test(saved)) return () => undefined;
+  const script = [
+    "trap '' INT TERM HUP QUIT TSTP TTIN TTOU",
+    'while read -r _; do :; done',
+    'stty "$1" <&1 2>/dev/null',
+    `printf '${LEAVE_SCREEN}'`,
+    "printf 'wiretop: the process was killed; the terminal is given back\\n'",
+  ].join('\n');
+  let keeper: ChildProcess;
+  try {
+    keeper = spawn('sh', ['-c', script, 'wiretop-terminal-keeper', saved], { stdio: ['pipe', fd, 'ignore'], detached: true });
+  } catch {
+    return () => undefined;
+  }
+  keeper.on('error', () => undefined);
+  keeper.stdin?.on('error', () => undefined);
+  keeper.unref();
+  (keeper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return () => {
+    try {
+      keeper.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+}
+

@@ -11,7 +11,7 @@ import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
 import { Dashboard } from '../../widgets/dashboard';
 import type { Sink } from './sink';
-import { holdTerminal } from './terminalGuard';
+import { holdTerminal, startTerminalKeeper } from './terminalGuard';
 
 /** The terminal blessed should assume for a TERM value. */
 export function terminalFor(term: string | undefined): string {
@@ -38,6 +38,8 @@ export class TuiSink implements Sink {
   private readonly releaseTerminal: () => void;
 
   constructor(private readonly run: RunView, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
+    // Started before the screen changes the terminal's modes, which it records.
+    const stopKeeper = screen === undefined ? startTerminalKeeper() : () => undefined;
     this.screen = screen ?? blessed.screen({
       smartCSR: true,
       fullUnicode: true,
@@ -49,7 +51,14 @@ export class TuiSink implements Sink {
     const colors = (this.screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
     const color = env.NO_COLOR === undefined && colors >= 8;
     const screenInUse = this.screen;
-    this.releaseTerminal = holdTerminal(() => screenInUse.destroy());
+    const unhold = holdTerminal(() => {
+      screenInUse.destroy();
+      stopKeeper();
+    });
+    this.releaseTerminal = () => {
+      unhold();
+      stopKeeper();
+    };
     this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color });
     this.dashboard.render();
   }
@@ -69,8 +78,8 @@ export class TuiSink implements Sink {
   /** Restores the terminal; returns the summary line to print. */
   close(): string {
     this.dashboard.destroy();
-    this.releaseTerminal();
     this.screen.destroy();
+    this.releaseTerminal();
     const requests = this.run.stats.builtins.requests;
     const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
     const alerts = this.run.alerts.history.length;

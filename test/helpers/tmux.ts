@@ -52,6 +52,11 @@ export class TmuxSession {
     tmux('resize-window', '-t', this.name, '-x', String(columns), '-y', String(rows));
   }
 
+  /** A tmux format about the pane (`#{alternate_on}`, `#{pane_pid}`, `#{pane_tty}`). */
+  display(format: string): string {
+    return tmux('display', '-p', '-t', this.name, format).trim();
+  }
+
   kill(): void {
     try { tmux('kill-session', '-t', this.name); } catch { /* already gone */ }
   }
