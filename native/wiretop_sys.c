@@ -7,6 +7,7 @@
 #include <node_api.h>
 #include <dirent.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -49,6 +50,23 @@ static void lock_down_on_signal(int signal_number) {
   __atomic_add_fetch(ok ? &locked_threads : &failed_threads, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Whether `thread` blocks `signal_number` (from its SigBlk line), so would never run the handler. */
+static int blocks_signal(pid_t thread, int signal_number) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)thread);
+  FILE *status = fopen(path, "r");
+  if (status == NULL) return 0;
+  int blocked = 0;
+  while (fgets(line, sizeof line, status) != NULL) {
+    if (strncmp(line, "SigBlk:", 7) != 0) continue;
+    unsigned long long mask = strtoull(line + 7, NULL, 16);
+    blocked = (mask >> (signal_number - 1)) & 1ULL;
+    break;
+  }
+  fclose(status);
+  return blocked;
+}
+
 static napi_value LockDownProcess(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -69,23 +87,26 @@ static napi_value LockDownProcess(napi_env env, napi_callback_info info) {
 
   pid_t process = getpid();
   pid_t self = (pid_t)syscall(SYS_gettid);
-  int others = 0;
+  int others = 0, threads = 1;
   DIR *tasks = opendir("/proc/self/task");
   if (tasks != NULL) {
     struct dirent *entry;
     while ((entry = readdir(tasks)) != NULL) {
       pid_t thread = (pid_t)atoi(entry->d_name);
       if (thread <= 0 || thread == self) continue;
+      threads++;
+      /* Signalling a thread that blocks the signal would leave it pending there for good. */
+      if (blocks_signal(thread, signal_number)) continue;
       if (syscall(SYS_tgkill, process, thread, signal_number) == 0) others++;
     }
     closedir(tasks);
   }
   int self_ok = set_no_new_privs() && (!drop || drop_capabilities());
 
-  /* Threads blocked in a system call run the handler as soon as it is interrupted; allow a
-     second for all of them, and report those that did not answer (they block the signal). */
-  struct timespec pause = { 0, 2 * 1000 * 1000 };
-  for (int waited = 0; waited < 500; waited++) {
+  /* Threads blocked in a system call run the handler as soon as it is interrupted: this takes
+     microseconds; the bound is for a thread that exits meanwhile. */
+  struct timespec pause = { 0, 1000 * 1000 };
+  for (int waited = 0; waited < 200; waited++) {
     if (__atomic_load_n(&locked_threads, __ATOMIC_SEQ_CST) + __atomic_load_n(&failed_threads, __ATOMIC_SEQ_CST) >= others) break;
     nanosleep(&pause, NULL);
   }
@@ -93,7 +114,7 @@ static napi_value LockDownProcess(napi_env env, napi_callback_info info) {
 
   napi_value result, value;
   napi_create_object(env, &result);
-  napi_create_int32(env, others + 1, &value);
+  napi_create_int32(env, threads, &value);
   napi_set_named_property(env, result, "threads", value);
   napi_create_int32(env, locked, &value);
   napi_set_named_property(env, result, "locked", value);
