@@ -7,6 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { WiretopError } from './errors';
+import { trustedProxies } from './http/clientAddress';
+import { compileRoute } from './http/route';
 
 /** Every setting, with the names used in config files. */
 export interface Config {
@@ -27,6 +29,8 @@ export interface Config {
   user: string;
   memory_budget_mb: number;
   plugins: string[];
+  routes: string[];
+  trusted_proxies: string[];
 }
 
 interface KeySchema {
@@ -132,5 +136,23 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
     }
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
-  return { ...defaultConfig(), ...presets, ...fromFile, ...flags };
+  const config = { ...defaultConfig(), ...presets, ...fromFile, ...flags };
+  checkMeaning(config, configPath ?? 'command line');
+  return config;
+}
+
+/** Checks what the types alone cannot: routes that are paths, proxies that are addresses. */
+function checkMeaning(config: Config, origin: string): void {
+  for (const route of config.routes) {
+    try {
+      compileRoute(route);
+    } catch (error) {
+      throw new WiretopError('config', `${origin}: "routes": ${(error as Error).message} (write paths such as "/api/v{n}/users/:id")`);
+    }
+  }
+  try {
+    trustedProxies(config.trusted_proxies);
+  } catch (error) {
+    throw new WiretopError('config', `${origin}: "trusted_proxies": ${(error as Error).message} (write addresses or CIDRs such as "10.0.0.0/8")`);
+  }
 }

@@ -23,6 +23,16 @@ export interface HttpEvent {
   latencyMs: number | null;
   /** HTTP version of the request, e.g. `1.1`, `0.9`. */
   version: string;
+  /** The URI's path with its variable parts named: `/users/{id}` (see src/http/route.ts). */
+  route: string;
+  /** The client: the TCP peer, or the address a trusted proxy forwarded for. */
+  client: string;
+  /** The URI was longer than 8 KiB and is cut. */
+  uriTruncated: boolean;
+  /** Request headers kept for the detail (`Name: value` lines); secrets only as `present, not shown`. */
+  requestHeaders: string;
+  /** Response headers kept for the detail, likewise. */
+  responseHeaders: string;
 }
 
 /** Capture-health counters; every field is a running total since the capture started. */

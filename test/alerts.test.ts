@@ -82,7 +82,7 @@ describe('alert state machine', () => {
 });
 
 function event(ts: number): HttpEvent {
-  return { ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: '', latencyMs: 1, version: '1.1' };
+  return { ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: '', latencyMs: 1, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
 }
 
 describe('alert monitor', () => {

@@ -5,6 +5,7 @@
 import { LinkType, TCP_ACK } from '../src/capture/decode';
 import { captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
+import { MAX_URI_LENGTH } from '../src/http/head';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
@@ -23,9 +24,16 @@ function run(frames: TimedFrame[], linkType: number = LinkType.ETHERNET) {
 
 function expectSafe(events: HttpEvent[]): void {
   for (const e of events) {
-    for (const value of [e.method, e.host, e.uri, e.section, e.ua, e.version]) {
+    for (const value of [e.method, e.host, e.section, e.ua, e.version, e.route, e.client]) {
       expect(value.length).toBeLessThanOrEqual(MAX_STR);
       expect(CONTROL.test(value)).toBe(false);
+    }
+    // URIs have their own bound (8 KiB); headers kept for the detail are lines of bounded values.
+    expect(e.uri.length).toBeLessThanOrEqual(MAX_URI_LENGTH);
+    expect(CONTROL.test(e.uri)).toBe(false);
+    for (const line of [...e.requestHeaders.split('\n'), ...e.responseHeaders.split('\n')]) {
+      expect(line.length).toBeLessThanOrEqual(MAX_STR + 24);
+      expect(CONTROL.test(line)).toBe(false);
     }
   }
 }

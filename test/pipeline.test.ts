@@ -234,16 +234,26 @@ describe('damaged and hostile streams', () => {
     expect(stats.nonHttpFlows).toBe(1);
   });
 
-  it('bounds every kept string by max_str_length and escapes control characters', () => {
+  it('bounds every kept string by max_str_length (URIs by 8 KiB) and escapes control characters', () => {
     const conv = new Conversation().handshake();
     const longUri = '/' + 'a'.repeat(5000);
-    conv.send('client', `GET ${longUri} HTTP/1.1\r\nHost: ${'h'.repeat(3000)}.com\r\nUser-Agent: evil\x1b[2J\x07agent\r\nCookie: session=secret\r\nAuthorization: Basic c2VjcmV0\r\n\r\n`);
+    const tooLongUri = '/b/' + 'b'.repeat(9000);
+    conv.send('client', `GET ${longUri} HTTP/1.1\r\nHost: ${'h'.repeat(3000)}.com\r\nUser-Agent: evil\x1b[2J\x07agent\r\nCookie: session=secret\r\nAuthorization: Basic c2VjcmV0\r\nReferer: http://r.example/\x1b]0;x\x07\r\n\r\n`);
+    conv.send('server', response(200));
+    conv.send('client', `GET ${tooLongUri} HTTP/1.1\r\nHost: h\r\n\r\n`);
     conv.send('server', response(200));
     const { events } = runFrames(conv.frames, LinkType.ETHERNET, 64);
-    const e = events[0];
-    expect(e.uri).toHaveLength(64);
-    expect(e.host.length).toBeLessThanOrEqual(64);
+    const [e, cut] = events;
+    // A long URI is kept whole up to 8 KiB (nginx's request-line limit), then cut and marked.
+    expect(e.uri).toBe(longUri);
+    expect(e.uriTruncated).toBe(false);
+    expect(cut.uri).toHaveLength(8192);
+    expect(cut.uriTruncated).toBe(true);
+    // Everything else keeps max_str_length, the section and route included.
+    for (const value of [e.host, e.section, e.route, cut.section, cut.route]) expect(value.length).toBeLessThanOrEqual(64);
     expect(e.ua).toBe('evil\\x1b[2J\\x07agent');
+    // Secrets: said to be there, never their value.
+    expect(e.requestHeaders.split('\n').sort()).toEqual(['Authorization: present, not shown', 'Cookie: present, not shown', 'Referer: http://r.example/\\x1b]0;x\\x07']);
     expect(JSON.stringify(e)).not.toMatch(/secret|c2VjcmV0/);
   });
 

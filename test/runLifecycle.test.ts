@@ -14,7 +14,7 @@ const T0 = 1_700_000_000;
 function event(ts: number): HttpEvent {
   return {
     ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'example.com', uri: '/a/b', section: '/a',
-    status: 200, reqBytes: 0, respBytes: 10, ua: 'curl/8', latencyMs: 1, version: '1.1',
+    status: 200, reqBytes: 0, respBytes: 10, ua: 'curl/8', latencyMs: 1, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '',
   };
 }
 

@@ -20,7 +20,7 @@ const T0 = 1_700_000_000;
 function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
   return {
     ts, src: '10.0.0.1', sport: 40000, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'example.com', uri: '/a/1', section: '/a',
-    status: 200, reqBytes: 0, respBytes: 100, ua: 'ua', latencyMs: 10, version: '1.1', ...fields,
+    status: 200, reqBytes: 0, respBytes: 100, ua: 'ua', latencyMs: 10, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
   };
 }
 

@@ -9,7 +9,7 @@ import { loadConfig, validateConfig, defaultConfig, configSchema } from '../src/
 import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
 import { boundedText, escapeControls } from '../src/http/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
-import { eventLine } from '../src/sinks/ndjson';
+import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/demo/traffic';
 import { dropPrivileges, lookUpUser } from '../src/run/privileges';
@@ -111,24 +111,24 @@ describe('SpaceSaving', () => {
 });
 
 describe('event batches', () => {
-  const sample: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: 'u', latencyMs: 1, version: '1.1' };
+  const sample: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: 'u', latencyMs: 1, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
 
   it('round-trip every field, nulls included', () => {
     const events: HttpEvent[] = [
-      { ts: 1.5, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h', uri: '/a', section: '/a', status: null, reqBytes: 0, respBytes: 5, ua: '', latencyMs: null, version: '0.9' },
-      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\x00y', latencyMs: 1.5, version: '1.1' },
+      { ts: 1.5, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h', uri: '/a', section: '/a', status: null, reqBytes: 0, respBytes: 5, ua: '', latencyMs: null, version: '0.9', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' },
+      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\x00y', latencyMs: 1.5, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' },
     ];
     expect(decodeEvents(encodeEvents(events))).toEqual(events);
     expect(decodeEvents(encodeEvents([]))).toEqual([]);
   });
 
   it('carry each distinct string once, any Unicode intact, with one encoder reused across batches', () => {
-    const base: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'ünï.example', uri: '/snow/☃/\u{1F600}', section: '/snow', status: 200, reqBytes: 0, respBytes: 1, ua: 'agent é', latencyMs: 2, version: '1.1' };
+    const base: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'ünï.example', uri: '/snow/☃/\u{1F600}', section: '/snow', status: 200, reqBytes: 0, respBytes: 1, ua: 'agent é', latencyMs: 2, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
     const events = Array.from({ length: 100 }, (_, i) => ({ ...base, ts: i, sport: i }));
     const encoder = new BatchEncoder();
     const first = encoder.encode(events);
-    // src, dst, method, host, uri, section, ua, version: 8 distinct strings for 100 events.
-    expect(first.strings).toBe(8);
+    // src (= client), dst, method, host, uri, section, ua, version, route, '' (both headers): 10 distinct strings for 100 events.
+    expect(first.strings).toBe(10);
     expect(decodeEvents(first)).toEqual(events);
     const second = encoder.encode([{ ...base, uri: '/other', section: '/other' }]);
     expect(decodeEvents(second)).toEqual([{ ...base, uri: '/other', section: '/other' }]);
@@ -248,9 +248,12 @@ describe('privileges', () => {
 describe('ndjson lines', () => {
   it('are JSON.stringify of the event, nulls, quotes and Unicode included', () => {
     const events: HttpEvent[] = [
-      { ts: 1700000000.123456, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h"q', uri: '/a\\b?c="d"', section: '/a\\b', status: null, reqBytes: 0, respBytes: 5, ua: 'ü ☃ \\u{1F600}', latencyMs: null, version: '0.9' },
-      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\\\x00y', latencyMs: 1.5, version: '1.1' },
+      { ts: 1700000000.123456, src: '10.0.0.1', sport: 1, dst: '::1', dport: 80, method: 'GET', host: 'h"q', uri: '/a\\b?c="d"', section: '/a\\b', status: null, reqBytes: 0, respBytes: 5, ua: 'ü ☃ \\u{1F600}', latencyMs: null, version: '0.9', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' },
+      { ts: 2.25, src: '10.0.0.2', sport: 2, dst: '10.0.0.3', dport: 8080, method: 'POST', host: 'h', uri: '', section: '/', status: 201, reqBytes: 3, respBytes: 0, ua: 'x\\\\x00y', latencyMs: 1.5, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' },
     ];
-    for (const event of events) expect(eventLine(event)).toBe(JSON.stringify(event) + '\n');
+    events.push({ ...events[0], uri: '/cut', uriTruncated: true, route: '/cut', requestHeaders: 'Cookie: present, not shown' });
+    for (const event of events) expect(eventLine(event)).toBe(JSON.stringify(lineFields(event)) + '\n');
+    expect(JSON.parse(eventLine(events[2]))).toMatchObject({ route: '/cut', client: '10.0.0.1', uriTruncated: true });
+    expect(eventLine(events[2])).not.toMatch(/Cookie/);
   });
 });

@@ -18,7 +18,7 @@ const T0 = 1_700_000_000;
 function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
   return {
     ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'shop.example.com', uri: '/cart/1', section: '/cart',
-    status: 200, reqBytes: 0, respBytes: 1000, ua: 'curl/8', latencyMs: 12, version: '1.1', ...fields,
+    status: 200, reqBytes: 0, respBytes: 1000, ua: 'curl/8', latencyMs: 12, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
   };
 }
 

@@ -19,8 +19,8 @@ export interface EncodedBatch {
   buffer: ArrayBuffer;
 }
 
-const NUMBER_FIELDS = 7; // ts, sport, dport, status, reqBytes, respBytes, latencyMs
-const STRING_FIELDS = 8; // src, dst, method, host, uri, section, ua, version
+const NUMBER_FIELDS = 8; // ts, sport, dport, status, reqBytes, respBytes, latencyMs, uriTruncated
+const STRING_FIELDS = 12; // src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders
 const NONE = -1;
 
 /** Byte offsets of a batch's parts in its buffer. */
@@ -58,6 +58,7 @@ export class BatchEncoder {
       numbers[n + 4] = e.reqBytes;
       numbers[n + 5] = e.respBytes;
       numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
+      numbers[n + 7] = e.uriTruncated ? 1 : 0;
       const s = i * STRING_FIELDS;
       refs[s] = this.ref(e.src);
       refs[s + 1] = this.ref(e.dst);
@@ -67,6 +68,10 @@ export class BatchEncoder {
       refs[s + 5] = this.ref(e.section);
       refs[s + 6] = this.ref(e.ua);
       refs[s + 7] = this.ref(e.version);
+      refs[s + 8] = this.ref(e.route);
+      refs[s + 9] = this.ref(e.client);
+      refs[s + 10] = this.ref(e.requestHeaders);
+      refs[s + 11] = this.ref(e.responseHeaders);
     }
     const strings = this.strings;
     const at = layout(count, strings);
@@ -149,6 +154,11 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
       ua: strings[refs[s + 6]],
       latencyMs: latency === NONE ? null : latency,
       version: strings[refs[s + 7]],
+      route: strings[refs[s + 8]],
+      client: strings[refs[s + 9]],
+      uriTruncated: numbers[n + 7] === 1,
+      requestHeaders: strings[refs[s + 10]],
+      responseHeaders: strings[refs[s + 11]],
     };
   }
   return events;

@@ -17,6 +17,9 @@ export interface CaptureRequest {
   timeout: number;
   /** memory_budget_mb: what the worker's growing buffers may hold together. */
   memoryBudgetMb: number;
+  /** The config's route templates (`routes`) and proxies trusted to name the client (`trusted_proxies`). */
+  routes?: string[];
+  trustedProxies?: string[];
   /**
    * One Int32 the main thread sets to 1 (and notifies) to stop: seen even while the worker
    * waits for a stalled pipe without returning to its event loop (where `stop` messages land).

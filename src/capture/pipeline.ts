@@ -5,6 +5,9 @@
  */
 import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
+import type { RequestNaming } from '../http/connection';
+import { ClientResolver } from '../http/clientAddress';
+import { RouteTemplater } from '../http/route';
 import { FlowTable } from './flowTable';
 import type { CaptureLimits } from './limits';
 import { isPlausibleTimestamp, type FrameSink } from './packetSource';
@@ -34,11 +37,16 @@ export class CapturePipeline implements FrameSink {
    * one before it is released out of order. `ports`, when given, keeps only TCP segments
    * from or to those ports (the `-p` filter applied to a capture file).
    */
-  constructor(private readonly limits: CaptureLimits, private readonly holdSeconds: number, private readonly ports: ReadonlySet<number> | null = null) {
+  constructor(
+    private readonly limits: CaptureLimits,
+    private readonly holdSeconds: number,
+    private readonly ports: ReadonlySet<number> | null = null,
+    naming: RequestNaming = requestNaming([], [], limits.maxStrLength),
+  ) {
     this.flows = new FlowTable(limits, this.stats, (event) => {
       this.held.push(event);
       this.heldBytes += eventCost(event);
-    });
+    }, naming);
   }
 
   /**
@@ -135,9 +143,20 @@ export class CapturePipeline implements FrameSink {
   }
 }
 
+/** Routes from `routes` (the config's) and the built-in rules; clients behind `trustedProxies`. */
+export function requestNaming(routes: readonly string[], trustedProxies: readonly string[], maxStrLength: number): RequestNaming {
+  const templater = new RouteTemplater(routes, maxStrLength);
+  const resolver = new ClientResolver(trustedProxies);
+  return {
+    route: (uri) => templater.route(uri),
+    client: (peer, forwardedFor) => resolver.client(peer, forwardedFor),
+  };
+}
+
 /** What a held transaction costs: its object and its strings, at two bytes a character at worst. */
 function eventCost(event: HttpEvent): number {
-  return 240 + 2 * (event.method.length + event.host.length + event.uri.length + event.ua.length + event.version.length + event.src.length + event.dst.length);
+  return 240 + 2 * (event.method.length + event.host.length + event.uri.length + event.ua.length + event.version.length + event.src.length
+    + event.dst.length + event.route.length + event.requestHeaders.length + event.responseHeaders.length);
 }
 
 function isSortedByTs(events: HttpEvent[]): boolean {

@@ -8,7 +8,7 @@ import { WiretopError } from '../errors';
 import { CaptureLoop } from './captureLoop';
 import { captureLimits } from './limits';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
-import { CapturePipeline } from './pipeline';
+import { CapturePipeline, requestNaming } from './pipeline';
 import { openSource } from './sources/openSource';
 import { lockDownThread } from '../run/systemCalls';
 
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
     const limits = captureLimits(request.maxStrLength, request.memoryBudgetMb);
-    const pipeline = new CapturePipeline(limits, request.timeout, ports);
+    const pipeline = new CapturePipeline(limits, request.timeout, ports, requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength));
     const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
     lockDownThread();

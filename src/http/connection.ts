@@ -28,6 +28,10 @@ interface PendingRequest {
   host: string;
   ua: string;
   version: string;
+  uriTruncated: boolean;
+  forwardedFor: string;
+  requestHeaders: string;
+  responseHeaders: string;
   ts: number;
   reqBytes: number;
   status: number | null;
@@ -39,13 +43,25 @@ interface PendingRequest {
 
 /** A waiting request's record and strings (two bytes a character at worst). */
 function requestCost(head: MessageHead): number {
-  return 200 + 2 * (head.method.length + head.uri.length + head.host.length + head.ua.length + head.version.length);
+  return 200 + 2 * (head.method.length + head.uri.length + head.host.length + head.ua.length + head.version.length + head.forwardedFor.length + head.kept.length);
 }
 
 const NO_BODY: BodyPlan = { framing: Framing.None, length: 0 };
 const TUNNEL: BodyPlan = { framing: Framing.Tunnel, length: 0 };
 const UNTIL_CLOSE: BodyPlan = { framing: Framing.UntilClose, length: 0 };
 const CHUNKED: BodyPlan = { framing: Framing.Chunked, length: 0 };
+
+/** A section within `maxLength` (a URI may be 8 KiB, and its first segment nearly all of it). */
+function boundedSection(section: string, maxLength: number): string {
+  return section.length <= maxLength ? section : section.slice(0, maxLength);
+}
+
+/** Names what a request is: its route, and its client. */
+export interface RequestNaming {
+  route(uri: string): string;
+  /** The client of a request from TCP peer `peer` that carries `forwardedFor` (X-Forwarded-For). */
+  client(peer: string, forwardedFor: string): string;
+}
 
 /** Limits on one connection's HTTP state. */
 export interface ConnectionLimits extends ParserLimits {
@@ -75,6 +91,7 @@ export class HttpConnection implements ParserOwner {
     private readonly limits: ConnectionLimits,
     private readonly stats: CaptureStats,
     private readonly emit: EventEmitter,
+    private readonly naming: RequestNaming,
     texts?: TextCache,
   ) {
     this.parserA = new MessageParser(this, limits, texts);
@@ -158,7 +175,8 @@ export class HttpConnection implements ParserOwner {
       admitted = this.limits.pendingRequests.take(cost);
     }
     const request: PendingRequest = {
-      method: head.method, uri: head.uri, host: head.host, ua: head.ua, version: head.version, ts, reqBytes: 0, status: null, responseTs: -1, emitted: false,
+      method: head.method, uri: head.uri, host: head.host, ua: head.ua, version: head.version, uriTruncated: head.uriTruncated,
+      forwardedFor: head.forwardedFor, requestHeaders: head.kept, responseHeaders: '', ts, reqBytes: 0, status: null, responseTs: -1, emitted: false,
       cost: admitted ? cost : 0,
     };
     if (admitted) {
@@ -197,6 +215,7 @@ export class HttpConnection implements ParserOwner {
     if (this.responseIsInformational) return NO_BODY;
     request.status = status;
     request.responseTs = ts;
+    request.responseHeaders = head.kept;
     const method = request.method;
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
       // The connection now carries another protocol: nothing more to parse either way.
@@ -269,23 +288,29 @@ export class HttpConnection implements ParserOwner {
     const e = this.endpoints;
     const server = clientIsA ? e.addrB : e.addrA;
     const host = request.host === '' ? server : hostWithoutPort(request.host);
+    const peer = clientIsA ? e.addrA : e.addrB;
     this.stats.events++;
     this.emit({
       ts: request.ts,
-      src: clientIsA ? e.addrA : e.addrB,
+      src: peer,
       sport: clientIsA ? e.portA : e.portB,
       dst: server,
       dport: clientIsA ? e.portB : e.portA,
       method: request.method,
       host,
       uri: request.uri,
-      section: sectionOf(request.uri),
+      section: boundedSection(sectionOf(request.uri), this.limits.maxStrLength),
       status: request.status,
       reqBytes: request.reqBytes,
       respBytes,
       ua: request.ua,
       latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
       version: request.version,
+      route: this.naming.route(request.uri),
+      client: this.naming.client(peer, request.forwardedFor),
+      uriTruncated: request.uriTruncated,
+      requestHeaders: request.requestHeaders,
+      responseHeaders: request.responseHeaders,
     });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Parses one HTTP/1.x message head (start line and headers) from a buffer, keeping only what
  * wiretop shows or needs for framing. Header values of interest are read straight from the
- * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all.
+ * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all (their
+ * presence is noted as `present, not shown`).
  */
 import { boundedText, type TextCache } from './sanitize';
 
@@ -22,7 +23,22 @@ export interface MessageHead {
   close: boolean;
   /** Connection: upgrade with an Upgrade header. */
   upgrade: boolean;
+  /** The URI was longer than MAX_URI_LENGTH and is cut. */
+  uriTruncated: boolean;
+  /** X-Forwarded-For, or `Forwarded` (as `for=` values), for the client behind a proxy; '' if none. */
+  forwardedFor: string;
+  /** The other headers shown in a transaction's detail, `Name: value` lines (see KEPT_HEADERS). */
+  kept: string;
 }
+
+/**
+ * URIs are kept whole up to this many characters, nginx's default limit for a request line
+ * (`large_client_header_buffers`); longer ones are cut and marked.
+ */
+export const MAX_URI_LENGTH = 8192;
+
+/** Headers kept whole per message, at most, for its detail. */
+const MAX_KEPT_HEADERS = 16;
 
 export const CONTENT_LENGTH_ABSENT = -1;
 export const CONTENT_LENGTH_INVALID = -2;
@@ -41,6 +57,7 @@ export function emptyHead(): MessageHead {
   return {
     isRequest: true, method: '', uri: '', version: '', status: 0, host: '', ua: '',
     contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false,
+    uriTruncated: false, forwardedFor: '', kept: '',
   };
 }
 
@@ -150,19 +167,57 @@ function parseContentLength(buf: Buffer, start: number, end: number): number {
   return value;
 }
 
-const enum Wanted { None, Host, UserAgent, ContentLength, TransferEncoding, Connection, Upgrade }
+const enum Wanted { None, Host, UserAgent, ContentLength, TransferEncoding, Connection, Upgrade, ForwardedFor, Forwarded, Kept, Secret }
+
+/**
+ * Headers shown in a transaction's detail, by their length (the first test of a name), as
+ * written there. Secrets are only said to be present: their value is never read.
+ */
+const KEPT_HEADERS: ReadonlyMap<number, readonly string[]> = new Map(Object.entries({
+  6: ['Origin', 'Server', 'Accept'],
+  7: ['Referer', 'Expires'],
+  8: ['Location'],
+  9: ['X-Real-IP'],
+  12: ['Content-Type', 'X-Request-Id', 'X-Powered-By'],
+  13: ['Cache-Control', 'Last-Modified'],
+  14: ['X-Amzn-Trace-Id'],
+  16: ['Content-Encoding', 'X-Correlation-Id'],
+}).map(([length, names]) => [Number(length), names]));
+const SECRET_HEADERS: ReadonlyMap<number, readonly string[]> = new Map([[6, ['Cookie']], [10, ['Set-Cookie']], [13, ['Authorization']], [19, ['Proxy-Authorization']]]);
+
+/** The kept or secret header name `buf[start, end)` is, as written in the detail; '' if none. */
+function keptName(table: ReadonlyMap<number, readonly string[]>, buf: Buffer, start: number, end: number): string {
+  const names = table.get(end - start);
+  if (names === undefined) return '';
+  for (const name of names) if (nameIs(buf, start, end, name.toLowerCase())) return name;
+  return '';
+}
 
 function classifyName(buf: Buffer, start: number, end: number): Wanted {
   switch (end - start) {
     case 4: return nameIs(buf, start, end, 'host') ? Wanted.Host : Wanted.None;
-    case 7: return nameIs(buf, start, end, 'upgrade') ? Wanted.Upgrade : Wanted.None;
+    case 7:
+      if (nameIs(buf, start, end, 'upgrade')) return Wanted.Upgrade;
+      break;
+    case 9:
+      if (nameIs(buf, start, end, 'forwarded')) return Wanted.Forwarded;
+      break;
     case 10:
       if (nameIs(buf, start, end, 'user-agent')) return Wanted.UserAgent;
-      return nameIs(buf, start, end, 'connection') ? Wanted.Connection : Wanted.None;
-    case 14: return nameIs(buf, start, end, 'content-length') ? Wanted.ContentLength : Wanted.None;
+      if (nameIs(buf, start, end, 'connection')) return Wanted.Connection;
+      break;
+    case 14:
+      if (nameIs(buf, start, end, 'content-length')) return Wanted.ContentLength;
+      break;
+    case 15:
+      if (nameIs(buf, start, end, 'x-forwarded-for')) return Wanted.ForwardedFor;
+      break;
     case 17: return nameIs(buf, start, end, 'transfer-encoding') ? Wanted.TransferEncoding : Wanted.None;
-    default: return Wanted.None;
+    default:
+      break;
   }
+  if (keptName(KEPT_HEADERS, buf, start, end) !== '') return Wanted.Kept;
+  return keptName(SECRET_HEADERS, buf, start, end) !== '' ? Wanted.Secret : Wanted.None;
 }
 
 /**
@@ -186,6 +241,9 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
   head.chunked = false;
   head.close = false;
   head.upgrade = false;
+  head.uriTruncated = false;
+  head.forwardedFor = '';
+  head.kept = '';
   if (looksLikeStatusLine(buf, start, lineStop)) {
     if (!parseStatusLine(buf, start, lineStop, head)) return null;
   } else if (looksLikeRequestLine(buf, start, lineStop)) {
@@ -202,6 +260,10 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
   let teValue = '';
   let lastWanted = Wanted.None;
   let lines = 0;
+  let keptCount = 0;
+  let kept = '';
+  let xForwardedFor = '';
+  let forwarded = '';
   let cursor = firstEnd < 0 ? end : firstEnd + 1;
   while (cursor < end && lines < maxHeaders) {
     const nl = lineEnd(buf, cursor, end);
@@ -251,11 +313,32 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
         case Wanted.Upgrade:
           upgradeHeader = true;
           break;
+        case Wanted.ForwardedFor: {
+          // Several headers are one list, in order.
+          const value = boundedText(buf, valueStart, stop, maxStr, texts);
+          xForwardedFor = xForwardedFor === '' ? value : `${xForwardedFor}, ${value}`;
+          if (keptCount++ < MAX_KEPT_HEADERS) kept += `X-Forwarded-For: ${value}\n`;
+          break;
+        }
+        case Wanted.Forwarded: {
+          const value = boundedText(buf, valueStart, stop, maxStr);
+          forwarded = forwarded === '' ? value : `${forwarded}, ${value}`;
+          if (keptCount++ < MAX_KEPT_HEADERS) kept += `Forwarded: ${value}\n`;
+          break;
+        }
+        case Wanted.Kept:
+          if (keptCount++ < MAX_KEPT_HEADERS) kept += `${keptName(KEPT_HEADERS, buf, cursor, nameStop)}: ${boundedText(buf, valueStart, stop, maxStr, texts)}\n`;
+          break;
+        case Wanted.Secret:
+          if (keptCount++ < MAX_KEPT_HEADERS) kept += `${keptName(SECRET_HEADERS, buf, cursor, nameStop)}: present, not shown\n`;
+          break;
       }
     }
     cursor = next;
   }
   if (teValue !== '') head.chunked = lastCodingIsChunked(teValue.replace(/\s+/g, ' '));
+  head.forwardedFor = forwarded !== '' ? forwardedForOf(forwarded) : xForwardedFor;
+  head.kept = kept === '' ? '' : kept.slice(0, -1);
   if (head.version === '1.0' && !keepAlive) head.close = true;
   head.upgrade = upgradeHeader && connectionUpgrade;
   return head;
@@ -317,6 +400,26 @@ function parseStatusLine(buf: Buffer, start: number, end: number, head: MessageH
   return true;
 }
 
+/** The `for=` addresses of a Forwarded header, as an X-Forwarded-For list (`for="[::1]:80"` → `::1`). */
+export function forwardedForOf(value: string): string {
+  const addresses: string[] = [];
+  for (const element of value.split(',')) {
+    for (const pair of element.split(';')) {
+      const equals = pair.indexOf('=');
+      if (equals < 0 || pair.slice(0, equals).trim().toLowerCase() !== 'for') continue;
+      addresses.push(pair.slice(equals + 1).trim().replace(/^"|"$/g, ''));
+    }
+  }
+  return addresses.join(', ');
+}
+
+/** The URI `buf[start, end)`, kept up to MAX_URI_LENGTH characters, and whether it was cut. */
+function uriText(buf: Buffer, start: number, end: number, head: MessageHead): string {
+  const text = boundedText(buf, start, end, MAX_URI_LENGTH);
+  head.uriTruncated = end - start > MAX_URI_LENGTH;
+  return text;
+}
+
 function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: number, head: MessageHead): void {
   let i = start;
   while (i < end && buf[i] !== SP) i++;
@@ -327,9 +430,9 @@ function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: numbe
   while (lastSpace >= uriStart && buf[lastSpace] !== SP) lastSpace--;
   if (lastSpace >= uriStart - 1 && looksLikeStatusLine(buf, lastSpace + 1, end)) {
     head.version = versionText(buf, lastSpace + 6, end);
-    head.uri = boundedText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), maxStr);
+    head.uri = uriText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), head);
   } else {
     head.version = '0.9';
-    head.uri = boundedText(buf, uriStart, end, maxStr);
+    head.uri = uriText(buf, uriStart, end, head);
   }
 }

@@ -6,13 +6,23 @@ import type { Sink } from './sink';
 export type Quote = (text: string) => string;
 
 /**
- * One event as a JSON line, the same as `JSON.stringify(event)` for an HttpEvent (same keys,
- * same order), written out field by field: this runs once per event.
+ * One event as a JSON line, the same as `JSON.stringify(lineFields(event))` (same keys, same
+ * order), written out field by field: this runs once per event.
  */
 export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
   return `{"ts":${e.ts},"src":${quote(e.src)},"sport":${e.sport},"dst":${quote(e.dst)},"dport":${e.dport},"method":${quote(e.method)},`
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
-    + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)}}\n`;
+    + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
+    + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}}\n`;
+}
+
+/**
+ * The fields a line carries: everything but the headers kept for the dashboard's detail (which
+ * may name internal hosts and tokens' presence); `uriTruncated` only when the URI was cut.
+ */
+export function lineFields(e: HttpEvent): Record<string, unknown> {
+  const { requestHeaders: _request, responseHeaders: _response, uriTruncated, ...fields } = e;
+  return uriTruncated ? { ...fields, uriTruncated } : fields;
 }
 
 /** Writes events as newline-delimited JSON. */
