@@ -214,3 +214,39 @@ describe('per-second series', () => {
   });
 });
 
+
+describe('endpoints, clients and the slowest requests', () => {
+  it('counts endpoints by method and route with latency quantiles, and clients by the resolved client', () => {
+    const store = storeWith();
+    for (let i = 0; i < 100; i++) {
+      store.ingest([event(T0 + i / 10, { method: i % 4 === 0 ? 'POST' : 'GET', uri: `/users/${i}`, route: '/users/{id}', latencyMs: i % 4 === 0 ? 100 : 10, client: `203.0.113.${i % 3}` })]);
+    }
+    store.advanceTo(T0 + 11);
+    const now = store.lastClosed;
+    const endpoints = store.builtins.endpoints.report(now, 10).top;
+    expect(endpoints.map((e) => [e.key, e.hits])).toEqual([['GET /users/{id}', 75], ['POST /users/{id}', 25]]);
+    expect(endpoints[1].latencyMs?.p50).toBeGreaterThan(90);
+    expect(endpoints[0].latencyMs?.p99).toBeLessThan(12);
+    expect(store.builtins.clients.report(now, 10).top.map((e) => e.key).sort()).toEqual(['203.0.113.0', '203.0.113.1', '203.0.113.2']);
+    // Req/s over the window the rows are asked for.
+    const rows = store.builtins.endpoints.rows('recent', now, 10, { seconds: 10 });
+    expect(rows.rows[0].slice(0, 3)).toEqual(['GET /users/{id}', '75', '7.5']);
+  });
+
+  it('keeps the slowest requests per window, slowest first, and forgets what the window left', () => {
+    const store = storeWith();
+    for (let s = 0; s < 400; s++) store.ingest([event(T0 + s, { uri: `/s/${s}`, latencyMs: s === 5 ? 5000 : s })]);
+    store.advanceTo(T0 + 400);
+    const now = store.lastClosed;
+    const slowest = store.builtins.slowest;
+    // The last 5 minutes no longer hold the 5 s request of second 5; everything does.
+    expect(slowest.list('5m', now)[0].latencyMs).toBe(399);
+    expect(slowest.list('5m', now)).toHaveLength(20);
+    expect(slowest.list('all', now)[0].latencyMs).toBe(5000);
+    expect(slowest.list('recent', now).map((e) => e.latencyMs)).toEqual([399, 398, 397, 396, 395, 394, 393, 392, 391, 390]);
+    expect(store.builtins.slowest.report()[0]).toMatchObject({ uri: '/s/5', latencyMs: 5000 });
+    // Unanswered requests have no latency: not in the list.
+    store.ingest([event(T0 + 401, { latencyMs: null, status: null })]);
+    expect(slowest.list('all', now).some((e) => e.latencyMs === null)).toBe(false);
+  });
+});

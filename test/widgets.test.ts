@@ -12,13 +12,18 @@ import { RenderScheduler, type Timers } from '../widgets/renderScheduler';
 import { table } from '../widgets/text';
 import { Conversation, request, response, runFrames } from './helpers/conversation';
 import { fakeScreen } from './helpers/fakeScreen';
+import { RouteTemplater } from '../src/http/route';
 
 const T0 = 1_700_000_000;
 
+const routes = new RouteTemplater();
+
 function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
+  const uri = fields.uri ?? '/cart/1';
   return {
-    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'shop.example.com', uri: '/cart/1', section: '/cart',
-    status: 200, reqBytes: 0, respBytes: 1000, ua: 'curl/8', latencyMs: 12, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
+    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'shop.example.com', uri, section: '/cart',
+    status: 200, reqBytes: 0, respBytes: 1000, ua: 'curl/8', latencyMs: 12, version: '1.1', route: routes.route(uri), client: fields.src ?? '10.0.0.1',
+    uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
   };
 }
 
@@ -142,11 +147,11 @@ describe('panels show what the store holds', () => {
     const { dashboard, feed, panel } = setup(120, 30, [topClients({ config })]);
     const events = Array.from({ length: 40 }, (_, i) => event(T0 + i / 4, { src: `10.0.${i % 20}.${1 + (i % 20)}` }));
     feed(events, T0 + 11);
-    expect(panel('userAgents').title).toContain('User agents (1/2, Tab)');
+    expect(panel('userAgents').title).toContain('User agents (1/3, Tab)');
     const focusOn = (id: string) => { for (let i = 0; i < 20 && dashboard.focused.id !== id; i++) dashboard.handle('focusNext'); };
     focusOn('plugin:topClients');
     const clients = panel('userAgents');
-    expect(clients.title).toContain('▶ Top clients (2/2, Tab)');
+    expect(clients.title).toContain('▶ Top clients (3/3, Tab)');
     expect(clients.lines[0]).toMatch(/^Client\s+Requests/);
     expect(clients.rows[0]).toMatch(/^10\.0\.\d+\.\d+\s+2$/);
     expect(clients.rows).toHaveLength(7);
@@ -157,7 +162,7 @@ describe('panels show what the store holds', () => {
     dashboard.handle('focusNext');
     expect(panel('userAgents').title).toContain('Top clients');
     focusOn('userAgents');
-    expect(panel('userAgents').title).toContain('▶ User agents (1/2, Tab)');
+    expect(panel('userAgents').title).toContain('▶ User agents (1/3, Tab)');
   });
 });
 
@@ -166,25 +171,33 @@ describe('keys', () => {
     const { dashboard, feed, panel } = setup();
     feed(traffic(), T0 + 30);
     expect(panel('sections').title).toContain('▶ Top sections');
+    // Endpoints share the sections' place.
+    dashboard.handle('focusNext');
+    expect(panel('sections').title).toContain('▶ Endpoints (last 10s) (2/2, Tab)');
     dashboard.handle('focusNext');
     expect(panel('domains').title).toContain('▶ Top domains');
     expect(panel('sections').title).not.toContain('▶');
     dashboard.handle('focusPrevious');
     dashboard.handle('focusPrevious');
+    dashboard.handle('focusPrevious');
     expect(panel('health').title).toContain('▶ Capture health');
   });
 
-  it('Enter drills a section into its URIs and a domain into its sections; Esc goes back', () => {
+  it('Enter drills a section into its endpoints and a domain into its sections; Esc goes back', () => {
     const { dashboard, feed, panel } = setup();
     feed(traffic(), T0 + 30);
     panel('sections');
     dashboard.handle('down'); // select /v1
     dashboard.handle('drill');
     let drilled = panel('sections');
-    expect(drilled.title).toContain('URIs of /v1');
-    expect(drilled.keys.every((k) => k.startsWith('/v1/items/'))).toBe(true);
+    expect(drilled.title).toContain('Endpoints of /v1');
+    // /v1/items/0, /3, /6, /9 are one endpoint, with its latency.
+    expect(drilled.rows).toHaveLength(1);
+    // 4 a second in the last 10 s, one in four a 503, 12 ms.
+    expect(drilled.rows[0]).toMatch(/^GET \/v1\/items\/\{id\}\s+40\s+4\.0\s+25\.0%\s+1[23]$/);
     dashboard.handle('back');
     expect(panel('sections').title).toContain('Top sections');
+    dashboard.handle('focusNext');
     dashboard.handle('focusNext');
     panel('domains');
     dashboard.handle('drill');

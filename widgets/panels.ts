@@ -1,12 +1,14 @@
 /**
- * The dashboard's panels in focus (Tab) order, and where each is drawn. A plug-in's panel
- * shares the user agents' place: the place shows whichever of its panels was focused last.
+ * The dashboard's panels in focus (Tab) order, and where each is drawn. Endpoints share the
+ * sections' place, and clients and plug-ins the user agents': 80x24 has no room for more
+ * panels, and each pair answers one question (what is hit, by whom). A shared place shows
+ * whichever of its panels was focused last.
  */
 import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentDomains, presentModule, presentSections, presentStatuses, presentUserAgents } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentSections, presentStatuses, presentUserAgents } from './statPanels';
 import type { Drill, PanelContent, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
@@ -27,11 +29,13 @@ export function dashboardPanels(plugins: readonly StatModule[]): PanelSpec[] {
   const builtin = (id: SlotId, present: Presenter, drillable = false): PanelSpec => ({ id, slot: id, drillable, present });
   return [
     builtin('sections', presentSections, true),
+    { id: 'endpoints', slot: 'sections', drillable: false, present: presentEndpoints },
     builtin('domains', presentDomains, true),
     builtin('rate', presentRateChart),
     builtin('alerts', presentAlertLog),
     builtin('statuses', presentStatuses),
     builtin('userAgents', presentUserAgents),
+    { id: 'clients', slot: 'userAgents', drillable: false, present: presentClients },
     ...plugins.map((module): PanelSpec => ({ id: `plugin:${module.name}`, slot: 'userAgents', drillable: false, present: presentModule(module) })),
     builtin('health', presentHealth),
   ];

@@ -26,16 +26,38 @@ function approx(rows: PanelRows): string {
   return rows.approximate ? ' ~approx' : '';
 }
 
-/** The top sections panel, or the URIs of one section when drilled. */
+/** Seconds of data the window covers, for rates. */
+function coveredSeconds(ctx: ViewContext): number {
+  return ctx.window === 'recent' ? ctx.run.config.dashboard_bucket_size : ctx.stats.builtins.requests.coveredSeconds(ctx.window, ctx.now);
+}
+
+/** Does endpoint `METHOD /route` lie in section `/section`? */
+export function endpointInSection(endpoint: string, section: string): boolean {
+  const route = endpoint.slice(endpoint.indexOf(' ') + 1);
+  return sectionOf(route) === section;
+}
+
+/** The top sections panel, or the endpoints of one section when drilled. */
 export function presentSections(ctx: ViewContext, size: Size, drill: Drill | null): PanelContent {
   const b = ctx.stats.builtins;
   const limit = ctx.run.config.max_top_hits;
   if (drill !== null) {
-    const total = b.sections.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
-    const rows = b.uris.rows(ctx.window, ctx.now, limit, { filter: (uri) => sectionOf(uri) === drill.key, total });
-    return rowsContent(rows, size, `URIs of ${drill.key} (${windowText(ctx)})${approx(rows)} — Esc back`, true);
+    const rows = b.endpoints.rows(ctx.window, ctx.now, limit, { filter: (endpoint) => endpointInSection(endpoint, drill.key), seconds: coveredSeconds(ctx) });
+    return rowsContent(rows, size, `Endpoints of ${drill.key} (${windowText(ctx)})${approx(rows)} — Esc back`, true);
   }
   const rows = b.sections.rows(ctx.window, ctx.now, limit);
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+}
+
+/** Endpoints (`METHOD /route`) with rate, errors and latency quantiles. */
+export function presentEndpoints(ctx: ViewContext, size: Size): PanelContent {
+  const rows = ctx.stats.builtins.endpoints.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits, { seconds: coveredSeconds(ctx) });
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+}
+
+/** Top clients (the TCP peer, or who a trusted proxy forwarded for). */
+export function presentClients(ctx: ViewContext, size: Size): PanelContent {
+  const rows = ctx.stats.builtins.clients.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
   return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
 }
 
@@ -56,7 +78,7 @@ export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null
 /** The user agents panel. */
 export function presentUserAgents(ctx: ViewContext, size: Size): PanelContent {
   const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
-  return rowsContent(rows, size, `${rows.title}${approx(rows)}`);
+  return rowsContent(rows, size, `${rows.title}${approx(rows)}`, true);
 }
 
 /** Status codes (5xx and unanswered red, 4xx yellow, with the error rate) and methods, in one panel. */

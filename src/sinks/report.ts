@@ -4,7 +4,7 @@
  * the alert history, and capture health.
  */
 import type { AlertRecord } from '../alerts/monitor';
-import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime } from '../format';
+import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime, truncate } from '../format';
 import { statusClasses, type TopModule, type TopReportRow } from '../stats/modules';
 import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
@@ -13,6 +13,7 @@ import type { CaptureStats } from '../types';
 import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
 import { table } from '../../widgets/text';
 import type { Sink } from './sink';
+import type { SlowTransaction } from '../stats/slowest';
 
 /** A breakdown row as reported. */
 export type ReportRow = TopReportRow;
@@ -35,6 +36,11 @@ export interface Report {
   hosts: ReportRow[];
   userAgents: ReportRow[];
   uris: ReportRow[];
+  /** `METHOD /route`, with latency quantiles. */
+  endpoints: ReportRow[];
+  clients: ReportRow[];
+  /** The slowest transactions of the run, slowest first. */
+  slowest: SlowTransaction[];
   /** True when some breakdown counts are approximate (more distinct keys than tracked). */
   approximate: boolean;
   alerts: { history: AlertRecord[]; maxDurationSeconds: number | null; averageDurationSeconds: number | null };
@@ -75,6 +81,8 @@ export function buildReport(run: RunView): Report {
     hosts: rowsOf(b.domains, now, limit),
     userAgents: rowsOf(b.userAgents, now, limit),
     uris: rowsOf(b.uris, now, limit),
+    endpoints: rowsOf(b.endpoints, now, limit),
+    clients: rowsOf(b.clients, now, limit),
   };
   const { classes, errorRate } = statusClasses(b.statuses.view('all', now).entries);
   const plugins: Record<string, unknown> = {};
@@ -96,6 +104,9 @@ export function buildReport(run: RunView): Report {
     hosts: breakdowns.hosts.rows,
     userAgents: breakdowns.userAgents.rows,
     uris: breakdowns.uris.rows,
+    endpoints: breakdowns.endpoints.rows,
+    clients: breakdowns.clients.rows,
+    slowest: b.slowest.report(),
     approximate: Object.values(breakdowns).some((x) => x.approximate),
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
@@ -126,7 +137,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     for (const r of rows) {
       const key = fit(r.key, width);
       const approx = r.error !== undefined ? ` (±${r.error})` : '';
-      const lat = latency && r.latencyMs ? `  p50 ${r.latencyMs.p50 ?? '-'} ms  p95 ${r.latencyMs.p95 ?? '-'} ms` : '';
+      const lat = latency && r.latencyMs ? `  p50 ${r.latencyMs.p50 ?? '-'} ms  p95 ${r.latencyMs.p95 ?? '-'} ms  p99 ${r.latencyMs.p99 ?? '-'} ms` : '';
       lines.push(`  ${key}  ${String(r.hits).padStart(9)}${approx}  ${formatBytes(r.bytes).padStart(10)}${lat}`);
     }
   };
@@ -135,7 +146,15 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Top sections', report.sections, true);
   table('Top hosts', report.hosts, true);
   table('Top user agents', report.userAgents, false);
-  table('Top URIs', report.uris, true);
+  table('Top URIs', report.uris, false);
+  table('Top endpoints', report.endpoints, true);
+  table('Top clients', report.clients, false);
+  lines.push('');
+  lines.push(`Slowest requests:`);
+  if (report.slowest.length === 0) lines.push('  (none)');
+  for (const t of report.slowest) {
+    lines.push(`  ${isoTime(t.ts)}  ${`${t.latencyMs} ms`.padStart(10)}  ${String(t.status ?? 'none').padEnd(4)}  ${t.client.padEnd(15)}  ${t.method} ${t.host}${truncate(t.uri, 80)}`);
+  }
   if (report.approximate) lines.push('', '(±N: more distinct keys than tracked; a count may be over by up to N)');
   lines.push('');
   const alerts = report.alerts;

@@ -6,7 +6,8 @@ import type { PanelColumn, PanelRows, StatModule } from './statModule';
 import { WindowedTopK, type TopKCapacity, type TopView } from './windowedTopK';
 import { windowSeconds, windowSpan, type SecondSpan, type WindowName } from './windows';
 import type { HeavyHitter } from './spaceSaving';
-import { bytes, compactNumber, milliseconds as ms, share as percent } from '../format';
+import { bytes, compactNumber, compactRate, milliseconds as ms, share as percent } from '../format';
+import { SlowestModule } from './slowest';
 
 /** An event counts as an error when the server failed (5xx) or never answered. */
 export function isErrorEvent(event: HttpEvent): boolean {
@@ -128,8 +129,8 @@ export interface TopReport {
 interface TopColumns {
   title: string;
   columns: PanelColumn[];
-  /** `total`: the hits the shares are of; `key`: the key as shown. */
-  cells(entry: HeavyHitter, total: number, key: string): string[];
+  /** `total`: the hits the shares are of; `key`: the key as shown; `seconds`: the window's length, for rates. */
+  cells(entry: HeavyHitter, total: number, key: string, seconds: number): string[];
 }
 
 /** Narrowing a top-N panel: only some keys, shares of another total, keys shown without a prefix. */
@@ -139,6 +140,8 @@ export interface TopRowsOptions {
   total?: number;
   /** A prefix every kept key has, left out of what is shown. */
   stripPrefix?: string;
+  /** Seconds the window covers (for rates; default: its full length). */
+  seconds?: number;
 }
 
 /** A breakdown by one key (section, host, user agent...) over every window. */
@@ -149,7 +152,7 @@ export class TopModule implements StatModule<TopReport> {
     readonly name: string,
     private readonly keyOf: (event: HttpEvent) => string,
     private readonly columns: TopColumns,
-    config: Config,
+    private readonly config: Config,
     capacity: TopKCapacity,
     keepsLatency: boolean,
   ) {
@@ -181,10 +184,11 @@ export class TopModule implements StatModule<TopReport> {
     const entries = this.top(window, now, limit, options.filter);
     const strip = options.stripPrefix?.length ?? 0;
     const keys = entries.map((e) => e.key.slice(strip));
+    const seconds = options.seconds ?? windowSeconds(window, this.config.dashboard_bucket_size, this.config.max_retention_length);
     return {
       title: this.columns.title,
       columns: this.columns.columns,
-      rows: entries.map((e, i) => this.columns.cells(e, options.total ?? view.total, keys[i])),
+      rows: entries.map((e, i) => this.columns.cells(e, options.total ?? view.total, keys[i], Math.max(1, seconds))),
       approximate: view.approximate,
       keys,
     };
@@ -223,10 +227,13 @@ export interface BuiltinModules {
   statuses: TopModule;
   uris: TopModule;
   domainSections: TopModule;
+  endpoints: TopModule;
+  clients: TopModule;
+  slowest: SlowestModule;
 }
 
 /** The names the built-in modules take (a plug-in may not reuse them). */
-export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections'] as const;
+export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest'] as const;
 
 /** A count as panels show it: compact, marked `~` when it may be over-estimated. */
 function hits(entry: HeavyHitter): string {
@@ -276,9 +283,49 @@ export function createBuiltinModules(config: Config): BuiltinModules {
     userAgents: new TopModule('userAgents', (e) => (e.ua === '' ? '(none)' : e.ua), SHARE_COLUMNS('User agents', 'User agent', false), config, MEDIUM, false),
     methods: new TopModule('methods', (e) => e.method, SHARE_COLUMNS('Methods', 'Method', true), config, SMALL, false),
     statuses: new TopModule('statuses', (e) => (e.status === null ? 'none' : String(e.status)), SHARE_COLUMNS('Status codes', 'Status', true), config, SMALL, false),
-    uris: new TopModule('uris', (e) => e.uri, SECTION_COLUMNS('URI'), config, LARGE, false),
+    // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
+    uris: new TopModule('uris', (e) => boundedKey(e.uri, config.max_str_length), SECTION_COLUMNS('URI'), config, LARGE, false),
     domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, SECTION_COLUMNS('Section'), config, MEDIUM, true),
+    endpoints: new TopModule('endpoints', endpointOf, ENDPOINT_COLUMNS, config, LARGE, true),
+    clients: new TopModule('clients', (e) => e.client, {
+      title: 'Clients',
+      columns: [
+        { header: 'Client', priority: 9, minWidth: 15 }, HITS,
+        { header: 'Err%', width: 6, alignRight: true, priority: 6 },
+        { header: 'Bytes', width: 6, alignRight: true, priority: 5 },
+      ],
+      cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), bytes(e.bytes, 'compact')],
+    }, config, MEDIUM, false),
+    slowest: new SlowestModule(config),
   };
+}
+
+/** An endpoint: the method and the route, `GET /users/{id}`. */
+export function endpointOf(event: HttpEvent): string {
+  return `${event.method} ${event.route}`;
+}
+
+/** Endpoints: traffic, rate, failures and latency quantiles, as width allows. */
+const ENDPOINT_COLUMNS: TopColumns = {
+  title: 'Endpoints',
+  columns: [
+    { header: 'Endpoint', priority: 9, minWidth: 24 }, HITS,
+    { header: 'Req/s', width: 6, alignRight: true, priority: 4 },
+    { header: 'Err%', width: 6, alignRight: true, priority: 7 },
+    { header: 'p50ms', width: 6, alignRight: true, priority: 3 },
+    { header: 'p95ms', width: 6, alignRight: true, priority: 6 },
+    { header: 'p99ms', width: 6, alignRight: true, priority: 2 },
+    { header: 'Bytes', width: 6, alignRight: true, priority: 1 },
+  ],
+  cells: (e, _total, key, seconds) => [
+    key, hits(e), compactRate(e.count / seconds), percent(e.errors, e.count),
+    ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99)), bytes(e.bytes, 'compact'),
+  ],
+};
+
+/** `text` within `maxLength`, as a string of its own when cut (a slice would keep the original alive). */
+export function boundedKey(text: string, maxLength: number): string {
+  return text.length <= maxLength ? text : Buffer.from(text.slice(0, maxLength), 'utf16le').toString('utf16le');
 }
 
 /** Counts of status classes (1xx..5xx, none) from a statuses view, and the error rate. */
