@@ -206,6 +206,42 @@ describe('keys', () => {
     expect(drilled.keys).toEqual(['/cart']);
   });
 
+  it('s sorts the focused panel by each numeric column in turn, marked in the header; S reverses', () => {
+    const { dashboard, feed, panel } = setup();
+    const events: HttpEvent[] = [];
+    for (let i = 0; i < 60; i++) {
+      // /slow: few and slow; /busy: many and fast; /mid: between.
+      const section = i < 5 ? '/slow' : i < 40 ? '/busy' : '/mid';
+      events.push(event(T0 + i / 10, { uri: `${section}/x`, section, latencyMs: section === '/slow' ? 900 : section === '/mid' ? 50 : 5 }));
+    }
+    feed(events, T0 + 30);
+    dashboard.handle('window'); // last 5 min
+    expect(panel('sections').keys).toEqual(['/busy', '/mid', '/slow']);
+    dashboard.handle('sort'); // Hits ▼
+    let shown = panel('sections');
+    expect(shown.lines[0]).toMatch(/Hits▼/);
+    expect(shown.keys).toEqual(['/busy', '/mid', '/slow']);
+    dashboard.handle('sort'); // Share ▼
+    dashboard.handle('sort'); // Bytes ▼
+    dashboard.handle('sort'); // p95ms ▼
+    shown = panel('sections');
+    expect(shown.lines[0]).toMatch(/p95ms▼/);
+    expect(shown.keys).toEqual(['/slow', '/mid', '/busy']);
+    dashboard.handle('sortReverse');
+    shown = panel('sections');
+    expect(shown.lines[0]).toMatch(/p95ms▲/);
+    expect(shown.keys).toEqual(['/busy', '/mid', '/slow']);
+    // Past the last numeric column: the default order again, no mark.
+    dashboard.handle('sort');
+    dashboard.handle('sort');
+    shown = panel('sections');
+    expect(shown.lines[0]).not.toMatch(/[▲▼]/);
+    // Sorting is per panel: the domains keep theirs.
+    dashboard.handle('focusNext');
+    dashboard.handle('focusNext');
+    expect(panel('domains').lines[0]).not.toMatch(/[▲▼]/);
+  });
+
   it('w cycles the window through recent, 5 min, 1 hour and all', () => {
     const { dashboard, feed, panel } = setup();
     feed(traffic(), T0 + 30);
@@ -281,7 +317,7 @@ describe('keys', () => {
 
   it('every action has a key, and the help lists every key', () => {
     const actions = new Set(KEYMAP.map((k) => k.action));
-    expect(actions.size).toBe(15);
+    expect(actions.size).toBe(17);
     const help = helpLines().join('\n');
     for (const binding of KEYMAP) expect(help).toContain(binding.label);
   });

@@ -1,12 +1,6 @@
 /**
  * The full-screen dashboard: lays the panels out from the terminal size, keeps the view state
  * (focus, window, drill-downs, filter, pause, help), maps keys through the key table, and
- * redraws through the scheduler at most `refresh` times a second. It reads the session only;
- * the main loop owns the data.
- */
-/**
- * The full-screen dashboard: lays the panels out from the terminal size, keeps the view state
- * (focus, window, drill-downs, filter, pause, help), maps keys through the key table, and
  * redraws through the scheduler at most `refresh` times a second. It reads the run through
  * its read-only view; the main loop owns the data. It owns its filter.
  */
@@ -23,7 +17,7 @@ import { computeLayout, MIN_COLUMNS, MIN_ROWS, SLOT_IDS, type SlotId } from './l
 import { PanelBox } from './panelBox';
 import { dashboardPanels, type PanelSpec } from './panels';
 import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
-import type { Drill, PanelContent, ViewContext } from './view';
+import type { Drill, PanelContent, Sort, ViewContext } from './view';
 
 /** The status bar's word for a live interface that is down. */
 const INTERFACE_DOWN = 'INTERFACE DOWN';
@@ -47,13 +41,15 @@ export interface DashboardState {
   help: boolean;
   /** Drill-downs, by panel id. */
   drills: Record<string, Drill>;
+  /** Sorts (`s`, `S`), by panel id. */
+  sorts: Record<string, Sort>;
   /** A one-line message in the status bar (a bad filter...). */
   message: string | null;
 }
 
 /** The dashboard. */
 export class Dashboard {
-  readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, message: null };
+  readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, sorts: {}, message: null };
   readonly scheduler: RenderScheduler;
   readonly filter: DashboardFilter;
   /** Every panel in Tab order, and its box. */
@@ -153,6 +149,8 @@ export class Dashboard {
           box.resetPosition();
         } else if (this.filter.text !== null) this.filter.clear();
         break;
+      case 'sort': this.cycleSort(focused, box, false); break;
+      case 'sortReverse': this.cycleSort(focused, box, true); break;
       case 'filter': this.openFilterPrompt(); return;
       case 'window': this.state.window = WINDOWS[(WINDOWS.indexOf(this.state.window) + 1) % WINDOWS.length]; break;
       case 'pause': this.state.paused = !this.state.paused; break;
@@ -164,6 +162,27 @@ export class Dashboard {
       }
     }
     this.scheduler.renderNow();
+  }
+
+  /**
+   * `s`: sorts the focused panel by its next numeric column (after the last: back to the
+   * default order); `S`: the other way round (from the default order: by the first column, ascending).
+   */
+  private cycleSort(panel: PanelSpec, box: PanelBox, reverse: boolean): void {
+    const sortable = box.content?.sortable ?? [];
+    if (sortable.length === 0) {
+      this.state.message = 'this panel has no numeric column to sort by';
+      return;
+    }
+    const current: Sort | undefined = this.state.sorts[panel.id];
+    if (reverse) {
+      this.state.sorts[panel.id] = current === undefined ? { column: sortable[0], descending: false } : { ...current, descending: !current.descending };
+    } else {
+      const next = current === undefined ? 0 : sortable.indexOf(current.column) + 1;
+      if (next >= sortable.length) delete this.state.sorts[panel.id];
+      else this.state.sorts[panel.id] = { column: sortable[next], descending: true };
+    }
+    box.resetPosition();
   }
 
   /** Applies a filter as the prompt would (also used by tests). */
@@ -227,7 +246,7 @@ export class Dashboard {
 
   /** A panel's content for the current state. */
   private present(panel: PanelSpec, ctx: ViewContext): PanelContent {
-    const content = panel.present(ctx, this.boxOf(panel).inner, this.state.drills[panel.id] ?? null);
+    const content = panel.present(ctx, this.boxOf(panel).inner, { drill: this.state.drills[panel.id] ?? null, sort: this.state.sorts[panel.id] ?? null });
     // Panels that share a place say so, and which of them this is.
     const sharing = this.panels.filter((p) => p.slot === panel.slot);
     if (sharing.length === 1) return content;

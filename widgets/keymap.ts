@@ -6,7 +6,7 @@
 /** What a key does. */
 export type DashboardAction =
   | 'focusNext' | 'focusPrevious' | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'bottom'
-  | 'drill' | 'back' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
+  | 'drill' | 'back' | 'sort' | 'sortReverse' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
 
 /** One row of the key table. */
 export interface KeyBinding {
@@ -29,8 +29,10 @@ export const KEYMAP: readonly KeyBinding[] = [
   { keys: ['pagedown'], label: 'PgDn', description: 'a page down', action: 'pageDown' },
   { keys: ['home', 'g'], label: 'Home / g', description: 'to the first row', action: 'top' },
   { keys: ['end', 'S-g'], label: 'End / G', description: 'to the last row', action: 'bottom' },
-  { keys: ['enter'], label: 'Enter', description: 'drill down: a section into its URIs, a domain into its sections', action: 'drill', hint: 'drill' },
+  { keys: ['enter'], label: 'Enter', description: 'drill down: a section into its endpoints, a domain into its sections', action: 'drill', hint: 'drill' },
   { keys: ['escape'], label: 'Esc', description: 'back from a drill-down; clear the filter; close help', action: 'back', hint: 'back' },
+  { keys: ['s'], label: 's', description: 'sort the panel by its next numeric column (▼ in the header)', action: 'sort', hint: 'sort' },
+  { keys: ['S-s'], label: 'S', description: 'reverse the sort', action: 'sortReverse' },
   { keys: ['/'], label: '/', description: 'filter every panel by host or URI (text, or /regex/)', action: 'filter', hint: 'filter' },
   { keys: ['w'], label: 'w', description: 'cycle the window: recent, 5 min, 1 hour, all', action: 'window', hint: 'window' },
   { keys: ['p'], label: 'p', description: 'pause the view (capture goes on)', action: 'pause', hint: 'pause' },

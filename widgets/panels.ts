@@ -9,10 +9,10 @@ import { presentAlertLog, presentHealth } from './infoPanels';
 import type { SlotId } from './layout';
 import { presentRateChart } from './rateChart';
 import { presentClients, presentDomains, presentEndpoints, presentModule, presentSections, presentStatuses, presentUserAgents } from './statPanels';
-import type { Drill, PanelContent, Size, ViewContext } from './view';
+import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
-export type Presenter = (ctx: ViewContext, size: Size, drill: Drill | null) => PanelContent;
+export type Presenter = (ctx: ViewContext, size: Size, view: PanelView) => PanelContent;
 
 /** One panel of the dashboard. */
 export interface PanelSpec {

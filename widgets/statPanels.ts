@@ -8,13 +8,36 @@ import { sectionOf } from '../src/http/uri';
 import { KEY_SEPARATOR } from '../src/stats/modules';
 import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
-import { table } from './text';
-import type { Drill, PanelContent, Size, ViewContext } from './view';
+import { sortedOrder, table } from './text';
+import type { PanelContent, PanelView, Size, Sort, ViewContext } from './view';
 
-/** A panel's content from a module's rows; `selectable`: rows can be picked (to drill into). */
-export function rowsContent(rows: PanelRows, size: Size, title: string, selectable = false): PanelContent {
-  const { header, lines } = table(rows.columns, rows.rows, size.width);
-  return { title, header, lines, ...(selectable ? { keys: rows.keys } : {}), ...(rows.tones !== undefined ? { tones: rows.tones } : {}) };
+/** Rows a sorted panel lists (the top entries by hits, then sorted): more than a page, so a sort finds what hits alone would not show. */
+export const SORTED_ROWS = 100;
+
+/** How many rows a panel asks its module for. */
+export function rowLimit(ctx: ViewContext, view: PanelView): number {
+  return view.sort !== null ? Math.max(SORTED_ROWS, ctx.run.config.max_top_hits) : ctx.run.config.max_top_hits;
+}
+
+/**
+ * A panel's content from a module's rows; `selectable`: rows can be picked (to drill into);
+ * `sort`: the rows in the order of one numeric column, marked in the header.
+ */
+export function rowsContent(rows: PanelRows, size: Size, title: string, selectable = false, sort: Sort | null = null): PanelContent {
+  let { columns, rows: cells, keys, tones } = rows;
+  if (sort !== null && sort.column < columns.length) {
+    const order = sortedOrder(cells, sort.column, sort.descending);
+    cells = order.map((i) => cells[i]);
+    if (keys !== undefined) keys = order.map((i) => keys![i]);
+    if (tones !== undefined) tones = order.map((i) => tones![i]);
+    columns = columns.map((column, i) => {
+      if (i !== sort.column) return column;
+      const mark = sort.descending ? '▼' : '▲';
+      return typeof column === 'string' ? `${column}${mark}` : { ...column, header: `${column.header}${mark}` };
+    });
+  }
+  const { header, lines, numeric } = table(columns, cells, size.width);
+  return { title, header, lines, sortable: numeric, ...(selectable ? { keys } : {}), ...(tones !== undefined ? { tones } : {}) };
 }
 
 /** The window as the panel titles say it. */
@@ -38,47 +61,49 @@ export function endpointInSection(endpoint: string, section: string): boolean {
 }
 
 /** The top sections panel, or the endpoints of one section when drilled. */
-export function presentSections(ctx: ViewContext, size: Size, drill: Drill | null): PanelContent {
+export function presentSections(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
   const b = ctx.stats.builtins;
-  const limit = ctx.run.config.max_top_hits;
+  const limit = rowLimit(ctx, view);
+  const drill = view.drill;
   if (drill !== null) {
     const rows = b.endpoints.rows(ctx.window, ctx.now, limit, { filter: (endpoint) => endpointInSection(endpoint, drill.key), seconds: coveredSeconds(ctx) });
-    return rowsContent(rows, size, `Endpoints of ${drill.key} (${windowText(ctx)})${approx(rows)} — Esc back`, true);
+    return rowsContent(rows, size, `Endpoints of ${drill.key} (${windowText(ctx)})${approx(rows)} — Esc back`, true, view.sort);
   }
   const rows = b.sections.rows(ctx.window, ctx.now, limit);
-  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
 /** Endpoints (`METHOD /route`) with rate, errors and latency quantiles. */
-export function presentEndpoints(ctx: ViewContext, size: Size): PanelContent {
-  const rows = ctx.stats.builtins.endpoints.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits, { seconds: coveredSeconds(ctx) });
-  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+export function presentEndpoints(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const rows = ctx.stats.builtins.endpoints.rows(ctx.window, ctx.now, rowLimit(ctx, view), { seconds: coveredSeconds(ctx) });
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
 /** Top clients (the TCP peer, or who a trusted proxy forwarded for). */
-export function presentClients(ctx: ViewContext, size: Size): PanelContent {
-  const rows = ctx.stats.builtins.clients.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
-  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+export function presentClients(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const rows = ctx.stats.builtins.clients.rows(ctx.window, ctx.now, rowLimit(ctx, view));
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
 /** The top domains panel, or the sections of one domain when drilled. */
-export function presentDomains(ctx: ViewContext, size: Size, drill: Drill | null): PanelContent {
+export function presentDomains(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
   const b = ctx.stats.builtins;
-  const limit = ctx.run.config.max_top_hits;
+  const limit = rowLimit(ctx, view);
+  const drill = view.drill;
   if (drill !== null) {
     const prefix = `${drill.key}${KEY_SEPARATOR}`;
     const total = b.domains.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
     const rows = b.domainSections.rows(ctx.window, ctx.now, limit, { filter: (k) => k.startsWith(prefix), total, stripPrefix: prefix });
-    return rowsContent(rows, size, `Sections of ${drill.key} (${windowText(ctx)}) — Esc back`, true);
+    return rowsContent(rows, size, `Sections of ${drill.key} (${windowText(ctx)}) — Esc back`, true, view.sort);
   }
   const rows = b.domains.rows(ctx.window, ctx.now, limit);
-  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true);
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
 /** The user agents panel. */
-export function presentUserAgents(ctx: ViewContext, size: Size): PanelContent {
-  const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, ctx.run.config.max_top_hits);
-  return rowsContent(rows, size, `${rows.title}${approx(rows)}`, true);
+export function presentUserAgents(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, rowLimit(ctx, view));
+  return rowsContent(rows, size, `${rows.title}${approx(rows)}`, true, view.sort);
 }
 
 /** Status codes (5xx and unanswered red, 4xx yellow, with the error rate) and methods, in one panel. */
@@ -101,15 +126,15 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
 }
 
 /** A plug-in's panel: its rows over the dashboard's window, as many as the top lists show. */
-export function presentModule(module: StatModule): (ctx: ViewContext, size: Size) => PanelContent {
-  return (ctx, size) => {
+export function presentModule(module: StatModule): (ctx: ViewContext, size: Size, view: PanelView) => PanelContent {
+  return (ctx, size, view) => {
     const failure = ctx.run.stats.failureOf(module.name);
     if (failure !== undefined) {
       return { title: `${module.name} (disabled)`, lines: [`${module.name} failed in ${failure.method}(): ${failure.message}`, 'It is disabled for the rest of the run.'], tones: ['alert', null] };
     }
-    const rows = moduleRows(module, ctx.window, ctx.now, ctx.run.config.max_top_hits);
+    const rows = moduleRows(module, ctx.window, ctx.now, rowLimit(ctx, view));
     // A plug-in's fault is shown in its panel, not allowed to take the dashboard down.
     if (rows instanceof Error) return { title: module.name, lines: [`${module.name}: ${rows.message}`], tones: ['alert'] };
-    return rowsContent(rows, size, `${rows.title || module.name}${approx(rows)}`);
+    return rowsContent(rows, size, `${rows.title || module.name}${approx(rows)}`, false, view.sort);
   };
 }

@@ -44,7 +44,7 @@ export function layColumns(columns: ReadonlyArray<string | PanelColumn>, rows: r
  * Lays out a table in `width` cells: drops low-priority columns until the flexible one has
  * room, then returns the header line and one line per row (cells joined by a space).
  */
-export function table(columns: ReadonlyArray<string | PanelColumn>, rows: readonly string[][], width: number): { header: string; lines: string[] } {
+export function table(columns: ReadonlyArray<string | PanelColumn>, rows: readonly string[][], width: number): { header: string; lines: string[]; numeric: number[] } {
   const laid = layColumns(columns, rows);
   const minFlex = laid.find((c) => c.width === 0)?.minWidth ?? MIN_FLEX;
   let kept = laid.map((c, i) => ({ ...c, index: i }));
@@ -55,5 +55,27 @@ export function table(columns: ReadonlyArray<string | PanelColumn>, rows: readon
   }
   const flex = Math.max(1, width - fixedWidth());
   const line = (cells: string[]) => kept.map((c) => fit(cells[c.index] ?? '', c.width === 0 ? flex : c.width, c.alignRight)).join(' ');
-  return { header: line(laid.map((c) => c.header)), lines: rows.map(line) };
+  return { header: line(laid.map((c) => c.header)), lines: rows.map(line), numeric: kept.filter((c) => c.alignRight).map((c) => c.index) };
+}
+
+/** The number a cell shows (`1.2K`, `12.5%`, `36K`, `~7`, `4.0`), or null (`-`, text). */
+export function cellNumber(cell: string): number | null {
+  const match = /^[~<>]?(-?\d+(?:\.\d+)?)\s?([kKMGT]?)(?:i?B|%|ms|s)?$/.exec(cell.trim());
+  if (match === null) return null;
+  const scale = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[match[2]] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+/**
+ * The order of `rows` sorted by column `column` (numbers; cells that are no number last),
+ * ties kept in their order (the default order: by hits).
+ */
+export function sortedOrder(rows: readonly string[][], column: number, descending: boolean): number[] {
+  const values = rows.map((row) => cellNumber(row[column] ?? ''));
+  return rows.map((_, i) => i).sort((a, b) => {
+    const x = values[a];
+    const y = values[b];
+    if (x === null || y === null) return x === y ? a - b : x === null ? 1 : -1;
+    return x === y ? a - b : descending ? y - x : x - y;
+  });
 }

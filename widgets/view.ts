@@ -3,9 +3,22 @@ import type { RunView, StatsView } from '../src/run/runState';
 import type { RowTone } from '../src/stats/statModule';
 import type { WindowName } from '../src/stats/windows';
 
-/** A panel drilled into one of its rows: a section's URIs, or a domain's sections. */
+/** A panel drilled into one of its rows: a section's endpoints, or a domain's sections. */
 export interface Drill {
   key: string;
+}
+
+/** A table panel sorted by one of its numeric columns (`s`, `S`). */
+export interface Sort {
+  /** The column's index among the panel's columns. */
+  column: number;
+  descending: boolean;
+}
+
+/** One panel's own view state. */
+export interface PanelView {
+  drill: Drill | null;
+  sort: Sort | null;
 }
 
 /** The moment a frame is drawn for. */
@@ -33,6 +46,8 @@ export interface PanelContent {
   tones?: Array<RowTone | null>;
   /** A chart: drawn as is, never scrolled or selected. */
   fixed?: boolean;
+  /** The numeric columns shown, by index: what `s` can sort by. */
+  sortable?: number[];
 }
 
 /** Inner size of a panel (inside its border). */
