@@ -317,7 +317,7 @@ describe('keys', () => {
 
   it('every action has a key, and the help lists every key', () => {
     const actions = new Set(KEYMAP.map((k) => k.action));
-    expect(actions.size).toBe(17);
+    expect(actions.size).toBe(20);
     const help = helpLines().join('\n');
     for (const binding of KEYMAP) expect(help).toContain(binding.label);
   });
@@ -400,5 +400,99 @@ describe('the --tui output', () => {
     const colored = new TuiSink(run, () => undefined, { TERM: 'xterm-256color' }, fakeScreen());
     expect(colored.dashboard.context().color).toBe(true);
     colored.close();
+  });
+});
+
+describe('transactions', () => {
+  /** The open list or detail: the whole screen but the status bar. */
+  const overlay = (drawn: () => string[], rows = 40) => {
+    const lines = drawn().slice(0, rows - 1);
+    return { title: lines[0], body: lines.slice(1, -1).map((l) => l.slice(1, -1).trimEnd()) };
+  };
+
+  it('t lists the selected row\'s latest transactions, newest first and following the traffic; Enter opens one; Esc goes back', () => {
+    const { dashboard, feed, panel, drawn } = setup();
+    feed(traffic(), T0 + 30);
+    panel('sections');
+    dashboard.handle('down'); // /v1
+    dashboard.handle('transactions');
+    let shown = overlay(drawn);
+    expect(shown.title).toMatch(/Transactions of \/v1: \d+, newest first/);
+    const rows = shown.body.slice(1).filter((l) => l.trim() !== '');
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.every((l) => /api\.example\.com\/v1\/items\/\d/.test(l))).toBe(true);
+    // Newest first.
+    const times = rows.map((l) => l.slice(0, 8));
+    expect([...times].sort().reverse()).toEqual(times);
+    // It follows new transactions of the row (and only those).
+    feed([event(T0 + 31, { host: 'api.example.com', uri: '/v1/items/new', section: '/v1' }), event(T0 + 31, { uri: '/cart/new', section: '/cart' })], T0 + 32);
+    shown = overlay(drawn);
+    expect(shown.body[1]).toMatch(/\/v1\/items\/new/);
+    expect(shown.body.join('\n')).not.toMatch(/\/cart\/new/);
+    dashboard.handle('drill');
+    shown = overlay(drawn);
+    expect(shown.body[0]).toMatch(/^GET \/v1\/items\/new HTTP\/1\.1/);
+    expect(shown.body.join('\n')).toMatch(/Endpoint: GET \/v1\/items\/new/);
+    dashboard.handle('back');
+    expect(overlay(drawn).title).toMatch(/Transactions of \/v1/);
+    dashboard.handle('back');
+    expect(panel('sections').title).toContain('Top sections');
+  });
+
+  it('a detail shows the request, the response, timings and the connection, and secrets only as present', () => {
+    const { dashboard, feed, drawn } = setup();
+    feed([event(T0 + 1.25, {
+      uri: '/login?next=%2F', section: '/login', status: 302, latencyMs: 42.5, src: '10.9.9.9', client: '203.0.113.5', sport: 51000,
+      requestHeaders: 'Authorization: present, not shown\nCookie: present, not shown\nReferer: https://shop.example.com/\nX-Forwarded-For: 203.0.113.5',
+      responseHeaders: 'Location: /home\nSet-Cookie: present, not shown',
+    })], T0 + 12);
+    dashboard.handle('focusNext'); // endpoints
+    dashboard.handle('transactions');
+    dashboard.handle('drill');
+    const text = overlay(drawn).body.join('\n');
+    expect(text).toMatch(/^GET \/login\?next=%2F HTTP\/1\.1$/m);
+    expect(text).toMatch(/^Authorization: present, not shown$/m);
+    expect(text).toMatch(/^Cookie: present, not shown$/m);
+    expect(text).toMatch(/^Response: 302$/m);
+    expect(text).toMatch(/^Location: \/home$/m);
+    expect(text).toMatch(/request start +2023-11-14 22:13:21 UTC \(22:13:21\.250000\)/);
+    expect(text).toMatch(/first response byte +22:13:21\.292500/);
+    expect(text).toMatch(/latency +42\.5 ms|latency +43 ms/);
+    expect(text).toMatch(/Connection: 10\.9\.9\.9:51000 → 10\.0\.0\.2:80/);
+    expect(text).toMatch(/Client: 203\.0\.113\.5 \(forwarded by the trusted proxy 10\.9\.9\.9\)/);
+  });
+
+  it('l lists the slowest requests of the window; e shows errors only, with the filter', () => {
+    const { dashboard, feed, panel, drawn, status } = setup();
+    const events = traffic().map((e, i) => ({ ...e, latencyMs: i === 123 ? 3000 : e.latencyMs }));
+    feed(events, T0 + 30);
+    dashboard.handle('window'); // 5 min
+    dashboard.handle('slowest');
+    const shown = overlay(drawn);
+    expect(shown.title).toMatch(/Slowest requests \(last 5 min\): 20, slowest first/);
+    expect(shown.body[1]).toMatch(/3000ms|3\.0s/);
+    dashboard.handle('back');
+    dashboard.handle('errors');
+    expect(status()).toContain('ERRORS ONLY');
+    // Only the 503s are left: every section's error share is 100%.
+    const rows = panel('sections').rows;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toMatch(/100\.0%$/);
+    // Combined with the filter: the API's failures are in /v1; the shop has none.
+    dashboard.applyFilter('api.example');
+    expect(panel('sections').keys).toEqual(['/v1']);
+    dashboard.applyFilter('shop.example');
+    expect(panel('sections').keys).toEqual([]);
+    dashboard.applyFilter('');
+    dashboard.handle('errors');
+    expect(status()).not.toContain('ERRORS ONLY');
+  });
+
+  it('t on a panel whose rows stand for no transactions says so', () => {
+    const { dashboard, feed, status } = setup();
+    feed(traffic(), T0 + 30);
+    for (let i = 0; i < 4; i++) dashboard.handle('focusNext'); // the rate chart
+    dashboard.handle('transactions');
+    expect(status()).toMatch(/select a row/);
   });
 });

@@ -12,6 +12,7 @@ import { LOSS_RECENT_SECONDS, type RunView } from '../src/run/runState';
 import type { HttpEvent } from '../src/types';
 import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
 import { DashboardFilter } from './dashboardFilter';
+import { detailLines, rowMatcher, TransactionList } from './transactions';
 import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
 import { computeLayout, MIN_COLUMNS, MIN_ROWS, SLOT_IDS, type SlotId } from './layout';
 import { PanelBox } from './panelBox';
@@ -45,16 +46,20 @@ export interface DashboardState {
   sorts: Record<string, Sort>;
   /** A one-line message in the status bar (a bad filter...). */
   message: string | null;
+  /** A list of transactions over the panels (`t`, `l`), and the one opened from it (Enter). */
+  overlay: { list: TransactionList; detail: HttpEvent | null } | null;
 }
 
 /** The dashboard. */
 export class Dashboard {
-  readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, sorts: {}, message: null };
+  readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, sorts: {}, message: null, overlay: null };
   readonly scheduler: RenderScheduler;
   readonly filter: DashboardFilter;
   /** Every panel in Tab order, and its box. */
   readonly panels: readonly PanelSpec[];
   private readonly boxes = new Map<string, PanelBox>();
+  /** Where transaction lists and details are drawn, over the panels. */
+  private readonly overlayBox: PanelBox;
   /** The panel each place shows (the last focused of those that share it). */
   private readonly shown = {} as Record<SlotId, string>;
   private readonly screen: blessed.Widgets.Screen;
@@ -76,10 +81,12 @@ export class Dashboard {
       this.boxes.set(panel.id, new PanelBox(screen));
       if (this.shown[panel.slot] === undefined) this.shown[panel.slot] = panel.id;
     }
+    this.overlayBox = new PanelBox(screen);
+    this.overlayBox.box.hide();
     this.statusBar = blessed.box({ parent: screen, height: 1, tags: true, style: options.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
     this.notice = blessed.box({ parent: screen, top: 'center', left: 'center', width: '90%', height: 5, border: { type: 'line' }, hidden: true, align: 'center', valign: 'middle' });
     this.helpBox = blessed.box({
-      parent: screen, top: 'center', left: 'center', width: Math.min(76, MIN_COLUMNS - 4), height: KEYMAP.length + 4,
+      parent: screen, top: 'center', left: 'center', width: Math.min(78, MIN_COLUMNS - 2), height: Math.min(helpLines().length + 2, MIN_ROWS - 1),
       border: { type: 'line' }, label: ' Keys (Esc or ? to close) ', hidden: true, tags: false,
       content: helpLines().join('\n'), padding: { left: 1, right: 1 },
     });
@@ -103,6 +110,8 @@ export class Dashboard {
   /** Transactions as they arrive: the filter keeps the recent ones. */
   observe(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
     this.filter.observe(events, encoded);
+    const overlay = this.state.overlay;
+    if (overlay !== null && overlay.list.live && !this.state.paused) overlay.list.add(events);
   }
 
   /** New capture statistics arrived: ask for a redraw. */
@@ -123,8 +132,12 @@ export class Dashboard {
   /** Applies one action of the key table. */
   handle(action: DashboardAction): void {
     const focused = this.focused;
-    const box = this.boxOf(focused);
     this.state.message = null;
+    if (this.state.overlay !== null && this.handleOverlay(action)) {
+      this.scheduler.renderNow();
+      return;
+    }
+    const box = this.boxOf(focused);
     switch (action) {
       case 'focusNext': this.focus(this.state.focus + 1); break;
       case 'focusPrevious': this.focus(this.state.focus - 1); break;
@@ -149,6 +162,12 @@ export class Dashboard {
           box.resetPosition();
         } else if (this.filter.text !== null) this.filter.clear();
         break;
+      case 'transactions': this.openTransactions(focused, box); break;
+      case 'slowest': this.openSlowest(); break;
+      case 'errors':
+        this.filter.setErrorsOnly(!this.filter.errorsOnly);
+        for (const each of this.boxes.values()) each.resetPosition();
+        break;
       case 'sort': this.cycleSort(focused, box, false); break;
       case 'sortReverse': this.cycleSort(focused, box, true); break;
       case 'filter': this.openFilterPrompt(); return;
@@ -162,6 +181,86 @@ export class Dashboard {
       }
     }
     this.scheduler.renderNow();
+  }
+
+  /**
+   * Keys while a list or a detail is open: moving, opening, going back. Returns false for the
+   * keys that act as they do on the panels (window, filter, errors only, pause, help, quit).
+   */
+  private handleOverlay(action: DashboardAction): boolean {
+    const overlay = this.state.overlay!;
+    const box = this.overlayBox;
+    switch (action) {
+      case 'up': box.move(-1); return true;
+      case 'down': box.move(1); return true;
+      case 'pageUp': box.move(-box.pageSize); return true;
+      case 'pageDown': box.move(box.pageSize); return true;
+      case 'top': box.moveToEdge(false); return true;
+      case 'bottom': box.moveToEdge(true); return true;
+      case 'drill': {
+        const key = box.selectedKey();
+        if (overlay.detail === null && key !== undefined) {
+          overlay.detail = overlay.list.events[Number(key)] ?? null;
+          this.listPosition = box.position();
+          box.resetPosition();
+        }
+        return true;
+      }
+      case 'back':
+        if (this.state.help) this.state.help = false;
+        else if (overlay.detail !== null) {
+          overlay.detail = null;
+          box.restorePosition(this.listPosition);
+        } else this.state.overlay = null;
+        return true;
+      case 'focusNext': case 'focusPrevious': case 'sort': case 'sortReverse':
+        return true;
+      case 'transactions': case 'slowest':
+        this.state.overlay = null;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Where the list was when a detail was opened from it. */
+  private listPosition = { offset: 0, selected: 0 };
+
+  /** `t`: the most recent transactions of the focused panel's selected row. */
+  private openTransactions(panel: PanelSpec, box: PanelBox): void {
+    const key = box.selectedKey();
+    const drill = this.state.drills[panel.id] ?? null;
+    const row = key === undefined ? null : rowMatcher(panel.id, key, drill);
+    if (key === undefined || row === null) {
+      this.state.message = 'select a row of sections, endpoints, domains, status codes, user agents or clients to list its transactions';
+      return;
+    }
+    const list = new TransactionList(`Transactions of ${key}`, (e) => row(e) && this.filter.matches(e), true);
+    list.prime(this.filter.recentEvents());
+    this.openList(list);
+  }
+
+  /** `l`: the slowest transactions of the window. */
+  private openSlowest(): void {
+    this.openList(new TransactionList('Slowest requests', () => true, false, 'slowest first'));
+  }
+
+  private openList(list: TransactionList): void {
+    this.state.overlay = { list, detail: null };
+    this.overlayBox.resetPosition();
+  }
+
+  /** What the overlay shows now. */
+  private overlayContent(ctx: ViewContext): PanelContent {
+    const overlay = this.state.overlay!;
+    const { width } = this.overlayBox.inner;
+    if (overlay.detail !== null) {
+      const e = overlay.detail;
+      return { title: `${e.method} ${e.host} ${e.status ?? 'unanswered'} — Esc back to the list`, lines: detailLines(e, width) };
+    }
+    if (!overlay.list.live && !this.state.paused) overlay.list.events = ctx.stats.builtins.slowest.list(ctx.window, ctx.now);
+    const content = overlay.list.content(width);
+    return overlay.list.live ? content : { ...content, title: content.title.replace(':', ` (${windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size)}):`) };
   }
 
   /**
@@ -271,6 +370,7 @@ export class Dashboard {
     if (this.state.message !== null) parts.push(this.state.message);
     for (const failure of run.stats.failures) parts.push(`plug-in ${failure.name} disabled`);
     if (this.filter.text !== null) parts.push(`filter: ${this.filter.text}`);
+    if (this.filter.errorsOnly) parts.push('ERRORS ONLY');
     if (this.state.paused) parts.push('PAUSED');
     parts.push(`window: ${windowLabel(this.state.window, run.config.dashboard_bucket_size)}`);
     const status = parts.join(' | ');
@@ -303,6 +403,7 @@ export class Dashboard {
         box.show(content, this.focused === panel, this.options.color);
       }
     }
+    this.renderOverlay();
     let status = blessed.escape(truncate(this.statusText(), width));
     const losing = this.lossText();
     if (this.options.color) {
@@ -314,6 +415,20 @@ export class Dashboard {
     if (this.state.help) this.helpBox.show(); else this.helpBox.hide();
     this.helpBox.setFront();
     this.screen.render();
+  }
+
+  /** Draws the open list or detail over the panels (or hides its box). */
+  private renderOverlay(): void {
+    const box = this.overlayBox;
+    if (this.state.overlay === null || this.tooSmall) {
+      box.box.hide();
+      return;
+    }
+    box.place({ left: 0, top: 0, width: this.screen.width as number, height: Math.max(3, (this.screen.height as number) - 1) });
+    const content = this.state.paused && box.content !== null && this.state.overlay.detail === null && this.state.overlay.list.live ? box.content : this.overlayContent(this.context());
+    box.show(content, true, this.options.color);
+    box.box.show();
+    box.box.setFront();
   }
 
   /** The text on the screen as drawn by the last render, one string per row. */

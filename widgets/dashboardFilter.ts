@@ -10,6 +10,7 @@ import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { budgetShare } from '../src/capture/limits';
 import type { Config } from '../src/config';
+import { isErrorEvent } from '../src/stats/modules';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
 
@@ -72,14 +73,18 @@ export function parseFilter(text: string): (event: HttpEvent) => boolean {
   return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle);
 }
 
-/** An active filter. */
+/** An active filter: text (or none) and/or errors only. */
 interface ActiveFilter {
-  text: string;
+  text: string | null;
+  errorsOnly: boolean;
   matches: (event: HttpEvent) => boolean;
   store: StatsStore;
 }
 
-/** The filter and what it needs: recent transactions, and its own store while on. */
+/**
+ * The filter and what it needs: recent transactions, and its own store while on. Two parts
+ * that combine: the `/` text and errors only (`e`: 5xx and unanswered).
+ */
 export class DashboardFilter {
   private readonly recent: RecentTransactions;
   private active: ActiveFilter | null = null;
@@ -90,14 +95,29 @@ export class DashboardFilter {
     this.recent = new RecentTransactions(budgetShare(config.memory_budget_mb, 'recentTransactions'));
   }
 
-  /** The filter's text, or null when off. */
+  /** The filter's text, or null when none. */
   get text(): string | null {
     return this.active?.text ?? null;
+  }
+
+  /** Only failed transactions are shown. */
+  get errorsOnly(): boolean {
+    return this.active?.errorsOnly ?? false;
   }
 
   /** The filtered statistics, or null when off. */
   get store(): StatsStore | null {
     return this.active?.store ?? null;
+  }
+
+  /** Whether a transaction passes the filter (all do when it is off). */
+  matches(event: HttpEvent): boolean {
+    return this.active === null || this.active.matches(event);
+  }
+
+  /** The remembered recent transactions, oldest first. */
+  recentEvents(): HttpEvent[] {
+    return this.recent.events();
   }
 
   /** Takes a batch of transactions; `encoded` is their compact form when the caller has it. */
@@ -113,7 +133,7 @@ export class DashboardFilter {
     this.active?.store.advanceTo(second + 1);
   }
 
-  /** Starts filtering by `text`; returns an error message for a bad pattern. */
+  /** Filters by `text` (with errors only as it is); returns an error message for a bad pattern. */
   set(text: string): string | null {
     let matches: (event: HttpEvent) => boolean;
     try {
@@ -121,14 +141,30 @@ export class DashboardFilter {
     } catch (error) {
       return `bad filter: ${(error as Error).message}`;
     }
-    const store = new StatsStore(this.config);
-    store.ingest(this.recent.events().filter(matches));
-    if (this.lastClosed !== -Infinity) store.advanceTo(this.lastClosed + 1);
-    this.active = { text, matches, store };
+    this.start(text, matches, this.errorsOnly);
     return null;
   }
 
+  /** Shows only failed transactions, or all again (the text filter stays). */
+  setErrorsOnly(errorsOnly: boolean): void {
+    const text = this.text;
+    this.start(text, text === null ? () => true : parseFilter(text), errorsOnly);
+  }
+
+  /** Clears the text (errors only stays). */
   clear(): void {
-    this.active = null;
+    this.start(null, () => true, this.errorsOnly);
+  }
+
+  private start(text: string | null, textMatches: (event: HttpEvent) => boolean, errorsOnly: boolean): void {
+    if (text === null && !errorsOnly) {
+      this.active = null;
+      return;
+    }
+    const matches = errorsOnly ? (e: HttpEvent) => isErrorEvent(e) && textMatches(e) : textMatches;
+    const store = new StatsStore(this.config);
+    store.ingest(this.recent.events().filter(matches));
+    if (this.lastClosed !== -Infinity) store.advanceTo(this.lastClosed + 1);
+    this.active = { text, errorsOnly, matches, store };
   }
 }

@@ -6,7 +6,7 @@
 /** What a key does. */
 export type DashboardAction =
   | 'focusNext' | 'focusPrevious' | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'bottom'
-  | 'drill' | 'back' | 'sort' | 'sortReverse' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
+  | 'drill' | 'back' | 'transactions' | 'slowest' | 'errors' | 'sort' | 'sortReverse' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
 
 /** One row of the key table. */
 export interface KeyBinding {
@@ -18,21 +18,26 @@ export interface KeyBinding {
   action: DashboardAction;
   /** Shown in the status bar (short form). */
   hint?: string;
+  /** Shares the help line of the binding before it (its label and description are added there). */
+  helpWithPrevious?: boolean;
 }
 
 export const KEYMAP: readonly KeyBinding[] = [
   { keys: ['tab'], label: 'Tab', description: 'focus the next panel', action: 'focusNext', hint: 'focus' },
-  { keys: ['S-tab'], label: 'Shift-Tab', description: 'focus the previous panel', action: 'focusPrevious' },
+  { keys: ['S-tab'], label: 'Shift-Tab', description: 'the previous', action: 'focusPrevious', helpWithPrevious: true },
   { keys: ['up', 'k'], label: '↑ / k', description: 'move up in the focused panel', action: 'up' },
   { keys: ['down', 'j'], label: '↓ / j', description: 'move down in the focused panel', action: 'down', hint: 'scroll' },
   { keys: ['pageup'], label: 'PgUp', description: 'a page up', action: 'pageUp' },
-  { keys: ['pagedown'], label: 'PgDn', description: 'a page down', action: 'pageDown' },
+  { keys: ['pagedown'], label: 'PgDn', description: 'down', action: 'pageDown', helpWithPrevious: true },
   { keys: ['home', 'g'], label: 'Home / g', description: 'to the first row', action: 'top' },
   { keys: ['end', 'S-g'], label: 'End / G', description: 'to the last row', action: 'bottom' },
-  { keys: ['enter'], label: 'Enter', description: 'drill down: a section into its endpoints, a domain into its sections', action: 'drill', hint: 'drill' },
-  { keys: ['escape'], label: 'Esc', description: 'back from a drill-down; clear the filter; close help', action: 'back', hint: 'back' },
-  { keys: ['s'], label: 's', description: 'sort the panel by its next numeric column (▼ in the header)', action: 'sort', hint: 'sort' },
-  { keys: ['S-s'], label: 'S', description: 'reverse the sort', action: 'sortReverse' },
+  { keys: ['enter'], label: 'Enter', description: 'drill down: section → endpoints, domain → sections', action: 'drill', hint: 'drill' },
+  { keys: ['t'], label: 't', description: 'the row\'s latest transactions; Enter opens one', action: 'transactions', hint: 'transactions' },
+  { keys: ['l'], label: 'l', description: 'the slowest requests of the window', action: 'slowest', hint: 'slowest' },
+  { keys: ['e'], label: 'e', description: 'errors only (5xx and unanswered), with the filter', action: 'errors', hint: 'errors' },
+  { keys: ['escape'], label: 'Esc', description: 'back (detail, list, drill-down); clear filter; close help', action: 'back', hint: 'back' },
+  { keys: ['s'], label: 's', description: 'sort by the next numeric column (▼)', action: 'sort', hint: 'sort' },
+  { keys: ['S-s'], label: 'S', description: 'S reverses it', action: 'sortReverse', helpWithPrevious: true },
   { keys: ['/'], label: '/', description: 'filter every panel by host or URI (text, or /regex/)', action: 'filter', hint: 'filter' },
   { keys: ['w'], label: 'w', description: 'cycle the window: recent, 5 min, 1 hour, all', action: 'window', hint: 'window' },
   { keys: ['p'], label: 'p', description: 'pause the view (capture goes on)', action: 'pause', hint: 'pause' },
@@ -45,8 +50,18 @@ export function keyHints(): string {
   return KEYMAP.filter((k) => k.hint !== undefined).map((k) => `${k.label.split(' / ')[0]} ${k.hint}`).join('  ');
 }
 
-/** The help overlay's lines. */
+/** The help overlay's lines (a binding marked `helpWithPrevious` joins the line before). */
 export function helpLines(): string[] {
-  const width = Math.max(...KEYMAP.map((k) => k.label.length));
-  return KEYMAP.map((k) => `${k.label.padEnd(width)}  ${k.description}`);
+  const entries: Array<{ label: string; description: string }> = [];
+  for (const k of KEYMAP) {
+    const last = entries[entries.length - 1];
+    if (k.helpWithPrevious && last !== undefined) {
+      last.label += ` / ${k.label}`;
+      last.description += `; ${k.description}`;
+    } else {
+      entries.push({ label: k.label, description: k.description });
+    }
+  }
+  const width = Math.max(...entries.map((e) => e.label.length));
+  return entries.map((e) => `${e.label.padEnd(width)}  ${e.description}`);
 }

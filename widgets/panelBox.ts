@@ -67,6 +67,17 @@ export class PanelBox {
     return this.content?.keys?.[this.selected];
   }
 
+  /** Where the panel is scrolled to and which row is selected. */
+  position(): { offset: number; selected: number } {
+    return { offset: this.offset, selected: this.selected };
+  }
+
+  /** Back to a position taken before (a list after its detail). */
+  restorePosition(position: { offset: number; selected: number }): void {
+    this.offset = position.offset;
+    this.selected = position.selected;
+  }
+
   /** Back to the first row (after the content changed meaning: drill, back, window). */
   resetPosition(): void {
     this.offset = 0;

@@ -9,6 +9,7 @@ import { KEY_SEPARATOR } from '../src/stats/modules';
 import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';
+import { METHOD_KEY } from './transactions';
 import type { PanelContent, PanelView, Size, Sort, ViewContext } from './view';
 
 /** Rows a sorted panel lists (the top entries by hits, then sorted): more than a page, so a sort finds what hits alone would not show. */
@@ -122,6 +123,8 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
     header: codeTable.header,
     lines: [...codeTable.lines, methodTable.header, ...methodTable.lines],
     tones: [...codes.rows.map((row) => tone(row[0])), null, ...methods.rows.map(() => null)],
+    // Rows open their transactions (t): a code, or a method.
+    keys: [...(codes.keys ?? []), '', ...(methods.keys ?? []).map((method) => `${METHOD_KEY}${method}`)],
   };
 }
 

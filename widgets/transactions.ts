@@ -1,0 +1,128 @@
+/**
+ * Single transactions: the list behind a panel's row (its most recent transactions, newest
+ * first, following the traffic), the slowest of the window, and one transaction's detail.
+ * Pure: what to list and how it reads; the dashboard shows it over the panels.
+ */
+import { clockTime, dateTime, milliseconds, wrap } from '../src/format';
+import { endpointOf } from '../src/stats/modules';
+import type { HttpEvent } from '../src/types';
+import type { Drill, PanelContent } from './view';
+import { table } from './text';
+
+/** Transactions a list keeps, newest first. */
+export const LIST_SIZE = 500;
+
+/** Which transactions a row of a panel stands for, or null when its rows stand for none. */
+export function rowMatcher(panelId: string, key: string, drill: Drill | null): ((event: HttpEvent) => boolean) | null {
+  switch (panelId) {
+    case 'sections':
+      return drill === null ? (e) => e.section === key : (e) => endpointOf(e) === key;
+    case 'endpoints':
+      return (e) => endpointOf(e) === key;
+    case 'domains':
+      return drill === null ? (e) => e.host === key : (e) => e.host === drill.key && e.section === key;
+    case 'userAgents':
+      return (e) => (e.ua === '' ? '(none)' : e.ua) === key;
+    case 'clients':
+      return (e) => e.client === key;
+    case 'statuses':
+      if (key.startsWith(METHOD_KEY)) return (e) => e.method === key.slice(METHOD_KEY.length);
+      return key === 'none' ? (e) => e.status === null : (e) => String(e.status) === key;
+    default:
+      return null;
+  }
+}
+
+/** Keys of the method rows in the status panel (its codes are keyed by the code). */
+export const METHOD_KEY = 'method:';
+
+/** A list of transactions: what it shows, and whether it follows new traffic. */
+export class TransactionList {
+  /** Newest first. */
+  events: HttpEvent[] = [];
+
+  constructor(
+    readonly title: string,
+    private readonly matches: (event: HttpEvent) => boolean,
+    /** A live list takes new transactions as they come; the slowest list is recomputed instead. */
+    readonly live: boolean,
+    /** How the list is ordered, as its title says it. */
+    private readonly order = 'newest first',
+  ) {}
+
+  /** Starts from transactions already seen (oldest first). */
+  prime(events: readonly HttpEvent[]): void {
+    const kept: HttpEvent[] = [];
+    for (let i = events.length - 1; i >= 0 && kept.length < LIST_SIZE; i--) if (this.matches(events[i])) kept.push(events[i]);
+    this.events = kept;
+  }
+
+  /** New transactions (oldest first). */
+  add(events: readonly HttpEvent[]): void {
+    const fresh: HttpEvent[] = [];
+    for (let i = events.length - 1; i >= 0 && fresh.length < LIST_SIZE; i--) if (this.matches(events[i])) fresh.push(events[i]);
+    if (fresh.length === 0) return;
+    this.events = fresh.concat(this.events);
+    if (this.events.length > LIST_SIZE) this.events.length = LIST_SIZE;
+  }
+
+  /** The list as a panel: one row per transaction, keyed by its index. */
+  content(width: number): PanelContent {
+    const rows = this.events.map((e) => [
+      clockTime(e.ts), e.client, e.method, `${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
+      e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, String(e.reqBytes + e.respBytes),
+    ]);
+    const { header, lines } = table([
+      { header: 'Time', width: 8, priority: 6 },
+      { header: 'Client', width: 15, priority: 4 },
+      { header: 'Method', width: 7, priority: 5 },
+      { header: 'Host and URI', width: 0, minWidth: 20, priority: 9 },
+      { header: 'Status', width: 6, alignRight: true, priority: 8 },
+      { header: 'Latency', width: 8, alignRight: true, priority: 7 },
+      { header: 'Bytes', width: 8, alignRight: true, priority: 3 },
+    ], rows, width);
+    const tones = this.events.map((e) => (e.status === null || e.status >= 500 ? 'alert' as const : e.status >= 400 ? 'warning' as const : null));
+    return {
+      title: `${this.title}: ${this.events.length}${this.events.length === LIST_SIZE ? ' (the last)' : ''}, ${this.order} — Enter detail, Esc back`,
+      header, lines, tones, keys: this.events.map((_, i) => String(i)),
+    };
+  }
+}
+
+/** One transaction in full: request, response, timings, connection. Secrets are never kept, only said to be there. */
+export function detailLines(e: HttpEvent, width: number): string[] {
+  const lines: string[] = [];
+  const add = (text: string) => lines.push(...wrap(text, width));
+  add(`${e.method} ${e.uri} HTTP/${e.version}`);
+  if (e.uriTruncated) add('  (the URI was longer than 8 KiB: cut here)');
+  add(`Host: ${e.host}`);
+  if (e.ua !== '') add(`User-Agent: ${e.ua}`);
+  for (const header of e.requestHeaders === '' ? [] : e.requestHeaders.split('\n')) add(header);
+  if (e.reqBytes > 0) add(`(request body: ${e.reqBytes} bytes)`);
+  lines.push('');
+  if (e.status === null) {
+    add('No response seen (unanswered, or the connection ended first).');
+  } else {
+    add(`Response: ${e.status}`);
+    for (const header of e.responseHeaders === '' ? [] : e.responseHeaders.split('\n')) add(header);
+    add(`(response body: ${e.respBytes} bytes)`);
+  }
+  lines.push('');
+  add('Timings:');
+  add(`  request start        ${dateTime(e.ts)} (${preciseClock(e.ts)})`);
+  if (e.latencyMs !== null) {
+    add(`  first response byte  ${preciseClock(e.ts + e.latencyMs / 1000)}`);
+    add(`  latency              ${milliseconds(e.latencyMs)} ms`);
+  }
+  lines.push('');
+  add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}`);
+  if (e.client !== e.src) add(`Client: ${e.client} (forwarded by the trusted proxy ${e.src})`);
+  add(`Endpoint: ${endpointOf(e)}`);
+  return lines;
+}
+
+/** `21:33:16.123456` (UTC) for epoch seconds: the timings need more than the second. */
+function preciseClock(epochSeconds: number): string {
+  const micros = Math.round((epochSeconds - Math.floor(epochSeconds)) * 1e6);
+  return `${clockTime(Math.floor(epochSeconds))}.${String(Math.min(micros, 999_999)).padStart(6, '0')}`;
+}
