@@ -123,7 +123,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const spec = sourceSpec(options, mode !== 'tui', config);
   const state = new RunState(config, sourceName(spec), plugins);
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
-    routes: config.routes, trustedProxies: config.trusted_proxies });
+    routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';
   // Backpressure: while stdout's reader is behind, batches are not taken in, so the capture of a
   // file waits and a live capture drops (counted) instead of queueing output without bound.

@@ -1,6 +1,7 @@
 /** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
 import { LinkType } from '../src/capture/decode';
 import type { HttpEvent } from '../src/types';
+import { captureLimits } from '../src/capture/limits';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 
 function simpleExchange(conv = new Conversation()): Conversation {
@@ -255,6 +256,28 @@ describe('damaged and hostile streams', () => {
     // Secrets: said to be there, never their value.
     expect(e.requestHeaders.split('\n').sort()).toEqual(['Authorization: present, not shown', 'Cookie: present, not shown', 'Referer: http://r.example/\\x1b]0;x\\x07']);
     expect(JSON.stringify(e)).not.toMatch(/secret|c2VjcmV0/);
+  });
+
+  it('names routes and clients; keeps the detail headers only when asked (the dashboard), the client either way', () => {
+    const conv = new Conversation({ addr: '10.0.0.7', port: 41000 }).handshake();
+    conv.send('client', 'GET /users/123/orders/9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f?x=1 HTTP/1.1\r\nHost: api.example\r\nX-Forwarded-For: 198.51.100.4, 203.0.113.9\r\nX-Request-Id: abc\r\n\r\n');
+    conv.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: nginx\r\n\r\nok');
+    const run = (keepHeaders: boolean, trusted: string[]) => {
+      const { CapturePipeline: Pipeline, requestNaming } = jest.requireActual('../src/capture/pipeline');
+      const pipeline = new Pipeline({ ...captureLimits(1024), keepHeaders }, 2, null, requestNaming([], trusted, 1024));
+      for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      return pipeline.finish()[0] as HttpEvent;
+    };
+    const kept = run(true, ['10.0.0.0/8']);
+    expect(kept.route).toBe('/users/{id}/orders/{uuid}');
+    expect(kept.client).toBe('203.0.113.9');
+    expect(kept.requestHeaders.split('\n')).toEqual(['X-Forwarded-For: 198.51.100.4, 203.0.113.9', 'X-Request-Id: abc']);
+    expect(kept.responseHeaders).toBe('Server: nginx');
+    const headless = run(false, ['10.0.0.0/8']);
+    expect([headless.requestHeaders, headless.responseHeaders]).toEqual(['', '']);
+    expect(headless.client).toBe('203.0.113.9');
+    // Without trusted proxies the header is anyone's claim: the peer is the client.
+    expect(run(false, []).client).toBe('10.0.0.7');
   });
 
   it('gives up a head larger than the parser bound without growing', () => {

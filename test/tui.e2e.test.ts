@@ -36,6 +36,9 @@ describeTmux('dashboard in tmux', () => {
     let screen = await tui.waitFor(/Top sections[\s\S]*\/\w+\s+\d+/);
     for (const title of TITLES) expect(screen).toMatch(title);
     expect(screen).toMatch(/▶ Top sections/);
+    // Endpoints share the sections' place: the second Tab reaches the domains.
+    tui.keys('Tab');
+    await tui.waitFor(/▶ Endpoints/);
     tui.keys('Tab');
     screen = await tui.waitFor(/▶ Top domains/);
     expect(screen).not.toMatch(/▶ Top sections/);
@@ -56,6 +59,27 @@ describeTmux('dashboard in tmux', () => {
     expect(screen).toMatch(/EXIT=0/);
     // The terminal is given back: no panel left on the screen.
     expect(screen).not.toMatch(/Top sections/);
+  }, 60000);
+
+  it('drills from a section to its endpoints, to an endpoint\'s transactions, to one transaction\'s detail', async () => {
+    const tui = open(`"${WIRETOP}" --demo --speed 5`, 100, 30);
+    await tui.waitFor(/Top sections[\s\S]*\/\w+\s+\d+/);
+    tui.keys('Enter');
+    await tui.waitFor(/Endpoints of \/\w+[\s\S]*(GET|POST|PUT|DELETE|HEAD) \/\w+/);
+    tui.keys('t');
+    await tui.waitFor(/Transactions of (GET|POST|PUT|DELETE|HEAD) \/\w+\S*: \d+, newest first/);
+    tui.keys('Enter');
+    const detail = await tui.waitFor(/Timings:[\s\S]*latency[\s\S]*Connection: [\d.]+:\d+ → [\d.]+:80/);
+    expect(detail).toMatch(/^[│x]?(GET|POST|PUT|DELETE|HEAD) \/\S+ HTTP\/1\.1/m);
+    expect(detail).toMatch(/Endpoint: (GET|POST|PUT|DELETE|HEAD) \/\w+/);
+    tui.keys('Escape');
+    await tui.waitFor(/Transactions of/);
+    tui.keys('Escape');
+    await tui.waitFor(/Endpoints of/);
+    tui.keys('l');
+    await tui.waitFor(/Slowest requests \(last 5s\): \d+, slowest first/);
+    tui.keys('q');
+    expect(await tui.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/);
   }, 60000);
 
   it('gives the terminal back even when the process is killed with SIGKILL', async () => {
@@ -84,7 +108,7 @@ describeTmux('dashboard in tmux', () => {
     tui.keys('/');
     tui.keys('api.example', 'Enter');
     await tui.waitFor(/filter: api\.example/);
-    tui.keys('Tab');
+    tui.keys('Tab', 'Tab');
     const filtered = await tui.waitFor(/▶ Top domains/);
     expect(filtered).toMatch(/api\.example\.com/);
     expect(filtered).not.toMatch(/shop\.example\.com\s+\d+/);

@@ -109,7 +109,7 @@ export function detailLines(e: HttpEvent, width: number): string[] {
   }
   lines.push('');
   add('Timings:');
-  add(`  request start        ${dateTime(e.ts)} (${preciseClock(e.ts)})`);
+  add(`  request start        ${dateTime(Math.floor(e.ts))} (${preciseClock(e.ts)})`);
   if (e.latencyMs !== null) {
     add(`  first response byte  ${preciseClock(e.ts + e.latencyMs / 1000)}`);
     add(`  latency              ${milliseconds(e.latencyMs)} ms`);

@@ -20,6 +20,8 @@ export interface CaptureRequest {
   /** The config's route templates (`routes`) and proxies trusted to name the client (`trusted_proxies`). */
   routes?: string[];
   trustedProxies?: string[];
+  /** Keep the headers a transaction's detail shows (the dashboard's; headless outputs have no use for them). */
+  keepHeaders?: boolean;
   /**
    * One Int32 the main thread sets to 1 (and notifies) to stop: seen even while the worker
    * waits for a stalled pipe without returning to its event loop (where `stop` messages land).

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   try {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
-    const limits = captureLimits(request.maxStrLength, request.memoryBudgetMb);
+    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true };
     const pipeline = new CapturePipeline(limits, request.timeout, ports, requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength));
     const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.

@@ -193,7 +193,7 @@ function keptName(table: ReadonlyMap<number, readonly string[]>, buf: Buffer, st
   return '';
 }
 
-function classifyName(buf: Buffer, start: number, end: number): Wanted {
+function classifyName(buf: Buffer, start: number, end: number, keep: boolean): Wanted {
   switch (end - start) {
     case 4: return nameIs(buf, start, end, 'host') ? Wanted.Host : Wanted.None;
     case 7:
@@ -216,6 +216,7 @@ function classifyName(buf: Buffer, start: number, end: number): Wanted {
     default:
       break;
   }
+  if (!keep) return Wanted.None;
   if (keptName(KEPT_HEADERS, buf, start, end) !== '') return Wanted.Kept;
   return keptName(SECRET_HEADERS, buf, start, end) !== '' ? Wanted.Secret : Wanted.None;
 }
@@ -224,9 +225,10 @@ function classifyName(buf: Buffer, start: number, end: number): Wanted {
  * Parses the head in `buf[start, end)` (the bytes up to and including the blank line), into
  * `into` when given. Returns null when the start line is not HTTP. `maxHeaders` bounds the
  * header lines read; `texts`, when given, gives repeated Host and User-Agent values back as the
- * same strings.
+ * same strings. `keepHeaders`: keep the headers a transaction's detail shows (`kept`); the
+ * forwarding headers are read either way (they name the client).
  */
-export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number, into?: MessageHead, texts?: TextCache): MessageHead | null {
+export function parseHead(buf: Buffer, start: number, end: number, maxStr: number, maxHeaders: number, into?: MessageHead, texts?: TextCache, keepHeaders = true): MessageHead | null {
   const firstEnd = lineEnd(buf, start, end);
   const lineStop = trimLineEnd(buf, start, firstEnd < 0 ? end : firstEnd);
   const head = into ?? emptyHead();
@@ -283,7 +285,7 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
     while (colon < stop && buf[colon] !== COLON) colon++;
     if (colon >= stop) { lastWanted = Wanted.None; cursor = next; continue; }
     const nameStop = trimLineEnd(buf, cursor, colon);
-    const wanted = classifyName(buf, cursor, nameStop);
+    const wanted = classifyName(buf, cursor, nameStop, keepHeaders);
     lastWanted = wanted;
     if (wanted !== Wanted.None) {
       const valueStart = skipSpaces(buf, colon + 1, stop);
@@ -317,13 +319,13 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
           // Several headers are one list, in order.
           const value = boundedText(buf, valueStart, stop, maxStr, texts);
           xForwardedFor = xForwardedFor === '' ? value : `${xForwardedFor}, ${value}`;
-          if (keptCount++ < MAX_KEPT_HEADERS) kept += `X-Forwarded-For: ${value}\n`;
+          if (keepHeaders && keptCount++ < MAX_KEPT_HEADERS) kept += `X-Forwarded-For: ${value}\n`;
           break;
         }
         case Wanted.Forwarded: {
           const value = boundedText(buf, valueStart, stop, maxStr);
           forwarded = forwarded === '' ? value : `${forwarded}, ${value}`;
-          if (keptCount++ < MAX_KEPT_HEADERS) kept += `Forwarded: ${value}\n`;
+          if (keepHeaders && keptCount++ < MAX_KEPT_HEADERS) kept += `Forwarded: ${value}\n`;
           break;
         }
         case Wanted.Kept:

@@ -43,6 +43,8 @@ export interface ParserLimits {
   maxHeaders: number;
   /** What all parsers' head buffers may hold together. */
   headBuffers: ByteBudget;
+  /** Keep the headers a transaction's detail shows (only the dashboard shows them). */
+  keepHeaders?: boolean;
 }
 
 const enum State {
@@ -357,7 +359,7 @@ export class MessageParser {
   /** `truncated`: the head was cut (see salvageHead); the message ends with it. */
   private completeHead(buf: Buffer, start: number, end: number, ts: number, truncated = false): void {
     // The connection keeps what it needs of a head, not the head: the next one reuses it.
-    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined, this.texts);
+    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined, this.texts, this.limits.keepHeaders ?? true);
     if (head !== null) this.scratchHead = head;
     if (head === null) {
       if (!this.sawHttp) { this.notHttp(end); return; }

@@ -26,6 +26,9 @@ const MAX_PREFIXES = 20_000;
 /** Characters of watched values remembered, all prefixes together (~8 MB at worst). */
 const MAX_LEARNT_CHARS = 4_000_000;
 
+/** Paths whose routes are kept for reuse, at most (then the cache starts over). */
+const MAX_CACHED_PATHS = 16_384;
+
 /** Segments of a path templated, at most; the rest of a longer path becomes `{…}`. */
 const MAX_SEGMENTS = 32;
 
@@ -103,6 +106,11 @@ export class RouteTemplater {
   /** Prefix → the distinct values seen at the next position (null once it is a parameter). */
   private readonly positions = new Map<string, Set<string> | null>();
   private learntChars = 0;
+  /**
+   * Routes of recent paths: most traffic repeats a few paths, and templating one costs a split
+   * and a dozen tests per segment. Emptied when a position is learnt (their routes change then).
+   */
+  private readonly cache = new Map<string, string>();
 
   constructor(routes: readonly string[] = [], private readonly maxLength = 1024) {
     this.userRoutes = routes.map(compileRoute);
@@ -111,6 +119,16 @@ export class RouteTemplater {
   /** The route of `uri` (an origin-form path, or an absolute URI of a proxy request). */
   route(uri: string): string {
     const path = pathOf(uri);
+    let route = this.cache.get(path);
+    if (route === undefined) {
+      route = this.template(path);
+      if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear();
+      this.cache.set(path, route);
+    }
+    return route;
+  }
+
+  private template(path: string): string {
     for (const user of this.userRoutes) if (user.pattern.test(path)) return user.text;
     if (path === '/' || path === '' || path === '*') return path === '' ? '/' : path;
     const segments = path.split('/');
@@ -144,6 +162,7 @@ export class RouteTemplater {
     if (seen.size >= LEARN_THRESHOLD) {
       for (const value of seen) this.learntChars -= value.length + prefix.length;
       this.positions.set(prefix, null);
+      this.cache.clear();
       return '{param}';
     }
     if (this.learntChars + segment.length + prefix.length > MAX_LEARNT_CHARS) return segment;

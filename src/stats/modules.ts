@@ -286,7 +286,7 @@ export function createBuiltinModules(config: Config): BuiltinModules {
     // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
     uris: new TopModule('uris', (e) => boundedKey(e.uri, config.max_str_length), SECTION_COLUMNS('URI'), config, LARGE, false),
     domainSections: new TopModule('domainSections', (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, SECTION_COLUMNS('Section'), config, MEDIUM, true),
-    endpoints: new TopModule('endpoints', endpointOf, ENDPOINT_COLUMNS, config, LARGE, true),
+    endpoints: new TopModule('endpoints', endpointKeys(), ENDPOINT_COLUMNS, config, LARGE, true),
     clients: new TopModule('clients', (e) => e.client, {
       title: 'Clients',
       columns: [
@@ -303,6 +303,31 @@ export function createBuiltinModules(config: Config): BuiltinModules {
 /** An endpoint: the method and the route, `GET /users/{id}`. */
 export function endpointOf(event: HttpEvent): string {
   return `${event.method} ${event.route}`;
+}
+
+/** Distinct routes whose endpoint keys are kept for reuse, at most (then the cache starts over). */
+const MAX_CACHED_ROUTES = 4096;
+
+/**
+ * endpointOf with the keys kept: a key made per event is a new string to hash for every lookup
+ * of the summaries, while a route (shared by the events of a batch) keeps its hash.
+ */
+function endpointKeys(): (event: HttpEvent) => string {
+  const byRoute = new Map<string, Map<string, string>>();
+  return (event) => {
+    let byMethod = byRoute.get(event.route);
+    if (byMethod === undefined) {
+      if (byRoute.size >= MAX_CACHED_ROUTES) byRoute.clear();
+      byMethod = new Map();
+      byRoute.set(event.route, byMethod);
+    }
+    let key = byMethod.get(event.method);
+    if (key === undefined) {
+      key = endpointOf(event);
+      if (byMethod.size < 16) byMethod.set(event.method, key);
+    }
+    return key;
+  };
 }
 
 /** Endpoints: traffic, rate, failures and latency quantiles, as width allows. */
