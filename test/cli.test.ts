@@ -49,6 +49,27 @@ describe('outputs', () => {
     ]);
     const times = events.map((e) => e.ts);
     expect([...times].sort((x, y) => x - y)).toEqual(times);
+    // Each line carries its route and client, never the headers kept for the dashboard.
+    expect(events.map((e) => [e.route, e.client === e.src])).toEqual([['/pages/create', true], ['/api/v1', true], ['/pages/list', true]]);
+    expect(result.stdout).not.toMatch(/requestHeaders|responseHeaders|uriTruncated/);
+  });
+
+  it('--report json lists endpoints with latency, clients and the slowest requests; a config routes and trusts proxies', async () => {
+    const config = path.join(dir, 'routes.json');
+    fs.writeFileSync(config, JSON.stringify({ routes: ['/pages/:page'], trusted_proxies: ['10.0.0.0/8'] }));
+    const result = await runWiretop(['-r', file, '--report', 'json', '--config', config]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.endpoints.map((e) => [e.key, e.hits])).toEqual([['GET /pages/:page', 2], ['POST /api/v1', 1]]);
+    expect(report.endpoints[0].latencyMs?.p95).not.toBeNull();
+    expect(report.clients.reduce((sum, c) => sum + c.hits, 0)).toBe(3);
+    expect(report.slowest).toHaveLength(3);
+    expect(report.slowest[0].latencyMs).toBeGreaterThanOrEqual(report.slowest[2].latencyMs);
+    // A bad route or proxy is one line naming the key, exit 1.
+    fs.writeFileSync(config, JSON.stringify({ trusted_proxies: ['10.0.0.0/99'] }));
+    const bad = await runWiretop(['-r', file, '--report', '--config', config]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^wiretop: .*routes\.json: "trusted_proxies": .*prefix.*\n$/);
   });
 
   it('--report json counts by method, status, section and host, with capture health', async () => {
