@@ -9,6 +9,8 @@ import * as path from 'path';
 import { WiretopError } from './errors';
 import { trustedProxies } from './http/clientAddress';
 import { compileRoute } from './http/route';
+import { parseAlertRules } from './alerts/ruleConfig';
+import type { AlertRule } from './alerts/rules';
 
 /** Every setting, with the names used in config files. */
 export interface Config {
@@ -31,10 +33,12 @@ export interface Config {
   plugins: string[];
   routes: string[];
   trusted_proxies: string[];
+  /** Alert rules as written (checked by parseAlertRules). */
+  alerts: unknown[];
 }
 
 interface KeySchema {
-  type: 'number' | 'integer' | 'boolean' | 'string' | 'string[]';
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'string[]' | 'object[]';
   nullable?: boolean;
   min?: number;
   max?: number;
@@ -68,6 +72,12 @@ function checkValue(key: string, value: unknown, schema: KeySchema, origin: stri
   if (value === null) {
     if (schema.nullable) return;
     throw new WiretopError('config', `${where} must not be null`);
+  }
+  if (schema.type === 'object[]') {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw new WiretopError('config', `${where} must be a list of objects`);
+    }
+    return;
   }
   if (schema.type === 'string[]') {
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
@@ -151,8 +161,18 @@ function checkMeaning(config: Config, origin: string): void {
     }
   }
   try {
+    alertRulesOf(config);
+  } catch (error) {
+    throw new WiretopError('config', `${origin}: ${(error as Error).message}`);
+  }
+  try {
     trustedProxies(config.trusted_proxies);
   } catch (error) {
     throw new WiretopError('config', `${origin}: "trusted_proxies": ${(error as Error).message} (write addresses or CIDRs such as "10.0.0.0/8")`);
   }
+}
+
+/** The alert rules of a config, checked, with their defaults. */
+export function alertRulesOf(config: Config): AlertRule[] {
+  return parseAlertRules(config.alerts, { learningSeconds: config.average_learning_duration, recoveredSeconds: config.dashboard_bucket_size });
 }

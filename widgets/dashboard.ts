@@ -364,6 +364,8 @@ export class Dashboard {
     }
     const source = run.source.includes('/') ? run.source.slice(run.source.lastIndexOf('/') + 1) : run.source;
     const parts = [`wiretop ${source}${run.ended ? ' (ended)' : ''}`, state];
+    // Configured rules are named while they alert.
+    for (const rule of alerts.ruleStatuses()) if (rule.state === 'ALERT') parts.push(`ALERT: ${rule.name}`);
     const losing = this.lossText();
     if (losing !== null) parts.push(losing);
     if (run.health.latest?.interfaceDown === 1) parts.push(INTERFACE_DOWN);

@@ -8,6 +8,7 @@
  * always sees the alert state of the second it is told about, whatever order it subscribed in.
  */
 import { AlertMonitor, type AlertNotice } from '../alerts/monitor';
+import { alertRulesOf } from '../config';
 import type { Config } from '../config';
 import type { StatModule } from '../stats/statModule';
 import { StatsStore } from '../stats/store';
@@ -25,7 +26,7 @@ export type StatsView = Pick<StatsStore, 'builtins' | 'modules' | 'plugins' | 'm
 };
 
 /** The alert monitor as outputs read it. */
-export type AlertView = Pick<AlertMonitor, 'config' | 'state' | 'stateName' | 'baseline' | 'limit' | 'lastHits' | 'learningLeft' | 'current' | 'summary' | 'history'>;
+export type AlertView = Pick<AlertMonitor, 'config' | 'state' | 'stateName' | 'baseline' | 'limit' | 'lastHits' | 'learningLeft' | 'current' | 'summary' | 'history' | 'ruleStatuses'>;
 
 /** Capture health as outputs read it. */
 export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent'>;
@@ -56,7 +57,9 @@ export class RunState implements RunView {
 
   constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
     this.stats = new StatsStore(config, plugins);
-    this.health = new CaptureHealth(Math.max(config.average_bucket_size, LOSS_RECENT_SECONDS) + 2);
+    // Losses are kept as long as the longest alert window looks back.
+    const longestWindow = Math.max(config.average_bucket_size, LOSS_RECENT_SECONDS, ...alertRulesOf(config).map((rule) => rule.windowSeconds));
+    this.health = new CaptureHealth(longestWindow + 2);
     this.alerts = new AlertMonitor(this.stats, config, (from, to) => this.health.between(from, to));
     this.stats.subscribe((second) => {
       this.alerts.evaluate(second);
@@ -71,6 +74,7 @@ export class RunState implements RunView {
   /** Takes a batch of transactions. */
   ingest(events: readonly HttpEvent[]): void {
     this.stats.ingest(events);
+    this.alerts.ingest(events);
   }
 
   /** Data time moves on to `time`: every second before it is closed (see StatsStore.advanceTo). */

@@ -161,7 +161,9 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   const { maxDurationSeconds: longest, averageDurationSeconds: average } = alerts;
   lines.push(`Alerts: ${alerts.history.length}${longest !== null && average !== null ? `, longest ${duration(longest)}, average ${duration(average)}` : ''}`);
   for (const a of alerts.history) {
-    lines.push(`  ${dateTime(a.start)} .. ${a.end === null ? 'still on' : dateTime(a.end)}  peak ${a.peak} hits (limit ${Math.round(a.limit)})${a.durationSeconds !== null ? `  ${duration(a.durationSeconds)}` : ''}`);
+    const value = (v: number) => (a.unit === 'hits' ? `${v} hits` : a.unit === '%' ? `${v.toFixed(1)}%` : `${Math.round(v)} ms`);
+    const limit = a.unit === 'hits' ? `${Math.round(a.limit)}` : value(a.limit);
+    lines.push(`  ${dateTime(a.start)} .. ${a.end === null ? 'still on' : dateTime(a.end)}  ${a.rule}: peak ${value(a.peak)} (limit ${limit})${a.durationSeconds !== null ? `  ${duration(a.durationSeconds)}` : ''}`);
   }
   for (const section of pluginSections) lines.push('', ...section);
   const c = report.capture;
