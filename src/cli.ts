@@ -66,6 +66,10 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
     .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
     .option('promisc', { type: 'boolean', describe: 'promiscuous mode on the live interface (promiscuous; --no-promisc: only this host\'s traffic)' })
+    .option('on-alert', { type: 'string', describe: 'run this shell command on every alert and recovery: the event as JSON on stdin, and WIRETOP_* variables (on_alert)' })
+    .option('webhook', { type: 'string', array: true, describe: 'POST every alert and recovery as JSON to this URL, Slack/Mattermost-ready (repeatable; webhooks)' })
+    .option('log', { type: 'string', describe: 'append every alert, recovery and notification failure to this file; SIGHUP reopens it (log_file)' })
+    .option('log-format', { type: 'string', describe: '"text" or "json" (JSON lines) for --log (log_format)' })
     .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
     .example('sudo wiretop -i eth0 -p 80,8080', 'the dashboard on the HTTP traffic of two ports')
     .example('wiretop -r capture.pcap --report', 'statistics of a capture file, printed at its end')
@@ -123,6 +127,10 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];
   if (args.promisc !== undefined) overrides.promiscuous = args.promisc;
+  if (args['on-alert'] !== undefined) Object.assign(overrides, validateConfig({ on_alert: args['on-alert'] }, '--on-alert'));
+  if (args.webhook !== undefined) Object.assign(overrides, validateConfig({ webhooks: args.webhook.map(String) }, '--webhook'));
+  if (args.log !== undefined) Object.assign(overrides, validateConfig({ log_file: args.log }, '--log'));
+  if (args['log-format'] !== undefined) Object.assign(overrides, validateConfig({ log_format: args['log-format'] }, '--log-format'));
   if (args.user !== undefined) Object.assign(overrides, validateConfig({ user: args.user }, '--user'));
   for (const [value, key, flag] of flagKeys) {
     if (value === undefined) continue;

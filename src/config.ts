@@ -35,6 +35,10 @@ export interface Config {
   trusted_proxies: string[];
   /** Alert rules as written (checked by parseAlertRules). */
   alerts: unknown[];
+  on_alert: string | null;
+  webhooks: string[];
+  log_file: string | null;
+  log_format: string;
 }
 
 interface KeySchema {
@@ -159,6 +163,10 @@ function checkMeaning(config: Config, origin: string): void {
     } catch (error) {
       throw new WiretopError('config', `${origin}: "routes": ${(error as Error).message} (write paths such as "/api/v{n}/users/:id")`);
     }
+  }
+  if (config.log_format !== 'text' && config.log_format !== 'json') throw new WiretopError('config', `${origin}: "log_format" must be "text" or "json"`);
+  for (const url of config.webhooks) {
+    if (!/^https?:\/\/[^/\s]+/.test(url)) throw new WiretopError('config', `${origin}: "webhooks": a webhook must be an http:// or https:// URL`);
   }
   try {
     alertRulesOf(config);

@@ -14,6 +14,7 @@ import { TuiSink, tuiUnavailable } from './sinks/tui';
 import { RunState, type RunView } from './run/runState';
 import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
 import { restoreTerminal } from './sinks/terminalGuard';
+import { AlertLogFile, Notifier } from './alerts/notify';
 import { dropPrivileges } from './run/privileges';
 import { startWatchdog } from './run/watchdog';
 import { loadPlugins } from './stats/plugins';
@@ -40,7 +41,9 @@ export interface RunEnvironment {
    * Calls `handler` on SIGINT, SIGTERM or SIGHUP, and with `output` when stdout fails (closed,
    * full); returns an unsubscribe.
    */
-  onInterrupt(handler: (cause?: 'output') => void): () => void;
+  onInterrupt(handler: (cause?: 'output') => void, hangupQuits?: boolean): () => void;
+  /** Calls `listener` on SIGHUP (when it does not quit: a headless run with --log); returns an unsubscribe. */
+  onHangup?(listener: () => void): () => void;
   /** Gives up root once the capture is open; returns the line that says so, or null. */
   dropPrivileges?(user: string): string | null;
   /** Told each phase the run enters (tests). */
@@ -121,7 +124,24 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     }
   }
   const spec = sourceSpec(options, mode !== 'tui', config);
+  // The alert log file is opened before anything starts: a path that cannot be written is an error now, not at the first alert.
+  let alertLog: AlertLogFile | null = null;
+  if (config.log_file !== null) {
+    try {
+      alertLog = new AlertLogFile(config.log_file, config.log_format === 'json' ? 'json' : 'text');
+    } catch (error) {
+      return reportError(new WiretopError('config', `--log ${config.log_file}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); name a file in a writable directory`), env);
+    }
+  }
   const state = new RunState(config, sourceName(spec), plugins);
+  const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: alertLog, source: sourceName(spec) });
+  state.setNotifier(notifier);
+  const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
+  // Headless with a log file, SIGHUP reopens it (logrotate); otherwise it quits, as a hangup does.
+  const hangupReopens = alertLog !== null && mode !== 'tui';
+  const stopHangup = hangupReopens && env.onHangup !== undefined ? env.onHangup(() => {
+    if (!alertLog!.reopen()) env.writeErr(`wiretop: --log ${config.log_file}: cannot reopen it; still writing to the old file\n`);
+  }) : () => undefined;
   const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
     routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';
@@ -185,14 +205,22 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     onPhase: env.onPhase,
   });
   // A signal quits (a second one forces); a failed output only stops, it never forces.
-  const stopInterrupts = env.onInterrupt((cause) => (cause === 'output' ? lifecycle.stop() : lifecycle.quit()));
+  const stopInterrupts = env.onInterrupt((cause) => (cause === 'output' ? lifecycle.stop() : lifecycle.quit()), !hangupReopens);
   // A plug-in that throws is disabled, and said once (the dashboard says it on screen).
   const stopFailures = state.stats.onPluginFailure((failure) => {
     if (mode !== 'tui') env.writeErr(`wiretop: plug-in ${failure.name} failed in ${failure.method}(): ${failure.message}; it is disabled for the rest of the run\n`);
   });
-  const unsubscribe = () => { stopInterrupts(); stopFailures(); };
-  return lifecycle.start();
+  const unsubscribe = () => { stopInterrupts(); stopFailures(); stopNotices(); stopHangup(); };
+  // The last alerts' notifications are given a moment to go out before the process ends.
+  return lifecycle.start().then(async (code) => {
+    await notifier.drain(NOTIFY_DRAIN_MS);
+    alertLog?.close();
+    return code;
+  });
 }
+
+/** How long the end of a run waits for notifications still on their way. */
+const NOTIFY_DRAIN_MS = 3000;
 
 /** The end line of a headless live capture: totals, drops, and a warning when counts are incomplete. */
 export function liveCaptureSummary(run: RunView): string {
@@ -238,8 +266,12 @@ export function runFromProcess(): void {
       captures.push(capture);
       return capture;
     },
-    onInterrupt: (handler) => {
-      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    onHangup: (listener) => {
+      process.on('SIGHUP', listener);
+      return () => { process.off('SIGHUP', listener); };
+    },
+    onInterrupt: (handler, hangupQuits = true) => {
+      const signals: NodeJS.Signals[] = hangupQuits ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM'];
       // The reader went away (`| head`): a quiet stop. Anything else is an error worth a line.
       // Every later write fails too: only the first error stops the run (a second would force it).
       let failed = false;

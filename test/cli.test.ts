@@ -321,3 +321,40 @@ describe('stopping', () => {
     expect(result.stderr).not.toMatch(/EPIPE|Error/);
   });
 });
+
+describe('alerts that reach people', () => {
+  it('--log gets every alert and recovery, and goes on in a new file after a rename and SIGHUP; --on-alert gets the events', async () => {
+    // Started as root, wiretop runs as nobody by then: the directory must let nobody create the new file.
+    const logs = fs.mkdtempSync('/tmp/wiretop-log-');
+    fs.chmodSync(logs, 0o1777);
+    const log = path.join(logs, 'alerts.log');
+    const events = path.join(logs, 'events.jsonl');
+    // The demo learns for 20 s of data and spikes at 35 s: at --speed 10, an alert within seconds, then its recovery.
+    const child = spawn(process.execPath, [WIRETOP, '--demo', '--text', '--speed', '10', '--log', log, '--on-alert', `cat >> ${events}`]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = async (pattern: RegExp) => {
+      for (let i = 0; i < 300 && !pattern.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(out).toMatch(pattern);
+    };
+    await until(/High traffic generated an alert/);
+    fs.renameSync(log, `${log}.1`);
+    child.kill('SIGHUP');
+    await until(/Traffic recovered/);
+    // SIGHUP reopened the log: the run goes on; SIGINT ends it.
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(fs.readFileSync(`${log}.1`, 'utf8')).toMatch(/^\S+Z High traffic generated an alert - hits = \d+/);
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/^\S+Z Traffic recovered - hits = \d+/);
+    const sent = fs.readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { state: string; rule: string });
+    expect(sent.map((e) => e.state).slice(0, 2)).toEqual(['alert', 'recovered']);
+  }, 60000);
+
+  it('a --log path that cannot be written is one line and exit 1 before anything starts', async () => {
+    const result = await runWiretop(['--demo', '--text', '--log', '/nonexistent/dir/alerts.log']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('wiretop: --log /nonexistent/dir/alerts.log: cannot be written (ENOENT); name a file in a writable directory\n');
+    expect(result.stdout).toBe('');
+  });
+});

@@ -8,7 +8,7 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
   const monitor = ctx.run.alerts;
   const summary = monitor.summary();
   const lines: string[] = [];
-  const tones: Array<'alert' | 'recovery' | null> = [];
+  const tones: Array<'alert' | 'recovery' | 'warning' | null> = [];
   for (const record of [...summary.alerts].reverse()) {
     for (const { effect, message } of noticesOf(record).reverse()) {
       for (const line of wrap(message, size.width)) {
@@ -17,6 +17,13 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
       }
     }
   }
+  // Notifications that could not be sent (the last five, newest first), in yellow, above the alerts.
+  const failureLines: string[] = [];
+  for (const failure of [...(ctx.run.notifications?.failures ?? [])].reverse().slice(0, 5)) {
+    failureLines.push(...wrap(`Notification failed (${failure.rule}, ${failure.time.slice(11, 19)}): ${failure.message}`, size.width));
+  }
+  lines.unshift(...failureLines);
+  tones.unshift(...failureLines.map(() => 'warning' as const));
   if (lines.length === 0) {
     for (const line of wrap(monitor.stateName === 'LEARNING' ? `Learning the normal traffic: ${monitor.learningLeft()}s left.` : 'No alert so far.', size.width)) {
       lines.push(line);
@@ -45,6 +52,10 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
     ['events dropped', count(s?.eventsDropped), (s?.eventsDropped ?? 0) > 0],
   ];
+  const notified = ctx.run.notifications?.stats;
+  if (notified !== undefined) {
+    items.push(['notified', count(notified.sent), false], ['notify fails', count(notified.failed + notified.dropped), notified.failed + notified.dropped > 0]);
+  }
   const perLine = size.width >= 40 ? 2 : 1;
   const cell = Math.floor((size.width - (perLine - 1) * 2) / perLine);
   const lines: string[] = [];

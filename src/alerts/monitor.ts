@@ -50,6 +50,8 @@ export interface AlertNotice {
   message: string;
   /** The rule it comes from (RATE_RULE for the request rate). */
   rule: string;
+  /** What its numbers count: hits in the window (the rate rule), a percent of failed requests, or ms. */
+  unit: 'hits' | '%' | 'ms';
   /** For a configured rule: its effect, with the value in its unit. */
   ruleEffect?: RuleEffect;
 }
@@ -81,13 +83,13 @@ export function messageOf(effect: AlertEffect, incomplete: string | null = null)
 /** The alert and (when it ended) recovery notices of a recorded alert, newest last. */
 export function noticesOf(record: AlertRecord): AlertNotice[] {
   const alert: AlertEffect = { type: 'alert', at: record.start, hits: record.hits, limit: record.limit };
-  const notices: AlertNotice[] = [{ effect: alert, message: record.messages?.alert ?? messageOf(alert, record.incomplete), rule: record.rule }];
+  const notices: AlertNotice[] = [{ effect: alert, message: record.messages?.alert ?? messageOf(alert, record.incomplete), rule: record.rule, unit: record.unit }];
   if (record.end !== null) {
     const recovered: AlertEffect = {
       type: 'recovered', at: record.end, hits: record.endHits ?? 0, limit: record.limit, startedAt: record.start,
       durationSeconds: record.durationSeconds ?? record.end - record.start, peak: record.peak,
     };
-    notices.push({ effect: recovered, message: record.messages?.recovery ?? messageOf(recovered, record.endIncomplete), rule: record.rule });
+    notices.push({ effect: recovered, message: record.messages?.recovery ?? messageOf(recovered, record.endIncomplete), rule: record.rule, unit: record.unit });
   }
   return notices;
 }
@@ -217,7 +219,7 @@ export class AlertMonitor {
     for (const effect of effects) {
       const incomplete = this.lossNote(effect, second);
       this.record(effect, incomplete);
-      const notice = { effect, message: messageOf(effect, incomplete), rule: RATE_RULE };
+      const notice: AlertNotice = { effect, message: messageOf(effect, incomplete), rule: RATE_RULE, unit: 'hits' };
       for (const listener of this.listeners) listener(notice);
     }
     // The running alert's record follows its peak as it rises.
@@ -250,7 +252,7 @@ export class AlertMonitor {
       const legacy: AlertEffect = effect.type === 'alert' ? { type: 'alert', at: effect.at, hits: effect.value, limit: effect.limit }
         : effect.type === 'recovered' ? { type: 'recovered', at: effect.at, hits: effect.value ?? 0, limit: effect.limit, startedAt: effect.startedAt, durationSeconds: effect.durationSeconds, peak: effect.peak }
           : { type: 'learned', at: effect.at, baseline: effect.baseline, limit: effect.limit };
-      const notice: AlertNotice = { effect: legacy, message, rule: rule.name, ruleEffect: effect };
+      const notice: AlertNotice = { effect: legacy, message, rule: rule.name, unit, ruleEffect: effect };
       for (const listener of this.listeners) listener(notice);
     }
     if (state.name === 'ALERT') {

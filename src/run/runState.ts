@@ -9,6 +9,7 @@
  */
 import { AlertMonitor, type AlertNotice } from '../alerts/monitor';
 import { alertRulesOf } from '../config';
+import type { Notifier } from '../alerts/notify';
 import type { Config } from '../config';
 import type { StatModule } from '../stats/statModule';
 import { StatsStore } from '../stats/store';
@@ -41,6 +42,8 @@ export interface RunView {
   readonly health: HealthView;
   /** The input is over (end of file, or the capture stopped). */
   readonly ended: boolean;
+  /** What notifications did (null when none are set up). */
+  readonly notifications: Pick<Notifier, 'stats' | 'failures'> | null;
   /** Calls `listener` after each closed second of data time, once the alert monitor has evaluated it. */
   onSecond(listener: (second: number) => void): () => void;
   /** Calls `listener` on every alert, recovery and learning notice. */
@@ -54,6 +57,8 @@ export class RunState implements RunView {
   readonly health: CaptureHealth;
   private readonly listeners = new Set<(second: number) => void>();
   private isEnded = false;
+  /** What sends alerts out (--on-alert, --webhook, --log), once the run has one. */
+  notifications: Notifier | null = null;
 
   constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
     this.stats = new StatsStore(config, plugins);
@@ -65,6 +70,11 @@ export class RunState implements RunView {
       this.alerts.evaluate(second);
       for (const listener of this.listeners) listener(second);
     });
+  }
+
+  /** Notifications go through `notifier` (its counts and failures are shown with the capture health). */
+  setNotifier(notifier: Notifier): void {
+    this.notifications = notifier.active ? notifier : null;
   }
 
   get ended(): boolean {

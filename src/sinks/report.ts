@@ -47,6 +47,8 @@ export interface Report {
   /** Reports of plug-in modules, by name. */
   plugins: Record<string, unknown>;
   capture: CaptureStats | null;
+  /** What alert notifications did (--on-alert, --webhook), when set up. */
+  notifications: { sent: number; failed: number; dropped: number; failures: Array<{ time: string; rule: string; message: string }> } | null;
   /** What the capture lost over the whole run: packets (kernel, interface) and transactions (wiretop behind). */
   loss: { packets: number; packetsLost: number; packetLossShare: number; transactions: number; transactionsLost: number; transactionLossShare: number };
 }
@@ -111,6 +113,7 @@ export function buildReport(run: RunView): Report {
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
     capture: run.health.latest,
+    notifications: run.notifications === null ? null : { ...run.notifications.stats, failures: [...run.notifications.failures] },
     loss: lossReport(run.health.total()),
   };
 }
@@ -164,6 +167,11 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     const value = (v: number) => (a.unit === 'hits' ? `${v} hits` : a.unit === '%' ? `${v.toFixed(1)}%` : `${Math.round(v)} ms`);
     const limit = a.unit === 'hits' ? `${Math.round(a.limit)}` : value(a.limit);
     lines.push(`  ${dateTime(a.start)} .. ${a.end === null ? 'still on' : dateTime(a.end)}  ${a.rule}: peak ${value(a.peak)} (limit ${limit})${a.durationSeconds !== null ? `  ${duration(a.durationSeconds)}` : ''}`);
+  }
+  const notified = report.notifications;
+  if (notified !== null) {
+    lines.push(`Notifications: ${notified.sent} sent, ${notified.failed} failed, ${notified.dropped} dropped (queue full)`);
+    for (const failure of notified.failures) lines.push(`  ${failure.time}  ${failure.rule}: ${failure.message}`);
   }
   for (const section of pluginSections) lines.push('', ...section);
   const c = report.capture;
