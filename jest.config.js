@@ -10,6 +10,7 @@ const E2E = [
   'live', // live capture on lo (root)
   'tui.e2e', // the dashboard in tmux
   'heavyHitters', // millions of transactions against exact counting
+  'prometheus', // a real Prometheus scraping bin/wiretop --metrics
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 
 const shared = {

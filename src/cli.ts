@@ -6,7 +6,7 @@ import { WiretopError } from './errors';
 import { validateConfig, type Config } from './config';
 
 /** How results are shown. */
-export type OutputMode = 'tui' | 'text' | 'ndjson' | 'report' | 'report-json';
+export type OutputMode = 'tui' | 'text' | 'ndjson' | 'report' | 'report-json' | 'metrics';
 
 /** Everything the command line says. */
 export interface CliOptions {
@@ -66,6 +66,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
     .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
     .option('promisc', { type: 'boolean', describe: 'promiscuous mode on the live interface (promiscuous; --no-promisc: only this host\'s traffic)' })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (127.0.0.1 unless HOST is given); alone, wiretop runs as an exporter (metrics_listen)' })
     .option('on-alert', { type: 'string', describe: 'run this shell command on every alert and recovery: the event as JSON on stdin, and WIRETOP_* variables (on_alert)' })
     .option('webhook', { type: 'string', array: true, describe: 'POST every alert and recovery as JSON to this URL, Slack/Mattermost-ready (repeatable; webhooks)' })
     .option('log', { type: 'string', describe: 'append every alert, recovery and notification failure to this file; SIGHUP reopens it (log_file)' })
@@ -99,6 +100,12 @@ export function parseCommandLine(argv: string[]): CliOptions {
     modes.push(format === 'json' ? 'report-json' : 'report');
   }
   if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --tui, --text, --ndjson or --report');
+  const overrides: Partial<Config> = {};
+  if (args.metrics !== undefined) {
+    Object.assign(overrides, validateConfig({ metrics_listen: String(args.metrics) }, '--metrics'));
+    // --metrics alone: an exporter with no other output.
+    if (modes.length === 0) modes.push('metrics');
+  }
   if (args.read !== undefined && args.interface !== undefined) {
     throw new WiretopError('usage', 'use either -r FILE or -i IFACE, not both');
   }
@@ -109,7 +116,6 @@ export function parseCommandLine(argv: string[]): CliOptions {
     throw new WiretopError('usage', `--speed must be 0 or more, not ${args.speed}`);
   }
 
-  const overrides: Partial<Config> = {};
   const flagKeys: Array<[number | undefined, keyof Config, string]> = [
     [args.window, 'average_bucket_size', '--window'],
     [args.threshold, 'average_threshold', '--threshold'],

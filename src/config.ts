@@ -39,6 +39,8 @@ export interface Config {
   webhooks: string[];
   log_file: string | null;
   log_format: string;
+  metrics_listen: string | null;
+  metrics_top_k: number;
 }
 
 interface KeySchema {

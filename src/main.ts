@@ -15,6 +15,7 @@ import { RunState, type RunView } from './run/runState';
 import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
 import { restoreTerminal } from './sinks/terminalGuard';
 import { AlertLogFile, Notifier } from './alerts/notify';
+import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
 import { dropPrivileges } from './run/privileges';
 import { startWatchdog } from './run/watchdog';
 import { loadPlugins } from './stats/plugins';
@@ -98,6 +99,8 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
     case 'report':
     case 'report-json':
       return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);
+    case 'metrics':
+      return new NoOutputSink();
   }
 }
 
@@ -137,6 +140,19 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: alertLog, source: sourceName(spec) });
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
+  // Prometheus metrics, served before the capture starts (a port in use is an error now).
+  let metrics: MetricsSink | null = null;
+  if (config.metrics_listen !== null) {
+    const listen = parseListen(config.metrics_listen);
+    if (listen === null) return reportError(new WiretopError('usage', `--metrics ${config.metrics_listen}: give a port or HOST:PORT, e.g. --metrics 9464`), env);
+    metrics = new MetricsSink(state, config.metrics_top_k);
+    try {
+      await metrics.listen(listen.host, listen.port);
+    } catch (error) {
+      metrics.stop();
+      return reportError(new WiretopError('usage', `${(error as Error).message} (choose another with --metrics)`), env);
+    }
+  }
   // Headless with a log file, SIGHUP reopens it (logrotate); otherwise it quits, as a hangup does.
   const hangupReopens = alertLog !== null && mode !== 'tui';
   const stopHangup = hangupReopens && env.onHangup !== undefined ? env.onHangup(() => {
@@ -162,10 +178,13 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const lifecycle: RunLifecycle = new RunLifecycle({
     capture,
     state,
-    openSink: () => createSink(mode, state, env, () => lifecycle.quit(), write),
+    openSink: () => {
+      const primary = createSink(mode, state, env, () => lifecycle.quit(), write);
+      return metrics === null ? primary : withMetrics(primary, metrics);
+    },
     sinkWaitsForCapture: mode === 'tui',
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
-    keepsStatistics: mode !== 'ndjson',
+    keepsStatistics: mode !== 'ndjson' || metrics !== null,
     secure: () => {
       const dropped = env.dropPrivileges?.(config.user);
       // A live capture is where root was asked for: say, as tcpdump does, on stderr, before the
@@ -213,6 +232,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const unsubscribe = () => { stopInterrupts(); stopFailures(); stopNotices(); stopHangup(); };
   // The last alerts' notifications are given a moment to go out before the process ends.
   return lifecycle.start().then(async (code) => {
+    metrics?.stop();
     await notifier.drain(NOTIFY_DRAIN_MS);
     alertLog?.close();
     return code;

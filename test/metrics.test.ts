@@ -1,0 +1,95 @@
+/** Prometheus metrics: names, bounded label values, the exposition checked by promtool. */
+import { spawnSync } from 'child_process';
+import { defaultConfig } from '../src/config';
+import { RunState } from '../src/run/runState';
+import { LabelLimiter, MetricsSink, OTHER, parseListen } from '../src/sinks/metrics';
+import type { HttpEvent } from '../src/types';
+
+const T0 = 1_700_000_000;
+
+function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'a.example', uri: '/api/x', section: '/api',
+    status: 200, reqBytes: 0, respBytes: 10, ua: 'ua', latencyMs: 12, version: '1.1', route: '/api/x', client: '10.0.0.1',
+    uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
+  };
+}
+
+/** A run with metrics, fed like the main loop feeds it. */
+function setup(topK = 3) {
+  const run = new RunState({ ...defaultConfig(), threshold_rps: 1000 }, 'test');
+  const metrics = new MetricsSink(run, topK);
+  const feed = (events: HttpEvent[], until: number) => {
+    run.ingest(events);
+    metrics.onEvents(events);
+    run.advanceTo(until);
+  };
+  const series = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
+  return { run, metrics, feed, series };
+}
+
+describe('metrics', () => {
+  it('count requests by host, section, method and status class, with durations and bytes', async () => {
+    const { metrics, feed, series } = setup();
+    feed(Array.from({ length: 20 }, (_, i) => event(T0 + i / 20, { status: i < 5 ? 503 : 200, respBytes: 100 })), T0 + 1);
+    // Admitted at the first closed second: later requests carry their own labels.
+    feed(Array.from({ length: 10 }, (_, i) => event(T0 + 1 + i / 10, { status: i < 2 ? null : 200, respBytes: 100, latencyMs: i < 2 ? null : 250 })), T0 + 2);
+    const requests = await series('wiretop_http_requests_total');
+    const total = requests.reduce((sum, v) => sum + v.value, 0);
+    expect(total).toBe(30);
+    expect(requests.find((v) => v.labels.host === 'a.example' && v.labels.status_class === 'none')?.value).toBe(2);
+    expect(requests.find((v) => v.labels.host === OTHER && v.labels.status_class === '5xx')?.value).toBe(5);
+    expect((await series('wiretop_http_request_errors_total')).reduce((s, v) => s + v.value, 0)).toBe(7);
+    expect((await series('wiretop_http_response_body_bytes_total')).reduce((s, v) => s + v.value, 0)).toBe(3000);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^wiretop_http_request_duration_seconds_bucket\{le="0\.25",host="a\.example",section="\/api"\} 8$/m);
+    expect(text).toMatch(/^wiretop_alert_state\{rule="High traffic"\} 1$/m);
+    expect(text).toMatch(/^wiretop_capture_active_connections 0$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    metrics.stop();
+  });
+
+  it('keep label cardinality bounded: a flood of distinct Hosts adds only `other`, and admitted values keep their series', async () => {
+    const { metrics, feed, series } = setup(3);
+    // Three real hosts, then 20,000 distinct hosts of one request each.
+    const real = (s: number) => ['a.example', 'b.example', 'c.example'].flatMap((host) => Array.from({ length: 20 }, (_, i) => event(T0 + s + i / 20, { host })));
+    feed(real(0), T0 + 1);
+    for (let s = 1; s < 21; s++) {
+      const flood = Array.from({ length: 1000 }, (_, i) => event(T0 + s + i / 1000, { host: `x${s}-${i}.flood.example`, section: `/s${i}` }));
+      feed([...flood, ...real(s)], T0 + s + 1);
+    }
+    const hosts = new Set((await series('wiretop_http_requests_total')).map((v) => v.labels.host));
+    expect(hosts).toEqual(new Set(['a.example', 'b.example', 'c.example', OTHER]));
+    const sections = new Set((await series('wiretop_http_requests_total')).map((v) => v.labels.section));
+    expect(sections.size).toBeLessThanOrEqual(4);
+    expect((await series('wiretop_http_requests_total')).length).toBeLessThanOrEqual(4 * 4);
+    // The admitted hosts keep their series when they go quiet.
+    feed([event(T0 + 22, { host: 'z.example' })], T0 + 23);
+    expect(new Set((await series('wiretop_http_requests_total')).map((v) => v.labels.host)).has('a.example')).toBe(true);
+    metrics.stop();
+  });
+
+  it('admit the busiest with enough requests, up to the limit, once', () => {
+    const limiter = new LabelLimiter(2);
+    limiter.admit([{ key: 'big', count: 500 }, { key: 'tiny', count: 3 }, { key: 'mid', count: 50 }, { key: 'late', count: 40 }]);
+    expect(['big', 'tiny', 'mid', 'late'].map((k) => limiter.label(k))).toEqual(['big', OTHER, 'mid', OTHER]);
+    limiter.admit([{ key: 'late', count: 1e6 }]);
+    expect(limiter.label('late')).toBe(OTHER);
+    expect(parseListen('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseListen('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseListen('[::1]:9464')).toEqual({ host: '::1', port: 9464 });
+    expect(parseListen('99999')).toBeNull();
+    expect(parseListen('http://x')).toBeNull();
+  });
+
+  const promtool = spawnSync('promtool', ['--version']).status === 0;
+  (promtool ? it : it.skip)('pass `promtool check metrics` (names, units, help texts)', async () => {
+    const { metrics, feed } = setup();
+    feed(Array.from({ length: 50 }, (_, i) => event(T0 + i / 50)), T0 + 2);
+    const text = await metrics.registry.metrics();
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    metrics.stop();
+  });
+});
