@@ -1,5 +1,7 @@
 /** Prometheus metrics: names, bounded label values, the exposition checked by promtool. */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
 import { LabelLimiter, MetricsSink, OTHER, parseListen } from '../src/sinks/metrics';
@@ -91,5 +93,28 @@ describe('metrics', () => {
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
     metrics.stop();
+  });
+});
+
+describe('the Prometheus and Grafana examples', () => {
+  const examples = path.join(__dirname, '..', 'examples');
+
+  it('use only metrics wiretop exports', async () => {
+    const { metrics } = setup();
+    const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+    metrics.stop();
+    const texts = [fs.readFileSync(path.join(examples, 'prometheus', 'wiretop.rules.yml'), 'utf8'), fs.readFileSync(path.join(examples, 'grafana', 'wiretop.json'), 'utf8')];
+    const dashboard = JSON.parse(texts[1]) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(8);
+    // Metric names (not recording rules' `level:metric:operation` names), histograms by their base name.
+    const used = new Set(texts.join('\n').match(/\bwiretop_[a-z_]+\b(?!:)/g)!.map((name) => name.replace(/_(bucket|sum|count)$/, '')));
+    expect(used.size).toBeGreaterThan(5);
+    for (const name of used) expect([name, exported.has(name)]).toEqual([name, true]);
+  });
+
+  (spawnSync('promtool', ['--version']).status === 0 ? it : it.skip)('pass promtool check config and check rules', () => {
+    const check = spawnSync('promtool', ['check', 'config', path.join(examples, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/SUCCESS: 7 rules found/);
   });
 });
