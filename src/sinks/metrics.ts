@@ -62,6 +62,16 @@ function statusClass(status: number | null): string {
   return status === null ? 'none' : `${Math.floor(status / 100)}xx`;
 }
 
+/** One label set's share of a batch. */
+interface Group {
+  labels: { host: string; section: string; method: string; status_class: string };
+  requests: number;
+  errors: number;
+  requestBytes: number;
+  responseBytes: number;
+  latencies: number[];
+}
+
 /** The alert states as numbers, for the state gauge. */
 const STATE_VALUES = { LEARNING: 0, NORMAL: 1, ALERT: 2, RECOVERED: 3 } as const;
 
@@ -121,14 +131,37 @@ export class MetricsSink implements Sink {
   }
 
   onEvents(events: readonly HttpEvent[]): void {
+    // A batch has few distinct label sets: counts are summed per set first, then given to
+    // prom-client once per set (its per-call label hashing was most of the cost per transaction).
+    const groups = new Map<string, Group>();
     for (const e of events) {
       const host = this.hosts.label(e.host);
       const section = this.sections.label(e.section);
-      this.requests.inc({ host, section, method: methodLabel(e.method), status_class: statusClass(e.status) });
-      if (isErrorEvent(e)) this.errors.inc({ host, section });
-      if (e.latencyMs !== null) this.duration.observe({ host, section }, e.latencyMs / 1000);
-      if (e.reqBytes > 0) this.requestBytes.inc({ host, section }, e.reqBytes);
-      if (e.respBytes > 0) this.responseBytes.inc({ host, section }, e.respBytes);
+      const method = methodLabel(e.method);
+      const statusClassLabel = statusClass(e.status);
+      const key = `${host}\u0000${section}\u0000${method}\u0000${statusClassLabel}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { labels: { host, section, method, status_class: statusClassLabel }, requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, latencies: [] };
+        groups.set(key, group);
+      }
+      group.requests++;
+      if (isErrorEvent(e)) group.errors++;
+      if (e.latencyMs !== null) group.latencies.push(e.latencyMs / 1000);
+      group.requestBytes += e.reqBytes;
+      group.responseBytes += e.respBytes;
+    }
+    for (const group of groups.values()) {
+      const { host, section } = group.labels;
+      const place = { host, section };
+      this.requests.inc(group.labels, group.requests);
+      if (group.errors > 0) this.errors.inc(place, group.errors);
+      if (group.requestBytes > 0) this.requestBytes.inc(place, group.requestBytes);
+      if (group.responseBytes > 0) this.responseBytes.inc(place, group.responseBytes);
+      if (group.latencies.length > 0) {
+        const observe = this.duration.labels(place);
+        for (const seconds of group.latencies) observe.observe(seconds);
+      }
     }
   }
 
