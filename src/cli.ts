@@ -67,6 +67,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
     .option('promisc', { type: 'boolean', describe: 'promiscuous mode on the live interface (promiscuous; --no-promisc: only this host\'s traffic)' })
     .option('metrics', { type: 'string', describe: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (127.0.0.1 unless HOST is given); alone, wiretop runs as an exporter (metrics_listen)' })
+    .option('node', { type: 'string', describe: 'name this server in --ndjson lines ("node" field), for a dashboard over several servers (node)' })
     .option('on-alert', { type: 'string', describe: 'run this shell command on every alert and recovery: the event as JSON on stdin, and WIRETOP_* variables (on_alert)' })
     .option('webhook', { type: 'string', array: true, describe: 'POST every alert and recovery as JSON to this URL, Slack/Mattermost-ready (repeatable; webhooks)' })
     .option('log', { type: 'string', describe: 'append every alert, recovery and notification failure to this file; SIGHUP reopens it (log_file)' })
@@ -133,6 +134,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];
   if (args.promisc !== undefined) overrides.promiscuous = args.promisc;
+  if (args.node !== undefined) Object.assign(overrides, validateConfig({ node: args.node }, '--node'));
   if (args['on-alert'] !== undefined) Object.assign(overrides, validateConfig({ on_alert: args['on-alert'] }, '--on-alert'));
   if (args.webhook !== undefined) Object.assign(overrides, validateConfig({ webhooks: args.webhook.map(String) }, '--webhook'));
   if (args.log !== undefined) Object.assign(overrides, validateConfig({ log_file: args.log }, '--log'));

@@ -41,6 +41,8 @@ export interface Config {
   log_format: string;
   metrics_listen: string | null;
   metrics_top_k: number;
+  /** The name --ndjson lines carry (`--node`). */
+  node: string | null;
 }
 
 interface KeySchema {

@@ -95,7 +95,7 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
     case 'text':
       return new TextSink(run, write);
     case 'ndjson':
-      return new NdjsonSink(write);
+      return new NdjsonSink(write, run.config.node);
     case 'report':
     case 'report-json':
       return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);

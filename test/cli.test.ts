@@ -54,6 +54,14 @@ describe('outputs', () => {
     expect(result.stdout).not.toMatch(/requestHeaders|responseHeaders|uriTruncated/);
   });
 
+  it('--node names the server in every --ndjson line', async () => {
+    const result = await runWiretop(['-r', file, '--ndjson', '--node', 'web-1']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent & { node: string });
+    expect(lines.map((e) => e.node)).toEqual(['web-1', 'web-1', 'web-1']);
+    expect(lines[0].uri).toBe('/pages/create');
+  });
+
   it('--report json lists endpoints with latency, clients and the slowest requests; a config routes and trusts proxies', async () => {
     const config = path.join(dir, 'routes.json');
     fs.writeFileSync(config, JSON.stringify({ routes: ['/pages/:page'], trusted_proxies: ['10.0.0.0/8'] }));

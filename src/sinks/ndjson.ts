@@ -27,7 +27,12 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
 
 /** Writes events as newline-delimited JSON. */
 export class NdjsonSink implements Sink {
-  constructor(private readonly write: (text: string) => void) {}
+  /** `node`: the name this wiretop gives its lines (`--node`), for a dashboard that merges several servers. */
+  constructor(private readonly write: (text: string) => void, node: string | null = null) {
+    this.nodeField = node === null ? '' : `,"node":${JSON.stringify(node)}}`;
+  }
+
+  private readonly nodeField: string;
 
   onEvents(events: readonly HttpEvent[]): void {
     if (events.length === 0) return;
@@ -43,7 +48,8 @@ export class NdjsonSink implements Sink {
       return json;
     };
     let text = '';
-    for (const event of events) text += eventLine(event, quote);
+    if (this.nodeField === '') for (const event of events) text += eventLine(event, quote);
+    else for (const event of events) text += `${eventLine(event, quote).slice(0, -2)}${this.nodeField}\n`;
     this.write(text);
   }
 
