@@ -3,15 +3,12 @@ import { defaultConfig, loadConfig, type Config } from '../src/config';
 import { RunState } from '../src/run/runState';
 import type { AlertNotice } from '../src/alerts/monitor';
 import type { HttpEvent } from '../src/types';
+import { httpEvent } from './helpers/events';
 
 const T0 = 1_700_000_000;
 
 function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
-  return {
-    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'a.example', uri: '/api/x', section: '/api',
-    status: 200, reqBytes: 0, respBytes: 10, ua: 'ua', latencyMs: 10, version: '1.1', route: '/api/x', client: '10.0.0.1',
-    uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
-  };
+  return httpEvent(ts, { latencyMs: 10, ...fields });
 }
 
 /**

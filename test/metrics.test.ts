@@ -6,15 +6,12 @@ import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
 import { LabelLimiter, MetricsSink, OTHER, parseListen } from '../src/sinks/metrics';
 import type { HttpEvent } from '../src/types';
+import { httpEvent } from './helpers/events';
 
 const T0 = 1_700_000_000;
 
 function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
-  return {
-    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'a.example', uri: '/api/x', section: '/api',
-    status: 200, reqBytes: 0, respBytes: 10, ua: 'ua', latencyMs: 12, version: '1.1', route: '/api/x', client: '10.0.0.1',
-    uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
-  };
+  return httpEvent(ts, fields);
 }
 
 /** A run with metrics, fed like the main loop feeds it. */

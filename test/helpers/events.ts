@@ -1,0 +1,11 @@
+/** A transaction as the capture gives it, for tests that feed the statistics, alerts or outputs directly. */
+import type { HttpEvent } from '../../src/types';
+
+/** A 200 to `GET a.example/api/x` in 12 ms at `ts`, with `fields` changed. */
+export function httpEvent(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'a.example', uri: '/api/x', section: '/api',
+    status: 200, reqBytes: 0, respBytes: 10, ua: 'ua', latencyMs: 12, version: '1.1', route: '/api/x', client: '10.0.0.1',
+    uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
+  };
+}
