@@ -15,6 +15,10 @@ export interface CliOptions {
   portsGiven: boolean;
   filter: string | undefined;
   read: string | undefined;
+  /** Every -r given (several: wiretop --ndjson streams to merge). */
+  reads: string[];
+  /** --format: what -r holds (null: detected). */
+  format: 'pcap' | 'ndjson' | null;
   speed: number | undefined;
   configPath: string | undefined;
   mode: OutputMode | undefined;
@@ -33,6 +37,11 @@ function parsePorts(value: string): number[] {
   return numbers;
 }
 
+function parseFormat(value: string): 'pcap' | 'ndjson' {
+  if (value === 'pcap' || value === 'ndjson') return value;
+  throw new WiretopError('usage', `--format takes pcap or ndjson, not "${value}"`);
+}
+
 /** Parses `argv` (without node and script); throws WiretopError('usage') on a bad command line. */
 export function parseCommandLine(argv: string[]): CliOptions {
   let failure: string | null = null;
@@ -42,7 +51,8 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('interface', { alias: 'i', type: 'string', describe: 'capture live on this interface (default: the first up, non-loopback one; "any" works)' })
     .option('port', { alias: 'p', type: 'string', describe: 'TCP ports that carry HTTP, a comma list (live default: 80; files: all ports)' })
     .option('filter', { alias: 'f', type: 'string', describe: 'a BPF expression that replaces the port filter' })
-    .option('read', { alias: 'r', type: 'string', describe: 'read a pcap or pcapng file ("-" for standard input)' })
+    .option('read', { alias: 'r', type: 'string', array: true, describe: 'read a pcap or pcapng file ("-" for standard input), or wiretop --ndjson output; several -r of --ndjson streams are merged, one node each' })
+    .option('format', { type: 'string', describe: 'what -r holds: pcap or ndjson (default: detected from a file\'s first byte; several -r are ndjson)' })
     .option('speed', { type: 'number', describe: 'replay a file (or the demo) at capture timing × X (0: as fast as possible, the headless default; 1 in the dashboard)' })
     .option('config', { type: 'string', describe: 'a JSON config file over config/default.json' })
     .option('tui', { type: 'boolean', describe: 'the full-screen dashboard (the default on a terminal)' })
@@ -151,7 +161,9 @@ export function parseCommandLine(argv: string[]): CliOptions {
     ports: args.port !== undefined ? parsePorts(args.port) : [80],
     portsGiven: args.port !== undefined,
     filter: args.filter,
-    read: args.read,
+    read: args.read?.[0] === undefined ? undefined : String(args.read[0]),
+    reads: (args.read ?? []).map(String),
+    format: args.format === undefined ? null : parseFormat(String(args.format)),
     speed: args.speed,
     configPath: args.config,
     mode: modes[0],

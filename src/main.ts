@@ -14,6 +14,8 @@ import { TuiSink, tuiUnavailable } from './sinks/tui';
 import { RunState, type RunView } from './run/runState';
 import { FORCED_EXIT, RunLifecycle, type RunPhase } from './run/lifecycle';
 import { restoreTerminal } from './sinks/terminalGuard';
+import * as fs from 'fs';
+import { NdjsonCapture, sourceNodeName } from './capture/ndjsonCapture';
 import { AlertLogFile, Notifier } from './alerts/notify';
 import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
 import { dropPrivileges } from './run/privileges';
@@ -82,6 +84,27 @@ function sourceName(spec: CaptureSourceSpec): string {
   }
 }
 
+/**
+ * Does -r name wiretop --ndjson streams (to merge) rather than a capture file? Said by
+ * --format; else several -r are; else a regular file whose first byte is `{`.
+ */
+function readsNdjson(options: CliOptions): boolean {
+  if (options.format !== null) return options.format === 'ndjson';
+  if (options.reads.length > 1) return true;
+  const file = options.reads[0];
+  if (file === undefined || file === '-') return false;
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    const fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(64);
+    const read = fs.readSync(fd, head, 0, 64, 0);
+    fs.closeSync(fd);
+    return head.subarray(0, read).toString('latin1').trimStart().startsWith('{');
+  } catch {
+    return false;
+  }
+}
+
 /** How long a headless live capture waits for a downed interface to come back before it fails. */
 export const INTERFACE_DOWN_GRACE_MS = 5000;
 
@@ -136,7 +159,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       return reportError(new WiretopError('config', `--log ${config.log_file}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); name a file in a writable directory`), env);
     }
   }
-  const state = new RunState(config, sourceName(spec), plugins);
+  const state = new RunState(config, readsNdjson(options) && options.reads.length > 1 ? options.reads.map(sourceNodeName).join(', ') : sourceName(spec), plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: alertLog, source: sourceName(spec) });
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
@@ -158,8 +181,15 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const stopHangup = hangupReopens && env.onHangup !== undefined ? env.onHangup(() => {
     if (!alertLog!.reopen()) env.writeErr(`wiretop: --log ${config.log_file}: cannot reopen it; still writing to the old file\n`);
   }) : () => undefined;
-  const capture = env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
-    routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
+  const merging = readsNdjson(options);
+  if (merging) state.setNodes(options.reads.map(sourceNodeName));
+  const capture: CaptureSource = merging
+    ? new NdjsonCapture(options.reads, config.max_str_length, (node, note) => {
+      state.nodeNotes.set(node, note);
+      if (mode !== 'tui') env.writeErr(`wiretop: source ${node}: ${note}${note === 'ended' ? '' : '; the other sources go on'}\n`);
+    }, config.average_bucket_size)
+    : env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
+      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';
   // Backpressure: while stdout's reader is behind, batches are not taken in, so the capture of a
   // file waits and a live capture drops (counted) instead of queueing output without bound.

@@ -33,6 +33,8 @@ export interface HttpEvent {
   requestHeaders: string;
   /** Response headers kept for the detail, likewise. */
   responseHeaders: string;
+  /** The server it was seen on, when several wiretops' streams are merged (`-r a -r b`). */
+  node?: string;
 }
 
 /** Capture-health counters; every field is a running total since the capture started. */

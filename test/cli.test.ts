@@ -366,3 +366,35 @@ describe('alerts that reach people', () => {
     expect(result.stdout).toBe('');
   });
 });
+
+describe('many servers', () => {
+  it('-r of several --ndjson streams merges them: one node each, a malformed line counted and skipped, a skewed clock and an early end said', async () => {
+    const line = (ts: number, fields: Record<string, unknown> = {}) => JSON.stringify({
+      ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'shop.example', uri: '/a/1', section: '/a',
+      status: 200, reqBytes: 0, respBytes: 10, ua: 'ua', latencyMs: 5, version: '1.1', route: '/a/{id}', client: '10.0.0.1', ...fields,
+    });
+    const T = 1_700_000_000;
+    const web1 = path.join(dir, 'web1.ndjson');
+    const web2 = path.join(dir, 'web2.ndjson');
+    const skewed = path.join(dir, 'web3.ndjson');
+    fs.writeFileSync(web1, Array.from({ length: 300 }, (_, i) => line(T + i / 10, { node: 'web1' })).join('\n') + '\n');
+    // web2 ends early (10 s of 30), with a malformed line in the middle.
+    fs.writeFileSync(web2, [...Array.from({ length: 50 }, (_, i) => line(T + i / 5, { node: 'web2', status: i % 5 === 0 ? 503 : 200 })), '{"ts": "nope"', line(T + 10.5, { node: 'web2' })].join('\n') + '\n');
+    // web3's clock is an hour ahead.
+    fs.writeFileSync(skewed, Array.from({ length: 20 }, (_, i) => line(T + 3600 + i, { node: 'web3' })).join('\n') + '\n');
+    const result = await runWiretop(['-r', web1, '-r', web2, '-r', skewed, '--report', 'json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.requests).toBe(300 + 51 + 20);
+    expect(report.nodes?.map((n) => [n.key, n.hits, n.errors])).toEqual([['web1', 300, 0], ['web2', 51, 10], ['web3', 20, 0]]);
+    expect(report.capture?.parseErrors).toBe(1);
+    expect(result.stderr).toMatch(/^wiretop: source web3: clock off by more than 120 s; the other sources go on$/m);
+    expect(result.stderr).toMatch(/^wiretop: source web2: ended$/m);
+    // --format ndjson reads a single stream; a missing source is one line, exit 1.
+    const single = await runWiretop(['-r', web1, '--ndjson']);
+    expect(single.stdout.trim().split('\n')).toHaveLength(300);
+    const missing = await runWiretop(['-r', path.join(dir, 'nope.ndjson'), '--format', 'ndjson', '--report']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^wiretop: .*nope\.ndjson: no such file/);
+  });
+});

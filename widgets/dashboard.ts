@@ -76,7 +76,7 @@ export class Dashboard {
     const { screen, run } = options;
     this.screen = screen;
     this.filter = new DashboardFilter(run.config);
-    this.panels = dashboardPanels(run.stats.plugins);
+    this.panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
     for (const panel of this.panels) {
       this.boxes.set(panel.id, new PanelBox(screen));
       if (this.shown[panel.slot] === undefined) this.shown[panel.slot] = panel.id;

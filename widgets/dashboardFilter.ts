@@ -67,10 +67,10 @@ export function parseFilter(text: string): (event: HttpEvent) => boolean {
       flags |= FLAGS[flag];
     }
     const pattern = RE2JS.compile(regex[1], flags);
-    return (e) => pattern.matcher(e.host).find() || pattern.matcher(e.uri).find();
+    return (e) => pattern.matcher(e.host).find() || pattern.matcher(e.uri).find() || (e.node !== undefined && pattern.matcher(e.node).find());
   }
   const needle = text.toLowerCase();
-  return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle);
+  return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle) || (e.node !== undefined && e.node.toLowerCase().includes(needle));
 }
 
 /** An active filter: text (or none) and/or errors only. */

@@ -8,7 +8,7 @@ import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentClients, presentDomains, presentEndpoints, presentModule, presentSections, presentStatuses, presentUserAgents } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentUserAgents } from './statPanels';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
@@ -25,12 +25,14 @@ export interface PanelSpec {
 }
 
 /** Every panel, built-ins then one per plug-in module, in Tab order. */
-export function dashboardPanels(plugins: readonly StatModule[]): PanelSpec[] {
+export function dashboardPanels(plugins: readonly StatModule[], merged = false): PanelSpec[] {
   const builtin = (id: SlotId, present: Presenter, drillable = false): PanelSpec => ({ id, slot: id, drillable, present });
   return [
     builtin('sections', presentSections, true),
     { id: 'endpoints', slot: 'sections', drillable: false, present: presentEndpoints },
     builtin('domains', presentDomains, true),
+    // A merged view of several servers: the nodes share the domains' place.
+    ...(merged ? [{ id: 'nodes', slot: 'domains' as SlotId, drillable: false, present: presentNodes }] : []),
     builtin('rate', presentRateChart),
     builtin('alerts', presentAlertLog),
     builtin('statuses', presentStatuses),

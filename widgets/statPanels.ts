@@ -141,3 +141,12 @@ export function presentModule(module: StatModule): (ctx: ViewContext, size: Size
     return rowsContent(rows, size, `${rows.title || module.name}${approx(rows)}`, false, view.sort);
   };
 }
+
+/** The servers of a merged view: hits, errors, latency, and what is wrong with a source. */
+export function presentNodes(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const rows = ctx.stats.builtins.nodes.rows(ctx.window, ctx.now, rowLimit(ctx, view));
+  const notes = ctx.run.nodeNotes;
+  const noted = { ...rows, columns: [...rows.columns, { header: 'Source', width: 14, priority: 8 }], rows: rows.rows.map((row, i) => [...row, notes.get(rows.keys?.[i] ?? '') ?? 'ok']) };
+  const tones = noted.rows.map((row) => (row[row.length - 1] === 'ok' ? null : 'warning' as const));
+  return { ...rowsContent({ ...noted, tones }, size, `${rows.title} (${windowText(ctx)})`, true, view.sort) };
+}

@@ -25,6 +25,8 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return (e) => (e.ua === '' ? '(none)' : e.ua) === key;
     case 'clients':
       return (e) => e.client === key;
+    case 'nodes':
+      return (e) => (e.node ?? '') === key;
     case 'statuses':
       if (key.startsWith(METHOD_KEY)) return (e) => e.method === key.slice(METHOD_KEY.length);
       return key === 'none' ? (e) => e.status === null : (e) => String(e.status) === key;

@@ -44,6 +44,10 @@ export interface RunView {
   readonly ended: boolean;
   /** What notifications did (null when none are set up). */
   readonly notifications: Pick<Notifier, 'stats' | 'failures'> | null;
+  /** The servers whose streams are merged (`-r a -r b` of --ndjson), or null for one capture. */
+  readonly nodes: readonly string[] | null;
+  /** What is wrong with a merged source, by node: `ended`, `failed: …`, `clock off by …`. */
+  readonly nodeNotes: ReadonlyMap<string, string>;
   /** Calls `listener` after each closed second of data time, once the alert monitor has evaluated it. */
   onSecond(listener: (second: number) => void): () => void;
   /** Calls `listener` on every alert, recovery and learning notice. */
@@ -70,6 +74,14 @@ export class RunState implements RunView {
       this.alerts.evaluate(second);
       for (const listener of this.listeners) listener(second);
     });
+  }
+
+  nodes: readonly string[] | null = null;
+  readonly nodeNotes = new Map<string, string>();
+
+  /** The run merges the streams of these servers. */
+  setNodes(nodes: readonly string[]): void {
+    this.nodes = nodes;
   }
 
   /** Notifications go through `notifier` (its counts and failures are shown with the capture health). */

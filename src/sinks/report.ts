@@ -39,6 +39,8 @@ export interface Report {
   /** `METHOD /route`, with latency quantiles. */
   endpoints: ReportRow[];
   clients: ReportRow[];
+  /** Per server, when several wiretops' streams were merged (else absent). */
+  nodes?: ReportRow[];
   /** The slowest transactions of the run, slowest first. */
   slowest: SlowTransaction[];
   /** True when some breakdown counts are approximate (more distinct keys than tracked). */
@@ -109,6 +111,7 @@ export function buildReport(run: RunView): Report {
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
     slowest: b.slowest.report(),
+    ...(run.nodes !== null ? { nodes: rowsOf(b.nodes, now, 1000).rows } : {}),
     approximate: Object.values(breakdowns).some((x) => x.approximate),
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
@@ -152,6 +155,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Top URIs', report.uris, false);
   table('Top endpoints', report.endpoints, true);
   table('Top clients', report.clients, false);
+  if (report.nodes !== undefined) table('Nodes', report.nodes, true);
   lines.push('');
   lines.push(`Slowest requests:`);
   if (report.slowest.length === 0) lines.push('  (none)');

@@ -230,27 +230,33 @@ export interface BuiltinModules {
   endpoints: TopModule;
   clients: TopModule;
   slowest: SlowestModule;
+  nodes: TopModule;
 }
 
 /** The names the built-in modules take (a plug-in may not reuse them). */
-export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest'] as const;
+export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'nodes'] as const;
 
 /** A count as panels show it: compact, marked `~` when it may be over-estimated. */
 function hits(entry: HeavyHitter): string {
   return (entry.overcount > 0 ? '~' : '') + compactNumber(entry.count);
 }
 
+/** A six-cell numeric column (bytes, shares, rates, latencies) of a given priority. */
+function numeric(header: string, priority: number): PanelColumn {
+  return { header, width: 6, alignRight: true, priority };
+}
+
 const HITS: PanelColumn = { header: 'Hits', width: 7, alignRight: true, priority: 8 };
-const SHARE: PanelColumn = { header: 'Share', width: 6, alignRight: true, priority: 5 };
+const SHARE: PanelColumn = numeric('Share', 5);
 
 /** Sections (and a section's URIs, a domain's sections): traffic, latency and failures. */
 const SECTION_COLUMNS = (first: string): TopColumns => ({
   title: first === 'URI' ? 'Top URIs' : 'Top sections',
   columns: [
     { header: first, priority: 9 }, HITS, SHARE,
-    { header: 'Bytes', width: 6, alignRight: true, priority: 3 },
-    { header: 'p95ms', width: 6, alignRight: true, priority: 4 },
-    { header: 'Err%', width: 6, alignRight: true, priority: 6 },
+    numeric('Bytes', 3),
+    numeric('p95ms', 4),
+    numeric('Err%', 6),
   ],
   cells: (e, total, key) => [key, hits(e), percent(e.count, total), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.95)), percent(e.errors, e.count)],
 });
@@ -273,10 +279,10 @@ export function createBuiltinModules(config: Config): BuiltinModules {
       // Host names are what the panel is for: they keep room, the latency columns go first.
       columns: [
         { header: 'Domain', priority: 9, minWidth: 20 }, HITS,
-        { header: 'Bytes', width: 6, alignRight: true, priority: 5 },
-        { header: 'p50ms', width: 6, alignRight: true, priority: 3 },
-        { header: 'p95ms', width: 6, alignRight: true, priority: 6 },
-        { header: 'p99ms', width: 6, alignRight: true, priority: 2 },
+        numeric('Bytes', 5),
+        numeric('p50ms', 3),
+        numeric('p95ms', 6),
+        numeric('p99ms', 2),
       ],
       cells: (e, _total, key) => [key, hits(e), bytes(e.bytes, 'compact'), ms(e.latency?.quantile(0.5)), ms(e.latency?.quantile(0.95)), ms(e.latency?.quantile(0.99))],
     }, config, MEDIUM, true),
@@ -291,12 +297,23 @@ export function createBuiltinModules(config: Config): BuiltinModules {
       title: 'Clients',
       columns: [
         { header: 'Client', priority: 9, minWidth: 15 }, HITS,
-        { header: 'Err%', width: 6, alignRight: true, priority: 6 },
-        { header: 'Bytes', width: 6, alignRight: true, priority: 5 },
+        numeric('Err%', 6),
+        numeric('Bytes', 5),
       ],
       cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), bytes(e.bytes, 'compact')],
     }, config, MEDIUM, false),
     slowest: new SlowestModule(config),
+    // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
+    nodes: new TopModule('nodes', (e) => e.node ?? '', {
+      title: 'Nodes',
+      columns: [
+        { header: 'Node', priority: 9, minWidth: 12 }, HITS,
+        numeric('Err%', 7),
+        numeric('p95ms', 6),
+        numeric('Bytes', 3),
+      ],
+      cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), ms(e.latency?.quantile(0.95)), bytes(e.bytes, 'compact')],
+    }, config, SMALL, true),
   };
 }
 
@@ -335,12 +352,12 @@ const ENDPOINT_COLUMNS: TopColumns = {
   title: 'Endpoints',
   columns: [
     { header: 'Endpoint', priority: 9, minWidth: 24 }, HITS,
-    { header: 'Req/s', width: 6, alignRight: true, priority: 4 },
-    { header: 'Err%', width: 6, alignRight: true, priority: 7 },
-    { header: 'p50ms', width: 6, alignRight: true, priority: 3 },
-    { header: 'p95ms', width: 6, alignRight: true, priority: 6 },
-    { header: 'p99ms', width: 6, alignRight: true, priority: 2 },
-    { header: 'Bytes', width: 6, alignRight: true, priority: 1 },
+    numeric('Req/s', 4),
+    numeric('Err%', 7),
+    numeric('p50ms', 3),
+    numeric('p95ms', 6),
+    numeric('p99ms', 2),
+    numeric('Bytes', 1),
   ],
   cells: (e, _total, key, seconds) => [
     key, hits(e), compactRate(e.count / seconds), percent(e.errors, e.count),
