@@ -118,7 +118,7 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
     case 'text':
       return new TextSink(run, write);
     case 'ndjson':
-      return new NdjsonSink(write, run.config.node);
+      return new NdjsonSink(write, run.config.node, run.health);
     case 'report':
     case 'report-json':
       return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);
@@ -187,7 +187,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     ? new NdjsonCapture(options.reads, config.max_str_length, (node, note) => {
       state.nodeNotes.set(node, note);
       if (mode !== 'tui') env.writeErr(`wiretop: source ${node}: ${note}${note === 'ended' ? '' : '; the other sources go on'}\n`);
-    }, config.average_bucket_size)
+    }, config.average_bucket_size, (health) => { state.nodeDrops.set(health.node, health.drops); })
     : env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
       routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';

@@ -54,12 +54,22 @@ describe('outputs', () => {
     expect(result.stdout).not.toMatch(/requestHeaders|responseHeaders|uriTruncated/);
   });
 
+  it('--node adds a health line a second of data time: what the capture dropped', async () => {
+    const result = await runWiretop(['-r', longCapture(), '--ndjson', '--node', 'web-9']);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind?: string; node: string; kernelDrops?: number });
+    const health = lines.filter((l) => l.kind === 'health');
+    expect(health.length).toBeGreaterThan(0);
+    expect(health[0]).toMatchObject({ node: 'web-9', kernelDrops: 0 });
+    expect(lines.filter((l) => l.kind === undefined).length).toBeGreaterThan(1000);
+  });
+
   it('--node names the server in every --ndjson line', async () => {
     const result = await runWiretop(['-r', file, '--ndjson', '--node', 'web-1']);
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent & { node: string });
-    expect(lines.map((e) => e.node)).toEqual(['web-1', 'web-1', 'web-1']);
-    expect(lines[0].uri).toBe('/pages/create');
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as HttpEvent & { node: string; kind?: string });
+    const transactions = lines.filter((e) => e.kind === undefined);
+    expect(transactions.map((e) => e.node)).toEqual(['web-1', 'web-1', 'web-1']);
+    expect(transactions[0].uri).toBe('/pages/create');
   });
 
   it('--report json lists endpoints with latency, clients and the slowest requests; a config routes and trusts proxies', async () => {
@@ -377,7 +387,8 @@ describe('many servers', () => {
     const web1 = path.join(dir, 'web1.ndjson');
     const web2 = path.join(dir, 'web2.ndjson');
     const skewed = path.join(dir, 'web3.ndjson');
-    fs.writeFileSync(web1, Array.from({ length: 300 }, (_, i) => line(T + i / 10, { node: 'web1' })).join('\n') + '\n');
+    const health = JSON.stringify({ kind: 'health', node: 'web1', ts: T + 5, packets: 1000, kernelDrops: 7, ifDrops: 0, eventsDropped: 3 });
+    fs.writeFileSync(web1, [...Array.from({ length: 300 }, (_, i) => line(T + i / 10, { node: 'web1' })), health].join('\n') + '\n');
     // web2 ends early (10 s of 30), with a malformed line in the middle.
     fs.writeFileSync(web2, [...Array.from({ length: 50 }, (_, i) => line(T + i / 5, { node: 'web2', status: i % 5 === 0 ? 503 : 200 })), '{"ts": "nope"', line(T + 10.5, { node: 'web2' })].join('\n') + '\n');
     // web3's clock is an hour ahead.
@@ -388,6 +399,8 @@ describe('many servers', () => {
     expect(report.requests).toBe(300 + 51 + 20);
     expect(report.nodes?.map((n) => [n.key, n.hits, n.errors])).toEqual([['web1', 300, 0], ['web2', 51, 10], ['web3', 20, 0]]);
     expect(report.capture?.parseErrors).toBe(1);
+    // web1's health line: what its capture dropped.
+    expect(report.nodeDrops).toEqual({ web1: 10 });
     expect(result.stderr).toMatch(/^wiretop: source web3: clock off by more than 120 s; the other sources go on$/m);
     expect(result.stderr).toMatch(/^wiretop: source web2: ended$/m);
     // --format ndjson reads a single stream; a missing source is one line, exit 1.

@@ -1,5 +1,5 @@
 /** Many servers in one view: wiretop's --ndjson read back, and several streams merged in time order. */
-import { EventMerger, MAX_MERGE_HELD, parseEventLine, type NodeEvent } from '../src/capture/ndjsonInput';
+import { EventMerger, MAX_MERGE_HELD, parseEventLine, parseHealthLine, type NodeEvent } from '../src/capture/ndjsonInput';
 import { eventLine } from '../src/sinks/ndjson';
 import { httpEvent } from './helpers/events';
 
@@ -31,6 +31,15 @@ describe('--ndjson lines read back', () => {
     expect(hostile.host.startsWith('\\x1b[2J')).toBe(true);
     expect(hostile.ua).toBe('x\\x07y');
     expect(hostile.node).toBe('\\x1b]0;pwn\\x07');
+  });
+});
+
+describe('health lines', () => {
+  it('say what a node\'s capture dropped; anything else is not one', () => {
+    expect(parseHealthLine('{"kind":"health","node":"web1","ts":1,"packets":9,"kernelDrops":2,"ifDrops":1,"eventsDropped":4}')).toEqual({ node: 'web1', packets: 9, drops: 7 });
+    expect(parseHealthLine('{"kind":"health","node":"web1","packets":-1,"kernelDrops":2,"ifDrops":1,"eventsDropped":4}')).toBeNull();
+    expect(parseHealthLine(eventLine(httpEvent(T0)))).toBeNull();
+    expect(parseHealthLine('{"kind":"health"')).toBeNull();
   });
 });
 

@@ -146,7 +146,15 @@ export function presentModule(module: StatModule): (ctx: ViewContext, size: Size
 export function presentNodes(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
   const rows = ctx.stats.builtins.nodes.rows(ctx.window, ctx.now, rowLimit(ctx, view));
   const notes = ctx.run.nodeNotes;
-  const noted = { ...rows, columns: [...rows.columns, { header: 'Source', width: 14, priority: 8 }], rows: rows.rows.map((row, i) => [...row, notes.get(rows.keys?.[i] ?? '') ?? 'ok']) };
+  const drops = ctx.run.nodeDrops;
+  const noted = {
+    ...rows,
+    columns: [...rows.columns, { header: 'Drops', width: 6, alignRight: true, priority: 5 }, { header: 'Source', width: 14, priority: 8 }],
+    rows: rows.rows.map((row, i) => {
+      const key = rows.keys?.[i] ?? '';
+      return [...row, String(drops.get(key) ?? '-'), notes.get(key) ?? 'ok'];
+    }),
+  };
   const tones = noted.rows.map((row) => (row[row.length - 1] === 'ok' ? null : 'warning' as const));
   return { ...rowsContent({ ...noted, tones }, size, `${rows.title} (${windowText(ctx)})`, true, view.sort) };
 }

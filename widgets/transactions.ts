@@ -70,11 +70,14 @@ export class TransactionList {
 
   /** The list as a panel: one row per transaction, keyed by its index. */
   content(width: number): PanelContent {
+    // A merged view of several servers says which one each transaction is from.
+    const nodes = this.events.some((e) => e.node !== undefined);
     const rows = this.events.map((e) => [
-      clockTime(e.ts), e.client, e.method, `${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
+      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
       e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, String(e.reqBytes + e.respBytes),
     ]);
     const { header, lines } = table([
+      ...(nodes ? [{ header: 'Node', width: 10, priority: 5 }] : []),
       { header: 'Time', width: 8, priority: 6 },
       { header: 'Client', width: 15, priority: 4 },
       { header: 'Method', width: 7, priority: 5 },
@@ -117,7 +120,7 @@ export function detailLines(e: HttpEvent, width: number): string[] {
     add(`  latency              ${milliseconds(e.latencyMs)} ms`);
   }
   lines.push('');
-  add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}`);
+  add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}${e.node !== undefined ? ` on ${e.node}` : ''}`);
   if (e.client !== e.src) add(`Client: ${e.client} (forwarded by the trusted proxy ${e.src})`);
   add(`Endpoint: ${endpointOf(e)}`);
   return lines;

@@ -10,7 +10,7 @@ import * as readline from 'readline';
 import { WiretopError } from '../errors';
 import { emptyCaptureStats } from '../types';
 import type { CaptureListener, CaptureSource } from './captureSource';
-import { EventMerger, parseEventLine, type NodeEvent } from './ndjsonInput';
+import { EventMerger, parseEventLine, parseHealthLine, type NodeEvent, type NodeHealth } from './ndjsonInput';
 
 /** How often merged transactions go out, ms. */
 const FLUSH_MS = 100;
@@ -53,6 +53,7 @@ export class NdjsonCapture implements CaptureSource {
     private readonly maxStr: number,
     private readonly onSourceNote: (node: string, note: string) => void = () => undefined,
     private readonly skewSeconds = 120,
+    private readonly onNodeHealth: (health: NodeHealth) => void = () => undefined,
   ) {
     this.merger = new EventMerger(files.map(sourceNodeName));
     this.nodeNames = files.map(sourceNodeName);
@@ -96,6 +97,11 @@ export class NdjsonCapture implements CaptureSource {
         return;
       }
       if (line.trim() === '') return;
+      const health = parseHealthLine(line);
+      if (health !== null) {
+        this.onNodeHealth(health);
+        return;
+      }
       const event = parseEventLine(line, this.maxStr, node);
       if (event === null) this.merger.malformed(index);
       else {

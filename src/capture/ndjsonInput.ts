@@ -20,6 +20,28 @@ function count(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
 }
 
+/** What a sending wiretop's health line says its capture dropped (running totals). */
+export interface NodeHealth {
+  node: string;
+  packets: number;
+  drops: number;
+}
+
+/** The health line of a `--ndjson --node` stream, or null when the line is not one. */
+export function parseHealthLine(line: string): NodeHealth | null {
+  if (!line.includes('"kind":"health"')) return null;
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (o.kind !== 'health') return null;
+    const node = text(o.node, 64);
+    const values = [o.packets, o.kernelDrops, o.ifDrops, o.eventsDropped].map(count);
+    if (node === null || values.some((v) => v === null)) return null;
+    return { node, packets: values[0]!, drops: values[1]! + values[2]! + values[3]! };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The transaction of one `--ndjson` line, or null when the line is not one (counted by the
  * caller). `node`: the source's name, used when the line has no `node` field.

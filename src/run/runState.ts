@@ -48,6 +48,8 @@ export interface RunView {
   readonly nodes: readonly string[] | null;
   /** What is wrong with a merged source, by node: `ended`, `failed: …`, `clock off by …`. */
   readonly nodeNotes: ReadonlyMap<string, string>;
+  /** What each merged node's capture dropped (packets and transactions), from its health lines. */
+  readonly nodeDrops: ReadonlyMap<string, number>;
   /** Calls `listener` after each closed second of data time, once the alert monitor has evaluated it. */
   onSecond(listener: (second: number) => void): () => void;
   /** Calls `listener` on every alert, recovery and learning notice. */
@@ -78,6 +80,7 @@ export class RunState implements RunView {
 
   nodes: readonly string[] | null = null;
   readonly nodeNotes = new Map<string, string>();
+  readonly nodeDrops = new Map<string, number>();
 
   /** The run merges the streams of these servers. */
   setNodes(nodes: readonly string[]): void {

@@ -1,6 +1,7 @@
 /** `--ndjson`: one HttpEvent JSON object per line, written as each batch arrives. */
 import type { HttpEvent } from '../types';
 import type { Sink } from './sink';
+import type { HealthView } from '../run/runState';
 
 /** Quotes a string as JSON. */
 export type Quote = (text: string) => string;
@@ -27,12 +28,24 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
 
 /** Writes events as newline-delimited JSON. */
 export class NdjsonSink implements Sink {
-  /** `node`: the name this wiretop gives its lines (`--node`), for a dashboard that merges several servers. */
-  constructor(private readonly write: (text: string) => void, node: string | null = null) {
+  /**
+   * `node`: the name this wiretop gives its lines (`--node`), for a dashboard that merges several
+   * servers; with it, a health line a second says what the capture dropped
+   * (`{"kind":"health","node":…,"ts":…,"packets":…,"kernelDrops":…,"ifDrops":…,"eventsDropped":…}`).
+   */
+  constructor(private readonly write: (text: string) => void, private readonly node: string | null = null, private readonly health: HealthView | null = null) {
     this.nodeField = node === null ? '' : `,"node":${JSON.stringify(node)}}`;
   }
 
   private readonly nodeField: string;
+  private lastHealth = -Infinity;
+
+  onCaptureStats(): void {
+    const latest = this.health?.latest;
+    if (this.node === null || latest === null || latest === undefined || this.health!.now - this.lastHealth < 1) return;
+    this.lastHealth = this.health!.now;
+    this.write(`${JSON.stringify({ kind: 'health', node: this.node, ts: this.health!.now, packets: latest.packets, kernelDrops: latest.kernelDrops, ifDrops: latest.ifDrops, eventsDropped: latest.eventsDropped })}\n`);
+  }
 
   onEvents(events: readonly HttpEvent[]): void {
     if (events.length === 0) return;

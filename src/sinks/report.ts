@@ -41,6 +41,8 @@ export interface Report {
   clients: ReportRow[];
   /** Per server, when several wiretops' streams were merged (else absent). */
   nodes?: ReportRow[];
+  /** What each merged server's capture dropped, from its health lines. */
+  nodeDrops?: Record<string, number>;
   /** The slowest transactions of the run, slowest first. */
   slowest: SlowTransaction[];
   /** True when some breakdown counts are approximate (more distinct keys than tracked). */
@@ -111,7 +113,7 @@ export function buildReport(run: RunView): Report {
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
     slowest: b.slowest.report(),
-    ...(run.nodes !== null ? { nodes: rowsOf(b.nodes, now, 1000).rows } : {}),
+    ...(run.nodes !== null ? { nodes: rowsOf(b.nodes, now, 1000).rows, nodeDrops: Object.fromEntries(run.nodeDrops) } : {}),
     approximate: Object.values(breakdowns).some((x) => x.approximate),
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
