@@ -51,7 +51,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('interface', { alias: 'i', type: 'string', describe: 'capture live on this interface (default: the first up, non-loopback one; "any" works)' })
     .option('port', { alias: 'p', type: 'string', describe: 'TCP ports that carry HTTP, a comma list (live default: 80; files: all ports)' })
     .option('filter', { alias: 'f', type: 'string', describe: 'a BPF expression that replaces the port filter' })
-    .option('read', { alias: 'r', type: 'string', array: true, describe: 'read a pcap or pcapng file ("-" for standard input), or wiretop --ndjson output; several -r of --ndjson streams are merged, one node each' })
+    .option('read', { alias: 'r', type: 'string', describe: 'read a pcap or pcapng file ("-" for standard input), or wiretop --ndjson output; several -r of --ndjson streams are merged, one node each' })
     .option('format', { type: 'string', describe: 'what -r holds: pcap or ndjson (default: detected from a file\'s first byte; several -r are ndjson)' })
     .option('speed', { type: 'number', describe: 'replay a file (or the demo) at capture timing × X (0: as fast as possible, the headless default; 1 in the dashboard)' })
     .option('config', { type: 'string', describe: 'a JSON config file over config/default.json' })
@@ -99,6 +99,10 @@ export function parseCommandLine(argv: string[]): CliOptions {
   const args = parser.parseSync();
   if (failure !== null) throw new WiretopError('usage', `${failure} (see wiretop --help)`);
 
+  // -r given several times comes as a list (yargs repeats a flag into an array; an `array`
+  // option would not take "-", standard input, as a value).
+  const readValue = args.read as unknown as string | string[] | undefined;
+  const reads = readValue === undefined ? [] : (Array.isArray(readValue) ? readValue : [readValue]).map(String);
   const modes: OutputMode[] = [];
   if (args.tui) modes.push('tui');
   if (args.text) modes.push('text');
@@ -161,8 +165,8 @@ export function parseCommandLine(argv: string[]): CliOptions {
     ports: args.port !== undefined ? parsePorts(args.port) : [80],
     portsGiven: args.port !== undefined,
     filter: args.filter,
-    read: args.read?.[0] === undefined ? undefined : String(args.read[0]),
-    reads: (args.read ?? []).map(String),
+    read: reads[0],
+    reads,
     format: args.format === undefined ? null : parseFormat(String(args.format)),
     speed: args.speed,
     configPath: args.config,
