@@ -115,12 +115,8 @@ export function parseCommandLine(argv: string[]): CliOptions {
     modes.push(format === 'json' ? 'report-json' : 'report');
   }
   if (modes.length > 1) throw new WiretopError('usage', 'choose one output: --tui, --text, --ndjson or --report');
-  const overrides: Partial<Config> = {};
-  if (args.metrics !== undefined) {
-    Object.assign(overrides, validateConfig({ metrics_listen: String(args.metrics) }, '--metrics'));
-    // --metrics alone: an exporter with no other output.
-    if (modes.length === 0) modes.push('metrics');
-  }
+  // --metrics alone: an exporter with no other output.
+  if (args.metrics !== undefined && modes.length === 0) modes.push('metrics');
   if (args.read !== undefined && args.interface !== undefined) {
     throw new WiretopError('usage', 'use either -r FILE or -i IFACE, not both');
   }
@@ -131,6 +127,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     throw new WiretopError('usage', `--speed must be 0 or more, not ${args.speed}`);
   }
 
+  const overrides: Partial<Config> = {};
   const flagKeys: Array<[number | undefined, keyof Config, string]> = [
     [args.window, 'average_bucket_size', '--window'],
     [args.threshold, 'average_threshold', '--threshold'],
@@ -148,12 +145,19 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['capture-nice'], 'capture_nice', '--capture-nice'],
   ];
   if (args.promisc !== undefined) overrides.promiscuous = args.promisc;
-  if (args.node !== undefined) Object.assign(overrides, validateConfig({ node: args.node }, '--node'));
-  if (args['on-alert'] !== undefined) Object.assign(overrides, validateConfig({ on_alert: args['on-alert'] }, '--on-alert'));
-  if (args.webhook !== undefined) Object.assign(overrides, validateConfig({ webhooks: args.webhook.map(String) }, '--webhook'));
-  if (args.log !== undefined) Object.assign(overrides, validateConfig({ log_file: args.log }, '--log'));
-  if (args['log-format'] !== undefined) Object.assign(overrides, validateConfig({ log_format: args['log-format'] }, '--log-format'));
-  if (args.user !== undefined) Object.assign(overrides, validateConfig({ user: args.user }, '--user'));
+  // Flags that set a text (or a list of texts) of the config, checked as the config would be.
+  const textKeys: Array<[string | string[] | undefined, keyof Config, string]> = [
+    [args.metrics === undefined ? undefined : String(args.metrics), 'metrics_listen', '--metrics'],
+    [args.node, 'node', '--node'],
+    [args['on-alert'], 'on_alert', '--on-alert'],
+    [args.webhook?.map(String), 'webhooks', '--webhook'],
+    [args.log, 'log_file', '--log'],
+    [args['log-format'], 'log_format', '--log-format'],
+    [args.user, 'user', '--user'],
+  ];
+  for (const [value, key, flag] of textKeys) {
+    if (value !== undefined) Object.assign(overrides, validateConfig({ [key]: value }, flag));
+  }
   for (const [value, key, flag] of flagKeys) {
     if (value === undefined) continue;
     // yargs turns a non-number into NaN: say which flag, and what it sets.

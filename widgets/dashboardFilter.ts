@@ -77,6 +77,8 @@ export function parseFilter(text: string): (event: HttpEvent) => boolean {
 interface ActiveFilter {
   text: string | null;
   errorsOnly: boolean;
+  /** The text's own test (errors only aside). */
+  textMatches: (event: HttpEvent) => boolean;
   matches: (event: HttpEvent) => boolean;
   store: StatsStore;
 }
@@ -147,8 +149,7 @@ export class DashboardFilter {
 
   /** Shows only failed transactions, or all again (the text filter stays). */
   setErrorsOnly(errorsOnly: boolean): void {
-    const text = this.text;
-    this.start(text, text === null ? () => true : parseFilter(text), errorsOnly);
+    this.start(this.text, this.active?.textMatches ?? (() => true), errorsOnly);
   }
 
   /** Clears the text (errors only stays). */
@@ -165,6 +166,6 @@ export class DashboardFilter {
     const store = new StatsStore(this.config);
     store.ingest(this.recent.events().filter(matches));
     if (this.lastClosed !== -Infinity) store.advanceTo(this.lastClosed + 1);
-    this.active = { text, errorsOnly, matches, store };
+    this.active = { text, errorsOnly, textMatches, matches, store };
   }
 }

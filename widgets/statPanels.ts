@@ -156,5 +156,5 @@ export function presentNodes(ctx: ViewContext, size: Size, view: PanelView): Pan
     }),
   };
   const tones = noted.rows.map((row) => (row[row.length - 1] === 'ok' ? null : 'warning' as const));
-  return { ...rowsContent({ ...noted, tones }, size, `${rows.title} (${windowText(ctx)})`, true, view.sort) };
+  return rowsContent({ ...noted, tones }, size, `${rows.title} (${windowText(ctx)})`, true, view.sort);
 }

@@ -169,6 +169,11 @@ export class AlertMonitor {
     }
   }
 
+  /** Seconds the longest window of any rule looks back. */
+  get longestWindowSeconds(): number {
+    return Math.max(this.config.windowSeconds, ...this.rules.map(({ rule }) => rule.windowSeconds));
+  }
+
   /** The configured rules' states, in config order. */
   ruleStatuses(): RuleStatus[] {
     return this.rules.map(({ rule, state }) => ({ name: rule.name, state: state.name, limit: ruleLimit(state, rule), unit: rule.kind === 'error_rate' ? '%' : 'ms' }));

@@ -39,11 +39,11 @@ export interface AlertEvent {
 
 /** The event of a notice, or null for notices that are no alert or recovery (learning). */
 export function alertEventOf(notice: AlertNotice, source: string): AlertEvent | null {
-  const effect = notice.ruleEffect ?? notice.effect;
+  const effect = notice.effect;
   if (effect.type !== 'alert' && effect.type !== 'recovered') return null;
-  const rule = notice.ruleEffect;
-  const value = rule !== undefined ? (rule.type === 'alert' || rule.type === 'recovered' ? rule.value : null)
-    : notice.effect.type === 'alert' || notice.effect.type === 'recovered' ? notice.effect.hits : null;
+  // A configured rule's value may be unknown (a recovery with no traffic); the rate rule's is its hits.
+  const ruleEffect = notice.ruleEffect;
+  const value = ruleEffect !== undefined && ruleEffect.type !== 'learned' ? ruleEffect.value : effect.hits;
   const state = effect.type === 'alert' ? 'alert' : 'recovered';
   return {
     rule: notice.rule,
@@ -175,9 +175,6 @@ export class WebhookTarget extends Target {
     super(stats, onFailure);
   }
 
-  /** Webhook attempts that failed and were tried again. */
-  retries = 0;
-
   protected async deliver(event: AlertEvent): Promise<string | null> {
     const body = JSON.stringify(event);
     let failure = '';
@@ -185,7 +182,6 @@ export class WebhookTarget extends Target {
     for (let attempt = 0; attempt <= this.retryDelaysMs.length; attempt++) {
       attempts++;
       if (attempt > 0) {
-        this.retries++;
         await new Promise((resolve) => setTimeout(resolve, this.retryDelaysMs[attempt - 1]));
       }
       failure = await this.post(body);

@@ -167,7 +167,7 @@ function parseContentLength(buf: Buffer, start: number, end: number): number {
   return value;
 }
 
-const enum Wanted { None, Host, UserAgent, ContentLength, TransferEncoding, Connection, Upgrade, ForwardedFor, Forwarded, Kept, Secret }
+const enum Wanted { None, Host, UserAgent, ContentLength, TransferEncoding, Connection, Upgrade, ForwardedFor, Forwarded }
 
 /**
  * Headers shown in a transaction's detail, by their length (the first test of a name), as
@@ -193,7 +193,7 @@ function keptName(table: ReadonlyMap<number, readonly string[]>, buf: Buffer, st
   return '';
 }
 
-function classifyName(buf: Buffer, start: number, end: number, keep: boolean): Wanted {
+function classifyName(buf: Buffer, start: number, end: number): Wanted {
   switch (end - start) {
     case 4: return nameIs(buf, start, end, 'host') ? Wanted.Host : Wanted.None;
     case 7:
@@ -216,9 +216,18 @@ function classifyName(buf: Buffer, start: number, end: number, keep: boolean): W
     default:
       break;
   }
-  if (!keep) return Wanted.None;
-  if (keptName(KEPT_HEADERS, buf, start, end) !== '') return Wanted.Kept;
-  return keptName(SECRET_HEADERS, buf, start, end) !== '' ? Wanted.Secret : Wanted.None;
+  return Wanted.None;
+}
+
+/**
+ * The detail's line of a header wiretop does not otherwise read, or '' when the detail does
+ * not show it: the value of a kept header, only the presence of a secret one.
+ */
+function keptLine(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number, maxStr: number, texts?: TextCache): string {
+  const name = keptName(KEPT_HEADERS, buf, nameStart, nameEnd);
+  if (name !== '') return `${name}: ${boundedText(buf, valueStart, valueEnd, maxStr, texts)}\n`;
+  const secret = keptName(SECRET_HEADERS, buf, nameStart, nameEnd);
+  return secret === '' ? '' : `${secret}: present, not shown\n`;
 }
 
 /**
@@ -285,9 +294,17 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
     while (colon < stop && buf[colon] !== COLON) colon++;
     if (colon >= stop) { lastWanted = Wanted.None; cursor = next; continue; }
     const nameStop = trimLineEnd(buf, cursor, colon);
-    const wanted = classifyName(buf, cursor, nameStop, keepHeaders);
+    const wanted = classifyName(buf, cursor, nameStop);
     lastWanted = wanted;
-    if (wanted !== Wanted.None) {
+    if (wanted === Wanted.None) {
+      if (keepHeaders && keptCount < MAX_KEPT_HEADERS) {
+        const line = keptLine(buf, cursor, nameStop, skipSpaces(buf, colon + 1, stop), stop, maxStr, texts);
+        if (line !== '') {
+          kept += line;
+          keptCount++;
+        }
+      }
+    } else {
       const valueStart = skipSpaces(buf, colon + 1, stop);
       switch (wanted) {
         case Wanted.Host:
@@ -328,12 +345,6 @@ export function parseHead(buf: Buffer, start: number, end: number, maxStr: numbe
           if (keepHeaders && keptCount++ < MAX_KEPT_HEADERS) kept += `Forwarded: ${value}\n`;
           break;
         }
-        case Wanted.Kept:
-          if (keptCount++ < MAX_KEPT_HEADERS) kept += `${keptName(KEPT_HEADERS, buf, cursor, nameStop)}: ${boundedText(buf, valueStart, stop, maxStr, texts)}\n`;
-          break;
-        case Wanted.Secret:
-          if (keptCount++ < MAX_KEPT_HEADERS) kept += `${keptName(SECRET_HEADERS, buf, cursor, nameStop)}: present, not shown\n`;
-          break;
       }
     }
     cursor = next;

@@ -8,7 +8,6 @@
  * always sees the alert state of the second it is told about, whatever order it subscribed in.
  */
 import { AlertMonitor, type AlertNotice } from '../alerts/monitor';
-import { alertRulesOf } from '../config';
 import type { Notifier } from '../alerts/notify';
 import type { Config } from '../config';
 import type { StatModule } from '../stats/statModule';
@@ -68,10 +67,10 @@ export class RunState implements RunView {
 
   constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
     this.stats = new StatsStore(config, plugins);
-    // Losses are kept as long as the longest alert window looks back.
-    const longestWindow = Math.max(config.average_bucket_size, LOSS_RECENT_SECONDS, ...alertRulesOf(config).map((rule) => rule.windowSeconds));
-    this.health = new CaptureHealth(longestWindow + 2);
+    // The monitor asks for losses only once seconds close, after the health below exists.
     this.alerts = new AlertMonitor(this.stats, config, (from, to) => this.health.between(from, to));
+    // Losses are kept as long as the longest alert window looks back.
+    this.health = new CaptureHealth(Math.max(this.alerts.longestWindowSeconds, LOSS_RECENT_SECONDS) + 2);
     this.stats.subscribe((second) => {
       this.alerts.evaluate(second);
       for (const listener of this.listeners) listener(second);

@@ -166,6 +166,8 @@ export class MetricsSink implements Sink {
   }
 
   private admit(second: number): void {
+    // Once both are full, nothing more is admitted: no need to ask the statistics every second.
+    if (this.hosts.size >= this.hosts.limit && this.sections.size >= this.sections.limit) return;
     const b = this.run.stats.builtins;
     this.hosts.admit(b.domains.top('all', second, this.hosts.limit * 2).map((e) => ({ key: e.key, count: e.count })));
     this.sections.admit(b.sections.top('all', second, this.sections.limit * 2).map((e) => ({ key: e.key, count: e.count })));
