@@ -49,7 +49,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .scriptName('wiretop')
     .usage('$0 [options]\n\ntop for HTTP on the wire: sniffs HTTP/1.x traffic and shows what is hit, by whom and how fast.')
     .option('interface', { alias: 'i', type: 'string', describe: 'capture live on this interface (default: the first up, non-loopback one; "any" works)' })
-    .option('port', { alias: 'p', type: 'string', describe: 'TCP ports that carry HTTP, a comma list (live default: 80; files: all ports)' })
+    .option('port', { alias: 'p', type: 'string', describe: 'TCP ports to watch, a comma list (live default: 80,443; files: all ports)' })
     .option('filter', { alias: 'f', type: 'string', describe: 'a BPF expression that replaces the port filter' })
     .option('read', { alias: 'r', type: 'string', describe: 'read a pcap or pcapng file ("-" for standard input), or wiretop --ndjson output; several -r of --ndjson streams are merged, one node each' })
     .option('format', { type: 'string', describe: 'what -r holds: pcap or ndjson (default: detected from a file\'s first byte; several -r are ndjson)' })
@@ -82,10 +82,12 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('webhook', { type: 'string', array: true, describe: 'POST every alert and recovery as JSON to this URL, Slack/Mattermost-ready (repeatable; webhooks)' })
     .option('log', { type: 'string', describe: 'append every alert, recovery and notification failure to this file; SIGHUP reopens it (log_file)' })
     .option('log-format', { type: 'string', describe: '"text" or "json" (JSON lines) for --log (log_format)' })
+    .option('keylog', { type: 'string', describe: 'decrypt TLS with the secrets of this NSS key log (SSLKEYLOGFILE), followed as it grows (keylog_file)' })
     .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
     .example('sudo wiretop -i eth0 -p 80,8080', 'the dashboard on the HTTP traffic of two ports')
     .example('wiretop -r capture.pcap --report', 'statistics of a capture file, printed at its end')
     .example("sudo wiretop -i eth0 --ndjson | jq -c 'select(.status >= 500)'", 'failed transactions as JSON lines, into jq')
+    .example('sudo wiretop -i eth0 --keylog /run/keys/sslkeys.log', 'HTTPS too: TLS server names always, requests decrypted with the key log')
     .example('wiretop --demo', 'the dashboard on built-in generated traffic (no root)')
     .strict()
     .help('help')
@@ -152,6 +154,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     [args['on-alert'], 'on_alert', '--on-alert'],
     [args.webhook?.map(String), 'webhooks', '--webhook'],
     [args.log, 'log_file', '--log'],
+    [args.keylog, 'keylog_file', '--keylog'],
     [args['log-format'], 'log_format', '--log-format'],
     [args.user, 'user', '--user'],
   ];
@@ -166,7 +169,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
 
   return {
     iface: args.interface,
-    ports: args.port !== undefined ? parsePorts(args.port) : [80],
+    ports: args.port !== undefined ? parsePorts(args.port) : [80, 443],
     portsGiven: args.port !== undefined,
     filter: args.filter,
     read: reads[0],

@@ -38,6 +38,8 @@ export interface Config {
   on_alert: string | null;
   webhooks: string[];
   log_file: string | null;
+  /** An NSS key log to decrypt TLS with (`--keylog`). */
+  keylog_file: string | null;
   log_format: string;
   metrics_listen: string | null;
   metrics_top_k: number;

@@ -159,6 +159,16 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       return reportError(new WiretopError('config', `--log ${config.log_file}: cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); name a file in a writable directory`), env);
     }
   }
+  // The key log is opened now, as the user who started wiretop (root may drop to nobody later), and read from this descriptor.
+  let keyLogFd: number | undefined;
+  if (config.keylog_file !== null && spec.kind !== 'demo' && !readsNdjson(options)) {
+    try {
+      keyLogFd = fs.openSync(config.keylog_file, 'r');
+      if ((fs.fstatSync(keyLogFd).mode & 0o077) !== 0) env.writeErr(`wiretop: --keylog ${config.keylog_file}: other users can read these TLS secrets; chmod 600 it\n`);
+    } catch (error) {
+      return reportError(new WiretopError('config', `--keylog ${config.keylog_file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); create it first (touch FILE && chmod 600 FILE) and point the client's SSLKEYLOGFILE at it`), env);
+    }
+  }
   const state = new RunState(config, readsNdjson(options) && options.reads.length > 1 ? options.reads.map(sourceNodeName).join(', ') : sourceName(spec), plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: alertLog, source: sourceName(spec) });
   state.setNotifier(notifier);
@@ -189,7 +199,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       if (mode !== 'tui') env.writeErr(`wiretop: source ${node}: ${note}${note === 'ended' ? '' : '; the other sources go on'}\n`);
     }, config.average_bucket_size, (health) => { state.nodeDrops.set(health.node, health.drops); })
     : env.createCapture({ source: spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
-      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui' });
+      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: mode === 'tui', keyLogFd });
   const headlessLive = spec.kind === 'live' && mode !== 'tui';
   // Backpressure: while stdout's reader is behind, batches are not taken in, so the capture of a
   // file waits and a live capture drops (counted) instead of queueing output without bound.

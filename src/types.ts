@@ -35,6 +35,41 @@ export interface HttpEvent {
   responseHeaders: string;
   /** The server it was seen on, when several wiretops' streams are merged (`-r a -r b`). */
   node?: string;
+  /** Decrypted from TLS with a key log (`--keylog`). */
+  https?: boolean;
+}
+
+/** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/session.ts). */
+export interface TlsConnection {
+  /** Time of the ClientHello (of the connection's first byte when the handshake was not seen). */
+  ts: number;
+  /** Client and server (the ClientHello's sender is the client). */
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  /** Server name indication, lower-cased; empty when none was sent (or the handshake not seen). */
+  serverName: string;
+  /** Versions the client offered and the version chosen (`TLS 1.3`), empty when unknown. */
+  versionsOffered: string[];
+  version: string;
+  /** The cipher suite chosen (its IANA name), empty when unknown. */
+  cipher: string;
+  alpnOffered: string[];
+  /** The protocol chosen by ALPN (`h2`, `http/1.1`), empty when none. */
+  alpn: string;
+  /** ClientHello → first byte of the server's answer, ms; null when not seen. */
+  handshakeMs: number | null;
+  bytesToServer: number;
+  bytesToClient: number;
+  /** First to last byte seen, ms. */
+  durationMs: number;
+  /** Its records were decrypted with a key log. */
+  decrypted: boolean;
+  /** HTTP/1.x transactions decrypted from it. */
+  requests: number;
+  /** The server it was seen on, when streams are merged. */
+  node?: string;
 }
 
 /** Capture-health counters; every field is a running total since the capture started. */
@@ -65,8 +100,18 @@ export interface CaptureStats {
   flowsDropped: number;
   /** Connections expired after being idle. */
   flowsExpired: number;
-  /** Connections given up because their bytes were not HTTP. */
+  /** Connections given up because their bytes were not HTTP (nor TLS). */
   nonHttpFlows: number;
+  /** Connections that speak TLS (a handshake, or TLS records when joined mid-way). */
+  tlsFlows: number;
+  /** TLS hellos that could not be read (malformed, over 64 KiB, no memory budget left). */
+  tlsHelloErrors: number;
+  /** TLS connections decrypted with the key log. */
+  tlsDecrypted: number;
+  /** TLS connections the key log had no secrets for (counted only with --keylog). */
+  tlsNoKey: number;
+  /** TLS records that did not decrypt (wrong key, damaged, unsupported). */
+  tlsDecryptErrors: number;
   /** Holes in a TCP stream (lost packets, capture joined mid-connection) skipped over. */
   gaps: number;
   /** Bytes of payload skipped at those holes, as far as sequence numbers tell. */
@@ -95,7 +140,7 @@ export interface CaptureStats {
 export function emptyCaptureStats(): CaptureStats {
   return {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, interfaceDown: 0, nonTcp: 0, fragments: 0,
-    flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, gaps: 0,
+    flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, tlsFlows: 0, tlsHelloErrors: 0, tlsDecrypted: 0, tlsNoKey: 0, tlsDecryptErrors: 0, gaps: 0,
     gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
     orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,
   };

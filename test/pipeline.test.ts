@@ -226,8 +226,8 @@ describe('damaged and hostile streams', () => {
 
   it('gives up a connection that is not HTTP, and counts it', () => {
     const conv = new Conversation({ addr: '10.0.0.9', port: 40100 }).handshake();
-    conv.send('client', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
-    conv.send('server', Buffer.from([0x16, 0x03, 0x03, 0x00, 0x5d, 0x02]));
+    conv.send('client', Buffer.from([0x00, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    conv.send('server', Buffer.from([0x00, 0x03, 0x03, 0x00, 0x5d, 0x02]));
     conv.send('client', 'GET /hidden HTTP/1.1\r\n\r\n');
     conv.close();
     const { events, stats } = runFrames(conv.frames);

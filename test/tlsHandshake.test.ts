@@ -49,13 +49,13 @@ describe('TLS hellos', () => {
     expect(result).not.toBe(false);
     const hello = result as { type: number; body: Buffer };
     expect(hello.type).toBe(HELLO.CLIENT);
-    expect(parseClientHello(hello.body)).toEqual({ serverName: 'shop.example.com', alpn: ['h2', 'http/1.1'], versions: ['TLS 1.3', 'TLS 1.2'] });
+    expect(parseClientHello(hello.body)).toMatchObject({ serverName: 'shop.example.com', alpn: ['h2', 'http/1.1'], versions: ['TLS 1.3', 'TLS 1.2'] });
   });
 
   it('read the version, cipher suite and ALPN a ServerHello chose', () => {
     const extensions = Buffer.concat([ext(43, u16(0x0304)), ext(16, vec16(Buffer.concat([Buffer.from([2]), Buffer.from('h2')])))]);
     const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 1), Buffer.from([0]), u16(0x1301), Buffer.from([0]), vec16(extensions)]);
-    expect(parseServerHello(body)).toEqual({ version: 'TLS 1.3', cipherSuite: 0x1301, alpn: 'h2' });
+    expect(parseServerHello(body)).toEqual({ random: Buffer.alloc(32, 1), versionNumber: 0x0304, version: 'TLS 1.3', cipherSuite: 0x1301, alpn: 'h2' });
   });
 
   it('read what a real TLS client (Node\'s) sends', async () => {

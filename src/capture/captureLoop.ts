@@ -90,6 +90,7 @@ export class CaptureLoop {
         }
       }
       this.postEvents(this.pipeline.finish());
+      this.postTls();
       this.postStats();
     } finally {
       source.close();
@@ -100,6 +101,13 @@ export class CaptureLoop {
   private flush(): void {
     const events = this.pipeline.release();
     if (events.length > 0) this.postEvents(events);
+    this.postTls();
+  }
+
+  /** TLS connection records: one per connection, few beside transactions, so sent as they are. */
+  private postTls(): void {
+    const connections = this.pipeline.releaseTls();
+    if (connections.length > 0) this.out.post({ type: 'tls', connections });
   }
 
   private postStats(): void {

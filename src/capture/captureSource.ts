@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { WiretopError } from '../errors';
-import type { CaptureStats, HttpEvent } from '../types';
+import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { decodeEvents, type EncodedBatch } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 
@@ -18,6 +18,8 @@ export interface CaptureListener {
    */
   onEvents(events: HttpEvent[], watermark: number, encoded?: EncodedBatch): void;
   onStats(stats: CaptureStats, now: number, watermark: number): void;
+  /** TLS connections that ended. */
+  onTls?(connections: TlsConnection[]): void;
   /** The capture is over: `eof` at the end of a file, `stopped` after stop(). */
   onEnd(reason: 'eof' | 'stopped'): void;
   onError(error: WiretopError): void;
@@ -77,6 +79,9 @@ export class WorkerCapture implements CaptureSource {
           break;
         case 'stats':
           listener.onStats(message.stats, message.now, message.watermark);
+          break;
+        case 'tls':
+          listener.onTls?.(message.connections);
           break;
         case 'error':
           failed = true;

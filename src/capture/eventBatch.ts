@@ -19,7 +19,7 @@ export interface EncodedBatch {
   buffer: ArrayBuffer;
 }
 
-const NUMBER_FIELDS = 8; // ts, sport, dport, status, reqBytes, respBytes, latencyMs, uriTruncated
+const NUMBER_FIELDS = 8; // ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2)
 const STRING_FIELDS = 12; // src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders
 const NONE = -1;
 
@@ -58,7 +58,7 @@ export class BatchEncoder {
       numbers[n + 4] = e.reqBytes;
       numbers[n + 5] = e.respBytes;
       numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
-      numbers[n + 7] = e.uriTruncated ? 1 : 0;
+      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0);
       const s = i * STRING_FIELDS;
       refs[s] = this.ref(e.src);
       refs[s + 1] = this.ref(e.dst);
@@ -138,7 +138,8 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
     const s = i * STRING_FIELDS;
     const status = numbers[n + 3];
     const latency = numbers[n + 6];
-    events[i] = {
+    const flags = numbers[n + 7];
+    const event: HttpEvent = {
       ts: numbers[n],
       src: strings[refs[s]],
       sport: numbers[n + 1],
@@ -156,10 +157,12 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
       version: strings[refs[s + 7]],
       route: strings[refs[s + 8]],
       client: strings[refs[s + 9]],
-      uriTruncated: numbers[n + 7] === 1,
+      uriTruncated: (flags & 1) !== 0,
       requestHeaders: strings[refs[s + 10]],
       responseHeaders: strings[refs[s + 11]],
     };
+    if ((flags & 2) !== 0) event.https = true;
+    events[i] = event;
   }
   return events;
 }

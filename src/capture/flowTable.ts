@@ -5,7 +5,7 @@
  * recently active connection it finds to make room, and counts it.
  */
 import type { CaptureStats } from '../types';
-import { HttpConnection, type ConnectionLimits, type EventEmitter, type RequestNaming } from '../http/connection';
+import { HttpConnection, type ConnectionLimits, type EventEmitter, type RequestNaming, type TlsEmitter } from '../http/connection';
 import { KEPT_HEAD_BUFFER } from '../http/messageParser';
 import { TextCache } from '../http/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
@@ -109,6 +109,7 @@ export class FlowTable {
     private readonly stats: CaptureStats,
     private readonly emit: EventEmitter,
     private readonly naming: RequestNaming,
+    private readonly emitTls?: TlsEmitter,
   ) {
     this.budget = new ReassemblyBudget(limits.maxBufferedBytes);
   }
@@ -187,7 +188,7 @@ export class FlowTable {
       flow.reuse(src, seg.sport, dst, seg.dport, bucket, textA, textB, ts);
     } else {
       const endpoints = { addrA: textA, portA: seg.sport, addrB: textB, portB: seg.dport };
-      const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit, this.naming, this.texts);
+      const connection = new HttpConnection(endpoints, this.limits, this.stats, this.emit, this.naming, this.texts, this.emitTls);
       flow = new Flow(src, seg.sport, dst, seg.dport, bucket, connection, this.limits, this.budget, this.stats, ts);
     }
     flow.next = this.buckets.get(bucket) ?? null;

@@ -1,6 +1,6 @@
 /** The typed protocol between the main thread and the capture worker. */
 import type { ErrorKind } from '../errors';
-import type { CaptureStats } from '../types';
+import type { CaptureStats, TlsConnection } from '../types';
 import type { EncodedBatch } from './eventBatch';
 
 /** Where packets come from. */
@@ -22,6 +22,8 @@ export interface CaptureRequest {
   trustedProxies?: string[];
   /** Keep the headers a transaction's detail shows (the dashboard's; headless outputs have no use for them). */
   keepHeaders?: boolean;
+  /** A key log file (`--keylog`), opened by the main thread before privileges are dropped: its descriptor. */
+  keyLogFd?: number;
   /**
    * One Int32 the main thread sets to 1 (and notifies) to stop: seen even while the worker
    * waits for a stalled pipe without returning to its event loop (where `stop` messages land).
@@ -36,6 +38,7 @@ export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number };
 export type FromWorker =
   | { type: 'ready'; source: string; linkType: number }
   | { type: 'events'; batch: EncodedBatch; watermark: number }
+  | { type: 'tls'; connections: TlsConnection[] }
   | { type: 'stats'; stats: CaptureStats; now: number; watermark: number }
   | { type: 'error'; kind: ErrorKind; message: string }
   | { type: 'eof' }

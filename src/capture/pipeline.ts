@@ -3,7 +3,7 @@
  * → pairing, plus the release of finished transactions in request-time order. Pure and
  * synchronous, so the worker and the tests drive it the same way.
  */
-import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../types';
+import { emptyCaptureStats, type CaptureStats, type HttpEvent, type TlsConnection } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
 import type { RequestNaming } from '../http/connection';
 import { ClientResolver } from '../http/clientAddress';
@@ -21,6 +21,8 @@ export class CapturePipeline implements FrameSink {
   private readonly segment = new DecodedSegment();
   private readonly flows: FlowTable;
   private held: HttpEvent[] = [];
+  /** Ended TLS connections not yet taken (they go out with the next flush, in the order they ended). */
+  private tlsEnded: TlsConnection[] = [];
   /** What the held transactions cost (see eventCost). */
   private heldBytes = 0;
   private lastSweep = -Infinity;
@@ -46,7 +48,7 @@ export class CapturePipeline implements FrameSink {
     this.flows = new FlowTable(limits, this.stats, (event) => {
       this.held.push(event);
       this.heldBytes += eventCost(event);
-    }, naming);
+    }, naming, (connection) => this.tlsEnded.push(connection));
   }
 
   /**
@@ -117,7 +119,14 @@ export class CapturePipeline implements FrameSink {
     return this.releaseBefore(Math.max(threshold, held[count].ts));
   }
 
-  /** Ends every connection and returns all remaining transactions (end of capture). */
+  /** TLS connections that ended since the last call. */
+  releaseTls(): TlsConnection[] {
+    const ended = this.tlsEnded;
+    if (ended.length > 0) this.tlsEnded = [];
+    return ended;
+  }
+
+  /** Ends every connection and returns all remaining transactions (end of capture; then releaseTls() has the last TLS connections). */
   finish(): HttpEvent[] {
     this.flows.endAll(this.now);
     this.stats.headBufferDrops = this.limits.headBuffers.refused;

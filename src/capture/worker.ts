@@ -11,6 +11,7 @@ import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import { CapturePipeline, requestNaming } from './pipeline';
 import { openSource } from './sources/openSource';
 import { lockDownThread } from '../run/systemCalls';
+import { FileKeyLog } from '../tls/keyLog';
 
 const port = parentPort!;
 const request = workerData as CaptureRequest;
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
   try {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
-    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true };
+    const keyLog = request.keyLogFd !== undefined ? new FileKeyLog(request.keyLogFd) : null;
+    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true, keyLog };
     const pipeline = new CapturePipeline(limits, request.timeout, ports, requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength));
     const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.

@@ -3,7 +3,9 @@
  * requests with responses, in order, into HttpEvents. The side that sends a request line is the
  * client, whichever side opened the connection.
  */
-import type { CaptureStats, HttpEvent } from '../types';
+import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
+import type { KeyLog } from '../tls/keyLog';
+import { SESSION_COST, TlsSession, type PlaintextReceiver, type SessionOwner } from '../tls/session';
 import type { MessageHead } from './head';
 import type { ByteBudget } from '../capture/byteBudget';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
@@ -20,6 +22,9 @@ export interface Endpoints {
 
 /** Where finished transactions go. */
 export type EventEmitter = (event: HttpEvent) => void;
+
+/** Where the records of ended TLS connections go. */
+export type TlsEmitter = (connection: TlsConnection) => void;
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {
@@ -69,10 +74,12 @@ export interface ConnectionLimits extends ParserLimits {
   maxPendingRequests: number;
   /** What the waiting requests of all connections may hold together. */
   pendingRequests: ByteBudget;
+  /** Secrets to decrypt TLS connections with (`--keylog`), or none. */
+  keyLog?: KeyLog | null;
 }
 
 /** The HTTP side of one TCP connection. */
-export class HttpConnection implements ParserOwner {
+export class HttpConnection implements ParserOwner, SessionOwner {
   /** Parser of the bytes sent by endpoint A (the sender of the first packet seen). */
   readonly parserA: MessageParser;
   readonly parserB: MessageParser;
@@ -84,6 +91,12 @@ export class HttpConnection implements ParserOwner {
   private responseIsInformational = false;
   private countedNotHttp = false;
   private readonly plan: BodyPlan = { framing: Framing.Length, length: 0 };
+  /** The connection's TLS side, once its bytes turn out to be TLS. */
+  private tls: TlsSession | null = null;
+  /** The HTTP connection inside a decrypted TLS connection. */
+  private inner: HttpConnection | null = null;
+  /** Transactions decrypted from this connection's TLS. */
+  decryptedRequests = 0;
 
   constructor(
     /** Owned by the connection: reset() changes it. */
@@ -92,7 +105,8 @@ export class HttpConnection implements ParserOwner {
     private readonly stats: CaptureStats,
     private readonly emit: EventEmitter,
     private readonly naming: RequestNaming,
-    texts?: TextCache,
+    private readonly texts?: TextCache,
+    private readonly emitTls?: TlsEmitter,
   ) {
     this.parserA = new MessageParser(this, limits, texts);
     this.parserB = new MessageParser(this, limits, texts);
@@ -110,6 +124,8 @@ export class HttpConnection implements ParserOwner {
     this.responseFor = null;
     this.responseIsInformational = false;
     this.countedNotHttp = false;
+    this.endTls(-1);
+    this.decryptedRequests = 0;
     this.parserA.reset();
     this.parserB.reset();
   }
@@ -121,7 +137,8 @@ export class HttpConnection implements ParserOwner {
 
   /** Request time of the oldest transaction not yet emitted, or Infinity. */
   get oldestPendingTs(): number {
-    return this.pending.length > 0 ? this.pending[0].ts : Infinity;
+    const own = this.pending.length > 0 ? this.pending[0].ts : Infinity;
+    return this.inner === null ? own : Math.min(own, this.inner.oldestPendingTs);
   }
 
   /** The connection is over: finish bodies that end at the close, emit what waits unanswered. */
@@ -133,6 +150,56 @@ export class HttpConnection implements ParserOwner {
       if (request.status === null) this.stats.unanswered++;
       this.emitRequest(request, 0);
     }
+    this.endTls(ts);
+  }
+
+  /** Ends the TLS side (its decrypted HTTP first, so the record counts its requests) and reports it; ts < 0: forget it. */
+  private endTls(ts: number): void {
+    const tls = this.tls;
+    if (tls === null) return;
+    if (ts >= 0) this.inner?.close(ts);
+    const record = tls.end();
+    this.limits.headBuffers.give(SESSION_COST);
+    this.tls = null;
+    this.inner = null;
+    if (record !== null && ts >= 0) this.emitTls?.(record);
+  }
+
+  onTlsStart(_parser: MessageParser, _ts: number): void {
+    if (this.tls !== null) return;
+    // A session's state comes from the budget message heads use (a hello is a handshake's head).
+    if (!this.limits.headBuffers.take(SESSION_COST)) {
+      this.stats.tlsHelloErrors++;
+      this.parserA.stop(false);
+      this.parserB.stop(false);
+      return;
+    }
+    this.tls = new TlsSession(this.endpoints, this.stats, this.limits.headBuffers, this.limits.keyLog ?? null, this.limits.maxStrLength, this);
+    this.stats.tlsFlows++;
+    this.parserA.enterTls();
+    this.parserB.enterTls();
+  }
+
+  onTlsBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void {
+    this.tls?.push(parser === this.parserA, buf, start, end, ts);
+  }
+
+  onTlsGap(parser: MessageParser, ts: number, missing: number): void {
+    this.tls?.gap(parser === this.parserA, missing, ts);
+  }
+
+  /** The decrypted bytes of a TLS connection go to an HTTP connection of their own, marked https. */
+  plaintextReceivers(): [PlaintextReceiver, PlaintextReceiver] {
+    if (this.inner === null) {
+      const e = this.endpoints;
+      const emit = this.emit;
+      this.inner = new HttpConnection({ addrA: e.addrA, portA: e.portA, addrB: e.addrB, portB: e.portB }, this.limits, this.stats, (event) => {
+        event.https = true;
+        this.decryptedRequests++;
+        emit(event);
+      }, this.naming, this.texts);
+    }
+    return [this.inner.parserA, this.inner.parserB];
   }
 
   /** Removes and returns the oldest waiting request, giving its cost back. */

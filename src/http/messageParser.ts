@@ -34,6 +34,12 @@ export interface ParserOwner {
   onRawResponseStart(parser: MessageParser, ts: number): void;
   /** Bytes that do not parse in a stream that was HTTP; the parser resyncs. */
   onParseError(parser: MessageParser): void;
+  /** The stream starts with TLS records: the connection becomes TLS (see enterTls). */
+  onTlsStart(parser: MessageParser, ts: number): void;
+  /** The next bytes of a TLS stream. */
+  onTlsBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void;
+  /** Bytes of a TLS stream were lost (`missing` < 0: unknown how many). */
+  onTlsGap(parser: MessageParser, ts: number, missing: number): void;
 }
 
 /** Bounds on what one parser holds. */
@@ -59,6 +65,8 @@ const enum State {
   Tunnel,
   Resync,
   Dead,
+  /** The connection speaks TLS: bytes go to the owner's TLS session. */
+  Tls,
 }
 
 /** Who speaks in this direction, learnt from its first bytes. */
@@ -155,11 +163,20 @@ export class MessageParser {
         case State.Resync:
           pos = this.onResync(buf, pos, end, ts);
           break;
+        case State.Tls:
+          this.owner.onTlsBytes(this, buf, pos, end, ts);
+          return;
         case State.Tunnel:
         case State.Dead:
           return;
       }
     }
+  }
+
+  /** The connection speaks TLS: every byte of this direction goes to the owner from now on. */
+  enterTls(): void {
+    this.state = State.Tls;
+    this.releaseHeadBuffer(0);
   }
 
   /** Counts up to `available` bytes of a body of known remaining size; returns how many. */
@@ -172,6 +189,10 @@ export class MessageParser {
 
   /** Bytes were lost before the next push (`missing` < 0: unknown how many). */
   gap(ts: number, missing: number): void {
+    if (this.state === State.Tls) {
+      this.owner.onTlsGap(this, ts, missing);
+      return;
+    }
     if (this.state === State.Dead || this.state === State.Tunnel) return;
     if (this.state === State.UntilClose && missing >= 0) {
       this.bodyBytes += missing;
@@ -243,6 +264,12 @@ export class MessageParser {
     // Empty lines between messages are allowed (RFC 9112 §2.2).
     while (pos < end && (buf[pos] === CR || buf[pos] === LF)) pos++;
     if (pos === end) return end;
+    // A TLS record (content type 20-23, version 3.x) where a message should start: no HTTP
+    // message starts with those bytes, so the connection is TLS (joined at its start or mid-way).
+    if (!this.sawHttp && buf[pos] >= 0x14 && buf[pos] <= 0x17 && (pos + 1 === end || buf[pos + 1] === 3)) {
+      this.owner.onTlsStart(this, ts);
+      return pos;
+    }
     this.state = State.Head;
     this.headLen = 0;
     this.headTs = ts;

@@ -153,6 +153,11 @@ export class RunLifecycle {
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         if (keepsStatistics) state.advanceTo(watermark);
       },
+      onTls: (connections) => {
+        if (this.current === 'stopping' || this.current === 'done') return;
+        if (keepsStatistics) state.ingestTls(connections);
+        this.sink?.onTls?.(connections);
+      },
       onStats: (stats, now, watermark) => {
         if (this.current === 'stopping' || this.current === 'done') return;
         state.updateCapture(stats, now);

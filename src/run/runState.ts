@@ -12,14 +12,14 @@ import type { Notifier } from '../alerts/notify';
 import type { Config } from '../config';
 import type { StatModule } from '../stats/statModule';
 import { StatsStore } from '../stats/store';
-import type { CaptureStats, HttpEvent } from '../types';
+import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { CaptureHealth } from './captureHealth';
 
 /** Seconds of data time over which "the capture is losing" is judged for the live views. */
 export const LOSS_RECENT_SECONDS = 10;
 
 /** The statistics as outputs read them. */
-export type StatsView = Pick<StatsStore, 'builtins' | 'modules' | 'plugins' | 'module' | 'config' | 'failures' | 'failureOf'> & {
+export type StatsView = Pick<StatsStore, 'builtins' | 'tls' | 'modules' | 'plugins' | 'module' | 'config' | 'failures' | 'failureOf'> & {
   readonly lastClosed: number;
   readonly latestEventTs: number;
   readonly earliestEventTs: number;
@@ -99,6 +99,11 @@ export class RunState implements RunView {
   ingest(events: readonly HttpEvent[]): void {
     this.stats.ingest(events);
     this.alerts.ingest(events);
+  }
+
+  /** Takes TLS connections (counted apart from the requests: the alerts do not see them). */
+  ingestTls(connections: readonly TlsConnection[]): void {
+    this.stats.ingestTls(connections);
   }
 
   /** Data time moves on to `time`: every second before it is closed (see StatsStore.advanceTo). */

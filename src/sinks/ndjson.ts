@@ -1,5 +1,9 @@
-/** `--ndjson`: one HttpEvent JSON object per line, written as each batch arrives. */
-import type { HttpEvent } from '../types';
+/**
+ * `--ndjson`: one HttpEvent JSON object per line, written as each batch arrives, and one
+ * `"kind":"tls"` line per TLS connection as it ends. Transaction lines keep their shape (no
+ * kind, so existing consumers read them as before); decrypted ones carry `"https":true`.
+ */
+import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from './sink';
 import type { HealthView } from '../run/runState';
 
@@ -14,7 +18,7 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
   return `{"ts":${e.ts},"src":${quote(e.src)},"sport":${e.sport},"dst":${quote(e.dst)},"dport":${e.dport},"method":${quote(e.method)},`
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
-    + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}}\n`;
+    + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}}\n`;
 }
 
 /**
@@ -22,8 +26,13 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
  * may name internal hosts and tokens' presence); `uriTruncated` only when the URI was cut.
  */
 export function lineFields(e: HttpEvent): Record<string, unknown> {
-  const { requestHeaders: _request, responseHeaders: _response, uriTruncated, ...fields } = e;
-  return uriTruncated ? { ...fields, uriTruncated } : fields;
+  const { requestHeaders: _request, responseHeaders: _response, uriTruncated, https, ...fields } = e;
+  return { ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}) };
+}
+
+/** One TLS connection as a JSON line. */
+export function tlsLine(connection: TlsConnection, node: string | null = null): string {
+  return `${JSON.stringify({ kind: 'tls', ...connection, ...(node !== null ? { node } : {}) })}\n`;
 }
 
 /** Writes events as newline-delimited JSON. */
@@ -63,6 +72,12 @@ export class NdjsonSink implements Sink {
     let text = '';
     if (this.nodeField === '') for (const event of events) text += eventLine(event, quote);
     else for (const event of events) text += `${eventLine(event, quote).slice(0, -2)}${this.nodeField}\n`;
+    this.write(text);
+  }
+
+  onTls(connections: readonly TlsConnection[]): void {
+    let text = '';
+    for (const connection of connections) text += tlsLine(connection, this.node);
     this.write(text);
   }
 

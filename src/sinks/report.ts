@@ -14,6 +14,7 @@ import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare,
 import { table } from '../../widgets/text';
 import type { Sink } from './sink';
 import type { SlowTransaction } from '../stats/slowest';
+import type { TlsReport } from '../stats/tls';
 
 /** A breakdown row as reported. */
 export type ReportRow = TopReportRow;
@@ -45,6 +46,8 @@ export interface Report {
   nodeDrops?: Record<string, number>;
   /** The slowest transactions of the run, slowest first. */
   slowest: SlowTransaction[];
+  /** TLS connections: counts, versions, top server names (counted apart from the requests). */
+  tls: TlsReport;
   /** True when some breakdown counts are approximate (more distinct keys than tracked). */
   approximate: boolean;
   alerts: { history: AlertRecord[]; maxDurationSeconds: number | null; averageDurationSeconds: number | null };
@@ -113,6 +116,7 @@ export function buildReport(run: RunView): Report {
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
     slowest: b.slowest.report(),
+    tls: stats.tls.report(now, limit),
     ...(run.nodes !== null ? { nodes: rowsOf(b.nodes, now, 1000).rows, nodeDrops: Object.fromEntries(run.nodeDrops) } : {}),
     approximate: Object.values(breakdowns).some((x) => x.approximate),
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
@@ -164,6 +168,18 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   for (const t of report.slowest) {
     lines.push(`  ${isoTime(t.ts)}  ${`${t.latencyMs} ms`.padStart(10)}  ${String(t.status ?? 'none').padEnd(4)}  ${t.client.padEnd(15)}  ${t.method} ${t.host}${truncate(t.uri, 80)}`);
   }
+  const tls = report.tls;
+  if (tls.connections > 0) {
+    lines.push('');
+    const decrypted = tls.decrypted > 0 ? `, ${tls.decrypted} decrypted (${tls.decryptedRequests} requests)` : '';
+    lines.push(`TLS connections: ${tls.connections}${decrypted}, HTTP/2 ${tls.http2}, ${formatBytes(tls.bytes)}`);
+    lines.push(`  versions    ${tls.versions.map((v) => `${v.version} ${v.connections}`).join('  ')}`);
+    const width = Math.min(60, Math.max(11, ...tls.serverNames.map((n) => displayWidth(n.serverName))));
+    for (const n of tls.serverNames) {
+      const handshake = n.handshakeMs.p50 !== null ? `  handshake p50 ${n.handshakeMs.p50} ms` : '';
+      lines.push(`  ${fit(n.serverName, width)}  ${String(n.connections).padStart(9)}  ${formatBytes(n.bytes).padStart(10)}  ${n.version.padEnd(7)}  ${(n.alpn || '-').padEnd(8)}${handshake}`);
+    }
+  }
   if (report.approximate) lines.push('', '(±N: more distinct keys than tracked; a count may be over by up to N)');
   lines.push('');
   const alerts = report.alerts;
@@ -188,7 +204,8 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     if (lost !== '') lines.push(`  WARNING: the capture lost ${lost}: the counts above are incomplete (${LOSS_ADVICE})`);
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, bad timestamps ${c.badTimestamps}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
-    lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), not HTTP ${c.nonHttpFlows}`);
+    lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), TLS ${c.tlsFlows}, neither HTTP nor TLS ${c.nonHttpFlows}`);
+    if (c.tlsFlows > 0) lines.push(`  TLS: hellos unreadable ${c.tlsHelloErrors}, decrypted ${c.tlsDecrypted}, no key in the key log ${c.tlsNoKey}, records that did not decrypt ${c.tlsDecryptErrors}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
   }

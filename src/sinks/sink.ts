@@ -1,11 +1,13 @@
 /** What every headless output and the dashboard receive from the main loop. */
 import type { EncodedBatch } from '../capture/eventBatch';
-import type { HttpEvent } from '../types';
+import type { HttpEvent, TlsConnection } from '../types';
 
 /** An output of wiretop. It reads statistics from the run's view; transactions come for those that print or keep them. */
 export interface Sink {
   /** A batch of transactions; `encoded` is its compact form, as it crossed from the capture. */
   onEvents(events: readonly HttpEvent[], encoded?: EncodedBatch): void;
+  /** TLS connections that ended (for those that print them). */
+  onTls?(connections: readonly TlsConnection[]): void;
   /** The capture ended (or was stopped): write what is left. */
   finish(): void;
   /** True for the dashboard: it stays open after the input ends, until the user quits. */

@@ -213,8 +213,8 @@ export class TopModule implements StatModule<TopReport> {
 /** Separates the two parts of a composite key (host + section). */
 export const KEY_SEPARATOR = '\u0000';
 
-const SMALL: TopKCapacity = { slice: 32, cumulative: 256, perSecond: 256 };
-const MEDIUM: TopKCapacity = { slice: 128, cumulative: 2048, perSecond: 1024 };
+export const SMALL: TopKCapacity = { slice: 32, cumulative: 256, perSecond: 256 };
+export const MEDIUM: TopKCapacity = { slice: 128, cumulative: 2048, perSecond: 1024 };
 const LARGE: TopKCapacity = { slice: 256, cumulative: 4096, perSecond: 2048 };
 
 /** Every built-in module, by role. */
@@ -237,12 +237,12 @@ export interface BuiltinModules {
 export const BUILTIN_MODULE_NAMES = ['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'nodes'] as const;
 
 /** A count as panels show it: compact, marked `~` when it may be over-estimated. */
-function hits(entry: HeavyHitter): string {
+export function hits(entry: HeavyHitter): string {
   return (entry.overcount > 0 ? '~' : '') + compactNumber(entry.count);
 }
 
 /** A six-cell numeric column (bytes, shares, rates, latencies) of a given priority. */
-function numeric(header: string, priority: number): PanelColumn {
+export function numeric(header: string, priority: number): PanelColumn {
   return { header, width: 6, alignRight: true, priority };
 }
 

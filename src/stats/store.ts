@@ -5,7 +5,8 @@
  * per event for display.
  */
 import type { Config } from '../config';
-import type { HttpEvent } from '../types';
+import type { HttpEvent, TlsConnection } from '../types';
+import { TlsModule } from './tls';
 import { createBuiltinModules, type BuiltinModules } from './modules';
 import type { StatModule } from './statModule';
 
@@ -23,6 +24,8 @@ export interface PluginFailure {
 /** All statistics of a run. */
 export class StatsStore {
   readonly builtins: BuiltinModules;
+  /** TLS connections (apart from the modules, which see HTTP transactions). */
+  readonly tls: TlsModule;
   /** Built-ins first, then plug-ins, in load order. */
   readonly modules: StatModule[];
   private readonly listeners = new Set<TickListener>();
@@ -42,6 +45,7 @@ export class StatsStore {
 
   constructor(readonly config: Config, plugins: StatModule[] = []) {
     this.builtins = createBuiltinModules(config);
+    this.tls = new TlsModule(config);
     this.builtinList = Object.values(this.builtins);
     this.plugins = plugins;
     this.enabledPlugins = [...plugins];
@@ -89,6 +93,15 @@ export class StatsStore {
     }
   }
 
+  /** Adds TLS connections. Notifies nobody. */
+  ingestTls(connections: readonly TlsConnection[]): void {
+    for (const connection of connections) {
+      if (connection.ts > this.latestEventTs) this.latestEventTs = connection.ts;
+      if (connection.ts < this.earliestEventTs) this.earliestEventTs = connection.ts;
+      this.tls.ingest(connection);
+    }
+  }
+
   /**
    * Data time is now `time` (epoch seconds): closes every second that has fully elapsed and
    * notifies subscribers after each. A jump longer than the retention skips the seconds that
@@ -104,6 +117,7 @@ export class StatsStore {
     if (last - second > retention) second = last - retention;
     for (; second <= last; second++) {
       for (const module of this.builtinList) module.tick(second);
+      this.tls.tick(second);
       for (const plugin of this.enabledPlugins) this.guard(plugin, 'tick', () => plugin.tick(second));
       this.lastClosed = second;
       for (const listener of this.listeners) listener(second);

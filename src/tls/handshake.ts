@@ -7,10 +7,11 @@
  * Hostile input like everything from the wire: bounded (a hello of more than MAX_HELLO bytes is
  * given up), never throws, strings bounded and escaped, GREASE values skipped.
  */
+import { ByteBudget } from '../capture/byteBudget';
 import { escapeControls } from '../http/sanitize';
+import { HandshakeAssembler, MAX_HELLO, RecordReader, type RecordHandler } from './records';
 
-/** Bytes of handshake data gathered at most for one hello. */
-export const MAX_HELLO = 64 * 1024;
+export { MAX_HELLO };
 
 const HANDSHAKE = 22;
 const CLIENT_HELLO = 1;
@@ -18,9 +19,12 @@ const SERVER_HELLO = 2;
 const EXT_SERVER_NAME = 0;
 const EXT_ALPN = 16;
 const EXT_SUPPORTED_VERSIONS = 43;
+const ENCRYPTED_EXTENSIONS = 8;
 
 /** What a ClientHello says. */
 export interface ClientHello {
+  /** The client's 32 random bytes: the key log names a connection's secrets by them. */
+  random: Buffer;
   serverName: string;
   alpn: string[];
   /** The versions offered (`TLS 1.3`, `TLS 1.2`...), GREASE left out; the legacy version when there is no extension. */
@@ -29,6 +33,9 @@ export interface ClientHello {
 
 /** What a ServerHello says. */
 export interface ServerHello {
+  random: Buffer;
+  /** The version chosen, as a number (0x0304) and a name (`TLS 1.3`). */
+  versionNumber: number;
   version: string;
   cipherSuite: number;
   alpn: string;
@@ -57,43 +64,33 @@ function isGrease(value: number): boolean {
 }
 
 /**
- * Gathers the handshake bytes of one direction out of its TLS records, up to the first
- * handshake message. `push` returns the message body once whole, null while more is needed,
- * and `false` once it is clear that none will come (not TLS, too large, malformed).
+ * Gathers the first handshake message of one direction out of its TLS records (the framing and
+ * gathering the capture uses, with a budget of its own). `push` returns the message body once
+ * whole, null while more is needed, and `false` once it is clear that none will come (not TLS,
+ * too large, malformed).
  */
-export class HelloCollector {
-  private records = Buffer.alloc(0);
-  private handshake = Buffer.alloc(0);
-  private failed = false;
+export class HelloCollector implements RecordHandler {
+  private readonly budget = new ByteBudget(4 * MAX_HELLO);
+  private readonly records = new RecordReader(this, this.budget);
+  private readonly assembler = new HandshakeAssembler(this.budget);
+  private result: { type: number; body: Buffer } | null | false = null;
 
   /** Takes the next bytes of the direction. */
   push(bytes: Buffer): { type: number; body: Buffer } | null | false {
-    if (this.failed) return false;
-    if (this.records.length + bytes.length > MAX_HELLO + 5 * 64) return this.fail();
-    this.records = Buffer.concat([this.records, bytes]);
-    // Peel whole records off into the handshake buffer.
-    while (this.records.length >= 5) {
-      if (this.records[0] !== HANDSHAKE || this.records[1] !== 3) return this.fail();
-      const length = this.records.readUInt16BE(3);
-      if (length === 0 || length > 16384 + 2048) return this.fail();
-      if (this.records.length < 5 + length) break;
-      this.handshake = Buffer.concat([this.handshake, this.records.subarray(5, 5 + length)]);
-      this.records = this.records.subarray(5 + length);
-      if (this.handshake.length > MAX_HELLO) return this.fail();
-    }
-    if (this.handshake.length < 4) return null;
-    const type = this.handshake[0];
-    const length = this.handshake.readUIntBE(1, 3);
-    if (length > MAX_HELLO) return this.fail();
-    if (this.handshake.length < 4 + length) return null;
-    return { type, body: this.handshake.subarray(4, 4 + length) };
+    if (this.result !== null) return this.result;
+    this.records.push(bytes, 0, bytes.length, 0);
+    if (this.records.lost && this.result === null) this.result = false;
+    return this.result;
   }
 
-  private fail(): false {
-    this.failed = true;
-    this.records = Buffer.alloc(0);
-    this.handshake = Buffer.alloc(0);
-    return false;
+  onRecord(type: number, _header: Buffer, body: Buffer, start: number, end: number): void {
+    if (this.result !== null) return;
+    if (type !== HANDSHAKE) {
+      this.result = false;
+      return;
+    }
+    const message = this.assembler.add(body, start, end);
+    if (message !== null) this.result = message === false ? false : { type: message.type, body: Buffer.from(message.body) };
   }
 }
 
@@ -122,6 +119,14 @@ class Reader {
     return sub;
   }
 
+  /** A copy of the next `length` bytes (empty when they are not there). */
+  bytes(length: number): Buffer {
+    if (this.at + length > this.end) { this.ok = false; return Buffer.alloc(0); }
+    const copy = Buffer.from(this.buf.subarray(this.at, this.at + length));
+    this.at += length;
+    return copy;
+  }
+
   get left(): number {
     return this.end - this.at;
   }
@@ -146,7 +151,8 @@ function extensions(r: Reader): Map<number, Reader> {
   return found;
 }
 
-function alpnList(r: Reader | undefined, maxStr: number): string[] {
+function alpnList(r: Reader | Map<number, Reader> | undefined, maxStr: number): string[] {
+  if (r instanceof Map) r = r.get(EXT_ALPN);
   if (r === undefined) return [];
   const list = r.slice(r.u16());
   const names: string[] = [];
@@ -158,7 +164,7 @@ function alpnList(r: Reader | undefined, maxStr: number): string[] {
 export function parseClientHello(body: Buffer, maxStr = 256): ClientHello | null {
   const r = new Reader(body);
   const legacy = r.u16();
-  r.slice(32); // random
+  const random = r.bytes(32);
   r.slice(r.u8()); // session id
   r.slice(r.u16()); // cipher suites
   r.slice(r.u8()); // compression methods
@@ -184,14 +190,14 @@ export function parseClientHello(body: Buffer, maxStr = 256): ClientHello | null
     }
   }
   if (versions.length === 0) versions.push(versionName(legacy));
-  return { serverName, alpn: alpnList(ext.get(EXT_ALPN), maxStr).filter((name) => !/^\\x[0-9a-f]{2}\\x[0-9a-f]{2}$/.test(name)), versions };
+  return { random, serverName, alpn: alpnList(ext.get(EXT_ALPN), maxStr).filter((name) => !/^\\x[0-9a-f]{2}\\x[0-9a-f]{2}$/.test(name)), versions };
 }
 
 /** Parses a ServerHello body; null when it is not one. */
 export function parseServerHello(body: Buffer, maxStr = 256): ServerHello | null {
   const r = new Reader(body);
   const legacy = r.u16();
-  r.slice(32);
+  const random = r.bytes(32);
   r.slice(r.u8());
   const cipherSuite = r.u16();
   r.u8(); // compression
@@ -199,8 +205,24 @@ export function parseServerHello(body: Buffer, maxStr = 256): ServerHello | null
   const ext = extensions(r);
   const supported = ext.get(EXT_SUPPORTED_VERSIONS);
   const version = supported !== undefined && supported.left >= 2 ? supported.u16() : legacy;
-  return { version: versionName(version), cipherSuite, alpn: alpnList(ext.get(EXT_ALPN), maxStr)[0] ?? '' };
+  return { random, versionNumber: version, version: versionName(version), cipherSuite, alpn: alpnList(ext.get(EXT_ALPN), maxStr)[0] ?? '' };
 }
 
 /** The hello types, for the collector's result. */
 export const HELLO = { CLIENT: CLIENT_HELLO, SERVER: SERVER_HELLO } as const;
+
+/**
+ * The ALPN protocol a TLS 1.3 server chose, from decrypted handshake messages (its
+ * EncryptedExtensions, type 8, carries it; the ServerHello does not). Empty when not there.
+ */
+export function alpnFromEncryptedHandshake(messages: Buffer, maxStr = 256): string {
+  const r = new Reader(messages);
+  while (r.ok && r.left >= 4) {
+    const type = r.u8();
+    const length = (r.u8() << 16) | r.u16();
+    const body = r.slice(length);
+    if (!r.ok) return '';
+    if (type === ENCRYPTED_EXTENSIONS) return alpnList(extensions(body), maxStr)[0] ?? '';
+  }
+  return '';
+}

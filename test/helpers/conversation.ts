@@ -11,7 +11,8 @@ import { CapturePipeline } from '../../src/capture/pipeline';
 import { buildFrame, type Endpoint, type FrameOptions } from '../../src/demo/frames';
 import { PcapWriter } from '../fixtures/pcapWriter';
 import type { TimedFrame } from '../../src/demo/traffic';
-import type { CaptureStats, HttpEvent } from '../../src/types';
+import type { CaptureStats, HttpEvent, TlsConnection } from '../../src/types';
+import type { KeyLog } from '../../src/tls/keyLog';
 
 const PSH = 0x08;
 
@@ -100,16 +101,19 @@ export function interleave(...conversations: Conversation[]): TimedFrame[] {
 }
 
 /** Runs frames through the pipeline in-process, each cut to `snapLength` bytes as a capture would. */
-export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHERNET, maxStrLength = 1024, snapLength = Infinity): { events: HttpEvent[]; stats: CaptureStats } {
-  const pipeline = new CapturePipeline(captureLimits(maxStrLength), 2);
+export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHERNET, maxStrLength = 1024, snapLength = Infinity, keyLog: KeyLog | null = null): { events: HttpEvent[]; stats: CaptureStats; tls: TlsConnection[] } {
+  const pipeline = new CapturePipeline({ ...captureLimits(maxStrLength), keyLog }, 2);
   const events: HttpEvent[] = [];
+  const tls: TlsConnection[] = [];
   for (const { ts, frame } of frames) {
     pipeline.onFrame(frame, 0, Math.min(frame.length, snapLength), frame.length, ts, linkType);
     pipeline.tick(pipeline.now);
     events.push(...pipeline.release());
+    tls.push(...pipeline.releaseTls());
   }
   events.push(...pipeline.finish());
-  return { events, stats: pipeline.stats };
+  tls.push(...pipeline.releaseTls());
+  return { events, stats: pipeline.stats, tls };
 }
 
 /** A fresh temporary directory for one test file. */

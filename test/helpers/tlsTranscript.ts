@@ -1,0 +1,130 @@
+/**
+ * Real TLS conversations for tests: a Node HTTPS server and client on 127.0.0.1 talk through a
+ * relay that records each side's bytes in order; the client's key log lines are kept. The
+ * recording becomes frames with the Conversation builder, so a test has a capture of real TLS
+ * whose requests are known from the client side.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as net from 'net';
+import * as path from 'path';
+import * as tls from 'tls';
+import { Conversation, tempDir, type Side } from './conversation';
+import type { TimedFrame } from '../../src/demo/traffic';
+
+/** A self-signed certificate for `localhost` made with openssl (a test-time fixture, not a file in the repository). */
+export function selfSignedCertificate(): { key: Buffer; cert: Buffer; dir: string } {
+  const dir = tempDir();
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,DNS:shop.example.test,IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), dir };
+}
+
+/** One TCP connection as recorded: the bytes each side sent, in the order the relay saw them. */
+export interface RecordedConnection {
+  chunks: Array<{ side: Side; data: Buffer }>;
+}
+
+/** What a recording session produced. */
+export interface Recording {
+  connections: RecordedConnection[];
+  /** The client's key log (NSS format). */
+  keyLog: string;
+  /** What the client saw: status of each request, per connection, in order. */
+  statuses: number[];
+}
+
+export interface RecordOptions {
+  maxVersion?: tls.SecureVersion;
+  ciphers?: string;
+  serverName?: string;
+  alpn?: string[];
+  /** Requests per connection (keep-alive); each is GET path with a body of bodyBytes in the answer. */
+  requests: Array<{ method: string; path: string }>;
+  /** Connections in a row; from the second one on, the first one's session is resumed. */
+  connections?: number;
+  bodyBytes?: number;
+}
+
+/** Runs the conversations and returns what the relay recorded. */
+export async function recordTls(credentials: { key: Buffer; cert: Buffer }, options: RecordOptions): Promise<Recording> {
+  const body = 'x'.repeat(options.bodyBytes ?? 100);
+  const server = https.createServer({ ...credentials, maxVersion: options.maxVersion, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(req.url === '/missing' ? 404 : 200, { 'Content-Type': 'text/plain' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const serverPort = (server.address() as net.AddressInfo).port;
+  const connections: RecordedConnection[] = [];
+  const relay = net.createServer((client) => {
+    const recorded: RecordedConnection = { chunks: [] };
+    connections.push(recorded);
+    const upstream = net.connect(serverPort, '127.0.0.1');
+    client.on('data', (data) => { recorded.chunks.push({ side: 'client', data: Buffer.from(data) }); upstream.write(data); });
+    upstream.on('data', (data) => { recorded.chunks.push({ side: 'server', data: Buffer.from(data) }); client.write(data); });
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayPort = (relay.address() as net.AddressInfo).port;
+  const keyLines: string[] = [];
+  const statuses: number[] = [];
+  let session: Buffer | undefined;
+  const count = options.connections ?? 1;
+  try {
+    for (let c = 0; c < count; c++) {
+      const socket = tls.connect({
+        host: '127.0.0.1', port: relayPort, servername: options.serverName ?? 'localhost', rejectUnauthorized: false,
+        maxVersion: options.maxVersion, ciphers: options.ciphers, ALPNProtocols: options.alpn ?? ['http/1.1'], session,
+      });
+      socket.on('keylog', (line) => keyLines.push(line.toString('latin1')));
+      socket.on('session', (s: Buffer) => { session ??= s; });
+      await new Promise<void>((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject); });
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+      // One socket, requests one after another on it.
+      (agent as unknown as { createConnection: () => tls.TLSSocket }).createConnection = () => socket;
+      for (const request of options.requests) {
+        statuses.push(await new Promise<number>((resolve, reject) => {
+          const req = https.request({ agent, method: request.method, path: request.path, headers: { Host: options.serverName ?? 'localhost' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        }));
+      }
+      socket.end();
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      agent.destroy();
+      // Let the relay pass the last bytes (and the session ticket) before the next connection.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  } finally {
+    relay.close();
+    server.close();
+  }
+  return { connections, keyLog: keyLines.join(''), statuses };
+}
+
+/** Frames of the recorded connections, one after another: TCP handshake, the chunks (each `dt` s apart), FINs. */
+export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443): TimedFrame[] {
+  const frames: TimedFrame[] = [];
+  let ts = startTs;
+  recording.connections.forEach((connection, i) => {
+    const conversation = new Conversation({ addr: '10.0.0.1', port: 50000 + i }, { addr: '10.0.0.2', port: serverPort }, ts);
+    conversation.handshake();
+    for (const chunk of connection.chunks) conversation.send(chunk.side, chunk.data, 1448, dt);
+    conversation.close();
+    frames.push(...conversation.frames);
+    ts = conversation.clock + 0.01;
+  });
+  return frames;
+}
