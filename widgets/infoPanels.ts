@@ -52,6 +52,10 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
     ['events dropped', count(s?.eventsDropped), (s?.eventsDropped ?? 0) > 0],
   ];
+  if ((s?.tlsFlows ?? 0) > 0) {
+    items.push(['TLS conns', count(s?.tlsFlows), false]);
+    if ((s?.tlsDecrypted ?? 0) + (s?.tlsNoKey ?? 0) > 0) items.push(['decrypted', count(s?.tlsDecrypted), false], ['no TLS key', count(s?.tlsNoKey), false]);
+  }
   const notified = ctx.run.notifications?.stats;
   if (notified !== undefined) {
     items.push(['notified', count(notified.sent), false], ['notify fails', count(notified.failed + notified.dropped), notified.failed + notified.dropped > 0]);

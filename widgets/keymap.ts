@@ -31,7 +31,7 @@ export const KEYMAP: readonly KeyBinding[] = [
   { keys: ['pagedown'], label: 'PgDn', description: 'down', action: 'pageDown', helpWithPrevious: true },
   { keys: ['home', 'g'], label: 'Home / g', description: 'to the first row', action: 'top' },
   { keys: ['end', 'S-g'], label: 'End / G', description: 'to the last row', action: 'bottom' },
-  { keys: ['enter'], label: 'Enter', description: 'drill down: section → endpoints, domain → sections', action: 'drill', hint: 'drill' },
+  { keys: ['enter'], label: 'Enter', description: 'drill down: section → endpoints, domain → sections, TLS name → clients', action: 'drill', hint: 'drill' },
   { keys: ['t'], label: 't', description: 'the row\'s latest transactions; Enter opens one', action: 'transactions', hint: 'transactions' },
   { keys: ['l'], label: 'l', description: 'the slowest requests of the window', action: 'slowest', hint: 'slowest' },
   { keys: ['e'], label: 'e', description: 'errors only (5xx and unanswered), with the filter', action: 'errors', hint: 'errors' },

@@ -1,6 +1,7 @@
 /**
  * The dashboard's panels in focus (Tab) order, and where each is drawn. Endpoints share the
- * sections' place, and clients and plug-ins the user agents': 80x24 has no room for more
+ * sections' place, TLS server names (and merged nodes) the domains', and clients and plug-ins
+ * the user agents': 80x24 has no room for more
  * panels, and each pair answers one question (what is hit, by whom). A shared place shows
  * whichever of its panels was focused last.
  */
@@ -8,7 +9,7 @@ import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentUserAgents } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentTls, presentUserAgents } from './statPanels';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
@@ -33,6 +34,8 @@ export function dashboardPanels(plugins: readonly StatModule[], merged = false):
     builtin('domains', presentDomains, true),
     // A merged view of several servers: the nodes share the domains' place.
     ...(merged ? [{ id: 'nodes', slot: 'domains' as SlotId, drillable: false, present: presentNodes }] : []),
+    // TLS connections by server name: the other half of "which hosts", for the traffic HTTP cannot see.
+    { id: 'tls', slot: 'domains', drillable: true, present: presentTls },
     builtin('rate', presentRateChart),
     builtin('alerts', presentAlertLog),
     builtin('statuses', presentStatuses),

@@ -101,6 +101,30 @@ export function presentDomains(ctx: ViewContext, size: Size, view: PanelView): P
   return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
+/**
+ * TLS connections by server name (connections, bytes, version and ALPN most used, handshake
+ * p50), or one name's clients and versions when drilled. Counted apart from HTTP requests.
+ */
+export function presentTls(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const tls = ctx.stats.tls;
+  const limit = rowLimit(ctx, view);
+  const drill = view.drill;
+  if (drill !== null) {
+    const { clients, versions } = tls.nameRows(drill.key, ctx.window, ctx.now, limit);
+    const clientTable = table(clients.columns, clients.rows, size.width);
+    const versionTable = table(versions.columns, versions.rows, size.width);
+    return {
+      title: `TLS clients of ${drill.key} (${windowText(ctx)}) — Esc back`,
+      header: clientTable.header,
+      lines: [...clientTable.lines, versionTable.header, ...versionTable.lines],
+      keys: [...(clients.keys ?? []), '', ...(versions.keys ?? []).map(() => '')],
+    };
+  }
+  const rows = tls.rows(ctx.window, ctx.now, limit);
+  const decrypted = tls.decrypted > 0 ? `, ${tls.decrypted} decrypted` : '';
+  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}${decrypted}`, true, view.sort);
+}
+
 /** The user agents panel. */
 export function presentUserAgents(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
   const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, rowLimit(ctx, view));

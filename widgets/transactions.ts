@@ -27,6 +27,10 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return (e) => e.client === key;
     case 'nodes':
       return (e) => (e.node ?? '') === key;
+    case 'tls':
+      // Decrypted transactions of a server name (and of one client, drilled).
+      if (key === '') return null;
+      return drill === null ? (e) => e.https === true && e.host === key : (e) => e.https === true && e.host === drill.key && e.client === key;
     case 'statuses':
       if (key.startsWith(METHOD_KEY)) return (e) => e.method === key.slice(METHOD_KEY.length);
       return key === 'none' ? (e) => e.status === null : (e) => String(e.status) === key;
@@ -73,7 +77,7 @@ export class TransactionList {
     // A merged view of several servers says which one each transaction is from.
     const nodes = this.events.some((e) => e.node !== undefined);
     const rows = this.events.map((e) => [
-      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
+      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
       e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, String(e.reqBytes + e.respBytes),
     ]);
     const { header, lines } = table([
@@ -120,7 +124,7 @@ export function detailLines(e: HttpEvent, width: number): string[] {
     add(`  latency              ${milliseconds(e.latencyMs)} ms`);
   }
   lines.push('');
-  add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}${e.node !== undefined ? ` on ${e.node}` : ''}`);
+  add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}${e.node !== undefined ? ` on ${e.node}` : ''}${e.https === true ? ' (HTTPS, decrypted with the key log)' : ''}`);
   if (e.client !== e.src) add(`Client: ${e.client} (forwarded by the trusted proxy ${e.src})`);
   add(`Endpoint: ${endpointOf(e)}`);
   return lines;

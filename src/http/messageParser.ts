@@ -500,6 +500,11 @@ export class MessageParser {
 
   /** Looks for the start of the next message at a line start after lost or broken bytes. */
   private onResync(buf: Buffer, pos: number, end: number, ts: number): number {
+    // A stream joined mid-way that starts with a TLS record header (type, 3, minor version).
+    if (!this.sawHttp && end - pos >= 3 && buf[pos] >= 0x14 && buf[pos] <= 0x17 && buf[pos + 1] === 3 && buf[pos + 2] <= 4) {
+      this.owner.onTlsStart(this, ts);
+      if ((this.state as State) === State.Tls) return pos;
+    }
     let lineStart = pos;
     while (lineStart < end) {
       if (this.isMessageStart(buf, lineStart, end)) {

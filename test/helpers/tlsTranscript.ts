@@ -35,6 +35,8 @@ export interface Recording {
   keyLog: string;
   /** What the client saw: status of each request, per connection, in order. */
   statuses: number[];
+  /** What each connection negotiated, as the client saw it. */
+  negotiated: Array<{ version: string; cipher: string; alpn: string; resumed: boolean }>;
 }
 
 export interface RecordOptions {
@@ -47,12 +49,14 @@ export interface RecordOptions {
   /** Connections in a row; from the second one on, the first one's session is resumed. */
   connections?: number;
   bodyBytes?: number;
+  /** What the server offers by ALPN (default http/1.1). With `h2`, no HTTP is sent: a few raw bytes each way. */
+  serverAlpn?: string[];
 }
 
 /** Runs the conversations and returns what the relay recorded. */
 export async function recordTls(credentials: { key: Buffer; cert: Buffer }, options: RecordOptions): Promise<Recording> {
   const body = 'x'.repeat(options.bodyBytes ?? 100);
-  const server = https.createServer({ ...credentials, maxVersion: options.maxVersion, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+  const server = https.createServer({ ...credentials, maxVersion: options.maxVersion, ALPNProtocols: options.serverAlpn ?? ['http/1.1'] }, (req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'Content-Type': 'text/plain' });
@@ -77,6 +81,7 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
   const relayPort = (relay.address() as net.AddressInfo).port;
   const keyLines: string[] = [];
   const statuses: number[] = [];
+  const negotiated: Recording['negotiated'] = [];
   let session: Buffer | undefined;
   const count = options.connections ?? 1;
   try {
@@ -88,6 +93,16 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
       socket.on('keylog', (line) => keyLines.push(line.toString('latin1')));
       socket.on('session', (s: Buffer) => { session ??= s; });
       await new Promise<void>((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject); });
+      const protocol = socket.getProtocol() ?? '';
+      negotiated.push({ version: protocol.replace('TLSv', 'TLS '), cipher: socket.getCipher().standardName, alpn: socket.alpnProtocol || '', resumed: socket.isSessionReused() });
+      if (socket.alpnProtocol === 'h2') {
+        // Not HTTP/1: the connection is only to be named h2, so a few bytes each way do.
+        socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        socket.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        continue;
+      }
       const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
       // One socket, requests one after another on it.
       (agent as unknown as { createConnection: () => tls.TLSSocket }).createConnection = () => socket;
@@ -111,17 +126,17 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
     relay.close();
     server.close();
   }
-  return { connections, keyLog: keyLines.join(''), statuses };
+  return { connections, keyLog: keyLines.join(''), statuses, negotiated };
 }
 
 /** Frames of the recorded connections, one after another: TCP handshake, the chunks (each `dt` s apart), FINs. */
-export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443): TimedFrame[] {
+export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443, segmentSize = 1448): TimedFrame[] {
   const frames: TimedFrame[] = [];
   let ts = startTs;
   recording.connections.forEach((connection, i) => {
     const conversation = new Conversation({ addr: '10.0.0.1', port: 50000 + i }, { addr: '10.0.0.2', port: serverPort }, ts);
     conversation.handshake();
-    for (const chunk of connection.chunks) conversation.send(chunk.side, chunk.data, 1448, dt);
+    for (const chunk of connection.chunks) conversation.send(chunk.side, chunk.data, segmentSize, dt);
     conversation.close();
     frames.push(...conversation.frames);
     ts = conversation.clock + 0.01;
