@@ -10,6 +10,7 @@ import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traf
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 import { ByteBudget } from '../src/capture/byteBudget';
+import { clientHello, ext, records, vec16 } from './helpers/tlsHello';
 
 const MAX_STR = 48;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -265,5 +266,84 @@ describe('hostile input', () => {
     const answered = events.filter((e) => e.uri.startsWith('/busy/') && e.status === 200);
     expect(answered).toHaveLength(250);
     expect(pipeline.stats.flowsDropped).toBeGreaterThan(4800);
+  });
+});
+
+describe('hostile TLS', () => {
+  /** A TLS connection whose client sends `bytes` (a ClientHello in records) in segments of `segment` bytes. */
+  function tlsConnection(i: number, bytes: Buffer, segment: number, startTs = 1_700_000_000): Conversation {
+    const conv = new Conversation({ addr: `10.2.${i >> 8}.${i & 255}`, port: 20000 + (i % 40000) }, { addr: '10.0.0.2', port: 443 }, startTs).handshake();
+    conv.send('client', bytes, segment);
+    return conv;
+  }
+
+  it('fuzzed ClientHellos (mutated, truncated, over many records and segments) never throw; names are bounded and escaped; failures counted', () => {
+    const random = seededRandom(7);
+    const conversations: Conversation[] = [];
+    const N = 400;
+    for (let i = 0; i < N; i++) {
+      const message = clientHello(`\u001b]0;${'n'.repeat(Math.floor(random() * 300))}.example`, ['h2', '\u0007bell'], [0x1a1a, 0x0304, 0x0303]);
+      for (let k = 0; k < Math.floor(random() * 6); k++) message[Math.floor(random() * message.length)] = Math.floor(random() * 256);
+      let stream = records(message, 1 + Math.floor(random() * 200));
+      if (random() < 0.2) stream = stream.subarray(0, Math.floor(random() * stream.length));
+      const conv = tlsConnection(i, stream, 1 + Math.floor(random() * 100));
+      if (random() < 0.5) conv.send('server', Buffer.from([22, 3, 3, 0, 40, 2, 0, 0, 36, ...Array.from({ length: 36 }, () => Math.floor(random() * 256))]));
+      conv.close();
+      conversations.push(conv);
+    }
+    let result!: ReturnType<typeof runFrames>;
+    expect(() => { result = runFrames(interleave(...conversations), LinkType.ETHERNET, MAX_STR); }).not.toThrow();
+    const { stats, tls } = result;
+    expect(stats.tlsFlows + stats.nonHttpFlows).toBe(N);
+    expect(tls).toHaveLength(stats.tlsFlows);
+    expect(stats.tlsHelloErrors).toBeGreaterThan(0);
+    for (const c of tls) {
+      for (const value of [c.serverName, c.version, c.cipher, c.alpn, ...c.alpnOffered, ...c.versionsOffered]) {
+        expect(value.length).toBeLessThanOrEqual(MAX_STR);
+        expect(CONTROL.test(value)).toBe(false);
+      }
+    }
+    // The unmutated ones are read: their names start with the escaped OSC sequence.
+    expect(tls.some((c) => c.serverName.startsWith('\\x1b]0;n'))).toBe(true);
+  });
+
+  it('a hello over 64 KiB (one huge extension) is given up and counted; a hello just under it is read', () => {
+    const padded = (size: number) => {
+      const message = clientHello('big.example', [], [0x0304]);
+      // Grow the extensions block with a padding extension (21) of `size` bytes.
+      const body = message.subarray(4);
+      const extAt = 2 + 32 + 1 + 2 + 4 + 2;
+      const extensions = Buffer.concat([body.subarray(extAt + 2), ext(21, Buffer.alloc(size))]);
+      const newBody = Buffer.concat([body.subarray(0, extAt), vec16(extensions)]);
+      return Buffer.concat([Buffer.from([1, newBody.length >> 16, (newBody.length >> 8) & 255, newBody.length & 255]), newBody]);
+    };
+    const small = tlsConnection(1, records(padded(60_000), 16_384), 1448).close();
+    // A ClientHello that says it is 70,000 bytes long, and is.
+    const huge = tlsConnection(2, records(Buffer.concat([Buffer.from([1, 0x01, 0x11, 0x70]), Buffer.alloc(70_000)]), 16_384), 1448).close();
+    const { stats, tls } = runFrames(interleave(small, huge), LinkType.ETHERNET, MAX_STR);
+    expect(tls.map((c) => c.serverName).sort()).toEqual(['', 'big.example']);
+    expect(stats.tlsHelloErrors).toBe(1);
+  });
+
+  it('many connections each sending half of a large hello stay within the head-buffer budget, counted, never a crash', () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), headBuffers: budget }, 2);
+    const half = records(clientHello(`${'h'.repeat(40)}.example`, [], [0x0304]), 60).subarray(0, 20);
+    const big = Buffer.concat([Buffer.from([22, 3, 1, 0x40, 0]), Buffer.from([1, 0, 0xff, 0xf0]), Buffer.alloc(8000)]);
+    let most = 0;
+    const conversations = Array.from({ length: 1000 }, (_, i) => tlsConnection(i, i % 2 === 0 ? big : half, 1000));
+    for (const { ts, frame } of interleave(...conversations)) {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      most = Math.max(most, budget.used);
+    }
+    expect(most).toBeLessThanOrEqual(1024 * 1024);
+    expect(budget.refused).toBeGreaterThan(0);
+    pipeline.finish();
+    expect(budget.used).toBe(0);
+    // Every connection is a TLS record, or (no budget left for its session) a counted failure.
+    const { tlsFlows, tlsHelloErrors } = pipeline.stats;
+    expect(pipeline.releaseTls()).toHaveLength(tlsFlows);
+    expect(tlsFlows).toBeGreaterThan(100);
+    expect(tlsHelloErrors).toBeGreaterThanOrEqual(1000 - tlsFlows);
   });
 });

@@ -3,40 +3,8 @@ import * as net from 'net';
 import * as tls from 'tls';
 import { HELLO, HelloCollector, looksLikeTls, parseClientHello, parseServerHello } from '../src/tls/handshake';
 import { seededRandom } from '../src/demo/traffic';
+import { clientHello, ext, records, u16, vec16 } from './helpers/tlsHello';
 
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-function vec16(body: Buffer): Buffer {
-  return Buffer.concat([u16(body.length), body]);
-}
-
-function ext(type: number, body: Buffer): Buffer {
-  return Buffer.concat([u16(type), vec16(body)]);
-}
-
-/** A ClientHello handshake message (type, length, body). */
-function clientHello(serverName: string, alpn: string[], versions: number[]): Buffer {
-  const sni = vec16(Buffer.concat([Buffer.from([0]), vec16(Buffer.from(serverName))]));
-  const alpnBody = vec16(Buffer.concat(alpn.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)]))));
-  const supported = Buffer.concat([Buffer.from([versions.length * 2]), ...versions.map(u16)]);
-  const extensions = Buffer.concat([ext(0, sni), ext(16, alpnBody), ext(43, supported)]);
-  const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 7), Buffer.from([0]), vec16(Buffer.from([0x13, 0x01, 0xc0, 0x2f])), Buffer.from([1, 0]), vec16(extensions)]);
-  return Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
-}
-
-/** Handshake bytes in TLS records of at most `recordSize` bytes. */
-function records(message: Buffer, recordSize: number): Buffer {
-  const out: Buffer[] = [];
-  for (let at = 0; at < message.length; at += recordSize) {
-    const piece = message.subarray(at, Math.min(message.length, at + recordSize));
-    out.push(Buffer.from([22, 3, 1]), u16(piece.length), piece);
-  }
-  return Buffer.concat(out);
-}
 
 describe('TLS hellos', () => {
   it('read the server name, ALPN and versions of a ClientHello, over many records and segments, GREASE left out', () => {

@@ -10,7 +10,7 @@ import * as readline from 'readline';
 import { WiretopError } from '../errors';
 import { emptyCaptureStats } from '../types';
 import type { CaptureListener, CaptureSource } from './captureSource';
-import { EventMerger, parseEventLine, parseHealthLine, type NodeEvent, type NodeHealth } from './ndjsonInput';
+import { EventMerger, parseEventLine, parseHealthLine, parseTlsLine, type NodeEvent, type NodeHealth } from './ndjsonInput';
 
 /** How often merged transactions go out, ms. */
 const FLUSH_MS = 100;
@@ -100,6 +100,12 @@ export class NdjsonCapture implements CaptureSource {
       const health = parseHealthLine(line);
       if (health !== null) {
         this.onNodeHealth(health);
+        return;
+      }
+      const tls = parseTlsLine(line, this.maxStr, node);
+      if (tls !== null) {
+        // A connection's record: counted as it comes (its time is its handshake's, long past).
+        this.listener?.onTls?.([tls]);
         return;
       }
       const event = parseEventLine(line, this.maxStr, node);

@@ -6,7 +6,7 @@
  */
 import { escapeControls } from '../http/sanitize';
 import { isPlausibleTimestamp } from './packetSource';
-import type { HttpEvent } from '../types';
+import type { HttpEvent, TlsConnection } from '../types';
 
 /** A transaction from a source, with the node it came from. */
 export type NodeEvent = HttpEvent & { node: string };
@@ -76,7 +76,7 @@ export function parseEventLine(line: string, maxStr: number, node: string): Node
   return {
     ts, src: strings.src!, sport, dst: strings.dst!, dport, method: strings.method!, host: strings.host!, uri, section: strings.section!,
     status, reqBytes, respBytes, ua: strings.ua!, latencyMs, version: strings.version!, route, client, uriTruncated: o.uriTruncated === true,
-    requestHeaders: '', responseHeaders: '', node: named !== null && named !== '' ? named : node,
+    requestHeaders: '', responseHeaders: '', node: named !== null && named !== '' ? named : node, ...(o.https === true ? { https: true } : {}),
   };
 }
 
@@ -173,4 +173,27 @@ export class EventMerger {
     const median = firsts[Math.floor((firsts.length - 1) / 2)];
     return this.sources.map((s, i) => (s.first !== Infinity && Math.abs(s.first - median) > seconds ? i : -1)).filter((i) => i >= 0);
   }
+}
+
+/** The TLS connection of a `"kind":"tls"` line, or null when the line is not one (checked like a transaction line). */
+export function parseTlsLine(line: string, maxStr: number, node: string): TlsConnection | null {
+  if (!line.includes('"kind":"tls"')) return null;
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (o === null || typeof o !== 'object' || o.kind !== 'tls' || typeof o.ts !== 'number' || !isPlausibleTimestamp(o.ts)) return null;
+  const strings = { src: text(o.src, 64), dst: text(o.dst, 64), serverName: text(o.serverName, maxStr), version: text(o.version, 16), cipher: text(o.cipher, 64), alpn: text(o.alpn, 32) };
+  const numbers = { sport: count(o.sport), dport: count(o.dport), bytesToServer: count(o.bytesToServer), bytesToClient: count(o.bytesToClient), durationMs: count(o.durationMs), requests: count(o.requests) };
+  if (Object.values(strings).some((v) => v === null) || Object.values(numbers).some((v) => v === null)) return null;
+  const list = (value: unknown, max: number) => (Array.isArray(value) ? value.slice(0, 16).map((v) => text(v, max)).filter((v): v is string => v !== null) : []);
+  const named = text(o.node, 64);
+  return {
+    ts: o.ts, src: strings.src!, sport: numbers.sport!, dst: strings.dst!, dport: numbers.dport!, serverName: strings.serverName!,
+    versionsOffered: list(o.versionsOffered, 16), version: strings.version!, cipher: strings.cipher!, alpnOffered: list(o.alpnOffered, 32), alpn: strings.alpn!,
+    handshakeMs: count(o.handshakeMs), bytesToServer: numbers.bytesToServer!, bytesToClient: numbers.bytesToClient!, durationMs: numbers.durationMs!,
+    decrypted: o.decrypted === true, requests: numbers.requests!, node: named !== null && named !== '' ? named : node,
+  };
 }
