@@ -11,6 +11,7 @@ const E2E = [
   'tui.e2e', // the dashboard in tmux
   'heavyHitters', // millions of transactions against exact counting
   'prometheus', // a real Prometheus scraping bin/wiretop --metrics
+  'https', // bin/wiretop on TLS captures, and live with curl's key log
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 
 const shared = {

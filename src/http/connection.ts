@@ -157,7 +157,10 @@ export class HttpConnection implements ParserOwner, SessionOwner {
   private endTls(ts: number): void {
     const tls = this.tls;
     if (tls === null) return;
-    if (ts >= 0) this.inner?.close(ts);
+    if (ts >= 0) {
+      tls.finishWaiting();
+      this.inner?.close(ts);
+    }
     const record = tls.end();
     this.limits.headBuffers.give(SESSION_COST);
     this.tls = null;

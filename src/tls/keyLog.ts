@@ -79,8 +79,8 @@ export class KeyLog {
     return this.secrets.size;
   }
 
-  /** Reads what is new in the file (a key log on disk); a no-op for one filled from text. */
-  refresh(): void {}
+  /** Reads what is new in the file (a key log on disk); a no-op for one filled from text. `force`: even if it was just read. */
+  refresh(_force = false): void {}
 }
 
 /**
@@ -97,9 +97,9 @@ export class FileKeyLog extends KeyLog {
     this.readNew();
   }
 
-  override refresh(): void {
+  override refresh(force = false): void {
     const now = Date.now();
-    if (now - this.lastRefresh < this.minRefreshMs) return;
+    if (!force && now - this.lastRefresh < this.minRefreshMs) return;
     this.lastRefresh = now;
     this.readNew();
   }

@@ -221,11 +221,11 @@ export class TlsSession {
   }
 
   /** Looks the connection's secrets up (reading what is new in the key log on a miss); true once found. */
-  private findSecrets(): boolean {
+  private findSecrets(force = false): boolean {
     const keyLog = this.keyLog!;
     let secrets = keyLog.lookup(this.clientHello!.random);
     if (secrets === undefined) {
-      keyLog.refresh();
+      keyLog.refresh(force);
       secrets = keyLog.lookup(this.clientHello!.random);
     }
     if (secrets === undefined) return false;
@@ -345,6 +345,15 @@ export class TlsSession {
     direction.hello?.release();
     direction.hello = null;
     direction.reader.loseFraming();
+  }
+
+  /**
+   * The connection is ending: records still waiting for their secrets get a last look at the
+   * key log (a short connection can end before the throttled re-read saw the client's line).
+   */
+  finishWaiting(): void {
+    if (this.ended || this.decrypting !== null || this.waiting.length === 0) return;
+    this.findSecrets(true);
   }
 
   /** The connection ended: lets go of its buffers and returns its record. */
