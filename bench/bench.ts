@@ -9,12 +9,14 @@
  *    its own, compares its top-10 sections and URIs with exact counting, and prints its peak RSS.
  * 3. runs the dashboard (on a fake screen) while 100,000 transactions a second flow in, and
  *    prints whether it kept up and the share of a core its redraws take.
+ * 4. HTTPS (bench/tls.ts): tier 1 on a capture that is mostly TLS, and decryption in MB/s.
  * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of
- * the first capture, BENCH_SKIP=pipeline, heavy or dashboard (comma list) skips parts. The live
+ * the first capture, BENCH_SKIP=pipeline, tls, heavy, dashboard or hostile (comma list) skips parts. The live
  * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
 import { hostileFloods } from './hostile';
+import { tlsBench } from './tls';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
@@ -128,9 +130,10 @@ function dashboardLoad(): string[] {
   ];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const skip = (process.env.BENCH_SKIP ?? '').split(',');
   if (!skip.includes('pipeline')) pipeline();
+  if (!skip.includes('tls')) process.stdout.write((await tlsBench(Number(process.env.BENCH_RUNS ?? 3))).join('\n') + '\n');
   if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
   if (!skip.includes('hostile')) process.stdout.write(hostileFloods().join('\n') + '\n');
@@ -169,4 +172,4 @@ function pipeline(): void {
   }
 }
 
-main();
+void main();

@@ -130,11 +130,11 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
 }
 
 /** Frames of the recorded connections, one after another: TCP handshake, the chunks (each `dt` s apart), FINs. */
-export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443, segmentSize = 1448): TimedFrame[] {
+export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443, segmentSize = 1448, firstClientPort = 50000): TimedFrame[] {
   const frames: TimedFrame[] = [];
   let ts = startTs;
   recording.connections.forEach((connection, i) => {
-    const conversation = new Conversation({ addr: '10.0.0.1', port: 50000 + i }, { addr: '10.0.0.2', port: serverPort }, ts);
+    const conversation = new Conversation({ addr: '10.0.0.1', port: firstClientPort + i }, { addr: '10.0.0.2', port: serverPort }, ts);
     conversation.handshake();
     for (const chunk of connection.chunks) conversation.send(chunk.side, chunk.data, segmentSize, dt);
     conversation.close();
