@@ -2,7 +2,7 @@
 import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
 import { terminalFor, tuiUnavailable, TuiSink } from '../src/sinks/tui';
-import type { HttpEvent } from '../src/types';
+import type { HttpEvent, TlsConnection } from '../src/types';
 import type { StatModule } from '../src/stats/statModule';
 import { Dashboard } from '../widgets/dashboard';
 import { KEYMAP, helpLines } from '../widgets/keymap';
@@ -494,5 +494,56 @@ describe('transactions', () => {
     for (let i = 0; i < 4; i++) dashboard.handle('focusNext'); // the rate chart
     dashboard.handle('transactions');
     expect(status()).toMatch(/select a row/);
+  });
+});
+
+describe('TLS server names', () => {
+  const overlay = (drawn: () => string[], rows = 40) => {
+    const lines = drawn().slice(0, rows - 1);
+    return { title: lines[0], body: lines.slice(1, -1).map((l) => l.slice(1, -1).trimEnd()) };
+  };
+
+  function connection(ts: number, serverName: string, src: string, version: string, alpn: string, decrypted = false): TlsConnection {
+    return {
+      ts, src, sport: 40000, dst: '10.0.0.2', dport: 443, serverName, versionsOffered: [version], version, cipher: 'TLS_AES_128_GCM_SHA256',
+      alpnOffered: ['h2', 'http/1.1'], alpn, handshakeMs: 3.5, bytesToServer: 1000, bytesToClient: 9000, durationMs: 50, decrypted, requests: decrypted ? 1 : 0,
+    };
+  }
+
+  it('shares the domains\' place: names by connections with version, ALPN and handshake time; Enter: clients and versions; t: decrypted requests', () => {
+    const { run, dashboard, feed, panel, drawn } = setup();
+    const connections = [
+      ...Array.from({ length: 6 }, (_, i) => connection(T0 + 20 + i, 'api.example.com', `10.0.0.${1 + (i % 2)}`, i < 5 ? 'TLS 1.3' : 'TLS 1.2', 'h2')),
+      connection(T0 + 21, 'shop.example.com', '10.0.0.9', 'TLS 1.2', 'http/1.1', true),
+      connection(T0 + 23, 'shop.example.com', '10.0.0.9', 'TLS 1.2', 'http/1.1'),
+      connection(T0 + 22, '', '10.0.0.7', 'TLS 1.3', ''),
+    ];
+    run.ingestTls(connections);
+    feed([event(T0 + 21, { host: 'shop.example.com', src: '10.0.0.9', uri: '/secret', section: '/secret', https: true })], T0 + 30);
+    // TLS connections are not requests.
+    expect(run.stats.builtins.requests.total).toBe(1);
+    for (let i = 0; i < 3; i++) dashboard.handle('focusNext'); // sections → endpoints → domains → TLS
+    const names = panel('domains');
+    expect(names.title).toMatch(/TLS server names \(last 10s\), 1 decrypted/);
+    expect(names.lines[0]).toMatch(/^Server name\s+Conns\s+Bytes\s+TLS\s+ALPN\s+HS ms$/);
+    // 6 connections of 10,000 bytes; the handshake p50 from a histogram (within ~10%).
+    expect(names.rows[0]).toMatch(/^api\.example\.com\s+6\s+59K\s+TLS 1\.3\s+h2\s+3\.\d$/);
+    expect(names.keys).toEqual(['api.example.com', 'shop.example.com', '(no']);
+    dashboard.handle('drill');
+    const drilled = panel('domains');
+    expect(drilled.title).toContain('TLS clients of api.example.com');
+    expect(drilled.lines[0]).toMatch(/^Client\s+Conns\s+Bytes$/);
+    expect(drilled.rows).toEqual([
+      expect.stringMatching(/^10\.0\.0\.1\s+3\s+29K$/), expect.stringMatching(/^10\.0\.0\.2\s+3\s+29K$/),
+      expect.stringMatching(/^Version\s+Conns\s+Bytes$/), expect.stringMatching(/^TLS 1\.3\s+5\s+49K$/), expect.stringMatching(/^TLS 1\.2\s+1\s+9\.8K$/),
+    ]);
+    dashboard.handle('back');
+    dashboard.handle('down'); // shop.example.com
+    dashboard.handle('transactions');
+    const list = overlay(drawn);
+    expect(list.title).toMatch(/Transactions of shop\.example\.com: 1/);
+    expect(list.body[1]).toMatch(/https:\/\/shop\.example\.com\/secret/);
+    dashboard.handle('drill');
+    expect(overlay(drawn).body.join('\n')).toMatch(/\(HTTPS, decrypted with the key log\)/);
   });
 });
