@@ -13,6 +13,7 @@ import type { HttpEvent, TlsConnection } from '../src/types';
 import { repoRoot } from './helpers/corpus';
 import { tempDir, writePcap } from './helpers/conversation';
 import { runWiretop } from './helpers/runCli';
+import { TmuxSession, tmuxAvailable } from './helpers/tmux';
 import { recordTls, recordingFrames, selfSignedCertificate } from './helpers/tlsTranscript';
 
 const ROOT = repoRoot();
@@ -65,6 +66,27 @@ describe('HTTPS from a capture file', () => {
     const text = await runWiretop(['-r', pcap, '--report']);
     expect(text.stdout).toMatch(/TLS connections: 2, HTTP\/2 0/);
     expect(text.stdout).toMatch(/shop\.example\.test +2 .* TLS 1\.3/);
+  });
+
+  (tmuxAvailable() ? it : it.skip)('the dashboard in tmux: the TLS panel in the domains\' place, Enter on a name, t on it lists https:// requests', async () => {
+    const tui = new TmuxSession(`${path.join(ROOT, 'bin/wiretop')} -r ${pcap} --keylog ${keys} --speed 0`, 100, 30);
+    try {
+      await tui.waitFor(/\(ended\)/);
+      tui.keys('w', 'w', 'w'); // the whole capture: window "all"
+      tui.keys('Tab', 'Tab', 'Tab');
+      let screen = await tui.waitFor(/▶ TLS server names \(all\), 2 decrypted/);
+      expect(screen).toMatch(/shop\.example\.te\S*\s+2\s+\S+\s+TLS 1\.3\s+http\/1\.1/);
+      tui.keys('Enter');
+      screen = await tui.waitFor(/▶ TLS clients of shop\.example\.test/);
+      expect(screen).toMatch(/10\.0\.0\.1\s+2/);
+      tui.keys('Escape');
+      await tui.waitFor(/▶ TLS server names/);
+      tui.keys('t');
+      screen = await tui.waitFor(/Transactions of shop\.example\.test: 4/);
+      expect(screen).toMatch(/https:\/\/shop\.example\.test\/missing\s+404/);
+    } finally {
+      tui.kill();
+    }
   });
 
   it('a key log that cannot be read is one line and exit 1; one others can read is a warning', async () => {
