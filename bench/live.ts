@@ -14,7 +14,12 @@
  * dashboard run sampling RSS every 10 s; 0 = none), LIVE_ARGS (extra wiretop flags),
  * WRK_THREADS (2), WRK_CONNECTIONS (64), LIVE_HTTPRY=0 (leave httpry out), LIVE_WIRETOP (the command,
  * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1,
- * LIVE_KEEP=1 (keep the run's folder: outputs, logs).
+ * LIVE_KEEP=1 (keep the run's folder: outputs, logs), LIVE_TLS=1 (HTTPS: nginx with a self-signed
+ * certificate, every request a TLS connection of its own (`Connection: close`), wiretop's TLS
+ * connection records counted against the connections nginx accepted; modes ndjson and report,
+ * no httpry), LIVE_TLS=keylog (HTTPS decrypted: bench/tlsClient's keep-alive requests from
+ * WRK_CONNECTIONS sockets write a key log that wiretop follows with --keylog; its decrypted
+ * transactions counted against nginx's access log).
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -30,7 +35,7 @@ const TMUX_SOCKET = 'wiretop-bench-live';
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const env = process.env;
-const MODES = (env.LIVE_MODES ?? 'ndjson,report,tui').split(',').map((m) => m.trim()).filter(Boolean) as Mode[];
+const MODES = (env.LIVE_MODES ?? (env.LIVE_TLS !== undefined ? 'ndjson,report' : 'ndjson,report,tui')).split(',').map((m) => m.trim()).filter(Boolean) as Mode[];
 const RUNS = Number(env.LIVE_RUNS ?? 3);
 const SECONDS = Number(env.LIVE_SECONDS ?? 8);
 const TUI_SECONDS = Number(env.LIVE_TUI_SECONDS ?? 15);
@@ -38,7 +43,10 @@ const SOAK_SECONDS = Number(env.LIVE_SOAK ?? 0);
 const EXTRA_ARGS = (env.LIVE_ARGS ?? '').split(' ').filter(Boolean);
 const WRK_THREADS = Number(env.WRK_THREADS ?? 2);
 const WRK_CONNECTIONS = Number(env.WRK_CONNECTIONS ?? 64);
-const WITH_HTTPRY = env.LIVE_HTTPRY !== '0';
+const TLS = env.LIVE_TLS === '1' || env.LIVE_TLS === 'keylog';
+/** Decrypting: wiretop gets the load generator's key log, and counts requests (not connections). */
+const DECRYPT = env.LIVE_TLS === 'keylog';
+const WITH_HTTPRY = env.LIVE_HTTPRY !== '0' && !TLS;
 
 /** `none` runs the load (and httpry) without wiretop: the machine's rate with no sniffer of ours. */
 type Mode = 'ndjson' | 'report' | 'tui' | 'none';
@@ -93,7 +101,8 @@ events { worker_connections 1024; }
 http {
   access_log ${dir}/access.log combined buffer=256k flush=1s;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server { listen 127.0.0.1:${PORT}; server_name _; root ${dir}/www; log_not_found off; }
+  server { listen 127.0.0.1:${PORT}${TLS ? ` ssl; ssl_certificate ${dir}/cert.pem; ssl_certificate_key ${dir}/key.pem; ssl_session_tickets off` : ''}; server_name _; root ${dir}/www; log_not_found off; }
+  server { listen 127.0.0.1:${PORT + 1}; location = /status { stub_status; } }
 }
 `);
   return file;
@@ -116,7 +125,8 @@ function wrkScript(dir: string, paths: string[]): string {
     const host = hosts[Math.floor(random() * hosts.length)];
     const agent = agents[Math.floor(random() * agents.length)];
     const body = method === 'POST' ? `, "${'x'.repeat(64)}"` : '';
-    lines.push(`  requests[${i + 1}] = wrk.format("${method}", "${target}", { ["Host"] = "${host}", ["User-Agent"] = "${agent}" }${body})`);
+    const close = TLS && !DECRYPT ? ', ["Connection"] = "close"' : '';
+    lines.push(`  requests[${i + 1}] = wrk.format("${method}", "${target}", { ["Host"] = "${host}", ["User-Agent"] = "${agent}"${close} }${body})`);
   }
   const file = path.join(dir, 'mix.lua');
   fs.writeFileSync(file, `local requests = {}
@@ -193,7 +203,7 @@ async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<Wi
   const outFile = path.join(dir, `wiretop-${mode}.out`);
   const out = fs.openSync(outFile, 'w');
   let stderr = '';
-  const args = ['-i', 'lo', '-p', String(PORT), ...(mode === 'ndjson' ? ['--ndjson'] : ['--report', 'json']), ...EXTRA_ARGS];
+  const args = ['-i', 'lo', '-p', String(PORT), ...(mode === 'ndjson' ? ['--ndjson'] : ['--report', 'json']), ...(DECRYPT ? ['--keylog', path.join(dir, 'sslkeys.log')] : []), ...EXTRA_ARGS];
   const child = spawn(WIRETOP[0], [...WIRETOP.slice(1), ...args], { stdio: ['ignore', out, 'pipe'], cwd: ROOT });
   fs.closeSync(out);
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -207,10 +217,10 @@ async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<Wi
       fs.writeFileSync(path.join(dir, `wiretop-${mode}.err`), stderr);
       if (mode === 'ndjson') {
         const summary = /wiretop: \d+ transactions.*/.exec(stderr)?.[0] ?? '';
-        return { transactions: countLines(outFile, '"method"'), lost: summary === '' ? null : lostFrom(summary), exitCode, detail: lastLine(stderr) };
+        return { transactions: countLines(outFile, DECRYPT ? '"https":true' : TLS ? '"kind":"tls"' : '"method"'), lost: summary === '' ? null : lostFrom(summary), exitCode, detail: lastLine(stderr) };
       }
-      const report = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { requests: number; capture: CaptureStats | null; loss: { packetsLost: number; transactionsLost: number } };
-      return { transactions: report.requests, lost: { packets: report.loss.packetsLost, transactions: report.loss.transactionsLost }, exitCode, detail: JSON.stringify(report.capture) };
+      const report = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { requests: number; tls: { connections: number }; capture: CaptureStats | null; loss: { packetsLost: number; transactionsLost: number } };
+      return { transactions: TLS && !DECRYPT ? report.tls.connections : report.requests, lost: { packets: report.loss.packetsLost, transactions: report.loss.transactionsLost }, exitCode, detail: JSON.stringify(report.capture) };
     },
   };
 }
@@ -256,6 +266,13 @@ function countLines(file: string, needle: string): number {
   return Number(result.stdout.trim()) || 0;
 }
 
+/** Connections nginx has accepted so far, from its status page (this request's own included). */
+async function acceptedConnections(): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${PORT + 1}/status`);
+  const text = await response.text();
+  return Number(/\n\s*(\d+)\s+\d+\s+\d+/.exec(text)?.[1] ?? NaN);
+}
+
 function lastLine(text: string): string {
   return text.trim().split('\n').slice(-1)[0] ?? '';
 }
@@ -285,6 +302,16 @@ function runWrk(args: string[], seconds: number): Promise<{ stdout: string }> {
   });
 }
 
+/** bench/tlsClient as the load (LIVE_TLS=keylog); its output in wrk's form, for the rate column. */
+function runTlsClient(dir: string, seconds: number, paths: string[]): Promise<{ stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'tlsClient.js'), String(PORT), String(seconds), String(WRK_CONNECTIONS), path.join(dir, 'sslkeys.log'), paths.join(',')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.on('exit', () => resolve({ stdout: `Requests/sec: ${Number(stdout.trim()) / seconds}` }));
+  });
+}
+
 async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number, sampleEveryMs = 0): Promise<RunResult> {
   const accessLog = path.join(dir, 'access.log');
   fs.rmSync(accessLog, { force: true });
@@ -299,6 +326,7 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
     httpry = spawn('httpry', ['-i', 'lo', '-q', '-o', httpryOut, `tcp port ${PORT}`], { stdio: 'ignore' });
   }
   await sleep(1000);
+  const acceptedBefore = TLS && !DECRYPT ? await acceptedConnections() : 0;
   const before = sampleProcess(wiretop.pid);
   const httpryBefore = httpry ? sampleProcess(httpry.pid!) : null;
   const rssSeries: number[] = [];
@@ -306,17 +334,22 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
     ? setInterval(() => { const s = sampleProcess(wiretop.pid); if (s) rssSeries.push(Math.round(s.rssMb)); }, sampleEveryMs)
     : null;
   // Not spawnSync: the RSS sampler must run meanwhile.
-  const wrk = await runWrk(['-t' + WRK_THREADS, '-c' + WRK_CONNECTIONS, `-d${seconds}s`, '-s', wrkScript(dir, paths), `http://127.0.0.1:${PORT}/`], seconds);
+  const wrk = DECRYPT
+    ? await runTlsClient(dir, seconds, paths)
+    : await runWrk(['-t' + WRK_THREADS, '-c' + WRK_CONNECTIONS, `-d${seconds}s`, '-s', wrkScript(dir, paths), `${TLS ? 'https' : 'http'}://127.0.0.1:${PORT}/`], seconds);
   if (sampler) clearInterval(sampler);
   // Let the last transactions through the worker's hold time before stopping.
   await sleep(3000);
   const after = sampleProcess(wiretop.pid);
   const httpryAfter = httpry ? sampleProcess(httpry.pid!) : null;
   if (httpry) { httpry.kill('SIGINT'); await waitForExit(httpry, 10_000); }
+  const acceptedAfter = TLS && !DECRYPT ? await acceptedConnections() : 0;
   const result = await wiretop.stop();
   nginx.kill('SIGQUIT');
   await waitForExit(nginx, 10_000);
-  const logged = countLines(accessLog, 'HTTP/1.1"');
+  // With TLS, what is counted is connections: those nginx accepted during the run (its status
+  // page, on another port, counts every one, with or without a request; less the status request).
+  const logged = TLS && !DECRYPT ? acceptedAfter - acceptedBefore - 1 : countLines(accessLog, 'HTTP/1.1"');
   const cpu = before && after ? after.cpuSeconds - before.cpuSeconds : NaN;
   let httpryResult: RunResult['httpry'] = null;
   if (httpry && httpryBefore && httpryAfter) {
@@ -359,7 +392,12 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) throw new Error('build first: npm run build');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-live-'));
   const paths = writeSite(dir);
-  process.stdout.write(`nginx 127.0.0.1:${PORT} (1 worker), wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS}, wiretop -i lo -p ${PORT} ${EXTRA_ARGS.join(' ')}`
+  if (DECRYPT) fs.writeFileSync(path.join(dir, 'sslkeys.log'), '', { mode: 0o600 });
+  if (TLS) {
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '2',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  }
+  process.stdout.write(`${TLS ? 'HTTPS, a TLS connection per request, counting connections; ' : ''}nginx 127.0.0.1:${PORT} (1 worker), wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS}, wiretop -i lo -p ${PORT} ${EXTRA_ARGS.join(' ')}`
     + `${WITH_HTTPRY && has('httpry') ? ', httpry beside it' : ''}; ${os.cpus().length} cores\n`);
   process.stdout.write('mode   run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio exit\n');
   try {

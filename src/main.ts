@@ -58,6 +58,9 @@ export function portFilter(ports: number[]): string {
   return ports.map((p) => `tcp port ${p}`).join(' or ');
 }
 
+/** The snap length of a live capture that decrypts TLS: the largest packet Linux captures. */
+export const KEYLOG_SNAP_LENGTH = 262_144;
+
 /** What the options (and the config's capture settings) say to capture from. */
 export function sourceSpec(options: CliOptions, headless: boolean, config: Config): CaptureSourceSpec {
   const speed = options.speed ?? (headless ? 0 : 1);
@@ -70,7 +73,10 @@ export function sourceSpec(options: CliOptions, headless: boolean, config: Confi
     iface: options.iface ?? '',
     filter: options.filter ?? portFilter(options.ports),
     bufferBytes: config.buffer_size * 1024 * 1024,
-    snapLength: config.snap_length,
+    // Decrypting needs whole packets: a packet cut at the snap length cuts a TLS record, and a
+    // direction's decryption stops at the first record it cannot authenticate (a large
+    // coalesced packet — GRO, TSO, loopback — is far over the default 8192).
+    snapLength: config.keylog_file !== null ? Math.max(config.snap_length, KEYLOG_SNAP_LENGTH) : config.snap_length,
     nice: config.capture_nice,
     promiscuous: config.promiscuous,
   };

@@ -8,6 +8,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { captureLimits } from '../src/capture/limits';
+import { parseCommandLine } from '../src/cli';
+import { defaultConfig } from '../src/config';
+import { KEYLOG_SNAP_LENGTH, sourceSpec } from '../src/main';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { FileKeyLog, KeyLog } from '../src/tls/keyLog';
 import { canDecrypt, cipherSuiteName } from '../src/tls/decrypt';
@@ -167,6 +170,12 @@ describe('the key log', () => {
     expect(keys.lookup(Buffer.from(random, 'hex'))?.clientTraffic?.length).toBe(32);
     expect(keys.badLines).toBe(1);
     expect(keys.size).toBe(1);
+  });
+
+  it('a live capture watches 80 and 443 by default, and takes whole packets when it decrypts', () => {
+    const options = parseCommandLine(['-i', 'lo']);
+    expect(sourceSpec(options, true, defaultConfig())).toMatchObject({ filter: 'tcp port 80 or tcp port 443', snapLength: 8192 });
+    expect(sourceSpec(options, true, { ...defaultConfig(), keylog_file: '/run/keys/k.log' })).toMatchObject({ snapLength: KEYLOG_SNAP_LENGTH });
   });
 
   it('names cipher suites and says which it decrypts', () => {
