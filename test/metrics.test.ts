@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
-import { LabelLimiter, MetricsSink, OTHER, parseListen } from '../src/sinks/metrics';
+import { LabelLimiter, MetricsSink, OTHER, parseListen, withMetrics } from '../src/sinks/metrics';
 import type { HttpEvent } from '../src/types';
 import { httpEvent } from './helpers/events';
 
@@ -45,6 +45,24 @@ describe('metrics', () => {
     expect(text).toMatch(/^wiretop_alert_state\{rule="High traffic"\} 1$/m);
     expect(text).toMatch(/^wiretop_capture_active_connections 0$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    metrics.stop();
+  });
+
+  it('count TLS connections by version and ALPN (bounded labels), their bytes and handshake times; a primary output still gets them', async () => {
+    const { metrics, series } = setup();
+    const tls = (version: string, alpn: string, handshakeMs: number | null) => ({
+      ts: T0, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 443, serverName: 'a.example', versionsOffered: [version], version, cipher: '', alpnOffered: [],
+      alpn, handshakeMs, bytesToServer: 100, bytesToClient: 1000, durationMs: 5, decrypted: false, requests: 0,
+    });
+    const printed: number[] = [];
+    const sink = withMetrics({ onEvents: () => undefined, onTls: (c) => { printed.push(c.length); }, finish: () => undefined }, metrics);
+    sink.onTls!([tls('TLS 1.3', 'h2', 3), tls('TLS 1.3', 'h2', 4), tls('TLS 1.2', 'http/1.1', null), tls('0x7f1c', '\\x00evil', 2), tls('', '', null)]);
+    expect(printed).toEqual([5]);
+    const connections = await series('wiretop_tls_connections_total');
+    const count = (version: string, alpn: string) => connections.find((v) => v.labels.version === version && v.labels.alpn === alpn)?.value;
+    expect([count('TLS 1.3', 'h2'), count('TLS 1.2', 'http/1.1'), count(OTHER, OTHER), count('unknown', 'none')]).toEqual([2, 1, 1, 1]);
+    expect((await series('wiretop_tls_bytes_total')).map((v) => [v.labels.direction, v.value])).toEqual([['to_server', 500], ['to_client', 5000]]);
+    expect(await metrics.registry.metrics()).toMatch(/^wiretop_tls_handshake_duration_seconds_count 3$/m);
     metrics.stop();
   });
 

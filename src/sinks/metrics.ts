@@ -12,7 +12,7 @@ import * as http from 'http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunView } from '../run/runState';
 import { isErrorEvent } from '../stats/modules';
-import type { HttpEvent } from '../types';
+import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from './sink';
 
 /** Requests a host or section needs before it may have its own label value. */
@@ -85,6 +85,9 @@ export class MetricsSink implements Sink {
   private readonly responseBytes: Counter<'host' | 'section'>;
   private readonly requestBytes: Counter<'host' | 'section'>;
   private readonly errors: Counter<'host' | 'section'>;
+  private readonly tlsConnections: Counter<'version' | 'alpn'>;
+  private readonly tlsBytes: Counter<'direction'>;
+  private readonly tlsHandshake: Histogram;
   private server: http.Server | null = null;
   private readonly unsubscribe: () => void;
 
@@ -100,6 +103,9 @@ export class MetricsSink implements Sink {
     });
     this.requestBytes = new Counter({ name: 'wiretop_http_request_body_bytes_total', help: 'Bytes of request bodies.', labelNames: ['host', 'section'], registers });
     this.responseBytes = new Counter({ name: 'wiretop_http_response_body_bytes_total', help: 'Bytes of response bodies.', labelNames: ['host', 'section'], registers });
+    this.tlsConnections = new Counter({ name: 'wiretop_tls_connections_total', help: 'TLS connections seen (counted when they end), by version and ALPN protocol chosen.', labelNames: ['version', 'alpn'], registers });
+    this.tlsBytes = new Counter({ name: 'wiretop_tls_bytes_total', help: 'Bytes of TLS connections, to the server and to the client.', labelNames: ['direction'], registers });
+    this.tlsHandshake = new Histogram({ name: 'wiretop_tls_handshake_duration_seconds', help: 'Time from the ClientHello to the first byte of the server\'s answer.', buckets: DURATION_BUCKETS, registers });
     this.captureMetrics(registers);
     this.alertMetrics(registers);
     collectDefaultMetrics({ register: this.registry });
@@ -165,6 +171,16 @@ export class MetricsSink implements Sink {
     }
   }
 
+  /** TLS connections that ended. Labels are bounded: known versions and protocols, else `other`. */
+  onTls(connections: readonly TlsConnection[]): void {
+    for (const c of connections) {
+      this.tlsConnections.inc({ version: TLS_VERSIONS.has(c.version) ? c.version : c.version === '' ? 'unknown' : OTHER, alpn: ALPN.has(c.alpn) ? c.alpn : c.alpn === '' ? 'none' : OTHER });
+      this.tlsBytes.inc({ direction: 'to_server' }, c.bytesToServer);
+      this.tlsBytes.inc({ direction: 'to_client' }, c.bytesToClient);
+      if (c.handshakeMs !== null) this.tlsHandshake.observe(c.handshakeMs / 1000);
+    }
+  }
+
   private admit(second: number): void {
     // Once both are full, nothing more is admitted: no need to ask the statistics every second.
     if (this.hosts.size >= this.hosts.limit && this.sections.size >= this.sections.limit) return;
@@ -192,6 +208,9 @@ export class MetricsSink implements Sink {
     counter('wiretop_capture_parse_errors_total', 'HTTP messages that could not be parsed.', (s) => s.parseErrors);
     counter('wiretop_capture_dropped_events_total', 'Transactions dropped because wiretop was behind.', (s) => s.eventsDropped);
     counter('wiretop_capture_decode_errors_total', 'Frames that could not be decoded.', (s) => s.decodeErrors);
+    counter('wiretop_tls_decrypted_connections_total', 'TLS connections decrypted with the key log.', (s) => s.tlsDecrypted);
+    counter('wiretop_tls_no_key_connections_total', 'TLS connections the key log had no secrets for.', (s) => s.tlsNoKey);
+    counter('wiretop_tls_decrypt_errors_total', 'TLS records that did not decrypt.', (s) => s.tlsDecryptErrors);
     new Gauge({
       name: 'wiretop_capture_active_connections', help: 'TCP connections tracked now.', registers,
       collect() { this.set(run.health.latest?.flowsActive ?? 0); },
@@ -243,6 +262,9 @@ export class MetricsSink implements Sink {
   }
 }
 
+const TLS_VERSIONS = new Set(['TLS 1.3', 'TLS 1.2', 'TLS 1.1', 'TLS 1.0', 'SSL 3.0']);
+const ALPN = new Set(['h2', 'http/1.1', 'http/1.0', 'h3']);
+
 /** Methods as labels: the common ones as they are, anything else `other` (a method is any token on the wire). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 function methodLabel(method: string): string {
@@ -256,6 +278,10 @@ export function withMetrics(primary: Sink, metrics: MetricsSink): Sink {
     onEvents(events, encoded) {
       metrics.onEvents(events);
       primary.onEvents(events, encoded);
+    },
+    onTls(connections) {
+      metrics.onTls(connections);
+      primary.onTls?.(connections);
     },
     finish: () => primary.finish(),
     ...(primary.onCaptureStats !== undefined ? { onCaptureStats: () => primary.onCaptureStats!() } : {}),
