@@ -89,8 +89,9 @@ export class CaptureLoop {
           await this.waitFor(source.wait(Math.max(1, FLUSH_MS - (Date.now() - lastFlush))));
         }
       }
-      this.postEvents(this.pipeline.finish());
+      const last = this.pipeline.finish();
       this.postTls();
+      this.postEvents(last);
       this.postStats();
     } finally {
       source.close();
@@ -99,9 +100,11 @@ export class CaptureLoop {
   }
 
   private flush(): void {
+    // TLS connections first: they are counted when they end, before the watermark that the
+    // transactions' message carries closes that second.
+    this.postTls();
     const events = this.pipeline.release();
     if (events.length > 0) this.postEvents(events);
-    this.postTls();
   }
 
   /** TLS connection records: one per connection, few beside transactions, so sent as they are. */

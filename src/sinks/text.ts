@@ -61,6 +61,8 @@ export class TextSink implements Sink {
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
+      // TLS only once there is some: a plain-HTTP run's summary stays as it was.
+      ...(stats.tls.connections > 0 ? [`  tls:      ${list(stats.tls.names.view('recent', now).entries.slice(0, LIST))}`] : []),
       ...this.run.stats.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
     if (this.run.health.latest?.interfaceDown === 1) lines.push('  WARNING: the interface is down: no traffic can be seen');

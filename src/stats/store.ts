@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config';
 import type { HttpEvent, TlsConnection } from '../types';
-import { TlsModule } from './tls';
+import { endTime, TlsModule } from './tls';
 import { createBuiltinModules, type BuiltinModules } from './modules';
 import type { StatModule } from './statModule';
 
@@ -96,8 +96,9 @@ export class StatsStore {
   /** Adds TLS connections. Notifies nobody. */
   ingestTls(connections: readonly TlsConnection[]): void {
     for (const connection of connections) {
-      if (connection.ts > this.latestEventTs) this.latestEventTs = connection.ts;
-      if (connection.ts < this.earliestEventTs) this.earliestEventTs = connection.ts;
+      const ended = endTime(connection);
+      if (ended > this.latestEventTs) this.latestEventTs = ended;
+      if (ended < this.earliestEventTs) this.earliestEventTs = ended;
       this.tls.ingest(connection);
     }
   }

@@ -28,6 +28,11 @@ export interface TlsReport {
   serverNames: Array<{ serverName: string; connections: number; bytes: number; version: string; alpn: string; handshakeMs: { p50: number | null; p95: number | null } }>;
 }
 
+/** When a connection ended (its record's `ts` is its ClientHello's). */
+export function endTime(connection: TlsConnection): number {
+  return connection.ts + connection.durationMs / 1000;
+}
+
 /** A TLS connection's server name as a key. */
 export function serverNameOf(connection: TlsConnection): string {
   return connection.serverName === '' ? NO_SERVER_NAME : connection.serverName;
@@ -64,7 +69,9 @@ export class TlsModule {
     this.versions = make(SMALL);
   }
 
+  /** A connection is counted in the second it ended (when its record comes), so it is never late for its window. */
   ingest(c: TlsConnection): void {
+    const at = endTime(c);
     const name = serverNameOf(c);
     const size = c.bytesToServer + c.bytesToClient;
     const version = c.version === '' ? '?' : c.version;
@@ -73,11 +80,11 @@ export class TlsModule {
     if (c.decrypted) this.decrypted++;
     this.decryptedRequests += c.requests;
     if (c.alpn === 'h2') this.http2++;
-    this.names.add(name, c.ts, size, false, c.handshakeMs);
-    this.nameVersions.add(name + KEY_SEPARATOR + version, c.ts, size, false, null);
-    this.nameAlpn.add(name + KEY_SEPARATOR + (c.alpn === '' ? '-' : c.alpn), c.ts, size, false, null);
-    this.nameClients.add(name + KEY_SEPARATOR + c.src, c.ts, size, false, null);
-    this.versions.add(version, c.ts, size, false, null);
+    this.names.add(name, at, size, false, c.handshakeMs);
+    this.nameVersions.add(name + KEY_SEPARATOR + version, at, size, false, null);
+    this.nameAlpn.add(name + KEY_SEPARATOR + (c.alpn === '' ? '-' : c.alpn), at, size, false, null);
+    this.nameClients.add(name + KEY_SEPARATOR + c.src, at, size, false, null);
+    this.versions.add(version, at, size, false, null);
   }
 
   tick(second: number): void {
