@@ -6,7 +6,7 @@ export const DEMO_CALM_SECONDS = 35;
 export const DEMO_SPIKE_SECONDS = 15;
 export const DEMO_CYCLES = 60;
 
-/** The demo profile starting at `startTs`: ~20 req/s, spikes to ~90 req/s, calm again. */
+/** The demo profile starting at `startTs`: ~20 req/s, spikes to ~90 req/s, calm again; 3 TLS connections a second throughout. */
 export function demoProfile(startTs: number, seed: number): TrafficProfile {
   const cycle = [
     { seconds: DEMO_CALM_SECONDS, rps: 20 },
@@ -19,5 +19,7 @@ export function demoProfile(startTs: number, seed: number): TrafficProfile {
     seed,
     connections: 24,
     requestsPerConnection: 40,
+    // A few HTTPS connections beside, for the TLS panel.
+    tlsPerSecond: 3,
   };
 }

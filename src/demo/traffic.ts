@@ -6,6 +6,7 @@
  */
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../capture/decode';
 import { buildFrame, type Endpoint } from './frames';
+import { tlsConnections } from './tlsTraffic';
 
 /** A stretch of traffic at a steady request rate. */
 export interface TrafficPhase {
@@ -24,6 +25,8 @@ export interface TrafficProfile {
   connections: number;
   /** Requests a connection carries before it is closed and replaced. */
   requestsPerConnection: number;
+  /** TLS connections a second beside the HTTP traffic (the demo's; default none). */
+  tlsPerSecond?: number;
 }
 
 /** One generated frame. */
@@ -179,8 +182,12 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
 
   let t = profile.startTs;
   let slot = 0;
+  // TLS connections draw on a random stream of their own: the HTTP traffic is the same without them.
+  const tlsRandom = seededRandom(profile.seed + 7919);
+  let tlsPort = 40000;
   for (const phase of profile.phases) {
     const phaseEnd = t + phase.seconds;
+    if ((profile.tlsPerSecond ?? 0) > 0) tlsPort = tlsConnections(t, phase.seconds, profile.tlsPerSecond!, tlsRandom, (frame) => heap.push(frame), tlsPort);
     const count = Math.round(phase.seconds * phase.rps);
     const interval = phase.seconds / Math.max(1, count);
     for (let n = 0; n < count; n++) {

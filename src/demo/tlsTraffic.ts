@@ -1,0 +1,115 @@
+/**
+ * TLS connections for `--demo`, so the TLS panel has something to show: handshakes to a few
+ * HTTPS sites (TLS 1.3 and 1.2, h2 and http/1.1, one client without SNI), some encrypted
+ * records each way, and a close. Their bytes are made up (no real cryptography): what wiretop
+ * reads of them without a key log is the hellos and the byte counts.
+ */
+import { TCP_ACK, TCP_FIN, TCP_SYN } from '../capture/decode';
+import { buildFrame, type Endpoint } from './frames';
+import type { TimedFrame } from './traffic';
+
+const PSH = 0x08;
+const MSS = 1448;
+
+/** The demo's HTTPS sites: server name, weight, version, cipher suite, ALPN chosen. */
+const SITES: Array<{ name: string; weight: number; version: number; suite: number; alpn: string }> = [
+  { name: 'login.example.com', weight: 0.35, version: 0x0304, suite: 0x1301, alpn: 'h2' },
+  { name: 'cdn.example.net', weight: 0.3, version: 0x0304, suite: 0x1302, alpn: 'h2' },
+  { name: 'api.example.com', weight: 0.2, version: 0x0303, suite: 0xc02f, alpn: 'http/1.1' },
+  { name: 'legacy.example.org', weight: 0.1, version: 0x0303, suite: 0xc030, alpn: '' },
+  { name: '', weight: 0.05, version: 0x0304, suite: 0x1303, alpn: '' },
+];
+
+function u16(n: number): Buffer {
+  return Buffer.from([n >> 8, n & 255]);
+}
+
+function vec16(body: Buffer): Buffer {
+  return Buffer.concat([u16(body.length), body]);
+}
+
+function extension(type: number, body: Buffer): Buffer {
+  return Buffer.concat([u16(type), vec16(body)]);
+}
+
+function alpnList(protocols: string[]): Buffer {
+  return vec16(Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]))));
+}
+
+function record(type: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type, 3, 3]), u16(body.length), body]);
+}
+
+function handshake(type: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type, 0, body.length >> 8, body.length & 255]), body]);
+}
+
+function clientHello(name: string, random: Buffer): Buffer {
+  const extensions = [
+    ...(name !== '' ? [extension(0, vec16(Buffer.concat([Buffer.from([0]), vec16(Buffer.from(name, 'latin1'))])))] : []),
+    extension(16, alpnList(['h2', 'http/1.1'])),
+    // supported_versions: a GREASE value first, as browsers send.
+    extension(43, Buffer.from([6, 0x4a, 0x4a, 0x03, 0x04, 0x03, 0x03])),
+  ];
+  const body = Buffer.concat([u16(0x0303), random, Buffer.from([0]), vec16(Buffer.from([0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0xc0, 0x2f, 0xc0, 0x30])), Buffer.from([1, 0]), vec16(Buffer.concat(extensions))]);
+  return record(22, handshake(1, body));
+}
+
+function serverHello(site: typeof SITES[number], random: Buffer): Buffer {
+  const extensions = [
+    ...(site.version === 0x0304 ? [extension(43, u16(0x0304))] : []),
+    // TLS 1.3 servers say their ALPN choice encrypted; 1.2 servers in the ServerHello.
+    ...(site.version !== 0x0304 && site.alpn !== '' ? [extension(16, alpnList([site.alpn]))] : []),
+  ];
+  const body = Buffer.concat([u16(0x0303), random, Buffer.from([0]), u16(site.suite), Buffer.from([0]), vec16(Buffer.concat(extensions))]);
+  return record(22, handshake(2, body));
+}
+
+/**
+ * The frames of `perSecond` TLS connections a second from `start` for `seconds`, pushed to
+ * `push` (the generator's time-ordered heap). `random` is a stream of its own: the HTTP traffic
+ * stays the same with or without it.
+ */
+export function tlsConnections(start: number, seconds: number, perSecond: number, random: () => number, push: (frame: TimedFrame) => void, firstPort: number): number {
+  const count = Math.round(seconds * perSecond);
+  let port = firstPort;
+  for (let n = 0; n < count; n++) {
+    let pick = random();
+    const site = SITES.find((s) => (pick -= s.weight) < 0) ?? SITES[0];
+    const client: Endpoint = { addr: `10.2.${Math.floor(random() * 20)}.${1 + Math.floor(random() * 200)}`, port };
+    port = port >= 60000 ? 20000 : port + 1;
+    const server: Endpoint = { addr: '10.0.1.1', port: 443 };
+    let ts = start + (seconds * (n + random())) / Math.max(1, count);
+    let seqC = Math.floor(random() * 2 ** 32);
+    let seqS = Math.floor(random() * 2 ** 32);
+    const send = (from: 'c' | 's', flags: number, payload?: Buffer) => {
+      const [src, dst] = from === 'c' ? [client, server] : [server, client];
+      for (let offset = 0; offset < Math.max(1, payload?.length ?? 0); offset += MSS) {
+        const piece = payload?.subarray(offset, Math.min(payload.length, offset + MSS));
+        push({ ts, frame: buildFrame({ src, dst, seq: from === 'c' ? seqC : seqS, ack: from === 'c' ? seqS : seqC, flags, payload: piece }) });
+        const advance = (piece?.length ?? 0) + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0);
+        if (from === 'c') seqC = (seqC + advance) >>> 0; else seqS = (seqS + advance) >>> 0;
+        ts += 0.00005;
+      }
+    };
+    const bytes = (length: number) => Buffer.from(Array.from({ length }, () => Math.floor(random() * 256)));
+    send('c', TCP_SYN);
+    send('s', TCP_SYN | TCP_ACK);
+    send('c', TCP_ACK);
+    send('c', PSH | TCP_ACK, clientHello(site.name, bytes(32)));
+    ts += 0.002 + random() * random() * 0.03;
+    // ServerHello, then the rest of the server's handshake (certificate and all), encrypted or not: opaque here.
+    send('s', PSH | TCP_ACK, Buffer.concat([serverHello(site, bytes(32)), record(site.version === 0x0304 ? 23 : 22, bytes(1500 + Math.floor(random() * 2500)))]));
+    for (let exchange = 0, n2 = 1 + Math.floor(random() * 6); exchange < n2; exchange++) {
+      ts += 0.001 + random() * 0.05;
+      send('c', PSH | TCP_ACK, record(23, bytes(200 + Math.floor(random() * 600))));
+      ts += 0.002 + random() * random() * 0.08;
+      send('s', PSH | TCP_ACK, record(23, bytes(300 + Math.floor(random() * 12_000))));
+    }
+    ts += 0.001;
+    send('c', TCP_FIN | TCP_ACK);
+    send('s', TCP_FIN | TCP_ACK);
+    send('c', TCP_ACK);
+  }
+  return port;
+}
