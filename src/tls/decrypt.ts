@@ -5,6 +5,7 @@
  * earlier are not decrypted: their connections keep their metadata only.
  */
 import * as crypto from 'crypto';
+import { ownCopy } from './records';
 
 type Aead = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
 
@@ -177,7 +178,7 @@ export class DirectionKeys {
 
 function tls13Keys(aead: Aead, hash: string, secret: Buffer): DirectionKeys {
   const keyLength = aead === 'aes-128-gcm' ? 16 : 32;
-  return new DirectionKeys(aead, expandLabel(hash, secret, 'key', keyLength), expandLabel(hash, secret, 'iv', 12), true, secret, hash);
+  return new DirectionKeys(aead, ownCopy(expandLabel(hash, secret, 'key', keyLength)), ownCopy(expandLabel(hash, secret, 'iv', 12)), true, ownCopy(secret), hash);
 }
 
 /** TLS 1.3 keys from a traffic secret, for suite `suiteId`; null when the suite is not one of 1.3's. */
@@ -199,7 +200,7 @@ export function keysFromMasterSecret(suiteId: number, master: Buffer, clientRand
   const clientIv = block.subarray(2 * keyLength, 2 * keyLength + fixedIvLength);
   const serverIv = block.subarray(2 * keyLength + fixedIvLength, 2 * keyLength + 2 * fixedIvLength);
   return {
-    client: new DirectionKeys(params.aead, clientKey, clientIv, false),
-    server: new DirectionKeys(params.aead, serverKey, serverIv, false),
+    client: new DirectionKeys(params.aead, ownCopy(clientKey), ownCopy(clientIv), false),
+    server: new DirectionKeys(params.aead, ownCopy(serverKey), ownCopy(serverIv), false),
   };
 }

@@ -122,7 +122,9 @@ class Reader {
   /** A copy of the next `length` bytes (empty when they are not there). */
   bytes(length: number): Buffer {
     if (this.at + length > this.end) { this.ok = false; return Buffer.alloc(0); }
-    const copy = Buffer.from(this.buf.subarray(this.at, this.at + length));
+    // Not from Buffer's shared pool: a kept copy would hold on to a whole 8 KB slab.
+    const copy = Buffer.allocUnsafeSlow(length);
+    this.buf.copy(copy, 0, this.at, this.at + length);
     this.at += length;
     return copy;
   }

@@ -12,6 +12,18 @@ export const MAX_RECORD_BODY = 16384 + 256;
 /** Bytes of handshake data gathered at most for one hello. */
 export const MAX_HELLO = 64 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A copy of `bytes` in memory of its own. Small Buffers otherwise come from a shared 8 KB
+ * pool, and one kept for long (a key, a waiting record) would keep its whole slab alive.
+ */
+export function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
 export const CONTENT = { CHANGE_CIPHER_SPEC: 20, ALERT: 21, HANDSHAKE: 22, APPLICATION_DATA: 23 } as const;
 
 /** Receives the records of a direction. `body[start, end)` is only valid during the call. */
@@ -21,7 +33,10 @@ export interface RecordHandler {
 
 /** Splits a direction's bytes into records. Once framing is lost (not TLS, a gap of unknown size) it stays lost. */
 export class RecordReader {
-  private readonly header = Buffer.alloc(RECORD_HEADER);
+  /** A header that spans segments is gathered here (made when first needed: most never do). */
+  private spanningHeader: Buffer | null = null;
+  /** The current record's header: a view of the segment, or spanningHeader. */
+  private header: Buffer = EMPTY;
   private headerLength = 0;
   /** Body bytes still to come of the current record (its header is whole). */
   private remaining = 0;
@@ -37,12 +52,20 @@ export class RecordReader {
     let pos = start;
     while (pos < end && !this.lost) {
       if (this.remaining === 0) {
-        const take = Math.min(RECORD_HEADER - this.headerLength, end - pos);
-        buf.copy(this.header, this.headerLength, pos, pos + take);
-        this.headerLength += take;
-        pos += take;
-        if (this.headerLength < RECORD_HEADER) return;
-        this.headerLength = 0;
+        if (this.headerLength === 0 && end - pos >= RECORD_HEADER) {
+          // The usual case: the whole header in this segment, read in place.
+          this.header = buf.subarray(pos, pos + RECORD_HEADER);
+          pos += RECORD_HEADER;
+        } else {
+          this.spanningHeader ??= Buffer.allocUnsafeSlow(RECORD_HEADER);
+          const take = Math.min(RECORD_HEADER - this.headerLength, end - pos);
+          buf.copy(this.spanningHeader, this.headerLength, pos, pos + take);
+          this.headerLength += take;
+          pos += take;
+          if (this.headerLength < RECORD_HEADER) return;
+          this.headerLength = 0;
+          this.header = this.spanningHeader;
+        }
         const type = this.header[0];
         const length = this.header.readUInt16BE(3);
         if (type < CONTENT.CHANGE_CIPHER_SPEC || type > CONTENT.APPLICATION_DATA || this.header[1] !== 3 || length === 0 || length > MAX_RECORD_BODY) {
@@ -52,8 +75,16 @@ export class RecordReader {
         if (end - pos >= length) {
           // The whole record is in this segment: no copy.
           this.handler.onRecord(type, this.header, buf, pos, pos + length, ts);
+          // A view kept past this call would keep the capture's whole buffer alive.
+          this.header = EMPTY;
           pos += length;
           continue;
+        }
+        // The segment's view is only valid during this call: keep a copy for the record's end.
+        if (this.header !== this.spanningHeader) {
+          this.spanningHeader ??= Buffer.allocUnsafeSlow(RECORD_HEADER);
+          this.header.copy(this.spanningHeader);
+          this.header = this.spanningHeader;
         }
         this.remaining = length;
         this.skipping = !this.budget.take(length);
@@ -105,6 +136,7 @@ export class RecordReader {
   /** Stops framing (and lets go of the buffer). */
   loseFraming(): void {
     this.lost = true;
+    this.header = EMPTY;
     this.releaseBody();
     this.remaining = 0;
     this.headerLength = 0;
