@@ -3,7 +3,7 @@
  * throw; every string it emits stays within max_str_length and free of control characters.
  */
 import { LinkType, TCP_ACK } from '../src/capture/decode';
-import { captureLimits } from '../src/capture/limits';
+import { CONNECTION_COST, captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { MAX_URI_LENGTH } from '../src/http/head';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
@@ -345,5 +345,27 @@ describe('hostile TLS', () => {
     expect(pipeline.releaseTls()).toHaveLength(tlsFlows);
     expect(tlsFlows).toBeGreaterThan(100);
     expect(tlsHelloErrors).toBeGreaterThanOrEqual(1000 - tlsFlows);
+  });
+});
+
+describe('hostile TLS connections', () => {
+  it('TLS sessions take room among the connections: a flood of open TLS connections stays within the flow table bound, each ended one reported', () => {
+    const limits = { ...captureLimits(MAX_STR), maxFlows: 300 };
+    const pipeline = new CapturePipeline(limits, 2);
+    const hello = records(clientHello('flood.example', ['h2'], [0x0304]), 16384);
+    let most = 0;
+    for (let i = 0; i < 2000; i++) {
+      const conv = new Conversation({ addr: `10.4.${i >> 8}.${i & 255}`, port: 20000 + i }, { addr: '10.0.0.2', port: 443 }, 1_700_000_000 + i / 100).handshake();
+      conv.send('client', hello);
+      for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      most = Math.max(most, pipeline.stats.flowsActive + Math.ceil(limits.tlsSessions.used / CONNECTION_COST));
+    }
+    expect(most).toBeLessThanOrEqual(301);
+    const ended = pipeline.releaseTls().length;
+    expect(pipeline.stats.flowsDropped).toBeGreaterThan(1600);
+    expect(ended).toBe(pipeline.stats.flowsDropped);
+    pipeline.finish();
+    expect(pipeline.releaseTls().length + ended).toBe(2000);
+    expect(limits.tlsSessions.used).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Tracks TCP connections: finds a segment's connection by its address/port 4-tuple, feeds the
  * right direction's reassembly, and ends connections on FIN/RST, on idleness, and at the end of
- * the capture. Bounded (`maxFlows`, from the memory budget): a full table ends the least
- * recently active connection it finds to make room, and counts it.
+ * the capture. Bounded (`maxFlows`, from the memory budget, TLS sessions taking their share of
+ * it): a full table ends the least recently active connection it finds to make room, and counts it.
  */
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter, type RequestNaming, type TlsEmitter } from '../http/connection';
@@ -10,6 +10,7 @@ import { KEPT_HEAD_BUFFER } from '../http/messageParser';
 import { TextCache } from '../http/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits } from './reassembly';
+import { CONNECTION_COST } from './limits';
 
 /** Limits of the whole tracking state. */
 export interface FlowLimits extends ReassemblyLimits, ConnectionLimits {
@@ -180,7 +181,10 @@ export class FlowTable {
   }
 
   private create(seg: DecodedSegment, src: number | string, dst: number | string, bucket: number, ts: number): Flow {
-    if (this.flows.size >= this.limits.maxFlows) this.makeRoom(ts);
+    // A TLS connection's session takes room too (SESSION_COST in CONNECTION_COST units).
+    for (let tries = 0; tries < 4 && this.flows.size > 0 && this.flows.size + Math.ceil(this.limits.tlsSessions.used / CONNECTION_COST) >= this.limits.maxFlows; tries++) {
+      this.makeRoom(ts);
+    }
     const textA = seg.ipVersion === 4 ? this.ipv4Text(seg.src4) : seg.src6;
     const textB = seg.ipVersion === 4 ? this.ipv4Text(seg.dst4) : seg.dst6;
     let flow = this.spareFlows.pop();

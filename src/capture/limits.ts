@@ -65,6 +65,9 @@ export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEM
     maxPendingRequests: 64,
     // Requests waiting for their responses, all connections together (their strings included).
     pendingRequests: new ByteBudget(share('pendingRequests')),
+    // What TLS connections cost beyond a connection: counted here, it takes room in the
+    // connections' share (the flow table ends connections to make room for it).
+    tlsSessions: new ByteBudget(Infinity),
     maxHeldBytes: share('heldTransactions'),
     maxBytesInFlight: share('transactionsInFlight'),
   };

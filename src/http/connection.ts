@@ -76,6 +76,8 @@ export interface ConnectionLimits extends ParserLimits {
   pendingRequests: ByteBudget;
   /** Secrets to decrypt TLS connections with (`--keylog`), or none. */
   keyLog?: KeyLog | null;
+  /** What the TLS sessions of all connections cost (their buffers are charged to headBuffers). */
+  tlsSessions: ByteBudget;
 }
 
 /** The HTTP side of one TCP connection. */
@@ -162,7 +164,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
       this.inner?.close(ts);
     }
     const record = tls.end();
-    this.limits.headBuffers.give(SESSION_COST);
+    this.limits.tlsSessions.give(SESSION_COST);
     this.tls = null;
     this.inner = null;
     if (record !== null && ts >= 0) this.emitTls?.(record);
@@ -170,8 +172,9 @@ export class HttpConnection implements ParserOwner, SessionOwner {
 
   onTlsStart(_parser: MessageParser, _ts: number): void {
     if (this.tls !== null) return;
-    // A session's state comes from the budget message heads use (a hello is a handshake's head).
-    if (!this.limits.headBuffers.take(SESSION_COST)) {
+    // A session takes room among the connections (the flow table makes room for it); its
+    // buffers come from the budget message heads use (a hello is a handshake's head).
+    if (!this.limits.tlsSessions.take(SESSION_COST)) {
       this.stats.tlsHelloErrors++;
       this.parserA.stop(false);
       this.parserB.stop(false);
