@@ -10,6 +10,7 @@ import * as path from 'path';
 import { TCP_ACK, TCP_SYN } from '../src/capture/decode';
 import { buildFrame, type Endpoint } from '../src/demo/frames';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
+import { clientHello, records } from '../test/helpers/tlsHello';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench-out');
@@ -99,6 +100,17 @@ const FLOODS: Flood[] = [
       }
     },
   },
+  {
+    name: 'hostile-tls',
+    what: '200,000 TLS connections never closed, each a 3 KB ClientHello in one record over 3 segments, every other one cut after its first segment',
+    write(emit) {
+      for (let c = 0; c < 200_000; c++) {
+        const src = client(c);
+        const hello = records(clientHello(`${'n'.repeat(2800)}${c}.example`, ['h2', 'http/1.1'], [0x0304, 0x0303]), 16384);
+        send(emit, src, handshake(emit, src), c % 2 === 0 ? hello : hello.subarray(0, 1400));
+      }
+    },
+  },
 ];
 
 function ensureFlood(flood: Flood): string {
@@ -128,9 +140,10 @@ export function hostileFloods(): string[] {
     const rss = usage === null ? NaN : (JSON.parse(usage[1]) as { maxRSS: number }).maxRSS / 1024;
     let counted = '';
     try {
-      const report = JSON.parse(child.stdout) as { requests: number; capture: Record<string, number> };
+      const report = JSON.parse(child.stdout) as { requests: number; tls: { connections: number }; capture: Record<string, number> };
       const c = report.capture;
-      counted = `${report.requests} requests; parse errors ${c.parseErrors}, head-budget drops ${c.headBufferDrops}, `
+      const tls = c.tlsFlows > 0 ? `${report.tls.connections} TLS connections reported (${c.tlsFlows} seen, hellos given up ${c.tlsHelloErrors}); ` : '';
+      counted = `${tls}${report.requests} requests; parse errors ${c.parseErrors}, head-budget drops ${c.headBufferDrops}, `
         + `reassembly drops ${c.reassemblyDrops}, gaps ${c.gaps}, given up unanswered ${c.pipelineDrops}, connections ended early (table full) ${c.flowsDropped}`;
     } catch {
       counted = `no report (${child.stderr.trim().split('\n').pop() ?? ''})`;

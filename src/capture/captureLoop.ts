@@ -107,10 +107,24 @@ export class CaptureLoop {
     if (events.length > 0) this.postEvents(events);
   }
 
-  /** TLS connection records: one per connection, few beside transactions, so sent as they are. */
+  /**
+   * TLS connection records: one per connection, few beside transactions, so sent as they are
+   * (structured clone), but in flight like a batch: a flood of them is held back (a file) or
+   * dropped and counted (live) like transactions.
+   */
   private postTls(): void {
     const connections = this.pipeline.releaseTls();
-    if (connections.length > 0) this.out.post({ type: 'tls', connections });
+    if (connections.length === 0) return;
+    if (this.source.live && this.behind(MAX_LIVE_BATCHES_IN_FLIGHT - 1, this.maxBytesInFlight)) {
+      this.pipeline.stats.eventsDropped += connections.length;
+      return;
+    }
+    let cost = 0;
+    for (const c of connections) cost += 300 + 2 * (c.serverName.length + c.src.length + c.dst.length + c.cipher.length + c.alpn.length);
+    this.out.post({ type: 'tls', connections });
+    this.batchesInFlight++;
+    this.sizesInFlight.push(cost);
+    this.bytesInFlight += cost;
   }
 
   private postStats(): void {

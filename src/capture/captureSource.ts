@@ -82,6 +82,7 @@ export class WorkerCapture implements CaptureSource {
           break;
         case 'tls':
           listener.onTls?.(message.connections);
+          this.acknowledge(worker);
           break;
         case 'error':
           failed = true;

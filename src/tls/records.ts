@@ -29,6 +29,8 @@ export const CONTENT = { CHANGE_CIPHER_SPEC: 20, ALERT: 21, HANDSHAKE: 22, APPLI
 /** Receives the records of a direction. `body[start, end)` is only valid during the call. */
 export interface RecordHandler {
   onRecord(type: number, header: Buffer, body: Buffer, start: number, end: number, ts: number): void;
+  /** A whole record went by unread (no budget to gather it): what depended on it is lost. */
+  onRecordSkipped?(type: number): void;
 }
 
 /** Splits a direction's bytes into records. Once framing is lost (not TLS, a gap of unknown size) it stays lost. */
@@ -44,6 +46,8 @@ export class RecordReader {
   private bodyLength = 0;
   /** The current record's body is being skipped (no budget for it, or a hole inside it). */
   private skipping = false;
+  /** ...because the budget refused it (a hole is told by gap() instead). */
+  private budgetSkipped = false;
   lost = false;
 
   constructor(private readonly handler: RecordHandler, private readonly budget: ByteBudget) {}
@@ -88,6 +92,7 @@ export class RecordReader {
         }
         this.remaining = length;
         this.skipping = !this.budget.take(length);
+        this.budgetSkipped = this.skipping;
         if (!this.skipping) {
           this.body = Buffer.allocUnsafe(length);
           this.bodyLength = 0;
@@ -115,6 +120,7 @@ export class RecordReader {
     this.remaining -= missing;
     this.releaseBody();
     this.skipping = true;
+    this.budgetSkipped = false;
     if (this.remaining === 0) this.skipping = false;
   }
 
@@ -125,6 +131,8 @@ export class RecordReader {
     this.releaseBody();
     this.skipping = false;
     if (!skipped && body !== null) this.handler.onRecord(this.header[0], this.header, body, 0, length, ts);
+    else if (skipped && this.budgetSkipped) this.handler.onRecordSkipped?.(this.header[0]);
+    this.budgetSkipped = false;
   }
 
   private releaseBody(): void {

@@ -75,6 +75,10 @@ class Direction implements RecordHandler {
   onRecord(type: number, header: Buffer, body: Buffer, start: number, end: number, ts: number): void {
     this.session.onRecord(this, type, header, body, start, end, ts);
   }
+
+  onRecordSkipped(): void {
+    this.session.onRecordSkipped(this);
+  }
 }
 
 /** The TLS side of one TCP connection. */
@@ -153,6 +157,12 @@ export class TlsSession {
       return;
     }
     this.onProtectedRecord(direction, type, header, body, start, end, ts);
+  }
+
+  /** A record of this direction could not be gathered (no budget): a hello it carried is lost, and decryption cannot go on in step. */
+  onRecordSkipped(direction: Direction): void {
+    if (direction.hello !== null) this.helloLost(direction);
+    else if (direction.stage !== Stage.Plain || this.decrypting === true) this.stopDirection(direction);
   }
 
   private helloLost(direction: Direction): void {
