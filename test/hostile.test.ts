@@ -10,7 +10,8 @@ import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traf
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 import { ByteBudget } from '../src/capture/byteBudget';
-import { clientHello, ext, records, vec16 } from './helpers/tlsHello';
+import { clientHello, ext, record, records, serverHello13, vec16 } from './helpers/tlsHello';
+import { KeyLog } from '../src/tls/keyLog';
 
 const MAX_STR = 48;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -367,5 +368,29 @@ describe('hostile TLS connections', () => {
     pipeline.finish();
     expect(pipeline.releaseTls().length + ended).toBe(2000);
     expect(limits.tlsSessions.used).toBe(0);
+  });
+});
+
+describe('hostile TLS records waiting for secrets', () => {
+  it('a flood of one-byte records on a connection the key log does not cover is charged what it holds, bounded, and given back', () => {
+    const budget = new ByteBudget(1024 * 1024);
+    const limits = { ...captureLimits(MAX_STR), headBuffers: budget, keyLog: new KeyLog() };
+    const pipeline = new CapturePipeline(limits, 2);
+    const conv = new Conversation({ addr: '10.5.0.1', port: 30000 }, { addr: '10.0.0.2', port: 443 }).handshake();
+    conv.send('client', records(clientHello('nokey.example', ['http/1.1'], [0x0304]), 16384));
+    conv.send('server', record(22, serverHello13()));
+    const tiny = Buffer.concat(Array.from({ length: 10_000 }, () => record(23, Buffer.from([0x41]))));
+    conv.send('client', tiny, 1400);
+    let most = 0;
+    for (const { ts, frame } of conv.frames) {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      most = Math.max(most, budget.used);
+    }
+    // At most the 64 KiB a connection may hold waiting, each record charged its object too.
+    expect(most).toBeLessThanOrEqual(64 * 1024 + 16 * 1024);
+    pipeline.finish();
+    expect(pipeline.releaseTls()[0]).toMatchObject({ serverName: 'nokey.example', decrypted: false, bytesToServer: expect.any(Number) });
+    expect(pipeline.stats.tlsNoKey).toBe(1);
+    expect(budget.used).toBe(0);
   });
 });

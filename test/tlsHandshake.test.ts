@@ -71,6 +71,12 @@ describe('TLS hellos', () => {
         new HelloCollector().push(records(mutated, 50));
       }).not.toThrow();
     }
+    // Lists kept for a connection's life are short: 8 ALPN names of 64 characters, 8 distinct versions.
+    const many = parseClientHello(clientHello('x.example', Array.from({ length: 40 }, (_, i) => `${'p'.repeat(200)}${i}`), Array.from({ length: 100 }, (_, i) => 0x0300 + (i % 12))).subarray(4))!;
+    expect(many.alpn).toHaveLength(8);
+    expect(many.alpn.every((name) => name.length <= 64)).toBe(true);
+    expect(many.versions.length).toBeLessThanOrEqual(8);
+    expect(new Set(many.versions).size).toBe(many.versions.length);
     // A server name of control characters comes out escaped and bounded.
     const evil = parseClientHello(clientHello(`\u001b[2J${'a'.repeat(1000)}`, [], [0x0304]).subarray(4), 64)!;
     expect(evil.serverName.startsWith('\\x1b[2j')).toBe(true);

@@ -107,23 +107,42 @@ describe('decryption, when things are not as they should be', () => {
     expect(tls.map((c) => c.decrypted)).toEqual([true, false]);
   });
 
-  it('waits for secrets written after the handshake (a key log that grows), then decrypts', () => {
+  it('waits for secrets written after the handshake, line by line (a key log that grows), then decrypts; every budget given back', () => {
     const dir = tempDir();
     const file = path.join(dir, 'keys.log');
     fs.writeFileSync(file, '# SSL/TLS secrets log file\n');
     const fd = fs.openSync(file, 'r');
-    const pipeline = new CapturePipeline({ ...captureLimits(1024), keyLog: new FileKeyLog(fd, 0) }, 2);
+    const limits = { ...captureLimits(1024), keyLog: new FileKeyLog(fd, 0) };
+    const pipeline = new CapturePipeline(limits, 2);
     const frames = recordingFrames(recording);
+    const lines = recording.keyLog.split('\n').filter((line) => line !== '');
+    // The handshake secrets first, the traffic secrets later, as a client writes them.
+    const handshakeLines = lines.filter((line) => line.includes('HANDSHAKE'));
+    const trafficLines = lines.filter((line) => !line.includes('HANDSHAKE'));
     const events: HttpEvent[] = [];
     frames.forEach(({ ts, frame }, i) => {
-      // The secrets reach the file a third of the way in: after the first encrypted records.
-      if (i === Math.floor(frames.length / 3)) fs.appendFileSync(file, recording.keyLog);
+      if (i === Math.floor(frames.length / 4)) fs.appendFileSync(file, handshakeLines.join('\n') + '\n');
+      if (i === Math.floor(frames.length / 3)) fs.appendFileSync(file, trafficLines.join('\n') + '\n');
       pipeline.onFrame(frame, 0, frame.length, frame.length, ts, 1);
       events.push(...pipeline.release());
     });
     events.push(...pipeline.finish());
     fs.closeSync(fd);
     expect(events.map((e) => [e.method, e.uri, e.status])).toEqual(expected(recording, 2));
+    expect([limits.headBuffers.used, limits.tlsSessions.used, limits.pendingRequests.used]).toEqual([0, 0, 0]);
+  });
+
+  it('follows a HelloRetryRequest: the real ServerHello is read, and with the key log every request decrypted', async () => {
+    const retried = await recordTls(credentials, { maxVersion: 'TLSv1.3', serverEcdhCurve: 'P-256', serverName: 'retry.example.test', requests: REQUESTS });
+    // The server's first hello is a HelloRetryRequest (its fixed random, RFC 8446 §4.1.3).
+    const firstServerBytes = retried.connections[0].chunks.find((c) => c.side === 'server')!.data;
+    expect(firstServerBytes.subarray(11, 43).toString('hex')).toBe('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c');
+    const tier1 = runFrames(recordingFrames(retried));
+    expect(tier1.tls[0]).toMatchObject({ serverName: 'retry.example.test', version: 'TLS 1.3', cipher: retried.negotiated[0].cipher });
+    expect(tier1.stats.tlsHelloErrors).toBe(0);
+    const tier2 = runFrames(recordingFrames(retried), undefined, 1024, Infinity, keysOf(retried));
+    expect(tier2.events.map((e) => [e.method, e.uri, e.status])).toEqual(expected(retried, 1));
+    expect(tier2.stats).toMatchObject({ tlsDecryptErrors: 0, orphanResponses: 0 });
   });
 
   it('recognises TLS joined mid-way (no handshake seen) and keeps it out of the non-HTTP count', () => {

@@ -120,7 +120,11 @@ export class CaptureLoop {
       return;
     }
     let cost = 0;
-    for (const c of connections) cost += 300 + 2 * (c.serverName.length + c.src.length + c.dst.length + c.cipher.length + c.alpn.length);
+    for (const c of connections) {
+      cost += 300 + 2 * (c.serverName.length + c.src.length + c.dst.length + c.cipher.length + c.alpn.length);
+      for (const text of c.alpnOffered) cost += 40 + 2 * text.length;
+      cost += 40 * c.versionsOffered.length;
+    }
     this.out.post({ type: 'tls', connections });
     this.batchesInFlight++;
     this.sizesInFlight.push(cost);

@@ -99,6 +99,8 @@ export class HttpConnection implements ParserOwner, SessionOwner {
   private inner: HttpConnection | null = null;
   /** Transactions decrypted from this connection's TLS. */
   decryptedRequests = 0;
+  /** This connection carries the plaintext of another's TLS. */
+  private insideTls = false;
 
   constructor(
     /** Owned by the connection: reset() changes it. */
@@ -163,6 +165,10 @@ export class HttpConnection implements ParserOwner, SessionOwner {
       tls.finishWaiting();
       this.inner?.close(ts);
     }
+    // The inner connection's head buffers go back to the shared budget (the flow table only
+    // releases the outer parsers').
+    this.inner?.parserA.releaseHeadBuffer(0);
+    this.inner?.parserB.releaseHeadBuffer(0);
     const record = tls.end();
     this.limits.tlsSessions.give(SESSION_COST);
     this.tls = null;
@@ -170,8 +176,13 @@ export class HttpConnection implements ParserOwner, SessionOwner {
     if (record !== null && ts >= 0) this.emitTls?.(record);
   }
 
-  onTlsStart(_parser: MessageParser, _ts: number): void {
+  onTlsStart(parser: MessageParser, _ts: number): void {
     if (this.tls !== null) return;
+    if (this.insideTls) {
+      // Decrypted bytes that look like TLS again: not HTTP, and no TLS inside TLS.
+      this.onNotHttp(parser);
+      return;
+    }
     // A session takes room among the connections (the flow table makes room for it); its
     // buffers come from the budget message heads use (a hello is a handshake's head).
     if (!this.limits.tlsSessions.take(SESSION_COST)) {
@@ -204,6 +215,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
         this.decryptedRequests++;
         emit(event);
       }, this.naming, this.texts);
+      this.inner.insideTls = true;
     }
     return [this.inner.parserA, this.inner.parserB];
   }

@@ -268,7 +268,7 @@ export class MessageParser {
     // message starts with those bytes, so the connection is TLS (joined at its start or mid-way).
     if (!this.sawHttp && buf[pos] >= 0x14 && buf[pos] <= 0x17 && (pos + 1 === end || buf[pos + 1] === 3)) {
       this.owner.onTlsStart(this, ts);
-      return pos;
+      return (this.state as State) === State.Tls ? pos : end;
     }
     this.state = State.Head;
     this.headLen = 0;
@@ -504,6 +504,7 @@ export class MessageParser {
     if (!this.sawHttp && end - pos >= 3 && buf[pos] >= 0x14 && buf[pos] <= 0x17 && buf[pos + 1] === 3 && buf[pos + 2] <= 4) {
       this.owner.onTlsStart(this, ts);
       if ((this.state as State) === State.Tls) return pos;
+      if ((this.state as State) === State.Dead) return end;
     }
     let lineStart = pos;
     while (lineStart < end) {

@@ -153,12 +153,18 @@ function extensions(r: Reader): Map<number, Reader> {
   return found;
 }
 
+/** ALPN names kept of a list at most, and characters of each: real ones are a few short tokens, and they are kept for the connection's life. */
+const MAX_ALPN_NAMES = 8;
+const MAX_ALPN_LENGTH = 64;
+/** Versions kept of a ClientHello's list at most (distinct, GREASE left out). */
+const MAX_VERSIONS = 8;
+
 function alpnList(r: Reader | Map<number, Reader> | undefined, maxStr: number): string[] {
   if (r instanceof Map) r = r.get(EXT_ALPN);
   if (r === undefined) return [];
   const list = r.slice(r.u16());
   const names: string[] = [];
-  while (list.ok && list.left > 0 && names.length < 32) names.push(list.text(list.u8(), maxStr));
+  while (list.ok && list.left > 0 && names.length < MAX_ALPN_NAMES) names.push(list.text(list.u8(), Math.min(maxStr, MAX_ALPN_LENGTH)));
   return names.filter((n) => n !== '');
 }
 
@@ -186,9 +192,10 @@ export function parseClientHello(body: Buffer, maxStr = 256): ClientHello | null
   const supported = ext.get(EXT_SUPPORTED_VERSIONS);
   if (supported !== undefined) {
     const list = supported.slice(supported.u8());
-    while (list.ok && list.left >= 2) {
+    while (list.ok && list.left >= 2 && versions.length < MAX_VERSIONS) {
       const v = list.u16();
-      if (!isGrease(v)) versions.push(versionName(v));
+      const name = versionName(v);
+      if (!isGrease(v) && !versions.includes(name)) versions.push(name);
     }
   }
   if (versions.length === 0) versions.push(versionName(legacy));

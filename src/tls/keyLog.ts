@@ -39,7 +39,7 @@ export class KeyLog {
   private readonly secrets = new Map<string, ConnectionSecrets>();
   /** Lines that were not key log lines (comments and blank lines aside). */
   badLines = 0;
-  private carry = '';
+  protected carry = '';
 
   /** Takes the text of whole or partial lines (a partial last line waits for its end). */
   addText(text: string): void {
@@ -67,7 +67,11 @@ export class KeyLog {
       entry = {};
       this.secrets.set(random, entry);
     }
-    entry[field] = Buffer.from(parts[2], 'hex');
+    // In memory of its own: kept for long, it would otherwise hold a shared 8 KB slab.
+    const hex = Buffer.from(parts[2], 'hex');
+    const secret = Buffer.allocUnsafeSlow(hex.length);
+    hex.copy(secret);
+    entry[field] = secret;
   }
 
   /** The secrets of the connection whose ClientHello carried `clientRandom`. */
@@ -112,7 +116,10 @@ export class FileKeyLog extends KeyLog {
       return;
     }
     // Truncated (a new session of the browser): read it again from its start.
-    if (size < this.offset) this.offset = 0;
+    if (size < this.offset) {
+      this.offset = 0;
+      this.carry = '';
+    }
     const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(0, size - this.offset)));
     while (this.offset < size) {
       let read: number;

@@ -94,7 +94,7 @@ export class RecordReader {
         this.skipping = !this.budget.take(length);
         this.budgetSkipped = this.skipping;
         if (!this.skipping) {
-          this.body = Buffer.allocUnsafe(length);
+          this.body = Buffer.allocUnsafeSlow(length);
           this.bodyLength = 0;
         }
         continue;
@@ -179,7 +179,7 @@ export class HandshakeAssembler {
     if (this.data === null || this.data.length < needed) {
       const size = Math.min(MAX_HELLO + 4, Math.max(needed, 2 * (this.data?.length ?? 1024)));
       if (!this.budget.take(size - (this.data?.length ?? 0))) return this.fail();
-      const grown = Buffer.allocUnsafe(size);
+      const grown = Buffer.allocUnsafeSlow(size);
       if (this.data !== null) this.data.copy(grown, 0, 0, this.length);
       this.data = grown;
     }

@@ -11,7 +11,7 @@ import type { ByteBudget } from '../capture/byteBudget';
 import type { CaptureStats, TlsConnection } from '../types';
 import { canDecrypt, cipherSuiteName, keysFromMasterSecret, keysFromTrafficSecret, type DirectionKeys, type Plaintext } from './decrypt';
 import { HELLO, alpnFromEncryptedHandshake, parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './handshake';
-import type { KeyLog } from './keyLog';
+import type { ConnectionSecrets, KeyLog } from './keyLog';
 import { CONTENT, HandshakeAssembler, RecordReader, ownCopy, type RecordHandler } from './records';
 
 /**
@@ -28,6 +28,8 @@ const MAX_FAILURES_IN_A_ROW = 4;
 const RETRY_REQUEST_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
 const KEY_UPDATE = 24;
 const NO_RANDOM = Buffer.alloc(0);
+/** What a record waiting for its secrets costs beyond its bytes: its object and two buffers of their own. */
+const WAITING_RECORD_OVERHEAD = 400;
 
 /** Where a session's plaintext goes: one direction of an HTTP parser. */
 export interface PlaintextReceiver {
@@ -103,6 +105,8 @@ export class TlsSession {
   private encryptedAlpn = '';
   /** HTTP/2 (ALPN h2): decrypted, counted, not parsed. */
   private http2 = false;
+  /** The server sent a HelloRetryRequest. */
+  private retried = false;
   private ended = false;
 
   constructor(
@@ -135,7 +139,7 @@ export class TlsSession {
     if (direction.hello !== null) this.helloLost(direction);
     if (direction.reader.lost) return;
     direction.reader.gap(missing);
-    if (direction.stage !== Stage.Plain || this.decrypting === true) {
+    if (this.mayDecrypt()) {
       // A record was lost: the rest of the direction cannot be decrypted in step (nonces count records).
       this.stopDirection(direction);
       this.receiverOf(direction)?.gap(ts, -1);
@@ -150,7 +154,9 @@ export class TlsSession {
         else if (message !== null) this.onHello(direction, message.type, message.body, ts);
         return;
       }
-      if (type !== CONTENT.CHANGE_CIPHER_SPEC) this.helloLost(direction);
+      // A ChangeCipherSpec may come between hellos (after a HelloRetryRequest): wait on.
+      if (type === CONTENT.CHANGE_CIPHER_SPEC) return;
+      this.helloLost(direction);
     }
     if (this.decrypting === false || direction.done) {
       this.stopDirection(direction);
@@ -162,7 +168,12 @@ export class TlsSession {
   /** A record of this direction could not be gathered (no budget): a hello it carried is lost, and decryption cannot go on in step. */
   onRecordSkipped(direction: Direction): void {
     if (direction.hello !== null) this.helloLost(direction);
-    else if (direction.stage !== Stage.Plain || this.decrypting === true) this.stopDirection(direction);
+    else if (this.mayDecrypt()) this.stopDirection(direction);
+  }
+
+  /** Decryption is on, or may still be (secrets pending): a lost record puts a direction out of step for good. */
+  private mayDecrypt(): boolean {
+    return this.decrypting === true || (this.decrypting === null && this.serverHello !== null);
   }
 
   private helloLost(direction: Direction): void {
@@ -177,6 +188,10 @@ export class TlsSession {
 
   private onHello(direction: Direction, type: number, body: Buffer, ts: number): void {
     direction.hello = null;
+    if (type === HELLO.CLIENT && this.clientHello !== null && this.retried) {
+      // The ClientHello that answers a HelloRetryRequest: same random, same name; the first one stands.
+      return;
+    }
     if (type === HELLO.CLIENT && this.clientHello === null) {
       this.clientHello = parseClientHello(body, this.maxStrLength);
       if (this.clientHello === null) { this.helloLost(direction); return; }
@@ -188,8 +203,11 @@ export class TlsSession {
       const hello = parseServerHello(body, this.maxStrLength);
       if (hello === null) { this.helloLost(direction); return; }
       if (hello.random.equals(RETRY_REQUEST_RANDOM)) {
-        // A HelloRetryRequest: the real ServerHello follows.
+        // A HelloRetryRequest: the real ServerHello follows, after a second ClientHello.
+        this.retried = true;
         direction.hello = new HandshakeAssembler(this.budget);
+        const client = direction.fromA ? this.b : this.a;
+        if (!client.done) client.hello = new HandshakeAssembler(this.budget);
         return;
       }
       if (this.keyLog === null) hello.random = NO_RANDOM;
@@ -241,26 +259,27 @@ export class TlsSession {
   /** Looks the connection's secrets up (reading what is new in the key log on a miss); true once found. */
   private findSecrets(force = false): boolean {
     const keyLog = this.keyLog!;
+    const server = this.serverHello!;
+    // Clients write a connection's lines one by one as its handshake goes: look again until all are there.
+    const complete = (s: ConnectionSecrets | undefined): s is ConnectionSecrets => s !== undefined
+      && (server.versionNumber === 0x0304 ? s.clientTraffic !== undefined && s.serverTraffic !== undefined : s.master !== undefined);
     let secrets = keyLog.lookup(this.clientHello!.random);
-    if (secrets === undefined) {
+    if (!complete(secrets)) {
       keyLog.refresh(force);
       secrets = keyLog.lookup(this.clientHello!.random);
     }
-    if (secrets === undefined) return false;
-    const server = this.serverHello!;
+    if (!complete(secrets)) return false;
     const clientDirection = this.clientIsA ? this.a : this.b;
     const serverDirection = this.clientIsA ? this.b : this.a;
     if (server.versionNumber === 0x0304) {
-      if (secrets.clientTraffic === undefined || secrets.serverTraffic === undefined) return false;
-      clientDirection.keys = keysFromTrafficSecret(server.cipherSuite, secrets.clientTraffic);
-      serverDirection.keys = keysFromTrafficSecret(server.cipherSuite, secrets.serverTraffic);
+      clientDirection.keys = keysFromTrafficSecret(server.cipherSuite, secrets.clientTraffic!);
+      serverDirection.keys = keysFromTrafficSecret(server.cipherSuite, secrets.serverTraffic!);
       if (secrets.clientHandshake !== undefined) clientDirection.handshakeKeys = keysFromTrafficSecret(server.cipherSuite, secrets.clientHandshake);
       if (secrets.serverHandshake !== undefined) serverDirection.handshakeKeys = keysFromTrafficSecret(server.cipherSuite, secrets.serverHandshake);
       clientDirection.stage = Stage.Handshake;
       serverDirection.stage = Stage.Handshake;
     } else {
-      if (secrets.master === undefined) return false;
-      const keys = keysFromMasterSecret(server.cipherSuite, secrets.master, this.clientHello!.random, server.random);
+      const keys = keysFromMasterSecret(server.cipherSuite, secrets.master!, this.clientHello!.random, server.random);
       if (keys !== null) {
         clientDirection.keys = keys.client;
         serverDirection.keys = keys.server;
@@ -280,7 +299,8 @@ export class TlsSession {
   /** Keeps a record until the key log has the secrets (a client writes them as it connects); past the bound, gives up. */
   private wait(direction: Direction, header: Buffer, body: Buffer, start: number, end: number, ts: number): void {
     this.secretsMissing = true;
-    const length = 5 + end - start;
+    // Its bytes, and the record object and its two buffers (a flood of one-byte records costs what it holds).
+    const length = WAITING_RECORD_OVERHEAD + end - start;
     if (this.waitingBytes + length > MAX_WAITING_BYTES || !this.budget.take(length)) {
       this.stopWaiting();
       return;
@@ -343,7 +363,7 @@ export class TlsSession {
     }
     if (plaintext.type === CONTENT.APPLICATION_DATA) {
       if (plaintext.data.length > 0 && !this.http2) this.receiverOf(direction, true)!.push(plaintext.data, 0, plaintext.data.length, ts);
-    } else if (plaintext.type === CONTENT.HANDSHAKE && plaintext.data[0] === KEY_UPDATE && this.serverHello!.versionNumber === 0x0304) {
+    } else if (plaintext.type === CONTENT.HANDSHAKE && this.serverHello!.versionNumber === 0x0304 && hasKeyUpdate(plaintext.data)) {
       direction.keys = direction.keys!.next();
       if (direction.keys === null) this.stopDirection(direction);
     }
@@ -412,4 +432,12 @@ export class TlsSession {
       requests: this.owner.decryptedRequests,
     };
   }
+}
+
+/** Does a record's handshake data hold a KeyUpdate (after a NewSessionTicket, say)? */
+function hasKeyUpdate(data: Buffer): boolean {
+  for (let at = 0; at + 4 <= data.length; at += 4 + data.readUIntBE(at + 1, 3)) {
+    if (data[at] === KEY_UPDATE) return true;
+  }
+  return false;
 }

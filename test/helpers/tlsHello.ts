@@ -33,3 +33,14 @@ export function records(message: Buffer, recordSize: number): Buffer {
   }
   return Buffer.concat(out);
 }
+
+/** A ServerHello handshake message choosing TLS 1.3 (supported_versions) and `suite`. */
+export function serverHello13(suite = 0x1301): Buffer {
+  const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 9), Buffer.from([0]), u16(suite), Buffer.from([0]), vec16(ext(43, u16(0x0304)))]);
+  return Buffer.concat([Buffer.from([2, 0, body.length >> 8, body.length & 255]), body]);
+}
+
+/** One TLS record of `type` around `body`. */
+export function record(type: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type, 3, 3]), u16(body.length), body]);
+}

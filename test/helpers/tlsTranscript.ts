@@ -51,12 +51,14 @@ export interface RecordOptions {
   bodyBytes?: number;
   /** What the server offers by ALPN (default http/1.1). With `h2`, no HTTP is sent: a few raw bytes each way. */
   serverAlpn?: string[];
+  /** The server's key-exchange groups: `P-256` alone makes a TLS 1.3 server ask again (HelloRetryRequest) for the client's X25519 share. */
+  serverEcdhCurve?: string;
 }
 
 /** Runs the conversations and returns what the relay recorded. */
 export async function recordTls(credentials: { key: Buffer; cert: Buffer }, options: RecordOptions): Promise<Recording> {
   const body = 'x'.repeat(options.bodyBytes ?? 100);
-  const server = https.createServer({ ...credentials, maxVersion: options.maxVersion, ALPNProtocols: options.serverAlpn ?? ['http/1.1'] }, (req, res) => {
+  const server = https.createServer({ ...credentials, maxVersion: options.maxVersion, ALPNProtocols: options.serverAlpn ?? ['http/1.1'], ...(options.serverEcdhCurve !== undefined ? { ecdhCurve: options.serverEcdhCurve } : {}) }, (req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'Content-Type': 'text/plain' });
