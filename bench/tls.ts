@@ -13,22 +13,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { Conversation, request, response } from '../test/helpers/conversation';
-import { clientHello, ext, u16, vec16 } from '../test/helpers/tlsHello';
+import { clientHello, record, serverHello13 } from '../test/helpers/tlsHello';
 import { recordTls, recordingFrames, selfSignedCertificate } from '../test/helpers/tlsTranscript';
 
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 const OUT = path.join(ROOT, 'bench-out');
 const TLS_CONNECTIONS = 50_000;
 const HTTP_REQUESTS = 5_000;
-
-function serverHello(): Buffer {
-  const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 9), Buffer.from([0]), u16(0x1301), Buffer.from([0]), vec16(ext(43, u16(0x0304)))]);
-  return Buffer.concat([Buffer.from([2, 0, body.length >> 8, body.length & 255]), body]);
-}
-
-function record(type: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([type, 3, 3]), u16(body.length), body]);
-}
 
 /** The mostly-TLS capture: its file and how many TLS connections and HTTP requests it holds. */
 function mostlyTlsCapture(): { file: string; bytes: number } {
@@ -37,7 +28,7 @@ function mostlyTlsCapture(): { file: string; bytes: number } {
   if (fs.existsSync(file)) return { file, bytes: fs.statSync(file).size };
   process.stdout.write(`generating ${file} ...\n`);
   const writer = new PcapWriter(file);
-  const sh = record(22, serverHello());
+  const sh = record(22, serverHello13());
   const data = record(23, Buffer.alloc(1024, 0x5a));
   let ts = 1_700_000_000;
   for (let i = 0; i < TLS_CONNECTIONS; i++) {

@@ -5,7 +5,8 @@
  */
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import type { KeyLog } from '../tls/keyLog';
-import { SESSION_COST, TlsSession, type PlaintextReceiver, type SessionOwner } from '../tls/session';
+import type { StreamReceiver } from '../capture/reassembly';
+import { SESSION_COST, TlsSession, type SessionOwner } from '../tls/session';
 import type { MessageHead } from './head';
 import type { ByteBudget } from '../capture/byteBudget';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
@@ -206,7 +207,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
   }
 
   /** The decrypted bytes of a TLS connection go to an HTTP connection of their own, marked https. */
-  plaintextReceivers(): [PlaintextReceiver, PlaintextReceiver] {
+  plaintextReceivers(): [StreamReceiver, StreamReceiver] {
     if (this.inner === null) {
       const e = this.endpoints;
       const emit = this.emit;

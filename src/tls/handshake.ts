@@ -9,7 +9,7 @@
  */
 import { ByteBudget } from '../capture/byteBudget';
 import { escapeControls } from '../http/sanitize';
-import { HandshakeAssembler, MAX_HELLO, RecordReader, type RecordHandler } from './records';
+import { HandshakeAssembler, MAX_HELLO, RecordReader, ownCopy, type RecordHandler } from './records';
 
 export { MAX_HELLO };
 
@@ -122,9 +122,7 @@ class Reader {
   /** A copy of the next `length` bytes (empty when they are not there). */
   bytes(length: number): Buffer {
     if (this.at + length > this.end) { this.ok = false; return Buffer.alloc(0); }
-    // Not from Buffer's shared pool: a kept copy would hold on to a whole 8 KB slab.
-    const copy = Buffer.allocUnsafeSlow(length);
-    this.buf.copy(copy, 0, this.at, this.at + length);
+    const copy = ownCopy(this.buf.subarray(this.at, this.at + length));
     this.at += length;
     return copy;
   }

@@ -7,6 +7,7 @@
  * written anywhere, and no error message quotes a line of the file.
  */
 import * as fs from 'fs';
+import { ownCopy } from './records';
 
 /** What the log holds for one connection. */
 export interface ConnectionSecrets {
@@ -67,11 +68,8 @@ export class KeyLog {
       entry = {};
       this.secrets.set(random, entry);
     }
-    // In memory of its own: kept for long, it would otherwise hold a shared 8 KB slab.
-    const hex = Buffer.from(parts[2], 'hex');
-    const secret = Buffer.allocUnsafeSlow(hex.length);
-    hex.copy(secret);
-    entry[field] = secret;
+    // Kept for long: in memory of its own, not a shared 8 KB slab.
+    entry[field] = ownCopy(Buffer.from(parts[2], 'hex'));
   }
 
   /** The secrets of the connection whose ClientHello carried `clientRandom`. */

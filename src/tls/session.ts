@@ -8,6 +8,8 @@
  * records and hellos are bounded, nothing throws, and what cannot be read is counted.
  */
 import type { ByteBudget } from '../capture/byteBudget';
+import type { StreamReceiver } from '../capture/reassembly';
+import type { Endpoints } from '../http/connection';
 import type { CaptureStats, TlsConnection } from '../types';
 import { canDecrypt, cipherSuiteName, keysFromMasterSecret, keysFromTrafficSecret, type DirectionKeys, type Plaintext } from './decrypt';
 import { HELLO, alpnFromEncryptedHandshake, parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './handshake';
@@ -31,26 +33,12 @@ const NO_RANDOM = Buffer.alloc(0);
 /** What a record waiting for its secrets costs beyond its bytes: its object and two buffers of their own. */
 const WAITING_RECORD_OVERHEAD = 400;
 
-/** Where a session's plaintext goes: one direction of an HTTP parser. */
-export interface PlaintextReceiver {
-  push(buf: Buffer, start: number, end: number, ts: number): void;
-  gap(ts: number, missing: number): void;
-}
-
 /** What the session needs from its connection. */
 export interface SessionOwner {
   /** The receivers of decrypted bytes sent by A and by B (an HTTP connection made on demand). */
-  plaintextReceivers(): [PlaintextReceiver, PlaintextReceiver];
+  plaintextReceivers(): [StreamReceiver, StreamReceiver];
   /** Its transactions decrypted so far. */
   readonly decryptedRequests: number;
-}
-
-/** The connection's endpoints, A being the sender of its first packet seen. */
-export interface SessionEndpoints {
-  addrA: string;
-  portA: number;
-  addrB: string;
-  portB: number;
 }
 
 const enum Stage { Plain, Handshake, Application }
@@ -100,17 +88,15 @@ export class TlsSession {
   /** Records waiting for secrets the key log does not have yet, in the order they came. */
   private waiting: Array<{ fromA: boolean; header: Buffer; body: Buffer; ts: number }> = [];
   private waitingBytes = 0;
-  private receivers: [PlaintextReceiver, PlaintextReceiver] | null = null;
-  /** TLS 1.3: the ALPN choice read from the decrypted EncryptedExtensions. */
+  private receivers: [StreamReceiver, StreamReceiver] | null = null;
+  /** TLS 1.3: the ALPN choice read from the decrypted EncryptedExtensions (`h2`: counted, not parsed). */
   private encryptedAlpn = '';
-  /** HTTP/2 (ALPN h2): decrypted, counted, not parsed. */
-  private http2 = false;
   /** The server sent a HelloRetryRequest. */
   private retried = false;
   private ended = false;
 
   constructor(
-    private readonly endpoints: SessionEndpoints,
+    private readonly endpoints: Endpoints,
     private readonly stats: CaptureStats,
     private readonly budget: ByteBudget,
     private readonly keyLog: KeyLog | null,
@@ -221,15 +207,14 @@ export class TlsSession {
     else if (this.serverHello !== null && this.clientHello !== null) this.decideDecryption();
   }
 
-  /** Both hellos are known: can this connection be decrypted, and is it worth it? */
+  /**
+   * Both hellos are known: can this connection be decrypted, and is it worth it? If so,
+   * `decrypting` stays null until the first protected record needs the secrets.
+   */
   private decideDecryption(): void {
     const server = this.serverHello!;
-    if (!canDecrypt(server.versionNumber, server.cipherSuite) || server.alpn === 'h2') {
-      // Not a suite decrypted here, or HTTP/2 (counted by its ALPN, not parsed).
-      this.decrypting = false;
-      return;
-    }
-    this.decrypting = null; // decided when the first protected record needs the secrets
+    // Not a suite decrypted here, or HTTP/2 (counted by its ALPN, not parsed).
+    if (!canDecrypt(server.versionNumber, server.cipherSuite) || server.alpn === 'h2') this.decrypting = false;
   }
 
   /** Records after the hellos: ChangeCipherSpec, then encrypted records. */
@@ -357,19 +342,18 @@ export class TlsSession {
     if (direction.stage !== Stage.Application) {
       if (plaintext.type === CONTENT.HANDSHAKE && this.encryptedAlpn === '' && direction.fromA !== this.clientIsA) {
         this.encryptedAlpn = alpnFromEncryptedHandshake(plaintext.data, this.maxStrLength);
-        this.http2 = this.encryptedAlpn === 'h2';
       }
       return;
     }
     if (plaintext.type === CONTENT.APPLICATION_DATA) {
-      if (plaintext.data.length > 0 && !this.http2) this.receiverOf(direction, true)!.push(plaintext.data, 0, plaintext.data.length, ts);
+      if (plaintext.data.length > 0 && this.encryptedAlpn !== 'h2') this.receiverOf(direction, true)!.push(plaintext.data, 0, plaintext.data.length, ts);
     } else if (plaintext.type === CONTENT.HANDSHAKE && this.serverHello!.versionNumber === 0x0304 && hasKeyUpdate(plaintext.data)) {
       direction.keys = direction.keys!.next();
       if (direction.keys === null) this.stopDirection(direction);
     }
   }
 
-  private receiverOf(direction: Direction, create = false): PlaintextReceiver | null {
+  private receiverOf(direction: Direction, create = false): StreamReceiver | null {
     if (this.receivers === null) {
       if (!create) return null;
       this.receivers = this.owner.plaintextReceivers();
