@@ -1,4 +1,4 @@
-/** Access to the public traces in ../shared/corpus/public, read at test time. */
+/** Access to the public traces carried in test/corpus (see its SOURCES.md), read at test time. */
 import * as fs from 'fs';
 import * as path from 'path';
 import { CaptureFileReader } from '../../src/capture/captureFile';
@@ -13,8 +13,8 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** The shared corpus sits beside the repository. */
-export const CORPUS = path.resolve(repoRoot(), '../shared/corpus/public');
+/** The corpus is part of the repository, so a clone tests everything with nothing beside it. */
+export const CORPUS = path.join(repoRoot(), 'test/corpus');
 
 /** One expected transaction of a Zeek http.log; '-' fields are null, absent columns undefined. */
 export interface ZeekRow {
