@@ -9,7 +9,7 @@ import { MAX_URI_LENGTH } from '../src/http/head';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
-import { ByteBudget } from '../src/capture/byteBudget';
+import { ByteBudget } from '../src/protocol/byteBudget';
 import { clientHello, ext, record, records, serverHello13, vec16 } from './helpers/tlsHello';
 import { KeyLog } from '../src/tls/keyLog';
 

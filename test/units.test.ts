@@ -7,7 +7,7 @@ import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBa
 import { formatIpv6 } from '../src/capture/decode';
 import { loadConfig, validateConfig, defaultConfig, configSchema } from '../src/config';
 import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
-import { boundedText, escapeControls } from '../src/http/sanitize';
+import { boundedText, escapeControls } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';

@@ -7,7 +7,7 @@
 import type { CaptureStats } from '../types';
 import { HttpConnection, type ConnectionLimits, type EventEmitter, type RequestNaming, type TlsEmitter } from '../http/connection';
 import { KEPT_HEAD_BUFFER } from '../http/messageParser';
-import { TextCache } from '../http/sanitize';
+import { TextCache } from '../protocol/sanitize';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits } from './reassembly';
 import { CONNECTION_COST } from './limits';

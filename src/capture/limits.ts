@@ -5,7 +5,7 @@
  * buffers outside the JavaScript heap), and past its share the oldest (or, for message heads,
  * the newest) is given up and counted in the capture health, never the process.
  */
-import { ByteBudget } from './byteBudget';
+import { ByteBudget } from '../protocol/byteBudget';
 import type { FlowLimits } from './flowTable';
 
 /** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */

@@ -4,7 +4,7 @@
  * control characters, a bad line counted and skipped), and the time-ordered merge of several
  * sources within a bounded delay.
  */
-import { escapeControls } from '../http/sanitize';
+import { escapeControls } from '../protocol/sanitize';
 import { isPlausibleTimestamp } from './packetSource';
 import type { HttpEvent, TlsConnection } from '../types';
 

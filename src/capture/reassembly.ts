@@ -4,14 +4,8 @@
  * are trimmed; a hole that does not fill (a lost packet) is skipped and reported as a gap so
  * the parser can resynchronise.
  */
+import type { StreamReceiver } from '../protocol/streamReceiver';
 import type { CaptureStats } from '../types';
-
-/** Receives a direction's bytes in order (the HTTP parser). Views are only valid during the call. */
-export interface StreamReceiver {
-  push(buf: Buffer, start: number, end: number, ts: number): void;
-  /** `missing` bytes (-1: unknown, a stream joined mid-way) are lost before the next push. */
-  gap(ts: number, missing: number): void;
-}
 
 /** Bounds on buffered out-of-order data. */
 export interface ReassemblyLimits {

@@ -5,12 +5,12 @@
  */
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import type { KeyLog } from '../tls/keyLog';
-import type { StreamReceiver } from '../capture/reassembly';
+import type { StreamReceiver } from '../protocol/streamReceiver';
 import { SESSION_COST, TlsSession, type SessionOwner } from '../tls/session';
 import type { MessageHead } from './head';
-import type { ByteBudget } from '../capture/byteBudget';
+import type { ByteBudget } from '../protocol/byteBudget';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
-import type { TextCache } from './sanitize';
+import type { TextCache } from '../protocol/sanitize';
 import { hostWithoutPort, sectionOf } from './uri';
 
 /** The two endpoints of a connection, in the order its first packet went. */

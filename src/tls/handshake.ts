@@ -7,8 +7,8 @@
  * Hostile input like everything from the wire: bounded (a hello of more than MAX_HELLO bytes is
  * given up), never throws, strings bounded and escaped, GREASE values skipped.
  */
-import { ByteBudget } from '../capture/byteBudget';
-import { escapeControls } from '../http/sanitize';
+import { ByteBudget } from '../protocol/byteBudget';
+import { escapeControls } from '../protocol/sanitize';
 import { HandshakeAssembler, MAX_HELLO, RecordReader, ownCopy, type RecordHandler } from './records';
 
 export { MAX_HELLO };

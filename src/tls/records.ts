@@ -4,7 +4,7 @@
  * segments are copied into buffers charged to a shared byte budget (the one message heads use),
  * so many connections each sending half a hello cannot hold more than the budget.
  */
-import type { ByteBudget } from '../capture/byteBudget';
+import type { ByteBudget } from '../protocol/byteBudget';
 
 export const RECORD_HEADER = 5;
 /** A record's body at most: 2^14 bytes of plaintext plus what encryption may add (RFC 8446 §5.2). */

@@ -7,8 +7,8 @@
  * Hostile input like everything from the wire: every buffer is charged to the shared budget,
  * records and hellos are bounded, nothing throws, and what cannot be read is counted.
  */
-import type { ByteBudget } from '../capture/byteBudget';
-import type { StreamReceiver } from '../capture/reassembly';
+import type { ByteBudget } from '../protocol/byteBudget';
+import type { StreamReceiver } from '../protocol/streamReceiver';
 import type { Endpoints } from '../http/connection';
 import type { CaptureStats, TlsConnection } from '../types';
 import { canDecrypt, cipherSuiteName, keysFromMasterSecret, keysFromTrafficSecret, type DirectionKeys, type Plaintext } from './decrypt';
