@@ -359,7 +359,7 @@ describe('hostile TLS connections', () => {
       const conv = new Conversation({ addr: `10.4.${i >> 8}.${i & 255}`, port: 20000 + i }, { addr: '10.0.0.2', port: 443 }, 1_700_000_000 + i / 100).handshake();
       conv.send('client', hello);
       for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
-      most = Math.max(most, pipeline.stats.flowsActive + Math.ceil(limits.tlsSessions.used / CONNECTION_COST));
+      most = Math.max(most, pipeline.stats.flowsActive + Math.ceil(limits.sessionCosts.used / CONNECTION_COST));
     }
     expect(most).toBeLessThanOrEqual(301);
     const ended = pipeline.releaseTls().length;
@@ -367,15 +367,15 @@ describe('hostile TLS connections', () => {
     expect(ended).toBe(pipeline.stats.flowsDropped);
     pipeline.finish();
     expect(pipeline.releaseTls().length + ended).toBe(2000);
-    expect(limits.tlsSessions.used).toBe(0);
+    expect(limits.sessionCosts.used).toBe(0);
   });
 });
 
 describe('hostile TLS records waiting for secrets', () => {
   it('a flood of one-byte records on a connection the key log does not cover is charged what it holds, bounded, and given back', () => {
     const budget = new ByteBudget(1024 * 1024);
-    const limits = { ...captureLimits(MAX_STR), headBuffers: budget, keyLog: new KeyLog() };
-    const pipeline = new CapturePipeline(limits, 2);
+    const limits = { ...captureLimits(MAX_STR), headBuffers: budget };
+    const pipeline = new CapturePipeline(limits, 2, { keyLog: new KeyLog() });
     const conv = new Conversation({ addr: '10.5.0.1', port: 30000 }, { addr: '10.0.0.2', port: 443 }).handshake();
     conv.send('client', records(clientHello('nokey.example', ['http/1.1'], [0x0304]), 16384));
     conv.send('server', record(22, serverHello13()));

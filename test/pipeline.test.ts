@@ -264,7 +264,7 @@ describe('damaged and hostile streams', () => {
     conv.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: nginx\r\n\r\nok');
     const run = (keepHeaders: boolean, trusted: string[]) => {
       const { CapturePipeline: Pipeline, requestNaming } = jest.requireActual('../src/capture/pipeline');
-      const pipeline = new Pipeline({ ...captureLimits(1024), keepHeaders }, 2, null, requestNaming([], trusted, 1024));
+      const pipeline = new Pipeline({ ...captureLimits(1024), keepHeaders }, 2, { naming: requestNaming([], trusted, 1024) });
       for (const { ts, frame } of conv.frames) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
       return pipeline.finish()[0] as HttpEvent;
     };

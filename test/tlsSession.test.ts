@@ -112,8 +112,8 @@ describe('decryption, when things are not as they should be', () => {
     const file = path.join(dir, 'keys.log');
     fs.writeFileSync(file, '# SSL/TLS secrets log file\n');
     const fd = fs.openSync(file, 'r');
-    const limits = { ...captureLimits(1024), keyLog: new FileKeyLog(fd, 0) };
-    const pipeline = new CapturePipeline(limits, 2);
+    const limits = captureLimits(1024);
+    const pipeline = new CapturePipeline(limits, 2, { keyLog: new FileKeyLog(fd, 0) });
     const frames = recordingFrames(recording);
     const lines = recording.keyLog.split('\n').filter((line) => line !== '');
     // The handshake secrets first, the traffic secrets later, as a client writes them.
@@ -129,7 +129,7 @@ describe('decryption, when things are not as they should be', () => {
     events.push(...pipeline.finish());
     fs.closeSync(fd);
     expect(events.map((e) => [e.method, e.uri, e.status])).toEqual(expected(recording, 2));
-    expect([limits.headBuffers.used, limits.tlsSessions.used, limits.pendingRequests.used]).toEqual([0, 0, 0]);
+    expect([limits.headBuffers.used, limits.sessionCosts.used, limits.pendingRequests.used]).toEqual([0, 0, 0]);
   });
 
   it('follows a HelloRetryRequest: the real ServerHello is read, and with the key log every request decrypted', async () => {

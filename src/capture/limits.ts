@@ -5,8 +5,12 @@
  * buffers outside the JavaScript heap), and past its share the oldest (or, for message heads,
  * the newest) is given up and counted in the capture health, never the process.
  */
+import type { ConnectionLimits } from '../http/connection';
 import { ByteBudget } from '../protocol/byteBudget';
-import type { FlowLimits } from './flowTable';
+import type { TlsLimits } from '../tls/tlsProtocol';
+import { CONNECTION_COST, type FlowLimits } from './flowTable';
+
+export { CONNECTION_COST };
 
 /** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */
 export const DEFAULT_MEMORY_BUDGET_MB = 160;
@@ -31,16 +35,9 @@ export function budgetShare(memoryBudgetMb: number, part: keyof typeof BUDGET_SH
   return Math.floor(memoryBudgetMb * 1024 * 1024 * BUDGET_SHARES[part]);
 }
 
-/**
- * What one tracked connection costs: its objects (two streams, two parsers, the HTTP
- * connection) and its entries in the tables, 1.15–1.6 KB of heap measured with 50,000 of
- * them (`node --expose-gc`, heap used before and after), plus the collector's slack. Its
- * buffers and waiting requests are charged to their own parts.
- */
-export const CONNECTION_COST = 1536;
 
-/** The capture thread's limits: the tracking state's, and the transactions it holds. */
-export interface CaptureLimits extends FlowLimits {
+/** The capture thread's limits: the tracking state's, its protocols', and the transactions it holds. */
+export interface CaptureLimits extends FlowLimits, ConnectionLimits, TlsLimits {
   /** Bytes of finished transactions held back for request-time order. */
   maxHeldBytes: number;
   /** Bytes of transaction batches sent to the main thread and not yet taken in. */
@@ -65,9 +62,9 @@ export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEM
     maxPendingRequests: 64,
     // Requests waiting for their responses, all connections together (their strings included).
     pendingRequests: new ByteBudget(share('pendingRequests')),
-    // What TLS connections cost beyond a connection: counted here, it takes room in the
-    // connections' share (the flow table ends connections to make room for it).
-    tlsSessions: new ByteBudget(Infinity),
+    // What protocol sessions (TLS) cost beyond their connection: counted here, it takes room in
+    // the connections' share (the flow table ends connections to make room for it).
+    sessionCosts: new ByteBudget(Infinity),
     maxHeldBytes: share('heldTransactions'),
     maxBytesInFlight: share('transactionsInFlight'),
   };

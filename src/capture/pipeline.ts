@@ -7,13 +7,38 @@ import { emptyCaptureStats, type CaptureStats, type HttpEvent, type TlsConnectio
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
 import type { RequestNaming } from '../http/connection';
 import { ClientResolver } from '../http/clientAddress';
+import { Http1Protocol } from '../http/http1Protocol';
 import { RouteTemplater } from '../http/route';
+import type { ProtocolSet } from '../protocol/dispatcher';
+import { TextCache } from '../protocol/sanitize';
+import type { KeyLog } from '../tls/keyLog';
+import { TlsProtocol } from '../tls/tlsProtocol';
 import { FlowTable } from './flowTable';
 import type { CaptureLimits } from './limits';
 import { isPlausibleTimestamp, type FrameSink } from './packetSource';
 
 /** Seconds of data time between sweeps for idle connections. */
 const SWEEP_INTERVAL = 1;
+
+/** What a pipeline reads beyond its limits. */
+export interface PipelineOptions {
+  /** Keep only TCP segments from or to these ports (the `-p` filter applied to a capture file). */
+  ports?: ReadonlySet<number> | null;
+  /** Routes and clients of requests (default: the built-in rules, no trusted proxy). */
+  naming?: RequestNaming;
+  /** Secrets to decrypt TLS with (`--keylog`). */
+  keyLog?: KeyLog | null;
+}
+
+/**
+ * The protocols a connection is dispatched to, in the order they are tried: TLS (its plaintext
+ * dispatched again), then HTTP/1.x, which takes whatever is left from a stream's start.
+ */
+function captureProtocols(limits: CaptureLimits, naming: RequestNaming, keyLog: KeyLog | null): ProtocolSet {
+  // Repeated Host and User-Agent values, shared by every connection's parsers.
+  const http1 = new Http1Protocol(limits, naming, new TextCache());
+  return { outer: [new TlsProtocol(limits, keyLog), http1], nested: [http1] };
+}
 
 /** The capture's packet-to-transaction pipeline. */
 export class CapturePipeline implements FrameSink {
@@ -34,21 +59,20 @@ export class CapturePipeline implements FrameSink {
    */
   watermark = -Infinity;
 
+  private readonly ports: ReadonlySet<number> | null;
+
   /**
    * `holdSeconds` bounds how long a finished transaction may wait for an earlier, still open
-   * one before it is released out of order. `ports`, when given, keeps only TCP segments
-   * from or to those ports (the `-p` filter applied to a capture file).
+   * one before it is released out of order.
    */
-  constructor(
-    private readonly limits: CaptureLimits,
-    private readonly holdSeconds: number,
-    private readonly ports: ReadonlySet<number> | null = null,
-    naming: RequestNaming = requestNaming([], [], limits.maxStrLength),
-  ) {
-    this.flows = new FlowTable(limits, this.stats, (event) => {
+  constructor(private readonly limits: CaptureLimits, private readonly holdSeconds: number, options: PipelineOptions = {}) {
+    this.ports = options.ports ?? null;
+    const naming = options.naming ?? requestNaming([], [], limits.maxStrLength);
+    const protocols = captureProtocols(limits, naming, options.keyLog ?? null);
+    this.flows = new FlowTable(limits, this.stats, protocols, (event) => {
       this.held.push(event);
       this.heldBytes += eventCost(event);
-    }, naming, (connection) => this.tlsEnded.push(connection));
+    }, (connection) => this.tlsEnded.push(connection));
   }
 
   /**

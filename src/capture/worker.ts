@@ -39,8 +39,9 @@ async function main(): Promise<void> {
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
     const keyLog = request.keyLogFd !== undefined ? new FileKeyLog(request.keyLogFd) : null;
-    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true, keyLog };
-    const pipeline = new CapturePipeline(limits, request.timeout, ports, requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength));
+    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true };
+    const naming = requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength);
+    const pipeline = new CapturePipeline(limits, request.timeout, { ports, naming, keyLog });
     const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
     lockDownThread();

@@ -1,31 +1,15 @@
 /**
- * One TCP connection seen as HTTP: two message parsers (one per direction) and the pairing of
- * requests with responses, in order, into HttpEvents. The side that sends a request line is the
- * client, whichever side opened the connection.
+ * One TCP connection seen as HTTP/1.x: two message parsers (one per direction) and the pairing
+ * of requests with responses, in order, into HttpEvents. The side that sends a request line is
+ * the client, whichever side opened the connection.
  */
-import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
-import type { KeyLog } from '../tls/keyLog';
-import type { StreamReceiver } from '../protocol/streamReceiver';
-import { SESSION_COST, TlsSession, type SessionOwner } from '../tls/session';
-import type { MessageHead } from './head';
 import type { ByteBudget } from '../protocol/byteBudget';
-import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
+import type { FlowContext } from '../protocol/flowContext';
+import type { ProtocolSession } from '../protocol/protocol';
 import type { TextCache } from '../protocol/sanitize';
+import type { MessageHead } from './head';
+import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
 import { hostWithoutPort, sectionOf } from './uri';
-
-/** The two endpoints of a connection, in the order its first packet went. */
-export interface Endpoints {
-  addrA: string;
-  portA: number;
-  addrB: string;
-  portB: number;
-}
-
-/** Where finished transactions go. */
-export type EventEmitter = (event: HttpEvent) => void;
-
-/** Where the records of ended TLS connections go. */
-export type TlsEmitter = (connection: TlsConnection) => void;
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {
@@ -75,17 +59,15 @@ export interface ConnectionLimits extends ParserLimits {
   maxPendingRequests: number;
   /** What the waiting requests of all connections may hold together. */
   pendingRequests: ByteBudget;
-  /** Secrets to decrypt TLS connections with (`--keylog`), or none. */
-  keyLog?: KeyLog | null;
-  /** What the TLS sessions of all connections cost (their buffers are charged to headBuffers). */
-  tlsSessions: ByteBudget;
 }
 
-/** The HTTP side of one TCP connection. */
-export class HttpConnection implements ParserOwner, SessionOwner {
+/** The HTTP/1.x side of one TCP connection. */
+export class HttpConnection implements ParserOwner, ProtocolSession {
   /** Parser of the bytes sent by endpoint A (the sender of the first packet seen). */
   readonly parserA: MessageParser;
   readonly parserB: MessageParser;
+  readonly a: MessageParser;
+  readonly b: MessageParser;
   private readonly pending: PendingRequest[] = [];
   /** The request whose body the client is sending now. */
   private requestInBody: PendingRequest | null = null;
@@ -94,45 +76,40 @@ export class HttpConnection implements ParserOwner, SessionOwner {
   private responseIsInformational = false;
   private countedNotHttp = false;
   private readonly plan: BodyPlan = { framing: Framing.Length, length: 0 };
-  /** The connection's TLS side, once its bytes turn out to be TLS. */
-  private tls: TlsSession | null = null;
-  /** The HTTP connection inside a decrypted TLS connection. */
-  private inner: HttpConnection | null = null;
-  /** Transactions decrypted from this connection's TLS. */
-  decryptedRequests = 0;
-  /** This connection carries the plaintext of another's TLS. */
-  private insideTls = false;
 
   constructor(
-    /** Owned by the connection: reset() changes it. */
-    private readonly endpoints: Endpoints,
+    /** The connection it reads (sessions are reused: attach() changes it). */
+    private context: FlowContext,
     private readonly limits: ConnectionLimits,
-    private readonly stats: CaptureStats,
-    private readonly emit: EventEmitter,
     private readonly naming: RequestNaming,
-    private readonly texts?: TextCache,
-    private readonly emitTls?: TlsEmitter,
+    texts?: TextCache,
   ) {
     this.parserA = new MessageParser(this, limits, texts);
     this.parserB = new MessageParser(this, limits, texts);
+    this.a = this.parserA;
+    this.b = this.parserB;
   }
 
-  /** Back to a new connection's state, between other endpoints (flows are reused). */
-  reset(addrA: string, portA: number, addrB: string, portB: number): void {
-    const e = this.endpoints;
-    e.addrA = addrA;
-    e.portA = portA;
-    e.addrB = addrB;
-    e.portB = portB;
+  /** Back to a new connection's state, reading `context`'s connection (sessions are reused). */
+  attach(context: FlowContext): void {
+    this.context = context;
     this.dropPending();
     this.requestInBody = null;
     this.responseFor = null;
     this.responseIsInformational = false;
     this.countedNotHttp = false;
-    this.endTls(-1);
-    this.decryptedRequests = 0;
     this.parserA.reset();
     this.parserB.reset();
+  }
+
+  /** Lets go of the parsers' head buffers above `keep` bytes. */
+  releaseHeadBuffers(keep: number): void {
+    this.parserA.releaseHeadBuffer(keep);
+    this.parserB.releaseHeadBuffer(keep);
+  }
+
+  finish(fromA: boolean, ts: number): void {
+    (fromA ? this.parserA : this.parserB).finish(ts);
   }
 
   /** Requests not yet answered. */
@@ -142,8 +119,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
 
   /** Request time of the oldest transaction not yet emitted, or Infinity. */
   get oldestPendingTs(): number {
-    const own = this.pending.length > 0 ? this.pending[0].ts : Infinity;
-    return this.inner === null ? own : Math.min(own, this.inner.oldestPendingTs);
+    return this.pending.length > 0 ? this.pending[0].ts : Infinity;
   }
 
   /** The connection is over: finish bodies that end at the close, emit what waits unanswered. */
@@ -152,73 +128,9 @@ export class HttpConnection implements ParserOwner, SessionOwner {
     this.parserB.finish(ts);
     while (this.pending.length > 0) {
       const request = this.takeFirst();
-      if (request.status === null) this.stats.unanswered++;
+      if (request.status === null) this.context.stats.unanswered++;
       this.emitRequest(request, 0);
     }
-    this.endTls(ts);
-  }
-
-  /** Ends the TLS side (its decrypted HTTP first, so the record counts its requests) and reports it; ts < 0: forget it. */
-  private endTls(ts: number): void {
-    const tls = this.tls;
-    if (tls === null) return;
-    if (ts >= 0) {
-      tls.finishWaiting();
-      this.inner?.close(ts);
-    }
-    // The inner connection's head buffers go back to the shared budget (the flow table only
-    // releases the outer parsers').
-    this.inner?.parserA.releaseHeadBuffer(0);
-    this.inner?.parserB.releaseHeadBuffer(0);
-    const record = tls.end();
-    this.limits.tlsSessions.give(SESSION_COST);
-    this.tls = null;
-    this.inner = null;
-    if (record !== null && ts >= 0) this.emitTls?.(record);
-  }
-
-  onTlsStart(parser: MessageParser, _ts: number): void {
-    if (this.tls !== null) return;
-    if (this.insideTls) {
-      // Decrypted bytes that look like TLS again: not HTTP, and no TLS inside TLS.
-      this.onNotHttp(parser);
-      return;
-    }
-    // A session takes room among the connections (the flow table makes room for it); its
-    // buffers come from the budget message heads use (a hello is a handshake's head).
-    if (!this.limits.tlsSessions.take(SESSION_COST)) {
-      this.stats.tlsHelloErrors++;
-      this.parserA.stop(false);
-      this.parserB.stop(false);
-      return;
-    }
-    this.tls = new TlsSession(this.endpoints, this.stats, this.limits.headBuffers, this.limits.keyLog ?? null, this.limits.maxStrLength, this);
-    this.stats.tlsFlows++;
-    this.parserA.enterTls();
-    this.parserB.enterTls();
-  }
-
-  onTlsBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void {
-    this.tls?.push(parser === this.parserA, buf, start, end, ts);
-  }
-
-  onTlsGap(parser: MessageParser, ts: number, missing: number): void {
-    this.tls?.gap(parser === this.parserA, missing, ts);
-  }
-
-  /** The decrypted bytes of a TLS connection go to an HTTP connection of their own, marked https. */
-  plaintextReceivers(): [StreamReceiver, StreamReceiver] {
-    if (this.inner === null) {
-      const e = this.endpoints;
-      const emit = this.emit;
-      this.inner = new HttpConnection({ addrA: e.addrA, portA: e.portA, addrB: e.addrB, portB: e.portB }, this.limits, this.stats, (event) => {
-        event.https = true;
-        this.decryptedRequests++;
-        emit(event);
-      }, this.naming, this.texts);
-      this.inner.insideTls = true;
-    }
-    return [this.inner.parserA, this.inner.parserB];
   }
 
   /** Removes and returns the oldest waiting request, giving its cost back. */
@@ -230,7 +142,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
 
   /** Gives up the oldest waiting request: it goes out unanswered, counted. */
   private giveUpOldest(): void {
-    this.stats.pipelineDrops++;
+    this.context.stats.pipelineDrops++;
     this.emitRequest(this.takeFirst(), 0);
   }
 
@@ -270,7 +182,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
       this.requestInBody = request;
     } else {
       // The budget is spent by other connections: this request cannot wait for its response.
-      this.stats.pipelineDrops++;
+      this.context.stats.pipelineDrops++;
       this.emitRequest(request, 0);
       this.requestInBody = null;
     }
@@ -295,7 +207,7 @@ export class HttpConnection implements ParserOwner, SessionOwner {
     this.responseFor = request;
     this.responseIsInformational = status >= 100 && status < 200 && status !== 101;
     if (request === null) {
-      this.stats.orphanResponses++;
+      this.context.stats.orphanResponses++;
       return this.responseBodyPlan(head, '');
     }
     if (this.responseIsInformational) return NO_BODY;
@@ -359,24 +271,24 @@ export class HttpConnection implements ParserOwner, SessionOwner {
     const other = parser === this.parserA ? this.parserB : this.parserA;
     if (!this.countedNotHttp && !other.sawHttp) {
       this.countedNotHttp = true;
-      this.stats.nonHttpFlows++;
+      this.context.stats.nonHttpFlows++;
     }
   }
 
   onParseError(_parser: MessageParser): void {
-    this.stats.parseErrors++;
+    this.context.stats.parseErrors++;
   }
 
   private emitRequest(request: PendingRequest, respBytes: number): void {
     if (request.emitted) return;
     request.emitted = true;
     const clientIsA = this.parserA.role === Role.Client;
-    const e = this.endpoints;
+    const e = this.context.endpoints;
     const server = clientIsA ? e.addrB : e.addrA;
     const host = request.host === '' ? server : hostWithoutPort(request.host);
     const peer = clientIsA ? e.addrA : e.addrB;
-    this.stats.events++;
-    this.emit({
+    this.context.stats.events++;
+    this.context.emit({
       ts: request.ts,
       src: peer,
       sport: clientIsA ? e.portA : e.portB,

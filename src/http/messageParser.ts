@@ -34,12 +34,6 @@ export interface ParserOwner {
   onRawResponseStart(parser: MessageParser, ts: number): void;
   /** Bytes that do not parse in a stream that was HTTP; the parser resyncs. */
   onParseError(parser: MessageParser): void;
-  /** The stream starts with TLS records: the connection becomes TLS (see enterTls). */
-  onTlsStart(parser: MessageParser, ts: number): void;
-  /** The next bytes of a TLS stream. */
-  onTlsBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void;
-  /** Bytes of a TLS stream were lost (`missing` < 0: unknown how many). */
-  onTlsGap(parser: MessageParser, ts: number, missing: number): void;
 }
 
 /** Bounds on what one parser holds. */
@@ -65,8 +59,6 @@ const enum State {
   Tunnel,
   Resync,
   Dead,
-  /** The connection speaks TLS: bytes go to the owner's TLS session. */
-  Tls,
 }
 
 /** Who speaks in this direction, learnt from its first bytes. */
@@ -163,20 +155,11 @@ export class MessageParser {
         case State.Resync:
           pos = this.onResync(buf, pos, end, ts);
           break;
-        case State.Tls:
-          this.owner.onTlsBytes(this, buf, pos, end, ts);
-          return;
         case State.Tunnel:
         case State.Dead:
           return;
       }
     }
-  }
-
-  /** The connection speaks TLS: every byte of this direction goes to the owner from now on. */
-  enterTls(): void {
-    this.state = State.Tls;
-    this.releaseHeadBuffer(0);
   }
 
   /** Counts up to `available` bytes of a body of known remaining size; returns how many. */
@@ -189,10 +172,6 @@ export class MessageParser {
 
   /** Bytes were lost before the next push (`missing` < 0: unknown how many). */
   gap(ts: number, missing: number): void {
-    if (this.state === State.Tls) {
-      this.owner.onTlsGap(this, ts, missing);
-      return;
-    }
     if (this.state === State.Dead || this.state === State.Tunnel) return;
     if (this.state === State.UntilClose && missing >= 0) {
       this.bodyBytes += missing;
@@ -264,12 +243,6 @@ export class MessageParser {
     // Empty lines between messages are allowed (RFC 9112 §2.2).
     while (pos < end && (buf[pos] === CR || buf[pos] === LF)) pos++;
     if (pos === end) return end;
-    // A TLS record (content type 20-23, version 3.x) where a message should start: no HTTP
-    // message starts with those bytes, so the connection is TLS (joined at its start or mid-way).
-    if (!this.sawHttp && buf[pos] >= 0x14 && buf[pos] <= 0x17 && (pos + 1 === end || buf[pos + 1] === 3)) {
-      this.owner.onTlsStart(this, ts);
-      return (this.state as State) === State.Tls ? pos : end;
-    }
     this.state = State.Head;
     this.headLen = 0;
     this.headTs = ts;
@@ -500,37 +473,39 @@ export class MessageParser {
 
   /** Looks for the start of the next message at a line start after lost or broken bytes. */
   private onResync(buf: Buffer, pos: number, end: number, ts: number): number {
-    // A stream joined mid-way that starts with a TLS record header (type, 3, minor version).
-    if (!this.sawHttp && end - pos >= 3 && buf[pos] >= 0x14 && buf[pos] <= 0x17 && buf[pos + 1] === 3 && buf[pos + 2] <= 4) {
-      this.owner.onTlsStart(this, ts);
-      if ((this.state as State) === State.Tls) return pos;
-      if ((this.state as State) === State.Dead) return end;
-    }
-    let lineStart = pos;
-    while (lineStart < end) {
-      if (this.isMessageStart(buf, lineStart, end)) {
-        this.state = State.Head;
-        this.headLen = 0;
-        this.headTs = ts;
-        return lineStart;
-      }
-      const nl = buf.indexOf(LF, lineStart);
-      if (nl < 0 || nl >= end) return end;
-      lineStart = nl + 1;
-    }
-    return end;
+    const start = findMessageStart(buf, pos, end, this.role);
+    if (start < 0) return end;
+    this.state = State.Head;
+    this.headLen = 0;
+    this.headTs = ts;
+    return start;
   }
+}
 
-  /** Does a complete request line or a status line start at `pos`? */
-  private isMessageStart(buf: Buffer, pos: number, end: number): boolean {
-    if (this.role !== Role.Client && looksLikeStatusLine(buf, pos, end)) return true;
-    if (this.role === Role.Server) return false;
-    const nl = buf.indexOf(LF, pos);
-    if (nl < 0 || nl >= end) return false;
-    let stop = nl;
-    if (stop > pos && buf[stop - 1] === CR) stop--;
-    return looksLikeRequestLine(buf, pos, stop) && endsWithHttpVersion(buf, pos, stop);
+/**
+ * Where the first message starting at a line start of `buf[pos, end)` begins (a complete
+ * request line with its version, or a status line; only those `role` may send), or -1.
+ */
+export function findMessageStart(buf: Buffer, pos: number, end: number, role: Role): number {
+  let lineStart = pos;
+  while (lineStart < end) {
+    if (isMessageStart(buf, lineStart, end, role)) return lineStart;
+    const nl = buf.indexOf(LF, lineStart);
+    if (nl < 0 || nl >= end) return -1;
+    lineStart = nl + 1;
   }
+  return -1;
+}
+
+/** Does a complete request line or a status line start at `pos`? */
+function isMessageStart(buf: Buffer, pos: number, end: number, role: Role): boolean {
+  if (role !== Role.Client && looksLikeStatusLine(buf, pos, end)) return true;
+  if (role === Role.Server) return false;
+  const nl = buf.indexOf(LF, pos);
+  if (nl < 0 || nl >= end) return false;
+  let stop = nl;
+  if (stop > pos && buf[stop - 1] === CR) stop--;
+  return looksLikeRequestLine(buf, pos, stop) && endsWithHttpVersion(buf, pos, stop);
 }
 
 function hexValue(c: number): number {

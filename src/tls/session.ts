@@ -9,7 +9,7 @@
  */
 import type { ByteBudget } from '../protocol/byteBudget';
 import type { StreamReceiver } from '../protocol/streamReceiver';
-import type { Endpoints } from '../http/connection';
+import type { Endpoints } from '../protocol/flowContext';
 import type { CaptureStats, TlsConnection } from '../types';
 import { canDecrypt, cipherSuiteName, keysFromMasterSecret, keysFromTrafficSecret, type DirectionKeys, type Plaintext } from './decrypt';
 import { HELLO, alpnFromEncryptedHandshake, parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './handshake';
@@ -35,8 +35,10 @@ const WAITING_RECORD_OVERHEAD = 400;
 
 /** What the session needs from its connection. */
 export interface SessionOwner {
-  /** The receivers of decrypted bytes sent by A and by B (an HTTP connection made on demand). */
-  plaintextReceivers(): [StreamReceiver, StreamReceiver];
+  /** Would the plaintext announced as `alpn` ('' when none) be read? If not, it is not decrypted. */
+  acceptsPlaintext(alpn: string): boolean;
+  /** The receivers of decrypted bytes sent by A and by B (a nested stream, opened on demand). */
+  plaintextReceivers(alpn: string): [StreamReceiver, StreamReceiver];
   /** Its transactions decrypted so far. */
   readonly decryptedRequests: number;
 }
@@ -89,7 +91,7 @@ export class TlsSession {
   private waiting: Array<{ fromA: boolean; header: Buffer; body: Buffer; ts: number }> = [];
   private waitingBytes = 0;
   private receivers: [StreamReceiver, StreamReceiver] | null = null;
-  /** TLS 1.3: the ALPN choice read from the decrypted EncryptedExtensions (`h2`: counted, not parsed). */
+  /** TLS 1.3: the ALPN choice read from the decrypted EncryptedExtensions. */
   private encryptedAlpn = '';
   /** The server sent a HelloRetryRequest. */
   private retried = false;
@@ -213,8 +215,8 @@ export class TlsSession {
    */
   private decideDecryption(): void {
     const server = this.serverHello!;
-    // Not a suite decrypted here, or HTTP/2 (counted by its ALPN, not parsed).
-    if (!canDecrypt(server.versionNumber, server.cipherSuite) || server.alpn === 'h2') this.decrypting = false;
+    // Not a suite decrypted here, or a protocol nothing would read (named by its ALPN, not decrypted).
+    if (!canDecrypt(server.versionNumber, server.cipherSuite) || !this.owner.acceptsPlaintext(server.alpn)) this.decrypting = false;
   }
 
   /** Records after the hellos: ChangeCipherSpec, then encrypted records. */
@@ -346,7 +348,7 @@ export class TlsSession {
       return;
     }
     if (plaintext.type === CONTENT.APPLICATION_DATA) {
-      if (plaintext.data.length > 0 && this.encryptedAlpn !== 'h2') this.receiverOf(direction, true)!.push(plaintext.data, 0, plaintext.data.length, ts);
+      if (plaintext.data.length > 0 && this.owner.acceptsPlaintext(this.alpn)) this.receiverOf(direction, true)!.push(plaintext.data, 0, plaintext.data.length, ts);
     } else if (plaintext.type === CONTENT.HANDSHAKE && this.serverHello!.versionNumber === 0x0304 && hasKeyUpdate(plaintext.data)) {
       direction.keys = direction.keys!.next();
       if (direction.keys === null) this.stopDirection(direction);
@@ -356,9 +358,15 @@ export class TlsSession {
   private receiverOf(direction: Direction, create = false): StreamReceiver | null {
     if (this.receivers === null) {
       if (!create) return null;
-      this.receivers = this.owner.plaintextReceivers();
+      this.receivers = this.owner.plaintextReceivers(this.alpn);
     }
     return direction.fromA ? this.receivers[0] : this.receivers[1];
+  }
+
+  /** The protocol chosen by ALPN: in the ServerHello, or (TLS 1.3) in its encrypted extensions. */
+  private get alpn(): string {
+    const server = this.serverHello;
+    return server !== null && server.alpn !== '' ? server.alpn : this.encryptedAlpn;
   }
 
   /** Nothing more to read in this direction's records: count its bytes only. */
@@ -407,7 +415,7 @@ export class TlsSession {
       version: sh?.version ?? '',
       cipher: sh !== null ? cipherSuiteName(sh.cipherSuite) : '',
       alpnOffered: ch?.alpn ?? [],
-      alpn: sh === null ? '' : sh.alpn !== '' ? sh.alpn : this.encryptedAlpn,
+      alpn: sh === null ? '' : this.alpn,
       handshakeMs: this.helloTs >= 0 && this.serverAnswerTs >= 0 ? Math.round((this.serverAnswerTs - this.helloTs) * 1e6) / 1e3 : null,
       bytesToServer: client.bytes,
       bytesToClient: server.bytes,

@@ -102,7 +102,7 @@ export function interleave(...conversations: Conversation[]): TimedFrame[] {
 
 /** Runs frames through the pipeline in-process, each cut to `snapLength` bytes as a capture would. */
 export function runFrames(frames: TimedFrame[], linkType: number = LinkType.ETHERNET, maxStrLength = 1024, snapLength = Infinity, keyLog: KeyLog | null = null): { events: HttpEvent[]; stats: CaptureStats; tls: TlsConnection[] } {
-  const pipeline = new CapturePipeline({ ...captureLimits(maxStrLength), keyLog }, 2);
+  const pipeline = new CapturePipeline(captureLimits(maxStrLength), 2, { keyLog });
   const events: HttpEvent[] = [];
   const tls: TlsConnection[] = [];
   for (const { ts, frame } of frames) {

@@ -1,0 +1,258 @@
+/**
+ * The per-connection dispatcher: it receives both directions' bytes from reassembly, asks each
+ * protocol in turn whether the first bytes are its own, opens the session of the first that
+ * says yes, and from then on hands every byte straight to it. A stream nested inside a session
+ * (TLS plaintext) is dispatched the same way, by a dispatcher of its own.
+ *
+ * Tolerance, written down: a connection joined mid-way (bytes lost before the first ones seen)
+ * is probed segment by segment, and bytes no protocol recognises are dropped until one does,
+ * as an HTTP/1 parser resynchronising would drop them; a probe that wants more bytes is shown
+ * at most MAX_PROBE_BYTES of them, past which it counts as a no.
+ */
+import type { CaptureStats, HttpEvent } from '../types';
+import type { Endpoints, EventEmitter, FlowContext, NestedFlow, TlsEmitter } from './flowContext';
+import { Probe, type Protocol, type ProtocolSession } from './protocol';
+import type { StreamReceiver } from './streamReceiver';
+
+/** Bytes a direction may hold while a probe asks for more (an HTTP/2 preface is 24). */
+export const MAX_PROBE_BYTES = 64;
+
+/** Receives and forgets (a connection no protocol could take). */
+const NOWHERE: StreamReceiver = { push: () => undefined, gap: () => undefined };
+
+/** The protocols of a capture: those tried on a connection, and those tried on a stream nested in one. */
+export interface ProtocolSet {
+  readonly outer: readonly Protocol[];
+  readonly nested: readonly Protocol[];
+}
+
+/** One direction's way in: straight to the session once there is one, else to the choice. */
+class DispatchDirection implements StreamReceiver {
+  /** The session's receiver for this direction, once chosen. */
+  target: StreamReceiver | null = null;
+  /** Bytes were lost before the first ones seen. */
+  midStream = false;
+  /** First bytes held while a probe wants more. */
+  held: Buffer | null = null;
+  heldTs = 0;
+
+  constructor(private readonly dispatcher: FlowDispatcher, readonly fromA: boolean) {}
+
+  push(buf: Buffer, start: number, end: number, ts: number): void {
+    const target = this.target;
+    if (target !== null) target.push(buf, start, end, ts);
+    else this.dispatcher.onFirstBytes(this, buf, start, end, ts);
+  }
+
+  gap(ts: number, missing: number): void {
+    const target = this.target;
+    if (target !== null) {
+      target.gap(ts, missing);
+      return;
+    }
+    // Whatever was held came before the hole: the stream starts again after it, anywhere.
+    this.held = null;
+    this.midStream = true;
+  }
+
+  reset(): void {
+    this.target = null;
+    this.midStream = false;
+    this.held = null;
+  }
+}
+
+/** Chooses and feeds one connection's protocol session. */
+export class FlowDispatcher implements FlowContext {
+  readonly a: StreamReceiver;
+  readonly b: StreamReceiver;
+  emit: EventEmitter;
+  private readonly dirA: DispatchDirection;
+  private readonly dirB: DispatchDirection;
+  private session: ProtocolSession | null = null;
+  private protocol: Protocol | null = null;
+  /** No protocol can take this connection: its bytes are dropped. */
+  private dead = false;
+  /** Transactions emitted through this dispatcher. */
+  transactions = 0;
+
+  /**
+   * `alpn`: for a nested stream, the name its outer session announced it with ('' when none):
+   * a protocol that lists it is chosen without a probe.
+   */
+  constructor(
+    /** Owned by the flow: the same object across reuse. */
+    readonly endpoints: Endpoints,
+    readonly stats: CaptureStats,
+    private readonly protocols: ProtocolSet,
+    emit: EventEmitter,
+    readonly emitTls: TlsEmitter,
+    private readonly nested = false,
+    private alpn = '',
+  ) {
+    this.dirA = new DispatchDirection(this, true);
+    this.dirB = new DispatchDirection(this, false);
+    this.a = this.dirA;
+    this.b = this.dirB;
+    this.emit = (event: HttpEvent) => {
+      this.transactions++;
+      emit(event);
+    };
+  }
+
+  /** The protocols tried here. */
+  private get candidates(): readonly Protocol[] {
+    return this.nested ? this.protocols.nested : this.protocols.outer;
+  }
+
+  /** Request time of the oldest transaction not yet emitted, or Infinity. */
+  get oldestPendingTs(): number {
+    return this.session === null ? Infinity : this.session.oldestPendingTs;
+  }
+
+  /** Name of the protocol chosen, or '' while none is. */
+  get protocolName(): string {
+    return this.protocol?.name ?? '';
+  }
+
+  acceptsNested(alpn: string): boolean {
+    return alpn === '' || this.protocols.nested.some((protocol) => protocol.alpn.includes(alpn));
+  }
+
+  openNested(alpn: string): NestedFlow {
+    const emit = this.emit;
+    const nested = new FlowDispatcher(this.endpoints, this.stats, this.protocols, (event) => {
+      event.https = true;
+      emit(event);
+    }, this.emitTls, true, alpn);
+    return nested;
+  }
+
+  /** Bytes of a direction no session has been chosen for yet. */
+  onFirstBytes(direction: DispatchDirection, buf: Buffer, start: number, end: number, ts: number): void {
+    if (this.dead) {
+      direction.target = NOWHERE;
+      return;
+    }
+    let data = buf;
+    let from = start;
+    let to = end;
+    if (direction.held !== null) {
+      data = Buffer.concat([direction.held, buf.subarray(start, end)]);
+      from = 0;
+      to = data.length;
+      ts = direction.heldTs;
+    }
+    const chosen = this.choose(data, from, to, direction.midStream, false);
+    if (chosen === 'wait') {
+      // Kept as an own copy: the capture's buffer is reused for the next packet.
+      if (direction.held === null) direction.heldTs = ts;
+      direction.held = Buffer.from(data.subarray(from, to));
+      return;
+    }
+    direction.held = null;
+    if (chosen === null) {
+      // Mid-stream bytes nobody knows: dropped, and the next ones are probed again.
+      if (!direction.midStream) this.giveUp(true);
+      return;
+    }
+    this.start(chosen, ts);
+    direction.target!.push(data, from, to, ts);
+  }
+
+  /**
+   * The first protocol that takes these bytes; 'wait' when one earlier in the list asks for more
+   * (and there is room to hold them); null when none takes them. `final`: no more bytes will come.
+   */
+  private choose(buf: Buffer, start: number, end: number, midStream: boolean, final: boolean): Protocol | 'wait' | null {
+    const candidates = this.candidates;
+    if (this.alpn !== '') {
+      const named = candidates.find((protocol) => protocol.alpn.includes(this.alpn));
+      if (named !== undefined) return named;
+    }
+    for (const protocol of candidates) {
+      const answer = protocol.probe(buf, start, end, midStream);
+      if (answer === Probe.Yes) return protocol;
+      if (answer === Probe.NeedMore && !final && end - start < MAX_PROBE_BYTES) return 'wait';
+    }
+    return null;
+  }
+
+  /** Opens `protocol`'s session; both directions then go straight to it (a direction joined mid-way says so first). */
+  private start(protocol: Protocol, ts: number): void {
+    const session = protocol.open(this);
+    if (session === null) {
+      this.giveUp(false);
+      return;
+    }
+    this.protocol = protocol;
+    this.session = session;
+    this.dirA.target = session.a;
+    this.dirB.target = session.b;
+    for (const direction of [this.dirA, this.dirB]) {
+      if (direction.midStream) session[direction.fromA ? 'a' : 'b'].gap(ts, -1);
+    }
+    // The other direction may hold bytes a probe wanted more of: they go to the session now.
+    for (const direction of [this.dirA, this.dirB]) this.deliverHeld(direction);
+  }
+
+  private deliverHeld(direction: DispatchDirection): void {
+    const held = direction.held;
+    if (held === null) return;
+    direction.held = null;
+    direction.target!.push(held, 0, held.length, direction.heldTs);
+  }
+
+  /** No protocol can read this connection; `unknown`: none knows its bytes (counted), else its protocol could not open a session (the protocol counts that). */
+  private giveUp(unknown: boolean): void {
+    if (unknown) this.stats.nonHttpFlows++;
+    this.dead = true;
+    this.dirA.target = NOWHERE;
+    this.dirB.target = NOWHERE;
+    this.dirA.held = null;
+    this.dirB.held = null;
+  }
+
+  /** Bytes still held when no more will come: the probes decide on what there is. */
+  private settle(): void {
+    for (const direction of [this.dirA, this.dirB]) {
+      const held = direction.held;
+      if (held === null || this.session !== null || this.dead) continue;
+      direction.held = null;
+      const chosen = this.choose(held, 0, held.length, direction.midStream, true);
+      if (chosen === null || chosen === 'wait') {
+        if (!direction.midStream) this.giveUp(true);
+        continue;
+      }
+      this.start(chosen, direction.heldTs);
+      direction.target!.push(held, 0, held.length, direction.heldTs);
+    }
+  }
+
+  /** A direction ended (FIN). */
+  finish(fromA: boolean, ts: number): void {
+    this.settle();
+    this.session?.finish(fromA, ts);
+  }
+
+  /** The connection is over: its session emits what waits and goes back to its protocol. */
+  close(ts: number): void {
+    this.settle();
+    const session = this.session;
+    if (session === null) return;
+    session.close(ts);
+    this.protocol!.recycle(session);
+    this.session = null;
+    this.protocol = null;
+  }
+
+  /** Back to a new connection's state (flows are reused; the endpoints object is changed by the flow). */
+  reset(): void {
+    this.session = null;
+    this.protocol = null;
+    this.dead = false;
+    this.transactions = 0;
+    this.dirA.reset();
+    this.dirB.reset();
+  }
+}
