@@ -252,7 +252,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
       if (spec.kind === 'live') state.setSource(source);
       listeningOn = spec.kind === 'live' ? interfaceLabel(source, spec.iface === '') : source;
       // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
-      if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
+      if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${listeningOn}, filter "${spec.filter}"\n`);
     },
     onFinished: (line) => {
       unsubscribe();
