@@ -44,6 +44,6 @@ export function dashboardQuitLine(run: RunView): string {
   const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
   const alerts = run.alerts.history.length;
   const lost = describeLossCounts(run.health.total());
-  return `wiretop: ${requests.total} requests from ${run.source} over ${span} of traffic (first to last request), ${alerts} alert${alerts === 1 ? '' : 's'}`
+  return `wiretop: ${requests.total} requests from ${run.source} over ${span} of traffic, ${alerts} alert${alerts === 1 ? '' : 's'}`
     + `${lost === '' ? '' : `; the capture lost ${lost}`}\n`;
 }
