@@ -16,7 +16,8 @@ export function share(part: number, whole: number): string {
  */
 export function lossPercent(fraction: number): string {
   const value = 100 * fraction;
-  return value >= 10 || value === 0 ? `${Math.round(value)}%` : value >= 0.1 ? `${value.toFixed(1)}%` : '<0.1%';
+  // From 9.95 it rounds to whole percents: one decimal would print `10.0%`.
+  return value >= 9.95 || value === 0 ? `${Math.round(value)}%` : value >= 0.1 ? `${value.toFixed(1)}%` : '<0.1%';
 }
 
 /** Milliseconds as panels show them: one decimal under 10, whole above; `-` when unknown. */

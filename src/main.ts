@@ -24,8 +24,7 @@ import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
-import { describeLossCounts, LOSS_ADVICE } from './run/captureHealth';
-import { emptyCaptureStats } from './types';
+import { exporterEndLine, interfaceLabel, liveCaptureSummary } from './run/endLines';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {
@@ -181,8 +180,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
   // Prometheus metrics, served before the capture starts (a port in use is an error now).
   let metrics: MetricsSink | null = null;
+  const listen = config.metrics_listen !== null ? parseListen(config.metrics_listen) : null;
   if (config.metrics_listen !== null) {
-    const listen = parseListen(config.metrics_listen);
     if (listen === null) return reportError(new WiretopError('usage', `--metrics ${config.metrics_listen}: give a port or HOST:PORT, e.g. --metrics 9464`), env);
     metrics = new MetricsSink(state, config.metrics_top_k);
     try {
@@ -249,15 +248,19 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
         : new WiretopError('interface', `${listeningOn}: the interface is down, nothing can be captured (bring it up, or capture on another with -i)`);
     },
     onReady: (source) => {
-      listeningOn = source;
+      // A live capture without -i has chosen its interface now: every line names it.
+      if (spec.kind === 'live') state.setSource(source);
+      listeningOn = spec.kind === 'live' ? interfaceLabel(source, spec.iface === '') : source;
       // As tcpdump does: say on stderr where a live capture listens (stdout stays data only).
-      if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${source}, filter "${spec.filter}"\n`);
+      if (spec.kind === 'live' && mode !== 'tui') env.writeErr(`wiretop: listening on ${listeningOn}, filter "${spec.filter}"\n`);
     },
     onFinished: (line) => {
       unsubscribe();
       if (line !== undefined) env.writeOut(line);
       // As tcpdump does after a live capture: what was captured and what was lost, on stderr.
-      if (headlessLive && (mode === 'ndjson' || mode === 'text')) env.writeErr(liveCaptureSummary(state));
+      if (headlessLive && (mode === 'ndjson' || mode === 'text')) env.writeErr(liveCaptureSummary(state, listeningOn));
+      // The exporter alone prints nothing else: say that it stopped, and what it had captured.
+      if (mode === 'metrics' && listen !== null) env.writeErr(exporterEndLine(state, listen, listeningOn, spec.kind === 'live'));
     },
     onFailed: (error) => {
       unsubscribe();
@@ -287,16 +290,6 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
 
 /** How long the end of a run waits for notifications still on their way. */
 const NOTIFY_DRAIN_MS = 3000;
-
-/** The end line of a headless live capture: totals, drops, and a warning when counts are incomplete. */
-export function liveCaptureSummary(run: RunView): string {
-  const stats = run.health.latest ?? emptyCaptureStats();
-  const loss = run.health.total();
-  const lost = describeLossCounts(loss);
-  return `wiretop: ${loss.transactions} transactions in ${loss.packets} packets from ${run.source}; `
-    + `dropped: ${stats.kernelDrops} packets by the kernel, ${stats.ifDrops} by the interface, ${loss.transactionsLost} transactions by wiretop`
-    + `${lost === '' ? '' : `. WARNING: the capture lost ${lost}: counts are incomplete (${LOSS_ADVICE})`}\n`;
-}
 
 function reportError(error: unknown, env: RunEnvironment): number {
   const message = error instanceof WiretopError ? error.message : `unexpected error: ${(error as Error).stack ?? String(error)}`;

@@ -1,6 +1,8 @@
 /** The command line end to end: outputs, errors, and stopping on every path. */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
 import { generateTraffic } from '../src/demo/traffic';
@@ -23,15 +25,54 @@ function fixture(): string {
   return writePcap(path.join(dir, 'fixture.pcap'), interleave(a, b));
 }
 
-/** A capture long enough that a paced replay is surely still running when stopped. */
-function longCapture(): string {
-  const file = path.join(dir, 'long.pcap');
+/** A capture of generated traffic: `seconds` at `rps` from `startTs` (its first request). */
+function generatedCapture(name: string, startTs: number, seconds: number, rps: number): string {
+  const file = path.join(dir, name);
   const writer = new PcapWriter(file);
-  for (const { ts, frame } of generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 600, rps: 20 }], seed: 3, connections: 8, requestsPerConnection: 50 })) {
+  for (const { ts, frame } of generateTraffic({ startTs, phases: [{ seconds, rps }], seed: 3, connections: 8, requestsPerConnection: 50 })) {
     writer.write(ts, frame);
   }
   writer.close();
   return file;
+}
+
+/** A capture long enough that a paced replay is surely still running when stopped. */
+function longCapture(): string {
+  return generatedCapture('long.pcap', 1_700_000_000, 600, 20);
+}
+
+/** The summary lines of --text output (a date, the alert state, the requests). */
+function summaryHeads(text: string): string[] {
+  return text.split('\n').filter((line) => /^\d{4}-\d\d-\d\d /.test(line));
+}
+
+/** The request count of a summary line. */
+function summaryRequests(head: string): number {
+  return Number(/ {2}(\d+) req/.exec(head)![1]);
+}
+
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `url` answers 200 (tried every 50 ms, for up to 20 s). */
+async function untilServing(url: string): Promise<void> {
+  for (let tries = 0; tries < 400; tries++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get(url, (response) => { response.resume(); resolve(response.statusCode === 200); }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} never answered`);
 }
 
 describe('outputs', () => {
@@ -52,6 +93,30 @@ describe('outputs', () => {
     // Each line carries its route and client, never the headers kept for the dashboard.
     expect(events.map((e) => [e.route, e.client === e.src])).toEqual([['/pages/create', true], ['/api/v1', true], ['/pages/list', true]]);
     expect(result.stdout).not.toMatch(/requestHeaders|responseHeaders|uriTruncated/);
+  });
+
+  it('--text on a file prints every period, the partial first and last ones with their real span, none before the data', async () => {
+    // 33 s of traffic from 3 s past a bucket boundary (22:13:20): 7 s, then whole 10 s periods, then the rest.
+    const file = generatedCapture('periods.pcap', 1_700_000_003, 33, 30);
+    const [text, json] = await Promise.all([runWiretop(['-r', file, '--text']), runWiretop(['-r', file, '--report', 'json'])]);
+    expect(text.code).toBe(0);
+    const heads = summaryHeads(text.stdout);
+    expect(heads[0]).toMatch(/^2023-11-14 22:13:30 UTC .* \d+ req in 7s, partial \(/);
+    expect(heads.slice(1, -1).map((head) => / req \(/.test(head))).toEqual(heads.slice(1, -1).map(() => true));
+    expect(heads[heads.length - 1]).toMatch(/ \d+ req in \ds, partial \(/);
+    // Every request is in exactly one summary, and no summary is empty.
+    const counts = heads.map(summaryRequests);
+    expect(counts.every((count) => count > 0)).toBe(true);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe((JSON.parse(json.stdout) as Report).requests);
+  });
+
+  it('--text on a file shorter than a period prints its one summary, partial', async () => {
+    const file = generatedCapture('short.pcap', 1_700_000_000, 3, 5);
+    const result = await runWiretop(['-r', file, '--text']);
+    expect(result.code).toBe(0);
+    const heads = summaryHeads(result.stdout);
+    expect(heads).toHaveLength(1);
+    expect(heads[0]).toMatch(/^2023-11-14 22:13:2\d UTC {2}LEARNING \(\d+s left\) {2}15 req in \ds, partial \(/);
   });
 
   it('--node adds a health line a second of data time: what the capture dropped', async () => {
@@ -267,6 +332,22 @@ describe('stopping', () => {
     // About 1.5 s of a 600 s capture at 20 req/s: some requests, far from all.
     expect(report.requests).toBeGreaterThan(0);
     expect(report.requests).toBeLessThan(1000);
+  });
+
+  it('--metrics alone (an exporter) ends on SIGTERM with a line: it stopped, and what it had captured', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [WIRETOP, '-r', file, '--speed', '1', '--metrics', String(port)]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Stopped once it serves (no sleep: the exporter answering is the sign it runs).
+    await untilServing(`http://127.0.0.1:${port}/metrics`);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toBe('');
+    expect(err).toMatch(new RegExp(`^wiretop: stopped serving metrics on http://127\\.0\\.0\\.1:${port}/metrics; \\d+ transactions in \\d+ packets from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
   });
 
   it('a file read through libpcap (-f) is paced and stopped like any other', async () => {

@@ -7,6 +7,7 @@ describe('numbers', () => {
     expect(share(1, 0)).toBe('-');
     expect(lossPercent(0.25)).toBe('25%');
     expect(lossPercent(0.012)).toBe('1.2%');
+    expect(lossPercent(1 - 81 / 90)).toBe('10%');
     expect(lossPercent(0.00001)).toBe('<0.1%');
     expect(milliseconds(3.14159)).toBe('3.1');
     expect(milliseconds(123.6)).toBe('124');

@@ -7,7 +7,7 @@ import { WiretopError } from '../src/errors';
 import { run, type RunEnvironment } from '../src/main';
 import type { RunPhase } from '../src/run/lifecycle';
 import type { Sink } from '../src/sinks/sink';
-import type { HttpEvent } from '../src/types';
+import { emptyCaptureStats, type HttpEvent } from '../src/types';
 
 const T0 = 1_700_000_000;
 
@@ -149,6 +149,21 @@ describe('the run lifecycle', () => {
     expect(report.requests).toBe(3);
     expect(report.source).toBe('x.pcap');
     expect(h.phases).toEqual(['starting', 'running', 'stopping', 'done']);
+  });
+
+  it('a live capture without -i names the interface it chose, where it listens and in its end line; the partial period is printed on quit', async () => {
+    const capture = new FakeCapture();
+    const h = harness(['--text'], capture);
+    const listener = capture.listener!;
+    // The capture resolved the default interface: the worker says which in its ready message.
+    listener.onReady('eth7');
+    listener.onEvents([event(T0 + 1), event(T0 + 2)], T0 + 3);
+    listener.onStats({ ...emptyCaptureStats(), packets: 12, events: 2 }, T0 + 3, T0 + 3);
+    h.interrupt();
+    expect(await h.exit).toBe(0);
+    expect(h.err[0]).toMatch(/^wiretop: listening on eth7 \(the default interface\), filter "tcp port 80 or tcp port 443"\n$/);
+    expect(h.err[h.err.length - 1]).toBe('wiretop: 2 transactions in 12 packets from eth7 (the default interface); dropped: 0 packets by the kernel, 0 by the interface, 0 transactions by wiretop\n');
+    expect(h.out.join('')).toMatch(/ 2 req in \ds, partial /);
   });
 
   it('the dashboard stays after the end of the input, until the user quits', async () => {

@@ -58,7 +58,7 @@ describeTmux('dashboard in tmux', () => {
     }
     tui.keys('q');
     screen = await tui.waitFor(/EXIT=\d+/);
-    expect(screen).toMatch(/wiretop: \d+ requests from demo over [\dhms ]+, \d+ alerts?/);
+    expect(screen).toMatch(/wiretop: \d+ requests from demo over [\dhms ]+ of traffic, \d+ alerts?/);
     expect(screen).toMatch(/EXIT=0/);
     // The terminal is given back: no panel left on the screen.
     expect(screen).not.toMatch(/Top sections/);

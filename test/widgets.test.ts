@@ -396,7 +396,7 @@ describe('the --tui output', () => {
     const run = new RunState({ ...defaultConfig() }, 'demo');
     const plain = new TuiSink(run, () => undefined, { TERM: 'xterm-256color', NO_COLOR: '1' }, fakeScreen());
     expect(plain.dashboard.context().color).toBe(false);
-    expect(plain.close()).toBe('wiretop: 0 requests from demo over 0s, 0 alerts\n');
+    expect(plain.close()).toBe('wiretop: 0 requests from demo over 0s of traffic, 0 alerts\n');
     const colored = new TuiSink(run, () => undefined, { TERM: 'xterm-256color' }, fakeScreen());
     expect(colored.dashboard.context().color).toBe(true);
     colored.close();

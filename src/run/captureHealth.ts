@@ -17,6 +17,17 @@ export interface Loss {
   transactions: number;
   /** Transactions dropped because the main thread fell too far behind a live capture. */
   transactionsLost: number;
+  /** Requests the parser saw with their response. */
+  requestsAnswered: number;
+  /** Requests the parser saw without a response (the connection ended, or the request was given up). */
+  requestsUnanswered: number;
+  /** Responses the parser saw without their request. */
+  responsesOrphaned: number;
+}
+
+/** A Loss of nothing, with `fields` set (tests, and spans before the first counters). */
+export function lossOf(fields: Partial<Loss> = {}): Loss {
+  return { packets: 0, packetsLost: 0, transactions: 0, transactionsLost: 0, requestsAnswered: 0, requestsUnanswered: 0, responsesOrphaned: 0, ...fields };
 }
 
 /** The share of packets lost, 0..1 (0 when nothing was seen). */
@@ -30,23 +41,57 @@ export function transactionLossShare(loss: Loss): number {
   return loss.transactions > 0 ? loss.transactionsLost / loss.transactions : 0;
 }
 
+/**
+ * An estimate of the share of requests that were incomplete — the request, its response or
+ * both missing — 0..1, or null when the parser saw no request or response at all.
+ *
+ * Packet loss counts packets; what a user needs is requests. The parser sees three kinds of
+ * transaction: complete (C), request without response (U) and response without request (O);
+ * a transaction whose request and response were both lost leaves no trace. Seeing the request
+ * and seeing the response are taken as two independent samples of the same transactions, so
+ * the total is estimated as in capture–recapture (Lincoln–Petersen): N ≈ (C+U)(C+O)/C, and the
+ * share incomplete is 1 − C/N = 1 − C² / ((C+U)(C+O)). Losses in bursts lose both halves of a
+ * transaction together more often than independence says, so the true share is, if anything,
+ * higher. A request is counted unanswered only once its connection ends: on a live capture the
+ * estimate trails by up to the connections' life.
+ */
+export function incompleteRequestShare(loss: Loss): number | null {
+  const complete = loss.requestsAnswered;
+  const requestOnly = loss.requestsUnanswered;
+  const responseOnly = loss.responsesOrphaned;
+  if (complete + requestOnly + responseOnly === 0) return null;
+  if (complete === 0) return 1;
+  return 1 - (complete * complete) / ((complete + requestOnly) * (complete + responseOnly));
+}
+
+/** ` (est. 42% of requests incomplete)` when packets were lost and requests seen, else ''. */
+function requestImpact(loss: Loss): string {
+  const share = loss.packetsLost > 0 ? incompleteRequestShare(loss) : null;
+  return share === null ? '' : `est. ${percent(share)} of requests incomplete`;
+}
+
 /** Did anything go missing? */
 export function isLossy(loss: Loss): boolean {
   return loss.packetsLost > 0 || loss.transactionsLost > 0;
 }
 
-/** `12% of packets`, `3.1% of transactions`, or both joined by `and`; '' when nothing was lost. */
+/**
+ * `68% of packets (est. 42% of requests incomplete)`, `3.1% of transactions`, or both joined by
+ * `and`; '' when nothing was lost.
+ */
 export function describeLossShare(loss: Loss): string {
   const parts: string[] = [];
-  if (loss.packetsLost > 0) parts.push(`${percent(packetLossShare(loss))} of packets`);
+  const impact = requestImpact(loss);
+  if (loss.packetsLost > 0) parts.push(`${percent(packetLossShare(loss))} of packets${impact === '' ? '' : ` (${impact})`}`);
   if (loss.transactionsLost > 0) parts.push(`${percent(transactionLossShare(loss))} of transactions`);
   return parts.join(' and ');
 }
 
-/** `1,234 packets (0.3%) and 56 transactions (0.1%)`; '' when nothing was lost. */
+/** `1,234 packets (0.3%; est. 0.5% of requests incomplete) and 56 transactions (0.1%)`; '' when nothing was lost. */
 export function describeLossCounts(loss: Loss): string {
   const parts: string[] = [];
-  if (loss.packetsLost > 0) parts.push(`${loss.packetsLost.toLocaleString('en-US')} packets (${percent(packetLossShare(loss))})`);
+  const impact = requestImpact(loss);
+  if (loss.packetsLost > 0) parts.push(`${loss.packetsLost.toLocaleString('en-US')} packets (${percent(packetLossShare(loss))}${impact === '' ? '' : `; ${impact}`})`);
   if (loss.transactionsLost > 0) parts.push(`${loss.transactionsLost.toLocaleString('en-US')} transactions (${percent(transactionLossShare(loss))})`);
   return parts.join(' and ');
 }
@@ -54,31 +99,32 @@ export function describeLossCounts(loss: Loss): string {
 /** What to do about losses, for the lines that report them. */
 export const LOSS_ADVICE = 'a larger --buffer-size, a smaller --snaplen or a narrower -p/-f may help';
 
-interface Sample {
+/** The cumulative counters at data time `now`. */
+interface Sample extends Loss {
   now: number;
-  packets: number;
-  packetsLost: number;
-  transactions: number;
-  transactionsLost: number;
 }
 
 function sampleOf(stats: CaptureStats, now: number): Sample {
+  // A request given up to make room (pipelineDrops) goes out unanswered, apart from `unanswered`.
+  const requestsUnanswered = stats.unanswered + stats.pipelineDrops;
   return {
     now,
     packets: stats.packets,
     packetsLost: stats.kernelDrops + stats.ifDrops,
     transactions: stats.events,
     transactionsLost: stats.eventsDropped,
+    requestsAnswered: Math.max(0, stats.events - requestsUnanswered),
+    requestsUnanswered,
+    responsesOrphaned: stats.orphanResponses,
   };
 }
 
+const LOSS_FIELDS = ['packets', 'packetsLost', 'transactions', 'transactionsLost', 'requestsAnswered', 'requestsUnanswered', 'responsesOrphaned'] as const;
+
 function difference(later: Sample, earlier: Sample | null): Loss {
-  return {
-    packets: later.packets - (earlier?.packets ?? 0),
-    packetsLost: later.packetsLost - (earlier?.packetsLost ?? 0),
-    transactions: later.transactions - (earlier?.transactions ?? 0),
-    transactionsLost: later.transactionsLost - (earlier?.transactionsLost ?? 0),
-  };
+  const loss = lossOf();
+  for (const field of LOSS_FIELDS) loss[field] = later[field] - (earlier?.[field] ?? 0);
+  return loss;
 }
 
 /** The capture's counters over time. */
@@ -86,6 +132,8 @@ export class CaptureHealth {
   /** The latest counters (null before the first report), and their data time. */
   latest: CaptureStats | null = null;
   now = -Infinity;
+  /** The data time of the first counters: when the capture started, as the data tells it (Infinity before). */
+  started = Infinity;
   /** One sample per second of data time at most, for the last `keepSeconds`. */
   private readonly samples: Sample[] = [];
   /** Samples older than `keepSeconds` have been forgotten. */
@@ -101,6 +149,7 @@ export class CaptureHealth {
   /** New counters from the capture at data time `now`. */
   update(stats: CaptureStats, now: number): void {
     this.latest = stats;
+    if (this.started === Infinity) this.started = now;
     if (now > this.now) this.now = now;
     this.updateRates(stats);
     const last = this.samples[this.samples.length - 1];
@@ -133,7 +182,7 @@ export class CaptureHealth {
     if (this.latest === null) return this.total();
     const end = to >= this.now ? sampleOf(this.latest, this.now) : this.sampleAt(to);
     const start = this.sampleAt(from);
-    return end === null ? difference(sampleOf(emptyCaptureStats(), 0), null) : difference(end, start !== null && start.now <= end.now ? start : null);
+    return end === null ? lossOf() : difference(end, start !== null && start.now <= end.now ? start : null);
   }
 
   /** The last `seconds` of data time. */

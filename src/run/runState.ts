@@ -29,7 +29,7 @@ export type StatsView = Pick<StatsStore, 'builtins' | 'tls' | 'modules' | 'plugi
 export type AlertView = Pick<AlertMonitor, 'config' | 'state' | 'stateName' | 'baseline' | 'limit' | 'lastHits' | 'learningLeft' | 'current' | 'summary' | 'history' | 'ruleStatuses'>;
 
 /** Capture health as outputs read it. */
-export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent'>;
+export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'started' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent'>;
 
 /** A run as its outputs see it. */
 export interface RunView {
@@ -65,7 +65,7 @@ export class RunState implements RunView {
   /** What sends alerts out (--on-alert, --webhook, --log), once the run has one. */
   notifications: Notifier | null = null;
 
-  constructor(readonly config: Config, readonly source: string, plugins: StatModule[] = []) {
+  constructor(readonly config: Config, private sourceName: string, plugins: StatModule[] = []) {
     this.stats = new StatsStore(config, plugins);
     // The monitor asks for losses only once seconds close, after the health below exists.
     this.alerts = new AlertMonitor(this.stats, config, (from, to) => this.health.between(from, to));
@@ -89,6 +89,15 @@ export class RunState implements RunView {
   /** Notifications go through `notifier` (its counts and failures are shown with the capture health). */
   setNotifier(notifier: Notifier): void {
     this.notifications = notifier.active ? notifier : null;
+  }
+
+  get source(): string {
+    return this.sourceName;
+  }
+
+  /** The capture names its source once open: the interface a live capture without -i chose. */
+  setSource(name: string): void {
+    this.sourceName = name;
   }
 
   get ended(): boolean {

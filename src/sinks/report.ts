@@ -10,7 +10,7 @@ import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
 import type { PluginFailure } from '../stats/store';
 import type { CaptureStats } from '../types';
-import { describeLossCounts, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
+import { describeLossCounts, incompleteRequestShare, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
 import { table } from '../../widgets/text';
 import type { Sink } from './sink';
 import type { SlowTransaction } from '../stats/slowest';
@@ -56,8 +56,12 @@ export interface Report {
   capture: CaptureStats | null;
   /** What alert notifications did (--on-alert, --webhook), when set up. */
   notifications: { sent: number; failed: number; dropped: number; failures: Array<{ time: string; rule: string; message: string }> } | null;
-  /** What the capture lost over the whole run: packets (kernel, interface) and transactions (wiretop behind). */
-  loss: { packets: number; packetsLost: number; packetLossShare: number; transactions: number; transactionsLost: number; transactionLossShare: number };
+  /**
+   * What the capture lost over the whole run: packets (kernel, interface) and transactions
+   * (wiretop behind), the halves of transactions the parser saw, and the estimated share of
+   * requests incomplete (null when no request was seen; see incompleteRequestShare).
+   */
+  loss: Loss & { packetLossShare: number; transactionLossShare: number; requestsIncompleteShare: number | null };
 }
 
 function rowsOf(module: TopModule, now: number, limit: number): { rows: ReportRow[]; approximate: boolean } {
@@ -129,7 +133,11 @@ export function buildReport(run: RunView): Report {
 
 function lossReport(loss: Loss): Report['loss'] {
   const round = (share: number) => Math.round(share * 1e6) / 1e6;
-  return { ...loss, packetLossShare: round(packetLossShare(loss)), transactionLossShare: round(transactionLossShare(loss)) };
+  const incomplete = incompleteRequestShare(loss);
+  return {
+    ...loss, packetLossShare: round(packetLossShare(loss)), transactionLossShare: round(transactionLossShare(loss)),
+    requestsIncompleteShare: incomplete === null ? null : round(incomplete),
+  };
 }
 
 /** The text form of a report. */

@@ -2,6 +2,11 @@
  * `--text`: every `dashboard_bucket_size` seconds of data time, a compact summary of the
  * bucket that just ended (rate, status classes, top sections and domains, a line per plug-in, alert state), and
  * every alert and recovery line as it happens. Works live, on files (data time) and in pipes.
+ *
+ * Buckets are aligned on multiples of their size (as the dashboard's are), so the first and the
+ * last period of an input are usually partial: each is printed with its real span, so that
+ * every request is in some summary. A bucket wholly before the input began (data time is
+ * closed a second or two behind the capture's start) is not printed.
  */
 import type { AlertNotice } from '../alerts/monitor';
 import { dateTime, truncate } from '../format';
@@ -22,9 +27,17 @@ function pluginLine(run: RunView, module: StatModule, now: number): string {
   return rows.rows.map((cells) => cells.map((cell, i) => (i === 0 ? truncate(String(cell), 40) : String(cell))).join(' ')).join('  ') || '-';
 }
 
+/** The seconds a summary covers: `start` ≤ second ≤ `last`, within one bucket. */
+export interface SummaryPeriod {
+  start: number;
+  last: number;
+}
+
 /** Prints summaries and alert lines. */
 export class TextSink implements Sink {
   private readonly unsubscribe: Array<() => void>;
+  /** The last second a printed (or skipped) period covered. */
+  private summarizedThrough = -Infinity;
 
   constructor(private readonly run: RunView, private readonly write: (text: string) => void) {
     this.unsubscribe = [
@@ -40,23 +53,44 @@ export class TextSink implements Sink {
   }
 
   private onSecond(second: number): void {
-    const bucket = this.run.config.dashboard_bucket_size;
-    if ((second + 1) % bucket !== 0) return;
-    this.write(this.summary(second));
+    if ((second + 1) % this.run.config.dashboard_bucket_size !== 0) return;
+    this.summarizeThrough(second);
   }
 
-  /** The summary of the bucket that ends with second `now`. */
-  summary(now: number): string {
+  /** Prints the summary of the period that ends with second `last`, unless it holds no second of the input. */
+  private summarizeThrough(last: number): void {
+    const period = this.periodEndingAt(last);
+    this.summarizedThrough = last;
+    if (period !== null) this.write(this.summary(period));
+  }
+
+  /** The seconds of `last`'s bucket not yet summarized and not before the input began; null if none. */
+  periodEndingAt(last: number): SummaryPeriod | null {
+    const bucket = this.run.config.dashboard_bucket_size;
+    const { health, stats } = this.run;
+    // The input begins at its first counters or its first request, whichever the data puts first.
+    const inputStart = Math.floor(Math.min(health.started, stats.earliestEventTs));
+    const start = Math.max(Math.floor(last / bucket) * bucket, this.summarizedThrough + 1, inputStart);
+    return start <= last ? { start, last } : null;
+  }
+
+  /** The summary of `period` (a whole bucket, or part of one). */
+  summary(period: SummaryPeriod): string {
     const { stats, alerts: monitor, config } = this.run;
     const b = stats.builtins;
-    const span = b.requests.span('recent', now);
+    const bucket = config.dashboard_bucket_size;
+    // The views' "recent" window as of its bucket's last second is that bucket: the period's
+    // data, whether the bucket is whole or the input ended inside it.
+    const now = Math.floor(period.last / bucket) * bucket + bucket - 1;
+    const seconds = period.last - period.start + 1;
+    const partial = seconds < bucket;
     const totals = b.requests.totals('recent', now);
-    const rate = totals.requests / config.dashboard_bucket_size;
+    const rate = totals.requests / seconds;
     const { classes } = statusClasses(b.statuses.top('recent', now, 1000));
     const state = monitor.stateName === 'LEARNING' ? `LEARNING (${monitor.learningLeft()}s left)` : monitor.stateName;
     const list = (entries: Array<{ key: string; count: number }>) => entries.map((e) => `${truncate(e.key, 40)} ${e.count}`).join('  ') || '-';
     const lines = [
-      `${dateTime(now + 1)}  ${state}  ${totals.requests} req (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
+      `${dateTime(period.last + 1)}  ${state}  ${totals.requests} req${partial ? ` in ${seconds}s, partial` : ''} (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
         + `${monitor.limit !== null ? ` / limit ${Math.round(monitor.limit)}` : ''}`
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
@@ -66,12 +100,15 @@ export class TextSink implements Sink {
       ...this.run.stats.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
     if (this.run.health.latest?.interfaceDown === 1) lines.push('  WARNING: the interface is down: no traffic can be seen');
-    const lost = describeLossCounts(this.run.health.between(span.start, span.end));
-    if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${config.dashboard_bucket_size}s: counts are incomplete (${LOSS_ADVICE})`);
+    const lost = describeLossCounts(this.run.health.between(period.start, period.last + 1));
+    if (lost !== '') lines.push(`  WARNING: the capture lost ${lost} in these ${seconds}s: counts are incomplete (${LOSS_ADVICE})`);
     return lines.join('\n') + '\n';
   }
 
+  /** The input is over (its last second closed): the period it ended in is printed too. */
   finish(): void {
+    const last = this.run.stats.lastClosed;
+    if (last > this.summarizedThrough) this.summarizeThrough(last);
     for (const off of this.unsubscribe) off();
   }
 }

@@ -4,8 +4,7 @@
  * printed afterwards.
  */
 import * as blessed from 'blessed';
-import { duration } from '../format';
-import { describeLossCounts } from '../run/captureHealth';
+import { dashboardQuitLine } from '../run/endLines';
 import type { EncodedBatch } from '../capture/eventBatch';
 import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
@@ -80,11 +79,6 @@ export class TuiSink implements Sink {
     this.dashboard.destroy();
     this.screen.destroy();
     this.releaseTerminal();
-    const requests = this.run.stats.builtins.requests;
-    const span = requests.total > 0 ? duration(requests.lastTs - requests.firstTs) : '0s';
-    const alerts = this.run.alerts.history.length;
-    const lost = describeLossCounts(this.run.health.total());
-    return `wiretop: ${requests.total} requests from ${this.run.source} over ${span}, ${alerts} alert${alerts === 1 ? '' : 's'}`
-      + `${lost === '' ? '' : `; the capture lost ${lost}`}\n`;
+    return dashboardQuitLine(this.run);
   }
 }

@@ -162,10 +162,13 @@ export class WindowedTopK {
 
   /** The merged summary of a window ending at second `now` (cached until the next second). */
   view(window: WindowName, now: number): TopView {
-    const cached = this.cache.get(window);
+    // Keyed by `now` too: a view may be asked of another second than the last closed (the
+    // bucket an input ended in), and must not answer with the window of the last second.
+    const key = `${window}@${now}`;
+    const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     const view = this.compute(window, now);
-    this.cache.set(window, view);
+    this.cache.set(key, view);
     return view;
   }
 
