@@ -10,7 +10,7 @@ import type { Drill, PanelContent } from './view';
 import { table } from './text';
 
 /** Cells the host and URI keep in a list before other columns are dropped (at 80 columns: all but the bytes stay). */
-export const URI_MIN_WIDTH = 32;
+export const URI_MIN_WIDTH = 34;
 
 /** Transactions a list keeps, newest first. */
 export const LIST_SIZE = 500;
