@@ -29,7 +29,7 @@ function storeWith(overrides: Partial<Config> = {}): StatsStore {
 }
 
 describe('windows', () => {
-  it('recent is the last complete bucket; 5m, 1h and all cover their spans', () => {
+  it('recent is the last complete bucket and the open one so far; 5m, 1h and all cover their spans', () => {
     const store = storeWith();
     // 1 req/s to /old for 20 min, then 5 req/s to /new for the last 12 s.
     for (let s = 0; s < 1200; s++) store.ingest([event(T0 + s, { uri: '/old/x', section: '/old' })]);
@@ -39,8 +39,10 @@ describe('windows', () => {
     expect(now).toBe(T0 + 1211);
     const s = store.builtins.sections;
     const counts = (w: 'recent' | '5m' | '1h' | 'all') => Object.fromEntries(s.top(w, now, 10).map((e) => [e.key, e.count]));
-    // The bucket [1200, 1210) is the last complete one.
-    expect(counts('recent')).toEqual({ '/new': 50 });
+    // The bucket [1200, 1210) is the last complete one, and [1210, 1212) of the open one is closed.
+    expect(counts('recent')).toEqual({ '/new': 60 });
+    expect(store.builtins.requests.span('recent', now)).toEqual({ start: T0 + 1200, end: T0 + 1212 });
+    expect(store.builtins.requests.totals('recent', now).requests).toBe(60);
     // Slices are whole buckets: the 5-minute view starts at the bucket holding now − 299 s.
     expect(counts('5m')).toEqual({ '/new': 60, '/old': 290 });
     expect(counts('1h')).toEqual({ '/new': 60, '/old': 1200 });
@@ -49,6 +51,10 @@ describe('windows', () => {
     // The bucket an input ended in, asked as of its last second, right after the last closed
     // second's view (a cached view must not answer for another second).
     expect(Object.fromEntries(s.top('recent', now - now % 10 + 9, 10).map((e) => [e.key, e.count]))).toEqual({ '/new': 10 });
+    // At a bucket's end (where --text reads it) recent is exactly that bucket.
+    store.advanceTo(T0 + 1220);
+    expect(Object.fromEntries(s.top('recent', store.lastClosed, 10).map((e) => [e.key, e.count]))).toEqual({ '/new': 10 });
+    expect(store.builtins.requests.span('recent', store.lastClosed)).toEqual({ start: T0 + 1210, end: T0 + 1220 });
   });
 
   it('forgets what is older than the retention', () => {

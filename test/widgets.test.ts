@@ -5,7 +5,9 @@ import { terminalFor, tuiUnavailable, TuiSink } from '../src/sinks/tui';
 import type { HttpEvent, TlsConnection } from '../src/types';
 import type { StatModule } from '../src/stats/statModule';
 import { Dashboard } from '../widgets/dashboard';
+import { emptyCaptureStats } from '../src/types';
 import { KEYMAP, helpLines } from '../widgets/keymap';
+import { URI_MIN_WIDTH } from '../widgets/transactions';
 import { computeLayout, SLOT_IDS, type SlotId } from '../widgets/layout';
 import { renderBars } from '../widgets/rateChart';
 import { RenderScheduler, type Timers } from '../widgets/renderScheduler';
@@ -74,7 +76,20 @@ function setup(columns = 120, rows = 40, plugins: StatModule[] = []) {
   };
   /** The status bar. */
   const status = (): string => drawn()[rows - 1];
-  return { run, screen, dashboard, feed, timers, drawn, panel, status, quits: () => quits };
+  /** The highlighted (inverse) row of a place, as drawn, or null. */
+  const highlighted = (slot: SlotId): string | null => {
+    dashboard.render();
+    const rect = computeLayout(columns, rows).slots[slot];
+    const cells = (screen as unknown as { lines: Array<Array<[number, string]>> }).lines;
+    // blessed keeps the attribute flags above bit 18; inverse is flag 8.
+    const inverse = (cell: [number, string]) => ((cell[0] >> 18) & 8) !== 0;
+    for (let y = rect.top + 1; y < rect.top + rect.height - 1; y++) {
+      const row = cells[y].slice(rect.left + 1, rect.left + rect.width - 1);
+      if (row.length > 0 && row.every(inverse)) return row.map((cell) => cell[1]).join('').trimEnd();
+    }
+    return null;
+  };
+  return { run, screen, dashboard, feed, timers, drawn, panel, status, highlighted, quits: () => quits };
 }
 
 function traffic(): HttpEvent[] {
@@ -193,8 +208,8 @@ describe('keys', () => {
     expect(drilled.title).toContain('Endpoints of /v1');
     // /v1/items/0, /3, /6, /9 are one endpoint, with its latency.
     expect(drilled.rows).toHaveLength(1);
-    // 4 a second in the last 10 s, one in four a 503, 12 ms.
-    expect(drilled.rows[0]).toMatch(/^GET \/v1\/items\/\{id\}\s+40\s+4\.0\s+25\.0%\s+1[23]$/);
+    // 4 a second in the last 10 s, one in four a 503, 12 ms (p50 and p95).
+    expect(drilled.rows[0]).toMatch(/^GET \/v1\/items\/\{id\}\s+40\s+4\.0\s+25\.0%\s+1[23]\s+1[23]$/);
     dashboard.handle('back');
     expect(panel('sections').title).toContain('Top sections');
     dashboard.handle('focusNext');
@@ -273,7 +288,7 @@ describe('keys', () => {
     dashboard.applyFilter('/^\\/cart\\//');
     expect(panel('sections').keys).toEqual(['/cart']);
     dashboard.applyFilter('/[/');
-    expect(status()).toMatch(/bad filter/);
+    expect(status()).toMatch(/bad regex: missing closing \]/);
     dashboard.handle('back');
     expect(status()).not.toContain('filter:');
     expect(panel('domains').keys).toHaveLength(2);
@@ -291,7 +306,7 @@ describe('keys', () => {
     dashboard.applyFilter('/API\\.EXAMPLE/i');
     expect(panel('domains').keys).toEqual(['api.example.com']);
     dashboard.applyFilter('/(?=cart)/');
-    expect(status()).toMatch(/bad filter/);
+    expect(status()).toMatch(/bad regex: invalid or unsupported Perl syntax/);
     dashboard.applyFilter('/cart/g');
     expect(status()).toMatch(/bad filter: unknown flag "g"/);
   });
@@ -354,6 +369,17 @@ describe('layout and drawing', () => {
     const columns = [{ header: 'Key', width: 0, priority: 9 }, { header: 'A', width: 5, priority: 1 }, { header: 'B', width: 5, priority: 5 }];
     expect(table(columns, [['key', '1', '2']], 30).header.trimEnd()).toBe('Key                A     B');
     expect(table(columns, [['key', '1', '2']], 18).header.trimEnd()).toBe('Key          B');
+  });
+
+  it('tables shrink columns that can (lowest priority first) before dropping any, to give the flexible one its room', () => {
+    const columns = [{ header: 'Key', width: 0, priority: 9, minWidth: 10 }, { header: 'A', width: 6, minWidth: 3, priority: 1 }, { header: 'B', width: 6, minWidth: 4, priority: 5 }];
+    const header = (width: number) => table(columns, [['k', '1', '2']], width).header.trimEnd();
+    // 22 cells: Key needs 10; A (the lowest priority) gives 2; nothing is dropped.
+    expect(header(22)).toBe('Key        A    B');
+    // 19 cells: A at its minimum (3), B gives the rest (to 4).
+    expect(header(19)).toBe('Key        A   B');
+    // 18 cells: even at their minimums there is no room: A goes, and B has its full width again.
+    expect(header(18)).toBe('Key         B');
   });
 
   it('bars grow with the rate and the limit is drawn across', () => {
@@ -491,7 +517,7 @@ describe('transactions', () => {
   it('t on a panel whose rows stand for no transactions says so', () => {
     const { dashboard, feed, status } = setup();
     feed(traffic(), T0 + 30);
-    for (let i = 0; i < 4; i++) dashboard.handle('focusNext'); // the rate chart
+    for (let i = 0; i < 20 && dashboard.focused.id !== 'rate'; i++) dashboard.handle('focusNext');
     dashboard.handle('transactions');
     expect(status()).toMatch(/select a row/);
   });
@@ -545,5 +571,160 @@ describe('TLS server names', () => {
     expect(list.body[1]).toMatch(/https:\/\/shop\.example\.com\/secret/);
     dashboard.handle('drill');
     expect(overlay(drawn).body.join('\n')).toMatch(/\(HTTPS, decrypted with the key log\)/);
+  });
+});
+
+describe('what a newcomer meets first (issue 27)', () => {
+  /** `count` requests to `section`, spread over the second starting at `second`. */
+  const hitsOn = (section: string, second: number, count: number) =>
+    Array.from({ length: count }, (_, i) => event(T0 + second + i / count, { uri: `${section}/x`, section }));
+
+  it('the selection follows its key as the panel re-sorts, and t lists the highlighted row', () => {
+    const { dashboard, feed, highlighted, drawn } = setup();
+    feed([...hitsOn('/cart', 0, 9), ...hitsOn('/search', 1, 5), ...hitsOn('/about', 2, 2)], T0 + 3);
+    expect(highlighted('sections')).toMatch(/^\/cart\s+9/);
+    dashboard.handle('down');
+    expect(highlighted('sections')).toMatch(/^\/search\s+5/);
+    // /search overtakes /cart: it moves to the first row, and the selection goes with it.
+    feed(hitsOn('/search', 3, 10), T0 + 4);
+    expect(highlighted('sections')).toMatch(/^\/search\s+15/);
+    expect(drawn().join('\n')).toMatch(/\/search\s+15[\s\S]*\/cart\s+9/);
+    dashboard.handle('transactions');
+    expect(drawn()[0]).toMatch(/Transactions of \/search: 15/);
+    dashboard.handle('back');
+    // A key that leaves the list: the row now at its place is selected.
+    dashboard.handle('down');
+    expect(highlighted('sections')).toMatch(/^\/cart/);
+    feed(hitsOn('/about', 30, 1), T0 + 31);
+    expect(highlighted('sections')).toMatch(/^\/about\s+1/);
+  });
+
+  it('a transaction list keeps its selected transaction as new ones push it down', () => {
+    const { dashboard, feed, drawn } = setup();
+    feed([event(T0 + 1, { uri: '/cart/first' }), event(T0 + 2, { uri: '/cart/second' })], T0 + 3);
+    drawn();
+    dashboard.handle('transactions');
+    dashboard.handle('down'); // /cart/first, the older
+    feed([event(T0 + 3, { uri: '/cart/third' })], T0 + 4);
+    drawn();
+    dashboard.handle('drill');
+    expect(drawn().join('\n')).toMatch(/GET \/cart\/first HTTP/);
+  });
+
+  it('a single request shows in the tables at the next redraw, before its bucket is complete', () => {
+    const { feed, panel } = setup();
+    // Buckets of 10 s: second 3 closes mid-bucket.
+    feed([event(T0 + 3.2, { uri: '/search/q', section: '/search' })], T0 + 4);
+    const sections = panel('sections');
+    expect(sections.rows[0]).toMatch(/^\/search\s+1\s/);
+    // The last complete bucket and the 4 closed seconds of the open one.
+    expect(sections.title).toContain('(last 14s)');
+    expect(panel('domains').keys).toEqual(['shop.example.com']);
+  });
+
+  it('"now" is one number: the chart title and capture health show the same rates of the last 5 s', () => {
+    const { run, feed, panel } = setup();
+    // 10 req/s for 15 s, then 20 req/s: the last 10 s average 15, the last 5 s 20. Three packets a request.
+    let packets = 0;
+    for (let s = 0; s < 20; s++) {
+      const rps = s < 15 ? 10 : 20;
+      feed(Array.from({ length: rps }, (_, i) => event(T0 + s + i / rps)), T0 + s);
+      packets += 3 * rps;
+      run.updateCapture({ ...emptyCaptureStats(), packets, events: packets / 3 }, T0 + s + 0.99);
+    }
+    run.advanceTo(T0 + 20);
+    expect(panel('rate').title).toMatch(/Requests\/s: 20 now/);
+    const health = panel('health').lines.join('\n');
+    expect(health).toMatch(/req\/s\s+20\b/);
+    expect(health).toMatch(/pkts\/s\s+60\b/);
+  });
+
+  it.each([[80, 24], [200, 60]])('at %ix%i Tab visits the panels in reading order, Shift-Tab the other way', (columns, rows) => {
+    const { dashboard } = setup(columns, rows);
+    const slots = computeLayout(columns, rows).slots;
+    const visited: string[] = [];
+    for (let i = 0; i < dashboard.panels.length; i++) {
+      dashboard.handle('focusNext');
+      visited.push(dashboard.focused.id);
+    }
+    const start = visited.indexOf('rate');
+    const order = [...visited.slice(start), ...visited.slice(0, start)];
+    expect(order).toEqual(['rate', 'health', 'sections', 'endpoints', 'domains', 'tls', 'statuses', 'userAgents', 'clients', 'alerts']);
+    // Each place is reached after every place above it, or left of it on its band.
+    const corners = order.map((id) => slots[dashboard.panels.find((p) => p.id === id)!.slot]);
+    for (let i = 1; i < corners.length; i++) {
+      const [a, b] = [corners[i - 1], corners[i]];
+      expect(a.top < b.top || (a.top === b.top && a.left <= b.left)).toBe(true);
+    }
+    const back: string[] = [];
+    for (let i = 0; i < dashboard.panels.length; i++) {
+      back.push(dashboard.focused.id);
+      dashboard.handle('focusPrevious');
+    }
+    expect(back).toEqual([...visited].reverse());
+  });
+
+  it('at 80x24 the help shows every key, q / Ctrl-C included, wrapped within the screen', () => {
+    const { dashboard, drawn, highlighted, feed } = setup(80, 24);
+    feed([...hitsOn('/cart', 0, 3), ...hitsOn('/search', 1, 2)], T0 + 2);
+    dashboard.handle('help');
+    const screen = drawn();
+    expect(screen.every((line) => line.length <= 80)).toBe(true);
+    for (const line of helpLines(74)) expect(screen.join('\n')).toContain(line);
+    expect(screen.join('\n')).toMatch(/q \/ Ctrl-C +quit/);
+    // Arrows while the help is open scroll it (there is nothing to scroll here), not the panels.
+    dashboard.handle('down');
+    dashboard.handle('back');
+    expect(highlighted('sections')).toMatch(/^\/cart/);
+  });
+
+  it('the help scrolls where the screen is shorter than it: every line can be reached', () => {
+    const { dashboard, drawn } = setup(80, 16);
+    dashboard.handle('help');
+    const lines = helpLines(74);
+    let screen = drawn().join('\n');
+    expect(screen).toMatch(new RegExp(`Keys \\(Esc or \\? to close\\) \\[1-13/${lines.length}\\] ↑↓ PgUp PgDn scroll`));
+    expect(screen).not.toContain('q / Ctrl-C');
+    const seen = new Set<string>();
+    for (let i = 0; i < lines.length; i++) {
+      screen = drawn().join('\n');
+      for (const line of lines) if (screen.includes(line)) seen.add(line);
+      dashboard.handle('down');
+    }
+    expect([...seen].sort()).toEqual([...lines].sort());
+    dashboard.handle('top');
+    expect(drawn().join('\n')).toMatch(/\[1-13\//);
+    dashboard.handle('pageDown');
+    expect(drawn().join('\n')).toMatch(/q \/ Ctrl-C +quit/);
+    dashboard.handle('back');
+    expect(drawn().join('\n')).not.toContain('Keys (Esc');
+  });
+
+  it('at 80 columns a transaction list gives the host and URI their room, and the user agents keep Hits', () => {
+    const { dashboard, feed, drawn, panel } = setup(80, 24);
+    feed([event(T0 + 1, { uri: '/products/item/27', section: '/products', src: '10.1.15.104', ua: 'Mozilla/5.0 (X11; Linux x86_64)' })], T0 + 2);
+    expect(panel('userAgents').lines[0]).toMatch(/^User agent\s+Hits$/);
+    expect(panel('userAgents').rows[0]).toMatch(/^Mozilla\/5\.0 \(X…\s+1$/);
+    dashboard.handle('transactions');
+    const [header, row] = drawn().slice(1, 3).map((l) => l.slice(1, -1));
+    expect(header).toMatch(/^Time\s+Client\s+Method\s+Host and URI\s+Status\s+Latency$/);
+    expect(row).toContain('shop.example.com/products/item/27');
+    expect(row).toContain('10.1.15.104');
+    expect(header.indexOf('Status') - header.indexOf('Host and URI')).toBeGreaterThanOrEqual(URI_MIN_WIDTH);
+  });
+
+  it('at 80 columns the status bar keeps the state and the filter whole, and gives up hints first', () => {
+    const { dashboard, feed, status } = setup(80, 24);
+    feed(traffic(), T0 + 30);
+    dashboard.applyFilter('api.example');
+    let bar = status().trimEnd();
+    expect(bar).toMatch(/NORMAL \| filter: api\.example/);
+    expect(bar).not.toContain('…');
+    expect(bar).toMatch(/\| \? keys( {2}q quit)?$/);
+    dashboard.applyFilter('/(a/');
+    bar = status().trimEnd();
+    expect(bar).toContain('NORMAL | bad regex: missing closing ): `(a`');
+    expect(bar).not.toContain('…');
+    expect(bar).not.toContain('error parsing regexp');
   });
 });

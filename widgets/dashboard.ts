@@ -13,10 +13,11 @@ import type { HttpEvent } from '../src/types';
 import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';
 import { DashboardFilter } from './dashboardFilter';
 import { detailLines, rowMatcher, TransactionList } from './transactions';
-import { KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
+import { HELP_SCROLL_ACTIONS, KEYMAP, helpLines, keyHints, type DashboardAction } from './keymap';
 import { computeLayout, MIN_COLUMNS, MIN_ROWS, SLOT_IDS, type SlotId } from './layout';
-import { PanelBox } from './panelBox';
-import { dashboardPanels, type PanelSpec } from './panels';
+import { PanelBox, type PanelPosition } from './panelBox';
+import { fitStatus, type StatusPart } from './statusBar';
+import { dashboardPanels, inReadingOrder, type PanelSpec } from './panels';
 import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
 import type { Drill, PanelContent, Sort, ViewContext } from './view';
 
@@ -55,8 +56,8 @@ export class Dashboard {
   readonly state: DashboardState = { focus: 0, window: 'recent', paused: false, help: false, drills: {}, sorts: {}, message: null, overlay: null };
   readonly scheduler: RenderScheduler;
   readonly filter: DashboardFilter;
-  /** Every panel in Tab order, and its box. */
-  readonly panels: readonly PanelSpec[];
+  /** Every panel in Tab order (the reading order of the layout), and its box. */
+  private panelOrder: PanelSpec[];
   private readonly boxes = new Map<string, PanelBox>();
   /** Where transaction lists and details are drawn, over the panels. */
   private readonly overlayBox: PanelBox;
@@ -69,6 +70,8 @@ export class Dashboard {
   private readonly prompt: blessed.Widgets.TextboxElement;
   private readonly promptLabel: blessed.Widgets.BoxElement;
   private tooSmall = false;
+  /** The first help line shown (the help scrolls when the screen is shorter than it). */
+  private helpOffset = 0;
   private filtering = false;
   private readonly unsubscribe: () => void;
 
@@ -76,7 +79,10 @@ export class Dashboard {
     const { screen, run } = options;
     this.screen = screen;
     this.filter = new DashboardFilter(run.config);
-    this.panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
+    const panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
+    this.panelOrder = inReadingOrder(panels, computeLayout(screen.width as number, screen.height as number).slots);
+    // The first table has the focus at start: it is what a newcomer looks at and moves in.
+    this.state.focus = Math.max(0, this.panelOrder.findIndex((p) => p.id === 'sections'));
     for (const panel of this.panels) {
       this.boxes.set(panel.id, new PanelBox(screen));
       if (this.shown[panel.slot] === undefined) this.shown[panel.slot] = panel.id;
@@ -86,9 +92,7 @@ export class Dashboard {
     this.statusBar = blessed.box({ parent: screen, height: 1, tags: true, style: options.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
     this.notice = blessed.box({ parent: screen, top: 'center', left: 'center', width: '90%', height: 5, border: { type: 'line' }, hidden: true, align: 'center', valign: 'middle' });
     this.helpBox = blessed.box({
-      parent: screen, top: 'center', left: 'center', width: Math.min(78, MIN_COLUMNS - 2), height: Math.min(helpLines().length + 2, MIN_ROWS - 1),
-      border: { type: 'line' }, label: ' Keys (Esc or ? to close) ', hidden: true, tags: false,
-      content: helpLines().join('\n'), padding: { left: 1, right: 1 },
+      parent: screen, top: 'center', left: 'center', border: { type: 'line' }, hidden: true, tags: false, padding: { left: 1, right: 1 },
     });
     this.promptLabel = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: 8, hidden: true, content: 'filter: ', style: { inverse: true } });
     this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 8, height: 1, width: '100%-8', hidden: true, inputOnFocus: false, style: { inverse: true } });
@@ -119,6 +123,11 @@ export class Dashboard {
     this.scheduler.request();
   }
 
+  /** Every panel, in Tab order. */
+  get panels(): readonly PanelSpec[] {
+    return this.panelOrder;
+  }
+
   /** The focused panel. */
   get focused(): PanelSpec {
     return this.panels[this.state.focus];
@@ -133,6 +142,11 @@ export class Dashboard {
   handle(action: DashboardAction): void {
     const focused = this.focused;
     this.state.message = null;
+    if (this.state.help && HELP_SCROLL_ACTIONS.has(action)) {
+      this.scrollHelp(action);
+      this.scheduler.renderNow();
+      return;
+    }
     if (this.state.overlay !== null && this.handleOverlay(action)) {
       this.scheduler.renderNow();
       return;
@@ -173,7 +187,10 @@ export class Dashboard {
       case 'filter': this.openFilterPrompt(); return;
       case 'window': this.state.window = WINDOWS[(WINDOWS.indexOf(this.state.window) + 1) % WINDOWS.length]; break;
       case 'pause': this.state.paused = !this.state.paused; break;
-      case 'help': this.state.help = !this.state.help; break;
+      case 'help':
+        this.state.help = !this.state.help;
+        this.helpOffset = 0;
+        break;
       case 'quit': this.options.onQuit(); return;
       default: {
         const unknown: never = action;
@@ -181,6 +198,35 @@ export class Dashboard {
       }
     }
     this.scheduler.renderNow();
+  }
+
+  /** Where the help is drawn, and its lines wrapped to fit. */
+  private helpFrame(): { width: number; height: number; lines: string[] } {
+    const width = Math.min(78, (this.screen.width as number) - 2);
+    // Inside the border and the padding.
+    const lines = helpLines(width - 4);
+    return { width, height: Math.max(3, Math.min(lines.length + 2, (this.screen.height as number) - 1)), lines };
+  }
+
+  /** Arrows, PgUp/PgDn, Home/End scroll the help. */
+  private scrollHelp(action: DashboardAction): void {
+    const { height, lines } = this.helpFrame();
+    const page = height - 2;
+    const deltas: Partial<Record<DashboardAction, number>> = { up: -1, down: 1, pageUp: -page, pageDown: page, top: -lines.length, bottom: lines.length };
+    const delta = deltas[action] ?? 0;
+    this.helpOffset = Math.max(0, Math.min(lines.length - page, this.helpOffset + delta));
+  }
+
+  /** Draws the help at the screen's size: the lines that fit from the scroll position, the range in the label. */
+  private renderHelp(): void {
+    const { width, height, lines } = this.helpFrame();
+    const page = height - 2;
+    this.helpOffset = Math.max(0, Math.min(lines.length - page, this.helpOffset));
+    const range = lines.length > page ? ` [${this.helpOffset + 1}-${this.helpOffset + page}/${lines.length}] ↑↓ PgUp PgDn scroll` : '';
+    this.helpBox.width = width;
+    this.helpBox.height = height;
+    this.helpBox.setLabel(` Keys (Esc or ? to close)${range} `);
+    this.helpBox.setContent(lines.slice(this.helpOffset, this.helpOffset + page).join('\n'));
   }
 
   /**
@@ -200,7 +246,7 @@ export class Dashboard {
       case 'drill': {
         const key = box.selectedKey();
         if (overlay.detail === null && key !== undefined) {
-          overlay.detail = overlay.list.events[Number(key)] ?? null;
+          overlay.detail = overlay.list.eventOf(key);
           this.listPosition = box.position();
           box.resetPosition();
         }
@@ -224,7 +270,7 @@ export class Dashboard {
   }
 
   /** Where the list was when a detail was opened from it. */
-  private listPosition = { offset: 0, selected: 0 };
+  private listPosition: PanelPosition = { offset: 0, selected: 0, key: undefined };
 
   /** `t`: the most recent transactions of the focused panel's selected row. */
   private openTransactions(panel: PanelSpec, box: PanelBox): void {
@@ -260,7 +306,7 @@ export class Dashboard {
     }
     if (!overlay.list.live && !this.state.paused) overlay.list.events = ctx.stats.builtins.slowest.list(ctx.window, ctx.now);
     const content = overlay.list.content(width);
-    return overlay.list.live ? content : { ...content, title: content.title.replace(':', ` (${windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size)}):`) };
+    return overlay.list.live ? content : { ...content, title: content.title.replace(':', ` (${windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size, ctx.now)}):`) };
   }
 
   /**
@@ -323,6 +369,10 @@ export class Dashboard {
   private layout(): void {
     const layout = computeLayout(this.screen.width as number, this.screen.height as number);
     this.tooSmall = layout.tooSmall;
+    // The Tab order follows the layout; the focus stays on its panel.
+    const focused = this.focused;
+    this.panelOrder = inReadingOrder(this.panelOrder, layout.slots);
+    this.state.focus = this.panelOrder.indexOf(focused);
     for (const panel of this.panels) {
       const box = this.boxOf(panel);
       box.place(layout.slots[panel.slot]);
@@ -352,7 +402,7 @@ export class Dashboard {
     return { ...content, title: `${content.title} (${sharing.indexOf(panel) + 1}/${sharing.length}, Tab)` };
   }
 
-  /** The status bar's text. */
+  /** The status bar's text, within the screen's width (see fitStatus for what gives way first). */
   statusText(): string {
     const run = this.options.run;
     const alerts = run.alerts;
@@ -363,22 +413,23 @@ export class Dashboard {
       if (current !== null) state = `ALERT since ${clockTime(current.start)}`;
     }
     const source = run.source.includes('/') ? run.source.slice(run.source.lastIndexOf('/') + 1) : run.source;
-    const parts = [`wiretop ${source}${run.ended ? ' (ended)' : ''}`, state];
+    const ended = run.ended ? ' (ended)' : '';
+    const parts: StatusPart[] = [{ id: 'source', forms: [`wiretop ${source}${ended}`, `wiretop${ended}`, ''] }, { id: 'state', forms: [state] }];
+    const add = (id: string, ...forms: string[]) => parts.push({ id, forms });
     // Configured rules are named while they alert.
-    for (const rule of alerts.ruleStatuses()) if (rule.state === 'ALERT') parts.push(`ALERT: ${rule.name}`);
+    for (const rule of alerts.ruleStatuses()) if (rule.state === 'ALERT') add('rule', `ALERT: ${rule.name}`);
     const losing = this.lossText();
-    if (losing !== null) parts.push(losing);
-    if (run.health.latest?.interfaceDown === 1) parts.push(INTERFACE_DOWN);
-    if (this.state.message !== null) parts.push(this.state.message);
-    for (const failure of run.stats.failures) parts.push(`plug-in ${failure.name} disabled`);
-    if (this.filter.text !== null) parts.push(`filter: ${this.filter.text}`);
-    if (this.filter.errorsOnly) parts.push('ERRORS ONLY');
-    if (this.state.paused) parts.push('PAUSED');
-    parts.push(`window: ${windowLabel(this.state.window, run.config.dashboard_bucket_size)}`);
-    const status = parts.join(' | ');
-    const width = this.screen.width as number;
-    const hints = keyHints();
-    return status.length + 3 + hints.length <= width ? `${status} | ${hints}` : `${status} | ? keys  q quit`;
+    if (losing !== null) add('losing', losing);
+    if (run.health.latest?.interfaceDown === 1) add('interface', INTERFACE_DOWN);
+    if (this.state.message !== null) add('message', this.state.message);
+    for (const failure of run.stats.failures) add(`plugin:${failure.name}`, `plug-in ${failure.name} disabled`, '');
+    if (this.filter.text !== null) add('filter', `filter: ${this.filter.text}`);
+    if (this.filter.errorsOnly) add('errors', 'ERRORS ONLY');
+    if (this.state.paused) add('paused', 'PAUSED');
+    const window = windowLabel(this.state.window, run.config.dashboard_bucket_size, run.stats.lastClosed);
+    add('window', `window: ${window}`, window, '');
+    add('hints', keyHints(), '? keys  q quit', '? keys', '');
+    return fitStatus(parts, ['hints', 'source', 'window', 'hints', 'source', 'window', 'hints', ...run.stats.failures.map((f) => `plugin:${f.name}`), 'hints'], this.screen.width as number);
   }
 
   /** `LOSING 12% of packets` while the capture drops packets or transactions, else null. */
@@ -414,7 +465,10 @@ export class Dashboard {
       }
     }
     this.statusBar.setContent(status);
-    if (this.state.help) this.helpBox.show(); else this.helpBox.hide();
+    if (this.state.help) {
+      this.renderHelp();
+      this.helpBox.show();
+    } else this.helpBox.hide();
     this.helpBox.setFront();
     this.screen.render();
   }

@@ -73,6 +73,15 @@ export function parseFilter(text: string): (event: HttpEvent) => boolean {
   return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle) || (e.node !== undefined && e.node.toLowerCase().includes(needle));
 }
 
+/** RE2's own prefix of every pattern error: said once as `bad regex`, so the part that helps fits the status bar. */
+const RE2_PREFIX = 'error parsing regexp: ';
+
+/** What is wrong with a filter, in a few words: `bad regex: missing closing ): \`(a\``. */
+export function filterError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.startsWith(RE2_PREFIX) ? `bad regex: ${message.slice(RE2_PREFIX.length)}` : `bad filter: ${message}`;
+}
+
 /** An active filter: text (or none) and/or errors only. */
 interface ActiveFilter {
   text: string | null;
@@ -141,7 +150,7 @@ export class DashboardFilter {
     try {
       matches = parseFilter(text);
     } catch (error) {
-      return `bad filter: ${(error as Error).message}`;
+      return filterError(error);
     }
     this.start(text, matches, this.errorsOnly);
     return null;

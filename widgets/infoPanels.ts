@@ -1,6 +1,7 @@
 /** The alert log and the capture-health panel. */
 import { noticesOf } from '../src/alerts/monitor';
 import { clockTime, compactRate as rate, countOrDash as count, duration as formatDuration, wrap } from '../src/format';
+import { nowSpan } from '../src/stats/windows';
 import type { PanelContent, Size, ViewContext } from './view';
 
 /** The alert history, newest first: alert lines and recovery lines, with durations. */
@@ -35,13 +36,22 @@ export function presentAlertLog(ctx: ViewContext, size: Size): PanelContent {
   return { title: `Alerts (${summary.alerts.length})${durations}`, lines, tones };
 }
 
+/** Packets per second "now" (see nowSpan), or null before the capture has said. */
+function packetsNow(ctx: ViewContext): number | null {
+  if (ctx.now === -Infinity) return null;
+  const { start, end } = nowSpan(ctx.now);
+  const packets = ctx.run.packets.growth(start - 1, end - 1);
+  return packets === null ? null : packets / (end - start);
+}
+
 /** Capture health: rates, drops, errors, connections (two columns when there is room). */
 export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
   const health = ctx.run.health;
   const s = health.latest;
   const items: Array<[string, string, boolean]> = [
-    ['pkts/s', rate(health.packetsPerSecond), false],
-    ['events/s', rate(health.eventsPerSecond), false],
+    // The same "now" as the rate chart's title: the last NOW_SECONDS closed seconds of data time.
+    ['pkts/s', rate(packetsNow(ctx)), false],
+    ['req/s', rate(ctx.run.stats.builtins.requests.rateNow(ctx.now)), false],
     ['kernel drops', count(s?.kernelDrops), (s?.kernelDrops ?? 0) > 0],
     ['if drops', count(s?.ifDrops), (s?.ifDrops ?? 0) > 0],
     ['decode errs', count(s?.decodeErrors), false],

@@ -2,6 +2,7 @@
  * The dashboard's keys, in one table: the key handler, the help overlay and the status-bar
  * hints are all made from it, so they cannot disagree.
  */
+import { wrap } from '../src/format';
 
 /** What a key does. */
 export type DashboardAction =
@@ -50,8 +51,11 @@ export function keyHints(): string {
   return KEYMAP.filter((k) => k.hint !== undefined).map((k) => `${k.label.split(' / ')[0]} ${k.hint}`).join('  ');
 }
 
-/** The help overlay's lines (a binding marked `helpWithPrevious` joins the line before). */
-export function helpLines(): string[] {
+/**
+ * The help overlay's lines (a binding marked `helpWithPrevious` joins the line before), each
+ * description wrapped within `width` cells under its own column.
+ */
+export function helpLines(width = Number.POSITIVE_INFINITY): string[] {
   const entries: Array<{ label: string; description: string }> = [];
   for (const k of KEYMAP) {
     const last = entries[entries.length - 1];
@@ -62,6 +66,11 @@ export function helpLines(): string[] {
       entries.push({ label: k.label, description: k.description });
     }
   }
-  const width = Math.max(...entries.map((e) => e.label.length));
-  return entries.map((e) => `${e.label.padEnd(width)}  ${e.description}`);
+  const labelWidth = Math.max(...entries.map((e) => e.label.length));
+  const indent = ' '.repeat(labelWidth + 2);
+  return entries.flatMap((e) => wrap(e.description, width - indent.length)
+    .map((line, i) => `${i === 0 ? `${e.label.padEnd(labelWidth)}  ` : indent}${line.trimStart()}`));
 }
+
+/** The keys that scroll the help while it is open (the rest close it or act as usual). */
+export const HELP_SCROLL_ACTIONS: ReadonlySet<DashboardAction> = new Set(['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom']);

@@ -9,11 +9,24 @@ import type { PanelContent } from './view';
 
 const TONE_COLORS = { alert: 'red', recovery: 'green', warning: 'yellow' } as const;
 
+/** Where a panel is scrolled to, which row is selected, and that row's key. */
+export interface PanelPosition {
+  offset: number;
+  selected: number;
+  key: string | undefined;
+}
+
 /** One panel on the screen. */
 export class PanelBox {
   readonly box: blessed.Widgets.BoxElement;
   private offset = 0;
   private selected = 0;
+  /**
+   * The key of the selected row: as rows re-sort, the selection follows it (as in htop and
+   * k9s), not its index; when it leaves the list, the row now at the same index is selected.
+   * Undefined until a key moves the selection.
+   */
+  private selectedKeyValue: string | undefined = undefined;
   content: PanelContent | null = null;
 
   constructor(screen: blessed.Widgets.Screen) {
@@ -52,6 +65,7 @@ export class PanelBox {
       return;
     }
     this.selected = Math.max(0, Math.min(count - 1, this.selected + delta));
+    this.selectedKeyValue = this.content.keys[this.selected];
   }
 
   moveToEdge(end: boolean): void {
@@ -62,26 +76,28 @@ export class PanelBox {
     return this.visibleRows;
   }
 
-  /** The key of the selected row, for drilling down. */
+  /** The key of the selected row (the highlighted one), for drilling down and listing. */
   selectedKey(): string | undefined {
     return this.content?.keys?.[this.selected];
   }
 
   /** Where the panel is scrolled to and which row is selected. */
-  position(): { offset: number; selected: number } {
-    return { offset: this.offset, selected: this.selected };
+  position(): PanelPosition {
+    return { offset: this.offset, selected: this.selected, key: this.selectedKeyValue };
   }
 
   /** Back to a position taken before (a list after its detail). */
-  restorePosition(position: { offset: number; selected: number }): void {
+  restorePosition(position: PanelPosition): void {
     this.offset = position.offset;
     this.selected = position.selected;
+    this.selectedKeyValue = position.key;
   }
 
   /** Back to the first row (after the content changed meaning: drill, back, window). */
   resetPosition(): void {
     this.offset = 0;
     this.selected = 0;
+    this.selectedKeyValue = undefined;
   }
 
   /** Shows `content`; `focused` marks the panel; `color` allows colours. */
@@ -91,7 +107,10 @@ export class PanelBox {
     const rows = this.visibleRows;
     const count = content.lines.length;
     if (content.keys !== undefined) {
-      this.selected = Math.max(0, Math.min(this.selected, count - 1));
+      const followed = this.selectedKeyValue === undefined ? -1 : content.keys.indexOf(this.selectedKeyValue);
+      this.selected = Math.max(0, Math.min(followed >= 0 ? followed : this.selected, count - 1));
+      // Until a row is chosen, the selection stays on the first row, whatever it is.
+      if (this.selectedKeyValue !== undefined) this.selectedKeyValue = content.keys[this.selected];
       if (this.selected < this.offset) this.offset = this.selected;
       if (this.selected >= this.offset + rows) this.offset = this.selected - rows + 1;
     }

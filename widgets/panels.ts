@@ -1,5 +1,6 @@
 /**
- * The dashboard's panels in focus (Tab) order, and where each is drawn. Endpoints share the
+ * The dashboard's panels, where each is drawn, and their focus (Tab) order: the reading order
+ * of their places on screen. Endpoints share the
  * sections' place, TLS server names (and merged nodes) the domains', and clients and plug-ins
  * the user agents': 80x24 has no room for more
  * panels, and each pair answers one question (what is hit, by whom). A shared place shows
@@ -7,7 +8,7 @@
  */
 import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
-import type { SlotId } from './layout';
+import type { Rect, SlotId } from './layout';
 import { presentRateChart } from './rateChart';
 import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentTls, presentUserAgents } from './statPanels';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
@@ -25,7 +26,17 @@ export interface PanelSpec {
   present: Presenter;
 }
 
-/** Every panel, built-ins then one per plug-in module, in Tab order. */
+/**
+ * `panels` in reading order of their places: top to bottom, then left to right (by each
+ * place's top-left corner); panels sharing a place stay together, in the order given.
+ */
+export function inReadingOrder(panels: readonly PanelSpec[], slots: Readonly<Record<SlotId, Rect>>): PanelSpec[] {
+  const position = (panel: PanelSpec) => slots[panel.slot];
+  // Array.prototype.sort is stable: a shared place keeps its panels' order.
+  return [...panels].sort((a, b) => position(a).top - position(b).top || position(a).left - position(b).left);
+}
+
+/** Every panel, built-ins then one per plug-in module; a shared place lists its panels in Tab order. */
 export function dashboardPanels(plugins: readonly StatModule[], merged = false): PanelSpec[] {
   const builtin = (id: SlotId, present: Presenter, drillable = false): PanelSpec => ({ id, slot: id, drillable, present });
   return [

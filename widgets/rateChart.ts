@@ -65,8 +65,7 @@ export function presentRateChart(ctx: ViewContext, size: Size): PanelContent {
     const y = i === 0 ? label(max) : i === lines.length - 1 ? '0' : i === Math.floor(lines.length / 2) ? label(max / 2) : '';
     return `${fit(y, LABEL_WIDTH - 1, true)} ${line}`;
   });
-  const bucket = config.dashboard_bucket_size;
-  const current = ctx.now === -Infinity ? 0 : requests.requestsInLast(bucket, ctx.now) / bucket;
+  const current = requests.rateNow(ctx.now);
   const marksText = ctx.filter === null && limit !== null
     ? `, limit ${label(limit / window)} (=)${baseline !== null ? `, baseline ${label(baseline / window)} (-)` : ''}`
     : '';

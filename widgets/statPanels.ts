@@ -43,7 +43,7 @@ export function rowsContent(rows: PanelRows, size: Size, title: string, selectab
 
 /** The window as the panel titles say it. */
 function windowText(ctx: ViewContext): string {
-  return windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size);
+  return windowLabel(ctx.window, ctx.run.config.dashboard_bucket_size, ctx.now);
 }
 
 function approx(rows: PanelRows): string {
@@ -52,7 +52,7 @@ function approx(rows: PanelRows): string {
 
 /** Seconds of data the window covers, for rates. */
 function coveredSeconds(ctx: ViewContext): number {
-  return ctx.window === 'recent' ? ctx.run.config.dashboard_bucket_size : ctx.stats.builtins.requests.coveredSeconds(ctx.window, ctx.now);
+  return ctx.stats.builtins.requests.coveredSeconds(ctx.window, ctx.now);
 }
 
 /** Does endpoint `METHOD /route` lie in section `/section`? */

@@ -1,4 +1,7 @@
-/** Tables whose columns follow the width: low-priority columns give way to the flexible one. */
+/**
+ * Tables whose columns follow the width: the flexible column gets its room first from columns
+ * that can shrink, then low-priority columns are dropped.
+ */
 import { displayWidth, fit } from '../src/format';
 import type { PanelColumn } from '../src/stats/statModule';
 
@@ -35,25 +38,35 @@ export function layColumns(columns: ReadonlyArray<string | PanelColumn>, rows: r
       width: flexible ? 0 : spec.width ?? fitted,
       alignRight: spec.alignRight ?? (typeof column === 'string' && !flexible && cells.length > 0 && cells.every((cell) => NUMERIC.test(cell))),
       priority: spec.priority ?? columns.length - index,
-      minWidth: spec.minWidth ?? MIN_FLEX,
+      // A fixed column shrinks to its minWidth (by default it does not shrink).
+      minWidth: flexible ? spec.minWidth ?? MIN_FLEX : Math.min(spec.width ?? fitted, spec.minWidth ?? spec.width ?? fitted),
     };
   });
 }
 
 /**
- * Lays out a table in `width` cells: drops low-priority columns until the flexible one has
- * room, then returns the header line and one line per row (cells joined by a space).
+ * Lays out a table in `width` cells: the flexible column is given its minWidth, first by
+ * dropping low-priority columns until it could have it with every kept column at its
+ * minimum, then by shrinking the kept columns (lowest priority first) only as far as needed.
+ * Returns the header line and one line per row (cells joined by a space).
  */
 export function table(columns: ReadonlyArray<string | PanelColumn>, rows: readonly string[][], width: number): { header: string; lines: string[]; numeric: number[] } {
   const laid = layColumns(columns, rows);
   const minFlex = laid.find((c) => c.width === 0)?.minWidth ?? MIN_FLEX;
   let kept = laid.map((c, i) => ({ ...c, index: i }));
-  const fixedWidth = () => kept.reduce((sum, c) => sum + (c.width === 0 ? 0 : c.width + 1), 0);
-  while (kept.length > 1 && width - fixedWidth() < minFlex) {
+  const fixedWidth = (size: (c: LaidColumn) => number) => kept.reduce((sum, c) => sum + (c.width === 0 ? 0 : size(c) + 1), 0);
+  while (kept.length > 1 && width - fixedWidth((c) => c.minWidth) < minFlex) {
     const drop = kept.filter((c) => c.width !== 0).reduce((a, b) => (b.priority < a.priority ? b : a));
     kept = kept.filter((c) => c !== drop);
   }
-  const flex = Math.max(1, width - fixedWidth());
+  let missing = minFlex - (width - fixedWidth((c) => c.width));
+  for (const column of [...kept].filter((c) => c.width !== 0).sort((a, b) => a.priority - b.priority)) {
+    if (missing <= 0) break;
+    const give = Math.min(column.width - column.minWidth, missing);
+    column.width -= give;
+    missing -= give;
+  }
+  const flex = Math.max(1, width - fixedWidth((c) => c.width));
   const line = (cells: string[]) => kept.map((c) => fit(cells[c.index] ?? '', c.width === 0 ? flex : c.width, c.alignRight)).join(' ');
   return { header: line(laid.map((c) => c.header)), lines: rows.map(line), numeric: kept.filter((c) => c.alignRight).map((c) => c.index) };
 }

@@ -3,11 +3,14 @@
  * first, following the traffic), the slowest of the window, and one transaction's detail.
  * Pure: what to list and how it reads; the dashboard shows it over the panels.
  */
-import { clockTime, dateTime, milliseconds, wrap } from '../src/format';
+import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
 import { endpointOf } from '../src/stats/modules';
 import type { HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';
+
+/** Cells the host and URI keep in a list before other columns are dropped (at 80 columns: all but the bytes stay). */
+export const URI_MIN_WIDTH = 34;
 
 /** Transactions a list keeps, newest first. */
 export const LIST_SIZE = 500;
@@ -46,6 +49,9 @@ export const METHOD_KEY = 'method:';
 export class TransactionList {
   /** Newest first. */
   events: HttpEvent[] = [];
+  /** Each listed transaction's row key: stable while new ones push it down, so the selection follows it. */
+  private readonly ids = new WeakMap<HttpEvent, string>();
+  private nextId = 0;
 
   constructor(
     readonly title: string,
@@ -72,28 +78,43 @@ export class TransactionList {
     if (this.events.length > LIST_SIZE) this.events.length = LIST_SIZE;
   }
 
-  /** The list as a panel: one row per transaction, keyed by its index. */
+  private idOf(event: HttpEvent): string {
+    let id = this.ids.get(event);
+    if (id === undefined) {
+      id = String(this.nextId++);
+      this.ids.set(event, id);
+    }
+    return id;
+  }
+
+  /** The listed transaction of a row key, or null. */
+  eventOf(key: string): HttpEvent | null {
+    return this.events.find((e) => this.idOf(e) === key) ?? null;
+  }
+
+  /** The list as a panel: one row per transaction, keyed by the transaction. */
   content(width: number): PanelContent {
     // A merged view of several servers says which one each transaction is from.
     const nodes = this.events.some((e) => e.node !== undefined);
     const rows = this.events.map((e) => [
       ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
-      e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, String(e.reqBytes + e.respBytes),
+      e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, bytes(e.reqBytes + e.respBytes, 'compact'),
     ]);
+    // The URI is what a list is read for: the other columns shrink, then go, to give it room.
     const { header, lines } = table([
-      ...(nodes ? [{ header: 'Node', width: 10, priority: 5 }] : []),
+      ...(nodes ? [{ header: 'Node', width: 10, minWidth: 8, priority: 5 }] : []),
       { header: 'Time', width: 8, priority: 6 },
-      { header: 'Client', width: 15, priority: 4 },
-      { header: 'Method', width: 7, priority: 5 },
-      { header: 'Host and URI', width: 0, minWidth: 20, priority: 9 },
+      { header: 'Client', width: 15, minWidth: 12, priority: 4 },
+      { header: 'Method', width: 7, minWidth: 6, priority: 5 },
+      { header: 'Host and URI', width: 0, minWidth: URI_MIN_WIDTH, priority: 9 },
       { header: 'Status', width: 6, alignRight: true, priority: 8 },
-      { header: 'Latency', width: 8, alignRight: true, priority: 7 },
-      { header: 'Bytes', width: 8, alignRight: true, priority: 3 },
+      { header: 'Latency', width: 8, minWidth: 7, alignRight: true, priority: 7 },
+      { header: 'Bytes', width: 6, alignRight: true, priority: 3 },
     ], rows, width);
     const tones = this.events.map((e) => (e.status === null || e.status >= 500 ? 'alert' as const : e.status >= 400 ? 'warning' as const : null));
     return {
       title: `${this.title}: ${this.events.length}${this.events.length === LIST_SIZE ? ' (the last)' : ''}, ${this.order} — Enter detail, Esc back`,
-      header, lines, tones, keys: this.events.map((_, i) => String(i)),
+      header, lines, tones, keys: this.events.map((e) => this.idOf(e)),
     };
   }
 }

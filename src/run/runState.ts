@@ -12,8 +12,10 @@ import type { Notifier } from '../alerts/notify';
 import type { Config } from '../config';
 import type { StatModule } from '../stats/statModule';
 import { StatsStore } from '../stats/store';
+import { NOW_SECONDS } from '../stats/windows';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { CaptureHealth } from './captureHealth';
+import { SecondCounter } from './secondCounter';
 
 /** Seconds of data time over which "the capture is losing" is judged for the live views. */
 export const LOSS_RECENT_SECONDS = 10;
@@ -39,6 +41,8 @@ export interface RunView {
   readonly stats: StatsView;
   readonly alerts: AlertView;
   readonly health: HealthView;
+  /** Packets captured, read per second of data time (for rates over the same seconds as the requests'). */
+  readonly packets: Pick<SecondCounter, 'growth'>;
   /** The input is over (end of file, or the capture stopped). */
   readonly ended: boolean;
   /** What notifications did (null when none are set up). */
@@ -60,6 +64,7 @@ export class RunState implements RunView {
   readonly stats: StatsStore;
   readonly alerts: AlertMonitor;
   readonly health: CaptureHealth;
+  readonly packets = new SecondCounter(NOW_SECONDS + 2);
   private readonly listeners = new Set<(second: number) => void>();
   private isEnded = false;
   /** What sends alerts out (--on-alert, --webhook, --log), once the run has one. */
@@ -123,6 +128,7 @@ export class RunState implements RunView {
   /** New capture-health counters at data time `now`. */
   updateCapture(stats: CaptureStats, now: number): void {
     this.health.update(stats, now);
+    this.packets.record(stats.packets, now);
   }
 
   /** The input is over: its last second is closed too. */

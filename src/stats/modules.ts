@@ -4,7 +4,7 @@ import type { HttpEvent } from '../types';
 import { RateSeries } from './rateSeries';
 import type { PanelColumn, PanelRows, StatModule } from './statModule';
 import { WindowedTopK, type TopKCapacity, type TopView } from './windowedTopK';
-import { windowSeconds, windowSpan, type SecondSpan, type WindowName } from './windows';
+import { nowSpan, windowSpan, type SecondSpan, type WindowName } from './windows';
 import type { HeavyHitter } from './spaceSaving';
 import { bytes, compactNumber, compactRate, milliseconds as ms, share as percent } from '../format';
 import { SlowestModule } from './slowest';
@@ -67,9 +67,16 @@ export class RequestsModule implements StatModule<RequestsReport> {
 
   /** Seconds of `window` that data covers as of `now` (less than the window early on). */
   coveredSeconds(window: WindowName, now: number): number {
-    const span = windowSeconds(window, this.config.dashboard_bucket_size, this.config.max_retention_length);
+    const { start, end } = this.span(window, now);
     if (this.firstTs === Infinity) return 0;
-    return Math.max(1, Math.min(span, now - Math.floor(this.firstTs) + 1));
+    return Math.max(1, Math.min(end - start, now - Math.floor(this.firstTs) + 1));
+  }
+
+  /** Requests per second "now": the mean over the last NOW_SECONDS closed seconds (see nowSpan). */
+  rateNow(now: number): number {
+    if (now === -Infinity) return 0;
+    const { start, end } = nowSpan(now);
+    return this.series.requestsIn(start - 1, end - 1) / (end - start);
   }
 
   /** The seconds of a window (see windowSpan). */
@@ -85,7 +92,7 @@ export class RequestsModule implements StatModule<RequestsReport> {
 
   rows(window: WindowName, now: number): PanelRows {
     const totals = this.totals(window, now);
-    const seconds = window === 'recent' ? this.config.dashboard_bucket_size : this.coveredSeconds(window, now);
+    const seconds = this.coveredSeconds(window, now);
     return {
       title: 'Requests',
       columns: ['Requests', 'Req/s', 'Errors', 'Bytes'],
@@ -184,7 +191,8 @@ export class TopModule implements StatModule<TopReport> {
     const entries = this.top(window, now, limit, options.filter);
     const strip = options.stripPrefix?.length ?? 0;
     const keys = entries.map((e) => e.key.slice(strip));
-    const seconds = options.seconds ?? windowSeconds(window, this.config.dashboard_bucket_size, this.config.max_retention_length);
+    const { start, end } = windowSpan(window, now, this.config.dashboard_bucket_size, this.config.max_retention_length);
+    const seconds = options.seconds ?? end - start;
     return {
       title: this.columns.title,
       columns: this.columns.columns,
@@ -246,7 +254,8 @@ export function numeric(header: string, priority: number): PanelColumn {
   return { header, width: 6, alignRight: true, priority };
 }
 
-const HITS: PanelColumn = { header: 'Hits', width: 7, alignRight: true, priority: 8 };
+// Counts up to 99,999 (`~12K` beyond) fit in five cells: Hits shrinks before it is dropped.
+const HITS: PanelColumn = { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 };
 const SHARE: PanelColumn = numeric('Share', 5);
 
 /** Sections (and a section's URIs, a domain's sections): traffic, latency and failures. */
@@ -264,8 +273,9 @@ const SECTION_COLUMNS = (first: string): TopColumns => ({
 /** Keys, hits and share: user agents, methods, status codes. */
 const SHARE_COLUMNS = (title: string, first: string, narrow: boolean): TopColumns => ({
   title,
-  // User agents are long: their column keeps room before the share goes; codes are short.
-  columns: [{ header: first, priority: 9, minWidth: narrow ? 4 : 20 }, narrow ? { ...HITS, width: 5 } : HITS, SHARE],
+  // User agents are long: their column keeps room before the share goes (not before the
+  // hits: a user agent without its count says little); codes are short.
+  columns: [{ header: first, priority: 9, minWidth: narrow ? 4 : 14 }, narrow ? { ...HITS, width: 5 } : HITS, SHARE],
   cells: (e, total, key) => [key, hits(e), percent(e.count, total)],
 });
 

@@ -15,7 +15,10 @@ export interface PanelColumn {
   alignRight?: boolean;
   /** Columns of lower priority are dropped first when the panel is narrow (default: right to left). */
   priority?: number;
-  /** The flexible column keeps at least this many cells before other columns are dropped. */
+  /**
+   * The flexible column keeps at least this many cells before other columns are dropped; a
+   * fixed column may shrink to this many to make that room (by default it keeps its width).
+   */
   minWidth?: number;
 }
 
