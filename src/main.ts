@@ -26,6 +26,7 @@ import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
 import { describeLossCounts, LOSS_ADVICE } from './run/captureHealth';
 import { emptyCaptureStats } from './types';
+import { DEMO_PRESETS } from './demo/demo';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {
@@ -113,9 +114,6 @@ function readsNdjson(options: CliOptions): boolean {
 
 /** How long a headless live capture waits for a downed interface to come back before it fails. */
 export const INTERFACE_DOWN_GRACE_MS = 5000;
-
-/** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
-export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
 
 function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
   switch (mode) {
