@@ -25,6 +25,7 @@ import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
 import type { Sink } from './sinks/sink';
 import { exporterEndLine, interfaceLabel, liveCaptureSummary } from './run/endLines';
+import { DEMO_PRESETS } from './demo/demo';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {
@@ -112,9 +113,6 @@ function readsNdjson(options: CliOptions): boolean {
 
 /** How long a headless live capture waits for a downed interface to come back before it fails. */
 export const INTERFACE_DOWN_GRACE_MS = 5000;
-
-/** The demo's timings: learn for 20 s on a 10 s window, summaries every 5 s. */
-export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, dashboard_bucket_size: 5 };
 
 function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
   switch (mode) {

@@ -156,6 +156,46 @@ describe('the capture loop', () => {
     expect(finalStats.stats.kernelDrops).toBe(7);
   });
 
+  it('a file or the demo: stats before the first transaction carry no watermark', async () => {
+    // The request comes first; its response only once a stats message has gone out.
+    const conv = new Conversation({ addr: '10.0.0.1', port: 40000 }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000.5);
+    conv.handshake();
+    conv.send('client', request('GET', '/first'));
+    const requestFrames = conv.frames.length;
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    const main = new FakeMain();
+    const statsPosted = () => main.messages.some((m) => m.type === 'stats');
+    let next = 0;
+    const source: PacketSource = {
+      name: 'gated', linkType: LinkType.ETHERNET, live: false,
+      read(sink: FrameSink): number {
+        const stop = next < requestFrames ? requestFrames : statsPosted() ? conv.frames.length : next;
+        if (next >= conv.frames.length) return END;
+        const from = next;
+        for (; next < stop; next++) sink.onFrame(conv.frames[next].frame, 0, conv.frames[next].frame.length, conv.frames[next].frame.length, conv.frames[next].ts, LinkType.ETHERNET);
+        return next - from;
+      },
+      wait: (maxMs) => new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, 5))),
+      updateHealth: () => undefined,
+      close: () => undefined,
+    };
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    const acker = setInterval(() => { loop.acknowledge(main.unacknowledged); main.unacknowledged = 0; }, 1);
+    await until(() => main.events() > 0);
+    loop.stop();
+    await running;
+    clearInterval(acker);
+    const firstEvents = main.messages.findIndex((m) => m.type === 'events');
+    const before = main.messages.slice(0, firstEvents).flatMap((m) => (m.type === 'stats' ? [m.watermark] : []));
+    expect(before.length).toBeGreaterThan(0);
+    // Had they carried it, the main thread would close a second before the data's first, empty.
+    expect(before.every((watermark) => watermark === -Infinity)).toBe(true);
+    const after = main.messages.slice(firstEvents).flatMap((m) => (m.type === 'stats' ? [m.watermark] : []));
+    expect(after.every((watermark) => Number.isFinite(watermark))).toBe(true);
+  });
+
   it('stops promptly while waiting for a live source with nothing to read', async () => {
     const source = new ListSource(true, [], 1);
     const main = new FakeMain();

@@ -133,6 +133,20 @@ describe('subscribers and plug-ins', () => {
     expect(seconds).toEqual([T0, T0 + 1, T0 + 2, T0 + 3]);
   });
 
+  it('starts data time with the first event\'s second: no empty second before it is closed', () => {
+    const store = storeWith();
+    const seconds: number[] = [];
+    store.subscribe((s) => seconds.push(s));
+    // A paced replay: the first batch comes while its second is still open.
+    store.ingest([event(T0 + 0.03)]);
+    store.advanceTo(T0 + 0.2);
+    expect(seconds).toEqual([]);
+    store.ingest([event(T0 + 0.5), event(T0 + 1.1)]);
+    store.advanceTo(T0 + 1.2);
+    expect(seconds).toEqual([T0]);
+    expect(store.builtins.requests.requestsInLast(10, T0)).toBe(2);
+  });
+
   it('loads the example plug-in and feeds it every event', () => {
     const config = { ...defaultConfig(), plugins: [path.join(repoRoot(), 'examples/plugins/topClients.js')] };
     const store = new StatsStore(config, loadPlugins(config));

@@ -40,6 +40,8 @@ export class CaptureLoop {
   private wake: (() => void) | null = null;
   private waitingForMainThread = false;
   private readonly encoder = new BatchEncoder();
+  /** A transaction or TLS connection has been posted: from then on the stats may carry the watermark. */
+  private postedData = false;
 
   /** `maxBytesInFlight`: what the batches not yet taken in may hold (memory_budget_mb's share). */
   constructor(
@@ -126,6 +128,7 @@ export class CaptureLoop {
       cost += 40 * c.versionsOffered.length;
     }
     this.out.post({ type: 'tls', connections });
+    this.postedData = true;
     this.batchesInFlight++;
     this.sizesInFlight.push(cost);
     this.bytesInFlight += cost;
@@ -134,7 +137,12 @@ export class CaptureLoop {
   private postStats(): void {
     const { pipeline } = this;
     this.source.updateHealth(pipeline.stats);
-    this.out.post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark: pipeline.watermark });
+    // A file's or the demo's data time begins with its first transaction. Stats go out on a
+    // wall-clock period: had they carried the watermark before the first batch, whether the
+    // main thread closed an empty second first (and learned a lower baseline) would depend on
+    // which message came first. Live time moves with the wall clock anyway.
+    const watermark = this.source.live || this.postedData ? pipeline.watermark : -Infinity;
+    this.out.post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark });
   }
 
   private postEvents(events: HttpEvent[]): void {
@@ -149,6 +157,7 @@ export class CaptureLoop {
       // event has been sent; after it, everything before the pipeline's watermark.
       const watermark = end < events.length ? events[end].ts : this.pipeline.watermark;
       this.out.post({ type: 'events', batch, watermark }, transferList(batch));
+      this.postedData = true;
       this.batchesInFlight++;
       this.sizesInFlight.push(batch.buffer.byteLength);
       this.bytesInFlight += batch.buffer.byteLength;

@@ -1,20 +1,40 @@
-/** The traffic of `--demo`: a quiet start, a spike, a calm, repeated, so an alert comes and goes. */
+/**
+ * The traffic of `--demo` and its timings: the same story on every run. Learning on a calm
+ * 20 req/s, a spike to 90 req/s, one alert, its recovery, calm again; repeated.
+ *
+ * Why it is exact: the traffic starts on a whole second, every phase lasts whole seconds, and
+ * the generator places one arrival in each 1/rps slot of a phase, so every second holds exactly
+ * `rps` requests and every calm window exactly the learned baseline (the limit is 10% above it).
+ */
+import type { Config } from '../config';
 import type { TrafficProfile } from './traffic';
 
-/** Seconds of calm before the first spike; longer than the demo's learning period. */
-export const DEMO_CALM_SECONDS = 35;
-export const DEMO_SPIKE_SECONDS = 15;
-export const DEMO_CYCLES = 60;
+/** The demo's settings: learn for 20 s on a 10 s window, alert 10% above, summaries every 5 s. */
+export const DEMO_PRESETS: Partial<Config> = { average_learning_duration: 20, average_bucket_size: 10, average_threshold: 10, dashboard_bucket_size: 5 };
 
-/** The demo profile starting at `startTs`: ~20 req/s, spikes to ~90 req/s, calm again; 3 TLS connections a second throughout. */
+/** Requests per second of the calm phases, which the demo learns. */
+export const DEMO_CALM_RPS = 20;
+/** Requests per second of the spike: 4.5 times the calm. */
+export const DEMO_SPIKE_RPS = 90;
+/** Seconds of calm before each spike; the first calm outlasts the learning period. */
+export const DEMO_CALM_SECONDS = 30;
+export const DEMO_SPIKE_SECONDS = 10;
+/** Seconds of calm after each spike: the recovery, then a quiet spell before the next cycle. */
+export const DEMO_AFTER_SECONDS = 50;
+export const DEMO_CYCLES = 60;
+/** Seconds from one spike to the next. */
+export const DEMO_CYCLE_SECONDS = DEMO_CALM_SECONDS + DEMO_SPIKE_SECONDS + DEMO_AFTER_SECONDS;
+
+/** The demo profile from the whole second of `startTs`; 3 TLS connections a second throughout. */
 export function demoProfile(startTs: number, seed: number): TrafficProfile {
   const cycle = [
-    { seconds: DEMO_CALM_SECONDS, rps: 20 },
-    { seconds: DEMO_SPIKE_SECONDS, rps: 90 },
-    { seconds: 40, rps: 20 },
+    { seconds: DEMO_CALM_SECONDS, rps: DEMO_CALM_RPS },
+    { seconds: DEMO_SPIKE_SECONDS, rps: DEMO_SPIKE_RPS },
+    { seconds: DEMO_AFTER_SECONDS, rps: DEMO_CALM_RPS },
   ];
   return {
-    startTs,
+    // A start within a second would split the first second's requests between two windows.
+    startTs: Math.floor(startTs),
     phases: Array.from({ length: DEMO_CYCLES }, () => cycle).flat(),
     seed,
     connections: 24,

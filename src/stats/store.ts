@@ -112,8 +112,11 @@ export class StatsStore {
     const last = Math.floor(time) - 1;
     if (last <= this.lastClosed) return;
     // The first second of data time is the first event's (or, with no events yet, this one).
+    // While that second is still open nothing closes: an empty second before the data would
+    // count as traffic seen (learning would take it in, and learn a lower baseline).
     let second = this.lastClosed !== -Infinity ? this.lastClosed + 1
-      : this.earliestEventTs !== Infinity ? Math.min(last, Math.floor(this.earliestEventTs)) : last;
+      : this.earliestEventTs !== Infinity ? Math.floor(this.earliestEventTs) : last;
+    if (second > last) return;
     const retention = Math.ceil(this.config.max_retention_length);
     if (last - second > retention) second = last - retention;
     for (; second <= last; second++) {
