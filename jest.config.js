@@ -9,6 +9,7 @@ const E2E = [
   'cli', // bin/wiretop: flags, errors, exit status
   'live', // live capture on lo (root)
   'tui.e2e', // the dashboard in tmux
+  'demo.e2e', // the demo's story, in tmux and headless
   'heavyHitters', // millions of transactions against exact counting
   'prometheus', // a real Prometheus scraping bin/wiretop --metrics
   'https', // bin/wiretop on TLS captures, and live with curl's key log
