@@ -20,7 +20,7 @@ import { tlsBench } from './tls';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
-import { generateTraffic, plannedRequests, type TrafficProfile } from '../src/demo/traffic';
+import { generateTraffic, plannedRequests, type TrafficProfile } from '../src/capture/sources/demo/traffic';
 import { zipfEvents } from '../test/fixtures/zipf';
 import { HEAVY_HITTERS } from './heavyHitters';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TCP_ACK, TCP_SYN } from '../src/capture/decode';
-import { buildFrame, type Endpoint } from '../src/demo/frames';
+import { buildFrame, type Endpoint } from '../src/capture/sources/demo/frames';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { clientHello, records } from '../test/helpers/tlsHello';
 

@@ -2,15 +2,12 @@
  * The settings: `config/default.json` holds every key and its default, `--config FILE` overrides
  * it, command-line flags override both. `config/schema.json` describes and bounds every key;
  * an unknown key, a wrong type or a value out of range is an error that names the key (and
- * never quotes the file). Plug-in paths in a file are relative to the file.
+ * never quotes the file). This module knows keys and types only, so that every layer may read
+ * a Config; `settings.ts` loads a file and checks what the values mean.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { WiretopError } from './errors';
-import { trustedProxies } from './http/clientAddress';
-import { compileRoute } from './http/route';
-import { parseAlertRules } from './alerts/ruleConfig';
-import type { AlertRule } from './alerts/rules';
 
 /** Every setting, with the names used in config files. */
 export interface Config {
@@ -127,66 +124,4 @@ export function validateConfig(values: Record<string, unknown>, origin: string):
     checkValue(key, value, keySchema, origin);
   }
   return values as Partial<Config>;
-}
-
-/**
- * Defaults, then `presets` (the demo's short timings), then the file at `configPath` (if any),
- * then `overrides` from the command line.
- */
-export function loadConfig(configPath: string | undefined, overrides: Partial<Config>, presets: Partial<Config> = {}): Config {
-  let fromFile: Partial<Config> = {};
-  if (configPath !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-    } catch (error) {
-      // JSON.parse quotes the start of the text: never echo a file's content (--config /etc/shadow).
-      const reason = error instanceof SyntaxError ? 'not valid JSON' : (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-      throw new WiretopError('config', `config file ${configPath}: ${reason}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new WiretopError('config', `config file ${configPath}: must hold a JSON object of settings`);
-    }
-    fromFile = validateConfig(parsed as Record<string, unknown>, configPath);
-    // A config file's plug-ins are found beside it, not in whatever directory wiretop runs from
-    // (as root, a relative path there could pick up a planted file).
-    if (fromFile.plugins !== undefined) {
-      const base = path.dirname(path.resolve(configPath));
-      fromFile.plugins = fromFile.plugins.map((plugin) => path.resolve(base, plugin));
-    }
-  }
-  const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
-  const config = { ...defaultConfig(), ...presets, ...fromFile, ...flags };
-  checkMeaning(config, configPath ?? 'command line');
-  return config;
-}
-
-/** Checks what the types alone cannot: routes that are paths, proxies that are addresses. */
-function checkMeaning(config: Config, origin: string): void {
-  for (const route of config.routes) {
-    try {
-      compileRoute(route);
-    } catch (error) {
-      throw new WiretopError('config', `${origin}: "routes": ${(error as Error).message} (write paths such as "/api/v{n}/users/:id")`);
-    }
-  }
-  if (config.log_format !== 'text' && config.log_format !== 'json') throw new WiretopError('config', `${origin}: "log_format" must be "text" or "json"`);
-  for (const url of config.webhooks) {
-    if (!/^https?:\/\/[^/\s]+/.test(url)) throw new WiretopError('config', `${origin}: "webhooks": a webhook must be an http:// or https:// URL`);
-  }
-  try {
-    alertRulesOf(config);
-  } catch (error) {
-    throw new WiretopError('config', `${origin}: ${(error as Error).message}`);
-  }
-  try {
-    trustedProxies(config.trusted_proxies);
-  } catch (error) {
-    throw new WiretopError('config', `${origin}: "trusted_proxies": ${(error as Error).message} (write addresses or CIDRs such as "10.0.0.0/8")`);
-  }
-}
-
-/** The alert rules of a config, checked, with their defaults. */
-export function alertRulesOf(config: Config): AlertRule[] {
-  return parseAlertRules(config.alerts, { learningSeconds: config.average_learning_duration, recoveredSeconds: config.dashboard_bucket_size });
 }

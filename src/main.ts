@@ -4,7 +4,8 @@
  * program runs in a test with fakes.
  */
 import { parseCommandLine, isHelpRequest, type CliOptions, type OutputMode } from './cli';
-import { loadConfig, type Config } from './config';
+import type { Config } from './config';
+import { loadConfig } from './settings';
 import { WiretopError } from './errors';
 import { WorkerCapture, type CaptureSource } from './capture/captureSource';
 import type { CaptureRequest, CaptureSourceSpec } from './capture/messages';
@@ -18,14 +19,14 @@ import * as fs from 'fs';
 import { NdjsonCapture, sourceNodeName } from './capture/ndjsonCapture';
 import { AlertLogFile, Notifier } from './alerts/notify';
 import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
-import { dropPrivileges } from './run/privileges';
+import { dropPrivileges } from './platform/privileges';
 import { startWatchdog } from './run/watchdog';
 import { loadPlugins } from './stats/plugins';
 import type { StatModule } from './stats/statModule';
 import { ReportSink } from './sinks/report';
-import type { Sink } from './sinks/sink';
+import type { Sink } from './run/sink';
 import { exporterEndLine, interfaceLabel, liveCaptureSummary } from './run/endLines';
-import { DEMO_PRESETS } from './demo/demo';
+import { DEMO_PRESETS } from './capture/sources/demo/demo';
 
 /** The outside world as wiretop sees it. */
 export interface RunEnvironment {

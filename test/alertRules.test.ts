@@ -1,5 +1,6 @@
 /** Alert rules beside the request-rate one: error rate and latency, on generated traffic with explicit times. */
-import { defaultConfig, loadConfig, type Config } from '../src/config';
+import { defaultConfig, type Config } from '../src/config';
+import { loadConfig } from '../src/settings';
 import { RunState } from '../src/run/runState';
 import type { AlertNotice } from '../src/alerts/monitor';
 import type { HttpEvent } from '../src/types';

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
-import { generateTraffic } from '../src/demo/traffic';
+import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import type { Report } from '../src/sinks/report';
 import { tempDir } from './helpers/conversation';
 import { runWiretop } from './helpers/runCli';

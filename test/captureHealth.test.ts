@@ -4,7 +4,8 @@
  * lines, the quit summary).
  */
 import { defaultConfig, type Config } from '../src/config';
-import { CaptureHealth, describeLossCounts, describeLossShare, incompleteRequestShare, lossOf } from '../src/run/captureHealth';
+import { CaptureHealth } from '../src/run/captureHealth';
+import { describeLossCounts, describeLossShare, incompleteRequestShare, lossOf } from '../src/stats/loss';
 import { dashboardQuitLine, exporterEndLine, interfaceLabel, liveCaptureSummary } from '../src/run/endLines';
 import { RunState } from '../src/run/runState';
 import { buildReport, renderReportText } from '../src/sinks/report';

@@ -9,7 +9,7 @@ import type { FromWorker } from '../src/capture/messages';
 import { END, type FrameSink, type PacketSource } from '../src/capture/packetSource';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { LinkType } from '../src/capture/decode';
-import type { TimedFrame } from '../src/demo/traffic';
+import type { TimedFrame } from '../src/capture/sources/demo/traffic';
 import type { CaptureStats } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 

@@ -5,7 +5,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
-import { generateTraffic } from '../src/demo/traffic';
+import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';

@@ -6,7 +6,7 @@
  */
 import { runWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';
-import { DEMO_CALM_RPS, DEMO_CALM_SECONDS, DEMO_CYCLES, DEMO_CYCLE_SECONDS, DEMO_SPIKE_RPS, DEMO_SPIKE_SECONDS, DEMO_PRESETS } from '../src/demo/demo';
+import { DEMO_CALM_RPS, DEMO_CALM_SECONDS, DEMO_CYCLES, DEMO_CYCLE_SECONDS, DEMO_SPIKE_RPS, DEMO_SPIKE_SECONDS, DEMO_PRESETS } from '../src/capture/sources/demo/demo';
 
 const describeTmux = tmuxAvailable() ? describe : describe.skip;
 

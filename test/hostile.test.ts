@@ -6,7 +6,7 @@ import { LinkType, TCP_ACK } from '../src/capture/decode';
 import { CONNECTION_COST, captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
 import { MAX_URI_LENGTH } from '../src/http/head';
-import { generateTraffic, seededRandom, type TimedFrame } from '../src/demo/traffic';
+import { generateTraffic, seededRandom, type TimedFrame } from '../src/capture/sources/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 import { ByteBudget } from '../src/protocol/byteBudget';

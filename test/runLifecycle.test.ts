@@ -6,7 +6,7 @@ import type { CaptureListener, CaptureSource } from '../src/capture/captureSourc
 import { WiretopError } from '../src/errors';
 import { run, type RunEnvironment } from '../src/main';
 import type { RunPhase } from '../src/run/lifecycle';
-import type { Sink } from '../src/sinks/sink';
+import type { Sink } from '../src/run/sink';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
 
 const T0 = 1_700_000_000;

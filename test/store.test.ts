@@ -6,7 +6,7 @@ import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
 import { RateSeries } from '../src/stats/rateSeries';
-import { seededRandom } from '../src/demo/traffic';
+import { seededRandom } from '../src/capture/sources/demo/traffic';
 import { RunState } from '../src/run/runState';
 import type { StatModule } from '../src/stats/statModule';
 import { ReportSink } from '../src/sinks/report';

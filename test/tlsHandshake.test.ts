@@ -2,7 +2,7 @@
 import * as net from 'net';
 import * as tls from 'tls';
 import { HELLO, HelloCollector, looksLikeTls, parseClientHello, parseServerHello } from '../src/tls/handshake';
-import { seededRandom } from '../src/demo/traffic';
+import { seededRandom } from '../src/capture/sources/demo/traffic';
 import { clientHello, ext, records, u16, vec16 } from './helpers/tlsHello';
 
 

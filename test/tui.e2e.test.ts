@@ -6,7 +6,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
-import { generateTraffic } from '../src/demo/traffic';
+import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import { tempDir } from './helpers/conversation';
 import { runWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';

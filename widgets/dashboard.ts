@@ -7,7 +7,7 @@
 import * as blessed from 'blessed';
 import type { EncodedBatch } from '../src/capture/eventBatch';
 import { clockTime, truncate } from '../src/format';
-import { describeLossShare } from '../src/run/captureHealth';
+import { describeLossShare } from '../src/stats/loss';
 import { LOSS_RECENT_SECONDS, type RunView } from '../src/run/runState';
 import type { HttpEvent } from '../src/types';
 import { WINDOWS, windowLabel, type WindowName } from '../src/stats/windows';

@@ -5,10 +5,11 @@
  * rules (error rate, latency: src/alerts/rules.ts) run beside it on the same seconds, into the
  * same history and the same notices.
  */
-import { alertRulesOf, type Config } from '../config';
+import type { Config } from '../config';
+import { alertRulesOf } from './ruleConfig';
 import type { HttpEvent } from '../types';
 import { inScope, initialRuleState, ruleLimit, ruleTransition, RuleSeries, type AlertRule, type RuleEffect, type RuleState } from './rules';
-import { describeLossShare, type Loss } from '../run/captureHealth';
+import { describeLossShare, type Loss } from '../stats/loss';
 import type { StatsStore } from '../stats/store';
 import { dateTime, duration } from '../format';
 import { baselineOf, initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState, type AlertStateName } from './machine';

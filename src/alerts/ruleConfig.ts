@@ -5,6 +5,7 @@
  *   { "type": "error_rate", "limit": 5, "min_requests": 50, "scope": { "host": "api.example.com" } }
  *   { "type": "latency", "quantile": "p95", "learn": 300, "above": 2, "min_duration": 30 }
  */
+import type { Config } from '../config';
 import type { AlertRule, RuleKind } from './rules';
 
 const KEYS = ['name', 'type', 'window', 'limit', 'learn', 'above', 'quantile', 'min_requests', 'min_duration', 'scope'] as const;
@@ -76,4 +77,9 @@ function parseScope(value: unknown, at: string): AlertRule['scope'] {
 
 function short(key: string): string {
   return key.length > 30 ? `${key.slice(0, 29)}…` : key;
+}
+
+/** The alert rules of a config, checked, with their defaults. */
+export function alertRulesOf(config: Config): AlertRule[] {
+  return parseAlertRules(config.alerts, { learningSeconds: config.average_learning_duration, recoveredSeconds: config.dashboard_bucket_size });
 }

@@ -10,7 +10,7 @@ import { captureLimits } from './limits';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import { CapturePipeline, requestNaming } from './pipeline';
 import { openSource } from './sources/openSource';
-import { lockDownThread } from '../run/systemCalls';
+import { lockDownThread } from '../platform/systemCalls';
 import { FileKeyLog } from '../tls/keyLog';
 
 const port = parentPort!;

@@ -4,7 +4,7 @@
  * captured, and what was lost, in the same words.
  */
 import { duration } from '../format';
-import { describeLossCounts, LOSS_ADVICE } from './captureHealth';
+import { describeLossCounts, LOSS_ADVICE } from '../stats/loss';
 import type { RunView } from './runState';
 import { emptyCaptureStats } from '../types';
 

@@ -16,7 +16,7 @@
  * capture (a hung source, a stalled pipe).
  */
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
-import type { Sink } from '../sinks/sink';
+import type { Sink } from './sink';
 import type { RunState } from './runState';
 
 /** The exit status of a run ended by a second interrupt (as shells report SIGINT). */

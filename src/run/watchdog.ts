@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tty from 'tty';
 import { isMainThread, Worker, workerData } from 'worker_threads';
-import { lockDownThread } from './systemCalls';
+import { lockDownThread } from '../platform/systemCalls';
 
 /** Seconds without a heartbeat before the process is ended (WIRETOP_WATCHDOG_SECONDS overrides, for tests). */
 export const WATCHDOG_SECONDS = 30;

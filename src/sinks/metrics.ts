@@ -13,7 +13,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RunView } from '../run/runState';
 import { isErrorEvent } from '../stats/modules';
 import type { HttpEvent, TlsConnection } from '../types';
-import type { Sink } from './sink';
+import type { Sink } from '../run/sink';
 
 /** Requests a host or section needs before it may have its own label value. */
 const ADMIT_MIN_REQUESTS = 10;

@@ -4,7 +4,7 @@
  * kind, so existing consumers read them as before); decrypted ones carry `"https":true`.
  */
 import type { HttpEvent, TlsConnection } from '../types';
-import type { Sink } from './sink';
+import type { Sink } from '../run/sink';
 import type { HealthView } from '../run/runState';
 
 /** Quotes a string as JSON. */

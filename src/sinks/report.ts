@@ -10,9 +10,9 @@ import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
 import type { PluginFailure } from '../stats/store';
 import type { CaptureStats } from '../types';
-import { describeLossCounts, incompleteRequestShare, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../run/captureHealth';
+import { describeLossCounts, incompleteRequestShare, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../stats/loss';
 import { table } from '../../widgets/text';
-import type { Sink } from './sink';
+import type { Sink } from '../run/sink';
 import type { SlowTransaction } from '../stats/slowest';
 import type { TlsReport } from '../stats/tls';
 

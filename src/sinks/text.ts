@@ -10,11 +10,11 @@
  */
 import type { AlertNotice } from '../alerts/monitor';
 import { dateTime, truncate } from '../format';
-import { describeLossCounts, LOSS_ADVICE } from '../run/captureHealth';
+import { describeLossCounts, LOSS_ADVICE } from '../stats/loss';
 import { statusClasses } from '../stats/modules';
 import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
-import type { Sink } from './sink';
+import type { Sink } from '../run/sink';
 
 /** How many entries each summary line lists. */
 const LIST = 3;

@@ -9,7 +9,7 @@ import type { EncodedBatch } from '../capture/eventBatch';
 import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
 import { Dashboard } from '../../widgets/dashboard';
-import type { Sink } from './sink';
+import type { Sink } from '../run/sink';
 import { holdTerminal, startTerminalKeeper } from './terminalGuard';
 
 /** The terminal blessed should assume for a TERM value. */

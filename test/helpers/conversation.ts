@@ -8,9 +8,9 @@ import * as path from 'path';
 import { LinkType, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/capture/decode';
 import { captureLimits } from '../../src/capture/limits';
 import { CapturePipeline } from '../../src/capture/pipeline';
-import { buildFrame, type Endpoint, type FrameOptions } from '../../src/demo/frames';
+import { buildFrame, type Endpoint, type FrameOptions } from '../../src/capture/sources/demo/frames';
 import { PcapWriter } from '../fixtures/pcapWriter';
-import type { TimedFrame } from '../../src/demo/traffic';
+import type { TimedFrame } from '../../src/capture/sources/demo/traffic';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../../src/types';
 import type { KeyLog } from '../../src/tls/keyLog';
 

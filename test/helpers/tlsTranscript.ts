@@ -11,7 +11,7 @@ import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
 import { Conversation, tempDir, type Side } from './conversation';
-import type { TimedFrame } from '../../src/demo/traffic';
+import type { TimedFrame } from '../../src/capture/sources/demo/traffic';
 
 /** A self-signed certificate for `localhost` made with openssl (a test-time fixture, not a file in the repository). */
 export function selfSignedCertificate(): { key: Buffer; cert: Buffer; dir: string } {

@@ -1,6 +1,6 @@
 /** Frames of the built-in demo traffic (generated, with a spike), paced like a capture. */
-import { demoProfile } from '../../demo/demo';
-import { generateTraffic } from '../../demo/traffic';
+import { demoProfile } from './demo/demo';
+import { generateTraffic } from './demo/traffic';
 import { LinkType } from '../decode';
 import { PacedSource, type Frame } from '../packetSource';
 

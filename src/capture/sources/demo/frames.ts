@@ -2,9 +2,15 @@
  * Builds link-layer frames carrying TCP segments, for the traffic generator (demo, benchmark)
  * and the test fixtures. Checksums are left zero: nothing downstream verifies them.
  */
-import { LinkType } from '../capture/decode';
+import { LinkType } from '../../decode';
 
 /** An endpoint: IPv4 dotted quad or IPv6 text, and a port. */
+/** One generated frame and its capture time. */
+export interface TimedFrame {
+  ts: number;
+  frame: Buffer;
+}
+
 export interface Endpoint {
   addr: string;
   port: number;

@@ -4,9 +4,11 @@
  * order. The same seed and profile always give the same packets. Used by `--demo` and by the
  * benchmark, and by tests that need a capture with a known schedule.
  */
-import { TCP_ACK, TCP_FIN, TCP_SYN } from '../capture/decode';
-import { buildFrame, type Endpoint } from './frames';
+import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../decode';
+import { buildFrame, type Endpoint, type TimedFrame } from './frames';
 import { tlsConnections } from './tlsTraffic';
+
+export type { TimedFrame } from './frames';
 
 /** A stretch of traffic at a steady request rate. */
 export interface TrafficPhase {
@@ -27,12 +29,6 @@ export interface TrafficProfile {
   requestsPerConnection: number;
   /** TLS connections a second beside the HTTP traffic (the demo's; default none). */
   tlsPerSecond?: number;
-}
-
-/** One generated frame. */
-export interface TimedFrame {
-  ts: number;
-  frame: Buffer;
 }
 
 const PSH = 0x08;

@@ -6,7 +6,7 @@
  * the generator places one arrival in each 1/rps slot of a phase, so every second holds exactly
  * `rps` requests and every calm window exactly the learned baseline (the limit is 10% above it).
  */
-import type { Config } from '../config';
+import type { Config } from '../../../config';
 import type { TrafficProfile } from './traffic';
 
 /** The demo's settings: learn for 20 s on a 10 s window, alert 10% above, summaries every 5 s. */

@@ -4,9 +4,8 @@
  * records each way, and a close. Their bytes are made up (no real cryptography): what wiretop
  * reads of them without a key log is the hellos and the byte counts.
  */
-import { TCP_ACK, TCP_FIN, TCP_SYN } from '../capture/decode';
-import { buildFrame, type Endpoint } from './frames';
-import type { TimedFrame } from './traffic';
+import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../decode';
+import { buildFrame, type Endpoint, type TimedFrame } from './frames';
 
 const PSH = 0x08;
 const MSS = 1448;
