@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { defaultConfig, type Config } from '../src/config';
-import { KEY_SEPARATOR, statusClasses } from '../src/stats/modules';
+import { KEY_SEPARATOR, statusClasses } from '../src/stats/classify';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
 import { RateSeries } from '../src/stats/rateSeries';

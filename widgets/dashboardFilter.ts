@@ -10,7 +10,7 @@ import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { budgetShare } from '../src/capture/limits';
 import type { Config } from '../src/config';
-import { isErrorEvent } from '../src/stats/modules';
+import { isErrorEvent } from '../src/stats/classify';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
 

@@ -5,7 +5,7 @@
  */
 import { share } from '../src/format';
 import { sectionOf } from '../src/http/uri';
-import { KEY_SEPARATOR } from '../src/stats/modules';
+import { KEY_SEPARATOR } from '../src/stats/classify';
 import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';

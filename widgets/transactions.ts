@@ -4,7 +4,7 @@
  * Pure: what to list and how it reads; the dashboard shows it over the panels.
  */
 import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
-import { endpointOf } from '../src/stats/modules';
+import { endpointOf } from '../src/stats/classify';
 import type { HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';

@@ -9,6 +9,7 @@
  * requests is never over the limit (3 errors out of 5 requests at night), and the condition
  * must hold `minDurationSeconds` in a row before the alert is raised (no flapping).
  */
+import { isErrorEvent } from '../stats/classify';
 import { LogHistogram } from '../stats/logHistogram';
 import type { HttpEvent } from '../types';
 import type { AlertStateName } from './machine';
@@ -154,7 +155,7 @@ export class RuleSeries {
       slot.latency = null;
     }
     slot.requests++;
-    if (event.status === null || event.status >= 500) slot.errors++;
+    if (isErrorEvent(event)) slot.errors++;
     if (this.rule.kind === 'latency' && event.latencyMs !== null) (slot.latency ??= new LogHistogram()).add(event.latencyMs);
   }
 

@@ -11,7 +11,7 @@
 import * as http from 'http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunView } from '../run/runState';
-import { isErrorEvent } from '../stats/modules';
+import { isErrorEvent } from '../stats/classify';
 import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from '../run/sink';
 

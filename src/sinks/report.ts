@@ -5,7 +5,8 @@
  */
 import type { AlertRecord } from '../alerts/monitor';
 import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime, truncate } from '../format';
-import { statusClasses, type TopModule, type TopReportRow } from '../stats/modules';
+import { statusClasses } from '../stats/classify';
+import type { TopModule, TopReportRow } from '../stats/topModule';
 import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
 import type { PluginFailure } from '../stats/store';

@@ -11,7 +11,7 @@
 import type { AlertNotice } from '../alerts/monitor';
 import { dateTime, truncate } from '../format';
 import { describeLossCounts, LOSS_ADVICE } from '../stats/loss';
-import { statusClasses } from '../stats/modules';
+import { statusClasses } from '../stats/classify';
 import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
 import type { Sink } from '../run/sink';

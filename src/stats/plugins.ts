@@ -2,7 +2,7 @@
 import * as path from 'path';
 import type { Config } from '../config';
 import { WiretopError } from '../errors';
-import { BUILTIN_MODULE_NAMES } from './modules';
+import { BUILTIN_MODULE_NAMES } from './builtins';
 import type { StatModule, StatModuleFactory } from './statModule';
 
 const REQUIRED = ['ingest', 'tick', 'rows', 'report'] as const;

@@ -7,8 +7,9 @@
  * transactions cost hundreds of MB): past it the oldest buckets go.
  */
 import type { Config } from '../config';
-import { clockTime, milliseconds, truncate } from '../format';
+import { truncate } from '../format';
 import type { HttpEvent } from '../types';
+import { slowestRows } from './panelColumns';
 import type { PanelRows, StatModule } from './statModule';
 import { windowSpan, type WindowName } from './windows';
 
@@ -107,17 +108,7 @@ export class SlowestModule implements StatModule<SlowTransaction[]> {
   }
 
   rows(window: WindowName, now: number, limit: number): PanelRows {
-    const events = this.list(window, now).slice(0, limit);
-    return {
-      title: 'Slowest requests',
-      columns: [
-        { header: 'Request', priority: 9, minWidth: 16 },
-        { header: 'Latency', width: 8, alignRight: true, priority: 8 },
-        { header: 'Status', width: 6, alignRight: true, priority: 7 },
-        { header: 'Time', width: 8, priority: 5 },
-      ],
-      rows: events.map((e) => [`${e.method} ${e.host}${e.uri}`, `${milliseconds(e.latencyMs)}ms`, e.status === null ? 'none' : String(e.status), clockTime(e.ts)]),
-    };
+    return slowestRows(this.list(window, now).slice(0, limit));
   }
 
   report(): SlowTransaction[] {

@@ -7,7 +7,7 @@
 import type { Config } from '../config';
 import type { HttpEvent, TlsConnection } from '../types';
 import { endTime, TlsModule } from './tls';
-import { createBuiltinModules, type BuiltinModules } from './modules';
+import { createBuiltinModules, type BuiltinModules } from './builtins';
 import type { StatModule } from './statModule';
 
 /** Told after each closed second of data time. */

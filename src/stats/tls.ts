@@ -6,10 +6,11 @@
 import type { Config } from '../config';
 import { bytes, milliseconds } from '../format';
 import type { TlsConnection } from '../types';
-import { KEY_SEPARATOR, MEDIUM, SMALL, hits, numeric } from './modules';
+import { KEY_SEPARATOR } from './classify';
+import { hits, numeric } from './panelColumns';
 import type { PanelRows } from './statModule';
 import type { HeavyHitter } from './spaceSaving';
-import { WindowedTopK, type TopKCapacity } from './windowedTopK';
+import { MEDIUM, SMALL, WindowedTopK, type TopKCapacity } from './windowedTopK';
 import type { WindowName } from './windows';
 
 /** The name shown for connections whose ClientHello named no server (or was not seen). */

@@ -28,6 +28,11 @@ export interface TopKCapacity {
   perSecond: number;
 }
 
+/** Summary sizes by how many distinct keys a dimension has: a few (methods, codes), many (hosts), very many (URIs, endpoints). */
+export const SMALL: TopKCapacity = { slice: 32, cumulative: 256, perSecond: 256 };
+export const MEDIUM: TopKCapacity = { slice: 128, cumulative: 2048, perSecond: 1024 };
+export const LARGE: TopKCapacity = { slice: 256, cumulative: 4096, perSecond: 2048 };
+
 interface Slice {
   start: number;
   summary: SpaceSaving;

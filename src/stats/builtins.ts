@@ -1,0 +1,95 @@
+/**
+ * The built-in statistics, declared as data: one row per statistic, in the order reports and
+ * plug-in name checks see them. A top-N breakdown is its key, its summary size, whether it
+ * keeps latency, and its columns; `requests` and `slowest` are modules of their own.
+ */
+import type { Config } from '../config';
+import type { HttpEvent } from '../types';
+import { endpointOf, KEY_SEPARATOR, statusKey, userAgentOf } from './classify';
+import {
+  CLIENT_COLUMNS, DOMAIN_COLUMNS, ENDPOINT_COLUMNS, METHOD_COLUMNS, NODE_COLUMNS, SECTION_COLUMNS, STATUS_COLUMNS,
+  URI_COLUMNS, USER_AGENT_COLUMNS,
+} from './panelColumns';
+import { RequestsModule } from './requestsModule';
+import { SlowestModule } from './slowest';
+import type { StatModule } from './statModule';
+import { TopModule, type TopStatistic } from './topModule';
+import { LARGE, MEDIUM, SMALL } from './windowedTopK';
+
+/** A breakdown's row: a TopStatistic whose key is made per run (it may read the config, or keep a cache). */
+interface BreakdownRow extends Omit<TopStatistic, 'keyOf'> {
+  name: string;
+  key: (config: Config) => (event: HttpEvent) => string;
+}
+
+/** A statistic that is a module of its own. */
+interface ModuleRow {
+  name: string;
+  make: (config: Config) => StatModule;
+}
+
+const BUILTIN_STATISTICS = [
+  { name: 'requests', make: (config: Config) => new RequestsModule(config) },
+  { name: 'sections', key: () => (e) => e.section, capacity: MEDIUM, keepsLatency: true, columns: SECTION_COLUMNS },
+  { name: 'domains', key: () => (e) => e.host, capacity: MEDIUM, keepsLatency: true, columns: DOMAIN_COLUMNS },
+  { name: 'userAgents', key: () => userAgentOf, capacity: MEDIUM, keepsLatency: false, columns: USER_AGENT_COLUMNS },
+  { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },
+  { name: 'statuses', key: () => (e) => statusKey(e.status), capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
+  // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
+  { name: 'uris', key: (config) => (e) => boundedKey(e.uri, config.max_str_length), capacity: LARGE, keepsLatency: false, columns: URI_COLUMNS },
+  { name: 'domainSections', key: () => (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, capacity: MEDIUM, keepsLatency: true, columns: SECTION_COLUMNS },
+  { name: 'endpoints', key: () => endpointKeys(), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
+  { name: 'clients', key: () => (e) => e.client, capacity: MEDIUM, keepsLatency: false, columns: CLIENT_COLUMNS },
+  { name: 'slowest', make: (config: Config) => new SlowestModule(config) },
+  // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
+  { name: 'nodes', key: () => (e) => e.node ?? '', capacity: SMALL, keepsLatency: true, columns: NODE_COLUMNS },
+] as const satisfies ReadonlyArray<BreakdownRow | ModuleRow>;
+
+type BuiltinRow = (typeof BUILTIN_STATISTICS)[number];
+
+/** Every built-in module, by name: a module of its own as its maker makes it, a breakdown as a TopModule. */
+export type BuiltinModules = {
+  [Row in BuiltinRow as Row['name']]: Row extends { make: (config: Config) => infer Module } ? Module : TopModule;
+};
+
+/** The names the built-in modules take (a plug-in may not reuse them). */
+export const BUILTIN_MODULE_NAMES: ReadonlyArray<keyof BuiltinModules> = BUILTIN_STATISTICS.map((row) => row.name);
+
+/** Creates the built-in modules for a config, in the table's order. */
+export function createBuiltinModules(config: Config): BuiltinModules {
+  const modules: Record<string, StatModule> = {};
+  for (const row of BUILTIN_STATISTICS) {
+    modules[row.name] = 'make' in row ? row.make(config) : new TopModule(row.name, { ...row, keyOf: row.key(config) }, config);
+  }
+  return modules as BuiltinModules;
+}
+
+/** Distinct routes whose endpoint keys are kept for reuse, at most (then the cache starts over). */
+const MAX_CACHED_ROUTES = 4096;
+
+/**
+ * endpointOf with the keys kept: a key made per event is a new string to hash for every lookup
+ * of the summaries, while a route (shared by the events of a batch) keeps its hash.
+ */
+function endpointKeys(): (event: HttpEvent) => string {
+  const byRoute = new Map<string, Map<string, string>>();
+  return (event) => {
+    let byMethod = byRoute.get(event.route);
+    if (byMethod === undefined) {
+      if (byRoute.size >= MAX_CACHED_ROUTES) byRoute.clear();
+      byMethod = new Map();
+      byRoute.set(event.route, byMethod);
+    }
+    let key = byMethod.get(event.method);
+    if (key === undefined) {
+      key = endpointOf(event);
+      if (byMethod.size < 16) byMethod.set(event.method, key);
+    }
+    return key;
+  };
+}
+
+/** `text` within `maxLength`, as a string of its own when cut (a slice would keep the original alive). */
+export function boundedKey(text: string, maxLength: number): string {
+  return text.length <= maxLength ? text : Buffer.from(text.slice(0, maxLength), 'utf16le').toString('utf16le');
+}

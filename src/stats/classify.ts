@@ -1,0 +1,71 @@
+/**
+ * What a transaction is, for every statistic, panel, alert and metric alike: an error or not
+ * (the one error rule), its status class and status key, its endpoint, its user agent as a
+ * key, its bytes. The section of a URI is the parser's (`http/uri.ts`, `event.section`).
+ */
+import type { HttpEvent } from '../types';
+import type { HeavyHitter } from './spaceSaving';
+
+/** The error rule: the server failed (5xx, or a code past the known classes) or never answered. */
+export function isErrorStatus(status: number | null): boolean {
+  return status === null || status >= 500;
+}
+
+/** An event counts as an error when the server failed or never answered (see isErrorStatus). */
+export function isErrorEvent(event: HttpEvent): boolean {
+  return isErrorStatus(event.status);
+}
+
+/** The key of an unanswered request in the status breakdown. */
+export const NO_STATUS = 'none';
+
+/** A status as the status breakdown keys it: the code, or `none` when unanswered. */
+export function statusKey(status: number | null): string {
+  return status === null ? NO_STATUS : String(status);
+}
+
+/** The status a status breakdown's key stands for (the inverse of statusKey). */
+export function statusOfKey(key: string): number | null {
+  return key === NO_STATUS ? null : Number(key);
+}
+
+/** A status's class: `2xx`..., and `none` for an unanswered request. */
+export function statusClass(status: number | null): string {
+  return status === null ? NO_STATUS : `${Math.floor(status / 100)}xx`;
+}
+
+/** The classes a summary counts (a class outside them, `0xx` or `9xx`, counts in none of them). */
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', NO_STATUS] as const;
+
+/** Counts of status classes (1xx..5xx, none) from a statuses breakdown, and the error rate. */
+export function statusClasses(entries: readonly HeavyHitter[]): { classes: Record<string, number>; errorRate: number | null } {
+  const classes: Record<string, number> = Object.fromEntries(STATUS_CLASSES.map((name) => [name, 0]));
+  let total = 0;
+  let errors = 0;
+  for (const e of entries) {
+    total += e.count;
+    const status = statusOfKey(e.key);
+    const name = statusClass(status);
+    if (name in classes) classes[name] += e.count;
+    if (isErrorStatus(status)) errors += e.count;
+  }
+  return { classes, errorRate: total === 0 ? null : errors / total };
+}
+
+/** An endpoint: the method and the route, `GET /users/{id}`. */
+export function endpointOf(event: HttpEvent): string {
+  return `${event.method} ${event.route}`;
+}
+
+/** The user agent as the breakdown keys it: `(none)` when the request sent none. */
+export function userAgentOf(event: HttpEvent): string {
+  return event.ua === '' ? '(none)' : event.ua;
+}
+
+/** Separates the two parts of a composite key (host + section, server name + client). */
+export const KEY_SEPARATOR = '\u0000';
+
+/** Bytes of a transaction: request and response bodies. */
+export function eventBytes(event: HttpEvent): number {
+  return event.reqBytes + event.respBytes;
+}
