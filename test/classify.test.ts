@@ -4,6 +4,7 @@ import { BUILTIN_MODULE_NAMES, createBuiltinModules } from '../src/stats/builtin
 import {
   endpointOf, eventBytes, isErrorEvent, isErrorStatus, statusClass, statusClasses, statusKey, statusOfKey, userAgentOf,
 } from '../src/stats/classify';
+import { statusTone } from '../src/stats/panelColumns';
 import type { HeavyHitter } from '../src/stats/spaceSaving';
 import { RequestsModule } from '../src/stats/requestsModule';
 import { SlowestModule } from '../src/stats/slowest';
@@ -40,6 +41,10 @@ describe('classification', () => {
     expect(classes).toEqual({ '1xx': 0, '2xx': 6, '3xx': 0, '4xx': 1, '5xx': 1, none: 1 });
     expect(errorRate).toBeCloseTo(3 / 10, 10);
     expect(statusClasses([]).errorRate).toBeNull();
+  });
+
+  it('tones a status as lists show it: errors red, client errors yellow', () => {
+    expect([null, 200, 302, 404, 500, 600, 42].map(statusTone)).toEqual(['alert', null, null, 'warning', 'alert', 'alert', null]);
   });
 
   it('keys endpoints and user agents, and counts both bodies', () => {

@@ -5,7 +5,8 @@
  */
 import { share } from '../src/format';
 import { sectionOf } from '../src/http/uri';
-import { KEY_SEPARATOR } from '../src/stats/classify';
+import { isErrorStatus, KEY_SEPARATOR, statusOfKey } from '../src/stats/classify';
+import { statusTone } from '../src/stats/panelColumns';
 import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';
@@ -136,17 +137,16 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
   const b = ctx.stats.builtins;
   const limit = ctx.run.config.max_top_hits;
   const statuses = b.statuses.view(ctx.window, ctx.now);
-  const errors = statuses.entries.filter((e) => e.key === 'none' || e.key.startsWith('5')).reduce((s, e) => s + e.count, 0);
+  const errors = statuses.entries.filter((e) => isErrorStatus(statusOfKey(e.key))).reduce((s, e) => s + e.count, 0);
   const codes = b.statuses.rows(ctx.window, ctx.now, limit);
   const methods = b.methods.rows(ctx.window, ctx.now, limit);
   const codeTable = table(codes.columns, codes.rows, size.width);
   const methodTable = table(methods.columns, methods.rows, size.width);
-  const tone = (code: string) => (code === 'none' || code.startsWith('5') ? 'alert' as const : code.startsWith('4') ? 'warning' as const : null);
   return {
     title: `Status ${share(errors, statuses.total)} err`,
     header: codeTable.header,
     lines: [...codeTable.lines, methodTable.header, ...methodTable.lines],
-    tones: [...codes.rows.map((row) => tone(row[0])), null, ...methods.rows.map(() => null)],
+    tones: [...codes.rows.map((row) => statusTone(statusOfKey(row[0]))), null, ...methods.rows.map(() => null)],
     // Rows open their transactions (t): a code, or a method.
     keys: [...(codes.keys ?? []), '', ...(methods.keys ?? []).map((method) => `${METHOD_KEY}${method}`)],
   };

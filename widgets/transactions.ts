@@ -4,7 +4,8 @@
  * Pure: what to list and how it reads; the dashboard shows it over the panels.
  */
 import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
-import { endpointOf } from '../src/stats/classify';
+import { endpointOf, statusKey, userAgentOf } from '../src/stats/classify';
+import { statusTone } from '../src/stats/panelColumns';
 import type { HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';
@@ -25,7 +26,7 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
     case 'domains':
       return drill === null ? (e) => e.host === key : (e) => e.host === drill.key && e.section === key;
     case 'userAgents':
-      return (e) => (e.ua === '' ? '(none)' : e.ua) === key;
+      return (e) => userAgentOf(e) === key;
     case 'clients':
       return (e) => e.client === key;
     case 'nodes':
@@ -36,7 +37,7 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return drill === null ? (e) => e.https === true && e.host === key : (e) => e.https === true && e.host === drill.key && e.client === key;
     case 'statuses':
       if (key.startsWith(METHOD_KEY)) return (e) => e.method === key.slice(METHOD_KEY.length);
-      return key === 'none' ? (e) => e.status === null : (e) => String(e.status) === key;
+      return (e) => statusKey(e.status) === key;
     default:
       return null;
   }
@@ -97,7 +98,7 @@ export class TransactionList {
     // A merged view of several servers says which one each transaction is from.
     const nodes = this.events.some((e) => e.node !== undefined);
     const rows = this.events.map((e) => [
-      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, e.status === null ? 'none' : String(e.status),
+      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, statusKey(e.status),
       e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, bytes(e.reqBytes + e.respBytes, 'compact'),
     ]);
     // The URI is what a list is read for: the other columns shrink, then go, to give it room.
@@ -111,7 +112,7 @@ export class TransactionList {
       { header: 'Latency', width: 8, minWidth: 7, alignRight: true, priority: 7 },
       { header: 'Bytes', width: 6, alignRight: true, priority: 3 },
     ], rows, width);
-    const tones = this.events.map((e) => (e.status === null || e.status >= 500 ? 'alert' as const : e.status >= 400 ? 'warning' as const : null));
+    const tones = this.events.map((e) => statusTone(e.status));
     return {
       title: `${this.title}: ${this.events.length}${this.events.length === LIST_SIZE ? ' (the last)' : ''}, ${this.order} — Enter detail, Esc back`,
       header, lines, tones, keys: this.events.map((e) => this.idOf(e)),

@@ -4,9 +4,9 @@
  */
 import { bytes, clockTime, compactNumber, compactRate, milliseconds as ms, share as percent } from '../format';
 import type { HttpEvent } from '../types';
-import { statusKey } from './classify';
+import { isErrorStatus, statusKey } from './classify';
 import type { HeavyHitter } from './spaceSaving';
-import type { PanelColumn, PanelRows } from './statModule';
+import type { PanelColumn, PanelRows, RowTone } from './statModule';
 
 /** How a top-N module shows its entries: its columns, and each entry's cells. */
 export interface TopColumns {
@@ -112,6 +112,12 @@ export const NODE_COLUMNS: TopColumns = {
   ],
   cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), ms(e.latency?.quantile(0.95)), bytes(e.bytes, 'compact')],
 };
+
+/** How a status reads in a list: failures (the error rule) red, client errors (4xx) yellow. */
+export function statusTone(status: number | null): RowTone | null {
+  if (isErrorStatus(status)) return 'alert';
+  return status !== null && status >= 400 ? 'warning' : null;
+}
 
 /** The requests panel: one row of a window's totals; `seconds` is what data covers of it. */
 export function requestsRows(totals: { requests: number; errors: number; bytes: number }, seconds: number): PanelRows {
