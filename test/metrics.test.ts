@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
-import { LabelLimiter, MetricsSink, OTHER, parseListen, withMetrics } from '../src/sinks/metrics';
+import { MetricsSink, parseListen, withMetrics } from '../src/sinks/metrics';
+import { alpnLabel, LabelLimiter, methodLabel, OTHER, tlsVersionLabel } from '../src/sinks/metrics/labels';
 import type { HttpEvent } from '../src/types';
 import { httpEvent } from './helpers/events';
 
@@ -97,6 +98,16 @@ describe('metrics', () => {
     expect(parseListen('[::1]:9464')).toEqual({ host: '::1', port: 9464 });
     expect(parseListen('99999')).toBeNull();
     expect(parseListen('http://x')).toBeNull();
+  });
+
+  it('keep only known methods, TLS versions and ALPN protocols as label values', () => {
+    expect(['GET', 'PATCH', 'BREW', 'get'].map(methodLabel)).toEqual(['GET', 'PATCH', OTHER, OTHER]);
+    expect(['TLS 1.3', 'SSL 3.0', '', '0x7f1c'].map(tlsVersionLabel)).toEqual(['TLS 1.3', 'SSL 3.0', 'unknown', OTHER]);
+    expect(['h2', 'http/1.1', '', 'spdy/3'].map(alpnLabel)).toEqual(['h2', 'http/1.1', 'none', OTHER]);
+    const limiter = new LabelLimiter(1);
+    expect(limiter.full).toBe(false);
+    limiter.admit([{ key: 'a', count: 10 }]);
+    expect(limiter.full).toBe(true);
   });
 
   const promtool = spawnSync('promtool', ['--version']).status === 0;
