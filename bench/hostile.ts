@@ -10,12 +10,13 @@ import * as path from 'path';
 import { TCP_ACK, TCP_SYN } from '../src/capture/decode';
 import { buildFrame, type Endpoint } from '../src/capture/sources/demo/frames';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
-import { clientHello, records } from '../test/helpers/tlsHello';
+import { clientHello, handshakeRecords } from '../src/capture/sources/demo/tlsBuilders';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench-out');
 const T0 = 1_700_000_000;
 const SERVER: Endpoint = { addr: '10.0.0.2', port: 80 };
+const HELLO_RANDOM = Buffer.alloc(32, 7);
 
 /** Writes one flood: `write(emit)` produces its frames in time order. */
 type Flood = { name: string; what: string; write(emit: (frame: Buffer) => void): void };
@@ -106,7 +107,9 @@ const FLOODS: Flood[] = [
     write(emit) {
       for (let c = 0; c < 200_000; c++) {
         const src = client(c);
-        const hello = records(clientHello(`${'n'.repeat(2800)}${c}.example`, ['h2', 'http/1.1'], [0x0304, 0x0303]), 16384);
+        const hello = handshakeRecords(clientHello({
+          serverName: `${'n'.repeat(2800)}${c}.example`, alpn: ['h2', 'http/1.1'], versions: [0x0304, 0x0303], cipherSuites: [0x1301, 0xc02f], random: HELLO_RANDOM,
+        }), 16384);
         send(emit, src, handshake(emit, src), c % 2 === 0 ? hello : hello.subarray(0, 1400));
       }
     },

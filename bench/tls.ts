@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { Conversation, request, response } from '../test/helpers/conversation';
-import { clientHello, record, serverHello13 } from '../test/helpers/tlsHello';
+import { clientHello, record, serverHello } from '../src/capture/sources/demo/tlsBuilders';
 import { recordTls, recordingFrames, selfSignedCertificate } from '../test/helpers/tlsTranscript';
 
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
@@ -28,14 +28,16 @@ function mostlyTlsCapture(): { file: string; bytes: number } {
   if (fs.existsSync(file)) return { file, bytes: fs.statSync(file).size };
   process.stdout.write(`generating ${file} ...\n`);
   const writer = new PcapWriter(file);
-  const sh = record(22, serverHello13());
+  const sh = record(22, serverHello({ version: 0x0304, cipherSuite: 0x1301, random: Buffer.alloc(32, 9) }));
   const data = record(23, Buffer.alloc(1024, 0x5a));
   let ts = 1_700_000_000;
   for (let i = 0; i < TLS_CONNECTIONS; i++) {
     const client = { addr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 10000 + (i % 50000) };
     const conv = new Conversation(client, { addr: '10.255.0.1', port: 443 }, ts);
     conv.handshake();
-    conv.send('client', record(22, clientHello(`host${i % 500}.example.com`, ['h2', 'http/1.1'], [0x0304, 0x0303])));
+    conv.send('client', record(22, clientHello({
+      serverName: `host${i % 500}.example.com`, alpn: ['h2', 'http/1.1'], versions: [0x0304, 0x0303], cipherSuites: [0x1301, 0xc02f], random: Buffer.alloc(32, 7),
+    })));
     conv.send('server', sh);
     for (let k = 0; k < 4; k++) {
       conv.send('client', data);

@@ -10,7 +10,8 @@ import { generateTraffic, seededRandom, type TimedFrame } from '../src/capture/s
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 import { ByteBudget } from '../src/protocol/byteBudget';
-import { clientHello, ext, record, records, serverHello13, vec16 } from './helpers/tlsHello';
+import { extension, handshakeRecords, record, vec16 } from '../src/capture/sources/demo/tlsBuilders';
+import { clientHello, serverHello13 } from './helpers/tlsHello';
 import { KeyLog } from '../src/tls/keyLog';
 
 const MAX_STR = 48;
@@ -285,7 +286,7 @@ describe('hostile TLS', () => {
     for (let i = 0; i < N; i++) {
       const message = clientHello(`\u001b]0;${'n'.repeat(Math.floor(random() * 300))}.example`, ['h2', '\u0007bell'], [0x1a1a, 0x0304, 0x0303]);
       for (let k = 0; k < Math.floor(random() * 6); k++) message[Math.floor(random() * message.length)] = Math.floor(random() * 256);
-      let stream = records(message, 1 + Math.floor(random() * 200));
+      let stream = handshakeRecords(message, 1 + Math.floor(random() * 200));
       if (random() < 0.2) stream = stream.subarray(0, Math.floor(random() * stream.length));
       const conv = tlsConnection(i, stream, 1 + Math.floor(random() * 100));
       if (random() < 0.5) conv.send('server', Buffer.from([22, 3, 3, 0, 40, 2, 0, 0, 36, ...Array.from({ length: 36 }, () => Math.floor(random() * 256))]));
@@ -314,13 +315,13 @@ describe('hostile TLS', () => {
       // Grow the extensions block with a padding extension (21) of `size` bytes.
       const body = message.subarray(4);
       const extAt = 2 + 32 + 1 + 2 + 4 + 2;
-      const extensions = Buffer.concat([body.subarray(extAt + 2), ext(21, Buffer.alloc(size))]);
+      const extensions = Buffer.concat([body.subarray(extAt + 2), extension(21, Buffer.alloc(size))]);
       const newBody = Buffer.concat([body.subarray(0, extAt), vec16(extensions)]);
       return Buffer.concat([Buffer.from([1, newBody.length >> 16, (newBody.length >> 8) & 255, newBody.length & 255]), newBody]);
     };
-    const small = tlsConnection(1, records(padded(60_000), 16_384), 1448).close();
+    const small = tlsConnection(1, handshakeRecords(padded(60_000), 16_384), 1448).close();
     // A ClientHello that says it is 70,000 bytes long, and is.
-    const huge = tlsConnection(2, records(Buffer.concat([Buffer.from([1, 0x01, 0x11, 0x70]), Buffer.alloc(70_000)]), 16_384), 1448).close();
+    const huge = tlsConnection(2, handshakeRecords(Buffer.concat([Buffer.from([1, 0x01, 0x11, 0x70]), Buffer.alloc(70_000)]), 16_384), 1448).close();
     const { stats, tls } = runFrames(interleave(small, huge), LinkType.ETHERNET, MAX_STR);
     expect(tls.map((c) => c.serverName).sort()).toEqual(['', 'big.example']);
     expect(stats.tlsHelloErrors).toBe(1);
@@ -329,7 +330,7 @@ describe('hostile TLS', () => {
   it('many connections each sending half of a large hello stay within the head-buffer budget, counted, never a crash', () => {
     const budget = new ByteBudget(1024 * 1024);
     const pipeline = new CapturePipeline({ ...captureLimits(MAX_STR), headBuffers: budget }, 2);
-    const half = records(clientHello(`${'h'.repeat(40)}.example`, [], [0x0304]), 60).subarray(0, 20);
+    const half = handshakeRecords(clientHello(`${'h'.repeat(40)}.example`, [], [0x0304]), 60).subarray(0, 20);
     const big = Buffer.concat([Buffer.from([22, 3, 1, 0x40, 0]), Buffer.from([1, 0, 0xff, 0xf0]), Buffer.alloc(8000)]);
     let most = 0;
     const conversations = Array.from({ length: 1000 }, (_, i) => tlsConnection(i, i % 2 === 0 ? big : half, 1000));
@@ -353,7 +354,7 @@ describe('hostile TLS connections', () => {
   it('TLS sessions take room among the connections: a flood of open TLS connections stays within the flow table bound, each ended one reported', () => {
     const limits = { ...captureLimits(MAX_STR), maxFlows: 300 };
     const pipeline = new CapturePipeline(limits, 2);
-    const hello = records(clientHello('flood.example', ['h2'], [0x0304]), 16384);
+    const hello = handshakeRecords(clientHello('flood.example', ['h2'], [0x0304]), 16384);
     let most = 0;
     for (let i = 0; i < 2000; i++) {
       const conv = new Conversation({ addr: `10.4.${i >> 8}.${i & 255}`, port: 20000 + i }, { addr: '10.0.0.2', port: 443 }, 1_700_000_000 + i / 100).handshake();
@@ -377,7 +378,7 @@ describe('hostile TLS records waiting for secrets', () => {
     const limits = { ...captureLimits(MAX_STR), headBuffers: budget };
     const pipeline = new CapturePipeline(limits, 2, { keyLog: new KeyLog() });
     const conv = new Conversation({ addr: '10.5.0.1', port: 30000 }, { addr: '10.0.0.2', port: 443 }).handshake();
-    conv.send('client', records(clientHello('nokey.example', ['http/1.1'], [0x0304]), 16384));
+    conv.send('client', handshakeRecords(clientHello('nokey.example', ['http/1.1'], [0x0304]), 16384));
     conv.send('server', record(22, serverHello13()));
     const tiny = Buffer.concat(Array.from({ length: 10_000 }, () => record(23, Buffer.from([0x41]))));
     conv.send('client', tiny, 1400);

@@ -3,13 +3,14 @@ import * as net from 'net';
 import * as tls from 'tls';
 import { HELLO, HelloCollector, looksLikeTls, parseClientHello, parseServerHello } from '../src/tls/handshake';
 import { seededRandom } from '../src/capture/sources/demo/traffic';
-import { clientHello, ext, records, u16, vec16 } from './helpers/tlsHello';
+import { extension, handshakeRecords, u16, vec16 } from '../src/capture/sources/demo/tlsBuilders';
+import { clientHello } from './helpers/tlsHello';
 
 
 describe('TLS hellos', () => {
   it('read the server name, ALPN and versions of a ClientHello, over many records and segments, GREASE left out', () => {
     const message = clientHello('Shop.Example.COM', ['h2', 'http/1.1'], [0x3a3a, 0x0304, 0x0303]);
-    const stream = records(message, 40);
+    const stream = handshakeRecords(message, 40);
     expect(looksLikeTls(stream)).toBe(true);
     const collector = new HelloCollector();
     let result: ReturnType<HelloCollector['push']> = null;
@@ -21,7 +22,7 @@ describe('TLS hellos', () => {
   });
 
   it('read the version, cipher suite and ALPN a ServerHello chose', () => {
-    const extensions = Buffer.concat([ext(43, u16(0x0304)), ext(16, vec16(Buffer.concat([Buffer.from([2]), Buffer.from('h2')])))]);
+    const extensions = Buffer.concat([extension(43, u16(0x0304)), extension(16, vec16(Buffer.concat([Buffer.from([2]), Buffer.from('h2')])))]);
     const body = Buffer.concat([u16(0x0303), Buffer.alloc(32, 1), Buffer.from([0]), u16(0x1301), Buffer.from([0]), vec16(extensions)]);
     expect(parseServerHello(body)).toEqual({ random: Buffer.alloc(32, 1), versionNumber: 0x0304, version: 'TLS 1.3', cipherSuite: 0x1301, alpn: 'h2' });
   });
@@ -58,7 +59,7 @@ describe('TLS hellos', () => {
     expect(new HelloCollector().push(Buffer.from([22, 3, 1, 0xff, 0xff]))).toBe(false);
     expect(new HelloCollector().push(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(false);
     // A handshake message that says it is 16 MB long is given up.
-    expect(new HelloCollector().push(records(Buffer.from([1, 0xff, 0xff, 0xff, 0, 0]), 100))).toBe(false);
+    expect(new HelloCollector().push(handshakeRecords(Buffer.from([1, 0xff, 0xff, 0xff, 0, 0]), 100))).toBe(false);
     const random = seededRandom(42);
     for (let i = 0; i < 2000; i++) {
       const noise = Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256)));
@@ -68,7 +69,7 @@ describe('TLS hellos', () => {
         parseClientHello(noise);
         parseServerHello(noise);
         parseClientHello(mutated.subarray(4));
-        new HelloCollector().push(records(mutated, 50));
+        new HelloCollector().push(handshakeRecords(mutated, 50));
       }).not.toThrow();
     }
     // Lists kept for a connection's life are short: 8 ALPN names of 64 characters, 8 distinct versions.

@@ -6,6 +6,7 @@
  */
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../decode';
 import { buildFrame, type Endpoint, type TimedFrame } from './frames';
+import { clientHello, record, serverHello } from './tlsBuilders';
 
 const PSH = 0x08;
 const MSS = 1448;
@@ -30,49 +31,20 @@ const SITES: Array<{ name: string; weight: number; version: number; suite: numbe
   { name: '', weight: 0.05, version: 0x0304, suite: 0x1303, alpn: '' },
 ];
 
-function u16(n: number): Buffer {
-  return Buffer.from([n >> 8, n & 255]);
+/** The demo's ClientHello: a browser's offer (GREASE first in supported_versions), for `name` (none when ''). */
+function demoClientHello(name: string, random: Buffer): Buffer {
+  return record(22, clientHello({
+    serverName: name === '' ? undefined : name,
+    alpn: ['h2', 'http/1.1'],
+    versions: [0x4a4a, 0x0304, 0x0303],
+    cipherSuites: [0x1301, 0x1302, 0x1303, 0xc02f, 0xc030],
+    random,
+  }));
 }
 
-function vec16(body: Buffer): Buffer {
-  return Buffer.concat([u16(body.length), body]);
-}
-
-function extension(type: number, body: Buffer): Buffer {
-  return Buffer.concat([u16(type), vec16(body)]);
-}
-
-function alpnList(protocols: string[]): Buffer {
-  return vec16(Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]))));
-}
-
-function record(type: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([type, 3, 3]), u16(body.length), body]);
-}
-
-function handshake(type: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([type, 0, body.length >> 8, body.length & 255]), body]);
-}
-
-function clientHello(name: string, random: Buffer): Buffer {
-  const extensions = [
-    ...(name !== '' ? [extension(0, vec16(Buffer.concat([Buffer.from([0]), vec16(Buffer.from(name, 'latin1'))])))] : []),
-    extension(16, alpnList(['h2', 'http/1.1'])),
-    // supported_versions: a GREASE value first, as browsers send.
-    extension(43, Buffer.from([6, 0x4a, 0x4a, 0x03, 0x04, 0x03, 0x03])),
-  ];
-  const body = Buffer.concat([u16(0x0303), random, Buffer.from([0]), vec16(Buffer.from([0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0xc0, 0x2f, 0xc0, 0x30])), Buffer.from([1, 0]), vec16(Buffer.concat(extensions))]);
-  return record(22, handshake(1, body));
-}
-
-function serverHello(site: typeof SITES[number], random: Buffer): Buffer {
-  const extensions = [
-    ...(site.version === 0x0304 ? [extension(43, u16(0x0304))] : []),
-    // TLS 1.3 servers say their ALPN choice encrypted; 1.2 servers in the ServerHello.
-    ...(site.version !== 0x0304 && site.alpn !== '' ? [extension(16, alpnList([site.alpn]))] : []),
-  ];
-  const body = Buffer.concat([u16(0x0303), random, Buffer.from([0]), u16(site.suite), Buffer.from([0]), vec16(Buffer.concat(extensions))]);
-  return record(22, handshake(2, body));
+/** The site's ServerHello. */
+function demoServerHello(site: typeof SITES[number], random: Buffer): Buffer {
+  return record(22, serverHello({ version: site.version, cipherSuite: site.suite, alpn: site.alpn === '' ? undefined : site.alpn, random }));
 }
 
 /**
@@ -110,10 +82,10 @@ export function tlsConnections(start: number, seconds: number, perSecond: number
     send('c', TCP_SYN);
     send('s', TCP_SYN | TCP_ACK);
     send('c', TCP_ACK);
-    send('c', PSH | TCP_ACK, clientHello(site.name, bytes(32)));
+    send('c', PSH | TCP_ACK, demoClientHello(site.name, bytes(32)));
     ts += 0.002 + random() * random() * 0.03;
     // ServerHello, then the rest of the server's handshake (certificate and all), encrypted or not: opaque here.
-    send('s', PSH | TCP_ACK, Buffer.concat([serverHello(site, bytes(32)), record(site.version === 0x0304 ? 23 : 22, bytes(1500 + Math.floor(random() * 2500)))]));
+    send('s', PSH | TCP_ACK, Buffer.concat([demoServerHello(site, bytes(32)), record(site.version === 0x0304 ? 23 : 22, bytes(1500 + Math.floor(random() * 2500)))]));
     for (let exchange = 0, n2 = 1 + Math.floor(random() * 6); exchange < n2; exchange++) {
       ts += 0.001 + random() * 0.05;
       send('c', PSH | TCP_ACK, record(23, bytes(200 + Math.floor(random() * 600))));
