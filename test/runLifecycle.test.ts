@@ -5,6 +5,8 @@
 import type { CaptureListener, CaptureSource } from '../src/capture/captureSource';
 import { WiretopError } from '../src/errors';
 import { run, type RunEnvironment } from '../src/main';
+import type { Clock } from '../src/run/clock';
+import { INTERFACE_DOWN_GRACE_MS } from '../src/run/interfaceGrace';
 import type { RunPhase } from '../src/run/lifecycle';
 import type { Sink } from '../src/run/sink';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
@@ -45,7 +47,7 @@ class FakeCapture implements CaptureSource {
 }
 
 /** A run with fakes all round; `interrupt` is Ctrl-C. */
-function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean } = {}) {
+function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean; clock?: Clock } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const phases: RunPhase[] = [];
@@ -71,6 +73,7 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean 
       return () => { interrupt = () => undefined; };
     },
     onPhase: (phase) => { phases.push(phase); },
+    clock: options.clock,
   };
   const exit = run(argv, env);
   return { exit, out, err, phases, tui, interrupt: () => interrupt() };
@@ -224,5 +227,45 @@ describe('the run lifecycle', () => {
     capture.ended();
     expect(await h.exit).toBe(1);
     expect(h.err).toEqual(['wiretop: read error on x.pcap\n']);
+  });
+});
+
+describe('a headless live capture whose interface goes down', () => {
+  /** A clock the test moves, and a capture-health report with the interface down or up. */
+  function downRun() {
+    let now = 1_700_000_000_000;
+    const capture = new FakeCapture();
+    const h = harness(['--ndjson', '-i', 'eth0'], capture, { clock: { now: () => now } });
+    const listener = capture.listener!;
+    listener.onReady('eth0');
+    let dataTime = T0;
+    const report = (down: boolean) => listener.onStats({ ...emptyCaptureStats(), interfaceDown: down ? 1 : 0 }, dataTime, dataTime);
+    return { h, report, advance: (ms: number) => { now += ms; dataTime += ms / 1000; } };
+  }
+
+  it('fails once it has been down for the grace, wall time: one line, exit 1', async () => {
+    const { h, report, advance } = downRun();
+    report(true);
+    advance(INTERFACE_DOWN_GRACE_MS - 1);
+    report(true);
+    expect(h.phases[h.phases.length - 1]).toBe('running');
+    advance(1);
+    report(true);
+    expect(await h.exit).toBe(1);
+    expect(h.err[h.err.length - 1]).toBe('wiretop: eth0: the interface is down, nothing can be captured (bring it up, or capture on another with -i)\n');
+  });
+
+  it('back up within the grace, it goes on; a later outage gets a whole grace of its own', async () => {
+    const { h, report, advance } = downRun();
+    report(true);
+    advance(INTERFACE_DOWN_GRACE_MS - 1000);
+    report(false);
+    advance(1000);
+    report(true);
+    advance(INTERFACE_DOWN_GRACE_MS - 1);
+    report(true);
+    expect(h.phases[h.phases.length - 1]).toBe('running');
+    h.interrupt();
+    expect(await h.exit).toBe(0);
   });
 });

@@ -16,7 +16,10 @@ import { lockDownThread } from '../platform/systemCalls';
 /** Seconds without a heartbeat before the process is ended (WIRETOP_WATCHDOG_SECONDS overrides, for tests). */
 export const WATCHDOG_SECONDS = 30;
 
-/** Watches `heartbeat`; returns the function that stops watching. */
+/**
+ * Watches `heartbeat`; returns the function that stops watching. Wall time, not the data's:
+ * a stuck thread is a thing of the machine, and in this thread there is no clock but its own.
+ */
 export function watchMainThread(heartbeat: Int32Array, seconds: number): () => void {
   let last = Atomics.load(heartbeat, 0);
   let stillFor = 0;

@@ -1,0 +1,70 @@
+/**
+ * A run's outputs, from its mode: the dashboard where it can run (else --text, said once),
+ * the sink each mode prints through, and the Prometheus exporter beside any of them. The
+ * composition root's, as main's: it is where the run meets the sinks that read it.
+ */
+import type { OutputMode } from './cli';
+import type { Config } from './config';
+import { WiretopError } from './errors';
+import type { RunEnvironment } from './run/environment';
+import type { RunState, RunView } from './run/runState';
+import type { Sink } from './run/sink';
+import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
+import { NdjsonSink } from './sinks/ndjson';
+import { ReportSink } from './sinks/report';
+import { TextSink } from './sinks/text';
+import { TuiSink, tuiUnavailable } from './sinks/tui';
+
+/** The mode a run prints in: the one asked for (the dashboard by default), or --text where the dashboard cannot run. */
+export function outputMode(requested: OutputMode | undefined, env: Pick<RunEnvironment, 'isTTY' | 'env' | 'writeErr'>): OutputMode {
+  const mode = requested ?? 'tui';
+  if (mode !== 'tui') return mode;
+  const reason = tuiUnavailable(env.isTTY, env.env.TERM);
+  if (reason === null) return mode;
+  env.writeErr(`wiretop: ${reason}: printing --text summaries instead (choose --ndjson or --report for other output)\n`);
+  return 'text';
+}
+
+/** The Prometheus exporter of a run, and where it listens. */
+export interface Metrics {
+  sink: MetricsSink;
+  listen: { host: string; port: number };
+}
+
+/** Serves the run's metrics when the config asks (`--metrics`), before the capture starts: a port in use is an error now. */
+export async function serveMetrics(config: Config, state: RunState): Promise<Metrics | null> {
+  if (config.metrics_listen === null) return null;
+  const listen = parseListen(config.metrics_listen);
+  if (listen === null) throw new WiretopError('usage', `--metrics ${config.metrics_listen}: give a port or HOST:PORT, e.g. --metrics 9464`);
+  const sink = new MetricsSink(state, config.metrics_top_k);
+  try {
+    await sink.listen(listen.host, listen.port);
+  } catch (error) {
+    sink.stop();
+    throw new WiretopError('usage', `${(error as Error).message} (choose another with --metrics)`);
+  }
+  return { sink, listen };
+}
+
+/** The sink of `mode`. */
+function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
+  switch (mode) {
+    case 'tui':
+      return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, env.env);
+    case 'text':
+      return new TextSink(run, write);
+    case 'ndjson':
+      return new NdjsonSink(write, run.config.node, run.health);
+    case 'report':
+    case 'report-json':
+      return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);
+    case 'metrics':
+      return new NoOutputSink();
+  }
+}
+
+/** Opens the output of `mode`, with the metrics beside it when served; `write` is stdout, paced. */
+export function openOutput(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void, metrics: Metrics | null): Sink {
+  const primary = createSink(mode, run, env, onQuit, write);
+  return metrics === null ? primary : withMetrics(primary, metrics.sink);
+}
