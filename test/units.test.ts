@@ -7,7 +7,7 @@ import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBa
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
-import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
+import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
 import { boundedText, escapeControls } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine, lineFields } from '../src/sinks/ndjson';

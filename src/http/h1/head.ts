@@ -4,7 +4,7 @@
  * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all (their
  * presence is noted as `present, not shown`).
  */
-import { boundedText, type TextCache } from '../protocol/sanitize';
+import { boundedText, type TextCache } from '../../protocol/sanitize';
 
 /** The parts of a request or response head that wiretop keeps. */
 export interface MessageHead {
