@@ -74,6 +74,10 @@ describe('message heads', () => {
     expect(parse('\x16\x03\x01 hello\r\n\r\n')).toBeNull();
     expect(parse('HELLO there\r\n\r\n')).toBeNull();
   });
+  it('keeps the headers of the detail under their written names', () => {
+    const head = parse('GET / HTTP/1.1\r\nx-amzn-trace-id: Root=1-abc\r\ncontent-type: text/plain\r\nX-Correlation-Id: c1\r\nX-Unknown: u\r\n\r\n');
+    expect(head!.kept.split('\n')).toEqual(['X-Amzn-Trace-Id: Root=1-abc', 'Content-Type: text/plain', 'X-Correlation-Id: c1']);
+  });
   it('never reads Authorization or Cookie', () => {
     const head = parse('GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\nCookie: s=secret\r\n\r\n');
     expect(JSON.stringify(head)).not.toMatch(/secret|c2VjcmV0/);
