@@ -7,7 +7,7 @@ import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBa
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
-import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/head';
+import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
 import { boundedText, escapeControls } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
@@ -73,6 +73,10 @@ describe('message heads', () => {
     expect(parse('HTTP/1.1 20 short\r\n\r\n')).toBeNull();
     expect(parse('\x16\x03\x01 hello\r\n\r\n')).toBeNull();
     expect(parse('HELLO there\r\n\r\n')).toBeNull();
+  });
+  it('keeps the headers of the detail under their written names', () => {
+    const head = parse('GET / HTTP/1.1\r\nx-amzn-trace-id: Root=1-abc\r\ncontent-type: text/plain\r\nX-Correlation-Id: c1\r\nX-Unknown: u\r\n\r\n');
+    expect(head!.kept.split('\n')).toEqual(['X-Amzn-Trace-Id: Root=1-abc', 'Content-Type: text/plain', 'X-Correlation-Id: c1']);
   });
   it('never reads Authorization or Cookie', () => {
     const head = parse('GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\nCookie: s=secret\r\n\r\n');

@@ -5,7 +5,7 @@
  * buffers outside the JavaScript heap), and past its share the oldest (or, for message heads,
  * the newest) is given up and counted in the capture health, never the process.
  */
-import type { ConnectionLimits } from '../http/connection';
+import type { ConnectionLimits } from '../http/h1/connection';
 import { ByteBudget } from '../protocol/byteBudget';
 import type { TlsLimits } from '../tls/tlsProtocol';
 import { CONNECTION_COST, type FlowLimits } from './flowTable';

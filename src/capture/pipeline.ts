@@ -5,9 +5,9 @@
  */
 import { emptyCaptureStats, type CaptureStats, type HttpEvent, type TlsConnection } from '../types';
 import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
-import type { RequestNaming } from '../http/connection';
+import type { RequestNaming } from '../http/h1/connection';
 import { ClientResolver } from '../http/clientAddress';
-import { Http1Protocol } from '../http/http1Protocol';
+import { Http1Protocol } from '../http/h1/http1Protocol';
 import { RouteTemplater } from '../http/route';
 import type { ProtocolSet } from '../protocol/dispatcher';
 import { TextCache } from '../protocol/sanitize';

@@ -3,13 +3,13 @@
  * of requests with responses, in order, into HttpEvents. The side that sends a request line is
  * the client, whichever side opened the connection.
  */
-import type { ByteBudget } from '../protocol/byteBudget';
-import type { FlowContext } from '../protocol/flowContext';
-import type { ProtocolSession } from '../protocol/protocol';
-import type { TextCache } from '../protocol/sanitize';
+import type { ByteBudget } from '../../protocol/byteBudget';
+import type { FlowContext } from '../../protocol/flowContext';
+import type { ProtocolSession } from '../../protocol/protocol';
+import type { TextCache } from '../../protocol/sanitize';
 import type { MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
-import { hostWithoutPort, sectionOf } from './uri';
+import { hostWithoutPort, sectionOf } from '../uri';
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {

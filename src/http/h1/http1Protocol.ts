@@ -4,9 +4,9 @@
  * up and counted as non-HTTP there). Joined mid-way, it takes bytes only from a line that starts
  * a message, as its parser resynchronises.
  */
-import type { FlowContext } from '../protocol/flowContext';
-import { Probe, type Protocol, type ProtocolSession } from '../protocol/protocol';
-import type { TextCache } from '../protocol/sanitize';
+import type { FlowContext } from '../../protocol/flowContext';
+import { Probe, type Protocol, type ProtocolSession } from '../../protocol/protocol';
+import type { TextCache } from '../../protocol/sanitize';
 import { HttpConnection, type ConnectionLimits, type RequestNaming } from './connection';
 import { KEPT_HEAD_BUFFER, Role, findMessageStart } from './messageParser';
 

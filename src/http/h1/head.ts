@@ -4,7 +4,7 @@
  * bytes; nothing else becomes a string, and Authorization/Cookie are never read at all (their
  * presence is noted as `present, not shown`).
  */
-import { boundedText, type TextCache } from '../protocol/sanitize';
+import { boundedText, type TextCache } from '../../protocol/sanitize';
 
 /** The parts of a request or response head that wiretop keeps. */
 export interface MessageHead {
@@ -180,7 +180,7 @@ const KEPT_HEADERS: ReadonlyMap<number, readonly string[]> = new Map(Object.entr
   9: ['X-Real-IP'],
   12: ['Content-Type', 'X-Request-Id', 'X-Powered-By'],
   13: ['Cache-Control', 'Last-Modified'],
-  14: ['X-Amzn-Trace-Id'],
+  15: ['X-Amzn-Trace-Id'],
   16: ['Content-Encoding', 'X-Correlation-Id'],
 }).map(([length, names]) => [Number(length), names]));
 const SECRET_HEADERS: ReadonlyMap<number, readonly string[]> = new Map([[6, ['Cookie']], [10, ['Set-Cookie']], [13, ['Authorization']], [19, ['Proxy-Authorization']]]);

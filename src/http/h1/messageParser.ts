@@ -4,9 +4,9 @@
  * body bytes without keeping them, and resynchronises at the next message start after a gap.
  * Bytes are only copied while a head spans segments, into a buffer bounded by `maxHeadBytes`.
  */
-import type { ByteBudget } from '../protocol/byteBudget';
+import type { ByteBudget } from '../../protocol/byteBudget';
 import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
-import type { TextCache } from '../protocol/sanitize';
+import type { TextCache } from '../../protocol/sanitize';
 
 /** How the body after a head is delimited. */
 export const enum Framing {
