@@ -18,7 +18,8 @@ import { computeLayout, MIN_COLUMNS, MIN_ROWS, SLOT_IDS, type SlotId } from './l
 import { PanelBox, type PanelPosition } from './panelBox';
 import { fitStatus, type StatusPart } from './statusBar';
 import { dashboardPanels, inReadingOrder, type PanelSpec } from './panels';
-import { RenderScheduler, realTimers, type Timers } from './renderScheduler';
+import { systemClock, type Clock } from '../src/run/clock';
+import { RenderScheduler } from './renderScheduler';
 import type { Drill, PanelContent, Sort, ViewContext } from './view';
 
 /** The status bar's word for a live interface that is down. */
@@ -31,7 +32,8 @@ export interface DashboardOptions {
   /** Called on q / Ctrl-C. */
   onQuit: () => void;
   color: boolean;
-  timers?: Timers;
+  /** Wall time, for the redraw's pace. */
+  timers?: Clock;
 }
 
 /** The view state, separate from the data. */
@@ -96,7 +98,7 @@ export class Dashboard {
     });
     this.promptLabel = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: 8, hidden: true, content: 'filter: ', style: { inverse: true } });
     this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 8, height: 1, width: '100%-8', hidden: true, inputOnFocus: false, style: { inverse: true } });
-    this.scheduler = new RenderScheduler(() => this.render(), run.config.refresh, options.timers ?? realTimers);
+    this.scheduler = new RenderScheduler(() => this.render(), run.config.refresh, options.timers ?? systemClock);
     for (const binding of KEYMAP) {
       screen.key(binding.keys, () => {
         if (this.filtering) return;
