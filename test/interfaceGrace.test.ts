@@ -3,7 +3,7 @@ import type { Clock } from '../src/run/clock';
 import { INTERFACE_DOWN_GRACE_MS, InterfaceGrace, interfaceDownError } from '../src/run/interfaceGrace';
 
 /** A clock that only moves when told. */
-function fakeClock(start = 1_700_000_000_000): Clock & { advance(ms: number): void } {
+function fakeClock(start = 1_700_000_000_000): Pick<Clock, 'now'> & { advance(ms: number): void } {
   let now = start;
   return { now: () => now, advance: (ms) => { now += ms; } };
 }

@@ -5,7 +5,7 @@
 import type { CaptureListener, CaptureSource } from '../src/capture/captureSource';
 import { WiretopError } from '../src/errors';
 import { run, type RunEnvironment } from '../src/main';
-import type { Clock } from '../src/run/clock';
+import { systemClock, type Clock } from '../src/run/clock';
 import { INTERFACE_DOWN_GRACE_MS } from '../src/run/interfaceGrace';
 import type { RunPhase } from '../src/run/lifecycle';
 import type { Sink } from '../src/run/sink';
@@ -235,7 +235,7 @@ describe('a headless live capture whose interface goes down', () => {
   function downRun() {
     let now = 1_700_000_000_000;
     const capture = new FakeCapture();
-    const h = harness(['--ndjson', '-i', 'eth0'], capture, { clock: { now: () => now } });
+    const h = harness(['--ndjson', '-i', 'eth0'], capture, { clock: { ...systemClock, now: () => now } });
     const listener = capture.listener!;
     listener.onReady('eth0');
     let dataTime = T0;

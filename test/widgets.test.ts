@@ -10,7 +10,8 @@ import { KEYMAP, helpLines } from '../widgets/keymap';
 import { URI_MIN_WIDTH } from '../widgets/transactions';
 import { computeLayout, SLOT_IDS, type SlotId } from '../widgets/layout';
 import { renderBars } from '../widgets/rateChart';
-import { RenderScheduler, type Timers } from '../widgets/renderScheduler';
+import type { Clock } from '../src/run/clock';
+import { RenderScheduler } from '../widgets/renderScheduler';
 import { table } from '../widgets/text';
 import { Conversation, request, response, runFrames } from './helpers/conversation';
 import { fakeScreen } from './helpers/fakeScreen';
@@ -34,7 +35,7 @@ function manualTimers() {
   let now = 0;
   const queue: Array<{ at: number; fn: () => void; id: number }> = [];
   let ids = 0;
-  const timers: Timers & { advance(ms: number): void } = {
+  const timers: Clock & { advance(ms: number): void } = {
     now: () => now,
     setTimeout: (fn, ms) => { const id = ++ids; queue.push({ at: now + ms, fn, id }); return id; },
     clearTimeout: (id) => { const i = queue.findIndex((q) => q.id === id); if (i >= 0) queue.splice(i, 1); },

@@ -5,7 +5,7 @@
 import { wrap } from '../src/format';
 
 /** What a key does. */
-export type DashboardAction =
+export type KeyAction =
   | 'focusNext' | 'focusPrevious' | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'bottom'
   | 'drill' | 'back' | 'transactions' | 'slowest' | 'errors' | 'sort' | 'sortReverse' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
 
@@ -16,7 +16,7 @@ export interface KeyBinding {
   /** How the help and the status bar write the keys. */
   label: string;
   description: string;
-  action: DashboardAction;
+  action: KeyAction;
   /** Shown in the status bar (short form). */
   hint?: string;
   /** Shares the help line of the binding before it (its label and description are added there). */
@@ -73,4 +73,4 @@ export function helpLines(width = Number.POSITIVE_INFINITY): string[] {
 }
 
 /** The keys that scroll the help while it is open (the rest close it or act as usual). */
-export const HELP_SCROLL_ACTIONS: ReadonlySet<DashboardAction> = new Set(['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom']);
+export const HELP_SCROLL_ACTIONS: ReadonlySet<KeyAction> = new Set(['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom']);

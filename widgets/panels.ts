@@ -30,8 +30,8 @@ export interface PanelSpec {
  * `panels` in reading order of their places: top to bottom, then left to right (by each
  * place's top-left corner); panels sharing a place stay together, in the order given.
  */
-export function inReadingOrder(panels: readonly PanelSpec[], slots: Readonly<Record<SlotId, Rect>>): PanelSpec[] {
-  const position = (panel: PanelSpec) => slots[panel.slot];
+export function inReadingOrder<P extends { slot: SlotId }>(panels: readonly P[], slots: Readonly<Record<SlotId, Rect>>): P[] {
+  const position = (panel: P) => slots[panel.slot];
   // Array.prototype.sort is stable: a shared place keeps its panels' order.
   return [...panels].sort((a, b) => position(a).top - position(b).top || position(a).left - position(b).left);
 }

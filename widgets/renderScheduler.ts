@@ -1,20 +1,9 @@
 /**
  * Coalesces redraw requests to at most `perSecond` renders a second: data changes ask for a
  * render, and a request made while one is pending is dropped, not queued. Keys render at once.
+ * Wall time: a redraw is for the eyes of whoever watches, whatever the data's time.
  */
-
-/** Timers, injectable so tests need no waiting. */
-export interface Timers {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock } from '../src/run/clock';
 
 /** Throttles calls to `render`. */
 export class RenderScheduler {
@@ -23,13 +12,13 @@ export class RenderScheduler {
   /** Renders done (for tests and the benchmark). */
   renders = 0;
 
-  constructor(private readonly render: () => void, private readonly perSecond: number, private readonly timers: Timers = realTimers) {}
+  constructor(private readonly render: () => void, private readonly perSecond: number, private readonly clock: Clock = systemClock) {}
 
   /** Asks for a render; it happens within 1/perSecond s, together with any other request. */
   request(): void {
     if (this.pending !== null) return;
-    const wait = Math.max(0, this.last + 1000 / this.perSecond - this.timers.now());
-    this.pending = this.timers.setTimeout(() => {
+    const wait = Math.max(0, this.last + 1000 / this.perSecond - this.clock.now());
+    this.pending = this.clock.setTimeout(() => {
       this.pending = null;
       this.run();
     }, wait);
@@ -38,19 +27,19 @@ export class RenderScheduler {
   /** Renders now (a key was pressed), cancelling a pending request. */
   renderNow(): void {
     if (this.pending !== null) {
-      this.timers.clearTimeout(this.pending);
+      this.clock.clearTimeout(this.pending);
       this.pending = null;
     }
     this.run();
   }
 
   stop(): void {
-    if (this.pending !== null) this.timers.clearTimeout(this.pending);
+    if (this.pending !== null) this.clock.clearTimeout(this.pending);
     this.pending = null;
   }
 
   private run(): void {
-    this.last = this.timers.now();
+    this.last = this.clock.now();
     this.renders++;
     this.render();
   }

@@ -15,7 +15,7 @@ export class InterfaceGrace {
   /** When the interface was first reported down (wall time), or null while it is up. */
   private downSince: number | null = null;
 
-  constructor(private readonly clock: Clock, private readonly graceMs = INTERFACE_DOWN_GRACE_MS) {}
+  constructor(private readonly clock: Pick<Clock, 'now'>, private readonly graceMs = INTERFACE_DOWN_GRACE_MS) {}
 
   /**
    * Told at each health report whether the interface is down; true once it has been down,
