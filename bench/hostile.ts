@@ -7,8 +7,9 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TCP_ACK, TCP_SYN } from '../src/capture/decode';
-import { buildFrame, type Endpoint } from '../src/capture/sources/demo/frames';
+import { TCP_ACK } from '../src/capture/decode';
+import type { Endpoint } from '../src/capture/sources/demo/frames';
+import { TcpConversation } from '../src/capture/sources/demo/tcpConversation';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { clientHello, handshakeRecords } from '../src/capture/sources/demo/tlsBuilders';
 
@@ -25,22 +26,19 @@ function client(i: number): Endpoint {
   return { addr: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) };
 }
 
-/** A connection's handshake; returns the client's next sequence number. */
-function handshake(emit: (frame: Buffer) => void, src: Endpoint): number {
-  emit(buildFrame({ src, dst: SERVER, seq: 1000, ack: 0, flags: TCP_SYN }));
-  emit(buildFrame({ src: SERVER, dst: src, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK }));
-  emit(buildFrame({ src, dst: SERVER, seq: 1001, ack: 5001, flags: TCP_ACK }));
-  return 1001;
+/**
+ * A connection from `src` to the server, handshake done. Its frames go to `emit` without their
+ * times: the writer stamps each 10 µs after the one before, so the times given here are zero.
+ */
+function connect(emit: (frame: Buffer) => void, src: Endpoint): TcpConversation {
+  const tcp = new TcpConversation(src, SERVER, { client: 1000, server: 5000 }, ({ frame }) => emit(frame));
+  tcp.open(0, 0, 0, 0);
+  return tcp;
 }
 
-/** Sends `data` from `src` in segments of `size`; returns the next sequence number. */
-function send(emit: (frame: Buffer) => void, src: Endpoint, seq: number, data: Buffer, size = 1400): number {
-  for (let at = 0; at < data.length; at += size) {
-    const payload = data.subarray(at, Math.min(data.length, at + size));
-    emit(buildFrame({ src, dst: SERVER, seq, ack: 5001, flags: TCP_ACK, payload }));
-    seq += payload.length;
-  }
-  return seq;
+/** Sends `data` from the client in segments of `size` bytes. */
+function send(tcp: TcpConversation, data: Buffer, size = 1400): void {
+  tcp.send('client', data, 0, { step: 0, segmentSize: size });
 }
 
 const FLOODS: Flood[] = [
@@ -50,10 +48,9 @@ const FLOODS: Flood[] = [
     write(emit) {
       const junk = '\x1b'.repeat(1000) + '☃';
       for (let c = 0; c < 600; c++) {
-        const src = client(c);
-        let seq = handshake(emit, src);
+        const tcp = connect(emit, client(c));
         for (let r = 0; r < 100; r++) {
-          seq = send(emit, src, seq, Buffer.from(`GET /${junk}${r} HTTP/1.1\r\nHost: ${junk}\r\nUser-Agent: ${junk}\r\n\r\n`));
+          send(tcp, Buffer.from(`GET /${junk}${r} HTTP/1.1\r\nHost: ${junk}\r\nUser-Agent: ${junk}\r\n\r\n`));
         }
       }
     },
@@ -63,7 +60,7 @@ const FLOODS: Flood[] = [
     what: '5,000 connections, each with an unterminated request head of ~64 KB',
     write(emit) {
       const head = Buffer.from(`GET /${'a'.repeat(63 * 1024)}`);
-      for (let c = 0; c < 5000; c++) send(emit, client(c), handshake(emit, client(c)), head);
+      for (let c = 0; c < 5000; c++) send(connect(emit, client(c)), head);
     },
   },
   {
@@ -72,10 +69,9 @@ const FLOODS: Flood[] = [
     write(emit) {
       const one = Buffer.from('x');
       for (let c = 0; c < 10_000; c++) {
-        const src = client(c);
-        const seq = handshake(emit, src);
+        const tcp = connect(emit, client(c));
         // A hole at the start: every segment after it waits.
-        for (let k = 0; k < 512; k++) emit(buildFrame({ src, dst: SERVER, seq: seq + 100 + k, ack: 5001, flags: TCP_ACK, payload: one }));
+        for (let k = 0; k < 512; k++) tcp.segment('client', TCP_ACK, 0, { seq: tcp.nextSeq('client') + 100 + k, payload: one });
       }
     },
   },
@@ -85,9 +81,8 @@ const FLOODS: Flood[] = [
     write(emit) {
       const long = 'u'.repeat(1000);
       for (let c = 0; c < 1000; c++) {
-        const src = client(c);
-        let seq = handshake(emit, src);
-        for (let r = 0; r < 64; r++) seq = send(emit, src, seq, Buffer.from(`GET /${long}/${r} HTTP/1.1\r\nHost: h${long}\r\nUser-Agent: ${long}\r\n\r\n`));
+        const tcp = connect(emit, client(c));
+        for (let r = 0; r < 64; r++) send(tcp, Buffer.from(`GET /${long}/${r} HTTP/1.1\r\nHost: h${long}\r\nUser-Agent: ${long}\r\n\r\n`));
       }
     },
   },
@@ -96,8 +91,7 @@ const FLOODS: Flood[] = [
     what: '400,000 connections, each with one request never answered and never closed',
     write(emit) {
       for (let c = 0; c < 400_000; c++) {
-        const src = client(c);
-        send(emit, src, handshake(emit, src), Buffer.from(`GET /c/${c} HTTP/1.1\r\nHost: h${c & 1023}.example\r\nUser-Agent: flood/${c & 63}\r\n\r\n`));
+        send(connect(emit, client(c)), Buffer.from(`GET /c/${c} HTTP/1.1\r\nHost: h${c & 1023}.example\r\nUser-Agent: flood/${c & 63}\r\n\r\n`));
       }
     },
   },
@@ -106,11 +100,10 @@ const FLOODS: Flood[] = [
     what: '200,000 TLS connections never closed, each a 3 KB ClientHello in one record over 3 segments, every other one cut after its first segment',
     write(emit) {
       for (let c = 0; c < 200_000; c++) {
-        const src = client(c);
         const hello = handshakeRecords(clientHello({
           serverName: `${'n'.repeat(2800)}${c}.example`, alpn: ['h2', 'http/1.1'], versions: [0x0304, 0x0303], cipherSuites: [0x1301, 0xc02f], random: HELLO_RANDOM,
         }), 16384);
-        send(emit, src, handshake(emit, src), c % 2 === 0 ? hello : hello.subarray(0, 1400));
+        send(connect(emit, client(c)), c % 2 === 0 ? hello : hello.subarray(0, 1400));
       }
     },
   },

@@ -1,28 +1,29 @@
 /**
  * Test fixtures: scripted TCP conversations turned into frames, written as pcap/pcapng files or
- * fed straight to the pipeline. Built on the product's own frame builder (src/demo/frames).
+ * fed straight to the pipeline. Built on the product's own TCP script and frame builder (src/capture/sources/demo).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LinkType, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/capture/decode';
+import { LinkType, TCP_RST } from '../../src/capture/decode';
 import { captureLimits } from '../../src/capture/limits';
 import { CapturePipeline } from '../../src/capture/pipeline';
-import { buildFrame, type Endpoint, type FrameOptions } from '../../src/capture/sources/demo/frames';
+import type { Endpoint, FrameOptions } from '../../src/capture/sources/demo/frames';
+import { TcpConversation, type Side } from '../../src/capture/sources/demo/tcpConversation';
 import { PcapWriter } from '../fixtures/pcapWriter';
 import type { TimedFrame } from '../../src/capture/sources/demo/traffic';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../../src/types';
 import type { KeyLog } from '../../src/tls/keyLog';
 
-const PSH = 0x08;
-
-export type Side = 'client' | 'server';
-
-/** A TCP connection whose packets a test writes one call at a time. */
+/**
+ * A TCP connection whose packets a test writes one call at a time, each a step (`dt`, 1 ms by
+ * default) after the one before; the numbering is the product's (TcpConversation).
+ */
 export class Conversation {
   readonly frames: TimedFrame[] = [];
+  /** The time of the last frame written. */
   clock: number;
-  private seq: Record<Side, number>;
+  private readonly tcp: TcpConversation;
 
   constructor(
     readonly client: Endpoint = { addr: '10.0.0.1', port: 40000 },
@@ -31,66 +32,49 @@ export class Conversation {
     readonly frameOptions: FrameOptions = {},
   ) {
     this.clock = startTs;
-    this.seq = { client: 1000, server: 5000 };
+    this.tcp = new TcpConversation(client, server, { client: 1000, server: 5000 }, (frame) => this.frames.push(frame), frameOptions);
   }
 
-  private ends(side: Side): [Endpoint, Endpoint] {
-    return side === 'client' ? [this.client, this.server] : [this.server, this.client];
-  }
-
-  private other(side: Side): Side {
-    return side === 'client' ? 'server' : 'client';
-  }
-
-  /** One raw segment; does not advance sequence numbers. */
-  segment(side: Side, seq: number, flags: number, payload?: Buffer, dt = 0.001): TimedFrame {
-    const [src, dst] = this.ends(side);
+  /** The time of the next frame, `dt` after the last. */
+  private tick(dt = 0.001): number {
     this.clock += dt;
-    const frame = { ts: this.clock, frame: buildFrame({ src, dst, seq, ack: this.seq[this.other(side)], flags, payload }, this.frameOptions) };
-    this.frames.push(frame);
-    return frame;
+    return this.clock;
+  }
+
+  /** One raw segment numbered `seq`; does not advance sequence numbers. */
+  segment(side: Side, seq: number, flags: number, payload?: Buffer, dt = 0.001): TimedFrame {
+    return this.tcp.segment(side, flags, this.tick(dt), { seq, payload });
   }
 
   handshake(): this {
-    this.segment('client', this.seq.client, TCP_SYN);
-    this.segment('server', this.seq.server, TCP_SYN | TCP_ACK);
-    this.seq.client++;
-    this.seq.server++;
-    this.segment('client', this.seq.client, TCP_ACK);
+    this.tcp.open(this.tick(), this.tick(), this.tick());
     return this;
   }
 
   /** Sends `data` from `side` in segments of `segmentSize` bytes; returns those frames. */
   send(side: Side, data: string | Buffer, segmentSize = 1460, dt = 0.001): TimedFrame[] {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    const sent: TimedFrame[] = [];
-    for (let offset = 0; offset < bytes.length; offset += segmentSize) {
-      const piece = bytes.subarray(offset, Math.min(bytes.length, offset + segmentSize));
-      sent.push(this.segment(side, this.seq[side], PSH | TCP_ACK, piece, dt));
-      this.seq[side] = (this.seq[side] + piece.length) >>> 0;
-    }
+    const first = this.frames.length;
+    this.tcp.send(side, bytes, this.clock + dt, { step: dt, segmentSize });
+    const sent = this.frames.slice(first);
+    if (sent.length > 0) this.clock = sent[sent.length - 1].ts;
     return sent;
   }
 
   /** Skips `bytes` of `side`'s sequence space, as if those packets were never captured. */
   lose(side: Side, bytes: number): this {
-    this.seq[side] = (this.seq[side] + bytes) >>> 0;
+    this.tcp.skip(side, bytes);
     return this;
   }
 
   /** FIN from both sides. */
   close(first: Side = 'client'): this {
-    this.segment(first, this.seq[first], TCP_FIN | TCP_ACK);
-    this.seq[first]++;
-    const second = this.other(first);
-    this.segment(second, this.seq[second], TCP_FIN | TCP_ACK);
-    this.seq[second]++;
-    this.segment(first, this.seq[first], TCP_ACK);
+    this.tcp.close(this.tick(), this.tick(), this.tick(), first);
     return this;
   }
 
   reset(side: Side = 'client'): this {
-    this.segment(side, this.seq[side], TCP_RST);
+    this.tcp.segment(side, TCP_RST, this.tick());
     return this;
   }
 }

@@ -10,7 +10,8 @@ import * as https from 'https';
 import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
-import { Conversation, tempDir, type Side } from './conversation';
+import { Conversation, tempDir } from './conversation';
+import type { Side } from '../../src/capture/sources/demo/tcpConversation';
 import type { TimedFrame } from '../../src/capture/sources/demo/traffic';
 
 /** A self-signed certificate for `localhost` made with openssl (a test-time fixture, not a file in the repository). */

@@ -4,12 +4,12 @@
  * records each way, and a close. Their bytes are made up (no real cryptography): what wiretop
  * reads of them without a key log is the hellos and the byte counts.
  */
-import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../decode';
-import { buildFrame, type Endpoint, type TimedFrame } from './frames';
+import type { Endpoint, TimedFrame } from './frames';
+import { TcpConversation, type Side } from './tcpConversation';
 import { clientHello, record, serverHello } from './tlsBuilders';
 
-const PSH = 0x08;
-const MSS = 1448;
+/** Seconds from one segment of a connection to its next, when nothing waits between them. */
+const STEP = 0.00005;
 
 /** 64 KiB of fixed noise (a seeded sequence), sliced for the records' opaque bytes and the hellos' randoms. */
 const NOISE = (() => {
@@ -62,40 +62,34 @@ export function tlsConnections(start: number, seconds: number, perSecond: number
     port = port >= 60000 ? 20000 : port + 1;
     const server: Endpoint = { addr: '10.0.1.1', port: 443 };
     let ts = start + (seconds * (n + random())) / Math.max(1, count);
-    let seqC = Math.floor(random() * 2 ** 32);
-    let seqS = Math.floor(random() * 2 ** 32);
-    const send = (from: 'c' | 's', flags: number, payload?: Buffer) => {
-      const [src, dst] = from === 'c' ? [client, server] : [server, client];
-      for (let offset = 0; offset < Math.max(1, payload?.length ?? 0); offset += MSS) {
-        const piece = payload?.subarray(offset, Math.min(payload.length, offset + MSS));
-        push({ ts, frame: buildFrame({ src, dst, seq: from === 'c' ? seqC : seqS, ack: from === 'c' ? seqS : seqC, flags, payload: piece }) });
-        const advance = (piece?.length ?? 0) + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0);
-        if (from === 'c') seqC = (seqC + advance) >>> 0; else seqS = (seqS + advance) >>> 0;
-        ts += 0.00005;
-      }
+    const tcp = new TcpConversation(client, server, { client: Math.floor(random() * 2 ** 32), server: Math.floor(random() * 2 ** 32) }, push);
+    /** The time of the next control segment; the one after it goes a step later. */
+    const tick = () => {
+      const at = ts;
+      ts += STEP;
+      return at;
+    };
+    const send = (side: Side, data: Buffer) => {
+      ts = tcp.send(side, data, ts, { step: STEP });
     };
     // Opaque bytes: slices of one block of noise (a random draw per byte cost the demo's thread more than the capture).
     const bytes = (length: number) => {
       const at = Math.floor(random() * (NOISE.length - length));
       return NOISE.subarray(at, at + length);
     };
-    send('c', TCP_SYN);
-    send('s', TCP_SYN | TCP_ACK);
-    send('c', TCP_ACK);
-    send('c', PSH | TCP_ACK, demoClientHello(site.name, bytes(32)));
+    tcp.open(tick(), tick(), tick());
+    send('client', demoClientHello(site.name, bytes(32)));
     ts += 0.002 + random() * random() * 0.03;
     // ServerHello, then the rest of the server's handshake (certificate and all), encrypted or not: opaque here.
-    send('s', PSH | TCP_ACK, Buffer.concat([demoServerHello(site, bytes(32)), record(site.version === 0x0304 ? 23 : 22, bytes(1500 + Math.floor(random() * 2500)))]));
+    send('server', Buffer.concat([demoServerHello(site, bytes(32)), record(site.version === 0x0304 ? 23 : 22, bytes(1500 + Math.floor(random() * 2500)))]));
     for (let exchange = 0, n2 = 1 + Math.floor(random() * 6); exchange < n2; exchange++) {
       ts += 0.001 + random() * 0.05;
-      send('c', PSH | TCP_ACK, record(23, bytes(200 + Math.floor(random() * 600))));
+      send('client', record(23, bytes(200 + Math.floor(random() * 600))));
       ts += 0.002 + random() * random() * 0.08;
-      send('s', PSH | TCP_ACK, record(23, bytes(300 + Math.floor(random() * 12_000))));
+      send('server', record(23, bytes(300 + Math.floor(random() * 12_000))));
     }
     ts += 0.001;
-    send('c', TCP_FIN | TCP_ACK);
-    send('s', TCP_FIN | TCP_ACK);
-    send('c', TCP_ACK);
+    tcp.close(tick(), tick(), tick());
   }
   return port;
 }

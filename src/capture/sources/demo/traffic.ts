@@ -4,8 +4,8 @@
  * order. The same seed and profile always give the same packets. Used by `--demo` and by the
  * benchmark, and by tests that need a capture with a known schedule.
  */
-import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../decode';
-import { buildFrame, type Endpoint, type TimedFrame } from './frames';
+import type { TimedFrame } from './frames';
+import { TcpConversation } from './tcpConversation';
 import { tlsConnections } from './tlsTraffic';
 
 export type { TimedFrame } from './frames';
@@ -30,9 +30,6 @@ export interface TrafficProfile {
   /** TLS connections a second beside the HTTP traffic (the demo's; default none). */
   tlsPerSecond?: number;
 }
-
-const PSH = 0x08;
-const MSS = 1448;
 
 /** A small, fast, seeded PRNG (mulberry32): deterministic across runs and machines. */
 export function seededRandom(seed: number): () => number {
@@ -81,10 +78,7 @@ function pickWeighted<T>(random: () => number, items: Array<[T, number]>): T {
 }
 
 interface Connection {
-  client: Endpoint;
-  server: Endpoint;
-  clientSeq: number;
-  serverSeq: number;
+  tcp: TcpConversation;
   served: number;
   busyUntil: number;
   open: boolean;
@@ -143,36 +137,21 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
   let nextPort = 20000;
   const siteWeights: Array<[typeof SITES[number], number]> = SITES.map((s) => [s, s.weight / 15]);
 
-  const send = (ts: number, from: Endpoint, to: Endpoint, seq: number, ack: number, flags: number, payload?: Buffer): void => {
-    heap.push({ ts, frame: buildFrame({ src: from, dst: to, seq, ack, flags, payload }) });
-  };
+  const push = (frame: TimedFrame): void => heap.push(frame);
 
   const openConnection = (slot: number, ts: number): Connection => {
-    const clientHost = 1 + Math.floor(random() * 200);
-    const conn: Connection = {
-      client: { addr: `10.1.${slot % 250}.${clientHost}`, port: nextPort },
-      server: { addr: `10.0.0.${1 + (slot % 4)}`, port: 80 },
-      clientSeq: Math.floor(random() * 2 ** 32),
-      serverSeq: Math.floor(random() * 2 ** 32),
-      served: 0,
-      busyUntil: ts,
-      open: true,
-    };
+    const client = { addr: `10.1.${slot % 250}.${1 + Math.floor(random() * 200)}`, port: nextPort };
+    const server = { addr: `10.0.0.${1 + (slot % 4)}`, port: 80 };
+    const isn = { client: Math.floor(random() * 2 ** 32), server: Math.floor(random() * 2 ** 32) };
+    const tcp = new TcpConversation(client, server, isn, push);
     nextPort = nextPort >= 60000 ? 20000 : nextPort + 1;
-    send(ts - 0.0003, conn.client, conn.server, conn.clientSeq, 0, TCP_SYN);
-    send(ts - 0.0002, conn.server, conn.client, conn.serverSeq, conn.clientSeq + 1, TCP_SYN | TCP_ACK);
-    conn.clientSeq = (conn.clientSeq + 1) >>> 0;
-    conn.serverSeq = (conn.serverSeq + 1) >>> 0;
-    send(ts - 0.0001, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_ACK);
-    return conn;
+    // The handshake just before the first request; these SYNs carry a zero ack field.
+    tcp.open(ts - 0.0003, ts - 0.0002, ts - 0.0001, 0);
+    return { tcp, served: 0, busyUntil: ts, open: true };
   };
 
   const closeConnection = (conn: Connection, ts: number): void => {
-    send(ts, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_FIN | TCP_ACK);
-    conn.clientSeq = (conn.clientSeq + 1) >>> 0;
-    send(ts + 0.0001, conn.server, conn.client, conn.serverSeq, conn.clientSeq, TCP_FIN | TCP_ACK);
-    conn.serverSeq = (conn.serverSeq + 1) >>> 0;
-    send(ts + 0.0002, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_ACK);
+    conn.tcp.close(ts, ts + 0.0001, ts + 0.0002);
     conn.open = false;
   };
 
@@ -213,9 +192,8 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     const head = `${method} ${uri} HTTP/1.1\r\nHost: ${site.host}\r\nUser-Agent: ${ua}\r\nAccept: */*\r\n`
       + (requestBody ? `Content-Type: application/json\r\nContent-Length: ${requestBody.length}\r\n` : '') + '\r\n';
     const request = requestBody ? Buffer.concat([Buffer.from(head, 'latin1'), requestBody]) : Buffer.from(head, 'latin1');
-    send(ts, conn.client, conn.server, conn.clientSeq, conn.serverSeq, PSH | TCP_ACK, request);
-    conn.clientSeq = (conn.clientSeq + request.length) >>> 0;
-    send(ts + 0.0001, conn.server, conn.client, conn.serverSeq, conn.clientSeq, TCP_ACK);
+    // The request fits one segment; the server acknowledges it at once.
+    conn.tcp.send('client', request, ts, { step: 0, ackDelay: 0.0001 });
 
     const [status, reason] = pickWeighted(random, STATUSES.map(([s, r, w]) => [[s, r] as [number, string], w]));
     const latency = 0.001 + random() * random() * 0.08;
@@ -223,15 +201,8 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     const bodyLength = hasBody ? 100 + Math.floor(random() * 2400) : 0;
     const responseHead = `HTTP/1.1 ${status} ${reason}\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${bodyLength}\r\n\r\n`;
     const response = Buffer.concat([Buffer.from(responseHead, 'latin1'), BODY.subarray(0, method === 'HEAD' ? 0 : bodyLength)]);
-    let at = ts + latency;
-    for (let offset = 0; offset < response.length; offset += MSS) {
-      const piece = response.subarray(offset, Math.min(response.length, offset + MSS));
-      send(at, conn.server, conn.client, conn.serverSeq, conn.clientSeq, PSH | TCP_ACK, piece);
-      conn.serverSeq = (conn.serverSeq + piece.length) >>> 0;
-      // The client acknowledges every segment it receives.
-      send(at + 0.00003, conn.client, conn.server, conn.clientSeq, conn.serverSeq, TCP_ACK);
-      at += 0.00005;
-    }
-    return at + 0.0002;
+    // The client acknowledges every segment it receives.
+    const done = conn.tcp.send('server', response, ts + latency, { step: 0.00005, ackDelay: 0.00003 });
+    return done + 0.0002;
   }
 }
