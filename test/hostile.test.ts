@@ -5,7 +5,7 @@
 import { LinkType, TCP_ACK } from '../src/capture/decode';
 import { CONNECTION_COST, captureLimits } from '../src/capture/limits';
 import { CapturePipeline } from '../src/capture/pipeline';
-import { MAX_URI_LENGTH } from '../src/http/h1/head';
+import { MAX_URI_LENGTH } from '../src/http/headers';
 import { generateTraffic, seededRandom, type TimedFrame } from '../src/capture/sources/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';

@@ -1,6 +1,6 @@
 /** Route templates (src/http/route.ts) and client addresses behind proxies (src/http/clientAddress.ts). */
 import { ClientResolver } from '../src/http/clientAddress';
-import { forwardedForOf } from '../src/http/h1/head';
+import { forwardedForOf } from '../src/http/headers';
 import { LEARN_THRESHOLD, RouteTemplater, compileRoute, pathOf } from '../src/http/route';
 
 describe('route templates', () => {

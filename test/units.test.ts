@@ -7,7 +7,7 @@ import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBa
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
-import { parseHead, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
+import { HeadParser, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
 import { boundedText, escapeControls } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
@@ -52,7 +52,8 @@ describe('sections and hosts', () => {
 });
 
 describe('message heads', () => {
-  const parse = (text: string) => parseHead(Buffer.from(text, 'latin1'), 0, text.length, 1024, 100);
+  const heads = new HeadParser({ maxStrLength: 1024, maxHeaders: 100 });
+  const parse = (text: string) => heads.parse(Buffer.from(text, 'latin1'), 0, text.length);
   it('reads the fields wiretop keeps', () => {
     expect(parse('POST /a?b HTTP/1.1\r\nHOST: Ex.com\r\nuser-agent: ua/1\r\nContent-Length: 007\r\n\r\n')).toMatchObject({
       isRequest: true, method: 'POST', uri: '/a?b', version: '1.1', host: 'Ex.com', ua: 'ua/1', contentLength: 7, chunked: false,

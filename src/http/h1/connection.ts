@@ -6,8 +6,7 @@
 import type { ByteBudget } from '../../protocol/byteBudget';
 import type { FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
-import type { TextCache } from '../../protocol/sanitize';
-import type { MessageHead } from './head';
+import type { HeadParser, MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
 import { hostWithoutPort, sectionOf } from '../uri';
 
@@ -82,10 +81,10 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     private context: FlowContext,
     private readonly limits: ConnectionLimits,
     private readonly naming: RequestNaming,
-    texts?: TextCache,
+    heads: HeadParser,
   ) {
-    this.parserA = new MessageParser(this, limits, texts);
-    this.parserB = new MessageParser(this, limits, texts);
+    this.parserA = new MessageParser(this, limits, heads);
+    this.parserB = new MessageParser(this, limits, heads);
     this.a = this.parserA;
     this.b = this.parserB;
   }

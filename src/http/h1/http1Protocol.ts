@@ -8,6 +8,7 @@ import type { FlowContext } from '../../protocol/flowContext';
 import { Probe, type Protocol, type ProtocolSession } from '../../protocol/protocol';
 import type { TextCache } from '../../protocol/sanitize';
 import { HttpConnection, type ConnectionLimits, type RequestNaming } from './connection';
+import { HeadParser } from './head';
 import { KEPT_HEAD_BUFFER, Role, findMessageStart } from './messageParser';
 
 /**
@@ -21,9 +22,13 @@ export class Http1Protocol implements Protocol {
   readonly name = 'http/1';
   readonly alpn = ['http/1.1', 'http/1.0'] as const;
   private readonly spare: HttpConnection[] = [];
+  /** One head parser for every connection: heads are parsed one at a time, each at once. */
+  private readonly heads: HeadParser;
 
   /** `texts`: the capture's cache of repeated header values, shared by every connection's parsers. */
-  constructor(private readonly limits: ConnectionLimits, private readonly naming: RequestNaming, private readonly texts: TextCache) {}
+  constructor(private readonly limits: ConnectionLimits, private readonly naming: RequestNaming, texts: TextCache) {
+    this.heads = new HeadParser(limits, texts);
+  }
 
   probe(buf: Buffer, start: number, end: number, midStream: boolean): Probe {
     if (!midStream) return Probe.Yes;
@@ -32,7 +37,7 @@ export class Http1Protocol implements Protocol {
 
   open(context: FlowContext): HttpConnection {
     const session = this.spare.pop();
-    if (session === undefined) return new HttpConnection(context, this.limits, this.naming, this.texts);
+    if (session === undefined) return new HttpConnection(context, this.limits, this.naming, this.heads);
     session.attach(context);
     return session;
   }

@@ -5,8 +5,9 @@
  * Bytes are only copied while a head spans segments, into a buffer bounded by `maxHeadBytes`.
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine, parseHead, type MessageHead } from './head';
-import type { TextCache } from '../../protocol/sanitize';
+import type { HeadOptions, HeadParser, MessageHead } from './head';
+import { CR, LF } from './lines';
+import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine } from './startLine';
 
 /** How the body after a head is delimited. */
 export const enum Framing {
@@ -36,15 +37,11 @@ export interface ParserOwner {
   onParseError(parser: MessageParser): void;
 }
 
-/** Bounds on what one parser holds. */
-export interface ParserLimits {
-  maxStrLength: number;
+/** Bounds on what one parser holds (and on what its heads keep). */
+export interface ParserLimits extends HeadOptions {
   maxHeadBytes: number;
-  maxHeaders: number;
   /** What all parsers' head buffers may hold together. */
   headBuffers: ByteBudget;
-  /** Keep the headers a transaction's detail shows (only the dashboard shows them). */
-  keepHeaders?: boolean;
 }
 
 const enum State {
@@ -63,9 +60,6 @@ const enum State {
 
 /** Who speaks in this direction, learnt from its first bytes. */
 export const enum Role { Unknown, Client, Server }
-
-const CR = 0x0d;
-const LF = 0x0a;
 
 const MAX_CHUNK_LINE = 1024;
 /** A head buffer up to this size stays with a parser that is reused. */
@@ -95,8 +89,8 @@ export class MessageParser {
   /** Time of the segment that carried a head's first byte. */
   private headTs = 0;
 
-  /** `texts`: the capture's cache of repeated header values. */
-  constructor(private readonly owner: ParserOwner, private readonly limits: ParserLimits, private readonly texts?: TextCache) {}
+  /** `heads`: parses the heads it finds (shared: it keeps nothing between heads). */
+  constructor(private readonly owner: ParserOwner, private readonly limits: ParserLimits, private readonly heads: HeadParser) {}
 
   /** Back to the state of a new parser, for a new connection (a small head buffer is kept). */
   reset(): void {
@@ -359,7 +353,7 @@ export class MessageParser {
   /** `truncated`: the head was cut (see salvageHead); the message ends with it. */
   private completeHead(buf: Buffer, start: number, end: number, ts: number, truncated = false): void {
     // The connection keeps what it needs of a head, not the head: the next one reuses it.
-    const head = parseHead(buf, start, end, this.limits.maxStrLength, this.limits.maxHeaders, this.scratchHead ?? undefined, this.texts, this.limits.keepHeaders ?? true);
+    const head = this.heads.parse(buf, start, end, this.scratchHead ?? undefined);
     if (head !== null) this.scratchHead = head;
     if (head === null) {
       if (!this.sawHttp) { this.notHttp(end); return; }

@@ -1,0 +1,184 @@
+/**
+ * What a message's headers mean to wiretop, whichever HTTP version carried them: which are read
+ * (Host, User-Agent, the forwarding headers that name the client behind a proxy), which are kept
+ * for a transaction's detail and under which name, and that secrets (Authorization, cookies) are
+ * never read or shown, only said to be present. Values are bounded to `max_str_length` and
+ * sanitised. An HTTP/1 head and an HTTP/2 header block both feed a HeaderCollector one field at
+ * a time; what frames a message (Content-Length, Transfer-Encoding, Connection) is the version's own.
+ */
+import { boundedText, type TextCache } from '../protocol/sanitize';
+
+/** The header fields of a message that wiretop keeps, whatever its version. */
+export interface HeaderFields {
+  host: string;
+  ua: string;
+  /** X-Forwarded-For, or `Forwarded` (as `for=` values), for the client behind a proxy; '' if none. */
+  forwardedFor: string;
+  /** The other headers shown in a transaction's detail, `Name: value` lines (see KEPT_HEADERS). */
+  kept: string;
+}
+
+/**
+ * Request targets are kept whole up to this many characters, nginx's default limit for a request
+ * line (`large_client_header_buffers`); longer ones are cut and marked.
+ */
+export const MAX_URI_LENGTH = 8192;
+
+/** Headers kept whole per message, at most, for its detail. */
+export const MAX_KEPT_HEADERS = 16;
+
+/** A header name as the detail writes it, and lower-cased to compare with. */
+interface HeaderName {
+  readonly written: string;
+  readonly lower: string;
+}
+
+/** Headers shown in a transaction's detail, by their length (the first test of a name). */
+const KEPT_HEADERS = byLength([
+  'Origin', 'Server', 'Accept', 'Referer', 'Expires', 'Location', 'X-Real-IP', 'Content-Type', 'X-Request-Id',
+  'X-Powered-By', 'Cache-Control', 'Last-Modified', 'X-Amzn-Trace-Id', 'Content-Encoding', 'X-Correlation-Id',
+]);
+/** Headers that carry credentials: only their presence is shown, their value is never read. */
+const SECRET_HEADERS = byLength(['Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization']);
+
+function byLength(names: readonly string[]): ReadonlyMap<number, readonly HeaderName[]> {
+  const table = new Map<number, HeaderName[]>();
+  for (const written of names) {
+    const name = { written, lower: written.toLowerCase() };
+    const same = table.get(written.length);
+    if (same === undefined) table.set(written.length, [name]);
+    else same.push(name);
+  }
+  return table;
+}
+
+/** Compares `buf[start, end)` with a lower-case ASCII name, ignoring case. */
+export function nameIs(buf: Buffer, start: number, end: number, lowerName: string): boolean {
+  if (end - start !== lowerName.length) return false;
+  for (let i = 0; i < lowerName.length; i++) {
+    if ((buf[start + i] | 0x20) !== lowerName.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The name `buf[start, end)` has in `table`, as written in the detail; '' if none. */
+function nameIn(table: ReadonlyMap<number, readonly HeaderName[]>, buf: Buffer, start: number, end: number): string {
+  const names = table.get(end - start);
+  if (names === undefined) return '';
+  for (const name of names) if (nameIs(buf, start, end, name.lower)) return name.written;
+  return '';
+}
+
+const enum Field { Other, Host, UserAgent, ForwardedFor, Forwarded }
+
+function fieldOf(buf: Buffer, start: number, end: number): Field {
+  switch (end - start) {
+    case 4: return nameIs(buf, start, end, 'host') ? Field.Host : Field.Other;
+    case 9: return nameIs(buf, start, end, 'forwarded') ? Field.Forwarded : Field.Other;
+    case 10: return nameIs(buf, start, end, 'user-agent') ? Field.UserAgent : Field.Other;
+    case 15: return nameIs(buf, start, end, 'x-forwarded-for') ? Field.ForwardedFor : Field.Other;
+    default: return Field.Other;
+  }
+}
+
+/** The `for=` addresses of a Forwarded header, as an X-Forwarded-For list (`for="[::1]:80"` → `::1`). */
+export function forwardedForOf(value: string): string {
+  const addresses: string[] = [];
+  for (const element of value.split(',')) {
+    for (const pair of element.split(';')) {
+      const equals = pair.indexOf('=');
+      if (equals < 0 || pair.slice(0, equals).trim().toLowerCase() !== 'for') continue;
+      addresses.push(pair.slice(equals + 1).trim().replace(/^"|"$/g, ''));
+    }
+  }
+  return addresses.join(', ');
+}
+
+/** How a collector bounds what it reads. */
+export interface HeaderOptions {
+  /** Longest string kept from a value (`max_str_length`). */
+  maxStrLength: number;
+  /** Keep the headers a transaction's detail shows (only the dashboard shows them); the forwarding headers are read either way. */
+  keepHeaders?: boolean;
+}
+
+/**
+ * Gathers one message's header fields, one `add` per field, then writes them out with `finish`.
+ * One collector serves every message of a parser in turn (`start` clears it): nothing is
+ * allocated per message but the strings kept.
+ */
+export class HeaderCollector {
+  private readonly maxStr: number;
+  private readonly keepHeaders: boolean;
+  private host = '';
+  private ua = '';
+  private xForwardedFor = '';
+  private forwarded = '';
+  private kept = '';
+  private keptCount = 0;
+
+  /** `texts`, when given, gives repeated Host, User-Agent and X-Forwarded-For values back as the same strings. */
+  constructor(options: HeaderOptions, private readonly texts?: TextCache) {
+    this.maxStr = options.maxStrLength;
+    this.keepHeaders = options.keepHeaders ?? true;
+  }
+
+  /** Clears what the previous message left. */
+  start(): void {
+    this.host = '';
+    this.ua = '';
+    this.xForwardedFor = '';
+    this.forwarded = '';
+    this.kept = '';
+    this.keptCount = 0;
+  }
+
+  /** One header field: its name `buf[nameStart, nameEnd)` (any case) and its value `buf[valueStart, valueEnd)`. */
+  add(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    switch (fieldOf(buf, nameStart, nameEnd)) {
+      case Field.Host:
+        if (this.host === '') this.host = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+        return;
+      case Field.UserAgent:
+        if (this.ua === '') this.ua = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+        return;
+      case Field.ForwardedFor: {
+        // Several headers are one list, in order.
+        const value = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+        this.xForwardedFor = this.xForwardedFor === '' ? value : `${this.xForwardedFor}, ${value}`;
+        if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `X-Forwarded-For: ${value}\n`;
+        return;
+      }
+      case Field.Forwarded: {
+        const value = boundedText(buf, valueStart, valueEnd, this.maxStr);
+        this.forwarded = this.forwarded === '' ? value : `${this.forwarded}, ${value}`;
+        if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `Forwarded: ${value}\n`;
+        return;
+      }
+      case Field.Other:
+        if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keep(buf, nameStart, nameEnd, valueStart, valueEnd);
+    }
+  }
+
+  /** The detail's line of a header not otherwise read: the value of a kept one, only the presence of a secret one. */
+  private keep(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    const name = nameIn(KEPT_HEADERS, buf, nameStart, nameEnd);
+    if (name !== '') {
+      this.kept += `${name}: ${boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts)}\n`;
+      this.keptCount++;
+      return;
+    }
+    const secret = nameIn(SECRET_HEADERS, buf, nameStart, nameEnd);
+    if (secret === '') return;
+    this.kept += `${secret}: present, not shown\n`;
+    this.keptCount++;
+  }
+
+  /** Writes the message's fields into `into`: a `Forwarded` header names the client before X-Forwarded-For. */
+  finish(into: HeaderFields): void {
+    into.host = this.host;
+    into.ua = this.ua;
+    into.forwardedFor = this.forwarded !== '' ? forwardedForOf(this.forwarded) : this.xForwardedFor;
+    into.kept = this.kept === '' ? '' : this.kept.slice(0, -1);
+  }
+}
