@@ -1,9 +1,10 @@
 /** The command line: flags, their help, and their translation into options. */
 import * as fs from 'fs';
 import * as path from 'path';
-import yargs from 'yargs';
+import yargs, { type Options } from 'yargs';
 import { WiretopError } from './errors';
-import { validateConfig, type Config } from './config';
+import { configSchema, type Config } from './config';
+import { configFlagOptions, configOverridesOf } from './configFlags';
 
 /** How results are shown. */
 export type OutputMode = 'tui' | 'text' | 'ndjson' | 'report' | 'report-json' | 'metrics';
@@ -60,30 +61,11 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .option('ndjson', { type: 'boolean', describe: 'print one JSON object per HTTP transaction' })
     .option('report', { type: 'string', describe: 'print statistics at the end of the input ("--report json" for JSON)' })
     .option('demo', { type: 'boolean', describe: 'run on built-in generated traffic (no root, no network)' })
-    .option('window', { type: 'number', describe: 'seconds in the sliding window that alerts compare (average_bucket_size)' })
-    .option('threshold', { type: 'number', describe: 'percent above the learned baseline that alerts (average_threshold)' })
-    .option('learn', { type: 'number', describe: 'seconds of learning before alerts (average_learning_duration)' })
-    .option('threshold-rps', { type: 'number', describe: 'alert above this many requests/s instead of a learned baseline (threshold_rps)' })
-    .option('bucket', { type: 'number', describe: 'seconds between summaries of the recent view (dashboard_bucket_size)' })
-    .option('top', { type: 'number', describe: 'rows in each top-N list (max_top_hits)' })
-    .option('retention', { type: 'number', describe: 'seconds of history kept (max_retention_length)' })
-    .option('refresh', { type: 'number', describe: 'dashboard redraws per second, at most (refresh)' })
+    // Not a config flag: --plugin adds to the config's plug-ins, where a config flag would replace them.
     .option('plugin', { type: 'string', array: true, describe: 'load a StatModule plug-in (repeatable; adds to plugins)' })
-    .option('max-str-length', { type: 'number', describe: 'bytes kept of any string from the wire (max_str_length)' })
-    .option('timeout', { type: 'number', describe: 'seconds a finished transaction may wait in the capture worker (timeout)' })
-    .option('memory-budget', { type: 'number', describe: 'MB the capture\'s growing buffers may hold together (memory_budget_mb)' })
-    .option('buffer-size', { type: 'number', describe: 'MB of kernel ring buffer for a live capture (buffer_size)' })
-    .option('snaplen', { type: 'number', describe: 'bytes captured of each packet in a live capture (snap_length)' })
-    .option('user', { type: 'string', describe: 'the user to become once the capture is open, when run as root (user; default nobody; "root" keeps root)' })
-    .option('promisc', { type: 'boolean', describe: 'promiscuous mode on the live interface (promiscuous; --no-promisc: only this host\'s traffic)' })
-    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics at http://[HOST:]PORT/metrics (127.0.0.1 unless HOST is given); alone, wiretop runs as an exporter (metrics_listen)' })
-    .option('node', { type: 'string', describe: 'name this server in --ndjson lines ("node" field), for a dashboard over several servers (node)' })
-    .option('on-alert', { type: 'string', describe: 'run this shell command on every alert and recovery: the event as JSON on stdin, and WIRETOP_* variables (on_alert)' })
-    .option('webhook', { type: 'string', array: true, describe: 'POST every alert and recovery as JSON to this URL, Slack/Mattermost-ready (repeatable; webhooks)' })
-    .option('log', { type: 'string', describe: 'append every alert, recovery and notification failure to this file; SIGHUP reopens it (log_file)' })
-    .option('log-format', { type: 'string', describe: '"text" or "json" (JSON lines) for --log (log_format)' })
-    .option('keylog', { type: 'string', describe: 'decrypt TLS with the secrets of this NSS key log (SSLKEYLOGFILE), followed as it grows (keylog_file)' })
-    .option('capture-nice', { type: 'number', describe: 'nice value of the live capture thread, when allowed (capture_nice; 0: leave it)' })
+    // Flags that set a config key: from config/schema.json (typed as adding none, so that the
+    // hand-written flags keep their types; configOverridesOf reads these by name).
+    .options(configFlagOptions(configSchema()) as Record<never, Options>)
     .example('sudo wiretop -i eth0 -p 80,8080', 'the dashboard on the HTTP traffic of two ports')
     .example('wiretop -r capture.pcap --report', 'statistics of a capture file, printed at its end')
     .example("sudo wiretop -i eth0 --ndjson | jq -c 'select(.status >= 500)'", 'failed transactions as JSON lines, into jq')
@@ -129,44 +111,6 @@ export function parseCommandLine(argv: string[]): CliOptions {
     throw new WiretopError('usage', `--speed must be 0 or more, not ${args.speed}`);
   }
 
-  const overrides: Partial<Config> = {};
-  const flagKeys: Array<[number | undefined, keyof Config, string]> = [
-    [args.window, 'average_bucket_size', '--window'],
-    [args.threshold, 'average_threshold', '--threshold'],
-    [args.learn, 'average_learning_duration', '--learn'],
-    [args['threshold-rps'], 'threshold_rps', '--threshold-rps'],
-    [args.bucket, 'dashboard_bucket_size', '--bucket'],
-    [args.top, 'max_top_hits', '--top'],
-    [args.retention, 'max_retention_length', '--retention'],
-    [args.refresh, 'refresh', '--refresh'],
-    [args['max-str-length'], 'max_str_length', '--max-str-length'],
-    [args.timeout, 'timeout', '--timeout'],
-    [args['buffer-size'], 'buffer_size', '--buffer-size'],
-    [args['memory-budget'], 'memory_budget_mb', '--memory-budget'],
-    [args.snaplen, 'snap_length', '--snaplen'],
-    [args['capture-nice'], 'capture_nice', '--capture-nice'],
-  ];
-  if (args.promisc !== undefined) overrides.promiscuous = args.promisc;
-  // Flags that set a text (or a list of texts) of the config, checked as the config would be.
-  const textKeys: Array<[string | string[] | undefined, keyof Config, string]> = [
-    [args.metrics === undefined ? undefined : String(args.metrics), 'metrics_listen', '--metrics'],
-    [args.node, 'node', '--node'],
-    [args['on-alert'], 'on_alert', '--on-alert'],
-    [args.webhook?.map(String), 'webhooks', '--webhook'],
-    [args.log, 'log_file', '--log'],
-    [args.keylog, 'keylog_file', '--keylog'],
-    [args['log-format'], 'log_format', '--log-format'],
-    [args.user, 'user', '--user'],
-  ];
-  for (const [value, key, flag] of textKeys) {
-    if (value !== undefined) Object.assign(overrides, validateConfig({ [key]: value }, flag));
-  }
-  for (const [value, key, flag] of flagKeys) {
-    if (value === undefined) continue;
-    // yargs turns a non-number into NaN: say which flag, and what it sets.
-    Object.assign(overrides, validateConfig({ [key]: Number.isNaN(value) ? String(value) : value }, flag));
-  }
-
   return {
     iface: args.interface,
     ports: args.port !== undefined ? parsePorts(args.port) : [80, 443],
@@ -179,7 +123,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     configPath: args.config,
     mode: modes[0],
     demo: Boolean(args.demo),
-    configOverrides: overrides,
+    configOverrides: configOverridesOf(args as Record<string, unknown>, configSchema()),
     plugins: args.plugin ?? [],
   };
 }

@@ -44,12 +44,26 @@ export interface Config {
   node: string | null;
 }
 
-interface KeySchema {
+/** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */
+export interface FlagSchema {
+  name: string;
+  /** A one-letter alias. */
+  alias?: string;
+  /** What --help says (the description is for config files); the key is added after it. */
+  help: string;
+  /** Said after the key in --help's parenthesis: a default, a --no- form. */
+  note?: string;
+}
+
+/** What config/schema.json says of a key: its type, its bounds, its description, its flag. */
+export interface KeySchema {
   type: 'number' | 'integer' | 'boolean' | 'string' | 'string[]' | 'object[]';
   nullable?: boolean;
   min?: number;
   max?: number;
   description: string;
+  /** The flag that sets it, for keys with one (the command line is made from these). */
+  flag?: FlagSchema;
 }
 
 const CONFIG_DIR = path.resolve(__dirname, __filename.endsWith('.ts') ? '../config' : '../../config');
