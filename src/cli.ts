@@ -5,25 +5,15 @@ import yargs, { type Options } from 'yargs';
 import { WiretopError } from './errors';
 import { configSchema, type Config } from './config';
 import { configFlagOptions, configOverridesOf } from './configFlags';
+import type { SourceOptions } from './run/sourceChoice';
 
 /** How results are shown. */
 export type OutputMode = 'tui' | 'text' | 'ndjson' | 'report' | 'report-json' | 'metrics';
 
-/** Everything the command line says. */
-export interface CliOptions {
-  iface: string | undefined;
-  ports: number[];
-  portsGiven: boolean;
-  filter: string | undefined;
-  read: string | undefined;
-  /** Every -r given (several: wiretop --ndjson streams to merge). */
-  reads: string[];
-  /** --format: what -r holds (null: detected). */
-  format: 'pcap' | 'ndjson' | null;
-  speed: number | undefined;
+/** Everything the command line says: where the traffic comes from, and the rest. */
+export interface CliOptions extends SourceOptions {
   configPath: string | undefined;
   mode: OutputMode | undefined;
-  demo: boolean;
   configOverrides: Partial<Config>;
   /** Plug-ins named with --plugin, added to the config's. */
   plugins: string[];
