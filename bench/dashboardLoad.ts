@@ -6,6 +6,7 @@
  */
 import { defaultConfig } from '../src/config';
 import { zipfEvents } from '../test/fixtures/zipf';
+import { systemClock } from '../src/run/clock';
 import { RunState } from '../src/run/runState';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
 import { Dashboard } from '../widgets/dashboard';
@@ -19,7 +20,7 @@ function main(): void {
   const config = defaultConfig();
   const run = new RunState(config, 'bench');
   const screen = fakeScreen(160, 50);
-  const dashboard = new Dashboard({ run, screen, onQuit: () => undefined, color: true });
+  const dashboard = new Dashboard({ run, screen, onQuit: () => undefined, color: true, clock: systemClock });
   let renderNs = 0n;
   const render = dashboard.render.bind(dashboard);
   dashboard.render = () => {

@@ -13,7 +13,6 @@ import { Notifier } from './alerts/notify';
 import { openOutput, outputMode, serveMetrics, type Metrics } from './outputs';
 import { restoreTerminal } from './sinks/terminalGuard';
 import { pacedWrite } from './run/backpressure';
-import { systemClock } from './run/clock';
 import type { RunEnvironment } from './run/environment';
 import { InterfaceGrace, interfaceDownError } from './run/interfaceGrace';
 import { RunLifecycle } from './run/lifecycle';
@@ -78,7 +77,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
   const write = pacedWrite(env, capture);
-  const grace = new InterfaceGrace(env.clock ?? systemClock);
+  const grace = new InterfaceGrace(env.clock);
   const lifecycle: RunLifecycle = new RunLifecycle({
     capture,
     state,

@@ -50,7 +50,7 @@ export async function serveMetrics(config: Config, state: RunState): Promise<Met
 function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
   switch (mode) {
     case 'tui':
-      return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, env.env);
+      return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, { env: env.env, clock: env.clock });
     case 'text':
       return new TextSink(run, write);
     case 'ndjson':

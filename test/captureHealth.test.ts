@@ -14,6 +14,7 @@ import { TuiSink } from '../src/sinks/tui';
 import { emptyCaptureStats, type CaptureStats, type HttpEvent } from '../src/types';
 import { Dashboard } from '../widgets/dashboard';
 import { fakeScreen } from './helpers/fakeScreen';
+import { manualClock } from './helpers/manualClock';
 
 const T0 = 1_700_000_000;
 
@@ -146,7 +147,7 @@ describe('every output says when its counts are incomplete', () => {
     clean.updateCapture(stats({ packets: 10, events: 2 }), T0);
     expect(liveCaptureSummary(clean, 'lo')).not.toMatch(/WARNING/);
     const screen = fakeScreen(100, 30);
-    const tui = new TuiSink(session, () => undefined, { TERM: 'xterm' }, screen);
+    const tui = new TuiSink(session, () => undefined, { env: { TERM: 'xterm' }, clock: manualClock(), screen });
     expect(tui.close()).toMatch(/; the capture lost 1,000 packets \(11%; est\. 3\.7% of requests incomplete\)\n$/);
   });
 
@@ -167,7 +168,7 @@ describe('every output says when its counts are incomplete', () => {
   it('the dashboard status bar says LOSING while drops are recent, in red, and stops after', () => {
     const session = new RunState(config, 'lo');
     const screen = fakeScreen(120, 40);
-    const dashboard = new Dashboard({ run: session, screen, onQuit: () => undefined, color: true });
+    const dashboard = new Dashboard({ run: session, screen, onQuit: () => undefined, color: true, clock: manualClock() });
     session.updateCapture(stats({ packets: 1000 }), T0);
     expect(dashboard.statusText()).not.toContain('LOSING');
     session.updateCapture(stats({ packets: 2000, kernelDrops: 250, eventsDropped: 10, events: 500 }), T0 + 2);

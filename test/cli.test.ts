@@ -1,5 +1,5 @@
 /** The command line end to end: outputs, errors, and stopping on every path. */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -9,7 +9,7 @@ import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
-import { runWiretop, WIRETOP } from './helpers/runCli';
+import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
 
 const dir = tempDir();
 
@@ -321,14 +321,12 @@ describe('stopping', () => {
   const file = longCapture();
 
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s mid-file stops the replay, prints the report, exits 0', async (signal) => {
-    const child = spawn(process.execPath, [WIRETOP, '-r', file, '--speed', '1', '--report', 'json']);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const wiretop = startWiretop(['-r', file, '--speed', '1', '--report', 'json']);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill(signal);
-    expect(await exited).toBe(0);
-    const report = JSON.parse(out) as Report;
+    wiretop.child.kill(signal);
+    const result = await wiretop.exited;
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
     // About 1.5 s of a 600 s capture at 20 req/s: some requests, far from all.
     expect(report.requests).toBeGreaterThan(0);
     expect(report.requests).toBeLessThan(1000);
@@ -336,29 +334,23 @@ describe('stopping', () => {
 
   it('--metrics alone (an exporter) ends on SIGTERM with a line: it stopped, and what it had captured', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [WIRETOP, '-r', file, '--speed', '1', '--metrics', String(port)]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const wiretop = startWiretop(['-r', file, '--speed', '1', '--metrics', String(port)]);
     // Stopped once it serves (no sleep: the exporter answering is the sign it runs).
     await untilServing(`http://127.0.0.1:${port}/metrics`);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(out).toBe('');
-    expect(err).toMatch(new RegExp(`^wiretop: stopped serving metrics on http://127\\.0\\.0\\.1:${port}/metrics; \\d+ transactions in \\d+ packets from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+    wiretop.child.kill('SIGTERM');
+    const result = await wiretop.exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^wiretop: stopped serving metrics on http://127\\.0\\.0\\.1:${port}/metrics; \\d+ transactions in \\d+ packets from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
   });
 
   it('a file read through libpcap (-f) is paced and stopped like any other', async () => {
-    const child = spawn(process.execPath, [WIRETOP, '-r', file, '-f', 'tcp port 80', '--speed', '1', '--report', 'json']);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const wiretop = startWiretop(['-r', file, '-f', 'tcp port 80', '--speed', '1', '--report', 'json']);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    const report = JSON.parse(out) as Report;
+    wiretop.child.kill('SIGINT');
+    const result = await wiretop.exited;
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
     expect(report.requests).toBeGreaterThan(0);
     expect(report.requests).toBeLessThan(1000);
   });
@@ -369,17 +361,13 @@ describe('stopping', () => {
     // A writer that never writes: wiretop waits for the header.
     const writer = fs.openSync(fifo, fs.constants.O_RDWR);
     try {
-      const child = spawn(process.execPath, [WIRETOP, '-r', fifo, '--report', 'json']);
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Hung if it has not ended 8 s after the Ctrl-C: killed, and its status is not 0.
+      const wiretop = startWiretop(['-r', fifo, '--report', 'json'], { timeoutMs: 1000 + 8000 });
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      child.kill('SIGINT');
-      const timeout = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 8000));
-      const result = await Promise.race([exited, timeout]);
-      if (result === 'hung') child.kill('SIGKILL');
-      expect(result).toBe(0);
-      expect((JSON.parse(stdout) as Report).requests).toBe(0);
+      wiretop.child.kill('SIGINT');
+      const result = await wiretop.exited;
+      expect(result.code).toBe(0);
+      expect((JSON.parse(result.stdout) as Report).requests).toBe(0);
     } finally {
       fs.closeSync(writer);
     }
@@ -388,12 +376,7 @@ describe('stopping', () => {
   it.each([['--ndjson'], ['--report']])('a full disk on stdout (%s) is one line on stderr and exit 1', async (output) => {
     const full = fs.openSync('/dev/full', 'w');
     try {
-      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [WIRETOP, '-r', file, output], { stdio: ['ignore', full, 'pipe'] });
-        let stderr = '';
-        child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-        child.on('exit', (code) => resolve({ code, stderr }));
-      });
+      const result = await runWiretop(['-r', file, output], { stdout: full });
       expect(result.code).toBe(1);
       expect(result.stderr).toBe('wiretop: cannot write the output: no space left on device (ENOSPC)\n');
     } finally {
@@ -410,12 +393,7 @@ describe('stopping', () => {
   });
 
   it('a closed stdout pipe ends the run quietly', async () => {
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${WIRETOP}" -r "${file}" --ndjson | head -n 2 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`]);
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
+    const result = await runProcess('bash', ['-c', `set -o pipefail; "${process.execPath}" "${WIRETOP}" -r "${file}" --ndjson | head -n 2 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`]);
     expect(result.stderr).toMatch(/status=0/);
     expect(result.stderr).not.toMatch(/EPIPE|Error/);
   });
@@ -429,25 +407,18 @@ describe('alerts that reach people', () => {
     const log = path.join(logs, 'alerts.log');
     const events = path.join(logs, 'events.jsonl');
     // The demo learns for 20 s of data and spikes at 35 s: at --speed 10, an alert within seconds, then its recovery.
-    const child = spawn(process.execPath, [WIRETOP, '--demo', '--text', '--speed', '10', '--log', log, '--on-alert', `cat >> ${events}`]);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = async (pattern: RegExp) => {
-      for (let i = 0; i < 300 && !pattern.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(out).toMatch(pattern);
-    };
-    await until(/High traffic generated an alert/);
+    const wiretop = startWiretop(['--demo', '--text', '--speed', '10', '--log', log, '--on-alert', `cat >> ${events}`]);
+    await wiretop.waitFor({ stdout: /High traffic generated an alert/ }, 30000);
     fs.renameSync(log, `${log}.1`);
-    child.kill('SIGHUP');
-    await until(/Traffic recovered/);
+    wiretop.child.kill('SIGHUP');
+    await wiretop.waitFor({ stdout: /Traffic recovered/ }, 30000);
     // What comes after the reopen goes to the new file: the recovery (or, when a loaded machine
     // let it land before the SIGHUP was handled, the next cycle's, 9 s of wall time later).
     const newLogHas = (pattern: RegExp) => fs.existsSync(log) && pattern.test(fs.readFileSync(log, 'utf8'));
     for (let i = 0; i < 300 && !newLogHas(/Traffic recovered/); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     // SIGHUP reopened the log: the run goes on; SIGINT ends it.
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    wiretop.child.kill('SIGINT');
+    expect((await wiretop.exited).code).toBe(0);
     expect(fs.readFileSync(`${log}.1`, 'utf8')).toMatch(/^\S+Z High traffic generated an alert - hits = \d+/);
     expect(fs.readFileSync(log, 'utf8')).toMatch(/^\S+Z Traffic recovered - hits = \d+/m);
     const sent = fs.readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { state: string; rule: string });

@@ -4,7 +4,7 @@
  * SSLKEYLOGFILE against a Node HTTPS server, TLS 1.2 and 1.3, the key log followed as curl
  * writes it, every request decrypted.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
@@ -12,7 +12,7 @@ import type { AddressInfo } from 'net';
 import type { HttpEvent, TlsConnection } from '../src/types';
 import { repoRoot } from './helpers/corpus';
 import { tempDir, writePcap } from './helpers/conversation';
-import { runWiretop } from './helpers/runCli';
+import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';
 import { recordTls, recordingFrames, selfSignedCertificate } from './helpers/tlsTranscript';
 
@@ -69,7 +69,7 @@ describe('HTTPS from a capture file', () => {
   });
 
   (tmuxAvailable() ? it : it.skip)('the dashboard in tmux: the TLS panel in the domains\' place, Enter on a name, t on it lists https:// requests', async () => {
-    const tui = new TmuxSession(`${path.join(ROOT, 'bin/wiretop')} -r ${pcap} --keylog ${keys} --speed 0`, 100, 30);
+    const tui = new TmuxSession(`${WIRETOP} -r ${pcap} --keylog ${keys} --speed 0`, 100, 30);
     try {
       await tui.waitFor(/\(ended\)/);
       tui.keys('w', 'w', 'w'); // the whole capture: window "all"
@@ -124,30 +124,22 @@ describe('HTTPS from a capture file', () => {
     const dir = tempDir();
     const keyLog = path.join(dir, 'sslkeys.log');
     fs.writeFileSync(keyLog, '', { mode: 0o600 });
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--ndjson', '--keylog', keyLog]);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      const timer = setTimeout(() => reject(new Error(`not listening: ${err}`)), 15000);
-      child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString(); if (/listening on lo/.test(err)) { clearTimeout(timer); resolve(); } });
-    });
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson', '--keylog', keyLog]);
+    await wiretop.waitFor({ stderr: /listening on lo/ });
     const urls = ['/one', '/two', '/missing', '/four'].map((p) => `https://shop.example.test:${port}${p}`);
     const sent: string[] = [];
     for (const version of [['--tlsv1.2', '--tls-max', '1.2'], ['--tlsv1.3']]) {
       // curl runs beside this process (the server answers from its event loop): spawn, not spawnSync.
-      const curl = spawn('curl', ['-sk', '--http1.1', ...version, '--resolve', `shop.example.test:${port}:127.0.0.1`, ...urls.flatMap((u) => [u, '-o', '/dev/null'])],
-        { env: { ...process.env, SSLKEYLOGFILE: keyLog } });
-      const timer = setTimeout(() => curl.kill(), 20000);
-      expect(await new Promise<number | null>((resolve) => curl.on('exit', (code) => resolve(code)))).toBe(0);
-      clearTimeout(timer);
+      const curl = await runProcess('curl', ['-sk', '--http1.1', ...version, '--resolve', `shop.example.test:${port}:127.0.0.1`, ...urls.flatMap((u) => [u, '-o', '/dev/null'])],
+        { env: { SSLKEYLOGFILE: keyLog }, timeoutMs: 20000 });
+      expect(curl.code).toBe(0);
       sent.push('/one', '/two', '/missing', '/four');
     }
-    for (let tries = 0; tries < 100 && lines(out).filter((l) => l.kind === 'tls').length < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    const all = lines(out);
+    for (let tries = 0; tries < 100 && lines(wiretop.output().stdout).filter((l) => l.kind === 'tls').length < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    wiretop.child.kill('SIGINT');
+    const { code, stdout } = await wiretop.exited;
+    expect(code).toBe(0);
+    const all = lines(stdout);
     const events = all.filter((l): l is HttpEvent & { kind?: undefined } => l.kind === undefined);
     expect(events.map((e) => e.uri)).toEqual(sent);
     expect(events.every((e) => e.https === true && e.host === 'shop.example.test' && e.latencyMs !== null)).toBe(true);

@@ -4,7 +4,7 @@
  * transactions, then a clean stop; and what wiretop says when the kernel drops packets
  * (a capture frozen with SIGSTOP while a burst fills its buffer).
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -13,6 +13,7 @@ import * as path from 'path';
 import type { AddressInfo } from 'net';
 import type { HttpEvent } from '../src/types';
 import { repoRoot } from './helpers/corpus';
+import { startWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';
 
 const ROOT = repoRoot();
@@ -37,17 +38,6 @@ function startServer(): Promise<http.Server> {
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function waitForLine(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`no "${pattern}" on stderr: ${text}`)), 15000);
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (pattern.test(text)) { clearTimeout(timer); resolve(); }
-    });
-  });
 }
 
 function get(port: number, agent: http.Agent, url: string): Promise<void> {
@@ -117,11 +107,8 @@ describeLive('live capture on lo', () => {
 
   it('sees every request sent, keep-alive and pipelined, then stops cleanly', async () => {
     const port = (server.address() as AddressInfo).port;
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--ndjson']);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitForLine(child, /listening on lo/);
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson']);
+    await wiretop.waitFor({ stderr: /listening on lo/ });
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     const sent: string[] = [];
@@ -136,13 +123,14 @@ describeLive('live capture on lo', () => {
     sent.push(...piped);
 
     // Wait until every transaction has come through (bounded), then stop with SIGINT.
-    for (let tries = 0; tries < 100 && out.split('\n').filter(Boolean).length < sent.length; tries++) {
+    for (let tries = 0; tries < 100 && wiretop.output().stdout.split('\n').filter(Boolean).length < sent.length; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    wiretop.child.kill('SIGINT');
+    const { code, stdout } = await wiretop.exited;
+    expect(code).toBe(0);
 
-    const events = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as HttpEvent);
+    const events = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as HttpEvent);
     expect(events).toHaveLength(sent.length);
     expect(events.map((e) => e.uri).sort()).toEqual([...sent].sort());
     expect(events.filter((e) => e.status === 404)).toHaveLength(4);
@@ -154,12 +142,11 @@ describeLive('live capture on lo', () => {
     const promiscuity = () => Number(/promiscuity (\d+)/.exec(spawnSync('ip', ['-d', 'link', 'show', 'lo']).stdout.toString())?.[1] ?? NaN);
     const before = promiscuity();
     const during = async (flags: string[]): Promise<number> => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', '9', '--ndjson', ...flags]);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await waitForLine(child, /listening on lo/);
+      const wiretop = startWiretop(['-i', 'lo', '-p', '9', '--ndjson', ...flags]);
+      await wiretop.waitFor({ stderr: /listening on lo/ });
       const value = promiscuity();
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      wiretop.child.kill('SIGINT');
+      expect((await wiretop.exited).code).toBe(0);
       return value;
     };
     expect(await during([])).toBe(before + 1);
@@ -178,11 +165,9 @@ describeLive('live capture on lo', () => {
       return { noNewPrivs: /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1], blocksSignals: /^SigBlk:\s*fffffffe7ffbfeff$/m.test(status) };
     });
     const run = async (flags: string[]) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', '9', '--ndjson', ...flags]);
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await waitForLine(child, /listening on lo/);
+      const wiretop = startWiretop(['-i', 'lo', '-p', '9', '--ndjson', ...flags]);
+      const { child } = wiretop;
+      await wiretop.waitFor({ stderr: /listening on lo/ });
       const seen = threads(child.pid!);
       const taskStatus = (tid: string) => fs.readFileSync(`/proc/${child.pid}/task/${tid}/status`, 'utf8');
       const noNewPrivsOf = (tid: string | undefined) => (tid === undefined ? 'none' : /^NoNewPrivs:\s*(\d)/m.exec(taskStatus(tid))?.[1] ?? '?');
@@ -194,7 +179,8 @@ describeLive('live capture on lo', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const inspectorOpen = /:9229 /.test(spawnSync('ss', ['-ltnp']).stdout.toString().split('\n').filter((line) => line.includes(`pid=${child.pid},`)).join('\n'));
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      const { code, stderr } = await wiretop.exited;
+      expect(code).toBe(0);
       return { seen, stderr, noNewPrivs, locked, inspectorOpen };
     };
     const dropped = await run([]);
@@ -221,15 +207,11 @@ describeLive('live capture on lo', () => {
     try {
       spawnSync('ip', ['link', 'set', 'wtt1', 'up']);
       spawnSync('ip', ['link', 'set', 'wtt0', 'up']);
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'wtt0', '--text', '--bucket', '1']);
-      let out = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await waitForLine(child, /listening on wtt0/);
+      const wiretop = startWiretop(['-i', 'wtt0', '--text', '--bucket', '1']);
+      await wiretop.waitFor({ stderr: /listening on wtt0/ });
       spawnSync('ip', ['link', 'set', 'wtt0', 'down']);
-      expect(await exited).toBe(1);
+      const { code, stdout: out, stderr } = await wiretop.exited;
+      expect(code).toBe(1);
       expect(out).toContain('WARNING: the interface is down: no traffic can be seen');
       expect(stderr.trim().split('\n').pop()).toBe('wiretop: wtt0: the interface is down, nothing can be captured (bring it up, or capture on another with -i)');
     } finally {
@@ -240,19 +222,11 @@ describeLive('live capture on lo', () => {
   it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
     const port = (server.address() as AddressInfo).port;
     const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--ndjson']);
-    const uris = new Set<string>();
-    let count = 0;
-    let partial = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) { count++; uris.add((JSON.parse(line) as HttpEvent).uri); }
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitForLine(child, /listening on lo/);
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson']);
+    const { child } = wiretop;
+    /** The complete lines printed so far (a line still being written is not one yet). */
+    const completeLines = (stdout: string) => stdout.split('\n').slice(0, -1);
+    await wiretop.waitFor({ stderr: /listening on lo/ });
     // The capture thread, and only it, runs at capture_nice (-5 by default; root may).
     const nices = fs.readdirSync(`/proc/${child.pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
     expect(nices.filter((n) => n === -5)).toHaveLength(1);
@@ -262,9 +236,13 @@ describeLive('live capture on lo', () => {
     const started = Date.now();
     const sent = await pipelinedLoad(port, 8, 250, 10);
     const seconds = (Date.now() - started) / 1000;
-    for (let tries = 0; tries < 100 && count < sent.length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let tries = 0; tries < 100 && completeLines(wiretop.output().stdout).length < sent.length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const { code, stdout, stderr } = await wiretop.exited;
+    expect(code).toBe(0);
+    const lines = completeLines(stdout);
+    const count = lines.length;
+    const uris = new Set(lines.map((line) => (JSON.parse(line) as HttpEvent).uri));
     if (autogroup !== null) expect(fs.readFileSync('/proc/self/autogroup', 'utf8')).toBe(autogroup);
     expect(sent).toHaveLength(20_000);
     expect(count).toBe(sent.length);
@@ -276,23 +254,20 @@ describeLive('live capture on lo', () => {
 
   it('says it is losing, in --text and at the end, when the kernel drops packets', async () => {
     const port = (server.address() as AddressInfo).port;
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/wiretop'), '-i', 'lo', '-p', String(port), '--text', '--bucket', '1', '--buffer-size', '1']);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitForLine(child, /listening on lo/);
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--text', '--bucket', '1', '--buffer-size', '1']);
+    const { child } = wiretop;
+    await wiretop.waitFor({ stderr: /listening on lo/ });
     // Frozen while ~20 MB cross the interface: the 1 MB capture buffer must overflow.
     child.kill('SIGSTOP');
     await blobs(port, 5);
     child.kill('SIGCONT');
-    for (let tries = 0; tries < 100 && !/WARNING: the capture lost/.test(out); tries++) {
+    for (let tries = 0; tries < 100 && !/WARNING: the capture lost/.test(wiretop.output().stdout); tries++) {
       await get(port, new http.Agent(), '/after');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const { code, stdout: out, stderr } = await wiretop.exited;
+    expect(code).toBe(0);
     expect(out).toMatch(/WARNING: the capture lost [\d,]+ packets \(\d+(\.\d)?%(; est\. \d+(\.\d)?% of requests incomplete)?\) in these 1s: counts are incomplete/);
     expect(stderr).toMatch(/dropped: [1-9]\d* packets by the kernel.*WARNING: the capture lost/);
   });
@@ -300,7 +275,7 @@ describeLive('live capture on lo', () => {
   (tmuxAvailable() ? it : it.skip)('shows LOSING in the dashboard status bar when the kernel drops packets', async () => {
     const port = (server.address() as AddressInfo).port;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-live-'));
-    const tmux = new TmuxSession(`echo $$ > ${dir}/pid; ${process.execPath} ${path.join(ROOT, 'bin/wiretop')} -i lo -p ${port} --buffer-size 1`, 120, 40);
+    const tmux = new TmuxSession(`echo $$ > ${dir}/pid; ${process.execPath} ${WIRETOP} -i lo -p ${port} --buffer-size 1`, 120, 40);
     try {
       await tmux.waitFor(/Requests\/s/);
       const shell = fs.readFileSync(path.join(dir, 'pid'), 'utf8').trim();

@@ -3,7 +3,7 @@
  * while it replays a capture at capture speed, on 127.0.0.1 only. Skipped where there is no
  * prometheus binary.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -12,7 +12,7 @@ import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import { buildFrame } from '../src/capture/sources/demo/frames';
 import { TCP_SYN } from '../src/capture/decode';
 import { tempDir } from './helpers/conversation';
-import { WIRETOP } from './helpers/runCli';
+import { startProcess, startWiretop, type RunningCli } from './helpers/runCli';
 
 const available = spawnSync('prometheus', ['--version']).status === 0;
 const dir = tempDir();
@@ -36,8 +36,8 @@ async function query(base: string, promql: string): Promise<number | null> {
 }
 
 (available ? describe : describe.skip)('a real Prometheus', () => {
-  const children: ChildProcess[] = [];
-  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+  const children: RunningCli[] = [];
+  afterAll(() => children.forEach(({ child }) => child.kill('SIGKILL')));
 
   it('scrapes wiretop --metrics: the request count of the capture, and its rate', async () => {
     // 30 requests a second for 16 s, then a quiet tail (a bare SYN 14 s later keeps the replay going).
@@ -53,11 +53,12 @@ async function query(base: string, promql: string): Promise<number | null> {
 
     const metricsPort = await freePort();
     const promPort = await freePort();
-    const wiretop = spawn(process.execPath, [WIRETOP, '-r', file, '--speed', '1', '--metrics', String(metricsPort)], { stdio: 'ignore' });
+    // Both run until the end of the test (afterAll kills them), at most its 90 s.
+    const wiretop = startWiretop(['-r', file, '--speed', '1', '--metrics', String(metricsPort)], { timeoutMs: 90000 });
     children.push(wiretop);
     const config = path.join(dir, 'prometheus.yml');
     fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: wiretop\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`);
-    const prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    const prometheus = startProcess('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`], { timeoutMs: 90000 });
     children.push(prometheus);
     const base = `http://127.0.0.1:${promPort}`;
 

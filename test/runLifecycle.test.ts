@@ -73,7 +73,7 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean;
       return () => { interrupt = () => undefined; };
     },
     onPhase: (phase) => { phases.push(phase); },
-    clock: options.clock,
+    clock: options.clock ?? systemClock,
   };
   const exit = run(argv, env);
   return { exit, out, err, phases, tui, interrupt: () => interrupt() };
@@ -97,6 +97,7 @@ describe('backpressure', () => {
       writeErr: () => undefined,
       createCapture: () => capture,
       onInterrupt: () => () => undefined,
+      clock: systemClock,
     };
     const exit = run(['--ndjson', '-r', 'x.pcap'], env);
     const listener = capture.listener!;

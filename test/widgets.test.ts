@@ -10,11 +10,11 @@ import { KEYMAP, helpLines } from '../widgets/keymap';
 import { URI_MIN_WIDTH } from '../widgets/transactions';
 import { computeLayout, SLOT_IDS, type SlotId } from '../widgets/layout';
 import { renderBars } from '../widgets/rateChart';
-import type { Clock } from '../src/run/clock';
 import { RenderScheduler } from '../widgets/renderScheduler';
 import { table } from '../widgets/text';
 import { Conversation, request, response, runFrames } from './helpers/conversation';
 import { fakeScreen } from './helpers/fakeScreen';
+import { manualClock } from './helpers/manualClock';
 import { RouteTemplater } from '../src/http/route';
 
 const T0 = 1_700_000_000;
@@ -30,33 +30,13 @@ function event(ts: number, fields: Partial<HttpEvent> = {}): HttpEvent {
   };
 }
 
-/** Manual timers: scheduled callbacks run when the test says. */
-function manualTimers() {
-  let now = 0;
-  const queue: Array<{ at: number; fn: () => void; id: number }> = [];
-  let ids = 0;
-  const timers: Clock & { advance(ms: number): void } = {
-    now: () => now,
-    setTimeout: (fn, ms) => { const id = ++ids; queue.push({ at: now + ms, fn, id }); return id; },
-    clearTimeout: (id) => { const i = queue.findIndex((q) => q.id === id); if (i >= 0) queue.splice(i, 1); },
-    advance(ms) {
-      now += ms;
-      for (let next = queue.find((q) => q.at <= now); next !== undefined; next = queue.find((q) => q.at <= now)) {
-        queue.splice(queue.indexOf(next), 1);
-        next.fn();
-      }
-    },
-  };
-  return timers;
-}
-
 function setup(columns = 120, rows = 40, plugins: StatModule[] = []) {
   const config = { ...defaultConfig(), dashboard_bucket_size: 10, average_learning_duration: 20, average_bucket_size: 10 };
   const run = new RunState(config, 'test', plugins);
   const screen = fakeScreen(columns, rows);
   let quits = 0;
-  const timers = manualTimers();
-  const dashboard = new Dashboard({ run, screen, onQuit: () => { quits++; }, color: true, timers });
+  const clock = manualClock();
+  const dashboard = new Dashboard({ run, screen, onQuit: () => { quits++; }, color: true, clock });
   const feed = (events: HttpEvent[], until: number) => {
     run.ingest(events);
     dashboard.observe(events);
@@ -90,7 +70,7 @@ function setup(columns = 120, rows = 40, plugins: StatModule[] = []) {
     }
     return null;
   };
-  return { run, screen, dashboard, feed, timers, drawn, panel, status, highlighted, quits: () => quits };
+  return { run, screen, dashboard, feed, clock, drawn, panel, status, highlighted, quits: () => quits };
 }
 
 function traffic(): HttpEvent[] {
@@ -391,12 +371,12 @@ describe('layout and drawing', () => {
   });
 
   it('redraws at most `refresh` times a second, however often data asks', () => {
-    const timers = manualTimers();
+    const clock = manualClock();
     let renders = 0;
-    const scheduler = new RenderScheduler(() => { renders++; }, 4, timers);
+    const scheduler = new RenderScheduler(() => { renders++; }, 4, clock);
     for (let ms = 0; ms < 1000; ms += 10) {
       for (let i = 0; i < 100; i++) scheduler.request();
-      timers.advance(10);
+      clock.advance(10);
     }
     expect(renders).toBeGreaterThanOrEqual(3);
     expect(renders).toBeLessThanOrEqual(5);
@@ -421,12 +401,51 @@ describe('terminals', () => {
 describe('the --tui output', () => {
   it('honours NO_COLOR, and prints a one-line summary when closed', () => {
     const run = new RunState({ ...defaultConfig() }, 'demo');
-    const plain = new TuiSink(run, () => undefined, { TERM: 'xterm-256color', NO_COLOR: '1' }, fakeScreen());
+    const plain = new TuiSink(run, () => undefined, { env: { TERM: 'xterm-256color', NO_COLOR: '1' }, clock: manualClock(), screen: fakeScreen() });
     expect(plain.dashboard.context().color).toBe(false);
     expect(plain.close()).toBe('wiretop: 0 requests from demo over 0s of traffic, 0 alerts\n');
-    const colored = new TuiSink(run, () => undefined, { TERM: 'xterm-256color' }, fakeScreen());
+    const colored = new TuiSink(run, () => undefined, { env: { TERM: 'xterm-256color' }, clock: manualClock(), screen: fakeScreen() });
     expect(colored.dashboard.context().color).toBe(true);
     colored.close();
+  });
+
+  it('redraws on the clock it is given: data waits for it, at most `refresh` frames a second; the end draws at once', () => {
+    const run = new RunState({ ...defaultConfig(), refresh: 4 }, 'demo');
+    const clock = manualClock(1_700_000_000_000);
+    const sink = new TuiSink(run, () => undefined, { env: { TERM: 'xterm' }, clock, screen: fakeScreen() });
+    const { scheduler } = sink.dashboard;
+    const status = () => sink.dashboard.drawnText()[39];
+    expect(status()).toMatch(/LEARNING 120s left/);
+    // A second of data closes and capture statistics arrive: each asks for a frame; none is drawn while the clock stands.
+    const second = (s: number) => {
+      const events = [event(T0 + s)];
+      run.ingest(events);
+      sink.onEvents(events);
+      run.advanceTo(T0 + s + 1);
+      sink.onCaptureStats();
+    };
+    second(0);
+    second(1);
+    expect(scheduler.renders).toBe(0);
+    expect(status()).toMatch(/LEARNING 120s left/);
+    clock.advance(1);
+    expect(scheduler.renders).toBe(1);
+    expect(status()).toMatch(/LEARNING 118s left/);
+    // A wall second in 10 ms steps, asking 100 times a step: 4 frames, a quarter of a second apart.
+    const drawnAt: number[] = [];
+    const render = sink.dashboard.render.bind(sink.dashboard);
+    sink.dashboard.render = () => { drawnAt.push(clock.now() - 1_700_000_000_000); render(); };
+    for (let step = 0; step < 100; step++) {
+      for (let i = 0; i < 100; i++) sink.onCaptureStats();
+      clock.advance(10);
+    }
+    expect(drawnAt).toEqual([251, 501, 751, 1001]);
+    // The end of the data is drawn at once, whatever the clock.
+    second(2);
+    sink.finish();
+    expect(drawnAt).toHaveLength(5);
+    expect(status()).toMatch(/LEARNING 117s left/);
+    sink.close();
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import * as blessed from 'blessed';
 import type { EncodedBatch } from '../src/capture/eventBatch';
-import { systemClock, type Clock } from '../src/run/clock';
+import type { Clock } from '../src/run/clock';
 import type { RunView } from '../src/run/runState';
 import { truncate } from '../src/format';
 import type { HttpEvent } from '../src/types';
@@ -34,7 +34,7 @@ export interface DashboardOptions {
   onQuit: () => void;
   color: boolean;
   /** Wall time, for the redraw's pace. */
-  timers?: Clock;
+  clock: Clock;
 }
 
 /** The dashboard. */
@@ -74,7 +74,7 @@ export class Dashboard {
     });
     this.promptLabel = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: 8, hidden: true, content: 'filter: ', style: { inverse: true } });
     this.prompt = blessed.textbox({ parent: screen, bottom: 0, left: 8, height: 1, width: '100%-8', hidden: true, inputOnFocus: false, style: { inverse: true } });
-    this.scheduler = new RenderScheduler(() => this.render(), run.config.refresh, options.timers ?? systemClock);
+    this.scheduler = new RenderScheduler(() => this.render(), run.config.refresh, options.clock);
     for (const binding of KEYMAP) screen.key(binding.keys, () => this.handle(binding.action));
     screen.on('resize', () => this.scheduler.renderNow());
     this.unsubscribe = run.onSecond((second) => {

@@ -3,7 +3,7 @@
  * render, and a request made while one is pending is dropped, not queued. Keys render at once.
  * Wall time: a redraw is for the eyes of whoever watches, whatever the data's time.
  */
-import { systemClock, type Clock } from '../src/run/clock';
+import type { Clock } from '../src/run/clock';
 
 /** Throttles calls to `render`. */
 export class RenderScheduler {
@@ -12,7 +12,7 @@ export class RenderScheduler {
   /** Renders done (for tests and the benchmark). */
   renders = 0;
 
-  constructor(private readonly render: () => void, private readonly perSecond: number, private readonly clock: Clock = systemClock) {}
+  constructor(private readonly render: () => void, private readonly perSecond: number, private readonly clock: Clock) {}
 
   /** Asks for a render; it happens within 1/perSecond s, together with any other request. */
   request(): void {

@@ -32,8 +32,8 @@ export interface RunEnvironment {
   onHangup?(listener: () => void): () => void;
   /** Gives up root once the capture is open; returns the line that says so, or null. */
   dropPrivileges?(user: string): string | null;
-  /** Wall time (the interface-down grace); the machine's clock when not given. */
-  clock?: Clock;
+  /** Wall time: the interface-down grace, the dashboard's redraw pace. */
+  clock: Clock;
   /** Told each phase the run enters (tests). */
   onPhase?(phase: RunPhase): void;
 }

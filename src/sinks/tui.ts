@@ -6,6 +6,7 @@
 import * as blessed from 'blessed';
 import { dashboardQuitLine } from '../run/endLines';
 import type { EncodedBatch } from '../capture/eventBatch';
+import type { Clock } from '../run/clock';
 import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
 import { Dashboard } from '../../widgets/dashboard';
@@ -29,6 +30,16 @@ export function tuiUnavailable(isTTY: boolean, term: string | undefined): string
   return null;
 }
 
+/** What the dashboard output needs from outside. */
+export interface TuiOutside {
+  /** TERM and NO_COLOR. */
+  env: NodeJS.ProcessEnv;
+  /** Wall time, for the redraw's pace: the run's clock. */
+  clock: Clock;
+  /** The screen to draw on; a real terminal's when not given. */
+  screen?: blessed.Widgets.Screen;
+}
+
 /** Runs the dashboard over a run. */
 export class TuiSink implements Sink {
   readonly interactive = true;
@@ -36,7 +47,7 @@ export class TuiSink implements Sink {
   readonly dashboard: Dashboard;
   private readonly releaseTerminal: () => void;
 
-  constructor(private readonly run: RunView, onQuit: () => void, env: NodeJS.ProcessEnv, screen?: blessed.Widgets.Screen) {
+  constructor(private readonly run: RunView, onQuit: () => void, { env, clock, screen }: TuiOutside) {
     // Started before the screen changes the terminal's modes, which it records.
     const stopKeeper = screen === undefined ? startTerminalKeeper() : () => undefined;
     this.screen = screen ?? blessed.screen({
@@ -58,7 +69,7 @@ export class TuiSink implements Sink {
       unhold();
       stopKeeper();
     };
-    this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color });
+    this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color, clock });
     this.dashboard.render();
   }
 
