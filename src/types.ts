@@ -37,7 +37,21 @@ export interface HttpEvent {
   node?: string;
   /** Decrypted from TLS with a key log (`--keylog`). */
   https?: boolean;
+  /** HTTP/2: the stream the transaction went on. */
+  streamId?: number;
+  /** gRPC (HTTP/2 with content-type application/grpc): the method, `package.Service/Method`. */
+  grpcMethod?: string;
+  /** gRPC: the `grpc-status` code (0 is OK), null when none was seen. */
+  grpcStatus?: number | null;
+  /** gRPC: the `grpc-message`, '' when none. */
+  grpcMessage?: string;
+  /** gRPC: length-prefixed messages the client sent, and the server. */
+  grpcRequestMessages?: number;
+  grpcResponseMessages?: number;
 }
+
+/** What a field of a transaction shows when the wire did not say it (an HTTP/2 header compressed against a table from before the capture began). */
+export const UNKNOWN_TEXT = '<unknown>';
 
 /** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/session.ts). */
 export interface TlsConnection {
@@ -122,6 +136,12 @@ export interface CaptureStats {
   duplicateBytes: number;
   /** Payload bytes past the snapshot length, skipped by design (a body's bytes are counted, not read). */
   uncapturedBytes: number;
+  /** Connections read as HTTP/2 (h2 decrypted from TLS, or h2c). */
+  h2Flows: number;
+  /** HTTP/2 header fields that referred to HPACK table entries from before the capture began: shown as unknown. */
+  h2UnknownFields: number;
+  /** HTTP/2 header blocks that could not be read (malformed, too large, cut by lost bytes): that stream's headers are lost. */
+  h2HeaderErrors: number;
   /** Messages the HTTP parser could not make sense of. */
   parseErrors: number;
   /** Requests emitted without a response. */
@@ -141,7 +161,7 @@ export function emptyCaptureStats(): CaptureStats {
   return {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, interfaceDown: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, tlsFlows: 0, tlsHelloErrors: 0, tlsDecrypted: 0, tlsNoKey: 0, tlsDecryptErrors: 0, gaps: 0,
-    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
+    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0, parseErrors: 0, unanswered: 0,
     orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,
   };
 }

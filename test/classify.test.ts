@@ -2,7 +2,7 @@
 import { defaultConfig } from '../src/config';
 import { BUILTIN_MODULE_NAMES, createBuiltinModules } from '../src/stats/builtins';
 import {
-  endpointOf, eventBytes, isErrorEvent, isErrorStatus, statusClass, statusClasses, statusKey, statusOfKey, userAgentOf,
+  endpointOf, eventBytes, isErrorEvent, isErrorKey, isErrorStatus, statusClass, statusClasses, statusKey, statusKeyOf, statusOfKey, userAgentOf,
 } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
 import type { HeavyHitter } from '../src/stats/spaceSaving';
@@ -44,7 +44,19 @@ describe('classification', () => {
   });
 
   it('tones a status as lists show it: errors red, client errors yellow', () => {
-    expect([null, 200, 302, 404, 500, 600, 42].map(statusTone)).toEqual(['alert', null, null, 'warning', 'alert', 'alert', null]);
+    expect(['none', '200', '302', '404', '500', '600', '42', '200 grpc NOT_FOUND'].map(statusTone))
+      .toEqual(['alert', null, null, 'warning', 'alert', 'alert', null, 'alert']);
+  });
+
+  it('counts a failed gRPC call as an error, its code named in its status key', () => {
+    const grpc = (grpcStatus: number | null) => httpEvent(T0, { status: 200, version: '2', grpcMethod: 'shop.Cart/Add', grpcStatus });
+    expect([0, 5, 14, 99, null].map((code) => statusKeyOf(grpc(code)))).toEqual(['200', '200 grpc NOT_FOUND', '200 grpc UNAVAILABLE', '200 grpc 99', '200']);
+    expect([0, 5, null].map((code) => isErrorEvent(grpc(code)))).toEqual([false, true, false]);
+    expect(statusOfKey('200 grpc NOT_FOUND')).toBe(200);
+    expect(isErrorKey('200 grpc NOT_FOUND')).toBe(true);
+    const { classes, errorRate } = statusClasses([entry('200', 3), entry('200 grpc INTERNAL', 1)]);
+    expect(classes['2xx']).toBe(4);
+    expect(errorRate).toBeCloseTo(1 / 4, 10);
   });
 
   it('keys endpoints and user agents, and counts both bodies', () => {
@@ -59,7 +71,7 @@ describe('classification', () => {
 describe('the built-in statistics', () => {
   it('are made from the table in its order, names as plug-ins see them', () => {
     const modules = createBuiltinModules(defaultConfig());
-    expect(BUILTIN_MODULE_NAMES).toEqual(['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'nodes']);
+    expect(BUILTIN_MODULE_NAMES).toEqual(['requests', 'sections', 'domains', 'userAgents', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'protocols', 'nodes']);
     expect(Object.keys(modules)).toEqual(BUILTIN_MODULE_NAMES);
     for (const [name, module] of Object.entries(modules)) expect(module.name).toBe(name);
     expect(modules.requests).toBeInstanceOf(RequestsModule);

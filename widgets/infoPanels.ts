@@ -66,6 +66,9 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     items.push(['TLS conns', count(s?.tlsFlows), false]);
     if ((s?.tlsDecrypted ?? 0) + (s?.tlsNoKey ?? 0) > 0) items.push(['decrypted', count(s?.tlsDecrypted), false], ['no TLS key', count(s?.tlsNoKey), false]);
   }
+  if ((s?.h2Flows ?? 0) > 0) {
+    items.push(['HTTP/2 conns', count(s?.h2Flows), false], ['h2 unknown', count(s?.h2UnknownFields), false], ['h2 hdr errs', count(s?.h2HeaderErrors), false]);
+  }
   const notified = ctx.run.notifications?.stats;
   if (notified !== undefined) {
     items.push(['notified', count(notified.sent), false], ['notify fails', count(notified.failed + notified.dropped), notified.failed + notified.dropped > 0]);

@@ -5,12 +5,12 @@
  */
 import { share } from '../src/format';
 import { sectionOf } from '../src/http/uri';
-import { isErrorStatus, KEY_SEPARATOR, statusOfKey } from '../src/stats/classify';
+import { isErrorKey, KEY_SEPARATOR } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
 import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';
-import { METHOD_KEY } from './transactions';
+import { METHOD_KEY, PROTOCOL_KEY } from './transactions';
 import type { PanelContent, PanelView, Size, Sort, ViewContext } from './view';
 
 /** Rows a sorted panel lists (the top entries by hits, then sorted): more than a page, so a sort finds what hits alone would not show. */
@@ -137,18 +137,23 @@ export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {
   const b = ctx.stats.builtins;
   const limit = ctx.run.config.max_top_hits;
   const statuses = b.statuses.view(ctx.window, ctx.now);
-  const errors = statuses.entries.filter((e) => isErrorStatus(statusOfKey(e.key))).reduce((s, e) => s + e.count, 0);
+  const errors = statuses.entries.filter((e) => isErrorKey(e.key)).reduce((s, e) => s + e.count, 0);
   const codes = b.statuses.rows(ctx.window, ctx.now, limit);
   const methods = b.methods.rows(ctx.window, ctx.now, limit);
+  const protocols = b.protocols.rows(ctx.window, ctx.now, limit);
   const codeTable = table(codes.columns, codes.rows, size.width);
   const methodTable = table(methods.columns, methods.rows, size.width);
+  const protocolTable = table(protocols.columns, protocols.rows, size.width);
   return {
     title: `Status ${share(errors, statuses.total)} err`,
     header: codeTable.header,
-    lines: [...codeTable.lines, methodTable.header, ...methodTable.lines],
-    tones: [...codes.rows.map((row) => statusTone(statusOfKey(row[0]))), null, ...methods.rows.map(() => null)],
-    // Rows open their transactions (t): a code, or a method.
-    keys: [...(codes.keys ?? []), '', ...(methods.keys ?? []).map((method) => `${METHOD_KEY}${method}`)],
+    lines: [...codeTable.lines, methodTable.header, ...methodTable.lines, protocolTable.header, ...protocolTable.lines],
+    tones: [...codes.rows.map((row) => statusTone(row[0])), null, ...methods.rows.map(() => null), null, ...protocols.rows.map(() => null)],
+    // Rows open their transactions (t): a code, a method, or a protocol.
+    keys: [
+      ...(codes.keys ?? []), '', ...(methods.keys ?? []).map((method) => `${METHOD_KEY}${method}`),
+      '', ...(protocols.keys ?? []).map((protocol) => `${PROTOCOL_KEY}${protocol}`),
+    ],
   };
 }
 

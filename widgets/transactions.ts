@@ -4,9 +4,9 @@
  * Pure: what to list and how it reads; the dashboard shows it over the panels.
  */
 import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
-import { endpointOf, statusKey, userAgentOf } from '../src/stats/classify';
+import { endpointOf, grpcStatusName, protocolOf, statusKeyOf, userAgentOf } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
-import type { HttpEvent } from '../src/types';
+import { UNKNOWN_TEXT, type HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';
 
@@ -37,7 +37,8 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return drill === null ? (e) => e.https === true && e.host === key : (e) => e.https === true && e.host === drill.key && e.client === key;
     case 'statuses':
       if (key.startsWith(METHOD_KEY)) return (e) => e.method === key.slice(METHOD_KEY.length);
-      return (e) => statusKey(e.status) === key;
+      if (key.startsWith(PROTOCOL_KEY)) return (e) => protocolOf(e) === key.slice(PROTOCOL_KEY.length);
+      return (e) => statusKeyOf(e) === key;
     default:
       return null;
   }
@@ -45,6 +46,8 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
 
 /** Keys of the method rows in the status panel (its codes are keyed by the code). */
 export const METHOD_KEY = 'method:';
+/** The prefix of a protocol row's key in the status panel (its other rows are status codes and methods). */
+export const PROTOCOL_KEY = 'protocol:';
 
 /** A list of transactions: what it shows, and whether it follows new traffic. */
 export class TransactionList {
@@ -98,7 +101,7 @@ export class TransactionList {
     // A merged view of several servers says which one each transaction is from.
     const nodes = this.events.some((e) => e.node !== undefined);
     const rows = this.events.map((e) => [
-      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, statusKey(e.status),
+      ...(nodes ? [e.node ?? ''] : []), clockTime(e.ts), e.client, e.method, `${e.https === true ? 'https://' : ''}${e.host}${e.uri}`, statusKeyOf(e),
       e.latencyMs === null ? '-' : `${milliseconds(e.latencyMs)}ms`, bytes(e.reqBytes + e.respBytes, 'compact'),
     ]);
     // The URI is what a list is read for: the other columns shrink, then go, to give it room.
@@ -112,7 +115,7 @@ export class TransactionList {
       { header: 'Latency', width: 8, minWidth: 7, alignRight: true, priority: 7 },
       { header: 'Bytes', width: 6, alignRight: true, priority: 3 },
     ], rows, width);
-    const tones = this.events.map((e) => statusTone(e.status));
+    const tones = this.events.map((e) => statusTone(statusKeyOf(e)));
     return {
       title: `${this.title}: ${this.events.length}${this.events.length === LIST_SIZE ? ' (the last)' : ''}, ${this.order} — Enter detail, Esc back`,
       header, lines, tones, keys: this.events.map((e) => this.idOf(e)),
@@ -124,7 +127,7 @@ export class TransactionList {
 export function detailLines(e: HttpEvent, width: number): string[] {
   const lines: string[] = [];
   const add = (text: string) => lines.push(...wrap(text, width));
-  add(`${e.method} ${e.uri} HTTP/${e.version}`);
+  add(`${e.method} ${e.uri} HTTP/${e.version}${e.streamId !== undefined ? ` (stream ${e.streamId})` : ''}`);
   if (e.uriTruncated) add('  (the URI was longer than 8 KiB: cut here)');
   add(`Host: ${e.host}`);
   if (e.ua !== '') add(`User-Agent: ${e.ua}`);
@@ -137,6 +140,14 @@ export function detailLines(e: HttpEvent, width: number): string[] {
     add(`Response: ${e.status}`);
     for (const header of e.responseHeaders === '' ? [] : e.responseHeaders.split('\n')) add(header);
     add(`(response body: ${e.respBytes} bytes)`);
+  }
+  if (e.grpcMethod !== undefined) {
+    const status = e.grpcStatus === null || e.grpcStatus === undefined ? 'none seen' : `${e.grpcStatus} ${grpcStatusName(e.grpcStatus)}`;
+    add(`gRPC: ${e.grpcMethod}, status ${status}${e.grpcMessage ? `: ${e.grpcMessage}` : ''}`);
+    add(`  messages: ${e.grpcRequestMessages ?? 0} sent, ${e.grpcResponseMessages ?? 0} received`);
+  }
+  if (e.method === UNKNOWN_TEXT || e.uri === UNKNOWN_TEXT) {
+    add('(<unknown>: HTTP/2 headers compressed against entries sent before the capture began)');
   }
   lines.push('');
   add('Timings:');

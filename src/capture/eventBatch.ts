@@ -19,8 +19,10 @@ export interface EncodedBatch {
   buffer: ArrayBuffer;
 }
 
-const NUMBER_FIELDS = 8; // ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2)
-const STRING_FIELDS = 12; // src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders
+// ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2, gRPC 4), streamId, grpcStatus, grpcRequestMessages, grpcResponseMessages
+const NUMBER_FIELDS = 12;
+// src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders, grpcMethod, grpcMessage
+const STRING_FIELDS = 14;
 const NONE = -1;
 
 /** Byte offsets of a batch's parts in its buffer. */
@@ -58,7 +60,12 @@ export class BatchEncoder {
       numbers[n + 4] = e.reqBytes;
       numbers[n + 5] = e.respBytes;
       numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
-      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0);
+      const grpc = e.grpcMethod !== undefined;
+      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0) | (grpc ? 4 : 0);
+      numbers[n + 8] = e.streamId ?? NONE;
+      numbers[n + 9] = e.grpcStatus ?? NONE;
+      numbers[n + 10] = e.grpcRequestMessages ?? 0;
+      numbers[n + 11] = e.grpcResponseMessages ?? 0;
       const s = i * STRING_FIELDS;
       refs[s] = this.ref(e.src);
       refs[s + 1] = this.ref(e.dst);
@@ -72,6 +79,8 @@ export class BatchEncoder {
       refs[s + 9] = this.ref(e.client);
       refs[s + 10] = this.ref(e.requestHeaders);
       refs[s + 11] = this.ref(e.responseHeaders);
+      refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
+      refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '') : 0;
     }
     const strings = this.strings;
     const at = layout(count, strings);
@@ -162,6 +171,16 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
       responseHeaders: strings[refs[s + 11]],
     };
     if ((flags & 2) !== 0) event.https = true;
+    const streamId = numbers[n + 8];
+    if (streamId !== NONE) event.streamId = streamId;
+    if ((flags & 4) !== 0) {
+      const grpcStatus = numbers[n + 9];
+      event.grpcMethod = strings[refs[s + 12]];
+      event.grpcStatus = grpcStatus === NONE ? null : grpcStatus;
+      event.grpcMessage = strings[refs[s + 13]];
+      event.grpcRequestMessages = numbers[n + 10];
+      event.grpcResponseMessages = numbers[n + 11];
+    }
     events[i] = event;
   }
   return events;

@@ -6,6 +6,7 @@
  * the newest) is given up and counted in the capture health, never the process.
  */
 import type { ConnectionLimits } from '../http/h1/connection';
+import type { Http2Limits } from '../http/h2/http2Connection';
 import { ByteBudget } from '../protocol/byteBudget';
 import type { TlsLimits } from '../tls/tlsProtocol';
 import { CONNECTION_COST, type FlowLimits } from './flowTable';
@@ -37,7 +38,7 @@ export function budgetShare(memoryBudgetMb: number, part: keyof typeof BUDGET_SH
 
 
 /** The capture thread's limits: the tracking state's, its protocols', and the transactions it holds. */
-export interface CaptureLimits extends FlowLimits, ConnectionLimits, TlsLimits {
+export interface CaptureLimits extends FlowLimits, ConnectionLimits, TlsLimits, Http2Limits {
   /** Bytes of finished transactions held back for request-time order. */
   maxHeldBytes: number;
   /** Bytes of transaction batches sent to the main thread and not yet taken in. */
@@ -60,6 +61,9 @@ export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEM
     headBuffers: new ByteBudget(share('heads')),
     maxHeaders: 200,
     maxPendingRequests: 64,
+    // HTTP/2: a header block is a message head; servers allow 100–128 streams at once.
+    maxHeaderBlock: 64 * 1024,
+    maxOpenStreams: 256,
     // Requests waiting for their responses, all connections together (their strings included).
     pendingRequests: new ByteBudget(share('pendingRequests')),
     // What protocol sessions (TLS) cost beyond their connection: counted here, it takes room in

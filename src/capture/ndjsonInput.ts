@@ -73,11 +73,26 @@ export function parseEventLine(line: string, maxStr: number, node: string): Node
   const route = text(o.route, maxStr) ?? strings.section!;
   const client = text(o.client, 64) ?? strings.src!;
   const named = text(o.node, 64);
-  return {
+  const event: NodeEvent = {
     ts, src: strings.src!, sport, dst: strings.dst!, dport, method: strings.method!, host: strings.host!, uri, section: strings.section!,
     status, reqBytes, respBytes, ua: strings.ua!, latencyMs, version: strings.version!, route, client, uriTruncated: o.uriTruncated === true,
     requestHeaders: '', responseHeaders: '', node: named !== null && named !== '' ? named : node, ...(o.https === true ? { https: true } : {}),
   };
+  readHttp2Fields(o, event, maxStr);
+  return event;
+}
+
+/** The HTTP/2 and gRPC fields of a line, where present and well formed (a bad one is left out, not the line). */
+function readHttp2Fields(o: Record<string, unknown>, event: HttpEvent, maxStr: number): void {
+  const streamId = count(o.streamId);
+  if (streamId !== null) event.streamId = streamId;
+  const grpcMethod = text(o.grpcMethod, maxStr);
+  if (grpcMethod === null) return;
+  event.grpcMethod = grpcMethod;
+  event.grpcStatus = count(o.grpcStatus);
+  event.grpcMessage = text(o.grpcMessage, maxStr) ?? '';
+  event.grpcRequestMessages = count(o.grpcRequestMessages) ?? 0;
+  event.grpcResponseMessages = count(o.grpcResponseMessages) ?? 0;
 }
 
 /** Transactions held for the merge, at most; past it the oldest go out at once. */

@@ -8,6 +8,7 @@ import { DecodeResult, DecodedSegment, decodeFrame } from './decode';
 import type { RequestNaming } from '../http/h1/connection';
 import { ClientResolver } from '../http/clientAddress';
 import { Http1Protocol } from '../http/h1/http1Protocol';
+import { Http2Protocol } from '../http/h2/http2Protocol';
 import { RouteTemplater } from '../http/route';
 import type { ProtocolSet } from '../protocol/dispatcher';
 import { TextCache } from '../protocol/sanitize';
@@ -32,12 +33,14 @@ export interface PipelineOptions {
 
 /**
  * The protocols a connection is dispatched to, in the order they are tried: TLS (its plaintext
- * dispatched again), then HTTP/1.x, which takes whatever is left from a stream's start.
+ * dispatched again), HTTP/2 (its preface, or frames when joined mid-way), then HTTP/1.x, which
+ * takes whatever is left from a stream's start.
  */
 function captureProtocols(limits: CaptureLimits, naming: RequestNaming, keyLog: KeyLog | null): ProtocolSet {
   // Repeated Host and User-Agent values, shared by every connection's parsers.
   const http1 = new Http1Protocol(limits, naming, new TextCache());
-  return { outer: [new TlsProtocol(limits, keyLog), http1], nested: [http1] };
+  const http2 = new Http2Protocol(limits, naming, limits);
+  return { outer: [new TlsProtocol(limits, keyLog), http2, http1], nested: [http2, http1] };
 }
 
 /** The capture's packet-to-transaction pipeline. */

@@ -6,7 +6,7 @@
  * sanitised. An HTTP/1 head and an HTTP/2 header block both feed a HeaderCollector one field at
  * a time; what frames a message (Content-Length, Transfer-Encoding, Connection) is the version's own.
  */
-import { boundedText, type TextCache } from '../protocol/sanitize';
+import { boundedOctets, boundedText, type TextCache } from '../protocol/sanitize';
 
 /** The header fields of a message that wiretop keeps, whatever its version. */
 export interface HeaderFields {
@@ -41,6 +41,16 @@ const KEPT_HEADERS = byLength([
 /** Headers that carry credentials: only their presence is shown, their value is never read. */
 const SECRET_HEADERS = byLength(['Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization']);
 
+/** The written name of each header in `table`, by its lower-case name (HTTP/2 names are lower case on the wire). */
+function byLowerName(table: ReadonlyMap<number, readonly HeaderName[]>): ReadonlyMap<string, string> {
+  const names = new Map<string, string>();
+  for (const same of table.values()) for (const name of same) names.set(name.lower, name.written);
+  return names;
+}
+
+const KEPT_BY_LOWER_NAME = byLowerName(KEPT_HEADERS);
+const SECRET_BY_LOWER_NAME = byLowerName(SECRET_HEADERS);
+
 function byLength(names: readonly string[]): ReadonlyMap<number, readonly HeaderName[]> {
   const table = new Map<number, HeaderName[]>();
   for (const written of names) {
@@ -70,6 +80,17 @@ function nameIn(table: ReadonlyMap<number, readonly HeaderName[]>, buf: Buffer, 
 }
 
 const enum Field { Other, Host, UserAgent, ForwardedFor, Forwarded }
+
+/** The field a lower-case header name is. */
+function fieldOfName(name: string): Field {
+  switch (name) {
+    case 'host': return Field.Host;
+    case 'forwarded': return Field.Forwarded;
+    case 'user-agent': return Field.UserAgent;
+    case 'x-forwarded-for': return Field.ForwardedFor;
+    default: return Field.Other;
+  }
+}
 
 function fieldOf(buf: Buffer, start: number, end: number): Field {
   switch (end - start) {
@@ -135,29 +156,63 @@ export class HeaderCollector {
 
   /** One header field: its name `buf[nameStart, nameEnd)` (any case) and its value `buf[valueStart, valueEnd)`. */
   add(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
-    switch (fieldOf(buf, nameStart, nameEnd)) {
+    const field = fieldOf(buf, nameStart, nameEnd);
+    if (field === Field.Other) {
+      if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keep(buf, nameStart, nameEnd, valueStart, valueEnd);
+      return;
+    }
+    // Only the first Host and User-Agent count: a repeated one is not even read.
+    if ((field === Field.Host && this.host !== '') || (field === Field.UserAgent && this.ua !== '')) return;
+    // Forwarded values are lists that differ from request to request: not worth caching.
+    this.addRead(field, boundedText(buf, valueStart, valueEnd, this.maxStr, field === Field.Forwarded ? undefined : this.texts));
+  }
+
+  /**
+   * One header field given as text (an HTTP/2 field from HPACK): `name` in lower case, `value`
+   * octets one character a byte. The same rules as `add`.
+   */
+  addText(name: string, value: string): void {
+    const field = fieldOfName(name);
+    if (field === Field.Other) {
+      if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keepText(name, value);
+      return;
+    }
+    this.addRead(field, boundedOctets(value, this.maxStr));
+  }
+
+  /** A field wiretop reads, its value bounded and sanitised. */
+  private addRead(field: Field, value: string): void {
+    switch (field) {
       case Field.Host:
-        if (this.host === '') this.host = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+        if (this.host === '') this.host = value;
         return;
       case Field.UserAgent:
-        if (this.ua === '') this.ua = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+        if (this.ua === '') this.ua = value;
         return;
-      case Field.ForwardedFor: {
-        // Several headers are one list, in order.
-        const value = boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts);
+      case Field.ForwardedFor:
         this.xForwardedFor = this.xForwardedFor === '' ? value : `${this.xForwardedFor}, ${value}`;
         if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `X-Forwarded-For: ${value}\n`;
         return;
-      }
-      case Field.Forwarded: {
-        const value = boundedText(buf, valueStart, valueEnd, this.maxStr);
+      case Field.Forwarded:
         this.forwarded = this.forwarded === '' ? value : `${this.forwarded}, ${value}`;
         if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `Forwarded: ${value}\n`;
         return;
-      }
       case Field.Other:
-        if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keep(buf, nameStart, nameEnd, valueStart, valueEnd);
     }
+  }
+
+  /** `keep` for a field given as text. */
+  private keepText(name: string, value: string): void {
+    const kept = KEPT_BY_LOWER_NAME.get(name);
+    if (kept !== undefined) {
+      this.kept += `${kept}: ${boundedOctets(value, this.maxStr)}\n`;
+      this.keptCount++;
+      return;
+    }
+    const secret = SECRET_BY_LOWER_NAME.get(name);
+    if (secret === undefined) return;
+    this.kept += `${secret}: present, not shown\n`;
+    this.keptCount++;
   }
 
   /** The detail's line of a header not otherwise read: the value of a kept one, only the presence of a secret one. */

@@ -95,3 +95,24 @@ export function escapeControls(text: string, maxLength = Infinity): string {
   for (let at = 0; at < out.length; at += 4096) result += String.fromCharCode(...out.slice(at, at + 4096));
   return result;
 }
+
+/** True when `text` holds only printable ASCII. */
+function isPrintableAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * `boundedText` for octets already held in a string, one character a byte (an HPACK string):
+ * at most `maxBytes` of them, decoded as UTF-8 and escaped. Printable ASCII within the bound is
+ * given back as it is, so a value the HPACK table holds is shared, not copied.
+ */
+export function boundedOctets(octets: string, maxBytes: number): string {
+  if (octets.length <= maxBytes && isPrintableAsciiText(octets)) return octets;
+  const cut = octets.length > maxBytes ? octets.slice(0, maxBytes) : octets;
+  if (isPrintableAsciiText(cut)) return escapeControls(cut, maxBytes);
+  return escapeControls(Buffer.from(cut, 'latin1').toString('utf8'), maxBytes);
+}

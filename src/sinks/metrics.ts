@@ -7,10 +7,10 @@
 import { Registry } from 'prom-client';
 import type { RunView } from '../run/runState';
 import type { Sink } from '../run/sink';
-import { isErrorEvent, statusClass } from '../stats/classify';
+import { grpcStatusName, isErrorEvent, statusClass } from '../stats/classify';
 import type { HttpEvent, TlsConnection } from '../types';
 import { registerMetrics, type RequestLabel, type TrafficMetrics } from './metrics/definitions';
-import { alpnLabel, LabelLimiter, methodLabel, tlsVersionLabel } from './metrics/labels';
+import { alpnLabel, LabelLimiter, methodLabel, protocolLabel, tlsVersionLabel } from './metrics/labels';
 import { MetricsServer } from './metrics/server';
 
 export { parseListen } from './metrics/server';
@@ -23,6 +23,12 @@ interface Group {
   requestBytes: number;
   responseBytes: number;
   latencies: number[];
+}
+
+/** A gRPC status as a label: its name when it is one of the 17 codes, `none` when none came, else `other`. */
+function grpcCodeLabel(code: number | null): string {
+  if (code === null) return 'none';
+  return code <= 16 ? grpcStatusName(code) : 'other';
 }
 
 /** The metrics of a run, and the server that serves them. */
@@ -57,10 +63,11 @@ export class MetricsSink implements Sink {
       const section = this.sections.label(e.section);
       const method = methodLabel(e.method);
       const statusClassLabel = statusClass(e.status);
-      const key = `${host}\u0000${section}\u0000${method}\u0000${statusClassLabel}`;
+      const protocol = protocolLabel(e.version);
+      const key = `${host}\u0000${section}\u0000${method}\u0000${statusClassLabel}\u0000${protocol}`;
       let group = groups.get(key);
       if (group === undefined) {
-        group = { labels: { host, section, method, status_class: statusClassLabel }, requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, latencies: [] };
+        group = { labels: { host, section, method, status_class: statusClassLabel, protocol }, requests: 0, errors: 0, requestBytes: 0, responseBytes: 0, latencies: [] };
         groups.set(key, group);
       }
       group.requests++;
@@ -68,6 +75,7 @@ export class MetricsSink implements Sink {
       if (e.latencyMs !== null) group.latencies.push(e.latencyMs / 1000);
       group.requestBytes += e.reqBytes;
       group.responseBytes += e.respBytes;
+      if (e.grpcMethod !== undefined) this.metrics.grpcCalls.inc({ code: grpcCodeLabel(e.grpcStatus ?? null) });
     }
     const m = this.metrics;
     for (const group of groups.values()) {

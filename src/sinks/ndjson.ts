@@ -18,7 +18,14 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
   return `{"ts":${e.ts},"src":${quote(e.src)},"sport":${e.sport},"dst":${quote(e.dst)},"dport":${e.dport},"method":${quote(e.method)},`
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
-    + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}}\n`;
+    + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}`
+    + `${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}}\n`;
+}
+
+/** An HTTP/2 gRPC transaction's own fields, in the order lineFields gives them. */
+function grpcFields(e: HttpEvent, quote: Quote): string {
+  return `,"grpcMethod":${quote(e.grpcMethod!)},"grpcStatus":${e.grpcStatus ?? null},"grpcMessage":${quote(e.grpcMessage ?? '')},`
+    + `"grpcRequestMessages":${e.grpcRequestMessages ?? 0},"grpcResponseMessages":${e.grpcResponseMessages ?? 0}`;
 }
 
 /**
@@ -26,8 +33,17 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
  * may name internal hosts and tokens' presence); `uriTruncated` only when the URI was cut.
  */
 export function lineFields(e: HttpEvent): Record<string, unknown> {
-  const { requestHeaders: _request, responseHeaders: _response, uriTruncated, https, ...fields } = e;
-  return { ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}) };
+  const {
+    requestHeaders: _request, responseHeaders: _response, uriTruncated, https, streamId,
+    grpcMethod, grpcStatus, grpcMessage, grpcRequestMessages, grpcResponseMessages, ...fields
+  } = e;
+  return {
+    ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}), ...(streamId !== undefined ? { streamId } : {}),
+    ...(grpcMethod !== undefined ? {
+      grpcMethod, grpcStatus: grpcStatus ?? null, grpcMessage: grpcMessage ?? '',
+      grpcRequestMessages: grpcRequestMessages ?? 0, grpcResponseMessages: grpcResponseMessages ?? 0,
+    } : {}),
+  };
 }
 
 /** One TLS connection as a JSON line. */

@@ -33,6 +33,8 @@ export interface Report {
   statusClasses: Record<string, number>;
   errorRate: number | null;
   methods: ReportRow[];
+  /** HTTP/1.0, HTTP/1.1, HTTP/2 and gRPC, with latency quantiles. */
+  protocols: ReportRow[];
   statuses: ReportRow[];
   sections: ReportRow[];
   hosts: ReportRow[];
@@ -90,6 +92,7 @@ export function buildReport(run: RunView): Report {
   const requests = b.requests.report();
   const breakdowns = {
     methods: rowsOf(b.methods, now, limit),
+    protocols: rowsOf(b.protocols, now, limit),
     statuses: rowsOf(b.statuses, now, 1000),
     sections: rowsOf(b.sections, now, limit),
     hosts: rowsOf(b.domains, now, limit),
@@ -113,6 +116,7 @@ export function buildReport(run: RunView): Report {
     statusClasses: classes,
     errorRate: errorRate === null ? null : Math.round(errorRate * 10000) / 10000,
     methods: breakdowns.methods.rows,
+    protocols: breakdowns.protocols.rows,
     statuses: breakdowns.statuses.rows.slice(0, limit),
     sections: breakdowns.sections.rows,
     hosts: breakdowns.hosts.rows,
@@ -163,6 +167,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     }
   };
   table('Methods', report.methods, false);
+  table('Protocols', report.protocols, true);
   table('Status codes', report.statuses, false);
   table('Top sections', report.sections, true);
   table('Top hosts', report.hosts, true);
@@ -214,6 +219,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, bad timestamps ${c.badTimestamps}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), TLS ${c.tlsFlows}, neither HTTP nor TLS ${c.nonHttpFlows}`);
+    if (c.h2Flows > 0) lines.push(`  HTTP/2: connections ${c.h2Flows}, header fields unknown (compressed before the capture began) ${c.h2UnknownFields}, header blocks unreadable ${c.h2HeaderErrors}`);
     if (c.tlsFlows > 0) lines.push(`  TLS: hellos unreadable ${c.tlsHelloErrors}, decrypted ${c.tlsDecrypted}, no key in the key log ${c.tlsNoKey}, records that did not decrypt ${c.tlsDecryptErrors}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);

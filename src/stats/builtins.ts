@@ -5,9 +5,9 @@
  */
 import type { Config } from '../config';
 import type { HttpEvent } from '../types';
-import { endpointOf, KEY_SEPARATOR, statusKey, userAgentOf } from './classify';
+import { endpointOf, KEY_SEPARATOR, protocolOf, statusKeyOf, userAgentOf } from './classify';
 import {
-  CLIENT_COLUMNS, DOMAIN_COLUMNS, ENDPOINT_COLUMNS, METHOD_COLUMNS, NODE_COLUMNS, SECTION_COLUMNS, STATUS_COLUMNS,
+  CLIENT_COLUMNS, DOMAIN_COLUMNS, ENDPOINT_COLUMNS, METHOD_COLUMNS, NODE_COLUMNS, PROTOCOL_COLUMNS, SECTION_COLUMNS, STATUS_COLUMNS,
   URI_COLUMNS, USER_AGENT_COLUMNS,
 } from './panelColumns';
 import { RequestsModule } from './requestsModule';
@@ -34,13 +34,15 @@ const BUILTIN_STATISTICS = [
   { name: 'domains', key: () => (e) => e.host, capacity: MEDIUM, keepsLatency: true, columns: DOMAIN_COLUMNS },
   { name: 'userAgents', key: () => userAgentOf, capacity: MEDIUM, keepsLatency: false, columns: USER_AGENT_COLUMNS },
   { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },
-  { name: 'statuses', key: () => (e) => statusKey(e.status), capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
+  { name: 'statuses', key: () => statusKeyOf, capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
   // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
   { name: 'uris', key: (config) => (e) => boundedKey(e.uri, config.max_str_length), capacity: LARGE, keepsLatency: false, columns: URI_COLUMNS },
   { name: 'domainSections', key: () => (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, capacity: MEDIUM, keepsLatency: true, columns: SECTION_COLUMNS },
   { name: 'endpoints', key: () => endpointKeys(), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   { name: 'clients', key: () => (e) => e.client, capacity: MEDIUM, keepsLatency: false, columns: CLIENT_COLUMNS },
   { name: 'slowest', make: (config: Config) => new SlowestModule(config) },
+  // HTTP/1.x, HTTP/2 and gRPC side by side.
+  { name: 'protocols', key: () => protocolOf, capacity: SMALL, keepsLatency: true, columns: PROTOCOL_COLUMNS },
   // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
   { name: 'nodes', key: () => (e) => e.node ?? '', capacity: SMALL, keepsLatency: true, columns: NODE_COLUMNS },
 ] as const satisfies ReadonlyArray<BreakdownRow | ModuleRow>;

@@ -3,6 +3,7 @@
  * (the one error rule), its status class and status key, its endpoint, its user agent as a
  * key, its bytes. The section of a URI is the parser's (`http/uri.ts`, `event.section`).
  */
+import { GRPC_STATUS_NAMES } from '../http/h2/grpc';
 import type { HttpEvent } from '../types';
 import type { HeavyHitter } from './spaceSaving';
 
@@ -11,22 +12,48 @@ export function isErrorStatus(status: number | null): boolean {
   return status === null || status >= 500;
 }
 
-/** An event counts as an error when the server failed or never answered (see isErrorStatus). */
+/** A gRPC call that ended with a status other than OK (a failure the HTTP status, 200, does not show). */
+export function isGrpcFailure(event: HttpEvent): boolean {
+  return event.grpcStatus !== undefined && event.grpcStatus !== null && event.grpcStatus !== 0;
+}
+
+/** An event counts as an error when the server failed or never answered (see isErrorStatus), or its gRPC call failed. */
 export function isErrorEvent(event: HttpEvent): boolean {
-  return isErrorStatus(event.status);
+  return isErrorStatus(event.status) || isGrpcFailure(event);
 }
 
 /** The key of an unanswered request in the status breakdown. */
 export const NO_STATUS = 'none';
+
+/** Between an HTTP status and a failed gRPC call's code in a status key: `200 grpc NOT_FOUND`. */
+const GRPC_KEY_PART = ' grpc ';
+
+/** A gRPC status code's name (`NOT_FOUND`), or its number when it has none. */
+export function grpcStatusName(code: number): string {
+  return GRPC_STATUS_NAMES[code] ?? String(code);
+}
 
 /** A status as the status breakdown keys it: the code, or `none` when unanswered. */
 export function statusKey(status: number | null): string {
   return status === null ? NO_STATUS : String(status);
 }
 
-/** The status a status breakdown's key stands for (the inverse of statusKey). */
+/** An event's status key: its status's, and the code of a failed gRPC call after it (`200 grpc UNAVAILABLE`). */
+export function statusKeyOf(event: HttpEvent): string {
+  const key = statusKey(event.status);
+  return isGrpcFailure(event) ? `${key}${GRPC_KEY_PART}${grpcStatusName(event.grpcStatus!)}` : key;
+}
+
+/** The HTTP status a status breakdown's key stands for (the inverse of statusKey). */
 export function statusOfKey(key: string): number | null {
-  return key === NO_STATUS ? null : Number(key);
+  const space = key.indexOf(' ');
+  const status = space < 0 ? key : key.slice(0, space);
+  return status === NO_STATUS ? null : Number(status);
+}
+
+/** Does a status key stand for an error (the one error rule)? */
+export function isErrorKey(key: string): boolean {
+  return isErrorStatus(statusOfKey(key)) || key.includes(GRPC_KEY_PART);
 }
 
 /** A status's class: `2xx`..., and `none` for an unanswered request. */
@@ -47,9 +74,15 @@ export function statusClasses(entries: readonly HeavyHitter[]): { classes: Recor
     const status = statusOfKey(e.key);
     const name = statusClass(status);
     if (name in classes) classes[name] += e.count;
-    if (isErrorStatus(status)) errors += e.count;
+    if (isErrorKey(e.key)) errors += e.count;
   }
   return { classes, errorRate: total === 0 ? null : errors / total };
+}
+
+/** A transaction's protocol as the protocol breakdown keys it: `HTTP/1.1`, `HTTP/2`, and `gRPC` for gRPC over HTTP/2. */
+export function protocolOf(event: HttpEvent): string {
+  if (event.grpcMethod !== undefined) return 'gRPC';
+  return event.version === '2' ? 'HTTP/2' : `HTTP/${event.version}`;
 }
 
 /** An endpoint: the method and the route, `GET /users/{id}`. */

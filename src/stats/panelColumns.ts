@@ -4,7 +4,7 @@
  */
 import { bytes, clockTime, compactNumber, compactRate, milliseconds as ms, share as percent } from '../format';
 import type { HttpEvent } from '../types';
-import { isErrorStatus, statusKey } from './classify';
+import { isErrorKey, statusKeyOf, statusOfKey } from './classify';
 import type { HeavyHitter } from './spaceSaving';
 import type { PanelColumn, PanelRows, RowTone } from './statModule';
 
@@ -60,6 +60,7 @@ export const URI_COLUMNS = sectionColumns('Top URIs', 'URI');
 export const USER_AGENT_COLUMNS = shareColumns('User agents', 'User agent', 'long');
 export const METHOD_COLUMNS = shareColumns('Methods', 'Method', 'short');
 export const STATUS_COLUMNS = shareColumns('Status codes', 'Status', 'short');
+export const PROTOCOL_COLUMNS = shareColumns('Protocols', 'Protocol', 'short');
 
 export const DOMAIN_COLUMNS: TopColumns = {
   title: 'Top domains',
@@ -113,9 +114,10 @@ export const NODE_COLUMNS: TopColumns = {
   cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), ms(e.latency?.quantile(0.95)), bytes(e.bytes, 'compact')],
 };
 
-/** How a status reads in a list: failures (the error rule) red, client errors (4xx) yellow. */
-export function statusTone(status: number | null): RowTone | null {
-  if (isErrorStatus(status)) return 'alert';
+/** How a status key reads in a list: failures (the error rule) red, client errors (4xx) yellow. */
+export function statusTone(key: string): RowTone | null {
+  if (isErrorKey(key)) return 'alert';
+  const status = statusOfKey(key);
   return status !== null && status >= 400 ? 'warning' : null;
 }
 
@@ -138,6 +140,6 @@ export function slowestRows(events: readonly HttpEvent[]): PanelRows {
       { header: 'Status', width: 6, alignRight: true, priority: 7 },
       { header: 'Time', width: 8, priority: 5 },
     ],
-    rows: events.map((e) => [`${e.method} ${e.host}${e.uri}`, `${ms(e.latencyMs)}ms`, statusKey(e.status), clockTime(e.ts)]),
+    rows: events.map((e) => [`${e.method} ${e.host}${e.uri}`, `${ms(e.latencyMs)}ms`, statusKeyOf(e), clockTime(e.ts)]),
   };
 }

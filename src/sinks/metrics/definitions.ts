@@ -14,7 +14,7 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 const STATE_VALUES = { LEARNING: 0, NORMAL: 1, ALERT: 2, RECOVERED: 3 } as const;
 
 /** The labels of a request. */
-export type RequestLabel = 'host' | 'section' | 'method' | 'status_class';
+export type RequestLabel = 'host' | 'section' | 'method' | 'status_class' | 'protocol';
 
 /** What the sink counts into: the HTTP transactions and the TLS connections seen. */
 export interface TrafficMetrics {
@@ -23,6 +23,7 @@ export interface TrafficMetrics {
   duration: Histogram<'host' | 'section'>;
   requestBytes: Counter<'host' | 'section'>;
   responseBytes: Counter<'host' | 'section'>;
+  grpcCalls: Counter<'code'>;
   tlsConnections: Counter<'version' | 'alpn'>;
   tlsBytes: Counter<'direction'>;
   tlsHandshake: Histogram;
@@ -42,14 +43,15 @@ export function registerMetrics(registry: Registry, run: RunView): TrafficMetric
 
 function trafficMetrics(registers: Registry[]): TrafficMetrics {
   return {
-    requests: new Counter({ name: 'wiretop_http_requests_total', help: 'HTTP requests seen on the wire.', labelNames: ['host', 'section', 'method', 'status_class'], registers }),
-    errors: new Counter({ name: 'wiretop_http_request_errors_total', help: 'HTTP requests that failed: 5xx responses and requests never answered.', labelNames: ['host', 'section'], registers }),
+    requests: new Counter({ name: 'wiretop_http_requests_total', help: 'HTTP requests seen on the wire.', labelNames: ['host', 'section', 'method', 'status_class', 'protocol'], registers }),
+    errors: new Counter({ name: 'wiretop_http_request_errors_total', help: 'HTTP requests that failed: 5xx responses, requests never answered, gRPC calls that did not end OK.', labelNames: ['host', 'section'], registers }),
     duration: new Histogram({
       name: 'wiretop_http_request_duration_seconds', help: 'Time from the request to the first byte of its response.',
       labelNames: ['host', 'section'], buckets: DURATION_BUCKETS, registers,
     }),
     requestBytes: new Counter({ name: 'wiretop_http_request_body_bytes_total', help: 'Bytes of request bodies.', labelNames: ['host', 'section'], registers }),
     responseBytes: new Counter({ name: 'wiretop_http_response_body_bytes_total', help: 'Bytes of response bodies.', labelNames: ['host', 'section'], registers }),
+    grpcCalls: new Counter({ name: 'wiretop_grpc_calls_total', help: 'gRPC calls seen, by the grpc-status they ended with (its name; none when no status came).', labelNames: ['code'], registers }),
     tlsConnections: new Counter({ name: 'wiretop_tls_connections_total', help: 'TLS connections seen (counted when they end), by version and ALPN protocol chosen.', labelNames: ['version', 'alpn'], registers }),
     tlsBytes: new Counter({ name: 'wiretop_tls_bytes_total', help: 'Bytes of TLS connections, to the server and to the client.', labelNames: ['direction'], registers }),
     tlsHandshake: new Histogram({ name: 'wiretop_tls_handshake_duration_seconds', help: 'Time from the ClientHello to the first byte of the server\'s answer.', buckets: DURATION_BUCKETS, registers }),
@@ -74,6 +76,9 @@ function captureMetrics(registers: Registry[], run: RunView): void {
   counter('wiretop_capture_parse_errors_total', 'HTTP messages that could not be parsed.', (s) => s.parseErrors);
   counter('wiretop_capture_dropped_events_total', 'Transactions dropped because wiretop was behind.', (s) => s.eventsDropped);
   counter('wiretop_capture_decode_errors_total', 'Frames that could not be decoded.', (s) => s.decodeErrors);
+  counter('wiretop_http2_connections_total', 'Connections read as HTTP/2 (h2c, or h2 decrypted from TLS).', (s) => s.h2Flows);
+  counter('wiretop_http2_unknown_header_fields_total', 'HTTP/2 header fields compressed against table entries from before the capture began.', (s) => s.h2UnknownFields);
+  counter('wiretop_http2_header_errors_total', 'HTTP/2 header blocks that could not be read.', (s) => s.h2HeaderErrors);
   counter('wiretop_tls_decrypted_connections_total', 'TLS connections decrypted with the key log.', (s) => s.tlsDecrypted);
   counter('wiretop_tls_no_key_connections_total', 'TLS connections the key log had no secrets for.', (s) => s.tlsNoKey);
   counter('wiretop_tls_decrypt_errors_total', 'TLS records that did not decrypt.', (s) => s.tlsDecryptErrors);

@@ -45,6 +45,13 @@ export function methodLabel(method: string): string {
   return METHODS.has(method) ? method : OTHER;
 }
 
+/** HTTP versions as the protocol label says them; any other version is `other`. */
+const PROTOCOLS: Record<string, string> = { '1.0': 'HTTP/1.0', '1.1': 'HTTP/1.1', '2': 'HTTP/2', '0.9': 'HTTP/0.9' };
+
+export function protocolLabel(version: string): string {
+  return PROTOCOLS[version] ?? OTHER;
+}
+
 const TLS_VERSIONS = new Set(['TLS 1.3', 'TLS 1.2', 'TLS 1.1', 'TLS 1.0', 'SSL 3.0']);
 const ALPN = new Set(['h2', 'http/1.1', 'http/1.0', 'h3']);
 

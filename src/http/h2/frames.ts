@@ -1,0 +1,109 @@
+/**
+ * The HTTP/2 frame layer's constants (RFC 9113 §4, §6) and the test of whether bytes look like
+ * the start of a frame, used to recognise HTTP/2 on a connection joined mid-way and to find a
+ * frame boundary again after lost bytes.
+ */
+
+/** The client connection preface (RFC 9113 §3.4). */
+export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const FRAME_HEADER_LENGTH = 9;
+
+/** Frame types. */
+export const enum FrameType {
+  Data = 0x0,
+  Headers = 0x1,
+  Priority = 0x2,
+  RstStream = 0x3,
+  Settings = 0x4,
+  PushPromise = 0x5,
+  Ping = 0x6,
+  GoAway = 0x7,
+  WindowUpdate = 0x8,
+  Continuation = 0x9,
+}
+
+/** Frame flags. */
+export const enum Flag {
+  EndStream = 0x1,
+  Ack = 0x1,
+  EndHeaders = 0x4,
+  Padded = 0x8,
+  Priority = 0x20,
+}
+
+/** The largest SETTINGS_MAX_FRAME_SIZE a peer may set (2^24 - 1). */
+export const MAX_FRAME_LENGTH = 0xffffff;
+/** The default SETTINGS_MAX_FRAME_SIZE: most frames of most servers are within it. */
+export const DEFAULT_MAX_FRAME_LENGTH = 16384;
+
+/** Flags each frame type defines; any other bit set makes a guessed boundary implausible. */
+const DEFINED_FLAGS = [
+  Flag.EndStream | Flag.Padded, // DATA
+  Flag.EndStream | Flag.EndHeaders | Flag.Padded | Flag.Priority, // HEADERS
+  0, 0, // PRIORITY, RST_STREAM
+  Flag.Ack, // SETTINGS
+  Flag.EndHeaders | Flag.Padded, // PUSH_PROMISE
+  Flag.Ack, // PING
+  0, 0, // GOAWAY, WINDOW_UPDATE
+  Flag.EndHeaders, // CONTINUATION
+];
+
+/** Frame types that belong to a stream (a non-zero id); the others are the connection's (id 0). */
+function onStream(type: number): boolean {
+  return type !== FrameType.Settings && type !== FrameType.Ping && type !== FrameType.GoAway;
+}
+
+/** Payload lengths the frame types fix (-1: any). */
+function fixedLength(type: number): number {
+  switch (type) {
+    case FrameType.Priority: return 5;
+    case FrameType.RstStream: return 4;
+    case FrameType.Ping: return 8;
+    case FrameType.WindowUpdate: return 4;
+    default: return -1;
+  }
+}
+
+/** Stream ids above this are taken as noise when guessing a boundary (a connection would need a million requests). */
+const MAX_GUESSED_STREAM_ID = 1 << 24;
+
+/**
+ * Could `buf[at, at + 9)` be a frame header? Strict, since a guess on noise costs a connection's
+ * worth of wrong transactions: a frame of the default maximum size at most, a known type, only
+ * its defined flags, the reserved bit clear, a stream id where the type needs one (and none
+ * where it must not), the lengths the type fixes.
+ */
+export function isPlausibleFrameHeader(buf: Buffer, at: number): boolean {
+  const length = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
+  const type = buf[at + 3];
+  if (length > DEFAULT_MAX_FRAME_LENGTH || type > FrameType.Continuation) return false;
+  if ((buf[at + 4] & ~DEFINED_FLAGS[type]) !== 0) return false;
+  if ((buf[at + 5] & 0x80) !== 0) return false;
+  const streamId = buf.readUInt32BE(at + 5);
+  if (onStream(type) !== (streamId !== 0) && type !== FrameType.WindowUpdate) return false;
+  if (streamId > MAX_GUESSED_STREAM_ID) return false;
+  if (type === FrameType.Settings && length % 6 !== 0) return false;
+  if (type === FrameType.GoAway && length < 8) return false;
+  const fixed = fixedLength(type);
+  return fixed < 0 || length === fixed;
+}
+
+/** The answer of a boundary guess. */
+export const enum Guess { No, Yes, NeedMore }
+
+/**
+ * Does `buf[start, end)` begin at a frame boundary? The first header must be plausible, and so
+ * must the next one when the first frame ends within the bytes given; a frame that runs past
+ * them is taken on its header alone, but only a frame that carries a stream's data (HEADERS or
+ * DATA) or SETTINGS, the frames a segment most often starts with.
+ */
+export function guessFrameBoundary(buf: Buffer, start: number, end: number): Guess {
+  if (end - start < FRAME_HEADER_LENGTH) return Guess.NeedMore;
+  if (!isPlausibleFrameHeader(buf, start)) return Guess.No;
+  const next = start + FRAME_HEADER_LENGTH + ((buf[start] << 16) | (buf[start + 1] << 8) | buf[start + 2]);
+  if (next === end) return Guess.Yes;
+  if (next + FRAME_HEADER_LENGTH <= end) return isPlausibleFrameHeader(buf, next) ? Guess.Yes : Guess.No;
+  if (next < end) return Guess.NeedMore;
+  const type = buf[start + 3];
+  return type === FrameType.Data || type === FrameType.Headers || type === FrameType.Settings ? Guess.Yes : Guess.No;
+}
