@@ -10,11 +10,13 @@
  * 3. runs the dashboard (on a fake screen) while 100,000 transactions a second flow in, and
  *    prints whether it kept up and the share of a core its redraws take.
  * 4. HTTPS (bench/tls.ts): tier 1 on a capture that is mostly TLS, and decryption in MB/s.
+ * 5. HTTP/2 (bench/h2.ts): the same 200,000 requests in HTTP/1.1 and in h2c, requests/s and CPU per request.
  * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of
- * the first capture, BENCH_SKIP=pipeline, tls, heavy, dashboard or hostile (comma list) skips parts. The live
+ * the first capture, BENCH_SKIP=pipeline, tls, h2, heavy, dashboard or hostile (comma list) skips parts. The live
  * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
+import { h2Bench } from './h2';
 import { hostileFloods } from './hostile';
 import { tlsBench } from './tls';
 import * as fs from 'fs';
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
   const skip = (process.env.BENCH_SKIP ?? '').split(',');
   if (!skip.includes('pipeline')) pipeline();
   if (!skip.includes('tls')) process.stdout.write((await tlsBench(Number(process.env.BENCH_RUNS ?? 3))).join('\n') + '\n');
+  if (!skip.includes('h2')) process.stdout.write(h2Bench(Number(process.env.BENCH_RUNS ?? 3)).join('\n') + '\n');
   if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
   if (!skip.includes('hostile')) process.stdout.write(hostileFloods().join('\n') + '\n');
