@@ -66,6 +66,8 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     items.push(['TLS conns', count(s?.tlsFlows), false]);
     if ((s?.tlsDecrypted ?? 0) + (s?.tlsNoKey ?? 0) > 0) items.push(['decrypted', count(s?.tlsDecrypted), false], ['no TLS key', count(s?.tlsNoKey), false]);
   }
+  // Connections switched to a protocol not read (WebSocket): shown once there are some, like TLS.
+  if ((s?.upgradedFlows ?? 0) > 0) items.push(['upgraded', count(s?.upgradedFlows), false]);
   const notified = ctx.run.notifications?.stats;
   if (notified !== undefined) {
     items.push(['notified', count(notified.sent), false], ['notify fails', count(notified.failed + notified.dropped), notified.failed + notified.dropped > 0]);
