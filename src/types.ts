@@ -98,7 +98,11 @@ export interface CaptureStats {
   decodeErrors: number;
   /** 1 while the live interface is down (no traffic can be seen), else 0. */
   interfaceDown: number;
-  /** Message heads dropped because the head buffers of all connections together reached their budget. */
+  /**
+   * Message heads dropped because the head buffers of all connections together reached their
+   * budget; also a client's bytes held after an Upgrade or CONNECT request until its answer, past
+   * their bound or that budget.
+   */
   headBufferDrops: number;
   /** Frames whose timestamp is no plausible time (not a number, before 1970, after 2200), skipped. */
   badTimestamps: number;
@@ -116,6 +120,8 @@ export interface CaptureStats {
   flowsExpired: number;
   /** Connections given up because their bytes were not HTTP (nor TLS). */
   nonHttpFlows: number;
+  /** Connections switched by an HTTP/1 Upgrade (101) to a protocol wiretop does not read (WebSocket): their later bytes are skipped. */
+  upgradedFlows: number;
   /** Connections that speak TLS (a handshake, or TLS records when joined mid-way). */
   tlsFlows: number;
   /** TLS hellos that could not be read (malformed, over 64 KiB, no memory budget left). */
@@ -161,7 +167,7 @@ export function emptyCaptureStats(): CaptureStats {
   return {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, interfaceDown: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, tlsFlows: 0, tlsHelloErrors: 0, tlsDecrypted: 0, tlsNoKey: 0, tlsDecryptErrors: 0, gaps: 0,
-    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0, parseErrors: 0, unanswered: 0,
-    orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0,
+    gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
+    orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0, upgradedFlows: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0,
   };
 }

@@ -3,8 +3,8 @@
  * connection, a probe that wants more is shown more, a stream joined mid-way is probed until a
  * protocol knows its bytes, and nested streams are chosen by their ALPN name.
  */
-import { FlowDispatcher, MAX_PROBE_BYTES, type ProtocolSet } from '../src/protocol/dispatcher';
-import type { FlowContext } from '../src/protocol/flowContext';
+import { FlowDispatcher, MAX_NESTING_DEPTH, MAX_PROBE_BYTES, type ProtocolSet } from '../src/protocol/dispatcher';
+import { NestedKind, type FlowContext } from '../src/protocol/flowContext';
 import { Probe, type Protocol, type ProtocolSession } from '../src/protocol/protocol';
 import { emptyCaptureStats, type HttpEvent } from '../src/types';
 
@@ -136,6 +136,71 @@ describe('the flow dispatcher', () => {
     h2.contexts[0].emit({ uri: '/' } as HttpEvent);
     expect(events[0].https).toBe(true);
     expect([nested.transactions, dispatcher.transactions]).toEqual([1, 1]);
+  });
+
+  it('opens an Upgrade\'s stream only with the protocol its name names, at once, never by a probe, and its transactions are not https', () => {
+    const h2 = scripted('h2', () => Probe.No, ['h2', 'h2c']);
+    const http = scripted('http', () => Probe.Yes, ['http/1.1']);
+    const { dispatcher, events, stats } = dispatcherOf([http], [http, h2]);
+    const nested = dispatcher.openNested('h2c', { kind: NestedKind.Upgrade });
+    // Opened before any byte: a session to offer the upgrade request to.
+    expect(h2.sessions).toHaveLength(1);
+    nested.a.push(bytes('PRI * HTTP/2.0'), 0, 14, 1);
+    expect(h2.sessions[0].a).toEqual(['PRI * HTTP/2.0']);
+    h2.contexts[0].emit({ uri: '/' } as HttpEvent);
+    expect(events[0].https).toBeUndefined();
+    expect(nested.adoptedUpgradedRequest).toBe(false);
+    expect(stats.upgradedFlows).toBe(0);
+  });
+
+  it('drops an Upgrade\'s stream no protocol names (WebSocket) quietly: counted as upgraded, not as non-HTTP, even though a probe would say yes', () => {
+    const http = scripted('http', () => Probe.Yes, ['http/1.1']);
+    const { dispatcher, stats } = dispatcherOf([http], [http]);
+    const nested = dispatcher.openNested('websocket', { kind: NestedKind.Upgrade });
+    nested.a.push(bytes('GET / HTTP/1.1\r\n\r\n'), 0, 18, 1);
+    nested.b.push(bytes('\x81\x05hello'), 0, 7, 2);
+    nested.finish(true, 3);
+    nested.close(4);
+    expect(http.sessions).toHaveLength(0);
+    expect(stats).toMatchObject({ upgradedFlows: 1, nonHttpFlows: 0 });
+  });
+
+  it('offers the upgrade request to the session it opens, which may adopt it', () => {
+    const adopted: HttpEvent[] = [];
+    const base = scripted('h2', () => Probe.No, ['h2c']);
+    const h2: Protocol = { ...base, open: (context) => ({ ...base.open(context)!, adoptUpgradedRequest: (event) => adopted.push(event) > 0 }) };
+    const { dispatcher } = dispatcherOf([base], [h2]);
+    const request = { uri: '/up', status: 101 } as HttpEvent;
+    expect(dispatcher.openNested('h2c', { kind: NestedKind.Upgrade, upgradedRequest: request }).adoptedUpgradedRequest).toBe(true);
+    expect(adopted).toEqual([request]);
+  });
+
+  it('dispatches a CONNECT tunnel as a connection of its own: probed among the outer protocols, whatever its name', () => {
+    const tls = scripted('tls', (t) => (t.startsWith('\x16') ? Probe.Yes : Probe.No));
+    const http = scripted('http', () => Probe.Yes, ['http/1.1']);
+    const { dispatcher } = dispatcherOf([tls, http], [http]);
+    const nested = dispatcher.openNested('', { kind: NestedKind.Tunnel });
+    expect(tls.sessions.length + http.sessions.length).toBe(0);
+    nested.a.push(bytes('\x16\x03\x01'), 0, 3, 1);
+    expect(tls.sessions[0].a).toEqual(['\x16\x03\x01']);
+  });
+
+  it('marks https what is nested in TLS plaintext, however deep, and gives up a stream nested too deep, counted', () => {
+    const http = scripted('http', () => Probe.Yes, ['http/1.1']);
+    const { dispatcher, events, stats } = dispatcherOf([http], [http]);
+    dispatcher.openNested('http/1.1', { kind: NestedKind.TlsPlaintext });
+    // Each level a tunnel opened by the session of the one before.
+    for (let depth = 2; depth <= MAX_NESTING_DEPTH; depth++) {
+      http.contexts[depth - 2].openNested('', { kind: NestedKind.Tunnel }).a.push(bytes('GET'), 0, 3, depth);
+    }
+    expect(http.sessions).toHaveLength(MAX_NESTING_DEPTH);
+    http.contexts[MAX_NESTING_DEPTH - 1].emit({ uri: '/deep' } as HttpEvent);
+    expect(events[0].https).toBe(true);
+    expect(dispatcher.transactions).toBe(1);
+    const tooDeep = http.contexts[MAX_NESTING_DEPTH - 1].openNested('', { kind: NestedKind.Tunnel });
+    tooDeep.a.push(bytes('GET'), 0, 3, 9);
+    expect(http.sessions).toHaveLength(MAX_NESTING_DEPTH);
+    expect(stats.nonHttpFlows).toBe(1);
   });
 
   it('is a new connection after reset: the next bytes are probed again', () => {

@@ -155,6 +155,28 @@ describe('HTTP/2 (h2c)', () => {
   });
 });
 
+describe('HTTP/2 after an HTTP/1 upgrade (h2c)', () => {
+  it('answers the upgrade request on stream 1 and reads the streams that follow', () => {
+    const tcp = new Conversation({ addr: '10.0.0.1', port: 40000 }, SERVER).handshake();
+    const client = new H2Side();
+    const server = new H2Side();
+    tcp.send('client', 'GET /upgrade-me HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: curl/7.88\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
+    // The client's preface may leave before the 101 is seen.
+    tcp.send('client', Buffer.concat([PREFACE, settings()]));
+    tcp.send('server', 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    tcp.send('server', Buffer.concat([settings(), settings(true), server.headers(1, [[':status', '200']]), data(1, 'hello', true)]));
+    tcp.send('client', client.headers(3, requestHeaders('GET', '/next'), { end: true }));
+    tcp.send('server', server.headers(3, [[':status', '404']], { end: true }));
+    tcp.close();
+    const { events, stats } = runFrames(tcp.frames);
+    expect(events.map((e) => [e.method, e.uri, e.status, e.respBytes, e.streamId, e.version, e.host, e.src])).toEqual([
+      ['GET', '/upgrade-me', 200, 5, 1, '1.1', 'shop.example', '10.0.0.1'],
+      ['GET', '/next', 404, 0, 3, '2', 'shop.example', '10.0.0.1'],
+    ]);
+    expect(stats).toMatchObject({ h2Flows: 1, parseErrors: 0, nonHttpFlows: 0, orphanResponses: 0, unanswered: 0, events: 2 });
+  });
+});
+
 describe('HTTP/2 joined mid-way', () => {
   /** A connection with several requests, whose frames are cut: only those after `cut` bytes of each side are captured. */
   function busyConnection(): { tcp: Conversation; marks: number[] } {

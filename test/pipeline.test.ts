@@ -148,7 +148,7 @@ describe('HTTP framing', () => {
     expect(events).toEqual([expect.objectContaining({ status: 200, respBytes: 3000 })]);
   });
 
-  it('stops parsing after CONNECT 200 and a 101 upgrade', () => {
+  it('reads what follows CONNECT 200 as a connection of its own, and nothing after a 101 to a protocol it does not read', () => {
     const tunnel = new Conversation().handshake();
     tunnel.send('client', 'CONNECT db.example.com:443 HTTP/1.1\r\nHost: db.example.com:443\r\n\r\n');
     tunnel.send('server', 'HTTP/1.1 200 Connection established\r\n\r\n');
@@ -163,8 +163,10 @@ describe('HTTP framing', () => {
     expect(events.map((e) => [e.method, e.uri, e.host, e.status])).toEqual([
       ['CONNECT', 'db.example.com:443', 'db.example.com', 200],
       ['GET', '/chat', 'example.com', 101],
+      // Plain HTTP in the tunnel: no Host, so the server's address; no answer before the close.
+      ['GET', '/not-http-anymore', '10.0.0.2', null],
     ]);
-    expect(stats.parseErrors).toBe(0);
+    expect(stats).toMatchObject({ parseErrors: 0, upgradedFlows: 1, nonHttpFlows: 0 });
   });
 
   it('emits a request whose response never comes, with status null, when the connection ends', () => {

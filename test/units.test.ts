@@ -79,6 +79,12 @@ describe('message heads', () => {
     const head = parse('GET / HTTP/1.1\r\nx-amzn-trace-id: Root=1-abc\r\ncontent-type: text/plain\r\nX-Correlation-Id: c1\r\nX-Unknown: u\r\n\r\n');
     expect(head!.kept.split('\n')).toEqual(['X-Amzn-Trace-Id: Root=1-abc', 'Content-Type: text/plain', 'X-Correlation-Id: c1']);
   });
+  it('names the protocol an Upgrade asks for: the first of the list, lower-cased, bounded', () => {
+    expect(parse('GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n')).toMatchObject({ upgrade: true, upgradeProtocol: 'websocket' });
+    expect(parse('GET / HTTP/1.1\r\nUpgrade: HTTP/2.0, SHTTP/1.3\r\nUpgrade: h2c\r\n\r\n')).toMatchObject({ upgrade: false, upgradeProtocol: 'http/2.0' });
+    expect(parse(`GET / HTTP/1.1\r\nUpgrade: ${'x'.repeat(500)}\r\n\r\n`)!.upgradeProtocol).toHaveLength(64);
+    expect(parse('GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n')!.upgradeProtocol).toBe('');
+  });
   it('never reads Authorization or Cookie', () => {
     const head = parse('GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\nCookie: s=secret\r\n\r\n');
     expect(JSON.stringify(head)).not.toMatch(/secret|c2VjcmV0/);

@@ -659,6 +659,16 @@ describe('what a newcomer meets first (issue 27)', () => {
     expect(health).toMatch(/pkts\/s\s+60\b/);
   });
 
+  it('capture health shows the connections upgraded to a protocol not read once there are some', () => {
+    const { run, panel } = setup();
+    run.updateCapture({ ...emptyCaptureStats(), packets: 10 }, T0 + 1);
+    run.advanceTo(T0 + 2);
+    expect(panel('health').lines.join('\n')).not.toMatch(/upgraded/);
+    run.updateCapture({ ...emptyCaptureStats(), packets: 20, upgradedFlows: 3 }, T0 + 2);
+    run.advanceTo(T0 + 3);
+    expect(panel('health').lines.join('\n')).toMatch(/upgraded\s+3\b/);
+  });
+
   it.each([[80, 24], [200, 60]])('at %ix%i Tab visits the panels in reading order, Shift-Tab the other way', (columns, rows) => {
     const { dashboard } = setup(columns, rows);
     const slots = computeLayout(columns, rows).slots;

@@ -69,6 +69,8 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
   if ((s?.h2Flows ?? 0) > 0) {
     items.push(['HTTP/2 conns', count(s?.h2Flows), false], ['h2 unknown', count(s?.h2UnknownFields), false], ['h2 hdr errs', count(s?.h2HeaderErrors), false]);
   }
+  // Connections switched to a protocol not read (WebSocket): shown once there are some, like TLS.
+  if ((s?.upgradedFlows ?? 0) > 0) items.push(['upgraded', count(s?.upgradedFlows), false]);
   const notified = ctx.run.notifications?.stats;
   if (notified !== undefined) {
     items.push(['notified', count(notified.sent), false], ['notify fails', count(notified.failed + notified.dropped), notified.failed + notified.dropped > 0]);

@@ -21,6 +21,12 @@ export class ByteBudget {
     return true;
   }
 
+  /** Counts a refusal its holder decided (its own cap was reached): dropped and counted alike. */
+  refuse(): false {
+    this.refused++;
+    return false;
+  }
+
   give(bytes: number): void {
     this.used -= bytes;
   }

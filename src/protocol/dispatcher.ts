@@ -2,7 +2,9 @@
  * The per-connection dispatcher: it receives both directions' bytes from reassembly, asks each
  * protocol in turn whether the first bytes are its own, opens the session of the first that
  * says yes, and from then on hands every byte straight to it. A stream nested inside a session
- * (TLS plaintext) is dispatched the same way, by a dispatcher of its own.
+ * (TLS plaintext, the bytes after an HTTP/1 Upgrade or CONNECT) is dispatched the same way, by a
+ * dispatcher of its own; one announced by name (ALPN, the Upgrade's protocol) goes at once to
+ * the protocol that lists the name (see NestedKind for the rest).
  *
  * Tolerance, written down: a connection joined mid-way (bytes lost before the first ones seen)
  * is probed segment by segment, and bytes no protocol recognises are dropped until one does,
@@ -10,12 +12,18 @@
  * at most MAX_PROBE_BYTES of them, past which it counts as a no.
  */
 import type { CaptureStats, HttpEvent } from '../types';
-import type { Endpoints, EventEmitter, FlowContext, NestedFlow, TlsEmitter } from './flowContext';
+import { NestedKind, type Endpoints, type EventEmitter, type FlowContext, type NestedFlow, type NestedOptions, type TlsEmitter } from './flowContext';
 import { Probe, type Protocol, type ProtocolSession } from './protocol';
 import type { StreamReceiver } from './streamReceiver';
 
 /** Bytes a direction may hold while a probe asks for more (an HTTP/2 preface is 24). */
 export const MAX_PROBE_BYTES = 64;
+
+/**
+ * Streams nested in streams, at most (TLS in a CONNECT tunnel in TLS is 3): deeper ones are
+ * given up, counted as non-HTTP, since each level costs a session and a call on every byte.
+ */
+export const MAX_NESTING_DEPTH = 6;
 
 /** Receives and forgets (a connection no protocol could take). */
 const NOWHERE: StreamReceiver = { push: () => undefined, gap: () => undefined };
@@ -62,8 +70,11 @@ class DispatchDirection implements StreamReceiver {
   }
 }
 
+/** What a stream nested without options is: TLS plaintext. */
+const TLS_PLAINTEXT: NestedOptions = { kind: NestedKind.TlsPlaintext };
+
 /** Chooses and feeds one connection's protocol session. */
-export class FlowDispatcher implements FlowContext {
+export class FlowDispatcher implements FlowContext, NestedFlow {
   readonly a: StreamReceiver;
   readonly b: StreamReceiver;
   emit: EventEmitter;
@@ -75,10 +86,12 @@ export class FlowDispatcher implements FlowContext {
   private dead = false;
   /** Transactions emitted through this dispatcher. */
   transactions = 0;
+  /** Its session adopted the upgrade request it was offered (a nested stream after an Upgrade). */
+  adoptedUpgradedRequest = false;
 
   /**
-   * `alpn`: for a nested stream, the name its outer session announced it with ('' when none):
-   * a protocol that lists it is chosen without a probe.
+   * `candidates`: the protocols tried, in order (a nested stream's are not a connection's);
+   * `depth`: how many streams this one is nested in.
    */
   constructor(
     /** Owned by the flow: the same object across reuse. */
@@ -87,8 +100,8 @@ export class FlowDispatcher implements FlowContext {
     private readonly protocols: ProtocolSet,
     emit: EventEmitter,
     readonly emitTls: TlsEmitter,
-    private readonly nested = false,
-    private alpn = '',
+    private readonly candidates: readonly Protocol[] = protocols.outer,
+    private readonly depth = 0,
   ) {
     this.dirA = new DispatchDirection(this, true);
     this.dirB = new DispatchDirection(this, false);
@@ -98,11 +111,6 @@ export class FlowDispatcher implements FlowContext {
       this.transactions++;
       emit(event);
     };
-  }
-
-  /** The protocols tried here. */
-  private get candidates(): readonly Protocol[] {
-    return this.nested ? this.protocols.nested : this.protocols.outer;
   }
 
   /** Request time of the oldest transaction not yet emitted, or Infinity. */
@@ -119,13 +127,37 @@ export class FlowDispatcher implements FlowContext {
     return alpn === '' || this.protocols.nested.some((protocol) => protocol.alpn.includes(alpn));
   }
 
-  openNested(alpn: string): NestedFlow {
+  openNested(name: string, options: NestedOptions = TLS_PLAINTEXT): NestedFlow {
     const emit = this.emit;
-    const nested = new FlowDispatcher(this.endpoints, this.stats, this.protocols, (event) => {
-      event.https = true;
-      emit(event);
-    }, this.emitTls, true, alpn);
+    const kind = options.kind;
+    const tunnel = kind === NestedKind.Tunnel;
+    // Its transactions go out through this dispatcher's emit: one nested in TLS plaintext at any
+    // depth (an Upgrade, a tunnel inside it) is marked https on its way through the plaintext's.
+    const nestedEmit: EventEmitter = kind === NestedKind.TlsPlaintext ? (event) => { event.https = true; emit(event); } : emit;
+    const candidates = tunnel ? this.protocols.outer : this.protocols.nested;
+    const depth = this.depth + 1;
+    const nested = new FlowDispatcher(this.endpoints, this.stats, this.protocols, nestedEmit, this.emitTls, candidates, depth);
+    if (depth > MAX_NESTING_DEPTH) {
+      nested.giveUp(true);
+      return nested;
+    }
+    const named = name === '' || tunnel ? undefined : candidates.find((protocol) => protocol.alpn.includes(name));
+    if (named !== undefined) nested.startNamed(named, options.upgradedRequest);
+    else if (kind === NestedKind.Upgrade) {
+      // A protocol nothing here reads (WebSocket): its bytes are neither HTTP/1 nor unknown, only skipped.
+      this.stats.upgradedFlows++;
+      nested.giveUp(false);
+    }
     return nested;
+  }
+
+  /** Opens `protocol`'s session at once (a nested stream announced by name), offering it `upgradedRequest`. */
+  private startNamed(protocol: Protocol, upgradedRequest: HttpEvent | undefined): void {
+    this.start(protocol, 0);
+    const session = this.session;
+    if (upgradedRequest !== undefined && session !== null && session.adoptUpgradedRequest !== undefined) {
+      this.adoptedUpgradedRequest = session.adoptUpgradedRequest(upgradedRequest);
+    }
   }
 
   /** Bytes of a direction no session has been chosen for yet. */
@@ -165,12 +197,7 @@ export class FlowDispatcher implements FlowContext {
    * (and there is room to hold them); null when none takes them. `final`: no more bytes will come.
    */
   private choose(buf: Buffer, start: number, end: number, midStream: boolean, final: boolean): Protocol | 'wait' | null {
-    const candidates = this.candidates;
-    if (this.alpn !== '') {
-      const named = candidates.find((protocol) => protocol.alpn.includes(this.alpn));
-      if (named !== undefined) return named;
-    }
-    for (const protocol of candidates) {
+    for (const protocol of this.candidates) {
       const answer = protocol.probe(buf, start, end, midStream);
       if (answer === Probe.Yes) return protocol;
       if (answer === Probe.NeedMore && !final && end - start < MAX_PROBE_BYTES) return 'wait';
@@ -252,6 +279,7 @@ export class FlowDispatcher implements FlowContext {
     this.protocol = null;
     this.dead = false;
     this.transactions = 0;
+    this.adoptedUpgradedRequest = false;
     this.dirA.reset();
     this.dirB.reset();
   }

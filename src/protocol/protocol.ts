@@ -4,6 +4,7 @@
  * for a connection it takes. No protocol detects or hosts another; a nested stream goes back
  * through the dispatcher (FlowContext.openNested).
  */
+import type { HttpEvent } from '../types';
 import type { FlowContext } from './flowContext';
 import type { StreamReceiver } from './streamReceiver';
 
@@ -26,6 +27,16 @@ export interface ProtocolSession {
   close(ts: number): void;
   /** Request time of the oldest transaction not yet emitted, or Infinity. */
   readonly oldestPendingTs: number;
+  /**
+   * A session opened for the bytes after an HTTP/1 Upgrade is offered the request that asked
+   * for it (`event`: as HTTP/1 would emit it, status 101, latency to the 101), once, right after
+   * open() and before any byte. True: the session adopts it as its own first transaction (h2c:
+   * stream 1, whose response comes in HTTP/2; RFC 7540 §3.2) and emits it itself, through its
+   * context, with the real response (and counts it in `stats.events`, as any it emits); HTTP/1
+   * then does not emit it, nor keeps it: the event is the session's to change. False or absent:
+   * HTTP/1 emits it as it is.
+   */
+  adoptUpgradedRequest?(event: HttpEvent): boolean;
 }
 
 /** A protocol the dispatcher can choose. */

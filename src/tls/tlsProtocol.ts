@@ -4,7 +4,7 @@
  * ends, and hands the plaintext back to the dispatcher as a nested stream.
  */
 import type { ByteBudget } from '../protocol/byteBudget';
-import type { FlowContext, NestedFlow } from '../protocol/flowContext';
+import { NestedKind, type FlowContext, type NestedFlow } from '../protocol/flowContext';
 import { Probe, type Protocol, type ProtocolSession } from '../protocol/protocol';
 import type { StreamReceiver } from '../protocol/streamReceiver';
 import type { KeyLog } from './keyLog';
@@ -56,7 +56,7 @@ class TlsFlowSession implements ProtocolSession, SessionOwner {
   }
 
   plaintextReceivers(alpn: string): [StreamReceiver, StreamReceiver] {
-    this.nested ??= this.context.openNested(alpn);
+    this.nested ??= this.context.openNested(alpn, { kind: NestedKind.TlsPlaintext });
     return [this.nested.a, this.nested.b];
   }
 

@@ -1,13 +1,17 @@
 /**
  * One TCP connection seen as HTTP/1.x: two message parsers (one per direction) and the pairing
  * of requests with responses, in order, into HttpEvents. The side that sends a request line is
- * the client, whichever side opened the connection.
+ * the client, whichever side opened the connection. A `101` to an Upgrade, or a 2xx to a
+ * CONNECT, switches the connection: what follows goes to a stream nested in it, opened through
+ * the dispatcher (protocolSwitch.ts).
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import type { FlowContext } from '../../protocol/flowContext';
+import { NestedKind, type FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
+import type { HttpEvent } from '../../types';
 import type { HeadParser, MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
+import { ProtocolSwitch } from './protocolSwitch';
 import { hostWithoutPort, sectionOf } from '../uri';
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
@@ -21,6 +25,8 @@ interface PendingRequest {
   forwardedFor: string;
   requestHeaders: string;
   responseHeaders: string;
+  /** The protocol its Upgrade header asks for, lower-cased; '' when none. */
+  upgradeProtocol: string;
   ts: number;
   reqBytes: number;
   status: number | null;
@@ -75,6 +81,12 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   private responseIsInformational = false;
   private countedNotHttp = false;
   private readonly plan: BodyPlan = { framing: Framing.Length, length: 0 };
+  /**
+   * The request (an Upgrade, a CONNECT) whose answer decides whether the connection switches
+   * protocols: the client's bytes after it are held until then.
+   */
+  private switchRequest: PendingRequest | null = null;
+  private readonly protocolSwitch: ProtocolSwitch;
 
   constructor(
     /** The connection it reads (sessions are reused: attach() changes it). */
@@ -87,6 +99,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     this.parserB = new MessageParser(this, limits, heads);
     this.a = this.parserA;
     this.b = this.parserB;
+    this.protocolSwitch = new ProtocolSwitch(limits.headBuffers, limits.maxHeadBytes);
   }
 
   /** Back to a new connection's state, reading `context`'s connection (sessions are reused). */
@@ -97,6 +110,8 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     this.responseFor = null;
     this.responseIsInformational = false;
     this.countedNotHttp = false;
+    this.switchRequest = null;
+    this.protocolSwitch.reset();
     this.parserA.reset();
     this.parserB.reset();
   }
@@ -108,7 +123,9 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   }
 
   finish(fromA: boolean, ts: number): void {
+    // The parser first: a request its end completes may start holding this direction.
     (fromA ? this.parserA : this.parserB).finish(ts);
+    this.protocolSwitch.finish(fromA, ts);
   }
 
   /** Requests not yet answered. */
@@ -116,15 +133,20 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     return this.pending.length;
   }
 
-  /** Request time of the oldest transaction not yet emitted, or Infinity. */
+  /** Request time of the oldest transaction not yet emitted (here, or in the stream it switched to), or Infinity. */
   get oldestPendingTs(): number {
-    return this.pending.length > 0 ? this.pending[0].ts : Infinity;
+    return Math.min(this.pending.length > 0 ? this.pending[0].ts : Infinity, this.protocolSwitch.oldestPendingTs);
   }
 
-  /** The connection is over: finish bodies that end at the close, emit what waits unanswered. */
+  /**
+   * The connection is over: finish bodies that end at the close, end the stream it switched to,
+   * emit what waits unanswered. Client bytes held for an answer that never came are dropped.
+   */
   close(ts: number): void {
     this.parserA.finish(ts);
     this.parserB.finish(ts);
+    this.protocolSwitch.close(ts);
+    this.switchRequest = null;
     while (this.pending.length > 0) {
       const request = this.takeFirst();
       if (request.status === null) this.context.stats.unanswered++;
@@ -158,7 +180,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
       return this.onRequestHead(other, head, ts);
     }
     if (other.role === Role.Unknown) other.role = Role.Client;
-    return this.onResponseHead(head, ts);
+    return this.onResponseHead(other, head, ts);
   }
 
   private onRequestHead(server: MessageParser, head: MessageHead, ts: number): BodyPlan {
@@ -173,12 +195,13 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     }
     const request: PendingRequest = {
       method: head.method, uri: head.uri, host: head.host, ua: head.ua, version: head.version, uriTruncated: head.uriTruncated,
-      forwardedFor: head.forwardedFor, requestHeaders: head.kept, responseHeaders: '', ts, reqBytes: 0, status: null, responseTs: -1, emitted: false,
-      cost: admitted ? cost : 0,
+      forwardedFor: head.forwardedFor, requestHeaders: head.kept, responseHeaders: '', upgradeProtocol: head.upgradeProtocol,
+      ts, reqBytes: 0, status: null, responseTs: -1, emitted: false, cost: admitted ? cost : 0,
     };
     if (admitted) {
       this.pending.push(request);
       this.requestInBody = request;
+      if (head.upgradeProtocol !== '' || head.method === 'CONNECT') this.switchRequest = request;
     } else {
       // The budget is spent by other connections: this request cannot wait for its response.
       this.context.stats.pipelineDrops++;
@@ -200,7 +223,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     return this.plan;
   }
 
-  private onResponseHead(head: MessageHead, ts: number): BodyPlan {
+  private onResponseHead(client: MessageParser, head: MessageHead, ts: number): BodyPlan {
     const request = this.pending.find((r) => r.status === null) ?? null;
     const status = head.status;
     this.responseFor = request;
@@ -214,14 +237,41 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     request.responseTs = ts;
     request.responseHeaders = head.kept;
     const method = request.method;
-    if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
-      // The connection now carries another protocol: nothing more to parse either way.
-      this.parserA.stop(true);
-      this.parserB.stop(true);
-      this.completeResponse(request, 0);
-      return TUNNEL;
+    if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) return this.switchProtocols(client, request, head);
+    if (request === this.switchRequest) {
+      // Refused: the client's bytes held since are HTTP/1 again. Read before this response's
+      // plan is made, since reading them may make a plan of their own (one object).
+      this.switchRequest = null;
+      this.protocolSwitch.refuse(client);
     }
     return this.responseBodyPlan(head, method);
+  }
+
+  /**
+   * `request` was answered by a 101 (Upgrade) or a CONNECT's 2xx: every byte after this head,
+   * and after the request on the client's side, belongs to a stream nested in the connection.
+   * The request goes out with this status, unless the nested session adopts it (h2c's stream 1).
+   */
+  private switchProtocols(client: MessageParser, request: PendingRequest, head: MessageHead): BodyPlan {
+    const upgrade = head.status === 101;
+    // The protocol the server names; the one asked for when it names none.
+    const name = upgrade ? (head.upgradeProtocol === '' ? request.upgradeProtocol : head.upgradeProtocol) : '';
+    const event = this.eventOf(request, 0);
+    const nested = this.context.openNested(name, upgrade ? { kind: NestedKind.Upgrade, upgradedRequest: event } : { kind: NestedKind.Tunnel });
+    this.removePending(request);
+    request.emitted = true;
+    if (!nested.adoptedUpgradedRequest) this.emitEvent(event);
+    // Its head ends no message of its own (the server's parser reports its end next).
+    this.responseFor = null;
+    this.protocolSwitch.switchTo(nested);
+    if (this.requestInBody === request) {
+      // The client is still sending the request: its bytes go to the nested stream once it ends.
+      this.switchRequest = request;
+    } else {
+      this.switchRequest = null;
+      if (!client.isTunnel) client.stop(true);
+    }
+    return TUNNEL;
   }
 
   private responseBodyPlan(head: MessageHead, method: string): BodyPlan {
@@ -242,8 +292,16 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
 
   onMessageEnd(parser: MessageParser, bodyBytes: number, _ts: number): void {
     if (parser.role === Role.Client) {
-      if (this.requestInBody !== null) this.requestInBody.reqBytes = bodyBytes;
+      const request = this.requestInBody;
+      if (request !== null) request.reqBytes = bodyBytes;
       this.requestInBody = null;
+      if (request !== null && request === this.switchRequest) {
+        // What the client sends next is the new protocol's, or HTTP/1 again: the answer (or,
+        // switched already, the nested stream) decides, not this parser.
+        parser.stop(true);
+        if (this.protocolSwitch.nested === null) this.protocolSwitch.hold(parser === this.parserA);
+        else this.switchRequest = null;
+      }
       return;
     }
     if (this.responseIsInformational) return;
@@ -253,12 +311,17 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   }
 
   private completeResponse(request: PendingRequest, bodyBytes: number): void {
+    this.removePending(request);
+    this.emitRequest(request, bodyBytes);
+  }
+
+  /** Takes `request` out of the waiting ones, giving its cost back. */
+  private removePending(request: PendingRequest): void {
     const index = this.pending.indexOf(request);
     if (index >= 0) {
       this.pending.splice(index, 1);
       this.limits.pendingRequests.give(request.cost);
     }
-    this.emitRequest(request, bodyBytes);
   }
 
   /**
@@ -278,16 +341,33 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     this.context.stats.parseErrors++;
   }
 
+  onTunnelBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void {
+    this.protocolSwitch.push(parser === this.parserA, buf, start, end, ts);
+  }
+
+  onTunnelGap(parser: MessageParser, ts: number, missing: number): void {
+    this.protocolSwitch.gap(parser === this.parserA, ts, missing);
+  }
+
   private emitRequest(request: PendingRequest, respBytes: number): void {
     if (request.emitted) return;
     request.emitted = true;
+    this.emitEvent(this.eventOf(request, respBytes));
+  }
+
+  private emitEvent(event: HttpEvent): void {
+    this.context.stats.events++;
+    this.context.emit(event);
+  }
+
+  /** The transaction of `request`, answered with `respBytes` of body. */
+  private eventOf(request: PendingRequest, respBytes: number): HttpEvent {
     const clientIsA = this.parserA.role === Role.Client;
     const e = this.context.endpoints;
     const server = clientIsA ? e.addrB : e.addrA;
     const host = request.host === '' ? server : hostWithoutPort(request.host);
     const peer = clientIsA ? e.addrA : e.addrB;
-    this.context.stats.events++;
-    this.context.emit({
+    return {
       ts: request.ts,
       src: peer,
       sport: clientIsA ? e.portA : e.portB,
@@ -308,6 +388,6 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
       uriTruncated: request.uriTruncated,
       requestHeaders: request.requestHeaders,
       responseHeaders: request.responseHeaders,
-    });
+    };
   }
 }

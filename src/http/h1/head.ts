@@ -19,12 +19,17 @@ export interface MessageHead extends StartLine, HeaderFields {
   close: boolean;
   /** Connection: upgrade with an Upgrade header. */
   upgrade: boolean;
+  /** The first protocol an Upgrade header names, lower-cased (`websocket`, `h2c`); '' when none. */
+  upgradeProtocol: string;
 }
 
 export const CONTENT_LENGTH_ABSENT = -1;
 export const CONTENT_LENGTH_INVALID = -2;
 
 const COLON = 0x3a;
+
+/** Longest protocol name read from an Upgrade header (the names registered are a few characters). */
+const MAX_UPGRADE_NAME = 64;
 
 // Largest Content-Length taken at face value; beyond it the value is treated as invalid.
 const MAX_CONTENT_LENGTH = 2 ** 50;
@@ -33,7 +38,7 @@ const MAX_CONTENT_LENGTH = 2 ** 50;
 export function emptyHead(): MessageHead {
   return {
     isRequest: true, method: '', uri: '', version: '', status: 0, host: '', ua: '',
-    contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false,
+    contentLength: CONTENT_LENGTH_ABSENT, chunked: false, close: false, upgrade: false, upgradeProtocol: '',
     uriTruncated: false, forwardedFor: '', kept: '',
   };
 }
@@ -58,6 +63,13 @@ function connectionOptions(buf: Buffer, start: number, end: number): number {
     else if (nameIs(buf, tokenStart, tokenEnd, 'upgrade')) options |= ConnectionOption.Upgrade;
   }
   return options;
+}
+
+/** The first protocol of the Upgrade list `buf[start, end)`, lower-cased and bounded; '' when none. */
+function firstUpgradeProtocol(buf: Buffer, start: number, end: number): string {
+  let stop = start;
+  while (stop < end && stop - start < MAX_UPGRADE_NAME && buf[stop] !== 0x2c && buf[stop] !== SP && buf[stop] !== HT) stop++;
+  return buf.toString('latin1', start, stop).toLowerCase();
 }
 
 /** Is the last coding of a Transfer-Encoding list `chunked`? */
@@ -133,6 +145,7 @@ export class HeadParser {
     head.chunked = false;
     head.close = false;
     head.upgrade = false;
+    head.upgradeProtocol = '';
     head.uriTruncated = false;
     head.forwardedFor = '';
     head.kept = '';
@@ -195,6 +208,7 @@ export class HeadParser {
         }
         case Framing.Upgrade:
           upgradeHeader = true;
+          if (head.upgradeProtocol === '') head.upgradeProtocol = firstUpgradeProtocol(buf, valueStart, stop);
           break;
       }
       cursor = next;

@@ -35,6 +35,10 @@ export interface ParserOwner {
   onRawResponseStart(parser: MessageParser, ts: number): void;
   /** Bytes that do not parse in a stream that was HTTP; the parser resyncs. */
   onParseError(parser: MessageParser): void;
+  /** Bytes after the direction stopped carrying HTTP (a tunnel: after an Upgrade or CONNECT), in order. */
+  onTunnelBytes(parser: MessageParser, buf: Buffer, start: number, end: number, ts: number): void;
+  /** Bytes lost in a tunnel (`missing` < 0: unknown how many). */
+  onTunnelGap(parser: MessageParser, ts: number, missing: number): void;
 }
 
 /** Bounds on what one parser holds (and on what its heads keep). */
@@ -150,6 +154,9 @@ export class MessageParser {
           pos = this.onResync(buf, pos, end, ts);
           break;
         case State.Tunnel:
+          // Not HTTP/1 any more: the connection knows who reads it.
+          this.owner.onTunnelBytes(this, buf, pos, end, ts);
+          return;
         case State.Dead:
           return;
       }
@@ -166,7 +173,11 @@ export class MessageParser {
 
   /** Bytes were lost before the next push (`missing` < 0: unknown how many). */
   gap(ts: number, missing: number): void {
-    if (this.state === State.Dead || this.state === State.Tunnel) return;
+    if (this.state === State.Tunnel) {
+      this.owner.onTunnelGap(this, ts, missing);
+      return;
+    }
+    if (this.state === State.Dead) return;
     if (this.state === State.UntilClose && missing >= 0) {
       this.bodyBytes += missing;
       return;
@@ -177,17 +188,27 @@ export class MessageParser {
       this.bodyBytes += missing;
       return;
     }
+    // Of the bytes lost, those after the message the hole ends (-1: unknown).
+    let after = -1;
     if (this.state === State.Body || this.state === State.ChunkData || this.state === State.ChunkSize
         || this.state === State.ChunkDataEnd || this.state === State.Trailers) {
       // The hole takes the rest of the message with it: end it here (with the rest of a body of
       // known size; a chunked body's later chunks are not known) and look for the next one.
-      if (this.state === State.Body || this.state === State.ChunkData) this.bodyBytes += this.remaining;
+      if (this.state === State.Body || this.state === State.ChunkData) {
+        this.bodyBytes += this.remaining;
+        if (missing >= 0 && this.state === State.Body) after = missing - this.remaining;
+      }
       this.endMessage(ts);
     } else if (this.state === State.Head && this.headLen > 0) {
       this.salvageHead(ts);
     } else if (this.state !== State.Start && this.state !== State.Resync && this.sawHttp) {
       // A head or chunk line lost its middle: what was read of it is useless.
       this.headLen = 0;
+    }
+    if ((this.state as State) === State.Tunnel) {
+      // The message the hole ended switched the connection: the rest of the hole is the tunnel's.
+      this.owner.onTunnelGap(this, ts, after);
+      return;
     }
     this.state = State.Resync;
   }
@@ -201,10 +222,21 @@ export class MessageParser {
     this.state = State.Dead;
   }
 
-  /** Stops parsing this direction (the connection became a tunnel, or is not HTTP). */
+  /** Stops parsing this direction: a tunnel's bytes go on to the owner (onTunnelBytes), a dead one's nowhere (not HTTP). */
   stop(tunnel: boolean): void {
     this.state = tunnel ? State.Tunnel : State.Dead;
     this.releaseHeadBuffer(0);
+  }
+
+  /** Parses again from a message start, after a tunnel that did not happen (the switch was refused). */
+  resume(): void {
+    this.state = State.Start;
+    this.headLen = 0;
+  }
+
+  /** Has this direction stopped parsing as a tunnel? */
+  get isTunnel(): boolean {
+    return this.state === State.Tunnel;
   }
 
   /** Lets go of the head buffer if it is larger than `keep` bytes, giving its bytes back to the budget. */
@@ -366,7 +398,7 @@ export class MessageParser {
     this.bodyBytes = 0;
     const plan = this.owner.onHead(this, head, this.headTs);
     if ((this.state as State) === State.Dead || (this.state as State) === State.Tunnel) return;
-    if (truncated) {
+    if (truncated && plan.framing !== Framing.Tunnel) {
       // The body's size as declared, when the cut left it readable: the best guess there is.
       this.bodyBytes = plan.framing === Framing.Length ? plan.length : 0;
       this.endMessage(ts);

@@ -61,6 +61,8 @@ interface Stream {
   grpc: { method: string; status: number | null; message: string; requestMessages: GrpcMessageCounter; responseMessages: GrpcMessageCounter } | null;
   /** What it holds, charged to the shared budget of waiting requests. */
   cost: number;
+  /** The HTTP/1 request that asked for an h2c upgrade (stream 1), as HTTP/1 made it. */
+  upgraded: HttpEvent | null;
 }
 
 /** A waiting stream's record and strings (two bytes a character at worst). */
@@ -269,6 +271,7 @@ export class Http2Connection implements ProtocolSession {
         requestMessages: new GrpcMessageCounter(), responseMessages: new GrpcMessageCounter(),
       } : null,
       cost: admitted ? cost : 0,
+      upgraded: null,
     };
     if (!admitted) {
       // The budget is spent by other connections: this request cannot wait for its response.
@@ -283,6 +286,21 @@ export class Http2Connection implements ProtocolSession {
       this.emit(previous);
     }
     this.streams.set(streamId, stream);
+  }
+
+  /**
+   * The HTTP/1 request of an h2c upgrade (RFC 7540 §3.2): it is stream 1, half-closed by the
+   * client, and its response comes in HTTP/2. Its sender is the client.
+   */
+  adoptUpgradedRequest(event: HttpEvent): boolean {
+    const e = this.context.endpoints;
+    this.setClient(event.src === e.addrA && event.sport === e.portA);
+    this.streams.set(1, {
+      id: 1, method: event.method, uri: event.uri, uriTruncated: event.uriTruncated, host: event.host, ua: event.ua, forwardedFor: '',
+      requestHeaders: event.requestHeaders, responseHeaders: '', ts: event.ts, reqBytes: event.reqBytes, respBytes: 0, status: null,
+      responseTs: -1, grpc: null, cost: 0, upgraded: event,
+    });
+    return true;
   }
 
   private giveUpOldest(): void {
@@ -347,6 +365,10 @@ export class Http2Connection implements ProtocolSession {
     stream.cost = 0;
     const stats = this.context.stats;
     if (stream.responseTs < 0) stats.unanswered++;
+    if (stream.upgraded !== null) {
+      this.emitUpgraded(stream, stream.upgraded);
+      return;
+    }
     const clientIsA = this.clientIsA !== false;
     const e = this.context.endpoints;
     const server = clientIsA ? e.addrB : e.addrA;
@@ -386,6 +408,17 @@ export class Http2Connection implements ProtocolSession {
       event.grpcRequestMessages = grpc.requestMessages.messages;
       event.grpcResponseMessages = grpc.responseMessages.messages;
     }
+    this.context.emit(event);
+  }
+
+  /** The upgrade request, as HTTP/1 made it, with its answer from stream 1. */
+  private emitUpgraded(stream: Stream, event: HttpEvent): void {
+    this.context.stats.events++;
+    event.status = stream.status;
+    event.respBytes = stream.respBytes;
+    event.latencyMs = stream.responseTs >= 0 ? Math.max(0, Math.round((stream.responseTs - stream.ts) * 1e6) / 1e3) : null;
+    event.responseHeaders = stream.responseHeaders;
+    event.streamId = 1;
     this.context.emit(event);
   }
 }
