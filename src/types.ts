@@ -37,6 +37,18 @@ export interface HttpEvent {
   node?: string;
   /** Decrypted from TLS with a key log (`--keylog`). */
   https?: boolean;
+  /** HTTP/2: the stream the transaction was carried on. */
+  streamId?: number;
+  /** gRPC: the method called, `pkg.Service/Method`. */
+  grpcMethod?: string;
+  /** gRPC: the `grpc-status` of the answer, null when none was seen. */
+  grpcStatus?: number | null;
+  /** gRPC: the `grpc-message` of the answer. */
+  grpcMessage?: string;
+  /** gRPC: length-prefixed messages sent by the client. */
+  grpcRequestMessages?: number;
+  /** gRPC: length-prefixed messages sent by the server. */
+  grpcResponseMessages?: number;
 }
 
 /** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/session.ts). */

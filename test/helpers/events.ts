@@ -9,3 +9,12 @@ export function httpEvent(ts: number, fields: Partial<HttpEvent> = {}): HttpEven
     uriTruncated: false, requestHeaders: '', responseHeaders: '', ...fields,
   };
 }
+
+/**
+ * Whether a transaction's field says "unknown" instead of giving a value: what an HTTP/2 parser
+ * shows for a header it cannot decode after joining a connection mid-way (an HPACK entry it never
+ * saw). The HttpEvent contract for it is not settled (src/types.ts will say): adapt it here only.
+ */
+export function isUnknown(value: string | number | null | undefined): boolean {
+  return value === null || value === undefined || value === '?' || value === '<unknown>';
+}
