@@ -113,7 +113,8 @@ async function recordNginx(scenario: string, description: string, options: Nginx
   const accessLog = nginx.accessLog().map((line): AccessLogEntry => {
     const connection = relay.indexOf(line.remotePort);
     return {
-      method: line.method, path: line.uri, status: line.status, protocol: line.http2, connection, ordinal: line.connectionRequests, responseBytes: line.bodyBytesSent,
+      // 499 is nginx's word for "the client went away before the answer": nothing was answered on the wire.
+      method: line.method, path: line.uri, status: line.status === 499 ? null : line.status, protocol: line.http2, connection, ordinal: line.connectionRequests, responseBytes: line.bodyBytesSent,
       ...(tls ? {} : { streamId: opened[connection]?.[line.connectionRequests - 1] }),
     };
   });
