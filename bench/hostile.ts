@@ -12,6 +12,7 @@ import type { Endpoint } from '../src/capture/sources/demo/frames';
 import { TcpConversation } from '../src/capture/sources/demo/tcpConversation';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { clientHello, handshakeRecords } from '../src/capture/sources/demo/tlsBuilders';
+import { FrameType, H2Side, PREFACE, frame, settings } from '../test/helpers/h2Frames';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench-out');
@@ -104,6 +105,35 @@ const FLOODS: Flood[] = [
           serverName: `${'n'.repeat(2800)}${c}.example`, alpn: ['h2', 'http/1.1'], versions: [0x0304, 0x0303], cipherSuites: [0x1301, 0xc02f], random: HELLO_RANDOM,
         }), 16384);
         send(connect(emit, client(c)), c % 2 === 0 ? hello : hello.subarray(0, 1400));
+      }
+    },
+  },
+  {
+    name: 'hostile-h2-streams',
+    what: '2,000 h2c connections never closed, each opening 300 streams never answered, every request with a distinct 1 KB path, authority and user agent',
+    write(emit) {
+      const junk = 'j'.repeat(1000);
+      for (let c = 0; c < 2000; c++) {
+        const tcp = connect(emit, client(c));
+        const h2 = new H2Side();
+        const requests: Buffer[] = [Buffer.concat([PREFACE, settings()])];
+        for (let r = 0; r < 300; r++) {
+          const tag = `${c}.${r}`;
+          requests.push(h2.headers(1 + 2 * r, [[':method', 'GET'], [':scheme', 'http'], [':path', `/${junk}${tag}`], [':authority', `${junk}${tag}`], ['user-agent', `${junk}${tag}`]], { end: true }));
+        }
+        send(tcp, Buffer.concat(requests));
+      }
+    },
+  },
+  {
+    name: 'hostile-h2-blocks',
+    what: '20,000 h2c connections never closed, each a header block that never ends: a HEADERS frame and 60 KB of CONTINUATION frames without END_HEADERS',
+    write(emit) {
+      const fragment = Buffer.alloc(4000, 0x41);
+      for (let c = 0; c < 20_000; c++) {
+        const frames: Buffer[] = [PREFACE, settings(), frame(FrameType.Headers, 0, 1, fragment)];
+        for (let k = 0; k < 15; k++) frames.push(frame(FrameType.Continuation, 0, 1, fragment));
+        send(connect(emit, client(c)), Buffer.concat(frames));
       }
     },
   },

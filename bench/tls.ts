@@ -14,7 +14,8 @@ import * as path from 'path';
 import { PcapWriter } from '../test/fixtures/pcapWriter';
 import { Conversation, request, response } from '../test/helpers/conversation';
 import { clientHello, record, serverHello } from '../src/capture/sources/demo/tlsBuilders';
-import { recordTls, recordingFrames, selfSignedCertificate } from '../test/helpers/tlsTranscript';
+import { recordingFrames } from '../test/helpers/relay';
+import { recordTls, selfSignedCertificate } from '../test/helpers/tlsTranscript';
 
 const ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 const OUT = path.join(ROOT, 'bench-out');

@@ -14,7 +14,8 @@ import { repoRoot } from './helpers/corpus';
 import { tempDir, writePcap } from './helpers/conversation';
 import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';
-import { recordTls, recordingFrames, selfSignedCertificate } from './helpers/tlsTranscript';
+import { recordingFrames } from './helpers/relay';
+import { recordTls, selfSignedCertificate } from './helpers/tlsTranscript';
 
 const ROOT = repoRoot();
 const credentials = selfSignedCertificate();

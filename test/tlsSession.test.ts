@@ -16,7 +16,8 @@ import { FileKeyLog, KeyLog } from '../src/tls/keyLog';
 import { canDecrypt, cipherSuiteName } from '../src/tls/decrypt';
 import type { HttpEvent } from '../src/types';
 import { runFrames, tempDir } from './helpers/conversation';
-import { recordTls, recordingFrames, selfSignedCertificate, type RecordOptions, type Recording } from './helpers/tlsTranscript';
+import { recordingFrames } from './helpers/relay';
+import { recordTls, selfSignedCertificate, type RecordOptions, type Recording } from './helpers/tlsTranscript';
 
 const credentials = selfSignedCertificate();
 const REQUESTS = [{ method: 'GET', path: '/a' }, { method: 'GET', path: '/missing' }, { method: 'POST', path: '/orders' }];

@@ -1,8 +1,8 @@
 /**
  * Real TLS conversations for tests: a Node HTTPS server and client on 127.0.0.1 talk through a
- * relay that records each side's bytes in order; the client's key log lines are kept. The
- * recording becomes frames with the Conversation builder, so a test has a capture of real TLS
- * whose requests are known from the client side.
+ * relay that records each side's bytes in order (./relay); the client's key log lines are kept.
+ * The recording becomes frames with `recordingFrames`, so a test has a capture of real TLS whose
+ * requests are known from the client side.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -10,9 +10,8 @@ import * as https from 'https';
 import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
-import { Conversation, tempDir } from './conversation';
-import type { Side } from '../../src/capture/sources/demo/tcpConversation';
-import type { TimedFrame } from '../../src/capture/sources/demo/traffic';
+import { tempDir } from './conversation';
+import { Relay, type RecordedConnection } from './relay';
 
 /** A self-signed certificate for `localhost` made with openssl (a test-time fixture, not a file in the repository). */
 export function selfSignedCertificate(): { key: Buffer; cert: Buffer; dir: string } {
@@ -22,11 +21,6 @@ export function selfSignedCertificate(): { key: Buffer; cert: Buffer; dir: strin
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=DNS:localhost,DNS:shop.example.test,IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), dir };
-}
-
-/** One TCP connection as recorded: the bytes each side sent, in the order the relay saw them. */
-export interface RecordedConnection {
-  chunks: Array<{ side: Side; data: Buffer }>;
 }
 
 /** What a recording session produced. */
@@ -67,21 +61,8 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const serverPort = (server.address() as net.AddressInfo).port;
-  const connections: RecordedConnection[] = [];
-  const relay = net.createServer((client) => {
-    const recorded: RecordedConnection = { chunks: [] };
-    connections.push(recorded);
-    const upstream = net.connect(serverPort, '127.0.0.1');
-    client.on('data', (data) => { recorded.chunks.push({ side: 'client', data: Buffer.from(data) }); upstream.write(data); });
-    upstream.on('data', (data) => { recorded.chunks.push({ side: 'server', data: Buffer.from(data) }); client.write(data); });
-    client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  const relayPort = (relay.address() as net.AddressInfo).port;
+  const relay = await Relay.start((server.address() as net.AddressInfo).port);
+  const relayPort = relay.port;
   const keyLines: string[] = [];
   const statuses: number[] = [];
   const negotiated: Recording['negotiated'] = [];
@@ -126,23 +107,8 @@ export async function recordTls(credentials: { key: Buffer; cert: Buffer }, opti
       await new Promise((resolve) => setTimeout(resolve, 30));
     }
   } finally {
-    relay.close();
+    await relay.close();
     server.close();
   }
-  return { connections, keyLog: keyLines.join(''), statuses, negotiated };
-}
-
-/** Frames of the recorded connections, one after another: TCP handshake, the chunks (each `dt` s apart), FINs. */
-export function recordingFrames(recording: Recording, startTs = 1_700_000_000, dt = 0.002, serverPort = 443, segmentSize = 1448, firstClientPort = 50000): TimedFrame[] {
-  const frames: TimedFrame[] = [];
-  let ts = startTs;
-  recording.connections.forEach((connection, i) => {
-    const conversation = new Conversation({ addr: '10.0.0.1', port: firstClientPort + i }, { addr: '10.0.0.2', port: serverPort }, ts);
-    conversation.handshake();
-    for (const chunk of connection.chunks) conversation.send(chunk.side, chunk.data, segmentSize, dt);
-    conversation.close();
-    frames.push(...conversation.frames);
-    ts = conversation.clock + 0.01;
-  });
-  return frames;
+  return { connections: relay.connections, keyLog: keyLines.join(''), statuses, negotiated };
 }

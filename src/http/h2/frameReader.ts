@@ -11,7 +11,7 @@
  * block leaves the sender's HPACK table out of step.
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import { FRAME_HEADER_LENGTH, Flag, FrameType, Guess, PREFACE, guessFrameBoundary } from './frames';
+import { FRAME_HEADER_LENGTH, Flag, FrameType, Guess, PREFACE, findFrameBoundary, guessFrameBoundary } from './frames';
 
 /** What the reader finds, in order. Views are valid only during the call. */
 export interface FrameHandler {
@@ -138,7 +138,11 @@ export class FrameReader {
   push(buf: Buffer, start: number, end: number, ts: number): void {
     let at = start;
     if (this.state === State.Lost) {
-      if (guessFrameBoundary(buf, start, end) === Guess.No) return;
+      // A segment most often starts with a frame; else frames may start again inside it.
+      if (guessFrameBoundary(buf, start, end) === Guess.No) {
+        at = findFrameBoundary(buf, start + 1, end);
+        if (at < 0) return;
+      }
       this.state = State.FrameHeader;
     }
     while (at < end) {

@@ -107,3 +107,39 @@ export function guessFrameBoundary(buf: Buffer, start: number, end: number): Gue
   const type = buf[start + 3];
   return type === FrameType.Data || type === FrameType.Headers || type === FrameType.Settings ? Guess.Yes : Guess.No;
 }
+
+/** The payload length in a frame header at `at`. */
+function lengthAt(buf: Buffer, at: number): number {
+  return (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
+}
+
+/**
+ * Do plausible frames run from `at` to the end of the bytes given: every whole header on the
+ * way plausible, and either the last frame ending exactly at `end` or at least two frames seen
+ * before the bytes run out?
+ */
+function framesRunFrom(buf: Buffer, at: number, end: number): boolean {
+  let frames = 0;
+  while (at + FRAME_HEADER_LENGTH <= end) {
+    if (!isPlausibleFrameHeader(buf, at)) return false;
+    frames++;
+    at += FRAME_HEADER_LENGTH + lengthAt(buf, at);
+    if (at === end) return true;
+  }
+  return frames >= 2;
+}
+
+/**
+ * Where frames start again within `buf[start, end)`, bytes having been lost before them (a
+ * segment that begins inside a frame): the first offset from which plausible frames run to the
+ * end (see framesRunFrom), looked for within one maximum frame of the start; -1 when none.
+ */
+export function findFrameBoundary(buf: Buffer, start: number, end: number): number {
+  const last = Math.min(end - FRAME_HEADER_LENGTH, start + DEFAULT_MAX_FRAME_LENGTH + FRAME_HEADER_LENGTH);
+  for (let at = start; at <= last; at++) {
+    // A length of at most 16,384 starts with a zero byte: most offsets stop here.
+    if (buf[at] !== 0 || buf[at + 1] > 0x40) continue;
+    if (framesRunFrom(buf, at, end)) return at;
+  }
+  return -1;
+}

@@ -7,7 +7,7 @@
 import type { FlowContext } from '../../protocol/flowContext';
 import { Probe, type Protocol, type ProtocolSession } from '../../protocol/protocol';
 import type { HeaderOptions } from '../headers';
-import { FRAME_HEADER_LENGTH, FrameType, Guess, PREFACE, guessFrameBoundary, isPlausibleFrameHeader } from './frames';
+import { FRAME_HEADER_LENGTH, FrameType, Guess, PREFACE, findFrameBoundary, guessFrameBoundary, isPlausibleFrameHeader } from './frames';
 import { Http2Connection, type Http2Limits, type StreamNaming } from './http2Connection';
 
 /** Ended sessions kept for new connections at most. */
@@ -37,7 +37,9 @@ export class Http2Protocol implements Protocol {
   probe(buf: Buffer, start: number, end: number, midStream: boolean): Probe {
     if (midStream) {
       const guess = guessFrameBoundary(buf, start, end);
-      return guess === Guess.Yes ? Probe.Yes : guess === Guess.NeedMore ? Probe.NeedMore : Probe.No;
+      if (guess === Guess.Yes) return Probe.Yes;
+      // A segment that starts inside a frame: frames may start again further in.
+      return findFrameBoundary(buf, start + 1, end) >= 0 ? Probe.Yes : guess === Guess.NeedMore ? Probe.NeedMore : Probe.No;
     }
     const preface = prefaceAnswer(buf, start, end);
     return preface !== Probe.No ? preface : isServerPreface(buf, start, end);
