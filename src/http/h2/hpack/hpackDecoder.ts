@@ -6,6 +6,9 @@
  * - joined mid-stream, the entries the table held before the capture are unknown: a reference
  *   to one gives null (name, or name and value), counted in `unknownReferences`, never a guess;
  *   the decoder is `synchronised` again once what it has seen proves those entries are gone;
+ * - the table's maximum size is 4096 until a size update says otherwise; joined mid-stream, a
+ *   reference past what a table of 4096 bytes can hold shows the encoder went higher before the
+ *   capture, and the decoder then assumes `maxTableSize` (null for old entries, no false proof);
  * - a malformed block returns false and the table may now be out of step (a lost part of the
  *   block could have added entries), so every entry becomes unknown, as if joined anew;
  * - memory is bounded: the table by `maxTableSize` (a larger size update is malformed), a
@@ -82,7 +85,7 @@ export class HpackDecoder {
     this.maxValueLength = Math.max(0, options.maxValueLength);
     this.maxTableSize = options.maxTableSize ?? DEFAULT_MAX_TABLE_SIZE;
     const maxSize = Math.min(DEFAULT_TABLE_SIZE, this.maxTableSize);
-    this.table = new DynamicTable(maxSize, options.midStream ? maxSize : 0);
+    this.table = new DynamicTable(maxSize, options.midStream, this.maxTableSize);
   }
 
   /** Whether every dynamic-table entry is known (see dynamicTable.ts for when that is proved). */
@@ -207,7 +210,11 @@ export class HpackDecoder {
       this.foundValue = table.valueAt(i);
       return true;
     }
-    if (i - table.length >= table.possibleUnknown) return false;
+    if (i - table.length >= table.possibleUnknown) {
+      // Past every entry there could be: malformed, unless the maximum was only assumed and this
+      // shows it larger. Once the table is proved whole, malformed (§2.3.3).
+      if (table.complete || !table.widen() || i - table.length >= table.possibleUnknown) return false;
+    }
     this.unknown++;
     this.foundName = null;
     this.foundValue = null;
