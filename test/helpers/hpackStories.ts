@@ -28,12 +28,12 @@ interface StoryFile {
   cases: Array<{ seqno: number; wire: string; headers: Array<Record<string, string>> }>;
 }
 
-/** Every story of the corpus, by encoder then story number. */
-export function loadStories(): Story[] {
+/** Every story under `root` (the corpus by default), by encoder then story number. */
+export function loadStories(root = HPACK_CORPUS): Story[] {
   const stories: Story[] = [];
-  for (const encoder of fs.readdirSync(HPACK_CORPUS).sort()) {
-    const dir = path.join(HPACK_CORPUS, encoder);
-    if (!fs.statSync(dir).isDirectory()) continue;
+  for (const encoder of fs.readdirSync(root).sort()) {
+    const dir = path.join(root, encoder);
+    if (!fs.statSync(dir).isDirectory() || encoder === 'raw-data') continue;
     for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const json = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as StoryFile;
       const cases = json.cases.map((c) => ({
