@@ -316,6 +316,14 @@ describe('the decoder contract', () => {
     });
     expect(decoder.unknownReferences).toBe(3);
   });
+
+  it('forgets its table when told a block went by unseen', () => {
+    const decoder = fresh();
+    decodeFields(decoder, encodeBlock([{ literal: 'incremental', name: 'x-a', value: '1' }]));
+    decoder.forget();
+    expect(decoder.synchronised).toBe(false);
+    expect(decodeFields(decoder, encodeBlock([{ indexed: 62 }])).fields).toEqual([[null, null, 0]]);
+  });
 });
 
 describe('the test encoder', () => {
