@@ -99,7 +99,7 @@ export class HpackEncoder {
   private readonly sensitive: ReadonlySet<string>;
 
   constructor(options: HpackEncoderOptions = {}) {
-    this.table = new DynamicTable(options.maxSize ?? 4096, 0);
+    this.table = new DynamicTable(options.maxSize ?? 4096, false);
     this.huffman = options.huffman ?? false;
     this.sensitive = new Set(options.sensitive ?? []);
   }

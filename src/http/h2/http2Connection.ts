@@ -126,7 +126,7 @@ class Http2Direction implements StreamReceiver, FrameHandler {
 
   /** Frames were lost: so may HPACK insertions have been; the table is known again only from what comes next. */
   onLostPlace(): void {
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: true });
+    this.hpack.forget();
   }
 }
 

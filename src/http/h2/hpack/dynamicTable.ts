@@ -20,6 +20,11 @@
  * "the seen entries have forced the older ones out", and no weaker one follows from §4.4,
  * since any room of 32 bytes or more may still hold an unseen entry of that size.
  *
+ * The maximum size itself is an assumption until a size update tells it: 4096, the default,
+ * unless the encoder went higher before the capture. An index past every entry a table of the
+ * assumed size could hold proves it higher: the table then assumes the cap (the most any size
+ * update may set), which bounds the unknown entries again but proves nothing by filling.
+ *
  * An entry added with the name of an unknown entry has an unknown name, so its size is known
  * only from below (name length ≥ 0). Sizes here are those lower bounds: an entry is evicted
  * only when the encoder must have evicted it, and may be kept after the encoder let it go
@@ -46,11 +51,17 @@ export class DynamicTable {
   /** Entries whose name is unknown (their size is a lower bound). */
   private uncertain = 0;
   private added = 0;
+  /** Whether `currentMax` is assumed rather than seen (from the start, or in a size update). */
+  private maxAssumed: boolean;
 
-  /** `maxSize`: the maximum size in force; `unknownRoom`: its bound on unseen entries (0 when the table was seen from its start). */
-  constructor(maxSize: number, unknownRoom: number) {
+  /**
+   * `maxSize`: the maximum size in force at the start; `joined`: the table was not seen from its
+   * start (its entries and maximum are unknown); `cap`: the most a size update may set.
+   */
+  constructor(maxSize: number, joined: boolean, private readonly cap = maxSize) {
     this.currentMax = maxSize;
-    this.room = unknownRoom;
+    this.room = joined ? maxSize : 0;
+    this.maxAssumed = joined;
   }
 
   /** Entries held. */
@@ -128,14 +139,32 @@ export class DynamicTable {
   /** Applies a dynamic table size update (§4.3, §6.3). */
   resize(maxSize: number): void {
     this.currentMax = maxSize;
+    this.maxAssumed = false;
     this.bound(maxSize - this.currentSize);
     this.evictTo(maxSize);
   }
 
-  /** Forgets every entry: the table may be out of step, so all it held becomes unknown. */
+  /**
+   * Forgets every entry: the table may be out of step, so all it held becomes unknown, and so
+   * does the maximum (a size update may have been lost with the rest).
+   */
   forget(): void {
     this.evictTo(0);
     this.room = this.currentMax;
+    this.maxAssumed = true;
+  }
+
+  /**
+   * Called for an index past every entry there could be: when the maximum was only assumed,
+   * the encoder's is larger, so assume the cap and give true (the index may be valid); false
+   * when the maximum is known or already the cap (the index is malformed).
+   */
+  widen(): boolean {
+    if (!this.maxAssumed || this.currentMax >= this.cap) return false;
+    this.currentMax = this.cap;
+    // Entries evicted here under the smaller maximum may still be there: behind, unknown.
+    this.room = this.cap - this.currentSize;
+    return true;
   }
 
   /** Lowers `unknownRoom` to `room` (none when negative). */

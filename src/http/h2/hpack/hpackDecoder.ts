@@ -6,6 +6,9 @@
  * - joined mid-stream, the entries the table held before the capture are unknown: a reference
  *   to one gives null (name, or name and value), counted in `unknownReferences`, never a guess;
  *   the decoder is `synchronised` again once what it has seen proves those entries are gone;
+ * - the table's maximum size is 4096 until a size update says otherwise; joined mid-stream, a
+ *   reference past what a table of 4096 bytes can hold shows the encoder went higher before the
+ *   capture, and the decoder then assumes `maxTableSize` (null for old entries, no false proof);
  * - a malformed block returns false and the table may now be out of step (a lost part of the
  *   block could have added entries), so every entry becomes unknown, as if joined anew;
  * - memory is bounded: the table by `maxTableSize` (a larger size update is malformed), a
@@ -46,6 +49,8 @@ export type FieldCallback = (name: string | null, value: string | null, flags: n
 const EMPTY = Buffer.alloc(0);
 /** The smallest scratch buffer, so that short Huffman strings do not grow it step by step. */
 const MIN_SCRATCH = 256;
+/** The largest scratch buffer kept from one block to the next; a larger one is let go. */
+const KEPT_SCRATCH = 4096;
 
 /** Where the bytes of the last string read are: in the block, or decoded into the scratch buffer. */
 class StringRef {
@@ -82,7 +87,7 @@ export class HpackDecoder {
     this.maxValueLength = Math.max(0, options.maxValueLength);
     this.maxTableSize = options.maxTableSize ?? DEFAULT_MAX_TABLE_SIZE;
     const maxSize = Math.min(DEFAULT_TABLE_SIZE, this.maxTableSize);
-    this.table = new DynamicTable(maxSize, options.midStream ? maxSize : 0);
+    this.table = new DynamicTable(maxSize, options.midStream, this.maxTableSize);
   }
 
   /** Whether every dynamic-table entry is known (see dynamicTable.ts for when that is proved). */
@@ -101,7 +106,19 @@ export class HpackDecoder {
    * dropped by the caller). Never throws for any bytes.
    */
   decode(buf: Buffer, start: number, end: number, onField: FieldCallback): boolean {
-    if (!(start >= 0 && start <= end && end <= buf.length)) return this.fail();
+    const ok = start >= 0 && start <= end && end <= buf.length && this.decodeFields(buf, start, end, onField);
+    // A malformed block may have added entries in a part that is lost: trust none of them.
+    if (!ok) this.table.forget();
+    // Let go of the block, and of a scratch buffer grown for a long string: a decoder lives as
+    // long as its connection, and there may be 200,000 of them.
+    this.nameRef.src = EMPTY;
+    this.valueRef.src = EMPTY;
+    if (this.scratch.length > KEPT_SCRATCH) this.scratch = EMPTY;
+    return ok;
+  }
+
+  /** The representations of `buf[start, end)` in order; false at the first malformed one. */
+  private decodeFields(buf: Buffer, start: number, end: number, onField: FieldCallback): boolean {
     const cursor = this.cursor;
     cursor.pos = start;
     cursor.end = end;
@@ -113,19 +130,21 @@ export class HpackDecoder {
       else if (first >= 0x40) ok = this.literal(buf, onField, 6, true, 0);
       else if (first >= 0x20) {
         // §4.2: a size update comes at the beginning of a block, before any field.
-        if (fieldSeen || !this.sizeUpdate(buf)) return this.fail();
-        continue;
+        ok = !fieldSeen && this.sizeUpdate(buf);
+        if (ok) continue;
       } else ok = this.literal(buf, onField, 4, false, first >= 0x10 ? FIELD_NEVER_INDEXED : 0);
-      if (!ok) return this.fail();
+      if (!ok) return false;
       fieldSeen = true;
     }
     return true;
   }
 
-  /** A malformed block: the table may be out of step, so nothing in it is trusted any more. */
-  private fail(): false {
+  /**
+   * A header block went by undecoded (a capture gap, a block given up): the table may be out
+   * of step, so every entry becomes unknown, as after a malformed block.
+   */
+  forget(): void {
     this.table.forget();
-    return false;
   }
 
   /** An indexed header field (§6.1). */
@@ -207,7 +226,11 @@ export class HpackDecoder {
       this.foundValue = table.valueAt(i);
       return true;
     }
-    if (i - table.length >= table.possibleUnknown) return false;
+    if (i - table.length >= table.possibleUnknown) {
+      // Past every entry there could be: malformed, unless the maximum was only assumed and this
+      // shows it larger. Once the table is proved whole, malformed (§2.3.3).
+      if (table.complete || !table.widen() || i - table.length >= table.possibleUnknown) return false;
+    }
     this.unknown++;
     this.foundName = null;
     this.foundValue = null;
