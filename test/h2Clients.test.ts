@@ -5,11 +5,11 @@
  * key log (test/helpers/h2Recordings.ts). A parser checked only against its own encoder agrees
  * with itself; these check it against the world.
  *
- * Green now: each scenario's "the recording" test (the access log has every request, on a
- * recorded connection; the bytes begin with the h2 preface or a TLS record; the key log).
- * WAITING FOR THE HTTP/2 PARSER (they fail until it exists): "wiretop, request by request",
- * "joined mid-connection" (h2c only: TLS joined mid-way has no handshake to take keys from)
- * and "bin/wiretop -r".
+ * Each scenario: the recording itself is checked first (the access log has every request, on a
+ * recorded connection; the bytes begin with the h2 preface or a TLS record; the key log), then
+ * wiretop request by request, then (h2c only: TLS joined mid-way has no handshake to take keys
+ * from) the same connections joined mid-way, at a frame boundary and inside a frame, and
+ * `bin/wiretop -r` on two of them.
  *
  * Transactions are paired with access log lines per connection (the client port) in the order
  * the server received the requests: stream ids only grow on a connection (RFC 9113 §5.1.1),
@@ -182,7 +182,7 @@ for (const scenario of SCENARIOS) {
       }
     });
 
-    it('wiretop, request by request: the access log\'s method, path and status, HTTP/2 with a stream and a latency [waits for the HTTP/2 parser]', () => {
+    it('wiretop, request by request: the access log\'s method, path and status, HTTP/2 with a stream and a latency', () => {
       const { events, stats } = runFrames(h2Frames(recording, { firstClientPort: FIRST_CLIENT_PORT }), undefined, 1024, Infinity, keysOf(recording));
       const { pairs, problems } = pair(recording.accessLog, events);
       for (const { entry, event } of pairs) problems.push(...differences(entry, event, recording.tls));
@@ -216,7 +216,7 @@ for (const scenario of SCENARIOS) {
           });
         });
 
-        it('every request after the cut with its status; its method and path right or unknown; nothing wrong anywhere [waits for the HTTP/2 parser]', () => {
+        it('every request after the cut with its status; its method and path right or unknown; nothing wrong anywhere', () => {
           const midway = joinMidway(recording, kind);
           expect(midway.after.length).toBeGreaterThan(0);
           const { events } = runFrames(timedFrames(midway.connections, { serverPort: 80, firstClientPort: FIRST_CLIENT_PORT, handshake: false }));
@@ -239,7 +239,7 @@ for (const scenario of SCENARIOS) {
   });
 }
 
-describe('bin/wiretop -r on recorded HTTP/2 [waits for the HTTP/2 parser]', () => {
+describe('bin/wiretop -r on recorded HTTP/2', () => {
   const picked = SCENARIOS.filter((s) => ['grpc-h2c', 'curl-tls'].includes(s.name) && s.needs.every(installed));
   it.each(picked.map((s) => [s.name, s] as const))('%s: --ndjson gives the access log\'s requests', async (_name, scenario) => {
     const recording = await scenario.record();

@@ -11,7 +11,7 @@
  * block leaves the sender's HPACK table out of step.
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import { FRAME_HEADER_LENGTH, Flag, FrameType, Guess, PREFACE, findFrameBoundary, guessFrameBoundary } from './frames';
+import { FRAME_HEADER_LENGTH, Flag, FrameType, Guess, PREFACE, findFrameBoundary, guessFrameBoundary, isPlausibleFrameHeader } from './frames';
 
 /** What the reader finds, in order. Views are valid only during the call. */
 export interface FrameHandler {
@@ -83,6 +83,8 @@ export class FrameReader {
   private blockPromised = -1;
   /** The open block could not be kept: its frames are read and dropped until it ends. */
   private blockDropped = false;
+  /** The place was found again by a guess that the next frame header has yet to bear out. */
+  private unconfirmed = false;
   /** Bytes charged to the budget for `gathered` and `block`. */
   private charged = 0;
 
@@ -92,6 +94,7 @@ export class FrameReader {
   reset(preface: boolean): void {
     this.release();
     this.state = preface ? State.Preface : State.FrameHeader;
+    this.unconfirmed = false;
     this.headerFill = 0;
     this.prefaceFill = 0;
     this.blockStream = -1;
@@ -113,6 +116,7 @@ export class FrameReader {
     const hadPlace = this.state !== State.Lost;
     this.release();
     this.state = State.Lost;
+    this.unconfirmed = false;
     this.headerFill = 0;
     this.blockStream = -1;
     this.blockDropped = false;
@@ -137,16 +141,11 @@ export class FrameReader {
 
   push(buf: Buffer, start: number, end: number, ts: number): void {
     let at = start;
-    if (this.state === State.Lost) {
-      // A segment most often starts with a frame; else frames may start again inside it.
-      if (guessFrameBoundary(buf, start, end) === Guess.No) {
-        at = findFrameBoundary(buf, start + 1, end);
-        if (at < 0) return;
-      }
-      this.state = State.FrameHeader;
-    }
     while (at < end) {
-      switch (this.state as State) {
+      switch (this.state) {
+        case State.Lost:
+          at = this.findPlace(buf, at, end, at === start);
+          break;
         case State.Preface:
           at = this.readPreface(buf, at, end);
           break;
@@ -187,10 +186,21 @@ export class FrameReader {
           if (this.remaining === 0) this.endFrame(ts);
           break;
         }
-        case State.Lost:
-          return;
       }
     }
+  }
+
+  /**
+   * Looks for a frame boundary in `buf[at, end)` (a segment's start most often is one); returns
+   * where frames start again, or `end`. The place found is confirmed by the next frame header.
+   */
+  private findPlace(buf: Buffer, at: number, end: number, segmentStart: boolean): number {
+    let found = segmentStart && guessFrameBoundary(buf, at, end) === Guess.Yes ? at : -1;
+    if (found < 0) found = findFrameBoundary(buf, segmentStart ? at + 1 : at, end, true);
+    if (found < 0) return end;
+    this.state = State.FrameHeader;
+    this.unconfirmed = true;
+    return found;
   }
 
   private readPreface(buf: Buffer, at: number, end: number): number {
@@ -230,6 +240,14 @@ export class FrameReader {
       this.headerFill = 0;
       header = this.header;
       h = 0;
+    }
+    if (this.unconfirmed) {
+      // The frame before was where the place was found again: this header must bear it out.
+      if (!isPlausibleFrameHeader(header, h)) {
+        this.lose(ts);
+        return at;
+      }
+      this.unconfirmed = false;
     }
     const length = (header[h] << 16) | (header[h + 1] << 8) | header[h + 2];
     this.type = header[h + 3];

@@ -108,6 +108,9 @@ export function guessFrameBoundary(buf: Buffer, start: number, end: number): Gue
   return type === FrameType.Data || type === FrameType.Headers || type === FrameType.Settings ? Guess.Yes : Guess.No;
 }
 
+/** The shortest lone DATA frame taken as a boundary when it runs past the bytes seen (servers send bodies in frames of 8 or 16 KiB). */
+const MIN_OPEN_DATA_LENGTH = 4096;
+
 /** The payload length in a frame header at `at`. */
 function lengthAt(buf: Buffer, at: number): number {
   return (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
@@ -115,31 +118,41 @@ function lengthAt(buf: Buffer, at: number): number {
 
 /**
  * Do plausible frames run from `at` to the end of the bytes given: every whole header on the
- * way plausible, and either the last frame ending exactly at `end` or at least two frames seen
- * before the bytes run out?
+ * way plausible, and either the last frame ending exactly at `end`, or at least two frames seen
+ * before the bytes run out, or (`openData`) one DATA frame that runs past them.
  */
-function framesRunFrom(buf: Buffer, at: number, end: number): boolean {
+function framesRunFrom(buf: Buffer, at: number, end: number, openData: boolean): boolean {
   let frames = 0;
+  const first = at;
   while (at + FRAME_HEADER_LENGTH <= end) {
     if (!isPlausibleFrameHeader(buf, at)) return false;
     frames++;
     at += FRAME_HEADER_LENGTH + lengthAt(buf, at);
     if (at === end) return true;
   }
-  return frames >= 2;
+  // A lone DATA frame must be a long one (a body in large frames), not a few bytes that happen to parse.
+  return frames >= 2 || (openData && frames === 1 && at > end && buf[first + 3] === FrameType.Data && lengthAt(buf, first) >= MIN_OPEN_DATA_LENGTH);
 }
 
 /**
  * Where frames start again within `buf[start, end)`, bytes having been lost before them (a
  * segment that begins inside a frame): the first offset from which plausible frames run to the
  * end (see framesRunFrom), looked for within one maximum frame of the start; -1 when none.
+ * `openData` takes a lone DATA frame running past the end too (a long body sent in frames of
+ * the maximum size has one boundary a segment): its reader confirms it with the next header.
  */
-export function findFrameBoundary(buf: Buffer, start: number, end: number): number {
+export function findFrameBoundary(buf: Buffer, start: number, end: number, openData = false): number {
+  const found = scanForFrames(buf, start, end, false);
+  // A run of frames anywhere is better evidence than a lone DATA frame: looked for first.
+  return found >= 0 || !openData ? found : scanForFrames(buf, start, end, true);
+}
+
+function scanForFrames(buf: Buffer, start: number, end: number, openData: boolean): number {
   const last = Math.min(end - FRAME_HEADER_LENGTH, start + DEFAULT_MAX_FRAME_LENGTH + FRAME_HEADER_LENGTH);
   for (let at = start; at <= last; at++) {
     // A length of at most 16,384 starts with a zero byte: most offsets stop here.
     if (buf[at] !== 0 || buf[at + 1] > 0x40) continue;
-    if (framesRunFrom(buf, at, end)) return at;
+    if (framesRunFrom(buf, at, end, openData)) return at;
   }
   return -1;
 }
