@@ -39,7 +39,7 @@ export interface HttpEvent {
   https?: boolean;
 }
 
-/** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/session.ts). */
+/** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/handshakeObserver.ts). */
 export interface TlsConnection {
   /** Time of the ClientHello (of the connection's first byte when the handshake was not seen). */
   ts: number;
