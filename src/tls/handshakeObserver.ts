@@ -9,7 +9,7 @@
  * be read is counted (once a connection), never guessed.
  */
 import type { ByteBudget } from '../protocol/byteBudget';
-import type { Endpoints } from '../protocol/flowContext';
+import { orientFlow, type Endpoints } from '../protocol/flowContext';
 import type { CaptureStats, TlsConnection } from '../types';
 import { cipherSuiteName } from './decrypt';
 import { HELLO, alpnFromEncryptedHandshake, parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './handshake';
@@ -194,6 +194,7 @@ export class HandshakeObserver implements HandshakeView {
   connection(e: Endpoints, decrypted: boolean, requests: number): TlsConnection {
     // Without a ClientHello, the side with the lower port is taken for the server.
     const clientIsA = this.clientSide ?? e.portA > e.portB;
+    const flow = orientFlow(e, clientIsA);
     const client = clientIsA ? this.a : this.b;
     const server = clientIsA ? this.b : this.a;
     const first = Math.min(...[this.a.firstTs, this.b.firstTs].filter((t) => t >= 0));
@@ -203,10 +204,10 @@ export class HandshakeObserver implements HandshakeView {
     const sh = this.server;
     return {
       ts: Number.isFinite(ts) ? ts : 0,
-      src: clientIsA ? e.addrA : e.addrB,
-      sport: clientIsA ? e.portA : e.portB,
-      dst: clientIsA ? e.addrB : e.addrA,
-      dport: clientIsA ? e.portB : e.portA,
+      src: flow.src,
+      sport: flow.sport,
+      dst: flow.dst,
+      dport: flow.dport,
       serverName: ch?.serverName ?? '',
       versionsOffered: ch?.versions ?? [],
       version: sh?.version ?? '',

@@ -4,7 +4,7 @@
  * the client, whichever side opened the connection.
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import type { FlowContext } from '../../protocol/flowContext';
+import { orientFlow, type FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
 import type { HeadParser, MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
@@ -281,18 +281,15 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   private emitRequest(request: PendingRequest, respBytes: number): void {
     if (request.emitted) return;
     request.emitted = true;
-    const clientIsA = this.parserA.role === Role.Client;
-    const e = this.context.endpoints;
-    const server = clientIsA ? e.addrB : e.addrA;
-    const host = request.host === '' ? server : hostWithoutPort(request.host);
-    const peer = clientIsA ? e.addrA : e.addrB;
+    const flow = orientFlow(this.context.endpoints, this.parserA.role === Role.Client);
+    const host = request.host === '' ? flow.dst : hostWithoutPort(request.host);
     this.context.stats.events++;
     this.context.emit({
       ts: request.ts,
-      src: peer,
-      sport: clientIsA ? e.portA : e.portB,
-      dst: server,
-      dport: clientIsA ? e.portB : e.portA,
+      src: flow.src,
+      sport: flow.sport,
+      dst: flow.dst,
+      dport: flow.dport,
       method: request.method,
       host,
       uri: request.uri,
@@ -304,7 +301,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
       latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
       version: request.version,
       route: this.naming.route(request.uri),
-      client: this.naming.client(peer, request.forwardedFor),
+      client: this.naming.client(flow.src, request.forwardedFor),
       uriTruncated: request.uriTruncated,
       requestHeaders: request.requestHeaders,
       responseHeaders: request.responseHeaders,
