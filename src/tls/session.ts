@@ -90,6 +90,7 @@ export class TlsSession implements RecordFraming {
   onRecord(fromA: boolean, type: number, header: Buffer, body: Buffer, start: number, end: number, ts: number): void {
     const decryption = this.decryption;
     if (this.handshake.readsHello(fromA)) {
+      // Hellos are sent in the clear: once this direction is decrypted, a handshake record is not one.
       if (type === CONTENT.HANDSHAKE && (decryption === null || !decryption.isProtected(fromA))) {
         this.onHelloStep(fromA, this.handshake.onHelloRecord(fromA, body, start, end, ts));
         return;
@@ -111,6 +112,7 @@ export class TlsSession implements RecordFraming {
     else this.decryption?.onRecordSkipped(fromA);
   }
 
+  /** What tier 2 does when a hello was read or lost. */
   private onHelloStep(fromA: boolean, step: HelloStep): void {
     if (step === HelloStep.Lost) this.decryption?.giveUp();
     else if (step === HelloStep.Read) {
