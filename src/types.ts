@@ -1,11 +1,15 @@
-/** One HTTP transaction: a request and, when seen, its response. Strings are bounded and sanitised. */
-export interface HttpEvent {
-  /** Request time, epoch seconds (fractional), from the packet clock. */
-  ts: number;
+/** A connection's two ends, oriented: the client (`src`, `sport`) and the server (`dst`, `dport`). */
+export interface FlowAddress {
   src: string;
   sport: number;
   dst: string;
   dport: number;
+}
+
+/** One HTTP transaction: a request and, when seen, its response. Strings are bounded and sanitised. */
+export interface HttpEvent extends FlowAddress {
+  /** Request time, epoch seconds (fractional), from the packet clock. */
+  ts: number;
   method: string;
   /** Host header without its port, else the server address. */
   host: string;
@@ -53,15 +57,13 @@ export interface HttpEvent {
 /** What a field of a transaction shows when the wire did not say it (an HTTP/2 header compressed against a table from before the capture began). */
 export const UNKNOWN_TEXT = '<unknown>';
 
-/** One TLS connection, from its handshake's metadata and its byte counts (see src/tls/session.ts). */
-export interface TlsConnection {
+/**
+ * One TLS connection, from its handshake's metadata and its byte counts (see
+ * src/tls/handshakeObserver.ts). The client is the ClientHello's sender.
+ */
+export interface TlsConnection extends FlowAddress {
   /** Time of the ClientHello (of the connection's first byte when the handshake was not seen). */
   ts: number;
-  /** Client and server (the ClientHello's sender is the client). */
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
   /** Server name indication, lower-cased; empty when none was sent (or the handshake not seen). */
   serverName: string;
   /** Versions the client offered and the version chosen (`TLS 1.3`), empty when unknown. */

@@ -1,9 +1,10 @@
 /**
- * What a protocol session knows of its connection: the endpoints, where its transactions and
- * connection records go, the capture's counters, and the way back to the dispatcher for a
- * stream nested inside it (TLS plaintext, the bytes after an HTTP/1 Upgrade or CONNECT).
+ * What a protocol session knows of its connection: the endpoints (named client and server once
+ * the session knows which is which), where its transactions and connection records go, the
+ * capture's counters, and the way back to the dispatcher for a stream nested inside it (TLS
+ * plaintext, the bytes after an HTTP/1 Upgrade or CONNECT).
  */
-import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
+import type { CaptureStats, FlowAddress, HttpEvent, TlsConnection } from '../types';
 import type { StreamReceiver } from './streamReceiver';
 
 /** The two endpoints of a connection, in the order its first packet went. */
@@ -12,6 +13,13 @@ export interface Endpoints {
   portA: number;
   addrB: string;
   portB: number;
+}
+
+/** The endpoints as client and server, `clientIsA` saying which of A and B is the client. */
+export function orientFlow(e: Endpoints, clientIsA: boolean): FlowAddress {
+  return clientIsA
+    ? { src: e.addrA, sport: e.portA, dst: e.addrB, dport: e.portB }
+    : { src: e.addrB, sport: e.portB, dst: e.addrA, dport: e.portA };
 }
 
 /** Where finished transactions go. */

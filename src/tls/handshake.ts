@@ -1,8 +1,10 @@
 /**
  * TLS handshake metadata from the first bytes of each direction of a connection: the
  * ClientHello (server name, ALPN offered, versions offered, legacy version) and the
- * ServerHello (version and cipher suite chosen, ALPN chosen). The handshake message may span
- * several records and segments; the caller feeds bytes as they come and asks when it has them.
+ * ServerHello (version and cipher suite chosen, ALPN chosen); and, once decrypted, what later
+ * handshake messages say (the ALPN in EncryptedExtensions, a KeyUpdate). The handshake message
+ * may span several records and segments; the caller feeds bytes as they come and asks when it
+ * has them.
  *
  * Hostile input like everything from the wire: bounded (a hello of more than MAX_HELLO bytes is
  * given up), never throws, strings bounded and escaped, GREASE values skipped.
@@ -20,6 +22,7 @@ const EXT_SERVER_NAME = 0;
 const EXT_ALPN = 16;
 const EXT_SUPPORTED_VERSIONS = 43;
 const ENCRYPTED_EXTENSIONS = 8;
+const KEY_UPDATE = 24;
 
 /** What a ClientHello says. */
 export interface ClientHello {
@@ -232,4 +235,12 @@ export function alpnFromEncryptedHandshake(messages: Buffer, maxStr = 256): stri
     if (type === ENCRYPTED_EXTENSIONS) return alpnList(extensions(body), maxStr)[0] ?? '';
   }
   return '';
+}
+
+/** Does a record's handshake data hold a KeyUpdate (after a NewSessionTicket, say)? */
+export function hasKeyUpdate(data: Buffer): boolean {
+  for (let at = 0; at + 4 <= data.length; at += 4 + data.readUIntBE(at + 1, 3)) {
+    if (data[at] === KEY_UPDATE) return true;
+  }
+  return false;
 }

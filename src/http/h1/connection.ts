@@ -6,7 +6,7 @@
  * the dispatcher (protocolSwitch.ts).
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import { NestedKind, type FlowContext } from '../../protocol/flowContext';
+import { NestedKind, orientFlow, type FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
 import type { HttpEvent } from '../../types';
 import type { HeadParser, MessageHead } from './head';
@@ -362,17 +362,14 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
 
   /** The transaction of `request`, answered with `respBytes` of body. */
   private eventOf(request: PendingRequest, respBytes: number): HttpEvent {
-    const clientIsA = this.parserA.role === Role.Client;
-    const e = this.context.endpoints;
-    const server = clientIsA ? e.addrB : e.addrA;
-    const host = request.host === '' ? server : hostWithoutPort(request.host);
-    const peer = clientIsA ? e.addrA : e.addrB;
+    const flow = orientFlow(this.context.endpoints, this.parserA.role === Role.Client);
+    const host = request.host === '' ? flow.dst : hostWithoutPort(request.host);
     return {
       ts: request.ts,
-      src: peer,
-      sport: clientIsA ? e.portA : e.portB,
-      dst: server,
-      dport: clientIsA ? e.portB : e.portA,
+      src: flow.src,
+      sport: flow.sport,
+      dst: flow.dst,
+      dport: flow.dport,
       method: request.method,
       host,
       uri: request.uri,
@@ -384,7 +381,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
       latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
       version: request.version,
       route: this.naming.route(request.uri),
-      client: this.naming.client(peer, request.forwardedFor),
+      client: this.naming.client(flow.src, request.forwardedFor),
       uriTruncated: request.uriTruncated,
       requestHeaders: request.requestHeaders,
       responseHeaders: request.responseHeaders,

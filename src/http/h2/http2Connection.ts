@@ -13,7 +13,7 @@
  * in HTTP/1.
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
-import type { FlowContext } from '../../protocol/flowContext';
+import { orientFlow, type FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
 import type { StreamReceiver } from '../../protocol/streamReceiver';
 import { UNKNOWN_TEXT, type HttpEvent } from '../../types';
@@ -369,20 +369,17 @@ export class Http2Connection implements ProtocolSession {
       this.emitUpgraded(stream, stream.upgraded);
       return;
     }
-    const clientIsA = this.clientIsA !== false;
-    const e = this.context.endpoints;
-    const server = clientIsA ? e.addrB : e.addrA;
-    const peer = clientIsA ? e.addrA : e.addrB;
-    const host = stream.host === '' ? server : stream.host === UNKNOWN_TEXT ? UNKNOWN_TEXT : hostWithoutPort(stream.host);
+    const flow = orientFlow(this.context.endpoints, this.clientIsA !== false);
+    const host = stream.host === '' ? flow.dst : stream.host === UNKNOWN_TEXT ? UNKNOWN_TEXT : hostWithoutPort(stream.host);
     const unknownUri = stream.uri === UNKNOWN_TEXT;
     const section = unknownUri ? UNKNOWN_TEXT : sectionOf(stream.uri);
     stats.events++;
     const event: HttpEvent = {
       ts: stream.ts,
-      src: peer,
-      sport: clientIsA ? e.portA : e.portB,
-      dst: server,
-      dport: clientIsA ? e.portB : e.portA,
+      src: flow.src,
+      sport: flow.sport,
+      dst: flow.dst,
+      dport: flow.dport,
       method: stream.method,
       host,
       uri: stream.uri,
@@ -394,7 +391,7 @@ export class Http2Connection implements ProtocolSession {
       latencyMs: stream.responseTs >= 0 ? Math.max(0, Math.round((stream.responseTs - stream.ts) * 1e6) / 1e3) : null,
       version: '2',
       route: unknownUri ? UNKNOWN_TEXT : this.naming.route(stream.uri),
-      client: this.naming.client(peer, stream.forwardedFor),
+      client: this.naming.client(flow.src, stream.forwardedFor),
       uriTruncated: stream.uriTruncated,
       requestHeaders: stream.requestHeaders,
       responseHeaders: stream.responseHeaders,
