@@ -206,6 +206,12 @@ export class DecryptingSession {
     // Its bytes, and the record object and its two buffers (a flood of one-byte records costs what it holds).
     const length = WAITING_RECORD_OVERHEAD + end - start;
     if (this.waitingBytes + length > MAX_WAITING_BYTES || !this.budget.take(length)) {
+      // A last look at the key log before giving up, whatever the re-read pace: a fast server
+      // sends more than the wait holds within the milliseconds before the client's lines are read.
+      if (this.findSecrets(true)) {
+        if (this.decrypting === true) this.decryptRecord(this.side(fromA), header, body, start, end, ts);
+        return;
+      }
       this.stopWaiting();
       return;
     }
