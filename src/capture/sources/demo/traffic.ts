@@ -1,12 +1,14 @@
 /**
  * A deterministic generator of HTTP/1.1 traffic on keep-alive connections: TCP handshakes,
  * requests, ACKs, responses split into segments, and teardowns, as Ethernet frames in time
- * order; with the profile's say, TLS connections beside (tlsTraffic.ts). The same seed and
- * profile always give the same packets. Used by `--demo` and by the benchmark, and by tests that
- * need a capture with a known schedule.
+ * order; with the profile's say, a share of the requests over HTTP/2 and gRPC (h2Traffic.ts)
+ * and TLS connections beside (tlsTraffic.ts). The same seed and profile always give the same
+ * packets. Used by `--demo` and by the benchmark, and by tests that need a capture with a known
+ * schedule.
  */
 import { BODY, pickExchange } from './exchanges';
 import type { TimedFrame } from './frames';
+import { Http2Traffic, type Http2Profile } from './h2Traffic';
 import { TcpConversation } from './tcpConversation';
 import { TimeHeap } from './timeHeap';
 import { tlsConnections } from './tlsTraffic';
@@ -32,6 +34,8 @@ export interface TrafficProfile {
   requestsPerConnection: number;
   /** TLS connections a second beside the HTTP traffic (the demo's; default none). */
   tlsPerSecond?: number;
+  /** Shares of the arrivals that go over HTTP/2 and gRPC instead of HTTP/1.1 (the demo's; default none). */
+  http2?: Http2Profile;
 }
 
 /** A small, fast, seeded PRNG (mulberry32): deterministic across runs and machines. */
@@ -66,6 +70,8 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
   let nextPort = 20000;
 
   const push = (frame: TimedFrame): void => heap.push(frame);
+  // HTTP/2 draws on a random stream of its own too: without it, the HTTP/1.1 traffic is the same as before it came.
+  const http2 = profile.http2 !== undefined ? new Http2Traffic(profile.http2, seededRandom(profile.seed + 104729), push) : null;
 
   const openConnection = (slot: number, ts: number): Connection => {
     const client = { addr: `10.1.${slot % 250}.${1 + Math.floor(random() * 200)}`, port: nextPort };
@@ -95,7 +101,10 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     const interval = phase.seconds / Math.max(1, count);
     for (let n = 0; n < count; n++) {
       const arrival = t + interval * (n + random());
+      // HTTP/2 writes what is due by now first: its frames must reach the heap before the heap passes their time.
+      http2?.flushUntil(arrival);
       while (heap.size > 0 && heap.peek().ts <= arrival - 0.001) yield heap.pop();
+      if (http2?.take(arrival) === true) continue;
       slot = (slot + 1) % profile.connections;
       let conn = pool[slot];
       if (conn === undefined || !conn.open) conn = pool[slot] = openConnection(slot, arrival);
@@ -105,6 +114,7 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     }
     t = phaseEnd;
   }
+  http2?.finish();
   for (const conn of pool) if (conn?.open) closeConnection(conn, conn.busyUntil + 0.0002);
   while (heap.size > 0) yield heap.pop();
 
