@@ -25,7 +25,11 @@ export const DEMO_CYCLES = 60;
 /** Seconds from one spike to the next. */
 export const DEMO_CYCLE_SECONDS = DEMO_CALM_SECONDS + DEMO_SPIKE_SECONDS + DEMO_AFTER_SECONDS;
 
-/** The demo profile from the whole second of `startTs`; 3 TLS connections a second throughout. */
+/**
+ * The demo profile from the whole second of `startTs`; 3 TLS connections a second throughout.
+ * A fifth of the requests go as HTTP/2 over an edge proxy's h2c connection and one in twenty is
+ * a gRPC call on a channel beside it: the same arrivals, so the same count in every second.
+ */
 export function demoProfile(startTs: number, seed: number): TrafficProfile {
   const cycle = [
     { seconds: DEMO_CALM_SECONDS, rps: DEMO_CALM_RPS },
@@ -41,5 +45,7 @@ export function demoProfile(startTs: number, seed: number): TrafficProfile {
     requestsPerConnection: 40,
     // A few HTTPS connections beside, for the TLS panel.
     tlsPerSecond: 3,
+    // HTTP/2 and gRPC among the requests, for the Protocols table.
+    http2: { share: 0.2, grpcShare: 0.05, connections: 1, grpcConnections: 1, streamsPerConnection: 2000 },
   };
 }

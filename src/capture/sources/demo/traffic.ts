@@ -1,11 +1,16 @@
 /**
  * A deterministic generator of HTTP/1.1 traffic on keep-alive connections: TCP handshakes,
  * requests, ACKs, responses split into segments, and teardowns, as Ethernet frames in time
- * order. The same seed and profile always give the same packets. Used by `--demo` and by the
- * benchmark, and by tests that need a capture with a known schedule.
+ * order; with the profile's say, a share of the requests over HTTP/2 and gRPC (h2Traffic.ts)
+ * and TLS connections beside (tlsTraffic.ts). The same seed and profile always give the same
+ * packets. Used by `--demo` and by the benchmark, and by tests that need a capture with a known
+ * schedule.
  */
+import { BODY, pickExchange } from './exchanges';
 import type { TimedFrame } from './frames';
+import { Http2Traffic, type Http2Profile } from './h2Traffic';
 import { TcpConversation } from './tcpConversation';
+import { TimeHeap } from './timeHeap';
 import { tlsConnections } from './tlsTraffic';
 
 export type { TimedFrame } from './frames';
@@ -29,6 +34,8 @@ export interface TrafficProfile {
   requestsPerConnection: number;
   /** TLS connections a second beside the HTTP traffic (the demo's; default none). */
   tlsPerSecond?: number;
+  /** Shares of the arrivals that go over HTTP/2 and gRPC instead of HTTP/1.1 (the demo's; default none). */
+  http2?: Http2Profile;
 }
 
 /** A small, fast, seeded PRNG (mulberry32): deterministic across runs and machines. */
@@ -43,86 +50,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const SITES: Array<{ host: string; sections: string[]; weight: number }> = [
-  { host: 'shop.example.com', sections: ['/cart', '/products', '/checkout', '/search'], weight: 5 },
-  { host: 'api.example.com', sections: ['/v1', '/v2', '/auth', '/health'], weight: 4 },
-  { host: 'static.example.com', sections: ['/css', '/js', '/img', '/fonts'], weight: 3 },
-  { host: 'www.example.com', sections: ['/', '/about', '/pages', '/blog', '/contact'], weight: 2 },
-  { host: 'admin.example.com', sections: ['/users', '/reports', '/settings'], weight: 1 },
-];
-
-const USER_AGENTS = [
-  'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-  'curl/8.5.0',
-  'python-requests/2.32.3',
-  'Go-http-client/1.1',
-  'kube-probe/1.30',
-  'Googlebot/2.1 (+http://www.google.com/bot.html)',
-];
-
-const METHODS: Array<[string, number]> = [['GET', 0.85], ['POST', 0.08], ['PUT', 0.03], ['DELETE', 0.02], ['HEAD', 0.02]];
-const STATUSES: Array<[number, string, number]> = [
-  [200, 'OK', 0.87], [304, 'Not Modified', 0.05], [404, 'Not Found', 0.04], [301, 'Moved Permanently', 0.02],
-  [500, 'Internal Server Error', 0.01], [503, 'Service Unavailable', 0.01],
-];
-
-function pickWeighted<T>(random: () => number, items: Array<[T, number]>): T {
-  let r = random();
-  for (const [item, weight] of items) {
-    if (r < weight) return item;
-    r -= weight;
-  }
-  return items[items.length - 1][0];
-}
-
 interface Connection {
   tcp: TcpConversation;
   served: number;
   busyUntil: number;
   open: boolean;
 }
-
-/** A binary min-heap of frames by time: packets of overlapping transactions come out in order. */
-class FrameHeap {
-  private items: TimedFrame[] = [];
-  get size(): number { return this.items.length; }
-  peek(): TimedFrame { return this.items[0]; }
-  push(item: TimedFrame): void {
-    const items = this.items;
-    items.push(item);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (items[parent].ts <= item.ts) break;
-      items[i] = items[parent];
-      i = parent;
-    }
-    items[i] = item;
-  }
-  pop(): TimedFrame {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop()!;
-    if (items.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= items.length) break;
-        const right = left + 1;
-        const child = right < items.length && items[right].ts < items[left].ts ? right : left;
-        if (items[child].ts >= last.ts) break;
-        items[i] = items[child];
-        i = child;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
-}
-
-const BODY = Buffer.alloc(64 * 1024, 'x');
 
 /** Total requests a profile generates (before rounding of the last arrivals). */
 export function plannedRequests(profile: TrafficProfile): number {
@@ -132,12 +65,13 @@ export function plannedRequests(profile: TrafficProfile): number {
 /** Yields the profile's frames in time order. */
 export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame> {
   const random = seededRandom(profile.seed);
-  const heap = new FrameHeap();
+  const heap = new TimeHeap<TimedFrame>();
   const pool: Connection[] = [];
   let nextPort = 20000;
-  const siteWeights: Array<[typeof SITES[number], number]> = SITES.map((s) => [s, s.weight / 15]);
 
   const push = (frame: TimedFrame): void => heap.push(frame);
+  // HTTP/2 draws on a random stream of its own too: without it, the HTTP/1.1 traffic is the same as before it came.
+  const http2 = profile.http2 !== undefined ? new Http2Traffic(profile.http2, seededRandom(profile.seed + 104729), push) : null;
 
   const openConnection = (slot: number, ts: number): Connection => {
     const client = { addr: `10.1.${slot % 250}.${1 + Math.floor(random() * 200)}`, port: nextPort };
@@ -167,7 +101,10 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     const interval = phase.seconds / Math.max(1, count);
     for (let n = 0; n < count; n++) {
       const arrival = t + interval * (n + random());
+      // HTTP/2 writes what is due by now first: its frames must reach the heap before the heap passes their time.
+      http2?.flushUntil(arrival);
       while (heap.size > 0 && heap.peek().ts <= arrival - 0.001) yield heap.pop();
+      if (http2?.take(arrival) === true) continue;
       slot = (slot + 1) % profile.connections;
       let conn = pool[slot];
       if (conn === undefined || !conn.open) conn = pool[slot] = openConnection(slot, arrival);
@@ -177,32 +114,24 @@ export function* generateTraffic(profile: TrafficProfile): Generator<TimedFrame>
     }
     t = phaseEnd;
   }
+  http2?.finish();
   for (const conn of pool) if (conn?.open) closeConnection(conn, conn.busyUntil + 0.0002);
   while (heap.size > 0) yield heap.pop();
 
   /** Schedules one request/response exchange; returns when the connection is free again. */
   function transaction(conn: Connection, ts: number): number {
-    const site = pickWeighted(random, siteWeights);
-    const section = site.sections[Math.floor(random() * site.sections.length)];
-    const method = pickWeighted(random, METHODS);
-    const item = Math.floor(1 / (0.001 + random() * random())) % 5000;
-    const uri = section === '/' ? (random() < 0.5 ? '/' : `/index.html?ref=${item}`) : `${section}/item/${item}`;
-    const ua = USER_AGENTS[Math.floor(random() * random() * USER_AGENTS.length)];
-    const requestBody = method === 'POST' || method === 'PUT' ? BODY.subarray(0, 50 + Math.floor(random() * 400)) : null;
-    const head = `${method} ${uri} HTTP/1.1\r\nHost: ${site.host}\r\nUser-Agent: ${ua}\r\nAccept: */*\r\n`
+    const x = pickExchange(random);
+    const requestBody = x.requestBody > 0 ? BODY.subarray(0, x.requestBody) : null;
+    const head = `${x.method} ${x.uri} HTTP/1.1\r\nHost: ${x.host}\r\nUser-Agent: ${x.ua}\r\nAccept: */*\r\n`
       + (requestBody ? `Content-Type: application/json\r\nContent-Length: ${requestBody.length}\r\n` : '') + '\r\n';
     const request = requestBody ? Buffer.concat([Buffer.from(head, 'latin1'), requestBody]) : Buffer.from(head, 'latin1');
     // The request fits one segment; the server acknowledges it at once.
     conn.tcp.send('client', request, ts, { step: 0, ackDelay: 0.0001 });
 
-    const [status, reason] = pickWeighted(random, STATUSES.map(([s, r, w]) => [[s, r] as [number, string], w]));
-    const latency = 0.001 + random() * random() * 0.08;
-    const hasBody = method !== 'HEAD' && status !== 304;
-    const bodyLength = hasBody ? 100 + Math.floor(random() * 2400) : 0;
-    const responseHead = `HTTP/1.1 ${status} ${reason}\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${bodyLength}\r\n\r\n`;
-    const response = Buffer.concat([Buffer.from(responseHead, 'latin1'), BODY.subarray(0, method === 'HEAD' ? 0 : bodyLength)]);
+    const responseHead = `HTTP/1.1 ${x.status} ${x.reason}\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: ${x.responseBody}\r\n\r\n`;
+    const response = Buffer.concat([Buffer.from(responseHead, 'latin1'), BODY.subarray(0, x.responseBody)]);
     // The client acknowledges every segment it receives.
-    const done = conn.tcp.send('server', response, ts + latency, { step: 0.00005, ackDelay: 0.00003 });
+    const done = conn.tcp.send('server', response, ts + x.latency, { step: 0.00005, ackDelay: 0.00003 });
     return done + 0.0002;
   }
 }
