@@ -110,10 +110,10 @@ const FLOODS: Flood[] = [
   },
   {
     name: 'hostile-h2-streams',
-    what: '2,000 h2c connections never closed, each opening 300 streams never answered, every request with a distinct 1 KB path, authority and user agent',
+    what: '1,000 h2c connections never closed, each opening 300 streams never answered, every request with a distinct 1 KB path, authority and user agent',
     write(emit) {
       const junk = 'j'.repeat(1000);
-      for (let c = 0; c < 2000; c++) {
+      for (let c = 0; c < 1000; c++) {
         const tcp = connect(emit, client(c));
         const h2 = new H2Side();
         const requests: Buffer[] = [Buffer.concat([PREFACE, settings()])];
