@@ -150,6 +150,8 @@ export interface CaptureStats {
   h2UnknownFields: number;
   /** HTTP/2 header blocks that could not be read (malformed, too large, cut by lost bytes): that stream's headers are lost. */
   h2HeaderErrors: number;
+  /** HTTP/2 requests a server's GOAWAY said it never took (a client sends them again on another connection): not transactions. */
+  h2Refused: number;
   /** Messages the HTTP parser could not make sense of. */
   parseErrors: number;
   /** Requests emitted without a response. */
@@ -170,6 +172,6 @@ export function emptyCaptureStats(): CaptureStats {
     packets: 0, bytes: 0, kernelDrops: 0, ifDrops: 0, decodeErrors: 0, badTimestamps: 0, headBufferDrops: 0, interfaceDown: 0, nonTcp: 0, fragments: 0,
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, tlsFlows: 0, tlsHelloErrors: 0, tlsDecrypted: 0, tlsNoKey: 0, tlsDecryptErrors: 0, gaps: 0,
     gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
-    orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0, upgradedFlows: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0,
+    orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0, upgradedFlows: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0, h2Refused: 0,
   };
 }

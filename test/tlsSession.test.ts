@@ -194,7 +194,7 @@ describe('the key log', () => {
 
   it('a live capture watches 80 and 443 by default, and takes whole packets when it decrypts', () => {
     const options = parseCommandLine(['-i', 'lo']);
-    expect(sourceSpec(options, true, defaultConfig())).toMatchObject({ filter: 'tcp port 80 or tcp port 443', snapLength: 8192 });
+    expect(sourceSpec(options, true, defaultConfig())).toMatchObject({ filter: 'tcp port 80 or tcp port 443', snapLength: 262144 });
     expect(sourceSpec(options, true, { ...defaultConfig(), keylog_file: '/run/keys/k.log' })).toMatchObject({ snapLength: KEYLOG_SNAP_LENGTH });
   });
 

@@ -219,7 +219,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     lines.push(`  packets ${c.packets} (${formatBytes(c.bytes)}), decode errors ${c.decodeErrors}, bad timestamps ${c.badTimestamps}, not TCP ${c.nonTcp}, IP fragments ${c.fragments}`);
     lines.push(`  drops: kernel ${c.kernelDrops}, interface ${c.ifDrops}, reassembly ${c.reassemblyDrops}, flow table ${c.flowsDropped}, transactions ${c.eventsDropped}`);
     lines.push(`  connections ${c.flowsTotal} (expired idle ${c.flowsExpired}), TLS ${c.tlsFlows}, neither HTTP nor TLS ${c.nonHttpFlows}, upgraded to a protocol not read (WebSocket) ${c.upgradedFlows}`);
-    if (c.h2Flows > 0) lines.push(`  HTTP/2: connections ${c.h2Flows}, header fields unknown (compressed before the capture began) ${c.h2UnknownFields}, header blocks unreadable ${c.h2HeaderErrors}`);
+    if (c.h2Flows > 0) lines.push(`  HTTP/2: connections ${c.h2Flows}, header fields unknown (compressed before the capture began) ${c.h2UnknownFields}, header blocks unreadable ${c.h2HeaderErrors}, requests refused by GOAWAY ${c.h2Refused}`);
     if (c.tlsFlows > 0) lines.push(`  TLS: hellos unreadable ${c.tlsHelloErrors}, decrypted ${c.tlsDecrypted}, no key in the key log ${c.tlsNoKey}, records that did not decrypt ${c.tlsDecryptErrors}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);

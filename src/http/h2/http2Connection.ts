@@ -347,11 +347,18 @@ export class Http2Connection implements ProtocolSession {
     if (stream !== undefined) this.complete(stream);
   }
 
-  /** GOAWAY from a server: the client's streams above `lastStreamId` were never taken. */
+  /**
+   * GOAWAY from a server: the client's streams above `lastStreamId` were never taken (RFC 9113
+   * §6.8), and a client sends them again on another connection: they are counted, not emitted,
+   * so a retried request is one transaction, as in the server's log.
+   */
   onGoAway(fromA: boolean, lastStreamId: number): void {
     if (fromA === this.clientIsA) return;
     for (const stream of [...this.streams.values()]) {
-      if (stream.id > lastStreamId && stream.id % 2 === 1) this.complete(stream);
+      if (stream.id <= lastStreamId || stream.id % 2 === 0 || stream.responseTs >= 0) continue;
+      this.streams.delete(stream.id);
+      this.limits.pendingRequests.give(stream.cost);
+      this.context.stats.h2Refused++;
     }
   }
 
