@@ -3,7 +3,7 @@
  * the Huffman code, the static table), on the promises of its contract (same strings, limits,
  * flags, what is malformed), and round trips through the test encoder.
  */
-import { DEFAULT_TABLE_SIZE, FIELD_NAME_TRUNCATED, FIELD_NEVER_INDEXED, FIELD_VALUE_TRUNCATED, HpackDecoder } from '../src/http/h2/hpack/hpackDecoder';
+import { DEFAULT_TABLE_SIZE, FIELD_NAME_TRUNCATED, FIELD_NEVER_INDEXED, FIELD_VALUE_SKIPPED, FIELD_VALUE_TRUNCATED, HpackDecoder } from '../src/http/h2/hpack/hpackDecoder';
 import { EOS, HUFFMAN_CODES, HUFFMAN_LENGTHS, decodeHuffman } from '../src/http/h2/hpack/huffman';
 import { MAX_INTEGER, readInteger } from '../src/http/h2/hpack/integer';
 import { STATIC_NAMES, STATIC_TABLE_LENGTH, STATIC_VALUES } from '../src/http/h2/hpack/staticTable';
@@ -323,6 +323,31 @@ describe('the decoder contract', () => {
     decoder.forget();
     expect(decoder.synchronised).toBe(false);
     expect(decodeFields(decoder, encodeBlock([{ indexed: 62 }])).fields).toEqual([[null, null, 0]]);
+  });
+});
+
+describe('values nobody reads', () => {
+  it('passes over a literal not indexed whose table-named field is not wanted, and still decodes one bound for the table', () => {
+    const decoder = new HpackDecoder({ maxValueLength: 4096, midStream: false, wanted: (name) => name !== 'date' && name !== 'etag' });
+    const block = encodeBlock([
+      { literal: 'without', name: 33, value: 'Sun, 06 Dec 2026 19:00:00 GMT', huffman: true }, // date, static name
+      { literal: 'never', name: 'etag', value: '"abc"' }, // a literal name: decoded, then its value too
+      { literal: 'incremental', name: 33, value: 'Mon, 07 Dec 2026 00:00:00 GMT' }, // into the table: decoded
+      { literal: 'without', name: 8, value: '204' }, // :status, wanted
+      { indexed: 62 },
+    ]);
+    const fields: Array<[string | null, string | null, number]> = [];
+    expect(decoder.decode(block, 0, block.length, (name, value, flags) => fields.push([name, value, flags]))).toBe(true);
+    expect(fields).toEqual([
+      ['date', '', FIELD_VALUE_SKIPPED],
+      ['etag', '"abc"', FIELD_NEVER_INDEXED],
+      ['date', 'Mon, 07 Dec 2026 00:00:00 GMT', 0],
+      [':status', '204', 0],
+      ['date', 'Mon, 07 Dec 2026 00:00:00 GMT', 0],
+    ]);
+    // A skipped string that runs past the block is still malformed.
+    const cut = encodeBlock([{ literal: 'without', name: 33, value: 'x'.repeat(50) }]).subarray(0, 20);
+    expect(decoder.decode(cut, 0, cut.length, () => undefined)).toBe(false);
   });
 });
 

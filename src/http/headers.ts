@@ -62,6 +62,11 @@ function byLength(names: readonly string[]): ReadonlyMap<number, readonly Header
   return table;
 }
 
+/** Is the value of the header named `name` (lower case) read by some version's collector? Secrets' never are. */
+export function isReadHeader(name: string): boolean {
+  return fieldOfName(name) !== Field.Other || KEPT_BY_LOWER_NAME.has(name);
+}
+
 /** Compares `buf[start, end)` with a lower-case ASCII name, ignoring case. */
 export function nameIs(buf: Buffer, start: number, end: number, lowerName: string): boolean {
   if (end - start !== lowerName.length) return false;

@@ -5,9 +5,14 @@
  * gRPC's content-type and trailers. A field that referred to an HPACK entry from before the
  * capture began is counted as unknown; what it might have been is never guessed.
  */
-import { HeaderCollector, MAX_URI_LENGTH, type HeaderFields, type HeaderOptions } from '../headers';
+import { HeaderCollector, MAX_URI_LENGTH, isReadHeader, type HeaderFields, type HeaderOptions } from '../headers';
 import { boundedOctets } from '../../protocol/sanitize';
 import { decodeGrpcMessage, isGrpcContentType, parseGrpcStatus } from './grpc';
+
+/** Is a field's value read here (pseudo-headers, gRPC's, and what every HTTP version keeps)? The HPACK decoder passes over the others. */
+export function isWantedField(name: string): boolean {
+  return name.charCodeAt(0) === 0x3a || name === 'content-type' || name === 'grpc-status' || name === 'grpc-message' || isReadHeader(name);
+}
 
 /** The fields of the block being read; one object reused for every block of a connection's direction. */
 export class HeaderBlock {

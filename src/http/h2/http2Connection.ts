@@ -22,7 +22,7 @@ import { hostWithoutPort, sectionOf } from '../uri';
 import { FrameType } from './frames';
 import { FrameReader, type FrameHandler, type FrameReaderLimits } from './frameReader';
 import { GrpcMessageCounter, grpcMethodOf } from './grpc';
-import { HeaderBlock } from './headerBlock';
+import { HeaderBlock, isWantedField } from './headerBlock';
 import { HpackDecoder } from './hpack/hpackDecoder';
 
 /** Names what a request is: its route, and its client (the same as HTTP/1's). */
@@ -82,13 +82,13 @@ class Http2Direction implements StreamReceiver, FrameHandler {
   constructor(private readonly connection: Http2Connection, readonly fromA: boolean, limits: FrameReaderLimits) {
     this.reader = new FrameReader(this, limits);
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false });
+    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField });
   }
 
   /** A new connection: it may start with the preface, and its table is empty. */
   reset(): void {
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false });
+    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField });
   }
 
   push(buf: Buffer, start: number, end: number, ts: number): void {

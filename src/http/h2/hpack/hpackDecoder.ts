@@ -27,6 +27,8 @@ export const FIELD_VALUE_TRUNCATED = 1;
 export const FIELD_NAME_TRUNCATED = 2;
 /** Flag of a field sent as "never indexed" (§6.2.3): the sender marked it sensitive. */
 export const FIELD_NEVER_INDEXED = 4;
+/** Field flag: the value was passed over undecoded (its name is not `wanted`), given as ''. */
+export const FIELD_VALUE_SKIPPED = 8;
 
 /** The maximum table size before any size update: SETTINGS_HEADER_TABLE_SIZE's default. */
 export const DEFAULT_TABLE_SIZE = 4096;
@@ -41,6 +43,12 @@ export interface HpackDecoderOptions {
   midStream: boolean;
   /** Hard cap on the table's size in HPACK bytes (default 65536); a size update above it is malformed. */
   maxTableSize?: number;
+  /**
+   * Whether the value of a field named `name` is read at all. A literal that does not go into
+   * the table, named from a table entry, with a value nobody reads (a `date`, an `etag`) is
+   * passed over undecoded and given as '' with FIELD_VALUE_SKIPPED. Default: every value.
+   */
+  wanted?: (name: string) => boolean;
 }
 
 /** Receives one decoded field: null for a part held by an unknown entry; `flags` FIELD_* bits. */
@@ -69,6 +77,7 @@ class StringRef {
 
 /** Decodes the header blocks of one direction of a connection (RFC 7541). */
 export class HpackDecoder {
+  private readonly wanted: ((name: string) => boolean) | null;
   private readonly table: DynamicTable;
   private readonly maxValueLength: number;
   private readonly maxTableSize: number;
@@ -85,6 +94,7 @@ export class HpackDecoder {
 
   constructor(options: HpackDecoderOptions) {
     this.maxValueLength = Math.max(0, options.maxValueLength);
+    this.wanted = options.wanted ?? null;
     this.maxTableSize = options.maxTableSize ?? DEFAULT_MAX_TABLE_SIZE;
     const maxSize = Math.min(DEFAULT_TABLE_SIZE, this.maxTableSize);
     this.table = new DynamicTable(maxSize, options.midStream, this.maxTableSize);
@@ -178,6 +188,12 @@ export class HpackDecoder {
     if (index !== 0) {
       if (!this.lookup(index)) return false;
       name = this.foundName;
+      if (!indexing && name !== null && this.wanted !== null && !this.wanted(name)) {
+        // Nothing reads it and no table keeps it: its bytes are passed over, not decoded.
+        if (!this.skipString(buf)) return false;
+        onField(name, '', flags | FIELD_VALUE_SKIPPED);
+        return true;
+      }
     } else if (!this.readString(buf, this.nameRef, keep)) return false;
     const valueRef = this.valueRef;
     if (!this.readString(buf, valueRef, keep)) return false;
@@ -266,6 +282,16 @@ export class HpackDecoder {
     ref.full = full;
     ref.kept = Math.min(full, room);
     this.scratchUsed += ref.kept;
+    return true;
+  }
+
+  /** Passes over a string literal (§5.2) without decoding it; false when it runs past the block. */
+  private skipString(buf: Buffer): boolean {
+    const cursor = this.cursor;
+    if (cursor.pos >= cursor.end) return false;
+    const length = readInteger(buf, cursor, 7);
+    if (length < 0 || length > cursor.end - cursor.pos) return false;
+    cursor.pos += length;
     return true;
   }
 
