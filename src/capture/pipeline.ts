@@ -38,8 +38,9 @@ export interface PipelineOptions {
  */
 function captureProtocols(limits: CaptureLimits, naming: RequestNaming, keyLog: KeyLog | null): ProtocolSet {
   // Repeated Host and User-Agent values, shared by every connection's parsers.
-  const http1 = new Http1Protocol(limits, naming, new TextCache());
-  const http2 = new Http2Protocol(limits, naming, limits);
+  const texts = new TextCache();
+  const http1 = new Http1Protocol(limits, naming, texts);
+  const http2 = new Http2Protocol(limits, naming, limits, texts);
   return { outer: [new TlsProtocol(limits, keyLog), http2, http1], nested: [http2, http1] };
 }
 

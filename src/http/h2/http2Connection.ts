@@ -15,6 +15,7 @@
 import type { ByteBudget } from '../../protocol/byteBudget';
 import { orientFlow, type FlowContext } from '../../protocol/flowContext';
 import type { ProtocolSession } from '../../protocol/protocol';
+import type { TextCache } from '../../protocol/sanitize';
 import type { StreamReceiver } from '../../protocol/streamReceiver';
 import { UNKNOWN_TEXT, type HttpEvent } from '../../types';
 import type { HeaderOptions } from '../headers';
@@ -71,6 +72,9 @@ function streamCost(block: HeaderBlock): number {
   return 240 + 2 * (block.method.length + block.path.length + f.host.length + block.authority.length + f.ua.length + f.forwardedFor.length + f.kept.length);
 }
 
+/** Ended stream records a connection keeps for reuse, at most. */
+const MAX_SPARE_STREAMS = 32;
+
 /** HPACK literals longer than this are cut as they are decoded (the URI's bound, and one to tell it was cut). */
 const MAX_DECODED_VALUE = 8193;
 
@@ -79,16 +83,16 @@ class Http2Direction implements StreamReceiver, FrameHandler {
   readonly reader: FrameReader;
   hpack: HpackDecoder;
 
-  constructor(private readonly connection: Http2Connection, readonly fromA: boolean, limits: FrameReaderLimits) {
+  constructor(private readonly connection: Http2Connection, readonly fromA: boolean, limits: FrameReaderLimits, private readonly texts: TextCache) {
     this.reader = new FrameReader(this, limits);
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField });
+    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField, texts: this.texts });
   }
 
   /** A new connection: it may start with the preface, and its table is empty. */
   reset(): void {
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField });
+    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField, texts: this.texts });
   }
 
   push(buf: Buffer, start: number, end: number, ts: number): void {
@@ -139,10 +143,13 @@ export class Http2Connection implements ProtocolSession {
   /** null: not known yet. */
   private clientIsA: boolean | null = null;
   private readonly block: HeaderBlock;
+  /** Ended streams kept for new ones (their records, not their strings: those are overwritten). */
+  private readonly spare: Stream[] = [];
 
-  constructor(private context: FlowContext, private readonly limits: Http2Limits, private readonly naming: StreamNaming, headerOptions: HeaderOptions) {
-    this.a = new Http2Direction(this, true, limits);
-    this.b = new Http2Direction(this, false, limits);
+  /** `texts`: the capture's cache of repeated header strings, shared by every connection's HPACK decoders. */
+  constructor(private context: FlowContext, private readonly limits: Http2Limits, private readonly naming: StreamNaming, headerOptions: HeaderOptions, texts: TextCache) {
+    this.a = new Http2Direction(this, true, limits, texts);
+    this.b = new Http2Direction(this, false, limits, texts);
     this.block = new HeaderBlock(headerOptions);
   }
 
@@ -251,28 +258,28 @@ export class Http2Connection implements ProtocolSession {
       admitted = this.limits.pendingRequests.take(cost);
     }
     const unknown = block.unknownFields > 0;
-    const stream: Stream = {
-      id: streamId,
-      method: block.method !== '' ? block.method : UNKNOWN_TEXT,
-      uri: block.path !== '' ? block.path : UNKNOWN_TEXT,
-      uriTruncated: block.pathTruncated,
-      host: block.authority !== '' ? block.authority : block.fields.host !== '' ? block.fields.host : unknown ? UNKNOWN_TEXT : '',
-      ua: block.fields.ua !== '' || !unknown ? block.fields.ua : UNKNOWN_TEXT,
-      forwardedFor: block.fields.forwardedFor,
-      requestHeaders: block.fields.kept,
-      responseHeaders: '',
-      ts,
-      reqBytes: 0,
-      respBytes: 0,
-      status: null,
-      responseTs: -1,
-      grpc: block.grpc ? {
-        method: grpcMethodOf(block.path !== '' ? block.path : UNKNOWN_TEXT), status: null, message: '',
-        requestMessages: new GrpcMessageCounter(), responseMessages: new GrpcMessageCounter(),
-      } : null,
-      cost: admitted ? cost : 0,
-      upgraded: null,
-    };
+    // A stream is a record of ~20 fields for every request: reused from ended ones (less garbage).
+    const stream = this.spare.pop() ?? ({} as Stream);
+    stream.id = streamId;
+    stream.method = block.method !== '' ? block.method : UNKNOWN_TEXT;
+    stream.uri = block.path !== '' ? block.path : UNKNOWN_TEXT;
+    stream.uriTruncated = block.pathTruncated;
+    stream.host = block.authority !== '' ? block.authority : block.fields.host !== '' ? block.fields.host : unknown ? UNKNOWN_TEXT : '';
+    stream.ua = block.fields.ua !== '' || !unknown ? block.fields.ua : UNKNOWN_TEXT;
+    stream.forwardedFor = block.fields.forwardedFor;
+    stream.requestHeaders = block.fields.kept;
+    stream.responseHeaders = '';
+    stream.ts = ts;
+    stream.reqBytes = 0;
+    stream.respBytes = 0;
+    stream.status = null;
+    stream.responseTs = -1;
+    stream.grpc = block.grpc ? {
+      method: grpcMethodOf(block.path !== '' ? block.path : UNKNOWN_TEXT), status: null, message: '',
+      requestMessages: new GrpcMessageCounter(), responseMessages: new GrpcMessageCounter(),
+    } : null;
+    stream.cost = admitted ? cost : 0;
+    stream.upgraded = null;
     if (!admitted) {
       // The budget is spent by other connections: this request cannot wait for its response.
       this.context.stats.pipelineDrops++;
@@ -413,6 +420,7 @@ export class Http2Connection implements ProtocolSession {
       event.grpcResponseMessages = grpc.responseMessages.messages;
     }
     this.context.emit(event);
+    if (this.spare.length < MAX_SPARE_STREAMS) this.spare.push(stream);
   }
 
   /** The upgrade request, as HTTP/1 made it, with its answer from stream 1. */

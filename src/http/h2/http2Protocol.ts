@@ -6,6 +6,7 @@
  */
 import type { FlowContext } from '../../protocol/flowContext';
 import { Probe, type Protocol, type ProtocolSession } from '../../protocol/protocol';
+import type { TextCache } from '../../protocol/sanitize';
 import type { HeaderOptions } from '../headers';
 import { FRAME_HEADER_LENGTH, FrameType, Guess, PREFACE, findFrameBoundary, guessFrameBoundary, isPlausibleFrameHeader } from './frames';
 import { Http2Connection, type Http2Limits, type StreamNaming } from './http2Connection';
@@ -32,7 +33,8 @@ export class Http2Protocol implements Protocol {
   readonly alpn = ['h2', 'h2c'] as const;
   private readonly spare: Http2Connection[] = [];
 
-  constructor(private readonly limits: Http2Limits, private readonly naming: StreamNaming, private readonly headerOptions: HeaderOptions) {}
+  /** `texts`: the capture's cache of repeated header strings. */
+  constructor(private readonly limits: Http2Limits, private readonly naming: StreamNaming, private readonly headerOptions: HeaderOptions, private readonly texts: TextCache) {}
 
   probe(buf: Buffer, start: number, end: number, midStream: boolean): Probe {
     if (midStream) {
@@ -48,7 +50,7 @@ export class Http2Protocol implements Protocol {
   open(context: FlowContext): ProtocolSession {
     context.stats.h2Flows++;
     const session = this.spare.pop();
-    if (session === undefined) return new Http2Connection(context, this.limits, this.naming, this.headerOptions);
+    if (session === undefined) return new Http2Connection(context, this.limits, this.naming, this.headerOptions, this.texts);
     session.attach(context);
     return session;
   }

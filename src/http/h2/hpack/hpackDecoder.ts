@@ -16,6 +16,7 @@
  * Strings are the octets as latin1; entries of the static and dynamic tables are given back as
  * the same string objects every time.
  */
+import type { TextCache } from '../../../protocol/sanitize';
 import { DynamicTable, ENTRY_OVERHEAD } from './dynamicTable';
 import { decodeHuffman, maxHuffmanDecodedLength } from './huffman';
 import { readInteger, type Cursor } from './integer';
@@ -49,12 +50,16 @@ export interface HpackDecoderOptions {
    * passed over undecoded and given as '' with FIELD_VALUE_SKIPPED. Default: every value.
    */
   wanted?: (name: string) => boolean;
+  /** Repeated short strings given back as the same string, shared by a capture's decoders (none by default). */
+  texts?: TextCache;
 }
 
 /** Receives one decoded field: null for a part held by an unknown entry; `flags` FIELD_* bits. */
 export type FieldCallback = (name: string | null, value: string | null, flags: number) => void;
 
 const EMPTY = Buffer.alloc(0);
+/** Strings longer than this are not looked up in the cache (TextCache keeps up to 256). */
+const MAX_CACHED_TEXT = 128;
 /** The smallest scratch buffer, so that short Huffman strings do not grow it step by step. */
 const MIN_SCRATCH = 256;
 /** The largest scratch buffer kept from one block to the next; a larger one is let go. */
@@ -69,15 +74,21 @@ class StringRef {
   /** The string's whole decoded length. */
   full = 0;
 
-  /** The first `length` bytes (≤ kept) as a latin1 string. */
-  text(length: number): string {
-    return this.src.latin1Slice(this.start, this.start + length);
+  /**
+   * The first `length` bytes (≤ kept) as a latin1 string. Short printable ones come through the
+   * decoder's cache: a server sends the same date, length and type in every response, and a
+   * string made for each cost more than the lookup (allocation, then collection).
+   */
+  text(length: number, cache: TextCache | null): string {
+    const end = this.start + length;
+    return (cache !== null && length <= MAX_CACHED_TEXT ? cache.ascii(this.src, this.start, end) : null) ?? this.src.latin1Slice(this.start, end);
   }
 }
 
 /** Decodes the header blocks of one direction of a connection (RFC 7541). */
 export class HpackDecoder {
   private readonly wanted: ((name: string) => boolean) | null;
+  private readonly texts: TextCache | null;
   private readonly table: DynamicTable;
   private readonly maxValueLength: number;
   private readonly maxTableSize: number;
@@ -95,6 +106,7 @@ export class HpackDecoder {
   constructor(options: HpackDecoderOptions) {
     this.maxValueLength = Math.max(0, options.maxValueLength);
     this.wanted = options.wanted ?? null;
+    this.texts = options.texts ?? null;
     this.maxTableSize = options.maxTableSize ?? DEFAULT_MAX_TABLE_SIZE;
     const maxSize = Math.min(DEFAULT_TABLE_SIZE, this.maxTableSize);
     this.table = new DynamicTable(maxSize, options.midStream, this.maxTableSize);
@@ -202,8 +214,8 @@ export class HpackDecoder {
       const nameLength = index !== 0 ? (name === null ? 0 : name.length) : this.nameRef.full;
       if (nameLength + valueRef.full + ENTRY_OVERHEAD <= table.maxSize) {
         // It fits, so each string is shorter than the table and was kept whole.
-        if (index === 0) name = this.nameRef.text(this.nameRef.full);
-        const value = valueRef.text(valueRef.full);
+        if (index === 0) name = this.nameRef.text(this.nameRef.full, this.texts);
+        const value = valueRef.text(valueRef.full, this.texts);
         table.insert(name, value);
         onField(name, value, flags);
         return true;
@@ -214,10 +226,10 @@ export class HpackDecoder {
     if (index === 0) {
       const nameRef = this.nameRef;
       if (nameRef.full > limit) flags |= FIELD_NAME_TRUNCATED;
-      name = nameRef.text(Math.min(nameRef.full, limit));
+      name = nameRef.text(Math.min(nameRef.full, limit), this.texts);
     }
     if (valueRef.full > limit) flags |= FIELD_VALUE_TRUNCATED;
-    onField(name, valueRef.text(Math.min(valueRef.full, limit)), flags);
+    onField(name, valueRef.text(Math.min(valueRef.full, limit), this.texts), flags);
     return true;
   }
 
