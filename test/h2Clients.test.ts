@@ -257,4 +257,19 @@ describe('bin/wiretop -r on recorded HTTP/2', () => {
     const rows = (list: Array<[string, string, number | null]>) => list.map((r) => JSON.stringify(r)).sort();
     expect(rows(events.map((e) => [e.method, e.uri, e.status]))).toEqual(rows(recording.accessLog.map((e) => [e.method, e.path, e.status])));
   });
+  const grpc = SCENARIOS.filter((s) => s.name === 'grpc-h2c' && s.needs.every(installed));
+  it.each(grpc.map((s) => [s.name, s] as const))('%s: the report and the text summary break the calls down by protocol, and name the failed ones', async (_name, scenario) => {
+    const recording = await scenario.record();
+    const pcap = writePcap(path.join(tempDir(), 'grpc.pcap'), h2Frames(recording));
+    const report = await runWiretop(['-r', pcap, '--report', 'json']);
+    expect(report.code).toBe(0);
+    const parsed = JSON.parse(report.stdout) as { protocols: Array<{ key: string; hits: number }>; statuses: Array<{ key: string; hits: number }>; errorRate: number; capture: Record<string, number> };
+    const failed = GRPC_CALLS.filter((call) => call.status !== 0);
+    expect(parsed.protocols).toEqual([expect.objectContaining({ key: 'gRPC', hits: GRPC_CALLS.length })]);
+    expect(parsed.statuses.map((row) => row.key).sort()).toEqual(['200', '200 grpc NOT_FOUND', '200 grpc UNIMPLEMENTED']);
+    expect(parsed.errorRate).toBeCloseTo(failed.length / GRPC_CALLS.length, 3);
+    expect(parsed.capture).toMatchObject({ h2Flows: 1, h2HeaderErrors: 0, h2UnknownFields: 0 });
+    const text = await runWiretop(['-r', pcap, '--text']);
+    expect(text.stdout).toContain(`protocols: gRPC ${GRPC_CALLS.length}`);
+  });
 });

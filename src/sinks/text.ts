@@ -97,6 +97,8 @@ export class TextSink implements Sink {
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
       // TLS only once there is some: a plain-HTTP run's summary stays as it was.
       ...(stats.tls.connections > 0 ? [`  tls:      ${list(stats.tls.names.view('recent', now).entries.slice(0, LIST))}`] : []),
+      // Protocols once more than plain HTTP/1.x is seen (HTTP/2, gRPC): a plain run's summary stays as it was.
+      ...((this.run.health.latest?.h2Flows ?? 0) > 0 ? [`  protocols: ${list(b.protocols.top('recent', now, LIST))}`] : []),
       ...this.run.stats.plugins.map((module) => `  ${module.name}: ${pluginLine(this.run, module, now)}`),
     ];
     if (this.run.health.latest?.interfaceDown === 1) lines.push('  WARNING: the interface is down: no traffic can be seen');
