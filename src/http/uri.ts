@@ -32,3 +32,8 @@ export function hostWithoutPort(host: string): string {
   const bare = colon >= 0 && host.indexOf(':', colon + 1) < 0 ? host.slice(0, colon) : host;
   return bare.toLowerCase();
 }
+
+/** A section within `maxLength` (a URI may be 8 KiB, and its first segment nearly all of it). */
+export function boundedSection(section: string, maxLength: number): string {
+  return section.length <= maxLength ? section : section.slice(0, maxLength);
+}

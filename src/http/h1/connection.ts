@@ -12,7 +12,8 @@ import type { HttpEvent } from '../../types';
 import type { HeadParser, MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
 import { ProtocolSwitch } from './protocolSwitch';
-import { hostWithoutPort, sectionOf } from '../uri';
+import { latencyMs } from '../latency';
+import { boundedSection, hostWithoutPort, sectionOf } from '../uri';
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {
@@ -45,11 +46,6 @@ const NO_BODY: BodyPlan = { framing: Framing.None, length: 0 };
 const TUNNEL: BodyPlan = { framing: Framing.Tunnel, length: 0 };
 const UNTIL_CLOSE: BodyPlan = { framing: Framing.UntilClose, length: 0 };
 const CHUNKED: BodyPlan = { framing: Framing.Chunked, length: 0 };
-
-/** A section within `maxLength` (a URI may be 8 KiB, and its first segment nearly all of it). */
-function boundedSection(section: string, maxLength: number): string {
-  return section.length <= maxLength ? section : section.slice(0, maxLength);
-}
 
 /** Names what a request is: its route, and its client. */
 export interface RequestNaming {
@@ -378,7 +374,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
       reqBytes: request.reqBytes,
       respBytes,
       ua: request.ua,
-      latencyMs: request.responseTs >= 0 ? Math.max(0, Math.round((request.responseTs - request.ts) * 1e6) / 1e3) : null,
+      latencyMs: latencyMs(request.ts, request.responseTs),
       version: request.version,
       route: this.naming.route(request.uri),
       client: this.naming.client(flow.src, request.forwardedFor),

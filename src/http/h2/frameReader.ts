@@ -39,6 +39,8 @@ export interface FrameReaderLimits {
   headBuffers: ByteBudget;
 }
 
+/** What a block's first frame carries beyond the block: pad length and padding (1 + 255), priority fields (5) or a promised stream id (4). */
+const MAX_FIRST_FRAME_EXTRA = 1 + 255 + 5;
 /** Control frames are small; a longer one is skipped rather than gathered. */
 const MAX_CONTROL_PAYLOAD = 1024;
 
@@ -288,23 +290,23 @@ export class FrameReader {
         this.blockPromised = -1;
         this.blockDropped = false;
         this.blockFill = 0;
-        this.gatherOrSkip(length, this.limits.maxHeaderBlock + 6 + 255);
+        this.gatherOrSkip(length, this.limits.maxHeaderBlock + MAX_FIRST_FRAME_EXTRA, ts);
         return;
       case FrameType.Continuation:
         if (this.blockStream < 0) {
           this.state = State.Skip;
           return;
         }
-        this.gatherOrSkip(length, this.limits.maxHeaderBlock);
+        this.gatherOrSkip(length, this.limits.maxHeaderBlock, ts);
         return;
       default:
-        this.gatherOrSkip(length, MAX_CONTROL_PAYLOAD);
+        this.gatherOrSkip(length, MAX_CONTROL_PAYLOAD, ts);
     }
   }
 
-  private gatherOrSkip(length: number, max: number): void {
-    if (length > max || (this.blockStream >= 0 && this.blockDropped)) {
-      if (this.blockStream >= 0 && !this.blockDropped) this.dropBlock(0);
+  private gatherOrSkip(length: number, max: number, ts: number): void {
+    if (length > max || this.blockDropped) {
+      this.dropBlock(ts);
       this.state = State.Skip;
       return;
     }
@@ -433,12 +435,8 @@ export class FrameReader {
       this.handler.onDataEnd(this.streamId, (this.flags & Flag.EndStream) !== 0, ts);
       return;
     }
-    if (type === FrameType.Continuation && this.blockStream >= 0 && this.blockDropped && (this.flags & Flag.EndHeaders) !== 0) {
-      this.blockStream = -1;
-      this.blockDropped = false;
-      return;
-    }
-    if ((type === FrameType.Headers || type === FrameType.PushPromise) && this.blockDropped && (this.flags & Flag.EndHeaders) !== 0) {
+    // A frame of a lost block, passed over: the block is over when it says so.
+    if (this.blockDropped && (this.flags & Flag.EndHeaders) !== 0) {
       this.blockStream = -1;
       this.blockDropped = false;
       return;

@@ -15,9 +15,17 @@ export const GRPC_STATUS_NAMES = [
 
 /** Is this content-type gRPC's? */
 export function isGrpcContentType(value: string): boolean {
-  return value.length >= 16 && value.slice(0, 16).toLowerCase() === 'application/grpc'
-    && (value.length === 16 || value[16] === '+' || value[16] === ';');
+  const length = GRPC_CONTENT_TYPE.length;
+  if (value.length < length || (value.length > length && value[length] !== '+' && value[length] !== ';')) return false;
+  // Compared in place, ignoring ASCII case: every request and response with a content-type asks.
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== GRPC_CONTENT_TYPE.charCodeAt(i)) return false;
+  }
+  return true;
 }
+
+const GRPC_CONTENT_TYPE = 'application/grpc';
 
 /** The method of a gRPC path, `/pkg.Service/Method` → `pkg.Service/Method`. */
 export function grpcMethodOf(path: string): string {

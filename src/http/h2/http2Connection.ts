@@ -2,12 +2,13 @@
  * One connection seen as HTTP/2 (RFC 9113): both directions cut into frames, each direction's
  * header blocks decoded with its own HPACK table, and the streams paired into transactions: a
  * stream's request head and body from the client, its response head, body and trailers from the
- * server, emitted when the response ends (END_STREAM), when a side resets the stream, when GOAWAY
- * says it was never taken, or when the connection ends. Bodies are counted, never kept.
+ * server, emitted when the response ends (END_STREAM), when a side resets the stream, or when the
+ * connection ends; a stream the server's GOAWAY says it never took is counted, not emitted.
+ * Bodies are counted, never kept.
  *
  * Tolerance, written down. The side that sends the preface, a `:method` or a PUSH_PROMISE is the
- * client. Joined mid-way (or after lost bytes) a direction finds its frames again at the next
- * segment that starts with a plausible frame, and its HPACK table is known only from the entries
+ * client. Joined mid-way (or after lost bytes) a direction finds its frames again where a run of
+ * plausible frames starts (frames.ts), and its HPACK table is known only from the entries
  * inserted since: a field that refers to an older one is shown as `<unknown>` and counted,
  * never guessed. A response whose request was not seen is an orphan (counted, not emitted), as
  * in HTTP/1.
@@ -19,7 +20,8 @@ import type { TextCache } from '../../protocol/sanitize';
 import type { StreamReceiver } from '../../protocol/streamReceiver';
 import { UNKNOWN_TEXT, type HttpEvent } from '../../types';
 import type { HeaderOptions } from '../headers';
-import { hostWithoutPort, sectionOf } from '../uri';
+import { latencyMs } from '../latency';
+import { boundedSection, hostWithoutPort, sectionOf } from '../uri';
 import { FrameType } from './frames';
 import { FrameReader, type FrameHandler, type FrameReaderLimits } from './frameReader';
 import { GrpcMessageCounter, grpcMethodOf } from './grpc';
@@ -44,7 +46,7 @@ export interface Http2Limits extends FrameReaderLimits {
 /** One stream: its request as seen, and its response so far. */
 interface Stream {
   id: number;
-  /** The request head was seen (else only its response: an orphan). */
+  /** `<unknown>` where the request's head referred to HPACK entries from before the capture. */
   method: string;
   uri: string;
   uriTruncated: boolean;
@@ -58,7 +60,7 @@ interface Stream {
   respBytes: number;
   status: number | null;
   responseTs: number;
-  /** The response's head said an informational status only so far. */
+  /** A gRPC call's method, outcome and message counters; null for any other request. */
   grpc: { method: string; status: number | null; message: string; requestMessages: GrpcMessageCounter; responseMessages: GrpcMessageCounter } | null;
   /** What it holds, charged to the shared budget of waiting requests. */
   cost: number;
@@ -86,13 +88,17 @@ class Http2Direction implements StreamReceiver, FrameHandler {
   constructor(private readonly connection: Http2Connection, readonly fromA: boolean, limits: FrameReaderLimits, private readonly texts: TextCache) {
     this.reader = new FrameReader(this, limits);
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField, texts: this.texts });
+    this.hpack = this.newDecoder();
   }
 
   /** A new connection: it may start with the preface, and its table is empty. */
   reset(): void {
     this.reader.reset(true);
-    this.hpack = new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField, texts: this.texts });
+    this.hpack = this.newDecoder();
+  }
+
+  private newDecoder(): HpackDecoder {
+    return new HpackDecoder({ maxValueLength: MAX_DECODED_VALUE, midStream: false, wanted: isWantedField, texts: this.texts });
   }
 
   push(buf: Buffer, start: number, end: number, ts: number): void {
@@ -361,7 +367,8 @@ export class Http2Connection implements ProtocolSession {
    */
   onGoAway(fromA: boolean, lastStreamId: number): void {
     if (fromA === this.clientIsA) return;
-    for (const stream of [...this.streams.values()]) {
+    // Deleting the entry just visited is safe while iterating a Map.
+    for (const stream of this.streams.values()) {
       if (stream.id <= lastStreamId || stream.id % 2 === 0 || stream.responseTs >= 0) continue;
       this.streams.delete(stream.id);
       this.limits.pendingRequests.give(stream.cost);
@@ -397,12 +404,12 @@ export class Http2Connection implements ProtocolSession {
       method: stream.method,
       host,
       uri: stream.uri,
-      section: section.length <= this.limits.maxStrLength ? section : section.slice(0, this.limits.maxStrLength),
+      section: boundedSection(section, this.limits.maxStrLength),
       status: stream.status,
       reqBytes: stream.reqBytes,
       respBytes: stream.respBytes,
       ua: stream.ua,
-      latencyMs: stream.responseTs >= 0 ? Math.max(0, Math.round((stream.responseTs - stream.ts) * 1e6) / 1e3) : null,
+      latencyMs: latencyMs(stream.ts, stream.responseTs),
       version: '2',
       route: unknownUri ? UNKNOWN_TEXT : this.naming.route(stream.uri),
       client: this.naming.client(flow.src, stream.forwardedFor),
@@ -428,7 +435,7 @@ export class Http2Connection implements ProtocolSession {
     this.context.stats.events++;
     event.status = stream.status;
     event.respBytes = stream.respBytes;
-    event.latencyMs = stream.responseTs >= 0 ? Math.max(0, Math.round((stream.responseTs - stream.ts) * 1e6) / 1e3) : null;
+    event.latencyMs = latencyMs(stream.ts, stream.responseTs);
     event.responseHeaders = stream.responseHeaders;
     event.streamId = 1;
     this.context.emit(event);
