@@ -20,8 +20,12 @@ const T0 = 1_700_000_000;
 const SERVER: Endpoint = { addr: '10.0.0.2', port: 80 };
 const HELLO_RANDOM = Buffer.alloc(32, 7);
 
-/** Writes one flood: `write(emit)` produces its frames in time order. */
-type Flood = { name: string; what: string; write(emit: (frame: Buffer) => void): void };
+/**
+ * Writes one flood: `write(emit)` produces its frames in time order, each at the time given
+ * (seconds after the capture's start) or, without one, 10 µs after the frame before.
+ */
+type Emit = (frame: Buffer, ts?: number) => void;
+type Flood = { name: string; what: string; write(emit: Emit): void };
 
 function client(i: number): Endpoint {
   return { addr: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) };
@@ -31,7 +35,7 @@ function client(i: number): Endpoint {
  * A connection from `src` to the server, handshake done. Its frames go to `emit` without their
  * times: the writer stamps each 10 µs after the one before, so the times given here are zero.
  */
-function connect(emit: (frame: Buffer) => void, src: Endpoint): TcpConversation {
+function connect(emit: Emit, src: Endpoint): TcpConversation {
   const tcp = new TcpConversation(src, SERVER, { client: 1000, server: 5000 }, ({ frame }) => emit(frame));
   tcp.open(0, 0, 0, 0);
   return tcp;
@@ -42,7 +46,85 @@ function send(tcp: TcpConversation, data: Buffer, size = 1400): void {
   tcp.send('client', data, 0, { step: 0, segmentSize: size });
 }
 
+/** How a distinct string is made: what characters fill it after its tag. */
+type Filling = 'wide' | 'controls' | 'ascii';
+
+/**
+ * A string of `bytes` bytes (UTF-8) that no other request repeats: a leading character (a
+ * snowman, outside Latin-1, for `wide`), a hex tag of `n` and `part`, then filler (0x01 bytes,
+ * or letters for `ascii`). Each defeats a different saving: interning, one-byte strings, escaping.
+ */
+function distinct(n: number, part: string, bytes: number, filling: Filling): string {
+  const head = `${filling === 'wide' ? '\u2603' : 'x'}${n.toString(16)}${part}`;
+  const headBytes = Buffer.byteLength(head);
+  return head + (filling === 'ascii' ? 'a' : '\x01').repeat(Math.max(0, bytes - headBytes));
+}
+
+/** A request whose URI, Host and User-Agent are distinct strings of `bytes` bytes. */
+function distinctRequest(n: number, bytes: number, filling: Filling): Buffer {
+  return Buffer.from(`GET /${distinct(n, 'u', bytes, filling)} HTTP/1.1\r\nHost: ${distinct(n, 'h', bytes, filling)}\r\nUser-Agent: ${distinct(n, 'a', bytes, filling)}\r\n\r\n`);
+}
+
+const OK = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+
+/**
+ * `requests` requests at `rate` a second, round robin over `connections` keep-alive
+ * connections, each answered `200` half-way to the next request (frames stay in time order);
+ * `request(n)` makes the n-th.
+ */
+function answeredFlood(emit: Emit, requests: number, connections: number, rate: number, request: (n: number) => Buffer): void {
+  const conversations: TcpConversation[] = [];
+  for (let c = 0; c < connections; c++) {
+    const ts = c * 1e-4;
+    const tcp = new TcpConversation(client(c), SERVER, { client: 1000, server: 5000 }, ({ frame, ts: at }) => emit(frame, at));
+    tcp.open(ts, ts + 1e-5, ts + 2e-5);
+    conversations.push(tcp);
+  }
+  const start = connections * 1e-4 + 0.01;
+  for (let n = 0; n < requests; n++) {
+    const tcp = conversations[n % connections];
+    const ts = start + n / rate;
+    tcp.send('client', request(n), ts, { step: 1e-6, segmentSize: 1448 });
+    tcp.send('server', OK, ts + 0.5 / rate, { step: 1e-6 });
+  }
+}
+
 const FLOODS: Flood[] = [
+  {
+    name: 'hostile-distinct',
+    what: '60,000 requests at 1,000 a second on 500 keep-alive connections, each answered; every URI, Host and User-Agent a distinct 1 KB string (a non-Latin-1 character, a tag, 0x01 bytes)',
+    write: (emit) => answeredFlood(emit, 60_000, 500, 1000, (n) => distinctRequest(n, 1024, 'wide')),
+  },
+  {
+    name: 'hostile-distinct-pipelined',
+    what: '1,000 connections × 64 pipelined requests never answered, every URI, Host and User-Agent a distinct 1 KB string (a non-Latin-1 character, a tag, 0x01 bytes)',
+    write(emit) {
+      for (let c = 0; c < 1000; c++) {
+        const tcp = connect(emit, client(c));
+        for (let r = 0; r < 64; r++) send(tcp, distinctRequest(c * 64 + r, 1024, 'wide'));
+      }
+    },
+  },
+  {
+    name: 'hostile-distinct-ascii',
+    what: 'as hostile-distinct, the distinct strings printable ASCII (nothing to escape)',
+    write: (emit) => answeredFlood(emit, 60_000, 500, 1000, (n) => distinctRequest(n, 1024, 'ascii')),
+  },
+  {
+    name: 'hostile-distinct-controls',
+    what: 'as hostile-distinct, the distinct strings ASCII with 0x01 bytes (every one escaped, one byte a character)',
+    write: (emit) => answeredFlood(emit, 60_000, 500, 1000, (n) => distinctRequest(n, 1024, 'controls')),
+  },
+  {
+    name: 'hostile-distinct-8k',
+    what: '8,000 requests at 1,000 a second on 500 connections, each answered; every URI, Host and User-Agent a distinct 8 KB string (a non-Latin-1 character, a tag, 0x01 bytes)',
+    write: (emit) => answeredFlood(emit, 8000, 500, 1000, (n) => distinctRequest(n, 8192, 'wide')),
+  },
+  {
+    name: 'hostile-hosts',
+    what: '300,000 requests at 5,000 a second on 500 connections, each answered, each to a distinct Host (60 bytes)',
+    write: (emit) => answeredFlood(emit, 300_000, 500, 5000, (n) => Buffer.from(`GET /p/${n & 1023} HTTP/1.1\r\nHost: ${distinct(n, 'h', 60, 'ascii')}.example\r\nUser-Agent: flood/${n & 63}\r\n\r\n`)),
+  },
   {
     name: 'hostile-strings',
     what: '60,000 requests whose Host, URI and User-Agent are 1 KB of control characters and a non-Latin-1 character',
@@ -146,7 +228,7 @@ function ensureFlood(flood: Flood): string {
   process.stdout.write(`generating ${file} ...\n`);
   const writer = new PcapWriter(`${file}.part`);
   let n = 0;
-  flood.write((frame) => writer.write(T0 + n++ * 1e-5, frame));
+  flood.write((frame, ts) => writer.write(T0 + (ts ?? n++ * 1e-5), frame));
   writer.close();
   fs.renameSync(`${file}.part`, file);
   return file;

@@ -164,6 +164,12 @@ export interface CaptureStats {
   events: number;
   /** Transactions dropped because the main thread fell too far behind a live capture. */
   eventsDropped: number;
+  /**
+   * Keys the statistics counted shortened (first characters and `…`) because their share of the
+   * memory budget was spent on long keys (a flood of distinct long URIs, hosts or user agents).
+   * Counted by the main thread, not the capture.
+   */
+  keysShortened: number;
 }
 
 /** A CaptureStats with every counter at zero. */
@@ -173,5 +179,6 @@ export function emptyCaptureStats(): CaptureStats {
     flowsActive: 0, flowsTotal: 0, flowsDropped: 0, flowsExpired: 0, nonHttpFlows: 0, tlsFlows: 0, tlsHelloErrors: 0, tlsDecrypted: 0, tlsNoKey: 0, tlsDecryptErrors: 0, gaps: 0,
     gapBytes: 0, reassemblyDrops: 0, duplicateBytes: 0, uncapturedBytes: 0, parseErrors: 0, unanswered: 0,
     orphanResponses: 0, pipelineDrops: 0, events: 0, eventsDropped: 0, upgradedFlows: 0, h2Flows: 0, h2UnknownFields: 0, h2HeaderErrors: 0, h2Refused: 0,
+    keysShortened: 0,
   };
 }

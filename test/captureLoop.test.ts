@@ -2,7 +2,7 @@
  * The capture loop with a fake packet source and a fake main thread: what it posts, how it
  * waits for a slow main thread (files) or drops and counts (live), and how it stops.
  */
-import { CaptureLoop, MAX_BATCH, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
+import { CaptureLoop, MAX_BATCH, MAX_BATCH_CHARS, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
 import { decodeEvents } from '../src/capture/eventBatch';
 import { captureLimits } from '../src/capture/limits';
 import type { FromWorker } from '../src/capture/messages';
@@ -13,13 +13,13 @@ import type { TimedFrame } from '../src/capture/sources/demo/traffic';
 import type { CaptureStats } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 
-/** `count` one-request connections, each on its own client port, 1 ms apart. */
-function exchanges(count: number): TimedFrame[] {
+/** `count` one-request connections, each on its own client port, 1 ms apart; `pad` characters more in each URI. */
+function exchanges(count: number, pad = 0): TimedFrame[] {
   const frames: TimedFrame[] = [];
   for (let i = 0; i < count; i++) {
     const conv = new Conversation({ addr: '10.0.0.1', port: 1024 + (i % 60000) }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000 + i * 0.001);
     conv.handshake();
-    conv.send('client', request('GET', `/item/${i}`));
+    conv.send('client', request('GET', `/item/${i}${'x'.repeat(pad)}`));
     conv.send('server', response(200, 'ok'));
     conv.close();
     frames.push(...conv.frames);
@@ -115,6 +115,24 @@ describe('the capture loop', () => {
     const stats = main.messages.filter((m) => m.type === 'stats');
     expect(stats.length).toBeGreaterThan(0);
     expect(source.closed).toBe(true);
+  });
+
+  it('cuts batches of long transactions by their characters, so that one message stays small', async () => {
+    // 600 transactions with 4 KB URIs: by count one batch and a bit, by characters ~10.
+    const source = new ListSource(false, exchanges(600, 4000), 4096);
+    const main = new FakeMain();
+    const loop = new CaptureLoop(source, new CapturePipeline({ ...captureLimits(8192), maxStrLength: 8192 }, 2), main);
+    const running = loop.run();
+    const acker = setInterval(() => { loop.acknowledge(main.unacknowledged); main.unacknowledged = 0; }, 1);
+    await running;
+    clearInterval(acker);
+    const batches = main.messages.flatMap((m) => (m.type === 'events' ? [decodeEvents(m.batch)] : []));
+    expect(batches.flat().map((e) => e.uri)).toEqual(Array.from({ length: 600 }, (_, i) => `/item/${i}${'x'.repeat(4000)}`));
+    expect(batches.length).toBeGreaterThanOrEqual(Math.ceil((600 * 4000) / MAX_BATCH_CHARS));
+    for (const events of batches) {
+      const chars = events.reduce((n, e) => n + e.uri.length + e.host.length + e.ua.length + e.route.length + e.requestHeaders.length + e.responseHeaders.length, 0);
+      expect(chars).toBeLessThanOrEqual(MAX_BATCH_CHARS);
+    }
   });
 
   it('makes a file wait while the main thread is behind, and go on when it catches up', async () => {

@@ -31,7 +31,7 @@ function layerOf(file: string): string {
   if (relative[0] === 'widgets') return 'widgets';
   if (relative.length > 2) return relative[1];
   const name = relative[1].replace(/\.ts$/, '');
-  if (['types', 'errors', 'format', 'config'].includes(name)) return 'base';
+  if (['types', 'errors', 'format', 'config', 'memoryBudget'].includes(name)) return 'base';
   return 'app'; // main, cli, settings: the composition root
 }
 

@@ -14,7 +14,8 @@ import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/capture/sources/demo/traffic';
 import { dropPrivileges, lookUpUser } from '../src/platform/privileges';
-import { BUDGET_SHARES, CONNECTION_COST, budgetShare, captureLimits, DEFAULT_MEMORY_BUDGET_MB } from '../src/capture/limits';
+import { CONNECTION_COST, captureLimits } from '../src/capture/limits';
+import { BUDGET_SHARES, budgetShare, DEFAULT_MEMORY_BUDGET_MB } from '../src/memoryBudget';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 
@@ -228,16 +229,17 @@ describe('memory budget', () => {
   it('shares memory_budget_mb out between the growing buffers', () => {
     const limits = captureLimits(1024, 100);
     const mb = 1024 * 1024;
-    expect(limits.maxBufferedBytes).toBe(25 * mb);
+    expect(limits.maxBufferedBytes).toBe(20 * mb);
     expect(limits.headBuffers.limit).toBe(12.5 * mb);
-    expect(limits.pendingRequests.limit).toBe(20 * mb);
+    expect(limits.pendingRequests.limit).toBe(15 * mb);
     expect(limits.maxHeldBytes).toBe(5 * mb);
     expect(limits.maxBytesInFlight).toBe(5 * mb);
     expect(limits.maxFlows).toBe(Math.floor(22.5 * mb / CONNECTION_COST));
     expect(budgetShare(100, 'recentTransactions')).toBe(10 * mb);
+    expect(budgetShare(100, 'statistics')).toBe(10 * mb);
     // The parts add up to the whole budget.
     expect(Object.values(BUDGET_SHARES).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
-    expect(captureLimits(1024).maxBufferedBytes).toBe(Math.floor(0.25 * DEFAULT_MEMORY_BUDGET_MB * mb));
+    expect(captureLimits(1024).maxBufferedBytes).toBe(Math.floor(0.2 * DEFAULT_MEMORY_BUDGET_MB * mb));
     expect(() => validateConfig({ memory_budget_mb: 4 }, 'test')).toThrow(/out of range 16\.\.65536/);
   });
 });

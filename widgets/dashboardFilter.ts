@@ -8,7 +8,7 @@
  */
 import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
-import { budgetShare } from '../src/capture/limits';
+import { budgetShare } from '../src/memoryBudget';
 import type { Config } from '../src/config';
 import { isErrorEvent } from '../src/stats/classify';
 import { StatsStore } from '../src/stats/store';

@@ -62,6 +62,8 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
     ['events dropped', count(s?.eventsDropped), (s?.eventsDropped ?? 0) > 0],
   ];
+  // The statistics' share of the budget spent on long keys: shown once it matters.
+  if ((s?.keysShortened ?? 0) > 0) items.push(['keys shortened', count(s?.keysShortened), true]);
   if ((s?.tlsFlows ?? 0) > 0) {
     items.push(['TLS conns', count(s?.tlsFlows), false]);
     if ((s?.tlsDecrypted ?? 0) + (s?.tlsNoKey ?? 0) > 0) items.push(['decrypted', count(s?.tlsDecrypted), false], ['no TLS key', count(s?.tlsNoKey), false]);

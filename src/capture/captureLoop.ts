@@ -20,6 +20,11 @@ export interface MessageOut {
 export const FLUSH_MS = 100;
 /** Events posted in one message at most; more are split (a small batch keeps its buffers out of V8's large-object space, which only full GCs free). */
 export const MAX_BATCH = 512;
+/**
+ * Characters of strings posted in one message at most: 512 transactions with 8 KB URIs would
+ * make one 4 MB message, which the budget of batches in flight could then not divide.
+ */
+export const MAX_BATCH_CHARS = 256 * 1024;
 /** Event messages a file or the demo may have in flight before it waits for the main thread. */
 export const MAX_BATCHES_IN_FLIGHT = 16;
 /**
@@ -146,12 +151,12 @@ export class CaptureLoop {
   }
 
   private postEvents(events: HttpEvent[]): void {
-    for (let i = 0; i < events.length; i += MAX_BATCH) {
+    for (let i = 0, end = 0; i < events.length; i = end) {
       if (this.source.live && this.behind(MAX_LIVE_BATCHES_IN_FLIGHT - 1, this.maxBytesInFlight)) {
         this.pipeline.stats.eventsDropped += events.length - i;
         return;
       }
-      const end = Math.min(events.length, i + MAX_BATCH);
+      end = batchEnd(events, i);
       const batch = this.encoder.encode(i === 0 && end === events.length ? events : events.slice(i, end));
       // Events are in time order: until the last batch, everything before the next batch's first
       // event has been sent; after it, everything before the pipeline's watermark.
@@ -188,4 +193,16 @@ export class CaptureLoop {
     this.wake = null;
     wake?.();
   }
+}
+
+/** Where the batch starting at `start` ends: MAX_BATCH events, or fewer that carry MAX_BATCH_CHARS. */
+function batchEnd(events: readonly HttpEvent[], start: number): number {
+  const last = Math.min(events.length, start + MAX_BATCH);
+  let chars = 0;
+  for (let i = start; i < last; i++) {
+    const e = events[i];
+    chars += e.uri.length + e.host.length + e.ua.length + e.route.length + e.requestHeaders.length + e.responseHeaders.length;
+    if (chars > MAX_BATCH_CHARS) return Math.max(i, start + 1);
+  }
+  return last;
 }

@@ -10,32 +10,9 @@ import type { Http2Limits } from '../http/h2/http2Connection';
 import { ByteBudget } from '../protocol/byteBudget';
 import type { TlsLimits } from '../tls/tlsProtocol';
 import { CONNECTION_COST, type FlowLimits } from './flowTable';
+import { budgetShare, DEFAULT_MEMORY_BUDGET_MB, type BudgetPart } from '../memoryBudget';
 
 export { CONNECTION_COST };
-
-/** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */
-export const DEFAULT_MEMORY_BUDGET_MB = 160;
-
-/**
- * How the budget is shared out. Connections take the largest part because a busy server has
- * many, and they are what is tracked at all; out-of-order data and waiting requests only fill
- * up under loss or attack.
- */
-export const BUDGET_SHARES = {
-  connections: 0.225,
-  outOfOrder: 0.25,
-  heads: 0.125,
-  pendingRequests: 0.2,
-  heldTransactions: 0.05,
-  transactionsInFlight: 0.05,
-  recentTransactions: 0.1,
-} as const;
-
-/** A part of the budget, in bytes. */
-export function budgetShare(memoryBudgetMb: number, part: keyof typeof BUDGET_SHARES): number {
-  return Math.floor(memoryBudgetMb * 1024 * 1024 * BUDGET_SHARES[part]);
-}
-
 
 /** The capture thread's limits: the tracking state's, its protocols', and the transactions it holds. */
 export interface CaptureLimits extends FlowLimits, ConnectionLimits, TlsLimits, Http2Limits {
@@ -47,7 +24,7 @@ export interface CaptureLimits extends FlowLimits, ConnectionLimits, TlsLimits, 
 
 /** The limits within `memoryBudgetMb` (the default: ~24,000 connections at once). */
 export function captureLimits(maxStrLength: number, memoryBudgetMb = DEFAULT_MEMORY_BUDGET_MB): CaptureLimits {
-  const share = (part: keyof typeof BUDGET_SHARES) => budgetShare(memoryBudgetMb, part);
+  const share = (part: BudgetPart) => budgetShare(memoryBudgetMb, part);
   return {
     maxFlows: Math.max(16, Math.floor(share('connections') / CONNECTION_COST)),
     idleSeconds: 120,

@@ -45,6 +45,13 @@ export interface PacketSource {
 /** Frames a pulled source hands over per read(): small enough that the loop sees messages often. */
 export const FRAMES_PER_READ = 8192;
 
+/**
+ * Captured bytes a pulled source hands over per read(), at most: the transactions one read
+ * finishes are posted before the loop can wait for the main thread, and a megabyte of large
+ * hostile heads (escaped, two bytes a character) already makes ~8 MB of them.
+ */
+export const BYTES_PER_READ = 1024 * 1024;
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -80,7 +87,8 @@ export abstract class PacedSource implements PacketSource {
 
   read(sink: FrameSink): number {
     let n = 0;
-    while (n < FRAMES_PER_READ) {
+    let bytes = 0;
+    while (n < FRAMES_PER_READ && bytes < BYTES_PER_READ) {
       const frame = this.held ?? this.next();
       if (frame === null) return n > 0 ? n : END;
       if (isPlausibleTimestamp(frame.ts) && this.delayFor(frame.ts) > 1) {
@@ -90,6 +98,7 @@ export abstract class PacedSource implements PacketSource {
       this.held = null;
       sink.onFrame(frame.buf, frame.offset, frame.caplen, frame.wireLength, frame.ts, frame.linkType);
       n++;
+      bytes += frame.caplen;
     }
     return n;
   }

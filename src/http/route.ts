@@ -17,6 +17,8 @@
  * The query string and fragment are dropped. Deterministic for a given order of URIs.
  */
 
+import { ownCopy } from '../protocol/sanitize';
+
 /** Distinct values at one position under one prefix past which it becomes a parameter. */
 export const LEARN_THRESHOLD = 64;
 
@@ -27,7 +29,14 @@ const MAX_PREFIXES = 20_000;
 const MAX_LEARNT_CHARS = 4_000_000;
 
 /** Paths whose routes are kept for reuse, at most (then the cache starts over). */
-const MAX_CACHED_PATHS = 16_384;
+const MAX_CACHED_PATHS = 8192;
+
+/**
+ * Longer paths are templated each time instead of kept: they seldom repeat, and a cache of
+ * distinct long paths (a flood of them) would hold megabytes. With this bound the cache holds
+ * at most ~8 MB (paths and routes, two bytes a character).
+ */
+const MAX_CACHED_PATH_LENGTH = 256;
 
 /** Segments of a path templated, at most; the rest of a longer path becomes `{…}`. */
 const MAX_SEGMENTS = 32;
@@ -119,11 +128,13 @@ export class RouteTemplater {
   /** The route of `uri` (an origin-form path, or an absolute URI of a proxy request). */
   route(uri: string): string {
     const path = pathOf(uri);
+    if (path.length > MAX_CACHED_PATH_LENGTH) return this.template(path);
     let route = this.cache.get(path);
     if (route === undefined) {
       route = this.template(path);
       if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear();
-      this.cache.set(path, route);
+      // A path cut from a much longer URI (a long query) would keep the whole URI alive as a key.
+      this.cache.set(path.length + 64 < uri.length ? ownCopy(path) : path, route);
     }
     return route;
   }

@@ -116,3 +116,11 @@ export function boundedOctets(octets: string, maxBytes: number): string {
   if (isPrintableAsciiText(cut)) return escapeControls(cut, maxBytes);
   return escapeControls(Buffer.from(cut, 'latin1').toString('utf8'), maxBytes);
 }
+
+/**
+ * A copy of `text` that shares no storage with the string it was cut from: a string kept for
+ * long must not pin a larger one (V8 slices share memory with their parent).
+ */
+export function ownCopy(text: string): string {
+  return (' ' + text).slice(1);
+}

@@ -127,6 +127,7 @@ export class RunState implements RunView {
 
   /** New capture-health counters at data time `now`. */
   updateCapture(stats: CaptureStats, now: number): void {
+    stats.keysShortened = this.stats.keys.shortened;
     this.health.update(stats, now);
     this.packets.record(stats.packets, now);
   }

@@ -222,6 +222,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     if (c.h2Flows > 0) lines.push(`  HTTP/2: connections ${c.h2Flows}, header fields unknown (compressed before the capture began) ${c.h2UnknownFields}, header blocks unreadable ${c.h2HeaderErrors}, requests refused by GOAWAY ${c.h2Refused}`);
     if (c.tlsFlows > 0) lines.push(`  TLS: hellos unreadable ${c.tlsHelloErrors}, decrypted ${c.tlsDecrypted}, no key in the key log ${c.tlsNoKey}, records that did not decrypt ${c.tlsDecryptErrors}`);
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
+    if (c.keysShortened > 0) lines.push(`  keys counted shortened (the statistics' share of memory_budget_mb spent on long keys) ${c.keysShortened}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
   }
   return lines.join('\n') + '\n';

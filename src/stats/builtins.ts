@@ -13,6 +13,7 @@ import {
 import { RequestsModule } from './requestsModule';
 import { SlowestModule } from './slowest';
 import type { StatModule } from './statModule';
+import { KeyBudget } from './keyBudget';
 import { TopModule, type TopStatistic } from './topModule';
 import { LARGE, MEDIUM, SMALL } from './windowedTopK';
 
@@ -58,16 +59,18 @@ export type BuiltinModules = {
 export const BUILTIN_MODULE_NAMES: ReadonlyArray<keyof BuiltinModules> = BUILTIN_STATISTICS.map((row) => row.name);
 
 /** Creates the built-in modules for a config, in the table's order. */
-export function createBuiltinModules(config: Config): BuiltinModules {
+export function createBuiltinModules(config: Config, keys = KeyBudget.unbounded()): BuiltinModules {
   const modules: Record<string, StatModule> = {};
   for (const row of BUILTIN_STATISTICS) {
-    modules[row.name] = 'make' in row ? row.make(config) : new TopModule(row.name, { ...row, keyOf: row.key(config) }, config);
+    modules[row.name] = 'make' in row ? row.make(config) : new TopModule(row.name, { ...row, keyOf: row.key(config) }, config, keys);
   }
   return modules as BuiltinModules;
 }
 
 /** Distinct routes whose endpoint keys are kept for reuse, at most (then the cache starts over). */
 const MAX_CACHED_ROUTES = 4096;
+/** Longer routes' keys are made each time (see endpointKeys). */
+const MAX_CACHED_ROUTE_LENGTH = 256;
 
 /**
  * endpointOf with the keys kept: a key made per event is a new string to hash for every lookup
@@ -76,6 +79,8 @@ const MAX_CACHED_ROUTES = 4096;
 function endpointKeys(): (event: HttpEvent) => string {
   const byRoute = new Map<string, Map<string, string>>();
   return (event) => {
+    // A long route seldom repeats: kept, a flood of distinct ones would hold megabytes here.
+    if (event.route.length > MAX_CACHED_ROUTE_LENGTH) return endpointOf(event);
     let byMethod = byRoute.get(event.route);
     if (byMethod === undefined) {
       if (byRoute.size >= MAX_CACHED_ROUTES) byRoute.clear();

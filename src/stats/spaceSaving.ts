@@ -8,6 +8,7 @@
  * Each entry also carries the bytes, errors and latencies added with its key; after an
  * eviction these start again from the newcomer, so they are as approximate as the count.
  */
+import type { KeyBudget } from './keyBudget';
 import { LogHistogram } from './logHistogram';
 
 /** One tracked key. */
@@ -32,7 +33,11 @@ export class SpaceSaving {
   /** Total weight added. */
   total = 0;
 
-  constructor(readonly capacity: number, readonly keepsLatency = false) {}
+  /**
+   * `keys`: the budget a kept key's length is charged to (null: not charged, for a view merged
+   * for a moment). Keys are kept as given: they must not be slices of larger strings.
+   */
+  constructor(readonly capacity: number, readonly keepsLatency = false, private readonly keys: KeyBudget | null = null) {}
 
   /** Counts `key` `count` more times, with `bytes`, `errors` and (if kept) a latency sample. */
   add(key: string, count = 1, bytes = 0, errors = 0, latencyMs: number | null = null): void {
@@ -59,14 +64,22 @@ export class SpaceSaving {
   /** The entry of `key`, its count raised by `count`; takes the least-counted slot if needed. */
   private entryFor(key: string, count: number): HeavyHitter {
     this.total += count;
-    const at = this.index.get(key);
+    let at = this.index.get(key);
+    if (at === undefined && this.keys !== null) {
+      const kept = this.keys.admit(key);
+      if (kept !== key) {
+        // Shortened: it counts under the shortened key, which may be tracked already.
+        key = kept;
+        at = this.index.get(key);
+      }
+      if (at !== undefined) this.keys.release(key);
+    }
     if (at !== undefined) {
       const entry = this.heap[at];
       entry.count += count;
       this.siftDown(at);
       return entry;
     }
-    key = ownCopy(key);
     if (this.heap.length < this.capacity) {
       const entry: HeavyHitter = { key, count, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
       this.heap.push(entry);
@@ -77,6 +90,7 @@ export class SpaceSaving {
     // Replace the least-counted key: the newcomer may have been seen that often before.
     const min = this.heap[0];
     this.index.delete(min.key);
+    this.keys?.release(min.key);
     min.overcount = min.count;
     min.count += count;
     min.key = key;
@@ -86,6 +100,12 @@ export class SpaceSaving {
     this.index.set(key, 0);
     this.siftDown(0);
     return min;
+  }
+
+  /** Gives back what the kept keys were charged: the summary is being forgotten. */
+  release(): void {
+    if (this.keys === null) return;
+    for (const entry of this.heap) this.keys.release(entry.key);
   }
 
   /** Distinct keys tracked. */
@@ -137,12 +157,4 @@ export class SpaceSaving {
     heap[i] = item;
     this.index.set(item.key, i);
   }
-}
-
-/**
- * A copy of `text` that does not share storage with the string it was cut from: a key kept for
- * long must not pin the whole batch string its event arrived in (V8 slices share memory).
- */
-export function ownCopy(text: string): string {
-  return (' ' + text).slice(1);
 }

@@ -7,7 +7,9 @@
 import type { Config } from '../config';
 import type { HttpEvent, TlsConnection } from '../types';
 import { endTime, TlsModule } from './tls';
+import { budgetShare } from '../memoryBudget';
 import { createBuiltinModules, type BuiltinModules } from './builtins';
+import { KeyBudget } from './keyBudget';
 import type { StatModule } from './statModule';
 
 /** Told after each closed second of data time. */
@@ -43,9 +45,13 @@ export class StatsStore {
   latestEventTs = -Infinity;
   earliestEventTs = Infinity;
 
+  /** What the statistics' keys may hold beyond their first characters (memory_budget_mb's share). */
+  readonly keys: KeyBudget;
+
   constructor(readonly config: Config, plugins: StatModule[] = []) {
-    this.builtins = createBuiltinModules(config);
-    this.tls = new TlsModule(config);
+    this.keys = new KeyBudget(budgetShare(config.memory_budget_mb, 'statistics'));
+    this.builtins = createBuiltinModules(config, this.keys);
+    this.tls = new TlsModule(config, this.keys);
     this.builtinList = Object.values(this.builtins);
     this.plugins = plugins;
     this.enabledPlugins = [...plugins];

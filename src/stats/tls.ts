@@ -10,6 +10,7 @@ import { KEY_SEPARATOR } from './classify';
 import { hits, numeric } from './panelColumns';
 import type { PanelRows } from './statModule';
 import type { HeavyHitter } from './spaceSaving';
+import { KeyBudget } from './keyBudget';
 import { MEDIUM, SMALL, WindowedTopK, type TopKCapacity } from './windowedTopK';
 import type { WindowName } from './windows';
 
@@ -60,9 +61,10 @@ export class TlsModule {
   http2 = 0;
   bytes = 0;
 
-  constructor(config: Config) {
+  /** `keys`: what the kept keys' lengths are charged to (see keyBudget). */
+  constructor(config: Config, keys = KeyBudget.unbounded()) {
     const layout = { bucketSeconds: config.dashboard_bucket_size, retentionSeconds: config.max_retention_length };
-    const make = (capacity: TopKCapacity, latency = false) => new WindowedTopK(layout, capacity, latency);
+    const make = (capacity: TopKCapacity, latency = false) => new WindowedTopK(layout, capacity, latency, keys);
     this.names = make(MEDIUM, true);
     this.nameVersions = make(MEDIUM);
     this.nameAlpn = make(MEDIUM);

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import type { HttpEvent } from '../types';
 import { eventBytes, isErrorEvent } from './classify';
 import type { TopColumns } from './panelColumns';
+import type { KeyBudget } from './keyBudget';
 import type { HeavyHitter } from './spaceSaving';
 import type { PanelRows, StatModule } from './statModule';
 import { WindowedTopK, type TopKCapacity, type TopView } from './windowedTopK';
@@ -57,10 +58,11 @@ export class TopModule implements StatModule<TopReport> {
   private readonly keyOf: (event: HttpEvent) => string;
   private readonly columns: TopColumns;
 
-  constructor(readonly name: string, statistic: TopStatistic, private readonly config: Config) {
+  /** `keys`: what the kept keys' lengths are charged to (see keyBudget). */
+  constructor(readonly name: string, statistic: TopStatistic, private readonly config: Config, keys?: KeyBudget) {
     this.keyOf = statistic.keyOf;
     this.columns = statistic.columns;
-    this.counter = new WindowedTopK({ bucketSeconds: config.dashboard_bucket_size, retentionSeconds: config.max_retention_length }, statistic.capacity, statistic.keepsLatency);
+    this.counter = new WindowedTopK({ bucketSeconds: config.dashboard_bucket_size, retentionSeconds: config.max_retention_length }, statistic.capacity, statistic.keepsLatency, keys);
   }
 
   ingest(event: HttpEvent): void {

@@ -8,6 +8,7 @@
  * `all` view comes from one larger cumulative summary until the data is older than the
  * retention (the most precise), from the slices afterwards.
  */
+import { KeyBudget } from './keyBudget';
 import { LogHistogram } from './logHistogram';
 import { SpaceSaving, type HeavyHitter } from './spaceSaving';
 import { windowSpan, type WindowName } from './windows';
@@ -63,7 +64,13 @@ export class WindowedTopK {
   private firstSecond = Infinity;
   private readonly cache = new Map<string, TopView>();
 
-  constructor(private readonly layout: SliceLayout, private readonly capacity: TopKCapacity, private readonly keepsLatency = false) {
+  /** `keys`: what the kept keys' lengths are charged to (the statistics' share of the memory budget). */
+  constructor(
+    private readonly layout: SliceLayout,
+    private readonly capacity: TopKCapacity,
+    private readonly keepsLatency = false,
+    private readonly keys: KeyBudget = KeyBudget.unbounded(),
+  ) {
     const b = layout.bucketSeconds;
     const medium = Math.max(b, Math.ceil(120 / b) * b);
     // Coarse slices of up to an hour, and at most ~1/24 of the retention, so that the
@@ -74,7 +81,7 @@ export class WindowedTopK {
       { sliceSeconds: medium, spanSeconds: Math.max(3600, medium), slices: [] },
       { sliceSeconds: coarse, spanSeconds: Math.max(layout.retentionSeconds, coarse), slices: [] },
     ];
-    this.cumulative = new SpaceSaving(capacity.cumulative, keepsLatency);
+    this.cumulative = new SpaceSaving(capacity.cumulative, keepsLatency, keys);
   }
 
   /** Counts one occurrence of `key` at time `ts`. */
@@ -100,8 +107,14 @@ export class WindowedTopK {
         this.sliceFor(second, true)!.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
         return;
       }
-      entry = { key, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
-      counts.set(key, entry);
+      const kept = this.keys.admit(key);
+      entry = kept === key ? undefined : counts.get(kept);
+      if (entry === undefined) {
+        entry = { key: kept, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
+        counts.set(kept, entry);
+      } else {
+        this.keys.release(kept);
+      }
     }
     entry.count++;
     entry.bytes += bytes;
@@ -118,6 +131,7 @@ export class WindowedTopK {
       for (const entry of counts.values()) {
         slice.summary.addEntry(entry);
         this.cumulative.addEntry(entry);
+        this.keys.release(entry.key);
       }
       this.pending.delete(pendingSecond);
     }
@@ -134,13 +148,13 @@ export class WindowedTopK {
       if (slice.start === start) return slice;
       if (slice.start < start) {
         if (!create) return null;
-        const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+        const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency, this.keys) };
         tier.slices.splice(i + 1, 0, made);
         return made;
       }
     }
     if (!create) return null;
-    const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+    const made = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency, this.keys) };
     tier.slices.unshift(made);
     return made;
   }
@@ -152,15 +166,19 @@ export class WindowedTopK {
       const next = this.tiers[t + 1];
       while (tier.slices.length > 0 && tier.slices[0].start + tier.sliceSeconds <= now - tier.spanSeconds) {
         const old = tier.slices.shift()!;
-        if (next === undefined) continue; // past the retention: forgotten
+        if (next === undefined) {
+          old.summary.release(); // past the retention: forgotten
+          continue;
+        }
         const start = Math.floor(old.start / next.sliceSeconds) * next.sliceSeconds;
         let target = next.slices.find((s) => s.start === start);
         if (target === undefined) {
-          target = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency) };
+          target = { start, summary: new SpaceSaving(this.capacity.slice, this.keepsLatency, this.keys) };
           next.slices.push(target);
           next.slices.sort((a, b) => a.start - b.start);
         }
         target.summary.merge(old.summary);
+        old.summary.release();
       }
     }
   }

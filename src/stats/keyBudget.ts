@@ -1,0 +1,49 @@
+/**
+ * The bytes that the statistics' keys may hold beyond their first characters. A summary's
+ * entries are bounded in number, but a key is a string off the wire (a URI, a User-Agent): a
+ * flood of distinct 1 KB keys would make every summary hold megabytes. Each entry holds its
+ * first FREE_KEY_CHARS characters free of charge (the entry's fixed cost covers them); the rest
+ * is charged here, at two bytes a character. Once the budget is spent, a new long key is kept
+ * shortened (its first characters and `…`): a flood of distinct long keys folds into few rows
+ * instead of taking the memory, and the shortenings are counted (capture health).
+ */
+import { ownCopy } from '../protocol/sanitize';
+
+/** Characters of a key held free of charge, and what a shortened key keeps. */
+export const FREE_KEY_CHARS = 64;
+
+export class KeyBudget {
+  /** Bytes charged now. */
+  used = 0;
+  /** Keys kept shortened because the budget was spent. */
+  shortened = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** A budget that never runs out (views merged for a moment, tests). */
+  static unbounded(): KeyBudget {
+    return new KeyBudget(Infinity);
+  }
+
+  /** The key to keep for `key`, charged: `key` itself when its charge fits, else a shortened copy. */
+  admit(key: string): string {
+    const cost = chargeOf(key);
+    if (cost === 0) return key;
+    if (this.used + cost <= this.limit) {
+      this.used += cost;
+      return key;
+    }
+    this.shortened++;
+    // A copy: a slice would keep the whole long key alive.
+    return ownCopy(`${key.slice(0, FREE_KEY_CHARS - 1)}…`);
+  }
+
+  /** Gives back what a kept key (as admit returned it) was charged. */
+  release(key: string): void {
+    this.used -= chargeOf(key);
+  }
+}
+
+function chargeOf(key: string): number {
+  return key.length > FREE_KEY_CHARS ? 2 * (key.length - FREE_KEY_CHARS) : 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * The statistics' keys within their share of the memory budget: long keys are charged beyond
+ * their first characters, a spent budget keeps new long keys shortened (counted), and what a
+ * summary forgets is given back, so a flood of distinct long keys cannot grow the store.
+ */
+import { FREE_KEY_CHARS, KeyBudget } from '../src/stats/keyBudget';
+import { SpaceSaving } from '../src/stats/spaceSaving';
+import { WindowedTopK, MEDIUM } from '../src/stats/windowedTopK';
+
+const long = (n: number, length = 1000) => `/${n.toString(16)}/${'a'.repeat(length)}`;
+
+describe('the key budget', () => {
+  it('charges a key beyond its first characters, two bytes a character, and gives it back', () => {
+    const keys = new KeyBudget(10_000);
+    expect(keys.admit('/short')).toBe('/short');
+    expect(keys.used).toBe(0);
+    const key = 'k'.repeat(FREE_KEY_CHARS + 100);
+    expect(keys.admit(key)).toBe(key);
+    expect(keys.used).toBe(200);
+    keys.release(key);
+    expect(keys.used).toBe(0);
+  });
+
+  it('keeps a long key shortened, counted, once the budget is spent', () => {
+    const keys = new KeyBudget(3000);
+    const first = long(1);
+    expect(keys.admit(first)).toBe(first);
+    const second = long(2);
+    const kept = keys.admit(second);
+    expect(kept).toBe(`${second.slice(0, FREE_KEY_CHARS - 1)}…`);
+    expect(kept.length).toBe(FREE_KEY_CHARS);
+    expect(keys.shortened).toBe(1);
+    expect(keys.used).toBeLessThanOrEqual(3000);
+    // A shortened key costs nothing to keep or give back.
+    keys.release(kept);
+    expect(keys.used).toBe(2 * (first.length - FREE_KEY_CHARS));
+  });
+});
+
+describe('a summary on a key budget', () => {
+  it('counts every addition, folding distinct long keys into their shortened rows once the budget is spent', () => {
+    const keys = new KeyBudget(20_000);
+    const summary = new SpaceSaving(64, false, keys);
+    for (let n = 0; n < 1000; n++) summary.add(long(n % 16 === 0 ? 0 : 0x100 + n));
+    expect(summary.total).toBe(1000);
+    expect(summary.entries().reduce((sum, e) => sum + e.count, 0)).toBe(1000);
+    expect(keys.used).toBeLessThanOrEqual(20_000);
+    expect(keys.shortened).toBeGreaterThan(0);
+    // The distinct keys that share their first characters count as one shortened row.
+    const shortened = summary.entries().filter((e) => e.key.endsWith('…'));
+    expect(shortened.length).toBeGreaterThan(0);
+    expect(shortened.every((e) => e.key.length === FREE_KEY_CHARS)).toBe(true);
+    summary.release();
+    expect(keys.used).toBe(0);
+  });
+
+  it('gives back an evicted key', () => {
+    const keys = new KeyBudget(Infinity);
+    const summary = new SpaceSaving(4, false, keys);
+    for (let n = 0; n < 100; n++) summary.add(long(n));
+    const held = summary.entries().reduce((sum, e) => sum + 2 * (e.key.length - FREE_KEY_CHARS), 0);
+    expect(keys.used).toBe(held);
+  });
+});
+
+describe('a windowed top-k on a key budget', () => {
+  it('holds a flood of distinct long keys within the budget over hours, and keeps short keys whole', () => {
+    const keys = new KeyBudget(2 * 1024 * 1024);
+    const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3 * 3600 }, MEDIUM, true, keys);
+    const t0 = 1_700_000_000;
+    let n = 0;
+    for (let second = 0; second < 4 * 3600; second += 7) {
+      for (let i = 0; i < 40; i++) counter.add(long(n++), t0 + second, 100, false, 5);
+      counter.add('/health', t0 + second, 10, false, 1);
+      counter.closeSecond(t0 + second);
+      expect(keys.used).toBeLessThanOrEqual(keys.limit);
+    }
+    expect(keys.shortened).toBeGreaterThan(0);
+    const view = counter.view('5m', t0 + 4 * 3600 - 7);
+    // Every addition of the window is counted, under its own key or a shortened one.
+    const health = view.entries.find((e) => e.key === '/health')!;
+    expect(health.count).toBeGreaterThanOrEqual(Math.floor(300 / 7));
+    expect(view.total).toBe(health.count * 41);
+  });
+});
