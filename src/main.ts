@@ -6,12 +6,14 @@
  */
 import { parseCommandLine, isHelpRequest, type CliOptions, type OutputMode } from './cli';
 import type { Config } from './config';
+import { budgetForHeap, heapLimitMb } from './memoryBudget';
 import { loadConfig } from './settings';
 import { DEMO_PRESETS } from './capture/sources/demo/demo';
 import { loadPlugins } from './stats/plugins';
 import { Notifier } from './alerts/notify';
 import { openOutput, outputMode, serveMetrics, type Metrics } from './outputs';
 import { restoreTerminal } from './sinks/terminalGuard';
+import { notificationFailureLine } from './sinks/text';
 import { pacedWrite } from './run/backpressure';
 import type { RunEnvironment } from './run/environment';
 import { InterfaceGrace, interfaceDownError } from './run/interfaceGrace';
@@ -41,11 +43,23 @@ interface Setup {
   stopNotices: () => void;
 }
 
+/**
+ * Lowers memory_budget_mb when the heap limit cannot hold it (NODE_OPTIONS=--max-old-space-size,
+ * a small machine), and says so: the run then drops more, counted, instead of running out.
+ */
+function fitBudgetToHeap(config: Config, limitMb: number, warn: (line: string) => void): void {
+  const fitting = budgetForHeap(config.memory_budget_mb, limitMb);
+  if (fitting >= config.memory_budget_mb) return;
+  warn(`wiretop: memory_budget_mb lowered from ${config.memory_budget_mb} to ${fitting} to fit the heap limit of ${limitMb} MB\n`);
+  config.memory_budget_mb = fitting;
+}
+
 /** Reads the command line and the config, and opens the files; null when only help was asked. */
 function setUp(argv: string[], env: RunEnvironment): Setup | null {
   const options = parseCommandLine(argv);
   if (isHelpRequest(argv)) return null;
   const config = loadConfig(options.configPath, options.configOverrides, options.demo ? DEMO_PRESETS : {});
+  fitBudgetToHeap(config, env.heapLimitMb?.() ?? heapLimitMb(), (line) => env.writeErr(line));
   config.plugins = [...config.plugins, ...options.plugins];
   const plugins = loadPlugins(config);
   const mode = outputMode(options.mode, env);
@@ -102,10 +116,13 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const stopSignals = subscribeSignals(env, lifecycle, files.alertLog !== null && !interactive ? { file: files.alertLog, path: config.log_file! } : null);
   const stopFailures = state.stats.onPluginFailure((failure) => messages.pluginFailed(failure));
   const unsubscribe = () => { stopSignals(); stopFailures(); setup.stopNotices(); };
+  // --text says a failed notification as it says alerts, until the last ones are drained at exit.
+  const stopFailureLines = mode === 'text' ? notifier.onFailure((failure) => write(notificationFailureLine(failure))) : () => undefined;
   const code = await lifecycle.start();
   // The last alerts' notifications are given a moment to go out before the process ends.
   metrics?.sink.stop();
   await notifier.drain(NOTIFY_DRAIN_MS);
+  stopFailureLines();
   files.alertLog?.close();
   return code;
 }

@@ -4,6 +4,7 @@
  * the main thread (the statistics' keys, the dashboard's transactions), draws on one part of it,
  * charged what its data really costs; past its part it gives up data and counts it.
  */
+import { getHeapStatistics } from 'v8';
 
 /** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */
 export const DEFAULT_MEMORY_BUDGET_MB = 160;
@@ -30,4 +31,35 @@ export type BudgetPart = keyof typeof BUDGET_SHARES;
 /** A part of the budget, in bytes. */
 export function budgetShare(memoryBudgetMb: number, part: BudgetPart): number {
   return Math.floor(memoryBudgetMb * 1024 * 1024 * BUDGET_SHARES[part]);
+}
+
+/** The heap limit of the calling thread, in MB (the process's --max-old-space-size when one is set, and the young generation). */
+export function heapLimitMb(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / (1024 * 1024));
+}
+
+/**
+ * The part of a thread's heap limit the budget may take: the rest is room for the garbage
+ * between two collections (a heap near its limit collects all the time, then fails).
+ */
+export const HEAP_BUDGET_RATIO = 0.5;
+
+/** The smallest budget wiretop runs with, whatever the heap (a few thousand connections). */
+export const MIN_MEMORY_BUDGET_MB = 16;
+
+/**
+ * The budget a run uses under a heap limit of `heapLimitMb` (each thread has its own heap, as
+ * large as the process's limit when one is set): `budgetMb`, or less when that would not fit.
+ */
+export function budgetForHeap(budgetMb: number, heapLimitMb: number): number {
+  return Math.min(budgetMb, Math.max(MIN_MEMORY_BUDGET_MB, Math.floor(heapLimitMb * HEAP_BUDGET_RATIO)));
+}
+
+/**
+ * The capture thread's heap limit for a budget: its parts on the JavaScript heap (connections,
+ * waiting requests, held transactions: under half of it) with as much again for garbage, so
+ * that its collector runs before the process grows, not after.
+ */
+export function captureHeapLimitMb(budgetMb: number): number {
+  return Math.max(64, Math.ceil(budgetMb));
 }

@@ -384,6 +384,13 @@ describe('stopping', () => {
     }
   });
 
+  it('under a heap limit too small for memory_budget_mb, lowers the budget, says so in one line, and reports', async () => {
+    const result = await runWiretop(['-r', fixture(), '--report', 'json'], { env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=100' } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^wiretop: memory_budget_mb lowered from 160 to \d+ to fit the heap limit of \d+ MB\n$/);
+    expect((JSON.parse(result.stdout) as Report).requests).toBeGreaterThan(0);
+  });
+
   it('a plug-in stuck in an endless loop: the watchdog ends the process with one line', async () => {
     const plugin = path.join(dir, 'loop.js');
     fs.writeFileSync(plugin, "module.exports = () => ({ name: 'loop', ingest() { for (;;) {} }, tick() {}, rows() { return { title: 'L', columns: [], rows: [] }; }, report() { return {}; } });");
@@ -423,6 +430,17 @@ describe('alerts that reach people', () => {
     expect(fs.readFileSync(log, 'utf8')).toMatch(/^\S+Z Traffic recovered - hits = \d+/m);
     const sent = fs.readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { state: string; rule: string });
     expect(sent.map((e) => e.state).slice(0, 2)).toEqual(['alert', 'recovered']);
+  }, 60000);
+
+  it('--text says each notification that failed, as it says the alerts', async () => {
+    const result = await runWiretop(['--demo', '--speed', '0', '--text', '--on-alert', 'exit 3'], { timeoutMs: 60000 });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const notices = lines.filter((line) => /generated an alert|Traffic recovered/.test(line));
+    const failures = lines.filter((line) => line.includes('notification failed'));
+    expect(notices.length).toBeGreaterThan(0);
+    expect(failures.length).toBe(notices.length);
+    expect(failures[0]).toMatch(/^\S+Z notification failed \(High traffic\): --on-alert command exited 3$/);
   }, 60000);
 
   it('a --log path that cannot be written is one line and exit 1 before anything starts', async () => {

@@ -15,7 +15,7 @@ import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/capture/sources/demo/traffic';
 import { dropPrivileges, lookUpUser } from '../src/platform/privileges';
 import { CONNECTION_COST, captureLimits } from '../src/capture/limits';
-import { BUDGET_SHARES, budgetShare, DEFAULT_MEMORY_BUDGET_MB } from '../src/memoryBudget';
+import { BUDGET_SHARES, budgetForHeap, budgetShare, captureHeapLimitMb, DEFAULT_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../src/memoryBudget';
 import type { HttpEvent } from '../src/types';
 import { tempDir } from './helpers/conversation';
 
@@ -226,6 +226,16 @@ describe('config', () => {
 });
 
 describe('memory budget', () => {
+  it('fits the budget to a heap limit: half of it at most, never below the minimum', () => {
+    expect(budgetForHeap(160, 4144)).toBe(160);
+    expect(budgetForHeap(160, 212)).toBe(106);
+    expect(budgetForHeap(100, 212)).toBe(100);
+    expect(budgetForHeap(160, 20)).toBe(MIN_MEMORY_BUDGET_MB);
+    // The capture thread's heap: the budget, with a floor for the runtime.
+    expect(captureHeapLimitMb(160)).toBe(160);
+    expect(captureHeapLimitMb(16)).toBe(64);
+  });
+
   it('shares memory_budget_mb out between the growing buffers', () => {
     const limits = captureLimits(1024, 100);
     const mb = 1024 * 1024;

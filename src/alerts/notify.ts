@@ -288,23 +288,39 @@ export interface NotifySettings {
   source: string;
 }
 
+/** A notification that could not be delivered: when its alert was, its rule, and why. */
+export interface NotificationFailure {
+  time: string;
+  rule: string;
+  message: string;
+}
+
 /** Sends every alert and recovery to the command, the webhooks and the log file. */
 export class Notifier {
   readonly stats: NotificationStats = { sent: 0, failed: 0, dropped: 0 };
   /** The last failures, newest last (bounded), for the alert log. */
-  readonly failures: Array<{ time: string; rule: string; message: string }> = [];
+  readonly failures: NotificationFailure[] = [];
   private readonly targets: Target[];
+  private readonly failureListeners = new Set<(failure: NotificationFailure) => void>();
 
   constructor(private readonly settings: NotifySettings) {
     const onFailure: FailureListener = (event, message) => {
-      this.failures.push({ time: event.time, rule: event.rule, message });
+      const failure = { time: event.time, rule: event.rule, message };
+      this.failures.push(failure);
       if (this.failures.length > 50) this.failures.shift();
       settings.log?.failure(event, message);
+      for (const listener of this.failureListeners) listener(failure);
     };
     this.targets = [
       ...(settings.command !== null ? [new CommandTarget(settings.command, this.stats, onFailure)] : []),
       ...settings.webhooks.map((url) => new WebhookTarget(url, this.stats, onFailure)),
     ];
+  }
+
+  /** Calls `listener` with each notification failure as it happens (--text prints them); returns the unsubscribe. */
+  onFailure(listener: (failure: NotificationFailure) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   /** Is there anything to notify? */

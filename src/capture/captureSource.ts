@@ -5,6 +5,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { WiretopError } from '../errors';
+import { captureHeapLimitMb } from '../memoryBudget';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { decodeEvents, type EncodedBatch } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
@@ -64,8 +65,11 @@ export class WorkerCapture implements CaptureSource {
 
   start(listener: CaptureListener): void {
     // The worker's garbage is short-lived (packets, heads, sent events): a small young
-    // generation keeps the process's memory low at no measured cost in speed.
-    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    // generation keeps the process's memory low at no measured cost in speed. Its old
+    // generation is sized by the budget its state is held to (a --max-old-space-size given to
+    // the process overrides both).
+    const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: captureHeapLimitMb(this.request.memoryBudgetMb) };
+    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits });
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {
@@ -102,7 +106,9 @@ export class WorkerCapture implements CaptureSource {
     this.exited = new Promise((resolve) => {
       worker.on('error', (error) => {
         failed = true;
-        listener.onError(new WiretopError('capture', `capture worker failed: ${error.message}`));
+        listener.onError(new WiretopError('capture', (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `the capture ran out of memory with memory_budget_mb ${this.request.memoryBudgetMb}: lower memory_budget_mb, or give wiretop more heap (NODE_OPTIONS=--max-old-space-size=MB)`
+          : `capture worker failed: ${error.message}`));
       });
       worker.on('exit', (code) => {
         this.worker = null;

@@ -34,6 +34,8 @@ export interface RunEnvironment {
   dropPrivileges?(user: string): string | null;
   /** Wall time: the interface-down grace, the dashboard's redraw pace. */
   clock: Clock;
+  /** The heap limit each thread runs under, in MB (default: this thread's, from V8; tests give one). */
+  heapLimitMb?(): number;
   /** Told each phase the run enters (tests). */
   onPhase?(phase: RunPhase): void;
 }

@@ -46,7 +46,7 @@ export interface RunView {
   /** The input is over (end of file, or the capture stopped). */
   readonly ended: boolean;
   /** What notifications did (null when none are set up). */
-  readonly notifications: Pick<Notifier, 'stats' | 'failures'> | null;
+  readonly notifications: Pick<Notifier, 'stats' | 'failures' | 'onFailure'> | null;
   /** The servers whose streams are merged (`-r a -r b` of --ndjson), or null for one capture. */
   readonly nodes: readonly string[] | null;
   /** What is wrong with a merged source, by node: `ended`, `failed: …`, `clock off by …`. */

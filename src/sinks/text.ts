@@ -9,6 +9,7 @@
  * closed a second or two behind the capture's start) is not printed.
  */
 import type { AlertNotice } from '../alerts/monitor';
+import type { NotificationFailure } from '../alerts/notify';
 import { dateTime, truncate } from '../format';
 import { describeLossCounts, LOSS_ADVICE } from '../stats/loss';
 import { statusClasses } from '../stats/classify';
@@ -31,6 +32,11 @@ function pluginLine(run: RunView, module: StatModule, now: number): string {
 export interface SummaryPeriod {
   start: number;
   last: number;
+}
+
+/** The line --text prints for a notification (webhook, --on-alert command) that failed. */
+export function notificationFailureLine(failure: NotificationFailure): string {
+  return `${failure.time} notification failed (${failure.rule}): ${failure.message}\n`;
 }
 
 /** Prints summaries and alert lines. */
