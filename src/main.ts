@@ -6,7 +6,7 @@
  */
 import { parseCommandLine, isHelpRequest, type CliOptions, type OutputMode } from './cli';
 import type { Config } from './config';
-import { budgetForHeap, heapLimitMb } from './memoryBudget';
+import { budgetBesideRing, budgetForHeap, heapLimitMb } from './memoryBudget';
 import { loadConfig } from './settings';
 import { DEMO_PRESETS } from './capture/sources/demo/demo';
 import { loadPlugins } from './stats/plugins';
@@ -59,11 +59,12 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   const options = parseCommandLine(argv);
   if (isHelpRequest(argv)) return null;
   const config = loadConfig(options.configPath, options.configOverrides, options.demo ? DEMO_PRESETS : {});
-  fitBudgetToHeap(config, env.heapLimitMb?.() ?? heapLimitMb(), (line) => env.writeErr(line));
   config.plugins = [...config.plugins, ...options.plugins];
   const plugins = loadPlugins(config);
   const mode = outputMode(options.mode, env);
   const source = chooseSource(options, mode !== 'tui', config);
+  if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
+  fitBudgetToHeap(config, env.heapLimitMb?.() ?? heapLimitMb(), (line) => env.writeErr(line));
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
   const state = new RunState(config, source.runName, plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });

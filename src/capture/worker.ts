@@ -3,6 +3,8 @@
  * It opens the source the main thread asked for, runs the loop, and turns `stop` and `ack`
  * messages into calls; a failure becomes one `error` message.
  */
+import * as fs from 'fs';
+import { heapPeakIfAsked } from '../platform/heapPeak';
 import { parentPort, workerData } from 'worker_threads';
 import { WiretopError } from '../errors';
 import { CaptureLoop } from './captureLoop';
@@ -34,6 +36,8 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port.postMessage(message, transfer);
 }
 
+const heapPeak = heapPeakIfAsked();
+
 async function main(): Promise<void> {
   try {
     const spec = request.source;
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     loop = new CaptureLoop(source, pipeline, { post }, limits.maxBytesInFlight);
     if (stopBeforeStart) loop.stop();
     await loop.run();
+    // For `npm run bench`: this thread's heap, before the main thread's rusage line.
+    if (heapPeak !== null) fs.writeSync(2, heapPeak.finish('capture'));
   } catch (error) {
     if (error instanceof WiretopError) post({ type: 'error', kind: error.kind, message: error.message });
     else post({ type: 'error', kind: 'capture', message: `capture failed: ${(error as Error).message}` });

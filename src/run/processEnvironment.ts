@@ -2,6 +2,7 @@
  * The real process as a run's environment — stdout and stderr, the capture in a worker
  * thread, POSIX signals, the machine's clock — and how the process ends once the run has.
  */
+import { heapPeakIfAsked } from '../platform/heapPeak';
 import { WorkerCapture } from '../capture/captureSource';
 import { dropPrivileges } from '../platform/privileges';
 import { systemClock } from './clock';
@@ -16,6 +17,8 @@ export class ProcessEnvironment {
   private readonly captures: WorkerCapture[] = [];
   /** A write error on stdout other than a closed pipe (a full disk, an I/O error): the run stops and says so. */
   private outputError: NodeJS.ErrnoException | null = null;
+  /** For `npm run bench`: the main thread's heap peak (WIRETOP_PRINT_RUSAGE=1). */
+  private readonly heapPeak = heapPeakIfAsked();
 
   constructor() {
     this.env = {
@@ -66,7 +69,7 @@ export class ProcessEnvironment {
     // Forced by a second interrupt: the capture may still hold the process (a stalled pipe); leave now.
     if (code === FORCED_EXIT) void this.forcedExit(code);
     // For `npm run bench`: peak memory of the whole process, worker included.
-    if (process.env.WIRETOP_PRINT_RUSAGE === '1') process.stderr.write(`rusage ${JSON.stringify(process.resourceUsage())}\n`);
+    if (process.env.WIRETOP_PRINT_RUSAGE === '1') process.stderr.write(`${this.heapPeak?.finish('main') ?? ''}rusage ${JSON.stringify(process.resourceUsage())}\n`);
   }
 
   /** The run itself failed (a bug): one line, exit 1. */
