@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'child_process';
 import { h2Bench } from './h2';
-import { hostileFloods } from './hostile';
+import { hostileFloods, hostileLive } from './hostile';
 import { tlsBench } from './tls';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -140,6 +140,8 @@ async function main(): Promise<void> {
   if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
   if (!skip.includes('hostile')) process.stdout.write(hostileFloods().join('\n') + '\n');
+  // Live on lo needs root (the capture) and tcpreplay.
+  if (!skip.includes('hostile-live') && process.getuid?.() === 0) process.stdout.write((await hostileLive()).join('\n') + '\n');
 }
 
 const CAPTURES: BenchCapture[] = [

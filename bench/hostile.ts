@@ -262,4 +262,56 @@ export function hostileFloods(): string[] {
   return lines;
 }
 
-if (require.main === module) process.stdout.write(hostileFloods().join('\n') + '\n');
+/** The floods replayed live (HOSTILE_LIVE=1): the two of distinct 1 KB strings, as the issue that bounded them measured. */
+const LIVE_FLOODS = ['hostile-distinct', 'hostile-distinct-pipelined'];
+const TMUX_SOCKET = 'wiretop-hostile';
+
+function tmux(...args: string[]): string {
+  return spawnSync('tmux', ['-L', TMUX_SOCKET, ...args], { encoding: 'utf8' }).stdout ?? '';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each live flood replayed through `lo` at full speed (tcpreplay --topspeed) to the dashboard
+ * (`wiretop -i lo` in tmux 120x40, as root): its peak RSS, each thread's heap, and what its
+ * status line and capture health said it dropped. Needs root, tmux and tcpreplay.
+ */
+export async function hostileLive(): Promise<string[]> {
+  if (spawnSync('tcpreplay', ['--version']).error !== undefined || spawnSync('tmux', ['-V']).error !== undefined) {
+    return ['hostile captures live: skipped (needs tcpreplay and tmux: apt-get install tcpreplay tmux)'];
+  }
+  const lines = ['hostile captures replayed live (tcpreplay -i lo --topspeed; wiretop -i lo, the dashboard in tmux 120x40):'];
+  for (const name of LIVE_FLOODS) {
+    const file = ensureFlood(FLOODS.find((f) => f.name === name)!);
+    const stderr = path.join(OUT, `${name}.live.stderr`);
+    spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
+    tmux('new-session', '-d', '-s', 'h', '-x', '120', '-y', '40', `export TERM=xterm-256color WIRETOP_PRINT_RUSAGE=1; ${path.join(ROOT, 'bin/wiretop')} -i lo 2>${stderr}; echo EXIT=$?; sleep 600`);
+    for (let i = 0; i < 100 && !/Requests\/s/.test(tmux('capture-pane', '-p', '-t', 'h')); i++) await sleep(200);
+    const replay = spawnSync('tcpreplay', ['-i', 'lo', '--topspeed', file], { encoding: 'utf8' });
+    const sent = /Actual: (\d+) packets .* in ([\d.]+) seconds/.exec(replay.stdout ?? '');
+    await sleep(4000);
+    const screen = tmux('capture-pane', '-p', '-t', 'h');
+    const status = screen.trim().split('\n').pop() ?? '';
+    const health = (label: string) => new RegExp(`${label} +(\\d+)`).exec(screen)?.[1] ?? '?';
+    tmux('send-keys', '-t', 'h', 'q');
+    for (let i = 0; i < 100 && !/EXIT=\d+/.test(tmux('capture-pane', '-p', '-t', 'h')); i++) await sleep(200);
+    const exit = /EXIT=(\d+)/.exec(tmux('capture-pane', '-p', '-t', 'h'))?.[1] ?? '?';
+    spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
+    const err = fs.readFileSync(stderr, 'utf8');
+    const usage = /rusage (\{.*\})/.exec(err);
+    const rss = usage === null ? NaN : (JSON.parse(usage[1]) as { maxRSS: number }).maxRSS / 1024;
+    const heaps = [...err.matchAll(/^heap (\w+) (\{.*\})$/gm)].map((m) => `${m[1]} ${(JSON.parse(m[2]) as { committedMB: number }).committedMB} MB`).join(', ');
+    lines.push(`  ${name}: ${sent === null ? 'replay failed' : `${sent[1]} packets in ${sent[2]} s`}`);
+    lines.push(`    exit ${exit}, peak RSS ${rss.toFixed(0)} MB (heaps ${heaps}); kernel drops ${health('kernel drops')}, events dropped ${health('events dropped')}, keys shortened ${health('keys shortened')}`);
+    lines.push(`    status line: ${status.replace(/\s+/g, ' ').trim()}`);
+  }
+  return lines;
+}
+
+if (require.main === module) {
+  void (async () => {
+    const lines = process.env.HOSTILE_LIVE === '1' ? await hostileLive() : hostileFloods();
+    process.stdout.write(lines.join('\n') + '\n');
+  })();
+}
