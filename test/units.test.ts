@@ -8,7 +8,7 @@ import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
 import { HeadParser, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
-import { boundedText, escapeControls } from '../src/protocol/sanitize';
+import { boundedText, escapeControls, TextCache } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
@@ -39,6 +39,40 @@ describe('strings from the wire', () => {
     const cut = boundedText(emoji, 0, emoji.length, 9);
     expect(cut.length).toBeLessThanOrEqual(9);
     expect(/[\ud800-\udbff]$/.test(cut)).toBe(false);
+  });
+});
+
+describe('the cache of repeated header values', () => {
+  const at = (text: string): [Buffer, number, number] => {
+    const buf = Buffer.from(`Name: ${text}\r\n`, 'latin1');
+    return [buf, 6, 6 + text.length];
+  };
+
+  it('gives the same bytes back as the same string, wherever they are', () => {
+    const cache = new TextCache();
+    const first = cache.ascii(...at('api.example.com'));
+    expect(first).toBe('api.example.com');
+    const [buf] = at('api.example.com');
+    const again = cache.ascii(Buffer.concat([Buffer.from('xx'), buf]), 8, 8 + 'api.example.com'.length);
+    expect(again).toBe(first);
+    expect(cache.ascii(...at(''))).toBe('');
+  });
+
+  it('tells long values apart that differ only where the hash does not look, and keeps both', () => {
+    const cache = new TextCache();
+    const agent = (version: number) => `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/12${version}.0 Safari/537.36`;
+    const values = [0, 1, 2, 3, 4, 5].map(agent);
+    for (let round = 0; round < 3; round++) {
+      for (const value of values) expect(cache.ascii(...at(value))).toBe(value);
+    }
+  });
+
+  it('refuses what is not printable ASCII, even after the same printable bytes were kept', () => {
+    const cache = new TextCache();
+    expect(cache.ascii(...at('curl/8.5.0'))).toBe('curl/8.5.0');
+    expect(cache.ascii(...at('curl/8.5.\x1b'))).toBeNull();
+    expect(cache.ascii(...at('caf\xe9'))).toBeNull();
+    expect(boundedText(...at('curl/8.5.\x1b'), 100, cache)).toBe('curl/8.5.\\x1b');
   });
 });
 
@@ -133,6 +167,17 @@ describe('event batches', () => {
     ];
     expect(decodeEvents(encodeEvents(events))).toEqual(events);
     expect(decodeEvents(encodeEvents([]))).toEqual([]);
+  });
+
+  it('decode to events that list their fields as the literal did, the optional ones only when set', () => {
+    const h2: HttpEvent = { ...sample, version: '2', https: true, streamId: 3 };
+    const grpc: HttpEvent = { ...h2, streamId: 5, grpcMethod: 'shop.Cart/Add', grpcStatus: 5, grpcMessage: 'gone', grpcRequestMessages: 1, grpcResponseMessages: 0 };
+    const unanswered: HttpEvent = { ...h2, streamId: 7, status: null, grpcMethod: 'shop.Cart/Get', grpcStatus: null, grpcMessage: '', grpcRequestMessages: 1, grpcResponseMessages: 0 };
+    const events = [sample, h2, grpc, unanswered];
+    const decoded = decodeEvents(encodeEvents(events));
+    expect(decoded.map((e) => Object.keys(e))).toEqual(events.map((e) => Object.keys(e)));
+    expect(JSON.stringify(decoded)).toBe(JSON.stringify(events));
+    expect(decoded.map((e) => ({ ...e }))).toStrictEqual(events);
   });
 
   it('carry each distinct string once, any Unicode intact, with one encoder reused across batches', () => {

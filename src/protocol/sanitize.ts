@@ -13,41 +13,71 @@ function isPrintableAscii(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** Slots of a TextCache (a power of two). */
-const CACHE_SLOTS = 4096;
+/** Sets of a TextCache (a power of two), of two values each. */
+const CACHE_SETS = 2048;
 /** Values longer than this are not cached: hashing them costs more than it saves. */
 const CACHE_MAX_LENGTH = 256;
+/** Values up to this long are hashed whole; of a longer one, its first and last bytes and some between. */
+const HASHED_WHOLE = 32;
+const HASHED_ENDS = 12;
+const HASHED_BETWEEN = 8;
 
 /**
  * Header values that repeat from request to request (Host, User-Agent), kept so that the same
  * bytes give back the same string: no new string per request for them (less garbage), and one
- * hash for every later lookup of it. Direct-mapped: a value that collides replaces the slot.
+ * hash for every later lookup of it. A value is looked for in the set of two places its hash
+ * names; one not there takes an empty place, else the first.
+ *
+ * A lookup reads a value's bytes once: the hash takes a few dozen of them (a long value's ends,
+ * where user agents tend to differ, and a sample between), and comparing with a kept value's
+ * bytes checks them all, which also proves them printable (the kept value is). Each kept value's
+ * bytes are beside it in one buffer (1 MiB), compared byte for byte: hashing every byte and then
+ * comparing every byte with a string's characters made this the capture's costliest step (a
+ * user agent is a hundred bytes, in every request). Two values that differ only where the hash
+ * does not look share a set, and both stay.
  */
 export class TextCache {
-  private readonly slots: Array<string | undefined> = new Array<string | undefined>(CACHE_SLOTS);
+  private readonly slots: Array<string | undefined> = new Array<string | undefined>(2 * CACHE_SETS);
+  /** The bytes of each place's value, CACHE_MAX_LENGTH apart. */
+  private readonly bytes = Buffer.alloc(2 * CACHE_SETS * CACHE_MAX_LENGTH);
 
   /** The text of `buf[start, end)` when it is printable ASCII, else null. */
   ascii(buf: Buffer, start: number, end: number): string | null {
     const length = end - start;
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c < 0x20 || c > 0x7e) return null;
-      hash = Math.imul(hash ^ c, 0x01000193);
-    }
-    const slot = (hash ^ (hash >>> 16)) & (CACHE_SLOTS - 1);
-    const cached = this.slots[slot];
-    if (cached !== undefined && cached.length === length && sameText(cached, buf, start)) return cached;
+    if (length > CACHE_MAX_LENGTH) return isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
+    const slot = 2 * (sampledHash(buf, start, end) & (CACHE_SETS - 1));
+    const first = this.slots[slot];
+    if (first !== undefined && first.length === length && sameBytes(this.bytes, slot * CACHE_MAX_LENGTH, buf, start, end)) return first;
+    const second = this.slots[slot + 1];
+    if (second !== undefined && second.length === length && sameBytes(this.bytes, (slot + 1) * CACHE_MAX_LENGTH, buf, start, end)) return second;
+    if (!isPrintableAscii(buf, start, end)) return null;
     const text = buf.latin1Slice(start, end);
-    this.slots[slot] = text;
+    const at = first !== undefined && second === undefined ? slot + 1 : slot;
+    this.slots[at] = text;
+    buf.copy(this.bytes, at * CACHE_MAX_LENGTH, start, end);
     return text;
   }
 }
 
-/** Does `text` hold the bytes at `buf[start, start + text.length)`? */
-function sameText(text: string, buf: Buffer, start: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
+/** Are the kept bytes at `kept[at...]` those of `buf[start, end)`? */
+function sameBytes(kept: Buffer, at: number, buf: Buffer, start: number, end: number): boolean {
+  for (let i = start, j = at; i < end; i++, j++) if (kept[j] !== buf[i]) return false;
   return true;
+}
+
+/** FNV-1a of a value's length and of its bytes, or of a sample of them when it is long (see HASHED_WHOLE). */
+function sampledHash(buf: Buffer, start: number, end: number): number {
+  const length = end - start;
+  let hash = Math.imul(0x811c9dc5 ^ length, 0x01000193);
+  if (length <= HASHED_WHOLE) {
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  } else {
+    for (let i = start; i < start + HASHED_ENDS; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+    for (let i = end - HASHED_ENDS; i < end; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+    const step = Math.floor((length - 2 * HASHED_ENDS) / (HASHED_BETWEEN + 1));
+    for (let k = 1, i = start + HASHED_ENDS + step; k <= HASHED_BETWEEN; k++, i += step) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  }
+  return hash ^ (hash >>> 16);
 }
 
 /**

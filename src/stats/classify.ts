@@ -82,7 +82,14 @@ export function statusClasses(entries: readonly HeavyHitter[]): { classes: Recor
 /** A transaction's protocol as the protocol breakdown keys it: `HTTP/1.1`, `HTTP/2`, and `gRPC` for gRPC over HTTP/2. */
 export function protocolOf(event: HttpEvent): string {
   if (event.grpcMethod !== undefined) return 'gRPC';
-  return event.version === '2' ? 'HTTP/2' : `HTTP/${event.version}`;
+  // The common versions' keys are constants: a key made per event would be a new string to
+  // hash in every lookup of the summaries.
+  switch (event.version) {
+    case '1.1': return 'HTTP/1.1';
+    case '2': return 'HTTP/2';
+    case '1.0': return 'HTTP/1.0';
+    default: return `HTTP/${event.version}`;
+  }
 }
 
 /** An endpoint: the method and the route, `GET /users/{id}`. */
