@@ -6,7 +6,7 @@
  */
 import { getHeapStatistics } from 'v8';
 
-/** The default `memory_budget_mb`: with the runtime itself (~90 MB), the process stays under ~300 MB. */
+/** The default `memory_budget_mb`: with the runtime itself (~65 MB, ~95 MB live with the ring), the process stays under 250 MB (the hostile bench). */
 export const DEFAULT_MEMORY_BUDGET_MB = 160;
 
 /**
