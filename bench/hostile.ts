@@ -121,6 +121,11 @@ const FLOODS: Flood[] = [
     write: (emit) => answeredFlood(emit, 8000, 500, 1000, (n) => distinctRequest(n, 8192, 'wide')),
   },
   {
+    name: 'hostile-queries',
+    what: '40,000 requests at 1,000 a second on 500 connections, each answered, each a distinct path with an 8 KB query string',
+    write: (emit) => answeredFlood(emit, 40_000, 500, 1000, (n) => Buffer.from(`GET /p${n % 1000}/w${n.toString(36)}?q=${'a'.repeat(8000)} HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: flood/${n & 63}\r\n\r\n`)),
+  },
+  {
     name: 'hostile-hosts',
     what: '300,000 requests at 5,000 a second on 500 connections, each answered, each to a distinct Host (60 bytes)',
     write: (emit) => answeredFlood(emit, 300_000, 500, 5000, (n) => Buffer.from(`GET /p/${n & 1023} HTTP/1.1\r\nHost: ${distinct(n, 'h', 60, 'ascii')}.example\r\nUser-Agent: flood/${n & 63}\r\n\r\n`)),

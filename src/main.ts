@@ -63,8 +63,9 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   const plugins = loadPlugins(config);
   const mode = outputMode(options.mode, env);
   const source = chooseSource(options, mode !== 'tui', config);
-  if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   fitBudgetToHeap(config, env.heapLimitMb?.() ?? heapLimitMb(), (line) => env.writeErr(line));
+  // On a live capture the kernel ring is part of the budget: the parts share what it leaves.
+  if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
   const state = new RunState(config, source.runName, plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });

@@ -64,6 +64,33 @@ describe('a summary on a key budget', () => {
 });
 
 describe('a windowed top-k on a key budget', () => {
+  it('keeps counting a tracked long key under its own row once the budget is spent', () => {
+    const keys = new KeyBudget(1300);
+    const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3600 }, { slice: 8, cumulative: 16, perSecond: 6 }, false, keys);
+    const top = `/top/${'a'.repeat(259)}`;
+    let t = 1000;
+    for (let s = 0; s < 5; s++, t++) {
+      for (let i = 0; i < 10; i++) counter.add(top, t + 0.1, 0, false, null);
+      counter.closeSecond(t);
+    }
+    // Other long keys take the rest of the budget; the top key goes on.
+    for (let i = 0; i < 3; i++) counter.add(`/other${i}${'b'.repeat(300)}`, t + 0.1, 0, false, null);
+    for (let i = 0; i < 10; i++) counter.add(top, t + 0.2, 0, false, null);
+    counter.closeSecond(t);
+    expect(keys.shortened).toBeGreaterThan(0);
+    const all = counter.view('all', t).entries;
+    expect(all.find((e) => e.key === top)?.count).toBe(60);
+    expect(all.filter((e) => e.key.startsWith('/top/')).length).toBe(1);
+    expect(keys.used).toBeLessThanOrEqual(keys.limit);
+  });
+
+  it('never cuts a surrogate pair in half', () => {
+    const keys = new KeyBudget(0);
+    const key = `${'x'.repeat(FREE_KEY_CHARS - 2)}😀${'y'.repeat(100)}`;
+    const kept = keys.admit(key);
+    expect(kept).toBe(`${'x'.repeat(FREE_KEY_CHARS - 2)}…`);
+  });
+
   it('holds a flood of distinct long keys within the budget over hours, and keeps short keys whole', () => {
     const keys = new KeyBudget(2 * 1024 * 1024);
     const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3 * 3600 }, MEDIUM, true, keys);

@@ -59,6 +59,7 @@ function harness(argv: string[], capture: FakeCapture, options: { tty?: boolean;
     writeOut: (text) => { out.push(text); },
     writeErr: (text) => { err.push(text); },
     createCapture: () => capture,
+    heapLimitMb: () => 4096,
     createTui: (): Sink => {
       tui.opened++;
       return {
@@ -96,6 +97,7 @@ describe('backpressure', () => {
       onOutputDrained: (listener) => { drained = listener; },
       writeErr: () => undefined,
       createCapture: () => capture,
+      heapLimitMb: () => 4096,
       onInterrupt: () => () => undefined,
       clock: systemClock,
     };

@@ -60,7 +60,7 @@ export class Dashboard {
   constructor(private readonly options: DashboardOptions) {
     const { screen, run } = options;
     this.screen = screen;
-    this.data = new DashboardData(run.config);
+    this.data = new DashboardData(run.config, run.stats.keys);
     const panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
     this.specs = new Map(panels.map((panel) => [panel.id, panel]));
     this.current = initialState(panels, screen.width as number, screen.height as number);

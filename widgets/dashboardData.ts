@@ -3,6 +3,7 @@
  * time the state sets it), the list of transactions over the panels, and the transaction
  * opened from it. The state says which; this keeps them, and takes the traffic they follow.
  */
+import type { KeyBudget } from '../src/stats/keyBudget';
 import type { EncodedBatch } from '../src/capture/eventBatch';
 import type { Config } from '../src/config';
 import type { HttpEvent } from '../src/types';
@@ -22,8 +23,9 @@ export class DashboardData {
   /** The list the state's overlay names, or null. */
   overlay: OpenList | null = null;
 
-  constructor(config: Config) {
-    this.filter = new DashboardFilter(config);
+  /** `keys`: the run's statistics' key budget, which a filtered view's statistics share. */
+  constructor(config: Config, keys?: KeyBudget) {
+    this.filter = new DashboardFilter(config, keys);
   }
 
   /** Transactions as they arrive: the filter keeps the recent ones; an open live list takes them unless the view is paused. */

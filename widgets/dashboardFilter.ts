@@ -6,6 +6,7 @@
  * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap. Only the
  * dashboard keeps them: headless outputs have no filter.
  */
+import type { KeyBudget } from '../src/stats/keyBudget';
 import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { budgetShare } from '../src/memoryBudget';
@@ -102,7 +103,8 @@ export class DashboardFilter {
   /** The last second of data time closed (the filtered store is brought up to it). */
   private lastClosed = -Infinity;
 
-  constructor(private readonly config: Config) {
+  /** `keys`: the budget of the statistics' long keys, shared with the run's (by default one of its own). */
+  constructor(private readonly config: Config, private readonly keys?: KeyBudget) {
     this.recent = new RecentTransactions(budgetShare(config.memory_budget_mb, 'recentTransactions'));
   }
 
@@ -172,7 +174,7 @@ export class DashboardFilter {
       return;
     }
     const matches = errorsOnly ? (e: HttpEvent) => isErrorEvent(e) && textMatches(e) : textMatches;
-    const store = new StatsStore(this.config);
+    const store = new StatsStore(this.config, [], this.keys);
     store.ingest(this.recent.events().filter(matches));
     if (this.lastClosed !== -Infinity) store.advanceTo(this.lastClosed + 1);
     this.active = { text, errorsOnly, textMatches, matches, store };

@@ -201,7 +201,8 @@ function batchEnd(events: readonly HttpEvent[], start: number): number {
   let chars = 0;
   for (let i = start; i < last; i++) {
     const e = events[i];
-    chars += e.uri.length + e.host.length + e.ua.length + e.route.length + e.requestHeaders.length + e.responseHeaders.length;
+    chars += e.uri.length + e.host.length + e.ua.length + e.route.length + e.section.length + e.client.length + e.method.length
+      + e.requestHeaders.length + e.responseHeaders.length + (e.grpcMethod?.length ?? 0) + (e.grpcMessage?.length ?? 0);
     if (chars > MAX_BATCH_CHARS) return Math.max(i, start + 1);
   }
   return last;

@@ -167,7 +167,9 @@ export class RouteTemplater {
     if (seen === undefined) {
       if (this.positions.size >= MAX_PREFIXES) return segment;
       seen = new Set();
-      this.positions.set(prefix, seen);
+      // Copies: the prefix and the segment are cut from the URI, and kept they would keep the
+      // whole URI alive (its query too, up to 8 KB), outside the count of learnt characters.
+      this.positions.set(ownCopy(prefix), seen);
     }
     if (seen.has(segment)) return segment;
     if (seen.size >= LEARN_THRESHOLD) {
@@ -178,7 +180,7 @@ export class RouteTemplater {
     }
     if (this.learntChars + segment.length + prefix.length > MAX_LEARNT_CHARS) return segment;
     this.learntChars += segment.length + prefix.length;
-    seen.add(segment);
+    seen.add(ownCopy(segment));
     return segment;
   }
 }

@@ -21,7 +21,7 @@ import { SecondCounter } from './secondCounter';
 export const LOSS_RECENT_SECONDS = 10;
 
 /** The statistics as outputs read them. */
-export type StatsView = Pick<StatsStore, 'builtins' | 'tls' | 'modules' | 'plugins' | 'module' | 'config' | 'failures' | 'failureOf'> & {
+export type StatsView = Pick<StatsStore, 'builtins' | 'tls' | 'modules' | 'plugins' | 'module' | 'config' | 'failures' | 'failureOf' | 'keys'> & {
   readonly lastClosed: number;
   readonly latestEventTs: number;
   readonly earliestEventTs: number;
@@ -136,6 +136,8 @@ export class RunState implements RunView {
   end(): void {
     const last = Math.max(this.health.now, this.stats.latestEventTs);
     if (last > -Infinity) this.advanceTo(Math.floor(last) + 1);
+    // Keys shortened since the capture's last counters (the last seconds closed just now).
+    if (this.health.latest !== null) this.health.latest.keysShortened = this.stats.keys.shortened;
     this.isEnded = true;
   }
 

@@ -15,7 +15,7 @@ export const FREE_KEY_CHARS = 64;
 export class KeyBudget {
   /** Bytes charged now. */
   used = 0;
-  /** Keys kept shortened because the budget was spent. */
+  /** Additions of long keys counted under a shortened key because the budget was spent. */
   shortened = 0;
 
   constructor(readonly limit: number) {}
@@ -34,14 +34,19 @@ export class KeyBudget {
       return key;
     }
     this.shortened++;
-    // A copy: a slice would keep the whole long key alive.
-    return ownCopy(`${key.slice(0, FREE_KEY_CHARS - 1)}…`);
+    // Not half a surrogate pair; a copy: a slice would keep the whole long key alive.
+    const cut = isHighSurrogate(key.charCodeAt(FREE_KEY_CHARS - 2)) ? FREE_KEY_CHARS - 2 : FREE_KEY_CHARS - 1;
+    return ownCopy(`${key.slice(0, cut)}…`);
   }
 
   /** Gives back what a kept key (as admit returned it) was charged. */
   release(key: string): void {
     this.used -= chargeOf(key);
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 function chargeOf(key: string): number {

@@ -108,6 +108,11 @@ export class SpaceSaving {
     for (const entry of this.heap) this.keys.release(entry.key);
   }
 
+  /** Is `key` tracked? */
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
   /** Distinct keys tracked. */
   get size(): number {
     return this.heap.length;

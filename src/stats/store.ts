@@ -48,8 +48,9 @@ export class StatsStore {
   /** What the statistics' keys may hold beyond their first characters (memory_budget_mb's share). */
   readonly keys: KeyBudget;
 
-  constructor(readonly config: Config, plugins: StatModule[] = []) {
-    this.keys = new KeyBudget(budgetShare(config.memory_budget_mb, 'statistics'));
+  /** `keys`: a key budget shared with another store (a filtered view's), else one of its own. */
+  constructor(readonly config: Config, plugins: StatModule[] = [], keys?: KeyBudget) {
+    this.keys = keys ?? new KeyBudget(budgetShare(config.memory_budget_mb, 'statistics'));
     this.builtins = createBuiltinModules(config, this.keys);
     this.tls = new TlsModule(config, this.keys);
     this.builtinList = Object.values(this.builtins);

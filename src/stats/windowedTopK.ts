@@ -63,6 +63,8 @@ export class WindowedTopK {
   /** The first second with data: once the retention has passed it, `all` comes from the slices. */
   private firstSecond = Infinity;
   private readonly cache = new Map<string, TopView>();
+  /** Entries of the exact stage whose keys were not charged (the summaries tracked them already). */
+  private readonly uncharged = new Set<HeavyHitter>();
 
   /** `keys`: what the kept keys' lengths are charged to (the statistics' share of the memory budget). */
   constructor(
@@ -107,11 +109,15 @@ export class WindowedTopK {
         this.sliceFor(second, true)!.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
         return;
       }
-      const kept = this.keys.admit(key);
+      // A key the summaries already track keeps counting under its own row, uncharged here:
+      // shortened, its counts would go to another row once the budget is spent.
+      const tracked = this.cumulative.has(key);
+      const kept = tracked ? key : this.keys.admit(key);
       entry = kept === key ? undefined : counts.get(kept);
       if (entry === undefined) {
         entry = { key: kept, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
         counts.set(kept, entry);
+        if (tracked) this.uncharged.add(entry);
       } else {
         this.keys.release(kept);
       }
@@ -129,9 +135,10 @@ export class WindowedTopK {
       if (pendingSecond > second) continue;
       const slice = this.sliceFor(pendingSecond, true)!;
       for (const entry of counts.values()) {
+        // Given back first, so that the summaries may take the key whole in its place.
+        if (!this.uncharged.delete(entry)) this.keys.release(entry.key);
         slice.summary.addEntry(entry);
         this.cumulative.addEntry(entry);
-        this.keys.release(entry.key);
       }
       this.pending.delete(pendingSecond);
     }

@@ -112,12 +112,21 @@ export function runProcess(command: string, args: string[], options: CliOptions 
   return startProcess(command, args, { ...options, timeoutMs: options.timeoutMs ?? RUN_TIMEOUT_MS, input: options.input ?? '' }).exited;
 }
 
+/**
+ * Node's heap flag for a run: a heap that holds the default memory budget wherever the tests
+ * run (on a small machine V8's default limit would lower the budget, and wiretop would say so
+ * on stderr), unless the test sets NODE_OPTIONS itself.
+ */
+function heapFlags(options: CliOptions): string[] {
+  return (options.env ?? process.env).NODE_OPTIONS?.includes('--max-old-space-size') === true ? [] : ['--max-old-space-size=1024'];
+}
+
 /** Starts wiretop with `args`; the test signals it, reads its output as it comes, and awaits `exited`. */
 export function startWiretop(args: string[], options: CliOptions = {}): RunningCli {
-  return startProcess(process.execPath, [WIRETOP, ...args], options);
+  return startProcess(process.execPath, [...heapFlags(options), WIRETOP, ...args], options);
 }
 
 /** Runs wiretop with `args` to its end; `input` goes to its stdin (closed, empty, without it); killed after `timeoutMs`. */
 export function runWiretop(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return runProcess(process.execPath, [WIRETOP, ...args], options);
+  return runProcess(process.execPath, [...heapFlags(options), WIRETOP, ...args], options);
 }
