@@ -67,10 +67,13 @@ export function createBuiltinModules(config: Config, keys = KeyBudget.unbounded(
   return modules as BuiltinModules;
 }
 
-/** Distinct routes whose endpoint keys are kept for reuse, at most (then the cache starts over). */
-const MAX_CACHED_ROUTES = 4096;
+/**
+ * Distinct routes whose endpoint keys are kept for reuse, at most (then the cache starts over):
+ * with routes of at most MAX_CACHED_ROUTE_LENGTH and 16 methods each, ~5 MB at worst.
+ */
+const MAX_CACHED_ROUTES = 1024;
 /** Longer routes' keys are made each time (see endpointKeys). */
-const MAX_CACHED_ROUTE_LENGTH = 256;
+const MAX_CACHED_ROUTE_LENGTH = 128;
 
 /**
  * endpointOf with the keys kept: a key made per event is a new string to hash for every lookup
