@@ -26,6 +26,8 @@ describe('the key budget', () => {
     const first = long(1);
     expect(keys.admit(first)).toBe(first);
     const second = long(2);
+    expect(keys.fits('/short')).toBe(true);
+    expect(keys.fits(second)).toBe(false);
     const kept = keys.admit(second);
     expect(kept).toBe(`${second.slice(0, FREE_KEY_CHARS - 1)}…`);
     expect(kept.length).toBe(FREE_KEY_CHARS);

@@ -25,6 +25,11 @@ export class KeyBudget {
     return new KeyBudget(Infinity);
   }
 
+  /** Would `key` be kept whole (its charge, if any, fits)? */
+  fits(key: string): boolean {
+    return key.length <= FREE_KEY_CHARS || this.used + chargeOf(key) <= this.limit;
+  }
+
   /** The key to keep for `key`, charged: `key` itself when its charge fits, else a shortened copy. */
   admit(key: string): string {
     const cost = chargeOf(key);

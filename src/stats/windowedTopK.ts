@@ -111,7 +111,7 @@ export class WindowedTopK {
       }
       // A key the summaries already track keeps counting under its own row, uncharged here:
       // shortened, its counts would go to another row once the budget is spent.
-      const tracked = this.cumulative.has(key);
+      const tracked = !this.keys.fits(key) && this.cumulative.has(key);
       const kept = tracked ? key : this.keys.admit(key);
       entry = kept === key ? undefined : counts.get(kept);
       if (entry === undefined) {
