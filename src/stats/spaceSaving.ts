@@ -25,11 +25,16 @@ export interface HeavyHitter {
   latency: LogHistogram | null;
 }
 
+/** A tracked key in the heap: it knows its position, so moving it costs no map update. */
+interface Slot extends HeavyHitter {
+  pos: number;
+}
+
 /** A bounded top-k counter. */
 export class SpaceSaving {
-  /** Min-heap on count; `index` maps a key to its heap position. */
-  private readonly heap: HeavyHitter[] = [];
-  private readonly index = new Map<string, number>();
+  /** Min-heap on count; `index` finds a key's slot. */
+  private readonly heap: Slot[] = [];
+  private readonly index = new Map<string, Slot>();
   /** Total weight added. */
   total = 0;
 
@@ -64,28 +69,27 @@ export class SpaceSaving {
   /** The entry of `key`, its count raised by `count`; takes the least-counted slot if needed. */
   private entryFor(key: string, count: number): HeavyHitter {
     this.total += count;
-    let at = this.index.get(key);
-    if (at === undefined && this.keys !== null) {
+    let slot = this.index.get(key);
+    if (slot === undefined && this.keys !== null) {
       const kept = this.keys.admit(key);
       if (kept !== key) {
         // Shortened: it counts under the shortened key, which may be tracked already.
         key = kept;
-        at = this.index.get(key);
+        slot = this.index.get(key);
       }
-      if (at !== undefined) this.keys.release(key);
+      if (slot !== undefined) this.keys.release(key);
     }
-    if (at !== undefined) {
-      const entry = this.heap[at];
-      entry.count += count;
-      this.siftDown(at);
-      return entry;
+    if (slot !== undefined) {
+      slot.count += count;
+      this.siftDown(slot.pos);
+      return slot;
     }
     if (this.heap.length < this.capacity) {
-      const entry: HeavyHitter = { key, count, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
-      this.heap.push(entry);
-      this.index.set(key, this.heap.length - 1);
-      this.siftUp(this.heap.length - 1);
-      return entry;
+      const made: Slot = { key, count, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null, pos: this.heap.length };
+      this.heap.push(made);
+      this.index.set(key, made);
+      this.siftUp(made.pos);
+      return made;
     }
     // Replace the least-counted key: the newcomer may have been seen that often before.
     const min = this.heap[0];
@@ -97,7 +101,7 @@ export class SpaceSaving {
     min.bytes = 0;
     min.errors = 0;
     min.latency?.reset();
-    this.index.set(key, 0);
+    this.index.set(key, min);
     this.siftDown(0);
     return min;
   }
@@ -129,7 +133,7 @@ export class SpaceSaving {
     return candidates
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, n)
-      .map((e) => ({ ...e }));
+      .map((e) => ({ key: e.key, count: e.count, overcount: e.overcount, bytes: e.bytes, errors: e.errors, latency: e.latency }));
   }
 
   private siftUp(i: number): void {
@@ -139,11 +143,11 @@ export class SpaceSaving {
       const parent = (i - 1) >> 1;
       if (heap[parent].count <= item.count) break;
       heap[i] = heap[parent];
-      this.index.set(heap[i].key, i);
+      heap[i].pos = i;
       i = parent;
     }
     heap[i] = item;
-    this.index.set(item.key, i);
+    item.pos = i;
   }
 
   private siftDown(i: number): void {
@@ -156,10 +160,10 @@ export class SpaceSaving {
       const child = right < heap.length && heap[right].count < heap[left].count ? right : left;
       if (heap[child].count >= item.count) break;
       heap[i] = heap[child];
-      this.index.set(heap[i].key, i);
+      heap[i].pos = i;
       i = child;
     }
     heap[i] = item;
-    this.index.set(item.key, i);
+    item.pos = i;
   }
 }
