@@ -63,6 +63,9 @@ export class WindowedTopK {
   /** The first second with data: once the retention has passed it, `all` comes from the slices. */
   private firstSecond = Infinity;
   private readonly cache = new Map<string, TopView>();
+  /** The second most additions go to, and its exact counts (a map lookup per addition spared: epoch seconds are not small integers). */
+  private openSecond = NaN;
+  private openCounts: Map<string, HeavyHitter> | undefined = undefined;
   /** Entries of the exact stage whose keys were not charged (the summaries tracked them already). */
   private readonly uncharged = new Set<HeavyHitter>();
 
@@ -96,11 +99,13 @@ export class WindowedTopK {
       this.sliceFor(second)?.summary.add(key, 1, bytes, isError ? 1 : 0, latencyMs);
       return;
     }
-    let counts = this.pending.get(second);
+    let counts = second === this.openSecond ? this.openCounts : this.pending.get(second);
     if (counts === undefined) {
       counts = new Map();
       this.pending.set(second, counts);
     }
+    this.openSecond = second;
+    this.openCounts = counts;
     let entry = counts.get(key);
     if (entry === undefined) {
       if (counts.size >= this.capacity.perSecond) {
@@ -141,6 +146,10 @@ export class WindowedTopK {
         this.cumulative.addEntry(entry);
       }
       this.pending.delete(pendingSecond);
+      if (pendingSecond === this.openSecond) {
+        this.openSecond = NaN;
+        this.openCounts = undefined;
+      }
     }
     this.rollUp(second);
     this.cache.clear();
