@@ -30,7 +30,7 @@ export class KeyBudget {
     return key.length <= FREE_KEY_CHARS || this.used + chargeOf(key) <= this.limit;
   }
 
-  /** The key to keep for `key`, charged: `key` itself when its charge fits, else a shortened copy. */
+  /** The key to keep for `key`, charged: `key` itself when its charge fits, else a shortened copy (which costs nothing). */
   admit(key: string): string {
     const cost = chargeOf(key);
     if (cost === 0) return key;

@@ -73,11 +73,10 @@ export class SpaceSaving {
     if (slot === undefined && this.keys !== null) {
       const kept = this.keys.admit(key);
       if (kept !== key) {
-        // Shortened: it counts under the shortened key, which may be tracked already.
+        // Shortened (free of charge): it counts under the shortened key, which may be tracked already.
         key = kept;
         slot = this.index.get(key);
       }
-      if (slot !== undefined) this.keys.release(key);
     }
     if (slot !== undefined) {
       slot.count += count;

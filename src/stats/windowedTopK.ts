@@ -118,13 +118,12 @@ export class WindowedTopK {
       // shortened, its counts would go to another row once the budget is spent.
       const tracked = !this.keys.fits(key) && this.cumulative.has(key);
       const kept = tracked ? key : this.keys.admit(key);
+      // A shortened key (free of charge) may be counted already this second.
       entry = kept === key ? undefined : counts.get(kept);
       if (entry === undefined) {
         entry = { key: kept, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
         counts.set(kept, entry);
         if (tracked) this.uncharged.add(entry);
-      } else {
-        this.keys.release(kept);
       }
     }
     entry.count++;
