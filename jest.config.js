@@ -13,6 +13,7 @@ const E2E = [
   'heavyHitters', // millions of transactions against exact counting
   'prometheus', // a real Prometheus scraping bin/wiretop --metrics
   'https', // bin/wiretop on TLS captures, and live with curl's key log
+  'sharded', // a capture split among worker threads against one thread
   'h2Clients', // real HTTP/2 clients and servers (nginx, curl, h2load, Chromium) against their access logs
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 

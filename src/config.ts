@@ -24,6 +24,8 @@ export interface Config {
   buffer_size: number;
   snap_length: number;
   capture_nice: number;
+  /** Capture worker threads (0: chosen from the cores). */
+  workers: number;
   promiscuous: boolean;
   user: string;
   memory_budget_mb: number;

@@ -252,6 +252,28 @@ describeLive('live capture on lo', () => {
     process.stdout.write(`live load: ${sent.length} requests in ${seconds.toFixed(1)} s (${Math.round(sent.length / seconds)}/s)\n`);
   });
 
+  it('splits the capture among workers by connection (PACKET_FANOUT): every request seen once, both directions paired', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson', '--workers', '3']);
+    const { child } = wiretop;
+    const completeLines = (stdout: string) => stdout.split('\n').slice(0, -1);
+    await wiretop.waitFor({ stderr: /listening on lo/ });
+    // Three capture threads, each at capture_nice, each with its socket in the fanout group.
+    const nices = fs.readdirSync(`/proc/${child.pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    expect(nices.filter((n) => n === -5)).toHaveLength(3);
+    const sent = await pipelinedLoad(port, 12, 100, 10);
+    for (let tries = 0; tries < 100 && completeLines(wiretop.output().stdout).length < sent.length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    const { code, stdout, stderr } = await wiretop.exited;
+    expect(code).toBe(0);
+    const events = completeLines(stdout).map((line) => JSON.parse(line) as HttpEvent);
+    expect(events).toHaveLength(sent.length);
+    expect(events.map((e) => e.uri).sort()).toEqual([...sent].sort());
+    // Every request met its response: both directions of each connection went to one worker.
+    expect(events.filter((e) => e.status !== 200)).toEqual([]);
+    expect(stderr).toMatch(/wiretop: 12000 transactions in \d+ packets from lo; dropped: 0 packets by the kernel, 0 by the interface, 0 transactions by wiretop\n/);
+  });
+
   it('says it is losing, in --text and at the end, when the kernel drops packets', async () => {
     const port = (server.address() as AddressInfo).port;
     const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--text', '--bucket', '1', '--buffer-size', '1']);

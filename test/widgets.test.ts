@@ -110,6 +110,19 @@ describe('panels show what the store holds', () => {
     expect(panel('alerts').lines[0]).toMatch(/No alert so far/);
   });
 
+  it('the capture health says how many workers share the capture, and warns when one is hot', () => {
+    const { run, panel, feed } = setup(120, 50);
+    feed(traffic(), T0 + 30);
+    const stats = { ...emptyCaptureStats(), packets: 3000 };
+    run.updateCapture(stats, T0 + 30, [{ packets: 1500, transactions: 150, kernelDrops: 0 }, { packets: 1500, transactions: 150, kernelDrops: 0 }]);
+    const even = panel('health').lines.join('\n');
+    expect(even).toMatch(/workers\s+2/);
+    expect(even).not.toMatch(/worker skew/);
+    run.updateCapture(stats, T0 + 31, [{ packets: 2700, transactions: 270, kernelDrops: 0 }, { packets: 300, transactions: 30, kernelDrops: 0 }]);
+    expect(panel('health').lines.join('\n')).toMatch(/worker skew\s+1\.8x avg/);
+    expect(run.health.workerSkew()).toBeCloseTo(1.8);
+  });
+
   it('the alert log lists alerts and recoveries newest first, with durations', () => {
     const { panel, feed } = setup();
     const quiet = (from: number, to: number, rps: number) => Array.from({ length: (to - from) * rps }, (_, i) => event(T0 + from + i / rps));

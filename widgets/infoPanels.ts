@@ -44,6 +44,9 @@ function packetsNow(ctx: ViewContext): number | null {
   return packets === null ? null : packets / (end - start);
 }
 
+/** The busiest worker's packets over the average from which the health panel warns. */
+export const HOT_WORKER_SKEW = 1.5;
+
 /** Capture health: rates, drops, errors, connections (two columns when there is room). */
 export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
   const health = ctx.run.health;
@@ -62,6 +65,13 @@ export function presentHealth(ctx: ViewContext, size: Size): PanelContent {
     ['reasm drops', count(s?.reassemblyDrops), (s?.reassemblyDrops ?? 0) > 0],
     ['events dropped', count(s?.eventsDropped), (s?.eventsDropped ?? 0) > 0],
   ];
+  // A capture split among workers: how many, and how uneven once one is hot (one connection,
+  // or one client, with most of the traffic leaves the others idle).
+  if (health.workers.length > 1) {
+    items.push(['workers', String(health.workers.length), false]);
+    const skew = health.workerSkew();
+    if (skew !== null && skew >= HOT_WORKER_SKEW) items.push(['worker skew', `${skew.toFixed(1)}x avg`, true]);
+  }
   // The statistics' share of the budget spent on long keys: shown once it matters.
   if ((s?.keysShortened ?? 0) > 0) items.push(['keys shortened', count(s?.keysShortened), true]);
   if ((s?.tlsFlows ?? 0) > 0) {

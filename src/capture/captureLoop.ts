@@ -80,7 +80,7 @@ export class CaptureLoop {
         if (read === END) break;
         const wall = Date.now();
         // Live data time also moves with the wall clock, so idle connections expire in silence.
-        pipeline.tick(source.live ? wall / 1000 : pipeline.now);
+        pipeline.tick(source.live ? wall / 1000 - (source.clockLag ?? 0) : Math.max(pipeline.now, source.dataTime?.() ?? -Infinity));
         const due = wall - lastFlush >= FLUSH_MS;
         // A file flushes every read, so transactions leave before they age into V8's old generation.
         if (due || (read > 0 && !source.live)) this.flush();
@@ -147,7 +147,7 @@ export class CaptureLoop {
     // main thread closed an empty second first (and learned a lower baseline) would depend on
     // which message came first. Live time moves with the wall clock anyway.
     const watermark = this.source.live || this.postedData ? pipeline.watermark : -Infinity;
-    this.out.post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark });
+    this.out.post({ type: 'stats', stats: { ...pipeline.stats }, now: pipeline.now, watermark, pipelineWatermark: pipeline.watermark });
   }
 
   private postEvents(events: HttpEvent[]): void {

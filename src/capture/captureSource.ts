@@ -3,12 +3,21 @@
  * callbacks, and stops it cleanly (the worker closes its pcap session before it exits).
  */
 import * as path from 'path';
-import { Worker } from 'worker_threads';
+import { Worker, type MessagePort } from 'worker_threads';
 import { WiretopError } from '../errors';
 import { captureHeapLimitMb } from '../memoryBudget';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { decodeEvents, type EncodedBatch } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
+import type { WorkerLoad } from './shardMerger';
+
+/** What some captures add to their counters. */
+export interface StatsDetail {
+  /** One worker's watermark even before its first transaction (what a merge of several needs). */
+  pipelineWatermark?: number;
+  /** Several workers: each one's load. */
+  workers?: WorkerLoad[];
+}
 
 /** What the capture reports. */
 export interface CaptureListener {
@@ -18,7 +27,7 @@ export interface CaptureListener {
    * `encoded` is the batch's compact form, as it crossed from the worker.
    */
   onEvents(events: HttpEvent[], watermark: number, encoded?: EncodedBatch): void;
-  onStats(stats: CaptureStats, now: number, watermark: number): void;
+  onStats(stats: CaptureStats, now: number, watermark: number, detail?: StatsDetail): void;
   /** TLS connections that ended. */
   onTls?(connections: TlsConnection[]): void;
   /** The capture is over: `eof` at the end of a file, `stopped` after stop(). */
@@ -61,7 +70,8 @@ export class WorkerCapture implements CaptureSource {
   /** The output is behind: acknowledgements wait (the worker's in-flight bound then holds it). */
   private holding = false;
 
-  constructor(private readonly request: CaptureRequest) {}
+  /** `transfer`: ports the request carries (a shard's, from the reader thread). */
+  constructor(private readonly request: CaptureRequest, private readonly transfer: MessagePort[] = []) {}
 
   start(listener: CaptureListener): void {
     // The worker's garbage is short-lived (packets, heads, sent events): a small young
@@ -69,7 +79,7 @@ export class WorkerCapture implements CaptureSource {
     // generation is sized by the budget its state is held to (a --max-old-space-size given to
     // the process overrides both).
     const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: captureHeapLimitMb(this.request.memoryBudgetMb) };
-    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits });
+    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits, transferList: this.transfer });
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {
@@ -82,7 +92,7 @@ export class WorkerCapture implements CaptureSource {
           this.acknowledge(worker);
           break;
         case 'stats':
-          listener.onStats(message.stats, message.now, message.watermark);
+          listener.onStats(message.stats, message.now, message.watermark, { pipelineWatermark: message.pipelineWatermark });
           break;
         case 'tls':
           listener.onTls?.(message.connections);

@@ -17,6 +17,8 @@ interface NativeSession {
   open_offline(path: string, filter: string, bufferBytes: number, snapLength: number, dumpFile: string,
     onPacket: () => void, monitor: boolean, timeoutMs: number, onWarning: (text: string) => void, promiscuous: boolean): string;
   dispatch_batch(data: Buffer, table: Uint32Array): number;
+  /** Joins the PACKET_FANOUT group (symmetric flow hash); returns '' or the system's reason. */
+  join_fanout?(group: number): string;
   start_polling(): void;
   /** Called by the binding's libuv poll whenever the capture descriptor is readable. */
   read_callback?: () => void;
@@ -108,6 +110,17 @@ export class LibpcapSession {
     native.read_callback = () => session.onReadable?.();
     native.start_polling();
     return session;
+  }
+
+  /**
+   * Shares the interface's traffic with the other sessions of fanout group `group`, each taking
+   * whole connections (both directions hash alike). The sessions are opened first; what the
+   * ring took before the join is the kernel's copy for this session alone.
+   */
+  joinFanout(group: number): void {
+    const join = this.native.join_fanout;
+    const reason = join === undefined ? 'this build of the pcap addon has no fanout (run npm ci again)' : join.call(this.native, group);
+    if (reason !== '') throw new WiretopError('capture', `cannot split the capture among workers (PACKET_FANOUT): ${reason}; use --workers 1`);
   }
 
   /** Opens a capture file through libpcap, so that a BPF filter applies. */

@@ -2,12 +2,19 @@
 import type { ErrorKind } from '../errors';
 import type { CaptureStats, TlsConnection } from '../types';
 import type { EncodedBatch } from './eventBatch';
+import type { MessagePort } from 'worker_threads';
 
 /** Where packets come from. */
 export type CaptureSourceSpec =
-  | { kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean }
+  | {
+    kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean;
+    /** One of several workers: the PACKET_FANOUT group its socket joins (see shardedCapture). */
+    fanoutGroup?: number;
+  }
   | { kind: 'file'; path: string; filter: string; ports: number[] | null; speed: number }
-  | { kind: 'demo'; seed: number; speed: number };
+  | { kind: 'demo'; seed: number; speed: number }
+  /** One worker's share of a file, handed over by the reader thread through `CaptureRequest.shardPort`. */
+  | { kind: 'shard'; name: string; linkType: number };
 
 /** Given to the worker at start (workerData). */
 export interface CaptureRequest {
@@ -29,6 +36,10 @@ export interface CaptureRequest {
    * waits for a stalled pipe without returning to its event loop (where `stop` messages land).
    */
   stopSignal?: SharedArrayBuffer;
+  /** Capture workers to split the connections among (files and live; see shardedCapture). */
+  workers?: number;
+  /** A `shard` source: the port its frames come in on. */
+  shardPort?: MessagePort;
 }
 
 /** Main → worker: `ack` says the main thread has taken in `batches` more event messages. */
@@ -39,7 +50,8 @@ export type FromWorker =
   | { type: 'ready'; source: string; linkType: number }
   | { type: 'events'; batch: EncodedBatch; watermark: number }
   | { type: 'tls'; connections: TlsConnection[] }
-  | { type: 'stats'; stats: CaptureStats; now: number; watermark: number }
+  /** `pipelineWatermark`: the watermark even before the first transaction (a sharded capture's merge needs it). */
+  | { type: 'stats'; stats: CaptureStats; now: number; watermark: number; pipelineWatermark: number }
   | { type: 'error'; kind: ErrorKind; message: string }
   | { type: 'eof' }
   | { type: 'stopped' };

@@ -37,6 +37,16 @@ export interface PacketSource {
   read(sink: FrameSink): number;
   /** Resolves when more frames may be ready, after `maxMs` at the latest. */
   wait(maxMs: number): Promise<void>;
+  /**
+   * Data time the source vouches for beyond its own frames (a worker's share of a file: the
+   * reader's latest timestamp), so its connections expire as they would in one thread.
+   */
+  dataTime?(): number;
+  /**
+   * A live source's clock runs this many seconds behind the wall clock: one of several workers,
+   * whose watermark must not pass packets still in its ring (see sources/liveSource).
+   */
+  readonly clockLag?: number;
   /** Adds what only the source knows (kernel drops, a truncated file) to the capture-health counters. */
   updateHealth(stats: CaptureStats): void;
   close(): void;

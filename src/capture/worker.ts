@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true };
     const naming = requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength);
     const pipeline = new CapturePipeline(limits, request.timeout, { ports, naming, keyLog });
-    const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined);
+    const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined, request.shardPort);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
     lockDownThread();
     loop = new CaptureLoop(source, pipeline, { post }, limits.maxBytesInFlight);

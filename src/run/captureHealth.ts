@@ -6,6 +6,7 @@
  */
 import { lossOf, type Loss } from '../stats/loss';
 import { emptyCaptureStats, type CaptureStats } from '../types';
+import type { WorkerLoad } from '../capture/shardMerger';
 
 /** The cumulative counters at data time `now`. */
 interface Sample extends Loss {
@@ -52,11 +53,28 @@ export class CaptureHealth {
   /** The counters the rates are measured from. */
   private rateBase: { packets: number; events: number; now: number } | null = null;
 
+  /** Each capture worker's load, when the capture is split among several (else empty). */
+  workers: readonly WorkerLoad[] = [];
+
   constructor(private readonly keepSeconds: number) {}
 
-  /** New counters from the capture at data time `now`. */
-  update(stats: CaptureStats, now: number): void {
+  /**
+   * How much busier the busiest worker is than the average, by packets (1: even; null with one
+   * worker or before any packet): a hot connection, or one client with most of the traffic,
+   * leaves the other workers idle.
+   */
+  workerSkew(): number | null {
+    if (this.workers.length < 2) return null;
+    const packets = this.workers.map((w) => w.packets);
+    const total = packets.reduce((a, b) => a + b, 0);
+    if (total === 0) return null;
+    return Math.max(...packets) / (total / packets.length);
+  }
+
+  /** New counters from the capture at data time `now` (and each worker's load, when there are several). */
+  update(stats: CaptureStats, now: number, workers?: readonly WorkerLoad[]): void {
     this.latest = stats;
+    if (workers !== undefined) this.workers = workers;
     if (this.started === Infinity) this.started = now;
     if (now > this.now) this.now = now;
     this.updateRates(stats);

@@ -158,9 +158,9 @@ export class RunLifecycle {
         if (keepsStatistics) state.ingestTls(connections);
         this.sink?.onTls?.(connections);
       },
-      onStats: (stats, now, watermark) => {
+      onStats: (stats, now, watermark, detail) => {
         if (this.current === 'stopping' || this.current === 'done') return;
-        state.updateCapture(stats, now);
+        state.updateCapture(stats, now, detail?.workers);
         if (keepsStatistics) state.advanceTo(watermark);
         this.sink?.onCaptureStats?.();
         const fault = this.parts.healthFault?.() ?? null;

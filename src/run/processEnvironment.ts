@@ -4,6 +4,7 @@
  */
 import { heapPeakIfAsked } from '../platform/heapPeak';
 import { WorkerCapture } from '../capture/captureSource';
+import { ShardedCapture } from '../capture/shardedCapture';
 import { dropPrivileges } from '../platform/privileges';
 import { systemClock } from './clock';
 import type { RunEnvironment } from './environment';
@@ -14,7 +15,7 @@ import { startWatchdog } from './watchdog';
 /** The process wiretop runs in. */
 export class ProcessEnvironment {
   readonly env: RunEnvironment;
-  private readonly captures: WorkerCapture[] = [];
+  private readonly captures: Array<WorkerCapture | ShardedCapture> = [];
   /** A write error on stdout other than a closed pipe (a full disk, an I/O error): the run stops and says so. */
   private outputError: NodeJS.ErrnoException | null = null;
   /** For `npm run bench`: the main thread's heap peak (WIRETOP_PRINT_RUSAGE=1). */
@@ -30,7 +31,7 @@ export class ProcessEnvironment {
       onOutputDrained: (listener) => { process.stdout.once('drain', listener); },
       writeErr: (text) => { process.stderr.write(text); },
       createCapture: (request) => {
-        const capture = new WorkerCapture(request);
+        const capture = (request.workers ?? 1) > 1 ? new ShardedCapture(request, request.workers!) : new WorkerCapture(request);
         this.captures.push(capture);
         return capture;
       },

@@ -15,6 +15,7 @@ import { StatsStore } from '../stats/store';
 import { NOW_SECONDS } from '../stats/windows';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { CaptureHealth } from './captureHealth';
+import type { WorkerLoad } from '../capture/shardMerger';
 import { SecondCounter } from './secondCounter';
 
 /** Seconds of data time over which "the capture is losing" is judged for the live views. */
@@ -31,7 +32,7 @@ export type StatsView = Pick<StatsStore, 'builtins' | 'tls' | 'modules' | 'plugi
 export type AlertView = Pick<AlertMonitor, 'config' | 'state' | 'stateName' | 'baseline' | 'limit' | 'lastHits' | 'learningLeft' | 'current' | 'summary' | 'history' | 'ruleStatuses'>;
 
 /** Capture health as outputs read it. */
-export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'started' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent'>;
+export type HealthView = Pick<CaptureHealth, 'latest' | 'now' | 'started' | 'packetsPerSecond' | 'eventsPerSecond' | 'total' | 'between' | 'recent' | 'workers' | 'workerSkew'>;
 
 /** A run as its outputs see it. */
 export interface RunView {
@@ -126,9 +127,9 @@ export class RunState implements RunView {
   }
 
   /** New capture-health counters at data time `now`. */
-  updateCapture(stats: CaptureStats, now: number): void {
+  updateCapture(stats: CaptureStats, now: number, workers?: readonly WorkerLoad[]): void {
     stats.keysShortened = this.stats.keys.shortened;
-    this.health.update(stats, now);
+    this.health.update(stats, now, workers);
     this.packets.record(stats.packets, now);
   }
 

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import type { CaptureSource } from '../capture/captureSource';
 import type { CaptureSourceSpec } from '../capture/messages';
 import { NdjsonCapture, sourceNodeName } from '../capture/ndjsonCapture';
+import { workerCount } from '../capture/shardedCapture';
 import type { Config } from '../config';
 import type { RunEnvironment } from './environment';
 import type { RunState } from './runState';
@@ -60,6 +61,7 @@ export function sourceName(spec: CaptureSourceSpec): string {
     case 'demo': return 'demo';
     case 'file': return spec.path === '-' ? 'stdin' : spec.path;
     case 'live': return spec.iface === '' ? 'default interface' : spec.iface;
+    case 'shard': return spec.name;
   }
 }
 
@@ -116,7 +118,8 @@ export function openCapture(choice: SourceChoice, settings: CaptureSettings, sta
   const { config, interactive } = settings;
   if (!choice.merging) {
     return env.createCapture({ source: choice.spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
-      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: interactive, keyLogFd: settings.keyLogFd });
+      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: interactive, keyLogFd: settings.keyLogFd,
+      workers: workerCount(config.workers, choice.spec) });
   }
   state.setNodes(settings.reads.map(sourceNodeName));
   return new NdjsonCapture(settings.reads, config.max_str_length, (node, note) => {

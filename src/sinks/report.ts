@@ -11,6 +11,7 @@ import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
 import type { PluginFailure } from '../stats/store';
 import type { CaptureStats } from '../types';
+import type { WorkerLoad } from '../capture/shardMerger';
 import { describeLossCounts, incompleteRequestShare, LOSS_ADVICE, packetLossShare, transactionLossShare, type Loss } from '../stats/loss';
 import { table } from '../../widgets/text';
 import type { Sink } from '../run/sink';
@@ -57,6 +58,8 @@ export interface Report {
   /** Reports of plug-in modules, by name. */
   plugins: Record<string, unknown>;
   capture: CaptureStats | null;
+  /** A capture split among several workers: each one's load (absent with one). */
+  workers?: WorkerLoad[];
   /** What alert notifications did (--on-alert, --webhook), when set up. */
   notifications: { sent: number; failed: number; dropped: number; failures: Array<{ time: string; rule: string; message: string }> } | null;
   /**
@@ -131,6 +134,7 @@ export function buildReport(run: RunView): Report {
     alerts: (() => { const s = monitor.summary(); return { history: s.alerts, maxDurationSeconds: s.maxDurationSeconds, averageDurationSeconds: s.averageDurationSeconds }; })(),
     plugins,
     capture: run.health.latest,
+    ...(run.health.workers.length > 1 ? { workers: [...run.health.workers] } : {}),
     notifications: run.notifications === null ? null : { ...run.notifications.stats, failures: [...run.notifications.failures] },
     loss: lossReport(run.health.total()),
   };
@@ -224,6 +228,12 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
     lines.push(`  gaps ${c.gaps} (${formatBytes(c.gapBytes)}), duplicate bytes ${c.duplicateBytes}, past the snapshot length ${formatBytes(c.uncapturedBytes)}, parse errors ${c.parseErrors}, heads over the buffer budget ${c.headBufferDrops}`);
     if (c.keysShortened > 0) lines.push(`  keys counted shortened (the statistics' share of memory_budget_mb spent on long keys) ${c.keysShortened}`);
     lines.push(`  unanswered requests ${c.unanswered}, responses without request ${c.orphanResponses}`);
+    const workers = report.workers ?? [];
+    if (workers.length > 1) {
+      const packets = workers.reduce((sum, w) => sum + w.packets, 0);
+      const shares = workers.map((w) => `${packets > 0 ? Math.round((100 * w.packets) / packets) : 0}%`).join(' / ');
+      lines.push(`  workers ${workers.length}, packets per worker ${shares}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -6,8 +6,18 @@ import { LibpcapSession, type LiveOptions } from '../libpcap';
 import type { FrameSink, PacketSource } from '../packetSource';
 
 /** A live capture. */
+/**
+ * How far a live worker's clock runs behind the wall clock when the capture is split among
+ * workers: an idle worker's watermark follows its clock, and the merge gives out the other
+ * workers' transactions up to it, so it must not pass packets that wait in its ring (the
+ * kernel hands a block over within LIVE_TIMEOUT_MS, 50 ms) or in a thread the system has not
+ * run yet. Transactions reach the statistics this much later; none is counted late for it.
+ */
+export const SHARDED_CLOCK_LAG_SECONDS = 0.5;
+
 export class LiveSource implements PacketSource {
   readonly live = true;
+  readonly clockLag: number;
   readonly linkType: number;
   private readonly session: LibpcapSession;
   private readonly restorePriority: () => void;
@@ -16,8 +26,18 @@ export class LiveSource implements PacketSource {
   private interfaceCheckedAt = 0;
 
   /** `nice`: the priority to give the thread that reads the capture (see raisePriority). */
-  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number }) {
+  /** `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT). */
+  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; fanoutGroup?: number }) {
     this.session = LibpcapSession.openLive(name, filter, options);
+    this.clockLag = options.fanoutGroup !== undefined ? SHARDED_CLOCK_LAG_SECONDS : 0;
+    if (options.fanoutGroup !== undefined) {
+      try {
+        this.session.joinFanout(options.fanoutGroup);
+      } catch (error) {
+        this.session.close();
+        throw error;
+      }
+    }
     this.linkType = this.session.linkType;
     this.restorePriority = raisePriority(options.nice);
   }

@@ -5,12 +5,14 @@ import type { PacketSource } from '../packetSource';
 import { DemoSource } from './demoSource';
 import { FileSource, FilteredFileSource } from './fileSource';
 import { LiveSource } from './liveSource';
+import { ShardSource } from './shardSource';
+import type { MessagePort } from 'worker_threads';
 
 /** Milliseconds the kernel may hold captured packets before it hands them over (see README). */
 export const LIVE_TIMEOUT_MS = 50;
 
 /** Opens `spec`'s source; throws a WiretopError that says what to do when it cannot. */
-export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array): PacketSource {
+export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array, shardPort?: MessagePort): PacketSource {
   switch (spec.kind) {
     case 'file':
       return spec.filter !== '' ? new FilteredFileSource(spec.path, spec.filter, spec.speed) : new FileSource(spec.path, spec.speed, stopSignal);
@@ -18,6 +20,10 @@ export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array): Pa
       return new DemoSource(spec.seed, spec.speed);
     case 'live':
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
-        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice });
+        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice,
+          fanoutGroup: spec.fanoutGroup });
+    case 'shard':
+      if (shardPort === undefined) throw new Error('a shard source needs its port');
+      return new ShardSource(spec.name, spec.linkType, shardPort);
   }
 }

@@ -82,6 +82,13 @@ function captureMetrics(registers: Registry[], run: RunView): void {
   counter('wiretop_tls_decrypted_connections_total', 'TLS connections decrypted with the key log.', (s) => s.tlsDecrypted);
   counter('wiretop_tls_no_key_connections_total', 'TLS connections the key log had no secrets for.', (s) => s.tlsNoKey);
   counter('wiretop_tls_decrypt_errors_total', 'TLS records that did not decrypt.', (s) => s.tlsDecryptErrors);
+  new Counter({
+    name: 'wiretop_capture_worker_packets_total', help: 'Packets captured by each capture worker (a capture split among several; see --workers).', labelNames: ['worker'], registers,
+    collect() {
+      this.reset();
+      run.health.workers.forEach((w, i) => this.inc({ worker: String(i) }, w.packets));
+    },
+  });
   new Gauge({
     name: 'wiretop_capture_active_connections', help: 'TCP connections tracked now.', registers,
     collect() { this.set(run.health.latest?.flowsActive ?? 0); },
