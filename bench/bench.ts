@@ -4,7 +4,9 @@
  *    keep-alive connections, its 200,000-request version, and 200,000 requests each on a
  *    connection of its own; times `wiretop -r FILE --report json` on each (best of
  *    BENCH_RUNS, 3) and prints requests/s, packets/s and peak RSS, with httpry's time on the
- *    same file beside it when httpry is installed (`httpry -r FILE -o /dev/null`);
+ *    same file beside it when httpry is installed (`httpry -r FILE -o /dev/null`); the two
+ *    200,000-request captures with 1, 2 and 4 capture workers (BENCH_WORKERS) as well, each
+ *    checked to give the same report as the default;
  * 2. feeds the statistics store 10 M transactions with 1 M distinct URIs (Zipf) in a process of
  *    its own, compares its top-10 sections and URIs with exact counting, and prints its peak RSS.
  * 3. runs the dashboard (on a fake screen) while 100,000 transactions a second flow in, and
@@ -62,21 +64,24 @@ function ensureCapture(capture: BenchCapture): { file: string; packets: number }
   return info;
 }
 
-interface RunResult { seconds: number; maxRssMb: number; requests: number; }
+interface RunResult { seconds: number; cpuSeconds: number; maxRssMb: number; requests: number; report: string }
 
-function timeWiretop(file: string): RunResult {
+/** One run of `wiretop -r FILE --report json` (`workers`: its --workers, 0 for the default). */
+function timeWiretop(file: string, workers = 0): RunResult {
   const started = process.hrtime.bigint();
   // Run the command as users do (its shebang line sets the main thread's heap flags).
-  const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json'], {
+  const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json', '--workers', String(workers)], {
     env: { ...process.env, WIRETOP_PRINT_RUSAGE: '1' },
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (child.status !== 0) throw new Error(`wiretop failed (${child.status}): ${child.stderr}`);
-  const usage = JSON.parse(/rusage (\{.*\})/.exec(child.stderr)![1]) as { maxRSS: number };
-  const report = JSON.parse(child.stdout) as { requests: number };
-  return { seconds, maxRssMb: usage.maxRSS / 1024, requests: report.requests };
+  const usage = JSON.parse(/rusage (\{.*\})/.exec(child.stderr)![1]) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+  const report = JSON.parse(child.stdout) as { requests: number; workers?: unknown };
+  // The report says each worker's load with several; the rest must not depend on how many.
+  delete report.workers;
+  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssMb: usage.maxRSS / 1024, requests: report.requests, report: JSON.stringify(report) };
 }
 
 /** httpry's time on the same file (its default filter: TCP ports 80 and 8080), or null without httpry. */
@@ -150,19 +155,26 @@ const CAPTURES: BenchCapture[] = [
   { name: 'short-200000', requests: 200_000, requestsPerConnection: 1 },
 ];
 
+/** The --workers counts the 200,000-request captures are timed with besides the default (BENCH_WORKERS). */
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+
 function pipeline(): void {
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   for (const capture of CAPTURES) {
     const { file, packets } = ensureCapture(capture);
     const planned = plannedRequests(benchProfile(capture));
+    // Interleaved, so that a slower spell of a shared machine falls on every contender alike.
     const results: RunResult[] = [];
-    for (let i = 0; i < runs; i++) results.push(timeWiretop(file));
-    const best = results.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const httpryTimes: number[] = [];
+    const byWorkers = new Map<number, RunResult[]>();
+    const counts = capture.requests === 200_000 ? WORKER_COUNTS : [];
     for (let i = 0; i < runs; i++) {
+      results.push(timeWiretop(file));
       const seconds = timeHttpry(file);
       if (seconds !== null) httpryTimes.push(seconds);
+      for (const workers of counts) byWorkers.set(workers, [...(byWorkers.get(workers) ?? []), timeWiretop(file, workers)]);
     }
+    const best = results.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
     const httpry = httpryTimes.length > 0 ? Math.min(...httpryTimes) : null;
     const sizeMb = fs.statSync(file).size / 1024 / 1024;
     const lines = [
@@ -173,6 +185,14 @@ function pipeline(): void {
       `  requests/s: ${Math.round(best.requests / best.seconds).toLocaleString('en-US')}, packets/s: ${Math.round(packets / best.seconds).toLocaleString('en-US')}`,
       `  peak RSS:   ${Math.max(...results.map((r) => r.maxRssMb)).toFixed(0)} MB`,
     ];
+    for (const [workers, timed] of byWorkers) {
+      const fastest = timed.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
+      const rate = Math.round(fastest.requests / fastest.seconds);
+      const same = timed.every((r) => r.report === best.report);
+      lines.push(`  --workers ${workers}: ${fastest.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} requests/s`
+        + (httpry !== null ? ` (${(httpry / fastest.seconds).toFixed(2)}x httpry's ${Math.round(fastest.requests / httpry).toLocaleString('en-US')})` : '')
+        + `, CPU ${fastest.cpuSeconds.toFixed(2)} s, peak RSS ${Math.max(...timed.map((r) => r.maxRssMb)).toFixed(0)} MB, report ${same ? 'the same as the default\'s' : 'DIFFERS from the default\'s'}`);
+    }
     process.stdout.write(lines.join('\n') + '\n');
   }
 }

@@ -11,7 +11,8 @@
  *
  * Settings (environment): LIVE_MODES (ndjson,report,tui), LIVE_RUNS (3), LIVE_SECONDS (8, the
  * wrk run of the headless modes), LIVE_TUI_SECONDS (15), LIVE_SOAK (seconds of one long
- * dashboard run sampling RSS every 10 s; 0 = none), LIVE_ARGS (extra wiretop flags),
+ * dashboard run sampling RSS every 10 s; 0 = none), LIVE_WORKERS (1,2,4: the --workers of each
+ * run, a column of the table), LIVE_ARGS (extra wiretop flags),
  * WRK_THREADS (2), WRK_CONNECTIONS (64), LIVE_HTTPRY=0 (leave httpry out), LIVE_WIRETOP (the command,
  * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1,
  * LIVE_KEEP=1 (keep the run's folder: outputs, logs), LIVE_TLS=1 (HTTPS: nginx with a self-signed
@@ -41,6 +42,8 @@ const SECONDS = Number(env.LIVE_SECONDS ?? 8);
 const TUI_SECONDS = Number(env.LIVE_TUI_SECONDS ?? 15);
 const SOAK_SECONDS = Number(env.LIVE_SOAK ?? 0);
 const EXTRA_ARGS = (env.LIVE_ARGS ?? '').split(' ').filter(Boolean);
+/** The capture workers of each run (`--workers`; 0: wiretop's default). */
+const WORKER_COUNTS = (env.LIVE_WORKERS ?? '1,2,4').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
 const WRK_THREADS = Number(env.WRK_THREADS ?? 2);
 const WRK_CONNECTIONS = Number(env.WRK_CONNECTIONS ?? 64);
 const TLS = env.LIVE_TLS === '1' || env.LIVE_TLS === 'keylog';
@@ -199,11 +202,16 @@ interface WiretopRun {
   stop(): Promise<{ transactions: number; lost: Lost | null; exitCode: number | null; detail: string }>;
 }
 
-async function startHeadless(mode: 'ndjson' | 'report', dir: string): Promise<WiretopRun> {
+/** wiretop's flags beyond the mode: LIVE_ARGS, and the run's --workers. */
+function extraArgs(workers: number): string[] {
+  return [...EXTRA_ARGS, '--workers', String(workers)];
+}
+
+async function startHeadless(mode: 'ndjson' | 'report', dir: string, workers: number): Promise<WiretopRun> {
   const outFile = path.join(dir, `wiretop-${mode}.out`);
   const out = fs.openSync(outFile, 'w');
   let stderr = '';
-  const args = ['-i', 'lo', '-p', String(PORT), ...(mode === 'ndjson' ? ['--ndjson'] : ['--report', 'json']), ...(DECRYPT ? ['--keylog', path.join(dir, 'sslkeys.log')] : []), ...EXTRA_ARGS];
+  const args = ['-i', 'lo', '-p', String(PORT), ...(mode === 'ndjson' ? ['--ndjson'] : ['--report', 'json']), ...(DECRYPT ? ['--keylog', path.join(dir, 'sslkeys.log')] : []), ...extraArgs(workers)];
   const child = spawn(WIRETOP[0], [...WIRETOP.slice(1), ...args], { stdio: ['ignore', out, 'pipe'], cwd: ROOT });
   fs.closeSync(out);
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -229,11 +237,11 @@ function withoutWiretop(): WiretopRun {
   return { pid: process.pid, stop: async () => ({ transactions: 0, lost: null, exitCode: 0, detail: '' }) };
 }
 
-async function startDashboard(dir: string): Promise<WiretopRun> {
+async function startDashboard(dir: string, workers: number): Promise<WiretopRun> {
   const session = 'bench';
   spawnSync('tmux', ['-L', TMUX_SOCKET, 'kill-server'], { stdio: 'ignore' });
   const shellPid = path.join(dir, 'shell.pid');
-  const command = `echo $$ > ${shellPid}; cd ${ROOT}; ${[...WIRETOP, '-i', 'lo', '-p', String(PORT), ...EXTRA_ARGS].join(' ')} 2>${dir}/tui.err; echo "EXIT=$?"; sleep 600`;
+  const command = `echo $$ > ${shellPid}; cd ${ROOT}; ${[...WIRETOP, '-i', 'lo', '-p', String(PORT), ...extraArgs(workers)].join(' ')} 2>${dir}/tui.err; echo "EXIT=$?"; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `export TERM=xterm-256color; ${command}`);
   await waitFor(() => /Requests\/s/.test(tmux('capture-pane', '-p', '-t', session)), 20_000, 'the dashboard');
   const shell = fs.readFileSync(shellPid, 'utf8').trim();
@@ -279,6 +287,7 @@ function lastLine(text: string): string {
 
 interface RunResult {
   mode: Mode;
+  workers: number;
   logged: number;
   seen: number;
   lost: Lost | null;
@@ -312,13 +321,13 @@ function runTlsClient(dir: string, seconds: number, paths: string[]): Promise<{ 
   });
 }
 
-async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number, sampleEveryMs = 0): Promise<RunResult> {
+async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number, workers: number, sampleEveryMs = 0): Promise<RunResult> {
   const accessLog = path.join(dir, 'access.log');
   fs.rmSync(accessLog, { force: true });
   const nginx = spawn('nginx', ['-p', dir, '-c', nginxConfig(dir)], { stdio: 'ignore' });
   await waitFor(() => fs.existsSync(path.join(dir, 'nginx.pid')), 10_000, 'nginx');
   await sleep(300);
-  const wiretop = mode === 'tui' ? await startDashboard(dir) : mode === 'none' ? withoutWiretop() : await startHeadless(mode, dir);
+  const wiretop = mode === 'tui' ? await startDashboard(dir, workers) : mode === 'none' ? withoutWiretop() : await startHeadless(mode, dir, workers);
   let httpry: ChildProcess | null = null;
   const httpryOut = path.join(dir, 'httpry.log');
   if (WITH_HTTPRY && has('httpry')) {
@@ -359,6 +368,7 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
   }
   return {
     mode,
+    workers,
     logged,
     seen: result.transactions,
     lost: result.lost,
@@ -377,7 +387,7 @@ const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(2)}%` 
 function formatRow(r: RunResult, run: number): string {
   const h = r.httpry;
   const cells = [
-    r.mode.padEnd(6), String(run).padStart(3), String(r.logged).padStart(9), String(r.seen).padStart(9), pct(r.seen, r.logged).padStart(8),
+    r.mode.padEnd(6), String(r.workers).padStart(7), String(run).padStart(3), String(r.logged).padStart(9), String(r.seen).padStart(9), pct(r.seen, r.logged).padStart(8),
     (r.lost === null ? '?' : `${r.lost.packets}/${r.lost.transactions}`).padStart(9), r.cpuPerRequestUs.toFixed(1).padStart(7), r.peakRssMb.toFixed(0).padStart(6),
     Math.round(r.wrkRate).toString().padStart(7),
     h ? pct(h.seen, r.logged).padStart(8) : '       -', h ? h.cpuPerRequestUs.toFixed(1).padStart(7) : '      -',
@@ -399,17 +409,19 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${TLS ? 'HTTPS, a TLS connection per request, counting connections; ' : ''}nginx 127.0.0.1:${PORT} (1 worker), wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS}, wiretop -i lo -p ${PORT} ${EXTRA_ARGS.join(' ')}`
     + `${WITH_HTTPRY && has('httpry') ? ', httpry beside it' : ''}; ${os.cpus().length} cores\n`);
-  process.stdout.write('mode   run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio exit\n');
+  process.stdout.write('mode   workers run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio exit\n');
   try {
     for (const mode of MODES) {
-      for (let run = 1; run <= RUNS; run++) {
-        const result = await runOnce(mode, dir, paths, mode === 'tui' ? TUI_SECONDS : SECONDS);
-        process.stdout.write(formatRow(result, run) + '\n');
-        if (env.LIVE_VERBOSE === '1') process.stdout.write(`       ${result.detail}\n`);
+      for (const workers of WORKER_COUNTS) {
+        for (let run = 1; run <= RUNS; run++) {
+          const result = await runOnce(mode, dir, paths, mode === 'tui' ? TUI_SECONDS : SECONDS, workers);
+          process.stdout.write(formatRow(result, run) + '\n');
+          if (env.LIVE_VERBOSE === '1') process.stdout.write(`       ${result.detail}\n`);
+        }
       }
     }
     if (SOAK_SECONDS > 0) {
-      const result = await runOnce('tui', dir, paths, SOAK_SECONDS, 10_000);
+      const result = await runOnce('tui', dir, paths, SOAK_SECONDS, WORKER_COUNTS[0] ?? 0, 10_000);
       process.stdout.write(formatRow(result, 1) + `  (soak, ${SOAK_SECONDS} s)\n`);
       process.stdout.write(`  RSS every 10 s (MB): ${result.rssSeries.join(' ')}\n`);
       const half = Math.floor(result.rssSeries.length / 2);

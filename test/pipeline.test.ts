@@ -1,6 +1,8 @@
 /** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
 import { LinkType } from '../src/capture/decode';
 import type { HttpEvent } from '../src/types';
+import { httpEvent } from './helpers/events';
+import { sortByTs } from '../src/capture/pipeline';
 import { captureLimits } from '../src/capture/limits';
 import { Conversation, interleave, request, response, runFrames } from './helpers/conversation';
 
@@ -502,5 +504,26 @@ describe('event order and bounds', () => {
     expect(pipeline.stats.flowsDropped).toBeGreaterThan(0);
     // Every request is still reported (a connection ended early is picked up again by its next segment).
     expect(events.filter((e: HttpEvent) => e.uri === '/pages/create?x=1')).toHaveLength(5);
+  });
+});
+
+describe('the order transactions are released in', () => {
+  /** A seeded generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let s = seed;
+    return () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  it('is by start time, equal times in the order they finished, however many and however far apart', () => {
+    const next = random(7);
+    for (const [count, spread] of [[10, 0.001], [3000, 2], [3000, 0], [9000, 1], [500, 5000]] as const) {
+      const events = Array.from({ length: count }, (_, i) => httpEvent(1_700_000_000 + Math.floor(next() * 50) * (spread / 50), { uri: `/${i}` }));
+      const expected = [...events].sort((a, b) => a.ts - b.ts).map((e) => e.uri);
+      sortByTs(events);
+      expect(events.map((e) => e.uri)).toEqual(expected);
+    }
   });
 });

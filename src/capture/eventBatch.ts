@@ -39,6 +39,9 @@ export class BatchEncoder {
   private ends = new Uint32Array(1024);
   private bytes = Buffer.allocUnsafe(256 * 1024);
   private readonly index = new Map<string, number>();
+  /** Per string field, its last string in this batch and that string's index (see fieldRef). */
+  private readonly lastText: Array<string | null> = new Array<string | null>(STRING_FIELDS).fill(null);
+  private readonly lastRef = new Uint32Array(STRING_FIELDS);
   private strings = 0;
   private used = 0;
 
@@ -67,18 +70,18 @@ export class BatchEncoder {
       numbers[n + 10] = e.grpcRequestMessages ?? 0;
       numbers[n + 11] = e.grpcResponseMessages ?? 0;
       const s = i * STRING_FIELDS;
-      refs[s] = this.ref(e.src);
-      refs[s + 1] = this.ref(e.dst);
-      refs[s + 2] = this.ref(e.method);
-      refs[s + 3] = this.ref(e.host);
+      refs[s] = this.fieldRef(0, e.src);
+      refs[s + 1] = this.fieldRef(1, e.dst);
+      refs[s + 2] = this.fieldRef(2, e.method);
+      refs[s + 3] = this.fieldRef(3, e.host);
       refs[s + 4] = this.ref(e.uri);
-      refs[s + 5] = this.ref(e.section);
-      refs[s + 6] = this.ref(e.ua);
-      refs[s + 7] = this.ref(e.version);
-      refs[s + 8] = this.ref(e.route);
-      refs[s + 9] = this.ref(e.client);
-      refs[s + 10] = this.ref(e.requestHeaders);
-      refs[s + 11] = this.ref(e.responseHeaders);
+      refs[s + 5] = this.fieldRef(5, e.section);
+      refs[s + 6] = this.fieldRef(6, e.ua);
+      refs[s + 7] = this.fieldRef(7, e.version);
+      refs[s + 8] = this.fieldRef(8, e.route);
+      refs[s + 9] = this.fieldRef(9, e.client);
+      refs[s + 10] = this.fieldRef(10, e.requestHeaders);
+      refs[s + 11] = this.fieldRef(11, e.responseHeaders);
       refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
       refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '') : 0;
     }
@@ -90,9 +93,23 @@ export class BatchEncoder {
     new Uint32Array(buffer, at.ends, strings).set(this.ends.subarray(0, strings));
     new Uint8Array(buffer, at.bytes, this.used).set(this.bytes.subarray(0, this.used));
     this.index.clear();
+    this.lastText.fill(null);
     this.strings = 0;
     this.used = 0;
     return { count, strings, buffer };
+  }
+
+  /**
+   * `ref` for field `field`, with the field's last string remembered: a method, a version, a
+   * host or the empty headers repeat from event to event, and comparing the very same string
+   * object is cheaper than hashing it into the batch's map.
+   */
+  private fieldRef(field: number, text: string): number {
+    if (text === this.lastText[field]) return this.lastRef[field];
+    const at = this.ref(text);
+    this.lastText[field] = text;
+    this.lastRef[field] = at;
+    return at;
   }
 
   /** The index of `text` among the batch's distinct strings, added when new. */
