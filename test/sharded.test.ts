@@ -125,6 +125,24 @@ describe('a capture split among workers', () => {
     }
   });
 
+  it('gives the same report from standard input and through a BPF filter (frames copied into shared memory)', async () => {
+    const report = async (args: string[], workers: number, input?: Buffer) => {
+      const result = await runWiretop([...args, '--report', 'json', '--workers', String(workers)], input !== undefined ? { input } : {});
+      const parsed = JSON.parse(result.stdout) as Record<string, unknown>;
+      delete parsed.workers;
+      return parsed;
+    };
+    const bytes = fs.readFileSync(many);
+    const [stdinOne, stdinThree, filterOne, filterThree] = await Promise.all([
+      report(['-r', '-'], 1, bytes), report(['-r', '-'], 3, bytes),
+      report(['-r', many, '-f', 'tcp port 80'], 1), report(['-r', many, '-f', 'tcp port 80'], 3),
+    ]);
+    expect(stdinOne.requests).toBe(5000);
+    expect(stdinThree).toEqual(stdinOne);
+    expect(filterThree).toEqual(filterOne);
+    expect(filterOne.requests).toBeGreaterThan(0);
+  });
+
   it('says in one line when the file cannot be read, as one worker does', async () => {
     const [one, three] = await Promise.all([1, 3].map((workers) => runWiretop(['-r', path.join(dir, 'missing.pcap'), '--report', 'json', '--workers', String(workers)])));
     expect(three.code).toBe(1);

@@ -6,7 +6,7 @@
 import { DecodedSegment, decodeFrame, DecodeResult, LinkType } from '../src/capture/decode';
 import { endPairHash, FlowSharder } from '../src/capture/flowHash';
 import type { FrameSink } from '../src/capture/packetSource';
-import { CHUNK_BYTES, ChunkReader, ChunkWriter, recordBytes } from '../src/capture/shardChannel';
+import { drainIndex, FrameIndex, giveBack, useCounts } from '../src/capture/shardChannel';
 import { MAX_SHARD_HELD, ShardMerger } from '../src/capture/shardMerger';
 import { workerCount } from '../src/capture/shardedCapture';
 import { emptyCaptureStats, type TlsConnection } from '../src/types';
@@ -76,32 +76,47 @@ class Collect implements FrameSink {
   }
 }
 
-describe('chunks of shared memory', () => {
-  it('carry frames across as they were: bytes, lengths, timestamps, link types', () => {
-    const writer = new ChunkWriter(new SharedArrayBuffer(CHUNK_BYTES), 0);
+describe('frames handed over in shared memory', () => {
+  it('are read where they lie, from the pool or from a buffer of their own, with their lengths, times and link types', () => {
+    const pool = [Buffer.from(new SharedArrayBuffer(4096)), Buffer.from(new SharedArrayBuffer(4096))];
     const sent = conversation(1, false).frames.concat(conversation(2, true).frames);
-    sent.forEach(({ frame, ts }, i) => expect(writer.append(frame, 0, frame.length, frame.length + i, ts, i % 2 === 0 ? LinkType.ETHERNET : LinkType.RAW)).toBe(true));
+    const index = new FrameIndex();
+    let at = 0;
+    sent.forEach(({ frame, ts }, i) => {
+      const linkType = i % 2 === 0 ? LinkType.ETHERNET : LinkType.RAW;
+      if (i === 3) {
+        // One frame in a buffer of its own (larger than a pooled one, in real life).
+        const own = new SharedArrayBuffer(frame.length);
+        frame.copy(Buffer.from(own));
+        index.add(index.addOwnBuffer(own), 0, frame.length, frame.length + i, ts, linkType);
+        return;
+      }
+      const buffer = i % 2;
+      frame.copy(pool[buffer], at);
+      index.add(buffer, at, frame.length, frame.length + i, ts, linkType);
+      at += frame.length;
+    });
+    const taken = index.take();
+    expect(taken.count).toBe(sent.length);
+    expect(taken.buffers).toEqual([0, 1]);
+    expect(index.count).toBe(0);
     const sink = new Collect();
-    expect(new ChunkReader(writer.buffer).drain(0, writer.used, sink)).toBe(sent.length);
+    drainIndex(taken.index, taken.count, pool, taken.ownBuffers.map((b) => Buffer.from(b)), sink);
     expect(sink.frames).toEqual(sent.map(({ frame, ts }, i) => ({ bytes: frame.toString('hex'), caplen: frame.length, wireLength: frame.length + i, ts, linkType: i % 2 === 0 ? LinkType.ETHERNET : LinkType.RAW })));
-    // The decoder reads a frame in a chunk like any other.
+    // The decoder reads a frame in shared memory like any other.
     const seg = new DecodedSegment();
-    const first = sent[0].frame;
-    const copy = Buffer.from(writer.buffer);
-    expect(decodeFrame(copy, 24, first.length, first.length, LinkType.ETHERNET, seg)).toBe(DecodeResult.Tcp);
+    expect(decodeFrame(pool[0], 0, sent[0].frame.length, sent[0].frame.length, LinkType.ETHERNET, seg)).toBe(DecodeResult.Tcp);
     expect(seg.dport).toBe(80);
   });
 
-  it('refuse a frame that does not fit, leaving what they hold as it was', () => {
-    const writer = new ChunkWriter(new SharedArrayBuffer(4096), 0);
-    const frame = Buffer.alloc(1000, 7);
-    let fitted = 0;
-    while (writer.append(frame, 0, frame.length, frame.length, T0, LinkType.ETHERNET)) fitted++;
-    expect(fitted).toBe(Math.floor(4096 / recordBytes(1000)));
-    expect(writer.used).toBe(fitted * recordBytes(1000));
-    const sink = new Collect();
-    new ChunkReader(writer.buffer).drain(0, writer.used, sink);
-    expect(sink.frames).toHaveLength(fitted);
+  it('are given back once per index that named their buffer, and the reader is woken', () => {
+    const uses = useCounts(3);
+    Atomics.add(uses, 1, 2);
+    Atomics.add(uses, 2, 1);
+    giveBack(uses, [1, 2]);
+    expect([...uses]).toEqual([0, 1, 0, 1]);
+    giveBack(uses, [1]);
+    expect([...uses]).toEqual([0, 0, 0, 2]);
   });
 });
 

@@ -9,6 +9,8 @@ import { WiretopError } from '../errors';
 import type { Frame } from './packetSource';
 
 const CHUNK_BYTES = 2 * 1024 * 1024;
+/** With buffers supplied (see the constructor), a read into less room than this moves on to a fresh buffer. */
+const MIN_READ_BYTES = 64 * 1024;
 /** A record larger than this is taken as a corrupt file, not a reason to allocate more. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
@@ -31,7 +33,7 @@ interface PcapngInterface {
 
 /** Reads packets from a pcap or pcapng file, or from standard input when the path is `-`. */
 export class CaptureFileReader {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   private start = 0;
   private end = 0;
   private eof = false;
@@ -48,7 +50,20 @@ export class CaptureFileReader {
   truncated = false;
 
   /** `stopSignal`: set to 1 by the main thread to stop; a wait for a stalled pipe ends on it (as the end of the input). */
-  constructor(private readonly path: string, private readonly stopSignal: Int32Array = new Int32Array(new SharedArrayBuffer(4))) {
+  /**
+   * `bufferSource`, when given, supplies the buffers the file is read into, and the reader never
+   * overwrites bytes it has handed out: another thread may still read those frames (a sharded
+   * capture's reader, see shardChannel). A record left over at a buffer's end moves to a new one.
+   */
+  constructor(
+    private readonly path: string,
+    private readonly stopSignal: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
+    private readonly bufferSource?: (minBytes: number) => Buffer,
+  ) {
+    if (bufferSource !== undefined) {
+      this.buf = bufferSource(CHUNK_BYTES);
+      this.view.buf = this.buf;
+    }
     try {
       this.fd = openForReading(path);
     } catch (error) {
@@ -81,7 +96,9 @@ export class CaptureFileReader {
   private fill(n: number): boolean {
     if (this.end - this.start >= n) return true;
     if (n > MAX_RECORD_BYTES) throw new WiretopError('file', `${this.path}: corrupt capture (a record of ${n} bytes)`);
-    if (this.start > 0) {
+    if (this.bufferSource !== undefined) {
+      if (this.buf.length - this.end < Math.max(MIN_READ_BYTES, n - (this.end - this.start))) this.moveToFreshBuffer(n);
+    } else if (this.start > 0) {
       this.buf.copy(this.buf, 0, this.start, this.end);
       this.end -= this.start;
       this.start = 0;
@@ -92,7 +109,7 @@ export class CaptureFileReader {
       this.buf = grown;
       this.view.buf = grown;
     }
-    while (this.end < n && !this.eof) {
+    while (this.end - this.start < n && !this.eof) {
       let got: number;
       try {
         got = readSome(this.fd, this.buf, this.end, this.buf.length - this.end, this.stopSignal);
@@ -103,6 +120,16 @@ export class CaptureFileReader {
       this.end += got;
     }
     return this.end - this.start >= n;
+  }
+
+  /** Moves what is left of the current buffer to the start of a fresh one from `bufferSource`. */
+  private moveToFreshBuffer(n: number): void {
+    const fresh = this.bufferSource!(Math.max(n, CHUNK_BYTES));
+    this.buf.copy(fresh, 0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
+    this.buf = fresh;
+    this.view.buf = fresh;
   }
 
   /** A 32-bit field in the file's byte order, read from the bytes (Buffer#readUInt32* checks its arguments each call). */

@@ -1,36 +1,40 @@
 /**
- * How the file reader thread hands frames to the capture workers: in chunks of shared memory,
- * one message per chunk, never one per frame. Each worker has a small pool of chunks; the reader
- * fills one per worker per read, posts it, and takes it again once the worker gives it back (so
- * a worker that falls behind holds the reader, and the memory in flight stays bounded).
+ * How the file reader thread hands frames to the capture workers without copying them: the
+ * reader reads the file into buffers of shared memory (a small pool all threads see), and each
+ * worker gets, once per read, one message with an index of its frames — where each lies in
+ * which buffer, its lengths, time and link type. A buffer goes back to the reader once every
+ * worker is done with the frames it holds: each posted index counts once against every buffer
+ * it names (an Int32 per buffer, decremented with Atomics), so the memory in flight stays
+ * bounded and a worker that falls behind holds the reader.
  *
- * A chunk is a run of records, each 8-byte aligned: caplen, wire length and link type (uint32),
- * a spare uint32, the timestamp (float64, epoch seconds), then the frame's bytes.
+ * Frames that do not come from the pool (a BPF filter's libpcap buffer, a record larger than a
+ * pooled buffer) are copied into one, or into a buffer of their own sent with the index.
  */
 import type { FrameSink } from './packetSource';
 
-/** Bytes of one pooled chunk: a whole read (BYTES_PER_READ, 1 MB) with its record headers fits, with room for a large frame. */
-export const CHUNK_BYTES = 2 * 1024 * 1024;
-/** Chunks each worker has: one being read, one filled, one on its way. */
-export const CHUNKS_PER_WORKER = 3;
-const HEADER_BYTES = 24;
+/** Bytes of one pooled buffer: what the file reader reads into at a time. */
+export const BUFFER_BYTES = 2 * 1024 * 1024;
+/**
+ * Buffers in the pool: the one being read, the one a read began in, a buffer to copy into, and
+ * room for the workers to hold the previous reads' frames while the reader goes on.
+ */
+export const POOL_BUFFERS = 6;
+/** Numbers per frame in an index: buffer, offset, caplen, wire length, timestamp, link type. */
+export const INDEX_FIELDS = 6;
 
 /** Reader → worker. */
 export type ToShard =
-  /** The worker's pool, given once; later messages name a chunk by its slot. */
-  | { type: 'pool'; chunks: SharedArrayBuffer[] }
-  /** A filled chunk: `bytes` of records; `slot` -1 is a one-off chunk carried in `buffer` (a frame larger than a pooled chunk). */
-  | { type: 'chunk'; slot: number; buffer?: SharedArrayBuffer; bytes: number; now: number }
-  /** Data time moved on (the reader's latest timestamp) without frames for this worker. */
-  | { type: 'time'; now: number }
+  /** The pool's buffers and their use counts (one Int32 each, then a generation counter), given once. */
+  | { type: 'pool'; buffers: SharedArrayBuffer[]; uses: SharedArrayBuffer }
+  /**
+   * One read's frames of this worker (`count` may be 0: then only the time moved on): `index`
+   * holds INDEX_FIELDS numbers per frame; a buffer number b ≥ 0 is the pool's, b < 0 is
+   * `ownBuffers[-b - 1]`. `buffers`: the pool buffers the index names, each to be given back once.
+   * `now`: the reader's latest timestamp.
+   */
+  | { type: 'frames'; index: Float64Array; count: number; buffers: number[]; ownBuffers: SharedArrayBuffer[]; now: number }
   /** The input is over; `decodeErrors`: frames the reader could not read (a file cut inside a record), counted by worker 0. */
   | { type: 'end'; decodeErrors: number };
-
-/** Worker → reader: a chunk is free again. */
-export interface FromShard {
-  type: 'free';
-  slot: number;
-}
 
 /** Reader thread → main thread. */
 export type FromReader =
@@ -43,66 +47,75 @@ export interface ToReader {
   type: 'stop';
 }
 
-function align8(n: number): number {
-  return (n + 7) & ~7;
+/**
+ * The use counts of a pool: one Int32 per buffer (indices posted and not yet done with), then a
+ * generation counter that moves whenever a worker gives a buffer back (the reader waits on it).
+ */
+export function useCounts(buffers: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * (buffers + 1)));
 }
 
-/** Bytes a frame of `caplen` takes in a chunk. */
-export function recordBytes(caplen: number): number {
-  return align8(HEADER_BYTES + caplen);
+/** Gives back the pool buffers an index named (in a worker, once its frames are done). */
+export function giveBack(uses: Int32Array, buffers: readonly number[]): void {
+  for (const buffer of buffers) Atomics.sub(uses, buffer, 1);
+  const generation = uses.length - 1;
+  Atomics.add(uses, generation, 1);
+  Atomics.notify(uses, generation);
 }
 
-/** Appends records to one chunk. */
-export class ChunkWriter {
-  readonly bytes: Buffer;
-  private readonly words: Uint32Array;
-  private readonly times: Float64Array;
-  used = 0;
+/** One worker's index of frames for the current read, grown as needed. */
+export class FrameIndex {
+  private fields = new Float64Array(1024 * INDEX_FIELDS);
+  count = 0;
+  /** Pool buffers named, as a set of small numbers. */
+  private readonly named: boolean[] = [];
+  readonly ownBuffers: SharedArrayBuffer[] = [];
 
-  constructor(readonly buffer: SharedArrayBuffer, readonly slot: number) {
-    this.bytes = Buffer.from(buffer);
-    this.words = new Uint32Array(buffer);
-    this.times = new Float64Array(buffer);
-  }
-
-  /** Appends a frame; false when it does not fit (the chunk is left as it was). */
-  append(buf: Buffer, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): boolean {
-    const at = this.used;
-    const next = at + recordBytes(caplen);
-    if (next > this.bytes.length) return false;
-    const word = at >>> 2;
-    this.words[word] = caplen;
-    this.words[word + 1] = wireLength;
-    this.words[word + 2] = linkType;
-    this.times[(at >>> 3) + 2] = ts;
-    buf.copy(this.bytes, at + HEADER_BYTES, offset, offset + caplen);
-    this.used = next;
-    return true;
-  }
-}
-
-/** Reads the records of a chunk back as frames. */
-export class ChunkReader {
-  readonly bytes: Buffer;
-  private readonly words: Uint32Array;
-  private readonly times: Float64Array;
-
-  constructor(buffer: SharedArrayBuffer) {
-    this.bytes = Buffer.from(buffer);
-    this.words = new Uint32Array(buffer);
-    this.times = new Float64Array(buffer);
-  }
-
-  /** Hands the records in `[from, to)` to `sink`; returns the frames handed. */
-  drain(from: number, to: number, sink: FrameSink): number {
-    const { bytes, words, times } = this;
-    let frames = 0;
-    for (let at = from; at < to; frames++) {
-      const word = at >>> 2;
-      const caplen = words[word];
-      sink.onFrame(bytes, at + HEADER_BYTES, caplen, words[word + 1], times[(at >>> 3) + 2], words[word + 2]);
-      at += recordBytes(caplen);
+  add(buffer: number, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): void {
+    let at = this.count * INDEX_FIELDS;
+    if (at + INDEX_FIELDS > this.fields.length) {
+      const grown = new Float64Array(this.fields.length * 2);
+      grown.set(this.fields);
+      this.fields = grown;
     }
-    return frames;
+    const f = this.fields;
+    f[at++] = buffer;
+    f[at++] = offset;
+    f[at++] = caplen;
+    f[at++] = wireLength;
+    f[at++] = ts;
+    f[at] = linkType;
+    this.count++;
+    if (buffer >= 0) this.named[buffer] = true;
+  }
+
+  /** A buffer of its own for one frame; returns its number in this index. */
+  addOwnBuffer(buffer: SharedArrayBuffer): number {
+    this.ownBuffers.push(buffer);
+    return -this.ownBuffers.length;
+  }
+
+  /** The pool buffers this index names. */
+  buffers(): number[] {
+    const out: number[] = [];
+    this.named.forEach((named, buffer) => { if (named) out.push(buffer); });
+    return out;
+  }
+
+  /** The index's numbers (a copy, to send), and a fresh start. */
+  take(): { index: Float64Array; count: number; buffers: number[]; ownBuffers: SharedArrayBuffer[] } {
+    const taken = { index: this.fields.slice(0, this.count * INDEX_FIELDS), count: this.count, buffers: this.buffers(), ownBuffers: [...this.ownBuffers] };
+    this.count = 0;
+    this.named.length = 0;
+    this.ownBuffers.length = 0;
+    return taken;
+  }
+}
+
+/** Hands the frames of an index to `sink`, each a view into the shared buffer it lies in. */
+export function drainIndex(index: Float64Array, count: number, pool: readonly Buffer[], ownBuffers: readonly Buffer[], sink: FrameSink): void {
+  for (let i = 0, at = 0; i < count; i++, at += INDEX_FIELDS) {
+    const buffer = index[at];
+    sink.onFrame(buffer >= 0 ? pool[buffer] : ownBuffers[-buffer - 1], index[at + 1], index[at + 2], index[at + 3], index[at + 4], index[at + 5]);
   }
 }

@@ -15,9 +15,10 @@ export class FileSource extends PacedSource {
   private readonly reader: CaptureFileReader;
   private truncationCounted = false;
 
-  constructor(path: string, speed: number, stopSignal?: Int32Array) {
+  /** `bufferSource`: where the file is read into (see CaptureFileReader). */
+  constructor(path: string, speed: number, stopSignal?: Int32Array, bufferSource?: (minBytes: number) => Buffer) {
     super(speed);
-    this.reader = new CaptureFileReader(path, stopSignal);
+    this.reader = new CaptureFileReader(path, stopSignal, bufferSource);
     this.name = path === '-' ? 'stdin' : path;
     this.linkType = this.reader.linkType;
   }

@@ -1,24 +1,26 @@
 /**
- * A capture worker's share of a file: the frames of its connections, as the reader thread hands
- * them over in chunks of shared memory (see shardChannel). One chunk per read, so the capture
- * loop flushes and waits for the main thread between chunks as it does between reads of a file.
+ * A capture worker's share of a file: the frames of its connections, read where the reader
+ * thread put them, in buffers of shared memory (see shardChannel). One read's index per read(),
+ * so the capture loop flushes and waits for the main thread between them as it does between
+ * reads of a file; the buffers an index names are given back once its frames are parsed.
  */
 import type { MessagePort } from 'worker_threads';
 import type { CaptureStats } from '../../types';
 import { END, type FrameSink, type PacketSource } from '../packetSource';
-import { ChunkReader, type FromShard, type ToShard } from '../shardChannel';
+import { drainIndex, giveBack, type ToShard } from '../shardChannel';
 
-type Queued = { reader: ChunkReader; slot: number; bytes: number; now: number };
+type Frames = Extract<ToShard, { type: 'frames' }>;
 
 /** Frames from the reader thread. */
 export class ShardSource implements PacketSource {
   readonly live = false;
-  private pool: ChunkReader[] = [];
-  private readonly queue: Queued[] = [];
+  private pool: Buffer[] = [];
+  private uses: Int32Array = new Int32Array(0);
+  private readonly queue: Frames[] = [];
   private ended = false;
   private readerDecodeErrors = 0;
   private countedDecodeErrors = false;
-  /** The reader's data time as of the chunks taken: a worker's clock moves with the whole file, not only its own frames. */
+  /** The reader's data time as of the indices taken: a worker's clock moves with the whole file, not only its own frames. */
   private readerNow = -Infinity;
   private wake: (() => void) | null = null;
 
@@ -26,14 +28,11 @@ export class ShardSource implements PacketSource {
     port.on('message', (message: ToShard) => {
       switch (message.type) {
         case 'pool':
-          this.pool = message.chunks.map((chunk) => new ChunkReader(chunk));
+          this.pool = message.buffers.map((buffer) => Buffer.from(buffer));
+          this.uses = new Int32Array(message.uses);
           break;
-        case 'chunk':
-          this.queue.push({ reader: message.slot >= 0 ? this.pool[message.slot] : new ChunkReader(message.buffer!), slot: message.slot, bytes: message.bytes, now: message.now });
-          break;
-        case 'time':
-          if (this.queue.length === 0) this.readerNow = Math.max(this.readerNow, message.now);
-          else this.queue[this.queue.length - 1].now = Math.max(this.queue[this.queue.length - 1].now, message.now);
+        case 'frames':
+          this.queue.push(message);
           break;
         case 'end':
           this.ended = true;
@@ -46,21 +45,21 @@ export class ShardSource implements PacketSource {
     });
   }
 
-  /** The data time the reader has reached, as far as the chunks taken tell. */
+  /** The data time the reader has reached, as far as the indices taken tell. */
   dataTime(): number {
     return this.readerNow;
   }
 
   read(sink: FrameSink): number {
-    const chunk = this.queue.shift();
-    if (chunk === undefined) return this.ended ? END : 0;
-    const frames = chunk.reader.drain(0, chunk.bytes, sink);
-    if (chunk.now > this.readerNow) this.readerNow = chunk.now;
-    if (chunk.slot >= 0) {
-      const free: FromShard = { type: 'free', slot: chunk.slot };
-      this.port.postMessage(free);
+    for (;;) {
+      const frames = this.queue.shift();
+      if (frames === undefined) return this.ended ? END : 0;
+      if (frames.now > this.readerNow) this.readerNow = frames.now;
+      if (frames.count === 0) continue;
+      drainIndex(frames.index, frames.count, this.pool, frames.ownBuffers.map((buffer) => Buffer.from(buffer)), sink);
+      giveBack(this.uses, frames.buffers);
+      return frames.count;
     }
-    return frames;
   }
 
   wait(maxMs: number): Promise<void> {
