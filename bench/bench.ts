@@ -46,12 +46,26 @@ function benchProfile(capture: BenchCapture): TrafficProfile {
   };
 }
 
+/**
+ * The capture's file, generated when missing. In a process of its own: a child's peak RSS
+ * (ru_maxrss) starts from its parent's at fork, so generating a large capture here would raise
+ * the peak RSS of every wiretop run timed after it.
+ */
 function ensureCapture(capture: BenchCapture): { file: string; packets: number } {
   fs.mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, `${capture.name}.pcap`);
   const meta = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, 'utf8'));
   process.stdout.write(`generating ${file} ...\n`);
+  const child = spawnSync(process.execPath, [__filename, 'generate', JSON.stringify(capture)], { stdio: 'inherit' });
+  if (child.status !== 0) throw new Error(`generating ${file} failed`);
+  return JSON.parse(fs.readFileSync(meta, 'utf8'));
+}
+
+/** Writes the capture's file and its packet count (`node bench.js generate CAPTURE`). */
+function generateCapture(capture: BenchCapture): void {
+  const file = path.join(OUT, `${capture.name}.pcap`);
+  const meta = `${file}.json`;
   const writer = new PcapWriter(file);
   let packets = 0;
   for (const { ts, frame } of generateTraffic(benchProfile(capture))) {
@@ -59,9 +73,7 @@ function ensureCapture(capture: BenchCapture): { file: string; packets: number }
     packets++;
   }
   writer.close();
-  const info = { file, packets };
-  fs.writeFileSync(meta, JSON.stringify(info));
-  return info;
+  fs.writeFileSync(meta, JSON.stringify({ file, packets }));
 }
 
 interface RunResult { seconds: number; cpuSeconds: number; maxRssMb: number; requests: number; report: string }
@@ -150,7 +162,8 @@ async function main(): Promise<void> {
 }
 
 const CAPTURES: BenchCapture[] = [
-  { name: 'keepalive-1000000', requests: Number(process.env.BENCH_REQUESTS ?? 1_000_000), requestsPerConnection: 100 },
+  // Named by its size, so that a BENCH_REQUESTS run does not reuse another size's cached file.
+  { name: `keepalive-${Number(process.env.BENCH_REQUESTS ?? 1_000_000)}`, requests: Number(process.env.BENCH_REQUESTS ?? 1_000_000), requestsPerConnection: 100 },
   { name: 'keepalive-200000', requests: 200_000, requestsPerConnection: 100 },
   { name: 'short-200000', requests: 200_000, requestsPerConnection: 1 },
 ];
@@ -197,4 +210,5 @@ function pipeline(): void {
   }
 }
 
-void main();
+if (process.argv[2] === 'generate') generateCapture(JSON.parse(process.argv[3]) as BenchCapture);
+else void main();
