@@ -65,6 +65,23 @@ describe('capture health', () => {
     expect(health.between(T0, T0 + 5)).toEqual(lossOf({ packets: 100, packetsLost: 50, transactions: 20, requestsAnswered: 15, requestsUnanswered: 5, responsesOrphaned: 3 }));
   });
 
+  it('keeps each worker\'s load; the report shows it with several workers, the skew the busiest\'s share over the average', () => {
+    const run = new RunState(defaultConfig(), 'test');
+    run.ingest([event(T0)]);
+    run.updateCapture(stats({ packets: 100, events: 1 }), T0 + 1);
+    expect(run.health.workerSkew()).toBeNull();
+    expect(buildReport(run).workers).toBeUndefined();
+    expect(renderReportText(buildReport(run))).not.toMatch(/workers/);
+    run.updateCapture(stats({ packets: 400, events: 1 }), T0 + 2, [
+      { packets: 100, transactions: 0, kernelDrops: 0 }, { packets: 100, transactions: 0, kernelDrops: 0 },
+      { packets: 100, transactions: 1, kernelDrops: 0 }, { packets: 100, transactions: 0, kernelDrops: 0 },
+    ]);
+    expect(run.health.workerSkew()).toBe(1);
+    const report = buildReport(run);
+    expect(report.workers).toHaveLength(4);
+    expect(renderReportText(report)).toMatch(/ {2}workers 4, packets per worker 25% \/ 25% \/ 25% \/ 25%\n/);
+  });
+
   it('keeps samples in bounded memory (one per second, for its span)', () => {
     const health = new CaptureHealth(10);
     for (let i = 0; i < 100_000; i++) health.update(stats({ packets: i }), T0 + i / 10);

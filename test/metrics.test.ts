@@ -6,7 +6,7 @@ import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
 import { MetricsSink, parseListen, withMetrics } from '../src/sinks/metrics';
 import { alpnLabel, LabelLimiter, methodLabel, OTHER, tlsVersionLabel } from '../src/sinks/metrics/labels';
-import type { HttpEvent } from '../src/types';
+import { emptyCaptureStats, type HttpEvent } from '../src/types';
 import { httpEvent } from './helpers/events';
 
 const T0 = 1_700_000_000;
@@ -85,6 +85,15 @@ describe('metrics', () => {
     feed([event(T0 + 22, { host: 'z.example' })], T0 + 23);
     expect(new Set((await series('wiretop_http_requests_total')).map((v) => v.labels.host)).has('a.example')).toBe(true);
     metrics.stop();
+  });
+
+  it('count each capture worker\'s packets when the capture is split among several, and none with one', async () => {
+    const { run, series } = setup();
+    run.updateCapture({ ...emptyCaptureStats(), packets: 10 }, T0);
+    expect(await series('wiretop_capture_worker_packets_total')).toEqual([]);
+    run.updateCapture({ ...emptyCaptureStats(), packets: 300 }, T0 + 1, [{ packets: 120, transactions: 10, kernelDrops: 0 }, { packets: 180, transactions: 20, kernelDrops: 1 }]);
+    const workers = await series('wiretop_capture_worker_packets_total');
+    expect(workers.map((v) => [v.labels.worker, v.value])).toEqual([['0', 120], ['1', 180]]);
   });
 
   it('admit the busiest with enough requests, up to the limit, once', () => {
