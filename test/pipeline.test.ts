@@ -526,4 +526,10 @@ describe('the order transactions are released in', () => {
       expect(events.map((e) => e.uri)).toEqual(expected);
     }
   });
+
+  it('is by time even for times less than a nanosecond apart (a capture of relative times near 0)', () => {
+    const events = [httpEvent(1 + 5e-10, { uri: '/later' }), httpEvent(1, { uri: '/first' })];
+    sortByTs(events);
+    expect(events.map((e) => e.uri)).toEqual(['/first', '/later']);
+  });
 });

@@ -143,6 +143,57 @@ describe('a capture split among workers', () => {
     expect(filterOne.requests).toBeGreaterThan(0);
   });
 
+  it('gives the same report on hostile files: megabytes of blocks without frames, records larger than a shared buffer, an impossible timestamp', async () => {
+    const frames = [...generateTraffic({ startTs: 1_700_000_000, phases: [{ seconds: 10, rps: 200 }], seed: 5, connections: 20, requestsPerConnection: 50 })];
+    const block = (type: number, body: Buffer) => {
+      const length = 12 + Math.ceil(body.length / 4) * 4;
+      const out = Buffer.alloc(length);
+      out.writeUInt32LE(type, 0);
+      out.writeUInt32LE(length, 4);
+      body.copy(out, 8);
+      out.writeUInt32LE(length, length - 4);
+      return out;
+    };
+    const packet = (units: number, frame: Buffer) => {
+      const body = Buffer.alloc(20 + Math.ceil(frame.length / 4) * 4);
+      body.writeUInt32LE(Math.floor(units / 2 ** 32), 4);
+      body.writeUInt32LE(units % 2 ** 32, 8);
+      body.writeUInt32LE(frame.length, 12);
+      body.writeUInt32LE(frame.length, 16);
+      frame.copy(body, 20);
+      return block(6, body);
+    };
+    const header = Buffer.alloc(16);
+    header.writeUInt32LE(0x1a2b3c4d, 0);
+    header.writeUInt16LE(1, 4);
+    header.writeInt32LE(-1, 8);
+    header.writeInt32LE(-1, 12);
+    const iface = Buffer.alloc(8);
+    iface.writeUInt16LE(1, 0);
+    const parts = [block(0x0a0d0d0a, header), block(1, iface)];
+    frames.forEach(({ ts, frame }, i) => {
+      // 16 MB of custom blocks in a row: more than the reader's whole pool of buffers, no frame in it.
+      if (i === 100) for (let k = 0; k < 16; k++) parts.push(block(0xbad, Buffer.alloc(1024 * 1024)));
+      // A frame at 2^62 µs: skipped and counted, moving no clock.
+      if (i === 3000) parts.push(packet(2 ** 62, frame));
+      // Records larger than a shared buffer, now and then.
+      parts.push(packet(Math.round(ts * 1e6), i % 1500 === 700 ? Buffer.concat([frame, Buffer.alloc(3 * 1024 * 1024)]) : frame));
+    });
+    const file = path.join(dir, 'hostile.pcapng');
+    fs.writeFileSync(file, Buffer.concat(parts));
+    const reports = await Promise.all([1, 2, 4].map(async (workers) => {
+      const result = await runWiretop(['-r', file, '--report', 'json', '--workers', String(workers)], { timeoutMs: 60_000 });
+      expect(result.code).toBe(0);
+      const parsed = JSON.parse(result.stdout) as Record<string, unknown>;
+      delete parsed.workers;
+      return parsed;
+    }));
+    expect((reports[0].capture as { badTimestamps: number }).badTimestamps).toBe(1);
+    expect(reports[0].requests).toBeGreaterThan(1000);
+    expect(reports[1]).toEqual(reports[0]);
+    expect(reports[2]).toEqual(reports[0]);
+  });
+
   it('says in one line when the file cannot be read, as one worker does', async () => {
     const [one, three] = await Promise.all([1, 3].map((workers) => runWiretop(['-r', path.join(dir, 'missing.pcap'), '--report', 'json', '--workers', String(workers)])));
     expect(three.code).toBe(1);

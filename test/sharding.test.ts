@@ -9,6 +9,7 @@ import type { FrameSink } from '../src/capture/packetSource';
 import { drainIndex, FrameIndex, giveBack, useCounts } from '../src/capture/shardChannel';
 import { MAX_SHARD_HELD, ShardMerger } from '../src/capture/shardMerger';
 import { workerCount } from '../src/capture/shardedCapture';
+import { FanoutStart, fanoutJoinBoard } from '../src/capture/sources/liveSource';
 import { emptyCaptureStats, type TlsConnection } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 import { httpEvent } from './helpers/events';
@@ -113,16 +114,36 @@ describe('frames handed over in shared memory', () => {
     const uses = useCounts(3);
     Atomics.add(uses, 1, 2);
     Atomics.add(uses, 2, 1);
+    // Then the generation the reader waits on, then the frames in buffers of their own in flight.
+    Atomics.add(uses, 4, 1);
     giveBack(uses, [1, 2]);
-    expect([...uses]).toEqual([0, 1, 0, 1]);
-    giveBack(uses, [1]);
-    expect([...uses]).toEqual([0, 0, 0, 2]);
+    expect([...uses]).toEqual([0, 1, 0, 1, 1]);
+    giveBack(uses, [1], 1);
+    expect([...uses]).toEqual([0, 0, 0, 2, 0]);
   });
 });
 
 function tls(ts: number, serverName: string): TlsConnection {
   return { ts, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 443, serverName, versionsOffered: [], alpnOffered: [], version: 'TLS 1.3', cipher: '', alpn: '', decrypted: false } as unknown as TlsConnection;
 }
+
+describe('the start of a live capture split among workers', () => {
+  it('keeps no frame until every socket has joined the fanout group, then only those captured after the last join', () => {
+    const board = fanoutJoinBoard(2);
+    const first = new FanoutStart(2, board, 0);
+    const now = Date.now() / 1000;
+    // The second worker has not joined: its socket still sees everything, so the first keeps nothing.
+    expect(first.keeps(now + 10)).toBe(false);
+    const second = new FanoutStart(2, board, 1);
+    const lastJoin = Math.max(...new Float64Array(board, 8, 2));
+    expect(first.keeps(lastJoin - 0.001)).toBe(false);
+    expect(second.keeps(lastJoin - 0.001)).toBe(false);
+    expect(first.done).toBe(false);
+    expect(first.keeps(lastJoin)).toBe(true);
+    expect(first.done).toBe(true);
+    expect(second.keeps(lastJoin + 1)).toBe(true);
+  });
+});
 
 describe('the merge of the workers', () => {
   it('gives transactions out in one time order, only up to the lowest watermark of the workers still running', () => {

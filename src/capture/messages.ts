@@ -10,6 +10,8 @@ export type CaptureSourceSpec =
     kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean;
     /** One of several workers: the PACKET_FANOUT group its socket joins (see shardedCapture). */
     fanoutGroup?: number;
+    /** With fanoutGroup: this worker's number, the workers' count, and where each says when it joined (see sources/liveSource). */
+    fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer };
   }
   | { kind: 'file'; path: string; filter: string; ports: number[] | null; speed: number }
   | { kind: 'demo'; seed: number; speed: number }

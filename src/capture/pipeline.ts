@@ -211,13 +211,19 @@ let sortKeys = new Float64Array(4096);
 const POSITION_BITS = 2 ** 13;
 /** Nanoseconds a batch may span for its keys to stay exact in a double (2^53 / 2^13 ns: ~18 minutes). */
 const MAX_SPAN_NS = 2 ** 40;
+/**
+ * The earliest time the keys hold: from 2^23 s on (97 days after 1970) two distinct doubles are
+ * at least ~1.9 ns apart, so nanoseconds keep them apart; a capture with relative times near 0
+ * (sub-nanosecond apart) takes the comparator sort.
+ */
+const MIN_KEYED_TS = 2 ** 23;
 
 /**
  * Sorts transactions by start time, equal times in the order they finished (a stable sort).
  * A comparator sort calls back into JavaScript ~n log n times (a tenth of the capture thread on
  * keep-alive traffic); here each transaction becomes one number — its nanoseconds after the
  * earliest, then its position — sorted natively. Epoch seconds as doubles differ by at least
- * ~240 ns, so distinct times stay distinct and in order.
+ * ~240 ns, so distinct times stay distinct and in order (see MIN_KEYED_TS).
  */
 export function sortByTs(events: HttpEvent[]): void {
   const n = events.length;
@@ -232,7 +238,7 @@ export function sortByTs(events: HttpEvent[]): void {
     if (ts < min) min = ts;
     if (ts > max) max = ts;
   }
-  if ((max - min) * 1e9 >= MAX_SPAN_NS) {
+  if ((max - min) * 1e9 >= MAX_SPAN_NS || min < MIN_KEYED_TS) {
     events.sort(byTs);
     return;
   }

@@ -47,18 +47,24 @@ export interface ToReader {
   type: 'stop';
 }
 
+/** In the use counts, after one Int32 per pool buffer: the generation counter, and the own buffers in flight. */
+export const GENERATION = POOL_BUFFERS;
+export const OWN_IN_FLIGHT = POOL_BUFFERS + 1;
+
 /**
  * The use counts of a pool: one Int32 per buffer (indices posted and not yet done with), then a
- * generation counter that moves whenever a worker gives a buffer back (the reader waits on it).
+ * generation counter that moves whenever a worker gives buffers back (the reader waits on it),
+ * then the frames in buffers of their own not yet done with.
  */
 export function useCounts(buffers: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * (buffers + 1)));
+  return new Int32Array(new SharedArrayBuffer(4 * (buffers + 2)));
 }
 
-/** Gives back the pool buffers an index named (in a worker, once its frames are done). */
-export function giveBack(uses: Int32Array, buffers: readonly number[]): void {
+/** Gives back the pool buffers an index named and its own buffers (in a worker, once its frames are done). */
+export function giveBack(uses: Int32Array, buffers: readonly number[], ownBuffers = 0): void {
   for (const buffer of buffers) Atomics.sub(uses, buffer, 1);
-  const generation = uses.length - 1;
+  const generation = uses.length - 2;
+  if (ownBuffers > 0) Atomics.sub(uses, generation + 1, ownBuffers);
   Atomics.add(uses, generation, 1);
   Atomics.notify(uses, generation);
 }
@@ -93,6 +99,11 @@ export class FrameIndex {
   addOwnBuffer(buffer: SharedArrayBuffer): number {
     this.ownBuffers.push(buffer);
     return -this.ownBuffers.length;
+  }
+
+  /** Does this index name pool buffer `buffer`? */
+  names(buffer: number): boolean {
+    return this.named[buffer] === true;
   }
 
   /** The pool buffers this index names. */

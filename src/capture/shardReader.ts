@@ -10,8 +10,8 @@ import { WiretopError } from '../errors';
 import { emptyCaptureStats } from '../types';
 import { FlowSharder } from './flowHash';
 import type { CaptureSourceSpec } from './messages';
-import { END, type FrameSink, type PacketSource } from './packetSource';
-import { BUFFER_BYTES, FrameIndex, POOL_BUFFERS, useCounts, type FromReader, type ToReader, type ToShard } from './shardChannel';
+import { END, isPlausibleTimestamp, type FrameSink, type PacketSource } from './packetSource';
+import { BUFFER_BYTES, FrameIndex, GENERATION, OWN_IN_FLIGHT, POOL_BUFFERS, useCounts, type FromReader, type ToReader, type ToShard } from './shardChannel';
 import { FileSource } from './sources/fileSource';
 import { openSource } from './sources/openSource';
 import { lockDownThread } from '../platform/systemCalls';
@@ -30,14 +30,24 @@ const WAIT_SLICE_MS = 50;
 /** Thrown out of a read when a stop came while the reader waited for a buffer. */
 class Stopped extends Error {}
 
-/** The shared buffers, which of them the reader holds, and how many posted indices name each. */
+/** Frames in buffers of their own (larger than a pooled one) that may be in flight at once. */
+const MAX_OWN_BUFFERS = 4;
+
+/** What the reader holds besides the posted indices: told by the router, asked by the pool. */
+interface Holder {
+  /** Does the reader still need pooled buffer `buffer` (it reads or copies into it, or this read's frames lie in it)? */
+  holds(buffer: number): boolean;
+  /** Sends the frames of the read so far now (the pool has no buffer left that only the reader holds). */
+  postEarly(): void;
+}
+
+/** The shared buffers and how many posted indices name each. */
 class BufferPool {
   readonly shared = Array.from({ length: POOL_BUFFERS }, () => new SharedArrayBuffer(BUFFER_BYTES));
   readonly views = this.shared.map((buffer) => Buffer.from(buffer));
   readonly uses = useCounts(POOL_BUFFERS);
   private readonly numbers = new Map<Buffer, number>(this.views.map((view, i) => [view, i]));
-  /** Buffers the reader holds: the one the file is read into, the one frames are copied into, and any this read has named. */
-  private readonly held = new Set<number>();
+  holder: Holder | null = null;
 
   constructor(private readonly stopped: () => boolean) {}
 
@@ -46,31 +56,53 @@ class BufferPool {
     return this.numbers.get(view);
   }
 
-  /** A buffer no thread uses, now held by the reader; waits for one (throws Stopped on a stop). */
+  /**
+   * A buffer no thread uses; waits for one (throws Stopped on a stop). When every buffer is the
+   * reader's own (a read that ran through several buffers of blocks without frames, or of frames
+   * each in a buffer of their own), the read so far goes out first, so that the workers can
+   * give buffers back.
+   */
   take(): number {
-    for (;;) {
-      const generation = Atomics.load(this.uses, POOL_BUFFERS);
+    for (let postedEarly = false; ;) {
+      const generation = Atomics.load(this.uses, GENERATION);
+      let onlyReaders = true;
       for (let i = 0; i < POOL_BUFFERS; i++) {
-        if (!this.held.has(i) && Atomics.load(this.uses, i) === 0) {
-          this.held.add(i);
-          return i;
-        }
+        const used = Atomics.load(this.uses, i) > 0;
+        const held = this.holder?.holds(i) ?? false;
+        if (!used && !held) return i;
+        if (used) onlyReaders = false;
+      }
+      if (onlyReaders && !postedEarly && this.holder !== null) {
+        this.holder.postEarly();
+        postedEarly = true;
+        continue;
       }
       if (this.stopped()) throw new Stopped();
-      Atomics.wait(this.uses, POOL_BUFFERS, generation, WAIT_SLICE_MS);
+      Atomics.wait(this.uses, GENERATION, generation, WAIT_SLICE_MS);
     }
   }
 
-  /** The read is posted: its indices now keep the buffers they name; the reader keeps only `keep`. */
-  posted(counts: ReadonlyMap<number, number>, keep: readonly number[]): void {
+  /** Room for one more frame in a buffer of its own (waits while MAX_OWN_BUFFERS are in flight). */
+  takeOwn(): void {
+    for (;;) {
+      const generation = Atomics.load(this.uses, GENERATION);
+      if (Atomics.load(this.uses, OWN_IN_FLIGHT) < MAX_OWN_BUFFERS) {
+        Atomics.add(this.uses, OWN_IN_FLIGHT, 1);
+        return;
+      }
+      if (this.stopped()) throw new Stopped();
+      Atomics.wait(this.uses, GENERATION, generation, WAIT_SLICE_MS);
+    }
+  }
+
+  /** A read is posted: its indices now keep the buffers they name. */
+  posted(counts: ReadonlyMap<number, number>): void {
     for (const [buffer, indices] of counts) Atomics.add(this.uses, buffer, indices);
-    this.held.clear();
-    for (const buffer of keep) if (buffer >= 0) this.held.add(buffer);
   }
 }
 
 /** Sorts each frame of a read into its worker's index; copies the frames not in the pool. */
-class FrameRouter implements FrameSink {
+class FrameRouter implements FrameSink, Holder {
   /** The latest timestamp read: the data time every worker may move its clock to. */
   now = -Infinity;
   readonly indices: FrameIndex[];
@@ -80,18 +112,41 @@ class FrameRouter implements FrameSink {
   private copyBuffer = -1;
   private copyUsed = 0;
 
-  constructor(private readonly sharder: FlowSharder, private readonly pool: BufferPool, workers: number) {
-    this.indices = Array.from({ length: workers }, () => new FrameIndex());
+  constructor(private readonly sharder: FlowSharder, private readonly pool: BufferPool, private readonly ports: MessagePort[]) {
+    this.indices = ports.map(() => new FrameIndex());
+    pool.holder = this;
+  }
+
+  holds(buffer: number): boolean {
+    return buffer === this.fileBuffer || buffer === this.copyBuffer || this.indices.some((index) => index.names(buffer));
+  }
+
+  postEarly(): void {
+    this.post();
+  }
+
+  /** Sends each worker the index of its frames of this read (an empty one says the time). */
+  post(): void {
+    const counts = new Map<number, number>();
+    this.indices.forEach((frames, worker) => {
+      const { index, count, buffers, ownBuffers } = frames.take();
+      for (const buffer of buffers) counts.set(buffer, (counts.get(buffer) ?? 0) + 1);
+      const message: ToShard = { type: 'frames', index, count, buffers, ownBuffers, now: this.now };
+      this.ports[worker].postMessage(message, [index.buffer as ArrayBuffer]);
+    });
+    this.pool.posted(counts);
   }
 
   onFrame(buf: Buffer, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): void {
-    if (ts > this.now) this.now = ts;
+    // A frame with no plausible time is the worker's to count and skip: it moves no clock.
+    if (ts > this.now && isPlausibleTimestamp(ts)) this.now = ts;
     const index = this.indices[this.sharder.shardOf(buf, offset, caplen, wireLength, linkType)];
     let buffer = this.pool.numberOf(buf);
     let at = offset;
     if (buffer === undefined) {
       if (caplen > BUFFER_BYTES) {
-        // Larger than any pooled buffer (a hostile file's record): a buffer of its own.
+        // Larger than any pooled buffer (a hostile file's record): a buffer of its own, a few at a time.
+        this.pool.takeOwn();
         const own = new SharedArrayBuffer(caplen);
         buf.copy(Buffer.from(own), 0, offset, offset + caplen);
         index.add(index.addOwnBuffer(own), 0, caplen, wireLength, ts, linkType);
@@ -108,15 +163,10 @@ class FrameRouter implements FrameSink {
     }
     index.add(buffer, at, caplen, wireLength, ts, linkType);
   }
-
-  /** The pool buffers the reader still fills after this read. */
-  keep(): number[] {
-    return [this.fileBuffer, this.copyBuffer];
-  }
 }
 
 /** Reads `source` to its end (or a stop), each read's frames indexed for their workers. */
-async function readIntoShards(source: PacketSource, router: FrameRouter, pool: BufferPool, ports: MessagePort[], stopped: () => boolean): Promise<void> {
+async function readIntoShards(source: PacketSource, router: FrameRouter, stopped: () => boolean): Promise<void> {
   for (;;) {
     if (stopped()) return;
     let read: number;
@@ -126,14 +176,7 @@ async function readIntoShards(source: PacketSource, router: FrameRouter, pool: B
       if (error instanceof Stopped) return;
       throw error;
     }
-    const counts = new Map<number, number>();
-    router.indices.forEach((frames, worker) => {
-      const { index, count, buffers, ownBuffers } = frames.take();
-      for (const buffer of buffers) counts.set(buffer, (counts.get(buffer) ?? 0) + 1);
-      const message: ToShard = { type: 'frames', index, count, buffers, ownBuffers, now: router.now };
-      ports[worker].postMessage(message, [index.buffer as ArrayBuffer]);
-    });
-    pool.posted(counts, router.keep());
+    router.post();
     if (read === END) return;
     if (read === 0) await source.wait(100);
   }
@@ -150,7 +193,7 @@ async function main(): Promise<void> {
     if (message.type === 'stop') stopRequested = true;
   });
   const pool = new BufferPool(stopped);
-  const router = new FrameRouter(new FlowSharder(request.ports.length), pool, request.ports.length);
+  const router = new FrameRouter(new FlowSharder(request.ports.length), pool, request.ports);
   for (const workerPort of request.ports) {
     const message: ToShard = { type: 'pool', buffers: pool.shared, uses: pool.uses.buffer as SharedArrayBuffer };
     workerPort.postMessage(message);
@@ -171,7 +214,11 @@ async function main(): Promise<void> {
     // A file read by wiretop goes into the pool's buffers; a filtered one (libpcap's buffer) is copied.
     source = spec.kind === 'file' && spec.filter === ''
       ? new FileSource(spec.path, spec.speed, stopSignal, (minBytes) => {
-        if (minBytes > BUFFER_BYTES) return Buffer.allocUnsafe(minBytes);
+        if (minBytes > BUFFER_BYTES) {
+          // A record larger than a pooled buffer: read into one of its own (its frame is copied out).
+          router.fileBuffer = -1;
+          return Buffer.allocUnsafe(minBytes);
+        }
         router.fileBuffer = pool.take();
         return pool.views[router.fileBuffer];
       })
@@ -185,7 +232,7 @@ async function main(): Promise<void> {
   lockDownThread();
   post({ type: 'ready', source: source.name, linkType: source.linkType });
   try {
-    await readIntoShards(source, router, pool, request.ports, stopped);
+    await readIntoShards(source, router, stopped);
   } catch (error) {
     failed(error);
   }

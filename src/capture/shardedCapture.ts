@@ -16,6 +16,7 @@ import type { CaptureRequest, CaptureSourceSpec } from './messages';
 import type { FromReader, ToReader } from './shardChannel';
 import type { ReaderRequest } from './shardReader';
 import { ShardMerger, type WorkerLoad } from './shardMerger';
+import { fanoutJoinBoard } from './sources/liveSource';
 
 /** The most workers `workers: 0` chooses: past this the main thread's merge and statistics are the limit. */
 export const MAX_AUTO_WORKERS = 8;
@@ -79,7 +80,10 @@ export class ShardedCapture implements CaptureSource {
       // One group per process: two wiretops on one interface each see all the traffic.
       const group = process.pid & 0xffff;
       const bufferBytes = Math.max(MIN_RING_BYTES, Math.floor(spec.bufferBytes / this.count));
-      for (let i = 0; i < this.count; i++) this.launch(i, { ...base, source: { ...spec, bufferBytes, fanoutGroup: group } }, []);
+      const joined = fanoutJoinBoard(this.count);
+      for (let i = 0; i < this.count; i++) {
+        this.launch(i, { ...base, source: { ...spec, bufferBytes, fanoutGroup: group, fanoutStart: { worker: i, workers: this.count, joined } } }, []);
+      }
       return;
     }
     if (spec.kind !== 'file') throw new Error(`a ${spec.kind} capture is not sharded`);

@@ -15,9 +15,69 @@ import type { FrameSink, PacketSource } from '../packetSource';
  */
 export const SHARDED_CLOCK_LAG_SECONDS = 0.5;
 
+/**
+ * Where the live workers of a sharded capture say when their socket joined the fanout group:
+ * a count (Int32), then each worker's join time (Float64, epoch seconds).
+ */
+export function fanoutJoinBoard(workers: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(8 + 8 * workers);
+}
+
+/**
+ * Until every worker's socket has joined the fanout group, each socket sees all the traffic (it
+ * is opened, then joined): the same packets would reach several workers. A worker keeps only the
+ * frames captured after the last join; those before are the capture's start, not yet split.
+ */
+export class FanoutStart {
+  private readonly count: Int32Array;
+  private readonly times: Float64Array;
+  private cutoff = Infinity;
+  done = false;
+
+  constructor(private readonly workers: number, joined: SharedArrayBuffer, worker: number) {
+    this.count = new Int32Array(joined, 0, 1);
+    this.times = new Float64Array(joined, 8, workers);
+    this.times[worker] = Date.now() / 1000;
+    // The time is written before the count that publishes it (Atomics order the two).
+    Atomics.add(this.count, 0, 1);
+  }
+
+  /** Keeps the frame? (Until all have joined, none; then those captured after the last join.) */
+  keeps(ts: number): boolean {
+    if (this.cutoff === Infinity) {
+      if (Atomics.load(this.count, 0) < this.workers) return false;
+      this.cutoff = Math.max(...this.times);
+    }
+    if (ts < this.cutoff) return false;
+    this.done = true;
+    return true;
+  }
+}
+
+/** Passes on the frames a FanoutStart keeps. */
+class StartFilter implements FrameSink {
+  sink: FrameSink | null = null;
+  kept = 0;
+
+  constructor(private readonly start: FanoutStart) {}
+
+  /** A frame after the start has been kept: no later one needs the check. */
+  get done(): boolean {
+    return this.start.done;
+  }
+
+  onFrame(buf: Buffer, offset: number, caplen: number, wireLength: number, ts: number, linkType: number): void {
+    if (!this.start.keeps(ts)) return;
+    this.kept++;
+    this.sink!.onFrame(buf, offset, caplen, wireLength, ts, linkType);
+  }
+}
+
 export class LiveSource implements PacketSource {
   readonly live = true;
   readonly clockLag: number;
+  /** One of several workers: frames from before every socket had joined the fanout group are left out. */
+  private startFilter: StartFilter | null = null;
   readonly linkType: number;
   private readonly session: LibpcapSession;
   private readonly restorePriority: () => void;
@@ -27,7 +87,7 @@ export class LiveSource implements PacketSource {
 
   /** `nice`: the priority to give the thread that reads the capture (see raisePriority). */
   /** `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT). */
-  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; fanoutGroup?: number }) {
+  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
     this.session = LibpcapSession.openLive(name, filter, options);
     this.clockLag = options.fanoutGroup !== undefined ? SHARDED_CLOCK_LAG_SECONDS : 0;
     if (options.fanoutGroup !== undefined) {
@@ -37,13 +97,22 @@ export class LiveSource implements PacketSource {
         this.session.close();
         throw error;
       }
+      const start = options.fanoutStart;
+      if (start !== undefined) this.startFilter = new StartFilter(new FanoutStart(start.workers, start.joined, start.worker));
     }
     this.linkType = this.session.linkType;
     this.restorePriority = raisePriority(options.nice);
   }
 
   read(sink: FrameSink): number {
-    return this.session.drainInto(sink);
+    const filter = this.startFilter;
+    if (filter === null) return this.session.drainInto(sink);
+    filter.sink = sink;
+    filter.kept = 0;
+    this.session.drainInto(filter);
+    // Past the start, frames go straight to the sink again.
+    if (filter.done) this.startFilter = null;
+    return filter.kept;
   }
 
   wait(maxMs: number): Promise<void> {

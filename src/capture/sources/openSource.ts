@@ -21,7 +21,7 @@ export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array, sha
     case 'live':
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
         { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice,
-          fanoutGroup: spec.fanoutGroup });
+          fanoutGroup: spec.fanoutGroup, fanoutStart: spec.fanoutStart });
     case 'shard':
       if (shardPort === undefined) throw new Error('a shard source needs its port');
       return new ShardSource(spec.name, spec.linkType, shardPort);

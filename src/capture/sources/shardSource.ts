@@ -50,16 +50,18 @@ export class ShardSource implements PacketSource {
     return this.readerNow;
   }
 
+  /**
+   * One read's frames (0 for a read with none of this worker's: the capture loop still moves
+   * its clock to that read's time before the next one, as one thread does after every read).
+   */
   read(sink: FrameSink): number {
-    for (;;) {
-      const frames = this.queue.shift();
-      if (frames === undefined) return this.ended ? END : 0;
-      if (frames.now > this.readerNow) this.readerNow = frames.now;
-      if (frames.count === 0) continue;
-      drainIndex(frames.index, frames.count, this.pool, frames.ownBuffers.map((buffer) => Buffer.from(buffer)), sink);
-      giveBack(this.uses, frames.buffers);
-      return frames.count;
-    }
+    const frames = this.queue.shift();
+    if (frames === undefined) return this.ended ? END : 0;
+    if (frames.now > this.readerNow) this.readerNow = frames.now;
+    if (frames.count === 0) return 0;
+    drainIndex(frames.index, frames.count, this.pool, frames.ownBuffers.map((buffer) => Buffer.from(buffer)), sink);
+    giveBack(this.uses, frames.buffers, frames.ownBuffers.length);
+    return frames.count;
   }
 
   wait(maxMs: number): Promise<void> {
