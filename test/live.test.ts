@@ -274,6 +274,34 @@ describeLive('live capture on lo', () => {
     expect(stderr).toMatch(/wiretop: 12000 transactions in \d+ packets from lo; dropped: 0 packets by the kernel, 0 by the interface, 0 transactions by wiretop\n/);
   });
 
+  it('with workers, counts no request twice when traffic already flows as the capture starts', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    let sending = true;
+    let sent = 0;
+    // Requests with unique URIs, before, while and after the workers' sockets join the fanout group (bounded).
+    const load = Promise.all(Array.from({ length: 4 }, async (_, c) => {
+      for (let i = 0; sending && i < 20_000; i++) {
+        await get(port, agent, `/flow/${c}/${i}`);
+        sent++;
+      }
+    }));
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson', '--workers', '2']);
+    await wiretop.waitFor({ stderr: /listening on lo/ });
+    const atStart = sent;
+    for (let tries = 0; tries < 50 && sent < atStart + 2000; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    sending = false;
+    await load;
+    agent.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    wiretop.child.kill('SIGINT');
+    const { code, stdout } = await wiretop.exited;
+    expect(code).toBe(0);
+    const uris = stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as HttpEvent).uri);
+    expect(uris.length).toBeGreaterThan(1000);
+    expect(new Set(uris).size).toBe(uris.length);
+  });
+
   it('says it is losing, in --text and at the end, when the kernel drops packets', async () => {
     const port = (server.address() as AddressInfo).port;
     const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--text', '--bucket', '1', '--buffer-size', '1']);

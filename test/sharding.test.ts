@@ -9,7 +9,7 @@ import type { FrameSink } from '../src/capture/packetSource';
 import { drainIndex, FrameIndex, giveBack, useCounts } from '../src/capture/shardChannel';
 import { MAX_SHARD_HELD, ShardMerger } from '../src/capture/shardMerger';
 import { workerCount } from '../src/capture/shardedCapture';
-import { FanoutStart, fanoutJoinBoard } from '../src/capture/sources/liveSource';
+import { FANOUT_SETTLE_SECONDS, FanoutStart, fanoutJoinBoard } from '../src/capture/sources/liveSource';
 import { emptyCaptureStats, type TlsConnection } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 import { httpEvent } from './helpers/events';
@@ -135,7 +135,7 @@ describe('the start of a live capture split among workers', () => {
     // The second worker has not joined: its socket still sees everything, so the first keeps nothing.
     expect(first.keeps(now + 10)).toBe(false);
     const second = new FanoutStart(2, board, 1);
-    const lastJoin = Math.max(...new Float64Array(board, 8, 2));
+    const lastJoin = Math.max(...new Float64Array(board, 8, 2)) + FANOUT_SETTLE_SECONDS;
     expect(first.keeps(lastJoin - 0.001)).toBe(false);
     expect(second.keeps(lastJoin - 0.001)).toBe(false);
     expect(first.done).toBe(false);

@@ -24,9 +24,17 @@ export function fanoutJoinBoard(workers: number): SharedArrayBuffer {
 }
 
 /**
+ * Seconds after the last socket joined the fanout group before the capture keeps frames: a
+ * packet on its way while a socket joins may still reach it alone (measured on lo under wrk: the
+ * first ~0.7 ms of transactions after the last join came twice).
+ */
+export const FANOUT_SETTLE_SECONDS = 0.1;
+
+/**
  * Until every worker's socket has joined the fanout group, each socket sees all the traffic (it
  * is opened, then joined): the same packets would reach several workers. A worker keeps only the
- * frames captured after the last join; those before are the capture's start, not yet split.
+ * frames captured after the last join (and FANOUT_SETTLE_SECONDS); those before are the
+ * capture's start, not yet split.
  */
 export class FanoutStart {
   private readonly count: Int32Array;
@@ -46,7 +54,7 @@ export class FanoutStart {
   keeps(ts: number): boolean {
     if (this.cutoff === Infinity) {
       if (Atomics.load(this.count, 0) < this.workers) return false;
-      this.cutoff = Math.max(...this.times);
+      this.cutoff = Math.max(...this.times) + FANOUT_SETTLE_SECONDS;
     }
     if (ts < this.cutoff) return false;
     this.done = true;
