@@ -142,6 +142,9 @@ describe('the start of a live capture split among workers', () => {
     expect(first.keeps(lastJoin)).toBe(true);
     expect(first.done).toBe(true);
     expect(second.keeps(lastJoin + 1)).toBe(true);
+    // A worker says it is ready only once the capture has started: from then on every frame counts.
+    second.waitForStart();
+    expect(Date.now() / 1000).toBeGreaterThanOrEqual(lastJoin);
   });
 });
 

@@ -48,6 +48,22 @@ export class FanoutStart {
     this.times[worker] = Date.now() / 1000;
     // The time is written before the count that publishes it (Atomics order the two).
     Atomics.add(this.count, 0, 1);
+    Atomics.notify(this.count, 0);
+  }
+
+  /**
+   * Waits (this thread only: a capture worker, before it says it is ready) until every worker has
+   * joined and the capture has started, so that "listening" is said when every packet from then
+   * on is counted. Gives up after `maxMs` (a worker that failed to open ends the run anyway).
+   */
+  waitForStart(maxMs = 10_000): void {
+    const deadline = Date.now() + maxMs;
+    for (let seen = Atomics.load(this.count, 0); seen < this.workers && Date.now() < deadline; seen = Atomics.load(this.count, 0)) {
+      Atomics.wait(this.count, 0, seen, Math.max(1, deadline - Date.now()));
+    }
+    if (Atomics.load(this.count, 0) < this.workers) return;
+    const wait = (Math.max(...this.times) + FANOUT_SETTLE_SECONDS) * 1000 - Date.now();
+    if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
   }
 
   /** Keeps the frame? (Until all have joined, none; then those captured after the last join.) */
@@ -106,7 +122,11 @@ export class LiveSource implements PacketSource {
         throw error;
       }
       const start = options.fanoutStart;
-      if (start !== undefined) this.startFilter = new StartFilter(new FanoutStart(start.workers, start.joined, start.worker));
+      if (start !== undefined) {
+        const gate = new FanoutStart(start.workers, start.joined, start.worker);
+        gate.waitForStart();
+        this.startFilter = new StartFilter(gate);
+      }
     }
     this.linkType = this.session.linkType;
     this.restorePriority = raisePriority(options.nice);
