@@ -4,7 +4,8 @@
  * of the workers' transactions and counters back into one time order.
  */
 import { DecodedSegment, decodeFrame, DecodeResult, LinkType } from '../src/capture/decode';
-import { endPairHash, FlowSharder } from '../src/capture/flowHash';
+import { FlowSharder } from '../src/capture/flowHash';
+import { connectionHash } from '../src/capture/flowTable';
 import type { FrameSink } from '../src/capture/packetSource';
 import { drainIndex, FrameIndex, giveBack, useCounts } from '../src/capture/shardChannel';
 import { MAX_SHARD_HELD, ShardMerger } from '../src/capture/shardMerger';
@@ -29,6 +30,8 @@ function conversation(i: number, v6: boolean): Conversation {
 
 describe('the flow hash', () => {
   it('is the same for both directions of a connection', () => {
+    const segment = (src4: number, sport: number, dst4: number, dport: number) => Object.assign(new DecodedSegment(), { src4, sport, dst4, dport });
+    const endPairHash = (a: number, portA: number, b: number, portB: number) => connectionHash(segment(a, portA, b, portB));
     expect(endPairHash(0x0a000001, 40000, 0xc0000250, 80)).toBe(endPairHash(0xc0000250, 80, 0x0a000001, 40000));
     expect(endPairHash(7, 1, 7, 2)).toBe(endPairHash(7, 2, 7, 1));
     expect(endPairHash(0x0a000001, 40000, 0xc0000250, 80)).not.toBe(endPairHash(0x0a000001, 40001, 0xc0000250, 80));

@@ -49,9 +49,9 @@ export class CaptureFileReader {
   /** The file ended inside a record. */
   truncated = false;
 
-  /** `stopSignal`: set to 1 by the main thread to stop; a wait for a stalled pipe ends on it (as the end of the input). */
   /**
-   * `bufferSource`, when given, supplies the buffers the file is read into, and the reader never
+   * `stopSignal`: set to 1 by the main thread to stop; a wait for a stalled pipe ends on it (as
+   * the end of the input). `bufferSource`, when given, supplies the buffers the file is read into, and the reader never
    * overwrites bytes it has handed out: another thread may still read those frames (a sharded
    * capture's reader, see shardChannel). A record left over at a buffer's end moves to a new one.
    */

@@ -51,11 +51,11 @@ export interface CaptureSource {
 /** How long a stop may take before the worker is terminated (a hung source, a stalled pipe). */
 export const STOP_DEADLINE_MS = 3000;
 
-/** The compiled worker script (tests run the TypeScript sources, the worker runs from dist/). */
-function workerScript(): string {
+/** A capture thread's compiled script (tests run the TypeScript sources, threads run from dist/). */
+export function captureThreadScript(name: 'worker' | 'shardReader'): string {
   return __filename.endsWith('.ts')
-    ? path.resolve(__dirname, '../../dist/src/capture/worker.js')
-    : path.join(__dirname, 'worker.js');
+    ? path.resolve(__dirname, `../../dist/src/capture/${name}.js`)
+    : path.join(__dirname, `${name}.js`);
 }
 
 /** Capture in a worker thread. */
@@ -81,7 +81,7 @@ export class WorkerCapture implements CaptureSource {
     // requests), with no change in the live dashboard's peak RSS. Its old generation is sized by
     // the budget its state is held to (a --max-old-space-size given to the process overrides both).
     const resourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: captureHeapLimitMb(this.request.memoryBudgetMb) };
-    const worker = new Worker(workerScript(), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits, transferList: this.transfer });
+    const worker = new Worker(captureThreadScript('worker'), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits, transferList: this.transfer });
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {

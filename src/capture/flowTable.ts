@@ -97,6 +97,16 @@ function bucketOf(a: number, portA: number, b: number, portB: number): number {
   return ((x + y) ^ ((x + y) >>> 15)) & 0x3fffffff;
 }
 
+/**
+ * The connection of a decoded segment as one small integer, the same in both directions: the
+ * flow table's bucket, and the file reader's choice of worker (flowHash).
+ */
+export function connectionHash(seg: DecodedSegment): number {
+  return seg.ipVersion === 4
+    ? bucketOf(seg.src4, seg.sport, seg.dst4, seg.dport)
+    : bucketOf(stringHash(seg.src6), seg.sport, stringHash(seg.dst6), seg.dport);
+}
+
 function stringHash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
@@ -140,7 +150,7 @@ export class FlowTable {
     const dst = v4 ? seg.dst4 : seg.dst6;
     const sport = seg.sport;
     const dport = seg.dport;
-    const bucket = v4 ? bucketOf(seg.src4, sport, seg.dst4, dport) : bucketOf(stringHash(seg.src6), sport, stringHash(seg.dst6), dport);
+    const bucket = connectionHash(seg);
     let flow = this.buckets.get(bucket) ?? null;
     let fromA = true;
     while (flow !== null) {

@@ -1,5 +1,5 @@
 /** The typed protocol between the main thread and the capture worker. */
-import type { ErrorKind } from '../errors';
+import { WiretopError, type ErrorKind } from '../errors';
 import type { CaptureStats, TlsConnection } from '../types';
 import type { EncodedBatch } from './eventBatch';
 import type { MessagePort } from 'worker_threads';
@@ -44,6 +44,19 @@ export interface CaptureRequest {
   shardPort?: MessagePort;
 }
 
+/** A capture thread's failure as its message: what a WiretopError says, else that the capture failed. */
+export interface ErrorMessage {
+  type: 'error';
+  kind: ErrorKind;
+  message: string;
+}
+
+export function errorMessage(error: unknown): ErrorMessage {
+  return error instanceof WiretopError
+    ? { type: 'error', kind: error.kind, message: error.message }
+    : { type: 'error', kind: 'capture', message: `capture failed: ${(error as Error).message}` };
+}
+
 /** Main → worker: `ack` says the main thread has taken in `batches` more event messages. */
 export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number };
 
@@ -54,6 +67,6 @@ export type FromWorker =
   | { type: 'tls'; connections: TlsConnection[] }
   /** `pipelineWatermark`: the watermark even before the first transaction (a sharded capture's merge needs it). */
   | { type: 'stats'; stats: CaptureStats; now: number; watermark: number; pipelineWatermark: number }
-  | { type: 'error'; kind: ErrorKind; message: string }
+  | ErrorMessage
   | { type: 'eof' }
   | { type: 'stopped' };

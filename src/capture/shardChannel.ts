@@ -10,6 +10,7 @@
  * Frames that do not come from the pool (a BPF filter's libpcap buffer, a record larger than a
  * pooled buffer) are copied into one, or into a buffer of their own sent with the index.
  */
+import type { ErrorMessage } from './messages';
 import type { FrameSink } from './packetSource';
 
 /** Bytes of one pooled buffer: what the file reader reads into at a time. */
@@ -39,7 +40,7 @@ export type ToShard =
 /** Reader thread → main thread. */
 export type FromReader =
   | { type: 'ready'; source: string; linkType: number }
-  | { type: 'error'; kind: string; message: string }
+  | ErrorMessage
   | { type: 'done' };
 
 /** Main thread → reader thread. */

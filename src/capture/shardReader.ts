@@ -6,10 +6,9 @@
  * one place; the workers only parse.
  */
 import { parentPort, workerData, type MessagePort } from 'worker_threads';
-import { WiretopError } from '../errors';
 import { emptyCaptureStats } from '../types';
 import { FlowSharder } from './flowHash';
-import type { CaptureSourceSpec } from './messages';
+import { errorMessage, type CaptureSourceSpec } from './messages';
 import { END, isPlausibleTimestamp, type FrameSink, type PacketSource } from './packetSource';
 import { BUFFER_BYTES, FrameIndex, GENERATION, OWN_IN_FLIGHT, POOL_BUFFERS, useCounts, type FromReader, type ToReader, type ToShard } from './shardChannel';
 import { FileSource } from './sources/fileSource';
@@ -37,8 +36,8 @@ const MAX_OWN_BUFFERS = 4;
 interface Holder {
   /** Does the reader still need pooled buffer `buffer` (it reads or copies into it, or this read's frames lie in it)? */
   holds(buffer: number): boolean;
-  /** Sends the frames of the read so far now (the pool has no buffer left that only the reader holds). */
-  postEarly(): void;
+  /** Sends the frames of the read so far (early: the pool has no buffer left but those the reader holds). */
+  post(): void;
 }
 
 /** The shared buffers and how many posted indices name each. */
@@ -73,12 +72,11 @@ class BufferPool {
         if (used) onlyReaders = false;
       }
       if (onlyReaders && !postedEarly && this.holder !== null) {
-        this.holder.postEarly();
+        this.holder.post();
         postedEarly = true;
         continue;
       }
-      if (this.stopped()) throw new Stopped();
-      Atomics.wait(this.uses, GENERATION, generation, WAIT_SLICE_MS);
+      this.waitForReturn(generation);
     }
   }
 
@@ -90,9 +88,14 @@ class BufferPool {
         Atomics.add(this.uses, OWN_IN_FLIGHT, 1);
         return;
       }
-      if (this.stopped()) throw new Stopped();
-      Atomics.wait(this.uses, GENERATION, generation, WAIT_SLICE_MS);
+      this.waitForReturn(generation);
     }
+  }
+
+  /** Waits until a worker gives something back (the generation moves on), a slice at a time; throws Stopped on a stop. */
+  private waitForReturn(generation: number): void {
+    if (this.stopped()) throw new Stopped();
+    Atomics.wait(this.uses, GENERATION, generation, WAIT_SLICE_MS);
   }
 
   /** A read is posted: its indices now keep the buffers they name. */
@@ -119,10 +122,6 @@ class FrameRouter implements FrameSink, Holder {
 
   holds(buffer: number): boolean {
     return buffer === this.fileBuffer || buffer === this.copyBuffer || this.indices.some((index) => index.names(buffer));
-  }
-
-  postEarly(): void {
-    this.post();
   }
 
   /** Sends each worker the index of its frames of this read (an empty one says the time). */
@@ -205,9 +204,6 @@ async function main(): Promise<void> {
       workerPort.close();
     });
   };
-  const failed = (error: unknown) => post(error instanceof WiretopError
-    ? { type: 'error', kind: error.kind, message: error.message }
-    : { type: 'error', kind: 'capture', message: `capture failed: ${(error as Error).message}` });
   let source: PacketSource;
   try {
     const spec = request.source;
@@ -224,7 +220,7 @@ async function main(): Promise<void> {
       })
       : openSource(spec, stopSignal);
   } catch (error) {
-    failed(error instanceof Stopped ? new WiretopError('capture', 'stopped') : error);
+    post(errorMessage(error));
     end(0);
     port.close();
     return;
@@ -234,7 +230,7 @@ async function main(): Promise<void> {
   try {
     await readIntoShards(source, router, stopped);
   } catch (error) {
-    failed(error);
+    post(errorMessage(error));
   }
   // What only the reader knows (a file cut inside a record) is counted by worker 0.
   const health = emptyCaptureStats();

@@ -7,15 +7,14 @@
  * workers' transactions in time order and sums their counters (shardMerger).
  */
 import * as os from 'os';
-import * as path from 'path';
 import { MessageChannel, Worker, type MessagePort } from 'worker_threads';
-import { WiretopError, type ErrorKind } from '../errors';
+import { WiretopError } from '../errors';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
-import { STOP_DEADLINE_MS, WorkerCapture, type CaptureListener, type CaptureSource, type StatsDetail } from './captureSource';
+import { captureThreadScript, STOP_DEADLINE_MS, WorkerCapture, type CaptureListener, type CaptureSource, type StatsDetail } from './captureSource';
 import type { CaptureRequest, CaptureSourceSpec } from './messages';
 import type { FromReader, ToReader } from './shardChannel';
 import type { ReaderRequest } from './shardReader';
-import { ShardMerger, type WorkerLoad } from './shardMerger';
+import { ShardMerger } from './shardMerger';
 import { fanoutJoinBoard } from './sources/liveSource';
 
 /** The most workers `workers: 0` chooses: past this the main thread's merge and statistics are the limit. */
@@ -35,11 +34,6 @@ export function workerCount(configured: number, spec: CaptureSourceSpec, cores =
   if (spec.kind !== 'file' && spec.kind !== 'live') return 1;
   if (configured > 0) return configured;
   return Math.max(1, Math.min(MAX_AUTO_WORKERS, cores - 1));
-}
-
-/** The compiled reader script (tests run the TypeScript sources, threads run from dist/). */
-function readerScript(): string {
-  return __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/src/capture/shardReader.js') : path.join(__dirname, 'shardReader.js');
 }
 
 /** A way to start one worker (a test may give its own). */
@@ -90,13 +84,13 @@ export class ShardedCapture implements CaptureSource {
     const channels = Array.from({ length: this.count }, () => new MessageChannel());
     const readerPorts = channels.map((c) => c.port1);
     const readerRequest: ReaderRequest = { source: spec, ports: readerPorts, stopSignal: this.stopSignal.buffer as SharedArrayBuffer };
-    const reader = new Worker(readerScript(), { workerData: readerRequest, transferList: readerPorts, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
+    const reader = new Worker(captureThreadScript('shardReader'), { workerData: readerRequest, transferList: readerPorts, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
     this.reader = reader;
     reader.on('message', (message: FromReader) => {
       if (message.type === 'ready') {
         channels.forEach((channel, i) => this.launch(i, { ...base, source: { kind: 'shard', name: message.source, linkType: message.linkType }, shardPort: channel.port2 }, [channel.port2]));
       } else if (message.type === 'error') {
-        this.fail(new WiretopError(message.kind as ErrorKind, message.message));
+        this.fail(new WiretopError(message.kind, message.message));
       }
     });
     this.readerExited = new Promise((resolve) => {
@@ -213,4 +207,3 @@ export class ShardedCapture implements CaptureSource {
   }
 }
 
-export type { WorkerLoad };

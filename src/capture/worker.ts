@@ -6,10 +6,9 @@
 import * as fs from 'fs';
 import { heapPeakIfAsked } from '../platform/heapPeak';
 import { parentPort, workerData } from 'worker_threads';
-import { WiretopError } from '../errors';
 import { CaptureLoop } from './captureLoop';
 import { captureLimits } from './limits';
-import type { CaptureRequest, FromWorker, ToWorker } from './messages';
+import { errorMessage, type CaptureRequest, type FromWorker, type ToWorker } from './messages';
 import { CapturePipeline, requestNaming } from './pipeline';
 import { openSource } from './sources/openSource';
 import { lockDownThread } from '../platform/systemCalls';
@@ -55,8 +54,7 @@ async function main(): Promise<void> {
     // For `npm run bench`: this thread's heap, before the main thread's rusage line.
     if (heapPeak !== null) fs.writeSync(2, heapPeak.finish('capture'));
   } catch (error) {
-    if (error instanceof WiretopError) post({ type: 'error', kind: error.kind, message: error.message });
-    else post({ type: 'error', kind: 'capture', message: `capture failed: ${(error as Error).message}` });
+    post(errorMessage(error));
   }
   port.close();
 }

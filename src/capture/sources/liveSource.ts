@@ -5,7 +5,6 @@ import type { CaptureStats } from '../../types';
 import { LibpcapSession, type LiveOptions } from '../libpcap';
 import type { FrameSink, PacketSource } from '../packetSource';
 
-/** A live capture. */
 /**
  * How far a live worker's clock runs behind the wall clock when the capture is split among
  * workers: an idle worker's watermark follows its clock, and the merge gives out the other
@@ -62,8 +61,9 @@ export class FanoutStart {
       Atomics.wait(this.count, 0, seen, Math.max(1, deadline - Date.now()));
     }
     if (Atomics.load(this.count, 0) < this.workers) return;
+    // The count no longer changes: waiting on it is a sleep until the start.
     const wait = (Math.max(...this.times) + FANOUT_SETTLE_SECONDS) * 1000 - Date.now();
-    if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    if (wait > 0) Atomics.wait(this.count, 0, this.workers, wait);
   }
 
   /** Keeps the frame? (Until all have joined, none; then those captured after the last join.) */
@@ -97,6 +97,7 @@ class StartFilter implements FrameSink {
   }
 }
 
+/** A live capture. */
 export class LiveSource implements PacketSource {
   readonly live = true;
   readonly clockLag: number;
@@ -109,8 +110,10 @@ export class LiveSource implements PacketSource {
   private interfaceUp: boolean | null = null;
   private interfaceCheckedAt = 0;
 
-  /** `nice`: the priority to give the thread that reads the capture (see raisePriority). */
-  /** `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT). */
+  /**
+   * `nice`: the priority to give the thread that reads the capture (see raisePriority);
+   * `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT).
+   */
   constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
     this.session = LibpcapSession.openLive(name, filter, options);
     this.clockLag = options.fanoutGroup !== undefined ? SHARDED_CLOCK_LAG_SECONDS : 0;
