@@ -41,6 +41,8 @@ export interface HttpEvent extends FlowAddress {
   node?: string;
   /** Decrypted from TLS with a key log (`--keylog`). */
   https?: boolean;
+  /** HTTPS: the server name (SNI) of its TLS connection's ClientHello, lower-cased; absent when none was sent. */
+  sni?: string;
   /** HTTP/2: the stream the transaction went on. */
   streamId?: number;
   /** gRPC (HTTP/2 with content-type application/grpc): the method, `package.Service/Method`. */

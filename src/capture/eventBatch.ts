@@ -19,10 +19,10 @@ export interface EncodedBatch {
   buffer: ArrayBuffer;
 }
 
-// ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2, gRPC 4), streamId, grpcStatus, grpcRequestMessages, grpcResponseMessages
+// ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2, gRPC 4, sni 8), streamId, grpcStatus, grpcRequestMessages, grpcResponseMessages
 const NUMBER_FIELDS = 12;
-// src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders, grpcMethod, grpcMessage
-const STRING_FIELDS = 14;
+// src, dst, method, host, uri, section, ua, version, route, client, requestHeaders, responseHeaders, grpcMethod, grpcMessage, sni
+const STRING_FIELDS = 15;
 const NONE = -1;
 
 /** Byte offsets of a batch's parts in its buffer. */
@@ -64,7 +64,8 @@ export class BatchEncoder {
       numbers[n + 5] = e.respBytes;
       numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
       const grpc = e.grpcMethod !== undefined;
-      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0) | (grpc ? 4 : 0);
+      const sni = e.sni !== undefined;
+      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0) | (grpc ? 4 : 0) | (sni ? 8 : 0);
       numbers[n + 8] = e.streamId ?? NONE;
       numbers[n + 9] = e.grpcStatus ?? NONE;
       numbers[n + 10] = e.grpcRequestMessages ?? 0;
@@ -84,6 +85,7 @@ export class BatchEncoder {
       refs[s + 11] = this.fieldRef(11, e.responseHeaders);
       refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
       refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '') : 0;
+      refs[s + 14] = sni ? this.fieldRef(14, e.sni!) : 0;
     }
     const strings = this.strings;
     const at = layout(count, strings);
@@ -182,6 +184,7 @@ class DecodedEvent {
     this.requestHeaders = strings[refs[s + 10]];
     this.responseHeaders = strings[refs[s + 11]];
     if ((flags & 2) !== 0) this.https = true;
+    if ((flags & 8) !== 0) this.sni = strings[refs[s + 14]];
     const streamId = numbers[n + 8];
     if (streamId !== NONE) this.streamId = streamId;
     if ((flags & 4) !== 0) {

@@ -78,6 +78,8 @@ export function parseEventLine(line: string, maxStr: number, node: string): Node
     status, reqBytes, respBytes, ua: strings.ua!, latencyMs, version: strings.version!, route, client, uriTruncated: o.uriTruncated === true,
     requestHeaders: '', responseHeaders: '', node: named !== null && named !== '' ? named : node, ...(o.https === true ? { https: true } : {}),
   };
+  const sni = o.https === true ? text(o.sni, maxStr) : null;
+  if (sni !== null && sni !== '') event.sni = sni;
   readHttp2Fields(o, event, maxStr);
   return event;
 }

@@ -133,7 +133,10 @@ export class FlowDispatcher implements FlowContext, NestedFlow {
     const tunnel = kind === NestedKind.Tunnel;
     // Its transactions go out through this dispatcher's emit: one nested in TLS plaintext at any
     // depth (an Upgrade, a tunnel inside it) is marked https on its way through the plaintext's.
-    const nestedEmit: EventEmitter = kind === NestedKind.TlsPlaintext ? (event) => { event.https = true; emit(event); } : emit;
+    const serverName = options.serverName ?? '';
+    const nestedEmit: EventEmitter = kind !== NestedKind.TlsPlaintext ? emit : serverName === ''
+      ? (event) => { event.https = true; emit(event); }
+      : (event) => { event.https = true; event.sni = serverName; emit(event); };
     const candidates = tunnel ? this.protocols.outer : this.protocols.nested;
     const depth = this.depth + 1;
     const nested = new FlowDispatcher(this.endpoints, this.stats, this.protocols, nestedEmit, this.emitTls, candidates, depth);

@@ -56,6 +56,8 @@ export interface NestedOptions {
    * offered to the session chosen (ProtocolSession.adoptUpgradedRequest) before any byte.
    */
   readonly upgradedRequest?: HttpEvent;
+  /** TLS plaintext only: the ClientHello's server name, given to the transactions read from it ('' when none). */
+  readonly serverName?: string;
 }
 
 /** A stream opened inside a connection (its TLS plaintext, its bytes after an Upgrade or CONNECT), dispatched like a connection of its own. */

@@ -19,7 +19,7 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
     + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}`
-    + `${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}}\n`;
+    + `${e.sni !== undefined ? `,"sni":${quote(e.sni)}` : ''}${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}}\n`;
 }
 
 /** An HTTP/2 gRPC transaction's own fields, in the order lineFields gives them. */
@@ -34,11 +34,11 @@ function grpcFields(e: HttpEvent, quote: Quote): string {
  */
 export function lineFields(e: HttpEvent): Record<string, unknown> {
   const {
-    requestHeaders: _request, responseHeaders: _response, uriTruncated, https, streamId,
+    requestHeaders: _request, responseHeaders: _response, uriTruncated, https, sni, streamId,
     grpcMethod, grpcStatus, grpcMessage, grpcRequestMessages, grpcResponseMessages, ...fields
   } = e;
   return {
-    ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}), ...(streamId !== undefined ? { streamId } : {}),
+    ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}), ...(sni !== undefined ? { sni } : {}), ...(streamId !== undefined ? { streamId } : {}),
     ...(grpcMethod !== undefined ? {
       grpcMethod, grpcStatus: grpcStatus ?? null, grpcMessage: grpcMessage ?? '',
       grpcRequestMessages: grpcRequestMessages ?? 0, grpcResponseMessages: grpcResponseMessages ?? 0,

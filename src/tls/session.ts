@@ -69,6 +69,11 @@ export class TlsSession implements RecordFraming {
     this.decryption = keyLog === null ? null : new DecryptingSession(this.handshake, keyLog, stats, budget, owner, this);
   }
 
+  /** The ClientHello's server name (lower case), '' when none was sent or the hello was not seen. */
+  get serverName(): string {
+    return this.handshake.clientHello?.serverName ?? '';
+  }
+
   /** The next bytes sent by A (`fromA`) or B, in order. */
   push(fromA: boolean, buf: Buffer, start: number, end: number, ts: number): void {
     this.handshake.onBytes(fromA, end - start, ts);

@@ -56,7 +56,7 @@ class TlsFlowSession implements ProtocolSession, SessionOwner {
   }
 
   plaintextReceivers(alpn: string): [StreamReceiver, StreamReceiver] {
-    this.nested ??= this.context.openNested(alpn, { kind: NestedKind.TlsPlaintext });
+    this.nested ??= this.context.openNested(alpn, { kind: NestedKind.TlsPlaintext, serverName: this.tls.serverName });
     return [this.nested.a, this.nested.b];
   }
 
