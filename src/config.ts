@@ -44,6 +44,14 @@ export interface Config {
   metrics_top_k: number;
   /** The name --ndjson lines carry (`--node`). */
   node: string | null;
+  /** The filter of every output (`--where`; the dashboard's starting `/` filter). */
+  where: string | null;
+  /** Saved views of the dashboard, as written (checked by savedViews). */
+  views: unknown[];
+  /** Write the transactions to this HAR file at the end (`--har`). */
+  har_file: string | null;
+  /** Where the dashboard writes its exports; null: the working directory. */
+  export_dir: string | null;
 }
 
 /** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */

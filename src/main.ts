@@ -4,12 +4,15 @@
  * them. Every outside effect comes in through `RunEnvironment`, so the whole program runs in
  * a test with fakes; `runFromProcess` gives it the real process.
  */
-import { parseCommandLine, isHelpRequest, type CliOptions, type OutputMode } from './cli';
+import { parseCommandLine, isHelpRequest, wiretopVersion, type CliOptions, type OutputMode } from './cli';
+import { HarFileWriter } from './export/harFile';
+import { lookUpUser } from './platform/privileges';
 import type { Config } from './config';
 import { budgetBesideRing, budgetForHeap, heapLimitMb } from './memoryBudget';
 import { loadConfig } from './settings';
 import { DEMO_PRESETS } from './capture/sources/demo/demo';
 import { loadPlugins } from './stats/plugins';
+import { compileFilter } from './filter/filter';
 import { Notifier } from './alerts/notify';
 import { openOutput, outputMode, serveMetrics, type Metrics } from './outputs';
 import { restoreTerminal } from './sinks/terminalGuard';
@@ -41,6 +44,8 @@ interface Setup {
   state: RunState;
   notifier: Notifier;
   stopNotices: () => void;
+  /** `--har`: the HAR file being written, or null. */
+  har: HarFileWriter | null;
 }
 
 /**
@@ -52,6 +57,11 @@ function fitBudgetToHeap(config: Config, limitMb: number, warn: (line: string) =
   if (fitting >= config.memory_budget_mb) return;
   warn(`wiretop: memory_budget_mb lowered from ${config.memory_budget_mb} to ${fitting} to fit the heap limit of ${limitMb} MB\n`);
   config.memory_budget_mb = fitting;
+}
+
+/** Who the HAR file should belong to: the account a root run drops to (see HarFileWriter), else null. */
+function harOwner(config: Config): { uid: number; gid: number } | null {
+  return typeof process.getuid === 'function' && process.getuid() === 0 ? lookUpUser(config.user) : null;
 }
 
 /** Reads the command line and the config, and opens the files; null when only help was asked. */
@@ -67,28 +77,31 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   // On a live capture the kernel ring is part of the budget: the parts share what it leaves.
   if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
+  // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
+  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, harOwner(config));
   const state = new RunState(config, source.runName, plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
-  return { options, config, mode, source, files, state, notifier, stopNotices };
+  return { options, config, mode, source, files, state, notifier, stopNotices, har };
 }
 
 /** Runs wiretop with `argv` (no node/script); resolves to the exit status. */
 export async function run(argv: string[], env: RunEnvironment): Promise<number> {
   const fail = (error: unknown) => reportError(error, (text) => env.writeErr(text));
   // Synchronous up to the capture's start unless there is a port to open (tests drive the capture at once).
-  let setup: Setup | null;
+  let setup: Setup | null = null;
   let metrics: Metrics | null = null;
   try {
     setup = setUp(argv, env);
     // Prometheus metrics, served before the capture starts (a port in use is an error now).
     if (setup !== null && setup.config.metrics_listen !== null) metrics = await serveMetrics(setup.config, setup.state);
   } catch (error) {
+    setup?.har?.abort();
     return fail(error);
   }
   if (setup === null) return 0;
-  const { options, config, mode, source: { spec }, files, state, notifier } = setup;
+  const { options, config, mode, source: { spec }, files, state, notifier, har } = setup;
   const interactive = mode === 'tui';
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
@@ -97,10 +110,12 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const lifecycle: RunLifecycle = new RunLifecycle({
     capture,
     state,
-    openSink: () => openOutput(mode, state, env, () => lifecycle.quit(), write, metrics),
+    openSink: () => openOutput(mode, state, env, () => lifecycle.quit(), write, metrics, har),
     sinkWaitsForCapture: interactive,
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson' || metrics !== null,
+    // The dashboard takes --where as its starting `/` filter, which the user can change.
+    where: interactive || config.where === null ? null : compileFilter(config.where),
     secure: () => messages.privilegesDropped(env.dropPrivileges?.(config.user)),
     // The dashboard says it and waits; a headless capture gives up after a grace period.
     healthFault: () => (spec.kind === 'live' && !interactive && grace.expired(state.health.latest?.interfaceDown === 1) ? interfaceDownError(messages.listeningOn) : null),
@@ -120,7 +135,15 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const unsubscribe = () => { stopSignals(); stopFailures(); setup.stopNotices(); };
   // --text says a failed notification as it says alerts, until the last ones are drained at exit.
   const stopFailureLines = mode === 'text' ? notifier.onFailure((failure) => write(notificationFailureLine(failure))) : () => undefined;
-  const code = await lifecycle.start();
+  let code = await lifecycle.start();
+  // The HAR is put in place once the run has ended well; a failed run leaves none.
+  if (har !== null) {
+    if (code === 0) {
+      const line = har.finish();
+      env.writeErr(`${line}\n`);
+      if (har.failure !== null) code = 1;
+    } else har.abort();
+  }
   // The last alerts' notifications are given a moment to go out before the process ends.
   metrics?.sink.stop();
   await notifier.drain(NOTIFY_DRAIN_MS);

@@ -9,6 +9,8 @@ import { WiretopError } from './errors';
 import type { RunEnvironment } from './run/environment';
 import type { RunState, RunView } from './run/runState';
 import type { Sink } from './run/sink';
+import type { HarFileWriter } from './export/harFile';
+import type { TlsConnection } from './types';
 import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
 import { NdjsonSink } from './sinks/ndjson';
 import { ReportSink } from './sinks/report';
@@ -63,8 +65,24 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
   }
 }
 
-/** Opens the output of `mode`, with the metrics beside it when served; `write` is stdout, paced. */
-export function openOutput(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void, metrics: Metrics | null): Sink {
+/** Opens the output of `mode`, with the metrics beside it when served and the HAR file when asked; `write` is stdout, paced. */
+export function openOutput(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void, metrics: Metrics | null, har: HarFileWriter | null = null): Sink {
   const primary = createSink(mode, run, env, onQuit, write);
-  return metrics === null ? primary : withMetrics(primary, metrics.sink);
+  const sink = metrics === null ? primary : withMetrics(primary, metrics.sink);
+  return har === null ? sink : withHar(sink, har);
+}
+
+/** `--har`: the output's transactions also go to the HAR file (its end is written when the run ends, by the run). */
+function withHar(primary: Sink, har: HarFileWriter): Sink {
+  return {
+    interactive: primary.interactive,
+    onEvents(events, encoded) {
+      har.add(events);
+      primary.onEvents(events, encoded);
+    },
+    ...(primary.onTls !== undefined ? { onTls: (connections: readonly TlsConnection[]) => primary.onTls!(connections) } : {}),
+    finish: () => primary.finish(),
+    ...(primary.onCaptureStats !== undefined ? { onCaptureStats: () => primary.onCaptureStats!() } : {}),
+    ...(primary.close !== undefined ? { close: () => primary.close!() } : {}),
+  };
 }

@@ -11,6 +11,8 @@ import { WiretopError } from './errors';
 import { trustedProxies } from './http/clientAddress';
 import { compileRoute } from './http/route';
 import { alertRulesOf } from './alerts/ruleConfig';
+import { compileFilter, filterProblem } from './filter/filter';
+import { savedViews } from './filter/views';
 
 /**
  * Defaults, then `presets` (the demo's short timings), then the file at `configPath` (if any),
@@ -40,12 +42,27 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
   const config = { ...defaultConfig(), ...presets, ...fromFile, ...flags };
-  checkMeaning(config, configPath ?? 'command line');
+  checkMeaning(config, flags.where !== undefined ? 'command line' : configPath ?? 'command line', configPath ?? 'command line');
   return config;
 }
 
-/** Checks what the types alone cannot: routes that are paths, proxies that are addresses. */
-function checkMeaning(config: Config, origin: string): void {
+/**
+ * Checks what the types alone cannot: routes that are paths, proxies that are addresses,
+ * filters that compile. `whereOrigin`: where `where` came from (the flag says `--where`).
+ */
+function checkMeaning(config: Config, whereOrigin: string, origin: string): void {
+  if (config.where !== null) {
+    try {
+      compileFilter(config.where);
+    } catch (error) {
+      throw new WiretopError('usage', `${whereOrigin === 'command line' ? '--where' : `${whereOrigin}: "where"`}: ${filterProblem(error)}`);
+    }
+  }
+  try {
+    savedViews(config.views);
+  } catch (error) {
+    throw new WiretopError('config', `${origin}: ${(error as Error).message}`);
+  }
   for (const route of config.routes) {
     try {
       compileRoute(route);

@@ -24,6 +24,11 @@ import { dashboardPanels, type PanelSpec } from './panels';
 import { RenderScheduler } from './renderScheduler';
 import { INTERFACE_DOWN, lossText, statusText } from './statusBar';
 import { detailLines } from './transactions';
+import { savedViews } from '../src/filter/views';
+import { harEntry, harLog } from '../src/export/har';
+import { curlCommand } from '../src/export/curl';
+import { exportFailure, writeExport } from '../src/export/exportFile';
+import { wiretopVersion } from '../src/cli';
 import type { PanelContent, ViewContext } from './view';
 
 /** What the dashboard needs from outside. */
@@ -35,6 +40,8 @@ export interface DashboardOptions {
   color: boolean;
   /** Wall time, for the redraw's pace. */
   clock: Clock;
+  /** Sends a control sequence to the terminal (the clipboard's OSC 52); none in tests without a terminal. */
+  writeToTerminal?: (sequence: string) => void;
 }
 
 /** The dashboard. */
@@ -63,7 +70,8 @@ export class Dashboard {
     this.data = new DashboardData(run.config, run.stats.keys);
     const panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
     this.specs = new Map(panels.map((panel) => [panel.id, panel]));
-    this.current = initialState(panels, screen.width as number, screen.height as number);
+    const views = savedViews(run.config.views).map((view) => ({ name: view.name, text: view.filter.text }));
+    this.current = initialState(panels, screen.width as number, screen.height as number, views);
     for (const panel of this.current.panels) this.boxes.set(panel.id, new PanelBox(screen));
     this.overlayBox = new PanelBox(screen);
     this.overlayBox.box.hide();
@@ -82,6 +90,8 @@ export class Dashboard {
       this.scheduler.request();
     });
     this.layout();
+    // --where is the starting filter: shown, and cleared with Esc like any other.
+    if (run.config.where !== null) this.dispatch({ type: 'filterEntered', text: run.config.where });
   }
 
   /** The view state now. */
@@ -120,7 +130,11 @@ export class Dashboard {
     this.dispatch({ type: 'key', key });
     if (key === 'quit') this.options.onQuit();
     else if (key === 'filter') this.openFilterPrompt();
-    else this.scheduler.renderNow();
+    else {
+      if (key === 'exportHar') this.exportHar();
+      else if (key === 'copyCurl') this.copyCurl();
+      this.scheduler.renderNow();
+    }
   }
 
   /** Applies a filter as the prompt would (also used by tests). */
@@ -134,6 +148,51 @@ export class Dashboard {
     const previous = this.current;
     this.current = reduce(previous, action);
     this.data.follow(previous, this.current);
+  }
+
+  /** Where exports go. */
+  private get exportDir(): string {
+    return this.options.run.config.export_dir ?? process.cwd();
+  }
+
+  /** `x`: the open list (oldest first) or the open transaction, as a HAR file. */
+  private exportHar(): void {
+    const overlay = this.data.overlay;
+    if (overlay === null) {
+      this.dispatch({ type: 'said', message: 'x writes a list of transactions: open one first (t on a row, or l), or a transaction from it (Enter)' });
+      return;
+    }
+    const events = overlay.detail !== null ? [overlay.detail] : [...overlay.list.events].reverse();
+    if (events.length === 0) {
+      this.dispatch({ type: 'said', message: 'the list is empty: nothing to write' });
+      return;
+    }
+    const filter = this.current.filter.text;
+    const comment = `${overlay.detail !== null ? 'one transaction' : overlay.list.title}${filter !== null ? `, filter: ${filter}` : ''}`;
+    const text = `${JSON.stringify(harLog(events.map(harEntry), wiretopVersion(), comment), null, 1)}\n`;
+    try {
+      const file = writeExport(this.exportDir, this.options.run.stats.lastClosed, 'har', text);
+      this.dispatch({ type: 'said', message: `wrote ${events.length} transaction${events.length === 1 ? '' : 's'} to ${file}` });
+    } catch (error) {
+      this.dispatch({ type: 'said', message: `HAR not written: ${exportFailure(error, this.exportDir)}` });
+    }
+  }
+
+  /** `c`: the open transaction as a curl command line, to the clipboard (OSC 52, where the terminal takes it) and to a file. */
+  private copyCurl(): void {
+    const event = this.data.overlay?.detail ?? null;
+    if (event === null) {
+      this.dispatch({ type: 'said', message: 'c copies one transaction: open it first (t or l, then Enter)' });
+      return;
+    }
+    const line = curlCommand(event);
+    this.options.writeToTerminal?.(`\x1b]52;c;${Buffer.from(line, 'utf8').toString('base64')}\x07`);
+    try {
+      const file = writeExport(this.exportDir, event.ts, 'sh', `#!/bin/sh\n${line}\n`);
+      this.dispatch({ type: 'said', message: `copied as curl to the clipboard (if the terminal allows) and ${file}` });
+    } catch (error) {
+      this.dispatch({ type: 'said', message: `copied as curl to the clipboard (if the terminal allows); file not written: ${exportFailure(error, this.exportDir)}` });
+    }
   }
 
   private openFilterPrompt(): void {

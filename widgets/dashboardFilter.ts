@@ -1,5 +1,5 @@
 /**
- * The dashboard's filter (`/`): narrows every panel to transactions whose host or URI match.
+ * The dashboard's filter (`/`, in the filter language of src/filter): narrows every panel, list and the rate chart to the transactions it matches.
  * A second store takes the matching transactions from then on, primed with the matching ones
  * among the last `RECENT_EVENTS` seen (within their share of `memory_budget_mb`), so the view is not empty when the filter starts. Those
  * are kept in the compact form they crossed from the worker in (~200 bytes each, outside the
@@ -7,10 +7,10 @@
  * dashboard keeps them: headless outputs have no filter.
  */
 import type { KeyBudget } from '../src/stats/keyBudget';
-import { RE2JS } from 're2js';
 import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { budgetShare } from '../src/memoryBudget';
 import type { Config } from '../src/config';
+import { compileFilter, filterProblem } from '../src/filter/filter';
 import { isErrorEvent } from '../src/stats/classify';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
@@ -49,38 +49,15 @@ class RecentTransactions {
   }
 }
 
-/** The regex flags a filter may carry, as RE2 knows them. */
-const FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, s: RE2JS.DOTALL, m: RE2JS.MULTILINE };
-
-/**
- * Parses a filter: `/regex/flags` (flags i, s, m), or a case-insensitive substring. Throws on
- * a bad regex. Regexes run on RE2 (re2js), whose time is linear in the text: a pattern with
- * catastrophic backtracking in JavaScript's engine (`/(a+)+$/` on a long URI from the wire)
- * cannot freeze the dashboard. RE2 has no look-around or back-references; such a pattern is a
- * bad filter, said in the status bar.
- */
-export function parseFilter(text: string): (event: HttpEvent) => boolean {
-  const regex = /^\/(.+)\/([a-z]*)$/.exec(text);
-  if (regex !== null) {
-    let flags = 0;
-    for (const flag of regex[2]) {
-      if (FLAGS[flag] === undefined) throw new Error(`unknown flag "${flag}" (i, s and m are known)`);
-      flags |= FLAGS[flag];
-    }
-    const pattern = RE2JS.compile(regex[1], flags);
-    return (e) => pattern.matcher(e.host).find() || pattern.matcher(e.uri).find() || (e.node !== undefined && pattern.matcher(e.node).find());
-  }
-  const needle = text.toLowerCase();
-  return (e) => e.host.toLowerCase().includes(needle) || e.uri.toLowerCase().includes(needle) || (e.node !== undefined && e.node.toLowerCase().includes(needle));
+/** What is wrong with a filter, in a few words, for the status bar: `bad filter: unknown field "stauts" at column 1`. */
+export function filterError(error: unknown): string {
+  const problem = filterProblem(error);
+  return problem.startsWith('bad regex') ? problem : `bad filter: ${problem}`;
 }
 
-/** RE2's own prefix of every pattern error: said once as `bad regex`, so the part that helps fits the status bar. */
-const RE2_PREFIX = 'error parsing regexp: ';
-
-/** What is wrong with a filter, in a few words: `bad regex: missing closing ): \`(a\``. */
-export function filterError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.startsWith(RE2_PREFIX) ? `bad regex: ${message.slice(RE2_PREFIX.length)}` : `bad filter: ${message}`;
+/** The predicate of a filter's text (throws FilterError): the language of src/filter, a bare word as `/` always matched. */
+export function parseFilter(text: string): (event: HttpEvent) => boolean {
+  return compileFilter(text).matches;
 }
 
 /** An active filter: text (or none) and/or errors only. */

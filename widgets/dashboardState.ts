@@ -35,10 +35,18 @@ export interface OverlayState {
   listPosition: PanelPosition;
 }
 
-/** The filter (`/`, `e`): a new object each time it is set, even to the same text (the dashboard restarts it then). */
+/** The filter (`/`, `e`, `v`): a new object each time it is set, even to the same text (the dashboard restarts it then). */
 export interface FilterState {
   text: string | null;
   errorsOnly: boolean;
+  /** The saved view the text is from (`v`), if it is one. */
+  view?: string;
+}
+
+/** A saved view as the state knows it: its name and its filter's text (checked when the config loaded). */
+export interface ViewRef {
+  name: string;
+  text: string;
 }
 
 /** Where positions and shapes of the list over the panels are kept (no panel has this id). */
@@ -71,6 +79,8 @@ export interface DashboardState {
   overlay: OverlayState | null;
   /** Scroll position and selection, by panel id (and OVERLAY). */
   positions: Readonly<Record<string, PanelPosition>>;
+  /** The saved views `v` cycles through (the config's `views`). */
+  views: readonly ViewRef[];
   /** What each panel (and OVERLAY) drew last. */
   shapes: Readonly<Record<string, RowsShape>>;
 }
@@ -83,10 +93,12 @@ export type DashboardAction =
   /** A panel (or OVERLAY) was drawn with this shape: its position is fitted to it. */
   | { type: 'shown'; target: string; shape: RowsShape }
   /** The filter prompt closed: Enter with this text (empty: no filter), or Esc (''). */
-  | { type: 'filterEntered'; text: string };
+  | { type: 'filterEntered'; text: string }
+  /** Something the dashboard did outside the view (an export written, or why not): said in the status bar. */
+  | { type: 'said'; message: string };
 
 /** The state of a new dashboard over `panels` on a `width` × `height` screen. */
-export function initialState(panels: readonly PanelRef[], width: number, height: number): DashboardState {
+export function initialState(panels: readonly PanelRef[], width: number, height: number, views: readonly ViewRef[] = []): DashboardState {
   const ordered = inReadingOrder(panels, computeLayout(width, height).slots);
   const shown: Partial<Record<SlotId, string>> = {};
   for (const panel of ordered) shown[panel.slot] ??= panel.id;
@@ -95,7 +107,7 @@ export function initialState(panels: readonly PanelRef[], width: number, height:
     // The first table has the focus at start: it is what a newcomer looks at and moves in.
     focus: Math.max(0, ordered.findIndex((p) => p.id === 'sections')),
     shown, screen: { width, height }, window: 'recent', paused: false, help: false, helpOffset: 0,
-    drills: {}, sorts: {}, message: null, filter: { text: null, errorsOnly: false }, prompting: false, overlay: null, positions: {}, shapes: {},
+    drills: {}, sorts: {}, message: null, filter: { text: null, errorsOnly: false }, prompting: false, overlay: null, positions: {}, shapes: {}, views,
   };
 }
 
@@ -120,6 +132,7 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       shapes: { ...state.shapes, [action.target]: action.shape },
     };
     case 'filterEntered': return filtered({ ...state, prompting: false }, action.text.trim());
+    case 'said': return { ...state, message: action.message };
   }
 }
 
@@ -153,6 +166,9 @@ function onKey(state: DashboardState, key: KeyAction): DashboardState {
     case 'sort': return cycleSort(state, focused, false);
     case 'sortReverse': return cycleSort(state, focused, true);
     case 'filter': return { ...state, prompting: true };
+    case 'view': return nextView(state);
+    // The dashboard writes the export and says how it went ('said'); the view has nothing to change.
+    case 'exportHar': case 'copyCurl': return state;
     case 'window': return { ...state, window: WINDOWS[(WINDOWS.indexOf(state.window) + 1) % WINDOWS.length] };
     case 'pause': return { ...state, paused: !state.paused };
     case 'help': return { ...state, help: !state.help, helpOffset: 0 };
@@ -271,6 +287,16 @@ function filtered(state: DashboardState, text: string): DashboardState {
     return panelsToTop({ ...state, message: filterError(error) });
   }
   return panelsToTop({ ...state, message: null, filter: { text, errorsOnly: state.filter.errorsOnly } });
+}
+
+/** `v`: the next saved view's filter (after the last: no filter). */
+function nextView(state: DashboardState): DashboardState {
+  const { views } = state;
+  if (views.length === 0) return { ...state, message: 'no saved views: add "views" to the config (see README, Filters)' };
+  const index = state.filter.view === undefined ? 0 : views.findIndex((v) => v.name === state.filter.view) + 1;
+  const errorsOnly = state.filter.errorsOnly;
+  if (index >= views.length) return panelsToTop({ ...state, filter: { text: null, errorsOnly } });
+  return panelsToTop({ ...state, filter: { text: views[index].text, errorsOnly, view: views[index].name } });
 }
 
 /** Every panel back to its first row (the filter changed what they all show). */

@@ -7,7 +7,8 @@ import { wrap } from '../src/format';
 /** What a key does. */
 export type KeyAction =
   | 'focusNext' | 'focusPrevious' | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'bottom'
-  | 'drill' | 'back' | 'transactions' | 'slowest' | 'errors' | 'sort' | 'sortReverse' | 'filter' | 'window' | 'pause' | 'help' | 'quit';
+  | 'drill' | 'back' | 'transactions' | 'slowest' | 'errors' | 'sort' | 'sortReverse' | 'filter' | 'view' | 'exportHar' | 'copyCurl'
+  | 'window' | 'pause' | 'help' | 'quit';
 
 /** One row of the key table. */
 export interface KeyBinding {
@@ -39,7 +40,10 @@ export const KEYMAP: readonly KeyBinding[] = [
   { keys: ['escape'], label: 'Esc', description: 'back (detail, list, drill-down); clear filter; close help', action: 'back', hint: 'back' },
   { keys: ['s'], label: 's', description: 'sort by the next numeric column (▼)', action: 'sort', hint: 'sort' },
   { keys: ['S-s'], label: 'S', description: 'S reverses it', action: 'sortReverse', helpWithPrevious: true },
-  { keys: ['/'], label: '/', description: 'filter every panel by host or URI (text, or /regex/)', action: 'filter', hint: 'filter' },
+  { keys: ['/'], label: '/', description: 'filter every panel, list and the chart: a word (in host or URI), or fields such as status = 5xx and latency > 500ms (fields: method host path uri route section status latency req_bytes resp_bytes client server client_port server_port ua protocol sni node grpc_method grpc_status unanswered error https; operators = != < <= > >= ~ !~ in (…); and or not ( ); see README, Filters)', action: 'filter', hint: 'filter' },
+  { keys: ['v'], label: 'v', description: 'the next saved view (the config\'s "views"); after the last, none', action: 'view', hint: 'views' },
+  { keys: ['x'], label: 'x', description: 'on a list of transactions: write it as a HAR file; on one transaction: write that one', action: 'exportHar' },
+  { keys: ['c'], label: 'c', description: 'on one transaction: copy it as a curl command line (to the clipboard through the terminal, and to a file)', action: 'copyCurl' },
   { keys: ['w'], label: 'w', description: 'cycle the window: recent, 5 min, 1 hour, all', action: 'window', hint: 'window' },
   { keys: ['p'], label: 'p', description: 'pause the view (capture goes on)', action: 'pause', hint: 'pause' },
   { keys: ['?'], label: '?', description: 'this help', action: 'help', hint: 'help' },

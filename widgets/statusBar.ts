@@ -64,7 +64,7 @@ export function statusText(run: RunView, view: StatusView, width: number): strin
   if (run.health.latest?.interfaceDown === 1) add('interface', INTERFACE_DOWN);
   if (view.message !== null) add('message', view.message);
   for (const failure of run.stats.failures) add(`plugin:${failure.name}`, `plug-in ${failure.name} disabled`, '');
-  if (view.filter.text !== null) add('filter', `filter: ${view.filter.text}`);
+  if (view.filter.text !== null) add('filter', view.filter.view !== undefined ? `view ${view.filter.view}: ${view.filter.text}` : `filter: ${view.filter.text}`);
   if (view.filter.errorsOnly) add('errors', 'ERRORS ONLY');
   if (view.paused) add('paused', 'PAUSED');
   const window = windowLabel(view.window, run.config.dashboard_bucket_size, run.stats.lastClosed);

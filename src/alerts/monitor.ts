@@ -103,7 +103,7 @@ function ruleValue(rule: AlertRule, value: number): string {
 /** What the rule watches, in its lines. */
 function ruleSubject(rule: AlertRule): string {
   const q = `p${Math.round(rule.quantile * 100)}`;
-  const scope = Object.entries(rule.scope).map(([key, value]) => `${key} ${value}`).join(', ');
+  const scope = [...Object.entries(rule.scope).map(([key, value]) => `${key} ${value}`), ...(rule.where !== null ? [rule.where.text] : [])].join(', ');
   return `${rule.kind === 'error_rate' ? 'error rate' : `${q} latency`}${scope === '' ? '' : ` of ${scope}`}`;
 }
 

@@ -4,11 +4,13 @@
  *
  *   { "type": "error_rate", "limit": 5, "min_requests": 50, "scope": { "host": "api.example.com" } }
  *   { "type": "latency", "quantile": "p95", "learn": 300, "above": 2, "min_duration": 30 }
+ *   { "type": "error_rate", "limit": 2, "where": "path ~ ^/api and not ua ~ (?i)bot" }
  */
 import type { Config } from '../config';
+import { compileFilter, filterProblem, type TransactionFilter } from '../filter/filter';
 import type { AlertRule, RuleKind } from './rules';
 
-const KEYS = ['name', 'type', 'window', 'limit', 'learn', 'above', 'quantile', 'min_requests', 'min_duration', 'scope'] as const;
+const KEYS = ['name', 'type', 'window', 'limit', 'learn', 'above', 'quantile', 'min_requests', 'min_duration', 'scope', 'where'] as const;
 const SCOPE_KEYS = ['host', 'section', 'route'] as const;
 const QUANTILES: Record<string, number> = { p50: 0.5, p95: 0.95, p99: 0.99 };
 
@@ -48,6 +50,7 @@ function parseRule(item: unknown, at: string, defaults: RuleDefaults): AlertRule
   const name = rule.name ?? (kind === 'error_rate' ? 'High error rate' : `High ${quantileText} latency`);
   if (typeof name !== 'string' || name.trim() === '' || name.length > 60) throw new Error(`"${at}.name" must be a short text`);
   const scope = parseScope(rule.scope, at);
+  const where = parseWhere(rule.where, at);
   return {
     name,
     kind: kind as RuleKind,
@@ -59,6 +62,7 @@ function parseRule(item: unknown, at: string, defaults: RuleDefaults): AlertRule
     minRequests: number('min_requests', 0, 1e9, true, 20)!,
     minDurationSeconds: number('min_duration', 0, 86400, true, 0)!,
     scope,
+    where,
     recoveredSeconds: defaults.recoveredSeconds,
   };
 }
@@ -73,6 +77,17 @@ function parseScope(value: unknown, at: string): AlertRule['scope'] {
     scope[key as keyof AlertRule['scope']] = key === 'host' ? v.toLowerCase() : v;
   }
   return scope;
+}
+
+/** A rule's `where`: a filter expression of the transactions it watches, or null. */
+function parseWhere(value: unknown, at: string): TransactionFilter | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.trim() === '') throw new Error(`"${at}.where" must be a filter expression such as "path ~ ^/api"`);
+  try {
+    return compileFilter(value);
+  } catch (error) {
+    throw new Error(`"${at}.where": ${filterProblem(error)}`);
+  }
 }
 
 function short(key: string): string {

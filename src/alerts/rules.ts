@@ -9,6 +9,7 @@
  * requests is never over the limit (3 errors out of 5 requests at night), and the condition
  * must hold `minDurationSeconds` in a row before the alert is raised (no flapping).
  */
+import type { TransactionFilter } from '../filter/filter';
 import { isErrorEvent } from '../stats/classify';
 import { LogHistogram } from '../stats/logHistogram';
 import type { HttpEvent } from '../types';
@@ -34,6 +35,8 @@ export interface AlertRule {
   minDurationSeconds: number;
   /** Only transactions of this host / section / route count. */
   scope: { host?: string; section?: string; route?: string };
+  /** The transactions watched, as a filter expression (with the scope: both must match), or null for all. */
+  where: TransactionFilter | null;
   /** Seconds RECOVERED is shown before NORMAL. */
   recoveredSeconds: number;
 }
@@ -124,7 +127,8 @@ function learn(state: RuleState & { name: 'LEARNING' }, input: RuleInput, rule: 
 /** Does an event fall in a rule's scope? */
 export function inScope(rule: AlertRule, event: HttpEvent): boolean {
   const { host, section, route } = rule.scope;
-  return (host === undefined || event.host === host) && (section === undefined || event.section === section) && (route === undefined || event.route === route);
+  return (host === undefined || event.host === host) && (section === undefined || event.section === section) && (route === undefined || event.route === route)
+    && (rule.where === null || rule.where.matches(event));
 }
 
 /** One second of a rule's scope. */

@@ -30,7 +30,7 @@ export interface CaptureRequest {
   routes?: string[];
   trustedProxies?: string[];
   /** Keep the headers a transaction's detail shows (the dashboard's; headless outputs have no use for them). */
-  keepHeaders?: boolean;
+  keepHeaders?: boolean | 'all';
   /** A key log file (`--keylog`), opened by the main thread before privileges are dropped: its descriptor. */
   keyLogFd?: number;
   /**

@@ -53,7 +53,7 @@ export function compileNode(node: FilterNode): Predicate {
 
 function known(name: string, position: number): Field {
   const field = fieldNamed(name);
-  if (field === undefined) throw new FilterError(`unknown field "${name}" (fields: ${fieldNames()})`, position + 1);
+  if (field === undefined) throw new FilterError(`unknown field "${name}"`, position + 1, `fields: ${fieldNames()}`);
   return field;
 }
 

@@ -4,9 +4,9 @@
  * compiled into a predicate (compile.ts); a text that cannot be read is a FilterError that
  * names the problem and its column.
  */
-import type { HttpEvent } from '../types';
+import type { HttpEvent, TlsConnection } from '../types';
 import { compileNode } from './compile';
-import { fieldNamed } from './fields';
+import { fieldNamed, fieldNames } from './fields';
 import { FilterError, parseFilterText } from './syntax';
 
 export { FilterError } from './syntax';
@@ -21,7 +21,7 @@ export interface TransactionFilter {
 export function compileFilter(text: string): TransactionFilter {
   const trimmed = text.trim();
   if (trimmed === '') return { text: trimmed, matches: () => true };
-  const node = parseFilterText(trimmed, (name) => fieldNamed(name) !== undefined);
+  const node = parseFilterText(trimmed, (name) => fieldNamed(name) !== undefined, fieldNames());
   return { text: trimmed, matches: compileNode(node) };
 }
 
@@ -29,4 +29,18 @@ export function compileFilter(text: string): TransactionFilter {
 export function filterProblem(error: unknown): string {
   if (error instanceof FilterError) return error.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A TLS connection as a filter sees it: a transaction with only its connection's fields (client,
+ * server, ports, sni, node, https when decrypted); no method, URI or status. So `client =
+ * 10.0.0.0/8` or `sni = *.example.com` keep connections as they keep transactions, and
+ * `status = 5xx` keeps none.
+ */
+export function connectionAsTransaction(c: TlsConnection): HttpEvent {
+  return {
+    ts: c.ts, src: c.src, sport: c.sport, dst: c.dst, dport: c.dport, method: '', host: c.serverName, uri: '', section: '', status: null,
+    reqBytes: 0, respBytes: 0, ua: '', latencyMs: null, version: '', route: '', client: c.src, uriTruncated: false, requestHeaders: '', responseHeaders: '',
+    ...(c.node !== undefined ? { node: c.node } : {}), ...(c.decrypted ? { https: true } : {}), ...(c.serverName !== '' ? { sni: c.serverName } : {}),
+  };
 }

@@ -35,8 +35,9 @@ export type FilterNode =
 
 /** A filter that cannot be read: what is wrong, at which column (1-based) of the text. */
 export class FilterError extends Error {
-  constructor(readonly problem: string, readonly column: number) {
-    super(`${problem} at column ${column}`);
+  /** `hint`: what would be right, said after the column (`fields: method, host, …`). */
+  constructor(readonly problem: string, readonly column: number, readonly hint = '') {
+    super(`${problem} at column ${column}${hint === '' ? '' : ` (${hint})`}`);
     this.name = 'FilterError';
   }
 }
@@ -54,10 +55,10 @@ const OPERATORS: ReadonlyArray<[string, Operator]> = [
 /** Characters that end an unquoted word where no value is expected. */
 const WORD_END = /[\s()=!<>~,"']/;
 
-/** Parses a filter; throws FilterError. `isField` tells the field names from bare words. */
-export function parseFilterText(text: string, isField: (name: string) => boolean): FilterNode {
+/** Parses a filter; throws FilterError. `isField` tells the field names from bare words; `fieldList` names them in an error. */
+export function parseFilterText(text: string, isField: (name: string) => boolean, fieldList = ''): FilterNode {
   if (text.length > MAX_FILTER_LENGTH) throw new FilterError(`the filter is longer than ${MAX_FILTER_LENGTH} characters`, MAX_FILTER_LENGTH + 1);
-  const parser = new Parser(text, isField);
+  const parser = new Parser(text, isField, fieldList);
   const node = parser.expression(0);
   parser.skipSpace();
   if (!parser.atEnd()) throw parser.error(`unexpected ${parser.describeNext()}`);
@@ -67,7 +68,7 @@ export function parseFilterText(text: string, isField: (name: string) => boolean
 class Parser {
   private at = 0;
 
-  constructor(private readonly text: string, private readonly isField: (name: string) => boolean) {}
+  constructor(private readonly text: string, private readonly isField: (name: string) => boolean, private readonly fieldList: string) {}
 
   atEnd(): boolean {
     return this.at >= this.text.length;
@@ -143,7 +144,7 @@ class Parser {
     const negatedIn = this.peekKeyword('not') && /^not\s+in\b/i.test(this.text.slice(this.at));
     if (op !== null || this.peekKeyword('in') || negatedIn) {
       const field = word.toLowerCase();
-      if (!this.isField(field)) throw this.error(`unknown field "${shorten(word)}"`, start);
+      if (!this.isField(field)) throw new FilterError(`unknown field "${shorten(word)}"`, start + 1, this.fieldList === '' ? '' : `fields: ${this.fieldList}`);
       if (op !== null) {
         const opPosition = this.at;
         this.at += op[0].length;

@@ -27,6 +27,12 @@ export const MAX_URI_LENGTH = 8192;
 /** Headers kept whole per message, at most, for its detail. */
 export const MAX_KEPT_HEADERS = 16;
 
+/** Headers kept per message, at most, when every header is kept (for a HAR export). */
+export const MAX_ALL_HEADERS = 48;
+
+/** Longest header name kept (a name from the wire is hostile like the rest). */
+const MAX_NAME_LENGTH = 64;
+
 /** A header name as the detail writes it, and lower-cased to compare with. */
 interface HeaderName {
   readonly written: string;
@@ -124,8 +130,12 @@ export function forwardedForOf(value: string): string {
 export interface HeaderOptions {
   /** Longest string kept from a value (`max_str_length`). */
   maxStrLength: number;
-  /** Keep the headers a transaction's detail shows (only the dashboard shows them); the forwarding headers are read either way. */
-  keepHeaders?: boolean;
+  /**
+   * Keep the headers a transaction's detail shows (only the dashboard shows them); the
+   * forwarding headers are read either way. `all`: every header (a HAR export asks for them),
+   * up to MAX_ALL_HEADERS a message, secrets only as present.
+   */
+  keepHeaders?: boolean | 'all';
 }
 
 /**
@@ -136,6 +146,9 @@ export interface HeaderOptions {
 export class HeaderCollector {
   private readonly maxStr: number;
   private readonly keepHeaders: boolean;
+  /** Every header is kept, not only the detail's. */
+  private readonly keepAll: boolean;
+  private readonly maxKept: number;
   private host = '';
   private ua = '';
   private xForwardedFor = '';
@@ -146,7 +159,9 @@ export class HeaderCollector {
   /** `texts`, when given, gives repeated Host, User-Agent and X-Forwarded-For values back as the same strings. */
   constructor(options: HeaderOptions, private readonly texts?: TextCache) {
     this.maxStr = options.maxStrLength;
-    this.keepHeaders = options.keepHeaders ?? true;
+    this.keepHeaders = (options.keepHeaders ?? true) !== false;
+    this.keepAll = options.keepHeaders === 'all';
+    this.maxKept = this.keepAll ? MAX_ALL_HEADERS : MAX_KEPT_HEADERS;
   }
 
   /** Clears what the previous message left. */
@@ -163,7 +178,7 @@ export class HeaderCollector {
   add(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
     const field = fieldOf(buf, nameStart, nameEnd);
     if (field === Field.Other) {
-      if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keep(buf, nameStart, nameEnd, valueStart, valueEnd);
+      if (this.keepHeaders && this.keptCount < this.maxKept) this.keep(buf, nameStart, nameEnd, valueStart, valueEnd);
       return;
     }
     // Only the first Host and User-Agent count: a repeated one is not even read.
@@ -179,7 +194,7 @@ export class HeaderCollector {
   addText(name: string, value: string): void {
     const field = fieldOfName(name);
     if (field === Field.Other) {
-      if (this.keepHeaders && this.keptCount < MAX_KEPT_HEADERS) this.keepText(name, value);
+      if (this.keepHeaders && this.keptCount < this.maxKept) this.keepText(name, value);
       return;
     }
     this.addRead(field, boundedOctets(value, this.maxStr));
@@ -196,11 +211,11 @@ export class HeaderCollector {
         return;
       case Field.ForwardedFor:
         this.xForwardedFor = this.xForwardedFor === '' ? value : `${this.xForwardedFor}, ${value}`;
-        if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `X-Forwarded-For: ${value}\n`;
+        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.kept += `X-Forwarded-For: ${value}\n`;
         return;
       case Field.Forwarded:
         this.forwarded = this.forwarded === '' ? value : `${this.forwarded}, ${value}`;
-        if (this.keepHeaders && this.keptCount++ < MAX_KEPT_HEADERS) this.kept += `Forwarded: ${value}\n`;
+        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.kept += `Forwarded: ${value}\n`;
         return;
       case Field.Other:
     }
@@ -215,7 +230,12 @@ export class HeaderCollector {
       return;
     }
     const secret = SECRET_BY_LOWER_NAME.get(name);
-    if (secret === undefined) return;
+    if (secret === undefined) {
+      if (!this.keepAll) return;
+      this.kept += `${boundedOctets(name, MAX_NAME_LENGTH)}: ${boundedOctets(value, this.maxStr)}\n`;
+      this.keptCount++;
+      return;
+    }
     this.kept += `${secret}: present, not shown\n`;
     this.keptCount++;
   }
@@ -229,7 +249,12 @@ export class HeaderCollector {
       return;
     }
     const secret = nameIn(SECRET_HEADERS, buf, nameStart, nameEnd);
-    if (secret === '') return;
+    if (secret === '') {
+      if (!this.keepAll) return;
+      this.kept += `${boundedText(buf, nameStart, nameEnd, MAX_NAME_LENGTH, this.texts)}: ${boundedText(buf, valueStart, valueEnd, this.maxStr)}\n`;
+      this.keptCount++;
+      return;
+    }
     this.kept += `${secret}: present, not shown\n`;
     this.keptCount++;
   }

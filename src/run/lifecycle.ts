@@ -16,6 +16,7 @@
  * capture (a hung source, a stalled pipe).
  */
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
+import { connectionAsTransaction, type TransactionFilter } from '../filter/filter';
 import type { Sink } from './sink';
 import type { RunState } from './runState';
 
@@ -43,6 +44,8 @@ export interface LifecycleParts {
   sinkWaitsForCapture: boolean;
   /** The output keeps statistics (all but --ndjson, which shows none). */
   keepsStatistics: boolean;
+  /** `--where` of a headless run: only what it matches reaches the state and the output (TLS connections as transactions with only their connection's fields). */
+  where?: TransactionFilter | null;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
   /** After each capture-health update: a fault that ends the run (an interface down too long), or null. */
@@ -133,6 +136,7 @@ export class RunLifecycle {
 
   private listener(): CaptureListener {
     const { state, keepsStatistics } = this.parts;
+    const where = this.parts.where ?? null;
     return {
       onReady: (source) => {
         if (this.current !== 'starting') return;
@@ -146,15 +150,20 @@ export class RunLifecycle {
         this.enter('running');
         this.parts.onReady(source);
       },
-      onEvents: (events, watermark, encoded) => {
+      onEvents: (all, watermark, allEncoded) => {
         if (this.current === 'stopping' || this.current === 'done') return;
+        // The encoded batch stands for all of them: a filtered batch goes without it.
+        const events = where === null ? all : all.filter(where.matches);
+        const encoded = where === null || events.length === all.length ? allEncoded : undefined;
         if (keepsStatistics) state.ingest(events);
         this.sink?.onEvents(events, encoded);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         if (keepsStatistics) state.advanceTo(watermark);
       },
-      onTls: (connections) => {
+      onTls: (all) => {
         if (this.current === 'stopping' || this.current === 'done') return;
+        const connections = where === null ? all : all.filter((c) => where.matches(connectionAsTransaction(c)));
+        if (connections.length === 0) return;
         if (keepsStatistics) state.ingestTls(connections);
         this.sink?.onTls?.(connections);
       },

@@ -118,7 +118,7 @@ export function openCapture(choice: SourceChoice, settings: CaptureSettings, sta
   const { config, interactive } = settings;
   if (!choice.merging) {
     return env.createCapture({ source: choice.spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
-      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: interactive, keyLogFd: settings.keyLogFd,
+      routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: config.har_file !== null ? 'all' : interactive, keyLogFd: settings.keyLogFd,
       workers: workerCount(config.workers, choice.spec) });
   }
   state.setNodes(settings.reads.map(sourceNodeName));

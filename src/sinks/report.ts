@@ -24,6 +24,8 @@ export type ReportRow = TopReportRow;
 /** The `--report json` document. */
 export interface Report {
   source: string;
+  /** The filter in effect (`--where`): every count is of the transactions it matched; null for all. */
+  where: string | null;
   firstTs: number | null;
   lastTs: number | null;
   durationSeconds: number;
@@ -109,6 +111,7 @@ export function buildReport(run: RunView): Report {
   for (const module of run.stats.plugins) plugins[module.name] = pluginReport(run, module, now, limit);
   return {
     source: run.source,
+    where: run.config.where,
     firstTs: requests.firstTs,
     lastTs: requests.lastTs,
     durationSeconds: requests.durationSeconds,
@@ -153,6 +156,7 @@ function lossReport(loss: Loss): Report['loss'] {
 export function renderReportText(report: Report, pluginSections: string[][] = []): string {
   const lines: string[] = [];
   lines.push(`wiretop report: ${report.source}`);
+  if (report.where !== null) lines.push(`  where       ${report.where} (only the transactions it matches are counted)`);
   lines.push(`  time        ${isoTime(report.firstTs)} .. ${isoTime(report.lastTs)} (${report.durationSeconds} s)`);
   lines.push(`  requests    ${report.requests} (${report.requestsPerSecond} req/s), ${report.answered} answered`);
   lines.push(`  bytes       ${formatBytes(report.bytes)} in request and response bodies`);

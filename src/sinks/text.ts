@@ -99,6 +99,8 @@ export class TextSink implements Sink {
       `${dateTime(period.last + 1)}  ${state}  ${totals.requests} req${partial ? ` in ${seconds}s, partial` : ''} (${rate.toFixed(1)}/s)  window ${monitor.lastHits} hits`
         + `${monitor.limit !== null ? ` / limit ${Math.round(monitor.limit)}` : ''}`
         + `  2xx ${classes['2xx']} 3xx ${classes['3xx']} 4xx ${classes['4xx']} 5xx ${classes['5xx']}${classes.none ? ` none ${classes.none}` : ''}`,
+      // The filter in effect (--where) is said with every summary: its counts are of what it matched.
+      ...(config.where !== null ? [`  where:    ${config.where}`] : []),
       `  sections: ${list(b.sections.top('recent', now, LIST))}`,
       `  domains:  ${list(b.domains.top('recent', now, LIST))}`,
       // TLS only once there is some: a plain-HTTP run's summary stays as it was.

@@ -69,7 +69,9 @@ export class TuiSink implements Sink {
       unhold();
       stopKeeper();
     };
-    this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color, clock });
+    const program = (this.screen as unknown as { program?: { output?: NodeJS.WritableStream } }).program;
+    const writeToTerminal = (sequence: string) => { program?.output?.write(sequence); };
+    this.dashboard = new Dashboard({ run, screen: this.screen, onQuit, color, clock, writeToTerminal });
     this.dashboard.render();
   }
 
