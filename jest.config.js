@@ -14,6 +14,7 @@ const E2E = [
   'prometheus', // a real Prometheus scraping bin/wiretop --metrics
   'https', // bin/wiretop on TLS captures, and live with curl's key log
   'sharded', // a capture split among worker threads against one thread
+  'har', // --where in every headless mode; HAR files in a schema check and Chromium's DevTools import; the dashboard's exports in tmux
   'h2Clients', // real HTTP/2 clients and servers (nginx, curl, h2load, Chromium) against their access logs
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 

@@ -234,7 +234,8 @@ class Parser {
     let out = '';
     for (let i = start + 1; i < this.text.length; i++) {
       const ch = this.text[i];
-      if (ch === '\\' && i + 1 < this.text.length) {
+      if (ch === '\\' && (this.text[i + 1] === quote || this.text[i + 1] === '\\')) {
+        // Only the quote and the backslash are escaped: `"\.png$"` stays a regex's `\.`.
         out += this.text[++i];
       } else if (ch === quote) {
         this.at = i + 1;

@@ -22,6 +22,8 @@ export interface ZeekRow {
   host: string | null | undefined;
   uri: string | null | undefined;
   status: number | null | undefined;
+  /** The other columns, as Zeek wrote them (null for '-', undefined when the log has no such column). */
+  fields: Record<string, string | null | undefined>;
 }
 
 function field(row: string[], columns: string[], name: string): string | null | undefined {
@@ -49,6 +51,7 @@ export function readZeekBaseline(file: string): ZeekRow[] {
       host: field(cells, columns, 'host'),
       uri: field(cells, columns, 'uri'),
       status: status === undefined ? undefined : status === null ? null : Number(status),
+      fields: Object.fromEntries(columns.map((name) => [name, field(cells, columns, name)])),
     });
   }
   return rows;

@@ -57,6 +57,17 @@ export class TmuxSession {
     return tmux('display', '-p', '-t', this.name, format).trim();
   }
 
+  /** Lets programs set tmux's clipboard with OSC 52 (tmux then keeps it as its newest paste buffer). */
+  acceptClipboard(): void {
+    tmux('set-option', '-s', 'set-clipboard', 'on');
+  }
+
+  /** tmux's newest paste buffer ('' when there is none). */
+  pasteBuffer(): string {
+    const result = spawnSync('tmux', ['-L', SOCKET, 'show-buffer'], { encoding: 'utf8' });
+    return result.status === 0 ? result.stdout : '';
+  }
+
   kill(): void {
     try { tmux('kill-session', '-t', this.name); } catch { /* already gone */ }
   }
