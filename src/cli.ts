@@ -1,8 +1,9 @@
 /** The command line: flags, their help, and their translation into options. */
-import * as fs from 'fs';
-import * as path from 'path';
 import yargs, { type Options } from 'yargs';
 import { WiretopError } from './errors';
+import { wiretopVersion } from './version';
+
+export { wiretopVersion } from './version';
 import { configSchema, type Config } from './config';
 import { configFlagOptions, configOverridesOf } from './configFlags';
 import type { SourceOptions } from './run/sourceChoice';
@@ -121,16 +122,4 @@ export function parseCommandLine(argv: string[]): CliOptions {
 /** Does the command line ask for the help text or the version (which yargs has then printed)? */
 export function isHelpRequest(argv: string[]): boolean {
   return argv.includes('--help') || argv.includes('-h') || argv.includes('--version');
-}
-
-/** The version in wiretop's package.json (found from the sources and from dist/ alike). */
-export function wiretopVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === 'wiretop' && manifest.version !== undefined) return manifest.version;
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
 }

@@ -4,7 +4,8 @@
  * them. Every outside effect comes in through `RunEnvironment`, so the whole program runs in
  * a test with fakes; `runFromProcess` gives it the real process.
  */
-import { parseCommandLine, isHelpRequest, wiretopVersion, type CliOptions, type OutputMode } from './cli';
+import { parseCommandLine, isHelpRequest, type CliOptions, type OutputMode } from './cli';
+import { wiretopVersion } from './version';
 import { HarFileWriter } from './export/harFile';
 import { lookUpUser } from './platform/privileges';
 import type { Config } from './config';

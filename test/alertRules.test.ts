@@ -70,6 +70,27 @@ describe('error-rate rule', () => {
   });
 });
 
+describe('a rule with a where filter', () => {
+  it('watches only what its filter matches: the error rate of path ~ ^/api alerts on API errors, not on errors elsewhere', () => {
+    const traffic = (s: number) => [
+      ...second(s, s >= 100 && s < 160 ? 20 : 1, { uri: '/api/orders', section: '/api', route: '/api/orders' }),
+      // Static files fail all the time: an unfiltered rule would alert from the start.
+      ...second(s, 50, { uri: '/static/x.js', section: '/static', route: '/static/x.js' }),
+    ];
+    const { notices } = run([{ type: 'error_rate', limit: 5, window: 10, where: 'path ~ ^/api' }], 200, traffic);
+    // Over 5% once 3 of the 10 window seconds are bursts ((3 × 20 + 7) / 1000), under again with 2 left ((2 × 20 + 8) / 1000).
+    expect(notices.map((n) => [n.ruleEffect?.type, n.ruleEffect?.at])).toEqual([['alert', T0 + 103], ['recovered', T0 + 168]]);
+    // 1,000 requests in the window: the API's alone (all traffic would be 2,000).
+    expect(notices[0].message).toMatch(/^High error rate generated an alert - 6\.7% of 1,000 requests failed \(limit 5\.0%\)/);
+  });
+
+  it('combines with a scope (both must match)', () => {
+    const traffic = (s: number) => [...second(s, 0, { latencyMs: 900, method: 'GET' }), ...second(s, 0, { latencyMs: s > 30 ? 900 : 50, method: 'POST' })];
+    const { notices } = run([{ type: 'latency', limit: 500, window: 5, where: 'method = POST', scope: { host: 'a.example' } }], 60, traffic);
+    expect(notices.map((n) => [n.ruleEffect?.type, n.ruleEffect?.at])).toEqual([['alert', T0 + 32]]);
+  });
+});
+
 describe('latency rule', () => {
   it('a latency step raises one alert and one recovery, against a learned baseline × factor', () => {
     const traffic = (s: number) => second(s, 0, { latencyMs: s >= 120 && s < 180 ? 100 : 10 });
@@ -94,6 +115,9 @@ describe('alert rules in the config', () => {
     [[{ type: 'latency', quantile: 'p42' }], /"alerts\[0\]\.quantile" must be "p50", "p95" or "p99"/],
     [[{ type: 'latency', limit: 100, learn: 60 }], /has both "limit" and "learn"/],
     [[{ type: 'error_rate', scope: { path: '/x' } }], /"alerts\[0\]\.scope\.path" is not a scope key/],
+    [[{ type: 'error_rate', where: 'pth ~ ^/api' }], /"alerts\[0\]\.where": unknown field "pth" at column 1 \(fields: method, /],
+    [[{ type: 'error_rate', where: 'status = fivehundred' }], /"alerts\[0\]\.where": "fivehundred" is not a value of status: give a status \(404\), a class \(5xx\)/],
+    [[{ type: 'error_rate', where: 42 }], /"alerts\[0\]\.where" must be a filter expression/],
     [['x'], /"alerts" must be a list of objects/],
   ])('%j is refused with one line naming the key', (alerts, message) => {
     expect(() => loadConfig(undefined, { alerts } as Partial<Config>)).toThrow(message);

@@ -45,9 +45,10 @@ const listed = (changes: Partial<DashboardState> = {}) => base({
   overlay: { list: { kind: 'rows', panel: 'sections', key: '/b', drill: null }, detail: null, listPosition: TOP },
   shapes: { ...base().shapes, [OVERLAY]: LIST }, ...changes,
 });
-/** A help that scrolls: 80x12 shows 9 of its 18 lines. */
+/** A help that scrolls: 80x12 shows 9 of its 34 lines (the keys, then the filter language). */
 const smallHelp = (changes: Partial<DashboardState> = {}) => ({ ...initialState(PANELS, 80, 12), help: true, ...changes });
 const filter = (text: string | null, errorsOnly = false) => ({ text, errorsOnly });
+const VIEWS = [{ name: 'errors', text: 'status = 5xx' }, { name: 'api', text: 'path ~ ^/api' }];
 const allTop = Object.fromEntries(PANELS.map((p) => [p.id, TOP]));
 
 /** [what, before, action, what changes]: the state after is `before` with `changes`. */
@@ -93,6 +94,15 @@ const KEYS_ON_PANELS: Row[] = [
   ['S from the default order sorts by the first column, ascending', base(), key('sortReverse'), { sorts: { sections: { column: 1, descending: false } }, positions: { sections: TOP } }],
   ['S reverses a sort', base({ sorts: { sections: { column: 2, descending: true } } }), key('sortReverse'), { sorts: { sections: { column: 2, descending: false } }, positions: { sections: TOP } }],
   ['/ opens the filter prompt', base(), key('filter'), { prompting: true }],
+  ['v without saved views says where to add them', base(), key('view'), { message: 'no saved views: add "views" to the config (see README, Filters)' }],
+  ['v sets the first saved view, every panel from its first row', base({ views: VIEWS, positions: { sections: at(2) } }), key('view'),
+    { filter: { text: 'status = 5xx', errorsOnly: false, view: 'errors' }, positions: allTop }],
+  ['v again the next', base({ views: VIEWS, filter: { text: 'status = 5xx', errorsOnly: false, view: 'errors' } }), key('view'),
+    { filter: { text: 'path ~ ^/api', errorsOnly: false, view: 'api' }, positions: allTop }],
+  ['v after the last: no filter (errors only stays)', base({ views: VIEWS, filter: { text: 'path ~ ^/api', errorsOnly: true, view: 'api' } }), key('view'),
+    { filter: { text: null, errorsOnly: true }, positions: allTop }],
+  ['x and c change nothing in the view (the dashboard writes, then says it)', base(), key('exportHar'), {}],
+  ['c too', base(), key('copyCurl'), {}],
   ['w cycles the window: recent → 5 min', base(), key('window'), { window: '5m' }],
   ['w: 5 min → 1 hour', base({ window: '5m' }), key('window'), { window: '1h' }],
   ['w: 1 hour → all', base({ window: '1h' }), key('window'), { window: 'all' }],
@@ -111,9 +121,9 @@ const KEYS_WITH_HELP_OPEN: Row[] = [
   ['↑ scrolls it back', smallHelp({ helpOffset: 3 }), key('up'), { helpOffset: 2 }],
   ['↑ at its top stays', smallHelp(), key('up'), {}],
   ['PgDn scrolls a page', smallHelp(), key('pageDown'), { helpOffset: 9 }],
-  ['PgDn stops at the last page', smallHelp({ helpOffset: 5 }), key('pageDown'), { helpOffset: 9 }],
+  ['PgDn stops at the last page', smallHelp({ helpOffset: 20 }), key('pageDown'), { helpOffset: 25 }],
   ['PgUp scrolls a page back', smallHelp({ helpOffset: 9 }), key('pageUp'), { helpOffset: 0 }],
-  ['End shows the last page', smallHelp(), key('bottom'), { helpOffset: 9 }],
+  ['End shows the last page', smallHelp(), key('bottom'), { helpOffset: 25 }],
   ['Home the first', smallHelp({ helpOffset: 7 }), key('top'), { helpOffset: 0 }],
   ['a help that fits does not scroll', base({ help: true }), key('down'), {}],
   ['the panels keep their selection under the help', base({ help: true, positions: { sections: at(2) } }), key('down'), {}],
@@ -146,6 +156,9 @@ const KEYS_OVER_A_LIST: Row[] = [
   ['p too', listed(), key('pause'), { paused: true }],
   ['? too', listed(), key('help'), { help: true, helpOffset: 0 }],
   ['/ too', listed(), key('filter'), { prompting: true }],
+  ['v too', listed({ views: VIEWS }), key('view'), { filter: { text: 'status = 5xx', errorsOnly: false, view: 'errors' }, positions: { ...allTop, [OVERLAY]: listed().positions[OVERLAY] } }],
+  ['x leaves the list as it is', listed(), key('exportHar'), {}],
+  ['c too', listed(), key('copyCurl'), {}],
   ['q too', listed(), key('quit'), {}],
 ];
 
@@ -160,7 +173,7 @@ const EVENTS: Row[] = [
     { type: 'shown', target: 'sections', shape: { ...ROWS, keys: ['/e', '/a', '/b', '/c', '/d'] } },
     { positions: { sections: TOP }, shapes: { ...base().shapes, sections: { ...ROWS, keys: ['/e', '/a', '/b', '/c', '/d'] } } }],
   ['a resize keeps the focus on its panel and the Tab order in reading order', base(), { type: 'resize', width: 80, height: 24 }, { screen: { width: 80, height: 24 } }],
-  ['a resize keeps the help\'s scroll within its lines', smallHelp({ helpOffset: 9 }), { type: 'resize', width: 80, height: 30 }, { screen: { width: 80, height: 30 }, helpOffset: 0 }],
+  ['a resize keeps the help\'s scroll within its lines', smallHelp({ helpOffset: 20 }), { type: 'resize', width: 80, height: 30 }, { screen: { width: 80, height: 30 }, helpOffset: 7 }],
   ['Enter in the prompt sets the filter, trimmed; every panel from its first row', base({ prompting: true, positions: { sections: at(2) } }), { type: 'filterEntered', text: ' api.example ' },
     { prompting: false, filter: filter('api.example'), positions: allTop }],
   ['a regex filter', base({ prompting: true }), { type: 'filterEntered', text: '/^\\/cart\\//i' }, { prompting: false, filter: filter('/^\\/cart\\//i'), positions: allTop }],

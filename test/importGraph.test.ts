@@ -18,11 +18,13 @@ const LAYERS: Record<string, string[]> = {
   tls: ['protocol', 'base'],
   capture: ['http', 'tls', 'protocol', 'platform', 'base'],
   stats: ['http', 'protocol', 'base'],
-  alerts: ['stats', 'base'],
-  run: ['capture', 'alerts', 'stats', 'platform', 'protocol', 'base'],
-  widgets: ['run', 'capture', 'alerts', 'stats', 'http', 'protocol', 'base'],
-  sinks: ['widgets', 'run', 'capture', 'alerts', 'stats', 'http', 'protocol', 'platform', 'base'],
-  app: ['sinks', 'widgets', 'run', 'capture', 'alerts', 'stats', 'http', 'tls', 'protocol', 'platform', 'base'],
+  filter: ['stats', 'http', 'base'],
+  export: ['stats', 'base'],
+  alerts: ['filter', 'stats', 'base'],
+  run: ['capture', 'alerts', 'filter', 'stats', 'platform', 'protocol', 'base'],
+  widgets: ['run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'protocol', 'base'],
+  sinks: ['widgets', 'run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'protocol', 'platform', 'base'],
+  app: ['sinks', 'widgets', 'run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'tls', 'protocol', 'platform', 'base'],
 };
 
 /** The layer of a file, from its folder (the few top-level files by name). */
@@ -31,7 +33,7 @@ function layerOf(file: string): string {
   if (relative[0] === 'widgets') return 'widgets';
   if (relative.length > 2) return relative[1];
   const name = relative[1].replace(/\.ts$/, '');
-  if (['types', 'errors', 'format', 'config', 'memoryBudget'].includes(name)) return 'base';
+  if (['types', 'errors', 'format', 'config', 'memoryBudget', 'version'].includes(name)) return 'base';
   return 'app'; // main, cli, settings: the composition root
 }
 

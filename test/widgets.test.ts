@@ -7,6 +7,7 @@ import type { StatModule } from '../src/stats/statModule';
 import { Dashboard } from '../widgets/dashboard';
 import { emptyCaptureStats } from '../src/types';
 import { KEYMAP, helpLines } from '../widgets/keymap';
+import { helpFrame } from '../widgets/helpView';
 import { URI_MIN_WIDTH } from '../widgets/transactions';
 import { computeLayout, SLOT_IDS, type SlotId } from '../widgets/layout';
 import { renderBars } from '../widgets/rateChart';
@@ -326,7 +327,7 @@ describe('keys', () => {
 
   it('every action has a key, and the help lists every key', () => {
     const actions = new Set(KEYMAP.map((k) => k.action));
-    expect(actions.size).toBe(20);
+    expect(actions.size).toBe(23);
     const help = helpLines().join('\n');
     for (const binding of KEYMAP) expect(help).toContain(binding.label);
   });
@@ -724,9 +725,10 @@ describe('what a newcomer meets first (issue 27)', () => {
   it('the help scrolls where the screen is shorter than it: every line can be reached', () => {
     const { dashboard, drawn } = setup(80, 16);
     dashboard.handle('help');
-    const lines = helpLines(74);
+    const all = helpFrame({ width: 80, height: 16 }).lines;
+    const lines = all.filter((line) => line !== '');
     let screen = drawn().join('\n');
-    expect(screen).toMatch(new RegExp(`Keys \\(Esc or \\? to close\\) \\[1-13/${lines.length}\\] ↑↓ PgUp PgDn scroll`));
+    expect(screen).toMatch(new RegExp(`Keys \\(Esc or \\? to close\\) \\[1-13/${all.length}\\] ↑↓ PgUp PgDn scroll`));
     expect(screen).not.toContain('q / Ctrl-C');
     const seen = new Set<string>();
     for (let i = 0; i < lines.length; i++) {
@@ -739,6 +741,8 @@ describe('what a newcomer meets first (issue 27)', () => {
     expect(drawn().join('\n')).toMatch(/\[1-13\//);
     dashboard.handle('pageDown');
     expect(drawn().join('\n')).toMatch(/q \/ Ctrl-C +quit/);
+    dashboard.handle('bottom');
+    expect(drawn().join('\n')).toMatch(/Filters \(\/, --where, saved views\):/);
     dashboard.handle('back');
     expect(drawn().join('\n')).not.toContain('Keys (Esc');
   });

@@ -28,7 +28,7 @@ import { savedViews } from '../src/filter/views';
 import { harEntry, harLog } from '../src/export/har';
 import { curlCommand } from '../src/export/curl';
 import { exportFailure, writeExport } from '../src/export/exportFile';
-import { wiretopVersion } from '../src/cli';
+import { wiretopVersion } from '../src/version';
 import type { PanelContent, ViewContext } from './view';
 
 /** What the dashboard needs from outside. */
