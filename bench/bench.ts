@@ -13,11 +13,14 @@
  *    prints whether it kept up and the share of a core its redraws take.
  * 4. HTTPS (bench/tls.ts): tier 1 on a capture that is mostly TLS, and decryption in MB/s.
  * 5. HTTP/2 (bench/h2.ts): the same 200,000 requests in HTTP/1.1 and in h2c, requests/s and CPU per request.
+ * 6. The filter language (bench/filter.ts): a compiled `--where` predicate's time per
+ *    transaction, and the CPU per request of `-r FILE --report json` with and without it.
  * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of
- * the first capture, BENCH_SKIP=pipeline, tls, h2, heavy, dashboard or hostile (comma list) skips parts. The live
+ * the first capture, BENCH_SKIP=pipeline, tls, h2, filter, heavy, dashboard or hostile (comma list) skips parts. The live
  * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
+import { filterBench } from './filter';
 import { h2Bench } from './h2';
 import { hostileFloods, hostileLive } from './hostile';
 import { tlsBench } from './tls';
@@ -76,13 +79,13 @@ function generateCapture(capture: BenchCapture): void {
   fs.writeFileSync(meta, JSON.stringify({ file, packets }));
 }
 
-interface RunResult { seconds: number; cpuSeconds: number; maxRssMb: number; requests: number; report: string }
+export interface RunResult { seconds: number; cpuSeconds: number; maxRssMb: number; requests: number; report: string }
 
 /** One run of `wiretop -r FILE --report json` (`workers`: its --workers, 0 for the default). */
-function timeWiretop(file: string, workers = 0): RunResult {
+function timeWiretop(file: string, workers = 0, extra: string[] = []): RunResult {
   const started = process.hrtime.bigint();
   // Run the command as users do (its shebang line sets the main thread's heap flags).
-  const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json', '--workers', String(workers)], {
+  const child = spawnSync(path.join(ROOT, 'bin/wiretop'), ['-r', file, '--report', 'json', '--workers', String(workers), ...extra], {
     env: { ...process.env, WIRETOP_PRINT_RUSAGE: '1' },
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
   if (!skip.includes('pipeline')) pipeline();
   if (!skip.includes('tls')) process.stdout.write((await tlsBench(Number(process.env.BENCH_RUNS ?? 3))).join('\n') + '\n');
   if (!skip.includes('h2')) process.stdout.write(h2Bench(Number(process.env.BENCH_RUNS ?? 3)).join('\n') + '\n');
+  if (!skip.includes('filter')) process.stdout.write(filterBench(ensureCapture(CAPTURES[1]).file, Number(process.env.BENCH_RUNS ?? 3), timeWiretop).join('\n') + '\n');
   if (!skip.includes('heavy')) process.stdout.write(heavyHitters().join('\n') + '\n');
   if (!skip.includes('dashboard')) process.stdout.write(dashboardLoad().join('\n') + '\n');
   if (!skip.includes('hostile')) process.stdout.write(hostileFloods().join('\n') + '\n');

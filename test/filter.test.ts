@@ -149,6 +149,24 @@ describe('filter language: fields and operators', () => {
   });
 });
 
+describe('filter language: literal patterns and wildcards answer as RE2 does', () => {
+  const texts = ['/api/users', '/API/users', '/static/app.png', 'x.png.bak', 'GoogleBot/2.1', 'googlebot', 'ſtatic', 'K-bot', '', 'a$b', 'a.b', 'axb', '/health', '/healthz'];
+  it.each(['^/api', 'png$', '\\.png$', '(?i)bot', '(?i)^/API', '^/health$', 'a\\$b', 'a\\.b', '(?i)static', '(?i)k-bot', 'bot'])('ua ~ %s', (pattern) => {
+    const { RE2JS } = require('re2js') as typeof import('re2js');
+    const re = RE2JS.compile(pattern);
+    const { matches } = compileFilter(`ua ~ "${pattern}"`);
+    for (const text of texts) expect([text, matches(event({ ua: text }))]).toEqual([text, re.matcher(text).find()]);
+  });
+
+  it.each(['*.example.com', 'api.*', '*', '*api*', 'a*b*c'])('host = %s', (glob) => {
+    const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+    const { matches } = compileFilter(`host = "${glob}"`);
+    for (const host of ['api.example.com', 'www.example.com', 'example.com', 'abc', 'ac', 'API.EXAMPLE.COM', 'xapix']) {
+      expect([host, matches(event({ host }))]).toEqual([host, re.test(host)]);
+    }
+  });
+});
+
 describe('filter language: errors name the problem and its column', () => {
   it.each([
     ['stauts = 500', 'unknown field "stauts"', 1],

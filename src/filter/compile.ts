@@ -91,9 +91,64 @@ function pattern(value: ValueNode, extraFlags = 0): RE2JS {
   }
 }
 
+/** Answers remembered per text, at most (a regex runs once per distinct path or user agent, not per request). */
+const MAX_REMEMBERED_TEXTS = 4096;
+
+/**
+ * `test` with its answers remembered by text: traffic repeats its paths, hosts and user agents,
+ * and re2js, RE2 written in JavaScript, takes microseconds a match. Bounded: when full, the
+ * memory starts again.
+ */
+function remembered(test: (text: string) => boolean): (text: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (text) => {
+    let answer = answers.get(text);
+    if (answer === undefined) {
+      answer = test(text);
+      if (answers.size >= MAX_REMEMBERED_TEXTS) answers.clear();
+      answers.set(text, answer);
+    }
+    return answer;
+  };
+}
+
+/** Characters with a meaning in a regex; a pattern without them (but `^`, `$` at its ends, and escaped punctuation) is a literal. */
+const REGEX_SYNTAX = /[\\.+*?()[\]{}|^$]/;
+
+/**
+ * A pattern that is a literal text, maybe anchored (`^/api`, `\.png$`, `(?i)bot`), as a string
+ * test: no regex engine at all. Null for a real regex.
+ */
+function literalTest(value: ValueNode, re: RE2JS): ((text: string) => boolean) | null {
+  let source = value.text;
+  let caseless = (value.regexFlags ?? '').includes('i');
+  if ((value.regexFlags ?? '').replace('i', '') !== '') return null;
+  if (source.startsWith('(?i)')) {
+    caseless = true;
+    source = source.slice(4);
+  }
+  const start = source.startsWith('^');
+  if (start) source = source.slice(1);
+  const end = source.endsWith('$') && !source.endsWith('\\$');
+  if (end) source = source.slice(0, -1);
+  // Escaped punctuation (`\.`, `\/`, `\-`) is itself; any other escape or syntax is a regex.
+  const literal = source.replace(/\\([^A-Za-z0-9])/g, '\u0000$1');
+  if (REGEX_SYNTAX.test(literal.replace(/\u0000./g, ''))) return null;
+  let needle = literal.replace(/\u0000/g, '');
+  if (caseless) {
+    // Only where lower-casing is exact both ways (ASCII): RE2's case folding is wider.
+    if (!/^[\x20-\x7e]*$/.test(needle)) return null;
+    needle = needle.toLowerCase();
+  }
+  const compare = start && end ? (t: string) => t === needle : start ? (t: string) => t.startsWith(needle) : end ? (t: string) => t.endsWith(needle) : (t: string) => t.includes(needle);
+  if (!caseless) return compare;
+  // RE2 folds some non-ASCII letters onto ASCII ones (ſ on s, the Kelvin sign on k): such texts go to it.
+  return remembered((text) => (/^[\x00-\x7f]*$/.test(text) ? compare(text.toLowerCase()) : re.matcher(text).find()));
+}
+
 function searches(value: ValueNode): (text: string) => boolean {
   const re = pattern(value);
-  return (text) => re.matcher(text).find();
+  return literalTest(value, re) ?? remembered((text) => re.matcher(text).find());
 }
 
 /** A word, quoted text or /regex/ alone: in the host, the URI or the node, as the dashboard's `/` always matched (text without regard to case). */
@@ -115,8 +170,8 @@ function compareText(field: TextField, op: Operator, opPosition: number, value: 
   if (op !== '=') throw wrongOperator(field, op, opPosition, '=, !=, ~, !~ or in');
   if (value.text.includes('*')) {
     // A wildcard: `*.example.com`, `/api/*`; the rest of the value is literal.
-    const re = RE2JS.compile(`^${value.text.split('*').map((part) => RE2JS.quote(part)).join('.*')}$`, field.caseless ? RE2JS.CASE_INSENSITIVE : 0);
-    return (e) => re.matcher(get(e)).matches();
+    const matches = wildcard(value.text, field.caseless);
+    return (e) => matches(get(e));
   }
   if (field.caseless) {
     const lower = value.text.toLowerCase();
@@ -127,6 +182,21 @@ function compareText(field: TextField, op: Operator, opPosition: number, value: 
   }
   const exact = value.text;
   return (e) => get(e) === exact;
+}
+
+/** A `*` wildcard pattern as a test: a prefix, a suffix or both, by string compares; a `*` in the middle through RE2 (remembered). */
+function wildcard(text: string, caseless: boolean): (text: string) => boolean {
+  const parts = text.split('*');
+  const fold = caseless ? (t: string) => t.toLowerCase() : (t: string) => t;
+  if (parts.length === 2) {
+    const [prefix, suffix] = parts.map(fold);
+    return (t) => {
+      const folded = fold(t);
+      return folded.length >= prefix.length + suffix.length && folded.startsWith(prefix) && folded.endsWith(suffix);
+    };
+  }
+  const re = RE2JS.compile(`^${parts.map((part) => RE2JS.quote(part)).join('.*')}$`, caseless ? RE2JS.CASE_INSENSITIVE : 0);
+  return remembered((t) => re.matcher(t).matches());
 }
 
 /** A number or range as written for a field: `[low, high]`, both included; null for `none` (no value). */
