@@ -79,7 +79,9 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
   // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
-  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, harOwner(config));
+  // With the dashboard, --where is its `/` filter and the run is not filtered: the HAR applies it itself.
+  const harFilter = mode === 'tui' && config.where !== null ? compileFilter(config.where).matches : null;
+  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, harOwner(config), harFilter);
   const state = new RunState(config, source.runName, plugins);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });
   state.setNotifier(notifier);

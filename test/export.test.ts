@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import Ajv from 'ajv';
-import { curlCommand, shellQuote } from '../src/export/curl';
+import { curlCommand, curlScript, shellQuote } from '../src/export/curl';
 import { writeExport } from '../src/export/exportFile';
 import { harEntry, harLog, queryOf, urlOf } from '../src/export/har';
 import { HarFileWriter } from '../src/export/harFile';
@@ -70,19 +70,52 @@ describe('HAR entries', () => {
 });
 
 describe('curl command lines', () => {
-  it('quote every word for a shell, so nothing from the wire runs', () => {
-    expect(shellQuote("it's $(rm -rf /)")).toBe("'it'\\''s $(rm -rf /)'");
-    const line = curlCommand(event({ method: 'POST', reqBytes: 10, uri: "/x?q=';touch /tmp/pwned;'" }));
-    expect(line).toBe("curl -X 'POST' -H 'Accept: */*' -A 'curl/8.0' --data-binary @body 'http://api.example.com/x?q='\\'';touch /tmp/pwned;'\\'''"
-      + '  # the request had Authorization (not captured: add -H yourself); its 10-byte body was not captured: put one in ./body');
+  /** The words a shell makes of the line (after `curl`), printed back one per line. */
+  function wordsIn(shell: string, line: string): string[] {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    return execFileSync(shell, ['-c', `printf '%s\n' ${line.replace(/^curl /, '')}`], { encoding: 'utf8' }).trimEnd().split('\n');
+  }
+
+  it('quote every word so that the shell gives back exactly what was captured', () => {
+    expect(shellQuote("it's")).toBe(`'it'"'"'s'`);
+    expect(shellQuote('a\\b')).toBe(`'a'"\\\\"'b'`);
+    const hostile = event({
+      uri: "/a?b='c'&d=$(id)`id`&e=[1-100000]{x,y}",
+      requestHeaders: "Referer: x\\\nAccept: ;id;\\\nX-Note: it's $HOME\nAuthorization: present, not shown",
+      ua: "ua'\\'; touch /tmp/pwned; '",
+    });
+    const { line, notes } = curlCommand(hostile);
+    for (const shell of ['sh', 'bash']) {
+      expect(wordsIn(shell, line)).toEqual([
+        '-g', '--path-as-is', '--proto', '=http,https', '--connect-to', 'api.example.com:80:192.168.0.10:80',
+        '-H', 'Referer: x\\', '-H', 'Accept: ;id;\\', '-H', "X-Note: it's $HOME",
+        '-A', "ua'\\'; touch /tmp/pwned; '",
+        "http://api.example.com/a?b='c'&d=$(id)`id`&e=[1-100000]{x,y}",
+      ]);
+    }
+    expect(notes).toEqual(['the request had Authorization: not captured, add -H yourself']);
+    expect(line).not.toContain('#');
   });
 
-  it('run in a shell as the same request', () => {
-    // sh -c echo of the words gives back the URL exactly.
-    const hostile = event({ uri: "/a?b='c'&d=$(id)`id`" });
-    const { execFileSync } = require('child_process') as typeof import('child_process');
-    const words = execFileSync('sh', ['-c', `printf '%s\\n' ${curlCommand(hostile).replace(/^curl /, '').replace(/  #.*$/, '')}`], { encoding: 'utf8' }).trim().split('\n');
-    expect(words[words.length - 1]).toBe("http://api.example.com/a?b='c'&d=$(id)`id`");
+  it('send the same request to the captured server: method, HEAD, h2, bodies, odd hosts and schemes', () => {
+    expect(curlCommand(event({ method: 'POST', reqBytes: 10 })).line).toMatch(/^curl -g --path-as-is --proto =http,https -X 'POST' .* --data-binary @body 'http:\/\/api\.example\.com\/a\/b/);
+    expect(curlCommand(event({ method: 'POST', reqBytes: 10 })).notes).toContain('its 10-byte body was not captured: put one in ./body');
+    expect(curlCommand(event({ method: 'HEAD' })).line).toContain(' -I ');
+    expect(curlCommand(event({ version: '2', https: true, dport: 443 })).line).toContain(' --http2 ');
+    expect(curlCommand(event({ version: '2' })).line).toContain(' --http2-prior-knowledge ');
+    // A Host that is no plain host name: the captured server's address instead.
+    expect(wordsIn('sh', curlCommand(event({ host: 'user@evil.example' })).line).pop()).toBe('http://192.168.0.10/a/b?x=1&y=two%20words&flag');
+    // Only HTTP(S): an absolute-form gopher:// target is sent as a path to the captured server.
+    expect(wordsIn('sh', curlCommand(event({ uri: 'gopher://127.0.0.1:6379/_FLUSHALL' })).line).pop()).toBe('http://api.example.com/');
+    // A header that is not a token is left out; an empty value is sent as empty.
+    const odd = curlCommand(event({ requestHeaders: '@/etc/passwd: x\nX-Empty: ' }));
+    expect(wordsIn('sh', odd.line)).toContain('X-Empty;');
+    expect(odd.line).not.toContain('passwd');
+  });
+
+  it('write a script with the notes as comments above the command', () => {
+    const command = curlCommand(event({ reqBytes: 3 }));
+    expect(curlScript(command)).toBe(`#!/bin/sh\n# the request had Authorization: not captured, add -H yourself\n# its 3-byte body was not captured: put one in ./body\n${command.line}\n`);
   });
 });
 

@@ -81,6 +81,9 @@ describe('filter language: fields and operators', () => {
     expect(which('latency < 1ms')).toEqual([]);
     expect(which('latency < 2001us')).toEqual([2]);
     expect(which('latency = 100ms..200ms')).toEqual([0, 4, 5, 6]);
+    // An end without a unit takes the other end's: 0.1-0.2s is 100 to 200 ms, not 0.1 ms to 200 ms.
+    expect(which('latency = 0.1-0.2s')).toEqual([0, 4, 5, 6]);
+    expect(which('latency = none')).toEqual([3]);
   });
 
   it('compares body sizes with binary multiples', () => {
@@ -146,6 +149,11 @@ describe('filter language: fields and operators', () => {
     expect(which('/^\\/health$/')).toEqual([3]);
     expect(which('health and not error')).toEqual([]);
     expect(which('api -health')).toEqual([]);
+    // `in` after a word that is no field is a word too; a quoted * is itself.
+    expect(which('sign in')).toEqual([]);
+    expect(which('host = "api.*"')).toEqual([]);
+    expect(which('status=503||status=304')).toEqual([1, 2]);
+    expect(which('method=POST&&status=5xx')).toEqual([1]);
   });
 });
 
@@ -160,10 +168,32 @@ describe('filter language: literal patterns and wildcards answer as RE2 does', (
 
   it.each(['*.example.com', 'api.*', '*', '*api*', 'a*b*c'])('host = %s', (glob) => {
     const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
-    const { matches } = compileFilter(`host = "${glob}"`);
+    const { matches } = compileFilter(`host = ${glob}`);
     for (const host of ['api.example.com', 'www.example.com', 'example.com', 'abc', 'ac', 'API.EXAMPLE.COM', 'xapix']) {
       expect([host, matches(event({ host }))]).toEqual([host, re.test(host)]);
     }
+  });
+});
+
+describe('filter language: TLS connection records', () => {
+  const record = {
+    ts: 1_700_000_000, src: '10.1.2.3', sport: 40000, dst: '192.168.0.10', dport: 443, serverName: 'api.example.com', versionsOffered: [], version: 'TLS 1.3',
+    cipher: '', alpnOffered: [], alpn: 'h2', handshakeMs: 1, bytesToServer: 1, bytesToClient: 1, durationMs: 1, decrypted: false, requests: 0,
+  };
+  it.each([
+    ['client = 10.0.0.0/8', true],
+    ['sni = *.example.com and server = :443', true],
+    ['not client = 10.0.0.0/8', false],
+    ['https', false],
+    ['not https', true],
+    // About requests, which a record has none of: left out, negated or not.
+    ['not ua ~ (?i)bot', false],
+    ['status = 5xx', false],
+    ['unanswered', false],
+    ['client = 10.0.0.0/8 and not path ~ ^/health', false],
+    ['example', false],
+  ])('%s: %s', (where, kept) => {
+    expect(compileFilter(where).matchesConnection(record)).toBe(kept);
   });
 });
 
@@ -174,6 +204,11 @@ describe('filter language: errors name the problem and its column', () => {
     ['status = fivehundred', '"fivehundred" is not a value of status', 10],
     ['status = 500 )', 'unexpected ")"', 14],
     ['latency > 3parsecs', '"3parsecs" is not a value of latency', 11],
+    ['latency > 5constructor', '"5constructor" is not a value of latency', 11],
+    ['a and or b', '"or" needs a term on each side', 7],
+    ['or b', '"or" needs a term on each side', 1],
+    ['ua ~ ".{1000}.{1000}x"', 'regex too large', 6],
+    ['ua ~ "(a{900}){900}"', 'regex too large', 6],
     ['host > abc', '"host" takes =, !=, ~, !~ or in, not >', 6],
     ['client = 10.0.0.300', '"10.0.0.300" is not an address of client', 10],
     ['client = 10.0.0.0/33', 'the prefix length must be 0..32', 10],

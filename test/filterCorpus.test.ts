@@ -101,7 +101,7 @@ const CASES: Array<{ where: string; zeek: (r: ZeekRow) => boolean; needs?: strin
   { where: 'req_bytes > 0', zeek: (r) => z.reqBytes(r) > 0, needs: 'request_body_len', bytes: true },
   { where: 'resp_bytes > 1k', zeek: (r) => z.respBytes(r) > 1024, needs: 'response_body_len', bytes: true },
   { where: 'resp_bytes = 0', zeek: (r) => z.respBytes(r) === 0, needs: 'response_body_len', bytes: true },
-  { where: 'resp_bytes = 1..10k', zeek: (r) => z.respBytes(r) >= 1 && z.respBytes(r) <= 10240, needs: 'response_body_len', bytes: true },
+  { where: 'resp_bytes = 1b..10k', zeek: (r) => z.respBytes(r) >= 1 && z.respBytes(r) <= 10240, needs: 'response_body_len', bytes: true },
   { where: '(method = GET and status = 3xx) or host ~ google', zeek: (r) => (z.method(r) === 'GET' && hasStatus(r, (s) => s >= 300 && s < 400)) || (z.host(r) ?? '').includes('google') },
   { where: 'not (status = 2xx or status = 3xx) && !unanswered', zeek: (r) => hasStatus(r, (s) => s < 200 || s >= 400) },
   { where: 'wiki', zeek: (r) => (z.host(r) ?? '').toLowerCase().includes('wiki') || z.uri(r).toLowerCase().includes('wiki') },

@@ -52,6 +52,24 @@ describe('header fields', () => {
     expect(collect(headless, [['X-Forwarded-For', '198.51.100.4'], ['Referer', 'r'], ['Cookie', 'c']])).toEqual({ host: '', ua: '', forwardedFor: '198.51.100.4', kept: '' });
   });
 
+  it('keeps every header for a HAR export (keepHeaders all): token names only, bounded, secrets and API keys only as present', () => {
+    const all = new HeaderCollector({ maxStrLength: 16, keepHeaders: 'all' });
+    const fields = collect(all, [['Accept-Language', 'en'], ['X-Api-Key', 'k-secret'], ['bad name', 'v'], ['X-Long', 'x'.repeat(40)], ['Cookie', 'c-secret'], ['X-Ctl', 'a\x1bb']]);
+    expect(fields.kept.split('\n')).toEqual(['Accept-Language: en', 'X-Api-Key: present, not shown', `X-Long: ${'x'.repeat(16)}`, 'Cookie: present, not shown', 'X-Ctl: a\\x1bb']);
+    expect(fields.kept).not.toContain('secret');
+    const many: Array<[string, string]> = Array.from({ length: 60 }, (_, i) => [`X-H${i}`, 'v']);
+    expect(collect(all, many).kept.split('\n')).toHaveLength(48);
+  });
+
+  it('HTTP/2 fields (as text): a name in the wrong case or with spaces is still a secret', () => {
+    const all = new HeaderCollector({ maxStrLength: 64, keepHeaders: 'all' });
+    all.start();
+    for (const [name, value] of [['Cookie', 'a-secret'], ['cookie ', 'b-secret'], ['AUTHORIZATION', 'c-secret'], ['x-trace', 't'], ['bad:name', 'v']]) all.addText(name, value);
+    const into: HeaderFields = { host: '', ua: '', forwardedFor: '', kept: '' };
+    all.finish(into);
+    expect(into.kept.split('\n')).toEqual(['Cookie: present, not shown', 'Cookie: present, not shown', 'Authorization: present, not shown', 'x-trace: t']);
+  });
+
   it('starts each message clean', () => {
     collect(collector, [['Host', 'a'], ['Referer', 'r'], ['X-Forwarded-For', '1.2.3.4']]);
     expect(collect(collector, [])).toEqual({ host: '', ua: '', forwardedFor: '', kept: '' });

@@ -26,7 +26,7 @@ import { INTERFACE_DOWN, lossText, statusText } from './statusBar';
 import { detailLines } from './transactions';
 import { savedViews } from '../src/filter/views';
 import { harEntry, harLog } from '../src/export/har';
-import { curlCommand } from '../src/export/curl';
+import { curlCommand, curlScript } from '../src/export/curl';
 import { exportFailure, writeExport } from '../src/export/exportFile';
 import { wiretopVersion } from '../src/version';
 import type { PanelContent, ViewContext } from './view';
@@ -185,10 +185,10 @@ export class Dashboard {
       this.dispatch({ type: 'said', message: 'c copies one transaction: open it first (t or l, then Enter)' });
       return;
     }
-    const line = curlCommand(event);
-    this.options.writeToTerminal?.(`\x1b]52;c;${Buffer.from(line, 'utf8').toString('base64')}\x07`);
+    const command = curlCommand(event);
+    this.options.writeToTerminal?.(`\x1b]52;c;${Buffer.from(command.line, 'utf8').toString('base64')}\x07`);
     try {
-      const file = writeExport(this.exportDir, event.ts, 'sh', `#!/bin/sh\n${line}\n`);
+      const file = writeExport(this.exportDir, event.ts, 'sh', curlScript(command));
       this.dispatch({ type: 'said', message: `copied as curl to the clipboard (if the terminal allows) and ${file}` });
     } catch (error) {
       this.dispatch({ type: 'said', message: `copied as curl to the clipboard (if the terminal allows); file not written: ${exportFailure(error, this.exportDir)}` });

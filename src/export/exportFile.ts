@@ -22,22 +22,35 @@ export function writeExport(dir: string, dataTime: number, extension: string, te
     const file = path.resolve(dir, `${base}${n === 0 ? '' : `-${n}`}.${extension}`);
     if (fs.existsSync(file)) continue;
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-    const fd = fs.openSync(temp, 'wx', 0o644);
+    // Private, as the HAR files are: URLs with their query strings, headers.
+    const fd = fs.openSync(temp, 'wx', 0o600);
     try {
-      fs.writeSync(fd, text);
+      fs.writeFileSync(fd, text);
       fs.fsyncSync(fd);
-    } finally {
+    } catch (error) {
       fs.closeSync(fd);
+      fs.unlinkSync(temp);
+      throw error;
     }
+    fs.closeSync(fd);
     try {
       // link, not rename: it fails if another file took the name meanwhile, instead of replacing it.
       fs.linkSync(temp, file);
-    } catch (error) {
       fs.unlinkSync(temp);
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        fs.unlinkSync(temp);
+        continue;
+      }
+      // A file system without hard links (vfat, SMB): rename, the name was free a moment ago.
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+        fs.renameSync(temp, file);
+        return file;
+      }
+      fs.unlinkSync(temp);
       throw error;
     }
-    fs.unlinkSync(temp);
     return file;
   }
   throw new Error(`too many exports named ${base} in ${dir}`);

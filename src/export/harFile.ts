@@ -27,13 +27,28 @@ export class HarFileWriter {
    * open): the temporary file is made theirs, so that they may rename it in a shared directory
    * such as /tmp (a directory only root may write still keeps the document at its temporary name, said at the end).
    */
-  constructor(private readonly file: string, private readonly version: string, private readonly where: string | null, owner: { uid: number; gid: number } | null = null) {
+  constructor(
+    private readonly file: string,
+    version: string,
+    where: string | null,
+    owner: { uid: number; gid: number } | null = null,
+    /** Applied here when the run does not filter what reaches the outputs (the dashboard, whose `/` is the user's). */
+    private readonly matches: ((e: HttpEvent) => boolean) | null = null,
+  ) {
     this.temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    // Renaming over a device, a FIFO or a directory (`--har /dev/stdout`) would replace it: refused.
+    const existing = fs.statSync(file, { throwIfNoEntry: false });
+    if (existing !== undefined && !existing.isFile()) throw new WiretopError('usage', `--har ${file}: not a regular file; give the path of a file to write`);
     try {
-      this.fd = fs.openSync(this.temp, 'wx', 0o644);
-      if (owner !== null) fs.fchownSync(this.fd, owner.uid, owner.gid);
+      // Private: the HAR holds URLs with their query strings and every header but the secrets.
+      this.fd = fs.openSync(this.temp, 'wx', 0o600);
     } catch (error) {
       throw new WiretopError('usage', `--har ${file}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose a writable directory`);
+    }
+    try {
+      if (owner !== null) fs.fchownSync(this.fd, owner.uid, owner.gid);
+    } catch {
+      // A file system without owners (vfat) or with root squashed (NFS): the file stays the run's; a rename that then fails is said at the end.
     }
     const comment = where === null ? '' : `,"comment":${JSON.stringify(`transactions matching: ${where}`)}`;
     this.write(`{"log":{"version":"1.2","creator":{"name":"wiretop","version":${JSON.stringify(version)}},"pages":[]${comment},"entries":[\n`);
@@ -47,6 +62,7 @@ export class HarFileWriter {
   add(events: readonly HttpEvent[]): void {
     if (this.fd === null) return;
     for (const e of events) {
+      if (this.matches !== null && !this.matches(e)) continue;
       const text = `${this.count === 0 ? '' : ',\n'}${JSON.stringify(harEntry(e))}`;
       this.pending.push(text);
       this.pendingBytes += text.length;
@@ -63,11 +79,16 @@ export class HarFileWriter {
     if (this.fd === null) return this.failure!;
     try {
       fs.fsyncSync(this.fd);
-      fs.closeSync(this.fd);
-      this.fd = null;
+    } catch (error) {
+      this.failure = `wiretop: --har: writing ${this.temp} failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); no HAR was written`;
+      this.abort();
+      return this.failure;
+    }
+    fs.closeSync(this.fd);
+    this.fd = null;
+    try {
       fs.renameSync(this.temp, this.file);
     } catch (error) {
-      this.fd = null;
       this.failure = `wiretop: --har: could not put ${this.file} in place (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the whole document is in ${this.temp}`;
       return this.failure;
     }
@@ -95,7 +116,8 @@ export class HarFileWriter {
 
   private write(text: string): void {
     try {
-      fs.writeSync(this.fd!, text);
+      // writeFileSync on a descriptor writes all of it (writeSync may write part: a full disk).
+      fs.writeFileSync(this.fd!, text);
     } catch (error) {
       this.failure = `wiretop: --har: writing ${this.temp} failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); no HAR was written`;
       this.abort();

@@ -79,20 +79,37 @@ function wrongOperator(field: Field, op: Operator, opPosition: number, allowed: 
   return new FilterError(`"${field.name}" takes ${allowed}, not ${op}`, opPosition + 1);
 }
 
+/**
+ * The largest regex program (RE2 instructions) a filter may run: linear time is still time, and
+ * `.{1000}.{1000}x` would take a good part of a second on each long URI from the wire.
+ */
+export const MAX_REGEX_PROGRAM = 1000;
+
 /** A compiled RE2 pattern, or a FilterError at the value. */
 function pattern(value: ValueNode, extraFlags = 0): RE2JS {
   let flags = extraFlags;
   for (const flag of value.regexFlags ?? '') flags |= FLAGS[flag];
+  const tooLarge = () => new FilterError(`regex too large (RE2 runs at most ${MAX_REGEX_PROGRAM} instructions): use fewer or smaller {n} repeats`, value.position + 1);
+  // Counted repeats are what make a program large, and compiling a huge one takes seconds: refused before.
+  let repeated = 0;
+  for (const m of value.text.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) repeated += Math.max(Number(m[1]), Number(m[2] || 0));
+  if (repeated > MAX_REGEX_PROGRAM) throw tooLarge();
+  let re: RE2JS;
   try {
-    return RE2JS.compile(value.text, flags);
+    re = RE2JS.compile(value.text, flags);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new FilterError(`bad regex: ${message.startsWith(RE2_PREFIX) ? message.slice(RE2_PREFIX.length) : message}`, value.position + 1);
   }
+  if (re.programSize() > MAX_REGEX_PROGRAM) throw tooLarge();
+  return re;
 }
 
 /** Answers remembered per text, at most (a regex runs once per distinct path or user agent, not per request). */
 const MAX_REMEMBERED_TEXTS = 4096;
+
+/** Texts longer than this are not remembered: 4,096 of them stay under 1 MB a regex. */
+const MAX_REMEMBERED_LENGTH = 256;
 
 /**
  * `test` with its answers remembered by text: traffic repeats its paths, hosts and user agents,
@@ -102,6 +119,7 @@ const MAX_REMEMBERED_TEXTS = 4096;
 function remembered(test: (text: string) => boolean): (text: string) => boolean {
   const answers = new Map<string, boolean>();
   return (text) => {
+    if (text.length > MAX_REMEMBERED_LENGTH) return test(text);
     let answer = answers.get(text);
     if (answer === undefined) {
       answer = test(text);
@@ -132,6 +150,8 @@ function literalTest(value: ValueNode, re: RE2JS): ((text: string) => boolean) |
   const end = source.endsWith('$') && !source.endsWith('\\$');
   if (end) source = source.slice(0, -1);
   // Escaped punctuation (`\.`, `\/`, `\-`) is itself; any other escape or syntax is a regex.
+  // A NUL of its own would be taken for the escape marker below: such a pattern goes to RE2.
+  if (source.includes('\u0000')) return null;
   const literal = source.replace(/\\([^A-Za-z0-9])/g, '\u0000$1');
   if (REGEX_SYNTAX.test(literal.replace(/\u0000./g, ''))) return null;
   let needle = literal.replace(/\u0000/g, '');
@@ -168,7 +188,8 @@ function compareText(field: TextField, op: Operator, opPosition: number, value: 
     return (e) => found(get(e));
   }
   if (op !== '=') throw wrongOperator(field, op, opPosition, '=, !=, ~, !~ or in');
-  if (value.text.includes('*')) {
+  // Unquoted, `*` is a wildcard; quoted, it is itself.
+  if (!value.quoted && value.text.includes('*')) {
     // A wildcard: `*.example.com`, `/api/*`; the rest of the value is literal.
     const matches = wildcard(value.text, field.caseless);
     return (e) => matches(get(e));
@@ -215,11 +236,11 @@ function numberOf(field: NumberField, text: string): number | null {
   const unit = match[2];
   switch (field.unit) {
     case 'duration': {
-      const scale = unit === '' ? 1 : DURATION_MS[unit];
+      const scale = unit === '' ? 1 : Object.hasOwn(DURATION_MS, unit) ? DURATION_MS[unit] : undefined;
       return scale === undefined ? null : n * scale;
     }
     case 'bytes': {
-      const scale = unit === '' ? 1 : BYTE_MULTIPLES[unit];
+      const scale = unit === '' ? 1 : Object.hasOwn(BYTE_MULTIPLES, unit) ? BYTE_MULTIPLES[unit] : undefined;
       return scale === undefined ? null : Math.round(n * scale);
     }
     default:
@@ -239,15 +260,18 @@ function howWritten(field: NumberField): string {
 function rangeOf(field: NumberField, value: ValueNode): Range {
   const text = value.text.trim();
   const fail = () => new FilterError(`"${shortValue(text)}" is not a value of ${field.name}: give ${howWritten(field)}`, value.position + 1);
+  if (field.nullable === true && text.toLowerCase() === 'none') return null;
   if (field.unit === 'status') {
-    if (text.toLowerCase() === 'none') return null;
     const cls = /^([1-9])xx$/i.exec(text);
     if (cls !== null) return [Number(cls[1]) * 100, Number(cls[1]) * 100 + 99];
   }
   const range = /^(.+?)(?:\.\.|-)(.+)$/.exec(text);
   if (range !== null) {
-    const low = numberOf(field, range[1]);
-    const high = numberOf(field, range[2]);
+    // `1-2s` is one to two seconds: an end written without a unit takes the other end's.
+    const unit = (end: string) => /[a-zµ]+$/i.exec(end)?.[0] ?? '';
+    const [lowText, highText] = [range[1], range[2]];
+    const low = numberOf(field, unit(lowText) === '' && field.names === undefined ? `${lowText}${unit(highText)}` : lowText);
+    const high = numberOf(field, unit(highText) === '' && field.names === undefined ? `${highText}${unit(lowText)}` : highText);
     if (low === null || high === null) throw fail();
     if (low > high) throw new FilterError(`the range "${shortValue(text)}" runs backwards (write the lower end first)`, value.position + 1);
     return [low, high];
@@ -269,6 +293,7 @@ function compareNumber(field: NumberField, op: Operator, opPosition: number, val
   const range = rangeOf(field, value);
   if (range === null) {
     if (op !== '=') throw wrongOperator(field, op, opPosition, '= or != with none');
+    // `none`: the transaction has no such value (no response, no latency).
     return (e) => get(e) === null;
   }
   const [low, high] = range;

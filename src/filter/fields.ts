@@ -40,6 +40,8 @@ export interface NumberField extends FieldBase {
   unit: NumberUnit;
   /** Named values a number may also be written as (gRPC status names). */
   names?: ReadonlyMap<string, number>;
+  /** A transaction may have no value (`none` selects those). */
+  nullable?: boolean;
 }
 
 export interface AddressField extends FieldBase {
@@ -69,8 +71,8 @@ export const FIELDS: readonly Field[] = [
   { name: 'uri', kind: 'text', caseless: false, get: (e) => e.uri, description: 'URI as sent, with its query: uri ~ "debug=1"' },
   { name: 'route', kind: 'text', caseless: false, get: (e) => e.route, description: 'route template: route = /users/{id}' },
   { name: 'section', kind: 'text', caseless: false, get: (e) => e.section, description: 'first path segment: section = /api' },
-  { name: 'status', kind: 'number', unit: 'status', get: (e) => e.status, description: 'response status: status = 5xx, status in (401, 403), status >= 400, status = 500..503' },
-  { name: 'latency', kind: 'number', unit: 'duration', get: (e) => e.latencyMs, description: 'request → first response byte (ms unless a unit: us, ms, s, m): latency > 500ms' },
+  { name: 'status', kind: 'number', unit: 'status', nullable: true, get: (e) => e.status, description: 'response status: status = 5xx, status in (401, 403), status >= 400, status = 500..503' },
+  { name: 'latency', kind: 'number', unit: 'duration', nullable: true, get: (e) => e.latencyMs, description: 'request → first response byte (ms unless a unit: us, ms, s, m): latency > 500ms' },
   { name: 'req_bytes', kind: 'number', unit: 'bytes', get: (e) => e.reqBytes, description: 'request body bytes (k, m, g = 1024¹ ²  ³): req_bytes > 1m' },
   { name: 'resp_bytes', kind: 'number', unit: 'bytes', get: (e) => e.respBytes, description: 'response body bytes: resp_bytes = 0' },
   { name: 'client', kind: 'address', ip: (e) => e.client, port: clientPort, description: 'client address (forwarded by a trusted proxy, else the TCP peer): client = 10.0.0.0/8' },
@@ -82,7 +84,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'sni', kind: 'text', caseless: true, get: (e) => e.sni ?? '', description: 'TLS server name of a decrypted HTTPS transaction (empty otherwise)' },
   { name: 'node', kind: 'text', caseless: false, get: (e) => e.node ?? '', description: 'server the transaction was seen on, in a merged view' },
   { name: 'grpc_method', kind: 'text', caseless: false, get: (e) => e.grpcMethod ?? '', description: 'gRPC method, package.Service/Method' },
-  { name: 'grpc_status', kind: 'number', unit: 'plain', names: GRPC_NAMES, get: (e) => e.grpcStatus ?? null, description: 'gRPC status code or name: grpc_status != OK' },
+  { name: 'grpc_status', kind: 'number', unit: 'plain', names: GRPC_NAMES, nullable: true, get: (e) => e.grpcStatus ?? null, description: 'gRPC status code or name: grpc_status != OK' },
   { name: 'unanswered', kind: 'flag', get: (e) => e.status === null, description: 'no response was seen' },
   { name: 'error', kind: 'flag', get: isErrorEvent, description: '5xx, unanswered, or a failed gRPC call (the error rule of every panel)' },
   { name: 'https', kind: 'flag', get: (e) => e.https === true, description: 'decrypted from TLS with the key log' },

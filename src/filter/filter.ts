@@ -7,7 +7,7 @@
 import type { HttpEvent, TlsConnection } from '../types';
 import { compileNode } from './compile';
 import { fieldNamed, fieldNames } from './fields';
-import { FilterError, parseFilterText } from './syntax';
+import { FilterError, parseFilterText, type FilterNode } from './syntax';
 
 export { FilterError } from './syntax';
 
@@ -15,14 +15,36 @@ export { FilterError } from './syntax';
 export interface TransactionFilter {
   readonly text: string;
   readonly matches: (e: HttpEvent) => boolean;
+  /**
+   * Does a TLS connection record pass? Only a filter of the connection's own fields (client,
+   * server, their ports, sni, node, https) can tell: one that names anything else (a path, a
+   * status, a user agent, a bare word) is about requests, which a record has none of, and leaves
+   * the records out — `not ua ~ bot` must not keep every opaque connection.
+   */
+  readonly matchesConnection: (c: TlsConnection) => boolean;
+}
+
+/** The fields a TLS connection record has. */
+const CONNECTION_FIELDS: ReadonlySet<string> = new Set(['client', 'server', 'client_port', 'server_port', 'sni', 'node', 'https']);
+
+/** Does the filter name only fields a connection record has? */
+function onlyConnectionFields(node: FilterNode): boolean {
+  switch (node.kind) {
+    case 'and': case 'or': return onlyConnectionFields(node.left) && onlyConnectionFields(node.right);
+    case 'not': return onlyConnectionFields(node.operand);
+    case 'text': return false;
+    default: return CONNECTION_FIELDS.has(node.field);
+  }
 }
 
 /** Compiles `text` (throws FilterError). An empty text matches every transaction. */
 export function compileFilter(text: string): TransactionFilter {
   const trimmed = text.trim();
-  if (trimmed === '') return { text: trimmed, matches: () => true };
+  if (trimmed === '') return { text: trimmed, matches: () => true, matchesConnection: () => true };
   const node = parseFilterText(trimmed, (name) => fieldNamed(name) !== undefined, fieldNames());
-  return { text: trimmed, matches: compileNode(node) };
+  const matches = compileNode(node);
+  const connections = onlyConnectionFields(node);
+  return { text: trimmed, matches, matchesConnection: (c) => connections && matches(connectionAsTransaction(c)) };
 }
 
 /** What is wrong with a filter, in one line: `unknown field "latncy" … at column 18`. */
@@ -31,12 +53,7 @@ export function filterProblem(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * A TLS connection as a filter sees it: a transaction with only its connection's fields (client,
- * server, ports, sni, node, https when decrypted); no method, URI or status. So `client =
- * 10.0.0.0/8` or `sni = *.example.com` keep connections as they keep transactions, and
- * `status = 5xx` keeps none.
- */
+/** A TLS connection as a filter of its own fields sees it: a transaction with only those (client, server, ports, sni, node, https when decrypted). */
 export function connectionAsTransaction(c: TlsConnection): HttpEvent {
   return {
     ts: c.ts, src: c.src, sport: c.sport, dst: c.dst, dport: c.dport, method: '', host: c.serverName, uri: '', section: '', status: null,

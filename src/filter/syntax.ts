@@ -139,22 +139,27 @@ class Parser {
     if (c === '/' && this.regexAhead()) return { kind: 'text', value: this.regex() };
     if (c === ')' || c === ',' || this.operatorAhead() !== null) throw this.error(`unexpected ${this.describeNext()}`);
     const word = this.word();
+    const lower = word.toLowerCase();
+    if (lower === 'and' || lower === 'or') throw this.error(`"${word}" needs a term on each side (to look for the word itself, quote it: "${word}")`, start);
     this.skipSpace();
     const op = this.operatorAhead();
-    const negatedIn = this.peekKeyword('not') && /^not\s+in\b/i.test(this.text.slice(this.at));
-    if (op !== null || this.peekKeyword('in') || negatedIn) {
-      const field = word.toLowerCase();
-      if (!this.isField(field)) throw new FilterError(`unknown field "${shorten(word)}"`, start + 1, this.fieldList === '' ? '' : `fields: ${this.fieldList}`);
-      if (op !== null) {
-        const opPosition = this.at;
-        this.at += op[0].length;
-        return { kind: 'compare', field, fieldPosition: start, op: op[1], opPosition, value: this.value(false, op[1] === '~' || op[1] === '!~') };
-      }
-      if (negatedIn) this.keyword('not');
-      this.keyword('in');
-      return { kind: 'in', field, fieldPosition: start, values: this.list(), negated: negatedIn };
+    const field = this.isField(lower) ? lower : null;
+    if (op !== null) {
+      if (field === null) throw new FilterError(`unknown field "${shorten(word)}"`, start + 1, this.fieldList === '' ? '' : `fields: ${this.fieldList}`);
+      const opPosition = this.at;
+      this.at += op[0].length;
+      return { kind: 'compare', field, fieldPosition: start, op: op[1], opPosition, value: this.value(false, op[1] === '~' || op[1] === '!~') };
     }
-    if (this.isField(word.toLowerCase())) return { kind: 'flag', field: word.toLowerCase(), fieldPosition: start };
+    // `in` after a field is a list; after any other word it is a word too (`sign in`).
+    if (field !== null) {
+      const negatedIn = this.peekKeyword('not') && /^not\s+in(?=[\s(]|$)/i.test(this.text.slice(this.at));
+      if (negatedIn || this.peekKeyword('in')) {
+        if (negatedIn) this.keyword('not');
+        this.keyword('in');
+        return { kind: 'in', field, fieldPosition: start, values: this.list(), negated: negatedIn };
+      }
+      return { kind: 'flag', field, fieldPosition: start };
+    }
     return { kind: 'text', value: { text: word, position: start, quoted: false, regexFlags: null } };
   }
 
@@ -190,6 +195,8 @@ class Parser {
     while (this.at < this.text.length) {
       const ch = this.text[this.at];
       if (/\s/.test(ch) || (inList && ch === ',' && depth === 0)) break;
+      // `status=500||status=404`: the C-style operators end a value written against them.
+      if (depth === 0 && (this.text.startsWith('||', this.at) || this.text.startsWith('&&', this.at))) break;
       if (ch === '(') depth++;
       else if (ch === ')') {
         if (depth === 0) break;

@@ -44,8 +44,29 @@ const KEPT_HEADERS = byLength([
   'Origin', 'Server', 'Accept', 'Referer', 'Expires', 'Location', 'X-Real-IP', 'Content-Type', 'X-Request-Id',
   'X-Powered-By', 'Cache-Control', 'Last-Modified', 'X-Amzn-Trace-Id', 'Content-Encoding', 'X-Correlation-Id',
 ]);
-/** Headers that carry credentials: only their presence is shown, their value is never read. */
-const SECRET_HEADERS = byLength(['Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization']);
+/**
+ * Headers that carry credentials: only their presence is shown, their value is never read.
+ * Beside the standard ones, the API-key and token headers in common use: a HAR export keeps
+ * every other header, and those must not go out with it.
+ */
+const SECRET_HEADERS = byLength([
+  'Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization', 'X-Api-Key', 'X-Auth-Token', 'X-Amz-Security-Token',
+  'X-Csrf-Token', 'X-Xsrf-Token', 'Private-Token', 'X-Vault-Token',
+]);
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header name must be to be kept under its own name. */
+const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Are `buf[start, end)` the characters of a token? */
+function isTokenBytes(buf: Buffer, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (!alnum && '!#$%&\'*+.^_`|~-'.indexOf(String.fromCharCode(c)) < 0) return false;
+  }
+  return true;
+}
 
 /** The written name of each header in `table`, by its lower-case name (HTTP/2 names are lower case on the wire). */
 function byLowerName(table: ReadonlyMap<number, readonly HeaderName[]>): ReadonlyMap<string, string> {
@@ -222,7 +243,9 @@ export class HeaderCollector {
   }
 
   /** `keep` for a field given as text. */
-  private keepText(name: string, value: string): void {
+  private keepText(wireName: string, value: string): void {
+    // HTTP/2 names are lower case on the wire; one that is not (a hostile peer) is still the same header.
+    const name = wireName.toLowerCase().trim();
     const kept = KEPT_BY_LOWER_NAME.get(name);
     if (kept !== undefined) {
       this.kept += `${kept}: ${boundedOctets(value, this.maxStr)}\n`;
@@ -231,7 +254,7 @@ export class HeaderCollector {
     }
     const secret = SECRET_BY_LOWER_NAME.get(name);
     if (secret === undefined) {
-      if (!this.keepAll) return;
+      if (!this.keepAll || !TOKEN_NAME.test(name)) return;
       this.kept += `${boundedOctets(name, MAX_NAME_LENGTH)}: ${boundedOctets(value, this.maxStr)}\n`;
       this.keptCount++;
       return;
@@ -250,7 +273,7 @@ export class HeaderCollector {
     }
     const secret = nameIn(SECRET_HEADERS, buf, nameStart, nameEnd);
     if (secret === '') {
-      if (!this.keepAll) return;
+      if (!this.keepAll || !isTokenBytes(buf, nameStart, nameEnd)) return;
       this.kept += `${boundedText(buf, nameStart, nameEnd, MAX_NAME_LENGTH, this.texts)}: ${boundedText(buf, valueStart, valueEnd, this.maxStr)}\n`;
       this.keptCount++;
       return;

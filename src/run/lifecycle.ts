@@ -16,7 +16,7 @@
  * capture (a hung source, a stalled pipe).
  */
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
-import { connectionAsTransaction, type TransactionFilter } from '../filter/filter';
+import type { TransactionFilter } from '../filter/filter';
 import type { Sink } from './sink';
 import type { RunState } from './runState';
 
@@ -44,7 +44,7 @@ export interface LifecycleParts {
   sinkWaitsForCapture: boolean;
   /** The output keeps statistics (all but --ndjson, which shows none). */
   keepsStatistics: boolean;
-  /** `--where` of a headless run: only what it matches reaches the state and the output (TLS connections as transactions with only their connection's fields). */
+  /** `--where` of a headless run: only what it matches reaches the state and the output (TLS connection records: see TransactionFilter.matchesConnection). */
   where?: TransactionFilter | null;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
@@ -162,7 +162,7 @@ export class RunLifecycle {
       },
       onTls: (all) => {
         if (this.current === 'stopping' || this.current === 'done') return;
-        const connections = where === null ? all : all.filter((c) => where.matches(connectionAsTransaction(c)));
+        const connections = where === null ? all : all.filter(where.matchesConnection);
         if (connections.length === 0) return;
         if (keepsStatistics) state.ingestTls(connections);
         this.sink?.onTls?.(connections);

@@ -15,6 +15,8 @@ export function harValidator(): ValidateFunction {
   // The formats the schemas use (`serverIPAddress` is oneOf ipv4/ipv6: unchecked formats would pass both, and fail oneOf).
   ajv.addFormat('ipv4', (text: string) => isIPv4(text));
   ajv.addFormat('ipv6', (text: string) => isIPv6(text));
+  // request.url: a URL WHATWG parsers (browsers) take.
+  ajv.addFormat('uri', (text: string) => URL.canParse(text));
   ajv.addFormat('date-time', (text: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text)));
   for (const schema of Object.values(schemas)) ajv.addSchema(schema);
   return ajv.getSchema('har.json#')!;
