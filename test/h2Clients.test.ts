@@ -18,6 +18,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { compileFilter } from '../src/filter/filter';
 import type { HttpEvent } from '../src/types';
 import { KeyLog } from '../src/tls/keyLog';
 import { runFrames, tempDir, writePcap } from './helpers/conversation';
@@ -118,6 +119,21 @@ function differences(entry: AccessLogEntry, event: HttpEvent, tls: boolean, midw
 
 const CUTS: CutKind[] = ['frame boundary', 'mid-frame'];
 
+/**
+ * Filters over the fields an HTTP/2 access log has, each with the same predicate on the server's
+ * log line: every transaction is in or out as its logged request is.
+ */
+const FILTERS: Array<[string, (entry: AccessLogEntry, tls: boolean) => boolean]> = [
+  ['method = POST', (e) => e.method === 'POST'],
+  ['status = 3xx or status = 404', (e) => e.status !== null && ((e.status >= 300 && e.status < 400) || e.status === 404)],
+  ['path ~ ^/img/', (e) => e.path.startsWith('/img/')],
+  ['status = none', (e) => e.status === null],
+  ['protocol = HTTP/2 and not path ~ "\\.(css|js)$"', (e) => e.grpc === undefined && !/\.(css|js)$/.test(e.path)],
+  ['protocol = gRPC and grpc_status != OK', (e) => e.grpc !== undefined && e.grpc.status !== 0],
+  ['https', (_e, tls) => tls],
+  ['resp_bytes >= 1m', (e) => e.status !== null && !e.reset && e.responseBytes >= 1 << 20],
+];
+
 for (const scenario of SCENARIOS) {
   const missing = scenario.needs.filter((program) => !installed(program));
   const h2c = scenario.name.endsWith('-h2c');
@@ -189,6 +205,22 @@ for (const scenario of SCENARIOS) {
       expect(problems.slice(0, 40)).toEqual([]);
       expect(events).toHaveLength(recording.accessLog.length);
       expect(stats).toMatchObject({ parseErrors: 0, tlsDecryptErrors: 0 });
+    });
+
+    it('filters pick the transactions whose logged requests the same predicate picks', () => {
+      const { events } = runFrames(h2Frames(recording, { firstClientPort: FIRST_CLIENT_PORT }), undefined, 1024, Infinity, keysOf(recording));
+      const { pairs } = pair(recording.accessLog, events);
+      const disagreements: string[] = [];
+      for (const [where, predicate] of FILTERS) {
+        const { matches } = compileFilter(where);
+        // A reset stream's size is what the server had sent when it gave up: not a logged size to compare.
+        for (const { entry, event } of pairs) {
+          if (where.startsWith('resp_bytes') && entry.reset === true) continue;
+          if (matches(event) !== predicate(entry, recording.tls)) disagreements.push(`${where}: ${describeEntry(entry)}`);
+        }
+      }
+      expect(disagreements).toEqual([]);
+      expect(pairs.length).toBe(recording.accessLog.length);
     });
 
     if (h2c) {
