@@ -52,6 +52,8 @@ export interface Config {
   har_file: string | null;
   /** Where the dashboard writes its exports; null: the working directory. */
   export_dir: string | null;
+  /** AI crawlers and tools to recognise (null: data/agents.json). */
+  agents_file: string | null;
 }
 
 /** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */

@@ -13,6 +13,7 @@ import { compileRoute } from './http/route';
 import { alertRulesOf } from './alerts/ruleConfig';
 import { compileFilter, filterProblem } from './filter/filter';
 import { savedViews } from './filter/views';
+import { useAgentData } from './stats/agents';
 
 /**
  * Defaults, then `presets` (the demo's short timings), then the file at `configPath` (if any),
@@ -57,6 +58,11 @@ function checkMeaning(config: Config, whereOrigin: string, origin: string): void
     } catch (error) {
       throw new WiretopError('usage', `${whereOrigin === 'command line' ? '--where' : `${whereOrigin}: "where"`}: ${filterProblem(error)}`);
     }
+  }
+  try {
+    useAgentData(config.agents_file);
+  } catch (error) {
+    throw new WiretopError('config', `${origin}: "agents_file": ${(error as Error).message}`);
   }
   try {
     savedViews(config.views);

@@ -45,7 +45,7 @@ const listed = (changes: Partial<DashboardState> = {}) => base({
   overlay: { list: { kind: 'rows', panel: 'sections', key: '/b', drill: null }, detail: null, listPosition: TOP },
   shapes: { ...base().shapes, [OVERLAY]: LIST }, ...changes,
 });
-/** A help that scrolls: 80x12 shows 9 of its 34 lines (the keys, then the filter language). */
+/** A help that scrolls: 80x12 shows 9 of its 35 lines (the keys, then the filter language). */
 const smallHelp = (changes: Partial<DashboardState> = {}) => ({ ...initialState(PANELS, 80, 12), help: true, ...changes });
 const filter = (text: string | null, errorsOnly = false) => ({ text, errorsOnly });
 const VIEWS = [{ name: 'errors', text: 'status = 5xx' }, { name: 'api', text: 'path ~ ^/api' }];
@@ -121,9 +121,9 @@ const KEYS_WITH_HELP_OPEN: Row[] = [
   ['↑ scrolls it back', smallHelp({ helpOffset: 3 }), key('up'), { helpOffset: 2 }],
   ['↑ at its top stays', smallHelp(), key('up'), {}],
   ['PgDn scrolls a page', smallHelp(), key('pageDown'), { helpOffset: 9 }],
-  ['PgDn stops at the last page', smallHelp({ helpOffset: 20 }), key('pageDown'), { helpOffset: 25 }],
+  ['PgDn stops at the last page', smallHelp({ helpOffset: 20 }), key('pageDown'), { helpOffset: 26 }],
   ['PgUp scrolls a page back', smallHelp({ helpOffset: 9 }), key('pageUp'), { helpOffset: 0 }],
-  ['End shows the last page', smallHelp(), key('bottom'), { helpOffset: 25 }],
+  ['End shows the last page', smallHelp(), key('bottom'), { helpOffset: 26 }],
   ['Home the first', smallHelp({ helpOffset: 7 }), key('top'), { helpOffset: 0 }],
   ['a help that fits does not scroll', base({ help: true }), key('down'), {}],
   ['the panels keep their selection under the help', base({ help: true, positions: { sections: at(2) } }), key('down'), {}],
@@ -173,7 +173,7 @@ const EVENTS: Row[] = [
     { type: 'shown', target: 'sections', shape: { ...ROWS, keys: ['/e', '/a', '/b', '/c', '/d'] } },
     { positions: { sections: TOP }, shapes: { ...base().shapes, sections: { ...ROWS, keys: ['/e', '/a', '/b', '/c', '/d'] } } }],
   ['a resize keeps the focus on its panel and the Tab order in reading order', base(), { type: 'resize', width: 80, height: 24 }, { screen: { width: 80, height: 24 } }],
-  ['a resize keeps the help\'s scroll within its lines', smallHelp({ helpOffset: 20 }), { type: 'resize', width: 80, height: 30 }, { screen: { width: 80, height: 30 }, helpOffset: 7 }],
+  ['a resize keeps the help\'s scroll within its lines', smallHelp({ helpOffset: 20 }), { type: 'resize', width: 80, height: 30 }, { screen: { width: 80, height: 30 }, helpOffset: 8 }],
   ['Enter in the prompt sets the filter, trimmed; every panel from its first row', base({ prompting: true, positions: { sections: at(2) } }), { type: 'filterEntered', text: ' api.example ' },
     { prompting: false, filter: filter('api.example'), positions: allTop }],
   ['a regex filter', base({ prompting: true }), { type: 'filterEntered', text: '/^\\/cart\\//i' }, { prompting: false, filter: filter('/^\\/cart\\//i'), positions: allTop }],

@@ -157,11 +157,11 @@ describe('panels show what the store holds', () => {
     const { dashboard, feed, panel } = setup(120, 30, [topClients({ config })]);
     const events = Array.from({ length: 40 }, (_, i) => event(T0 + i / 4, { src: `10.0.${i % 20}.${1 + (i % 20)}` }));
     feed(events, T0 + 11);
-    expect(panel('userAgents').title).toContain('User agents (1/3, Tab)');
+    expect(panel('userAgents').title).toContain('User agents (1/4, Tab)');
     const focusOn = (id: string) => { for (let i = 0; i < 20 && dashboard.focused.id !== id; i++) dashboard.handle('focusNext'); };
     focusOn('plugin:topClients');
     const clients = panel('userAgents');
-    expect(clients.title).toContain('▶ Top clients (3/3, Tab)');
+    expect(clients.title).toContain('▶ Top clients (4/4, Tab)');
     expect(clients.lines[0]).toMatch(/^Client\s+Requests/);
     expect(clients.rows[0]).toMatch(/^10\.0\.\d+\.\d+\s+2$/);
     expect(clients.rows).toHaveLength(7);
@@ -172,7 +172,7 @@ describe('panels show what the store holds', () => {
     dashboard.handle('focusNext');
     expect(panel('userAgents').title).toContain('Top clients');
     focusOn('userAgents');
-    expect(panel('userAgents').title).toContain('▶ User agents (1/3, Tab)');
+    expect(panel('userAgents').title).toContain('▶ User agents (1/4, Tab)');
   });
 });
 
@@ -693,7 +693,7 @@ describe('what a newcomer meets first (issue 27)', () => {
     }
     const start = visited.indexOf('rate');
     const order = [...visited.slice(start), ...visited.slice(0, start)];
-    expect(order).toEqual(['rate', 'health', 'sections', 'endpoints', 'domains', 'tls', 'statuses', 'userAgents', 'clients', 'alerts']);
+    expect(order).toEqual(['rate', 'health', 'sections', 'endpoints', 'domains', 'tls', 'statuses', 'userAgents', 'visitors', 'clients', 'alerts']);
     // Each place is reached after every place above it, or left of it on its band.
     const corners = order.map((id) => slots[dashboard.panels.find((p) => p.id === id)!.slot]);
     for (let i = 1; i < corners.length; i++) {

@@ -10,7 +10,7 @@ import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { Rect, SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentTls, presentUserAgents } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentTls, presentUserAgents, presentVisitors } from './statPanels';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
@@ -51,6 +51,7 @@ export function dashboardPanels(plugins: readonly StatModule[], merged = false):
     builtin('alerts', presentAlertLog),
     builtin('statuses', presentStatuses),
     builtin('userAgents', presentUserAgents),
+    { id: 'visitors', slot: 'userAgents', drillable: false, present: presentVisitors },
     { id: 'clients', slot: 'userAgents', drillable: false, present: presentClients },
     ...plugins.map((module): PanelSpec => ({ id: `plugin:${module.name}`, slot: 'userAgents', drillable: false, present: presentModule(module) })),
     builtin('health', presentHealth),

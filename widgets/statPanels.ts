@@ -3,7 +3,8 @@
  * as a table, built-ins and plug-ins alike. Built-ins add drill-downs (a section into its
  * URIs, a domain into its sections) and the window in their titles.
  */
-import { share } from '../src/format';
+import { bytes, compactNumber, share } from '../src/format';
+import { visitorsOf, type VisitorRow } from '../src/stats/visitors';
 import { sectionOf } from '../src/http/uri';
 import { isErrorKey, KEY_SEPARATOR } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
@@ -131,6 +132,47 @@ export function presentUserAgents(ctx: ViewContext, size: Size, view: PanelView)
   const rows = ctx.stats.builtins.userAgents.rows(ctx.window, ctx.now, rowLimit(ctx, view));
   return rowsContent(rows, size, `${rows.title}${approx(rows)}`, true, view.sort);
 }
+
+/** The key prefix of a visitors panel row: which part of the agent it stands for (`visitor:name:GPTBot`). */
+export const VISITOR_KEY = 'visitor:';
+
+/**
+ * Who is asking: requests and bytes by category (human, crawler, AI crawler, tool, unknown),
+ * then the named bots and tools, the browsers and the operating systems, in one panel. Rows open
+ * their transactions (t).
+ */
+export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
+  const view = ctx.stats.builtins.agents.view(ctx.window, ctx.now);
+  const visitors = visitorsOf(view.entries, view.total);
+  const limit = ctx.run.config.max_top_hits;
+  const columns = (first: string) => [{ header: first, priority: 9, minWidth: 10 }, { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 },
+    { header: 'Share', width: 6, alignRight: true, priority: 5 }, { header: 'Bytes', width: 6, alignRight: true, priority: 3 }];
+  const cells = (row: VisitorRow, label = row.key) => [label, `${row.approximate ? '~' : ''}${compactNumber(row.count)}`, share(row.count, visitors.total), bytes(row.bytes, 'compact')];
+  const parts: Array<{ title: string; part: string; rows: Array<{ cells: string[]; key: string }> }> = [
+    { title: 'Visitors', part: 'category', rows: visitors.categories.map((row) => ({ cells: cells(row, CATEGORY_LABELS[row.key] ?? row.key), key: row.key })) },
+    { title: 'Bots and tools', part: 'name', rows: visitors.bots.slice(0, limit).map((row) => ({ cells: cells(row, `${row.key}${row.category === 'ai-crawler' ? ' (AI)' : row.category === 'tool' ? ' (tool)' : ''}`), key: row.key })) },
+    { title: 'Browsers', part: 'browser', rows: visitors.browsers.slice(0, limit).map((row) => ({ cells: cells(row), key: row.key })) },
+    { title: 'OS', part: 'os', rows: visitors.systems.slice(0, limit).map((row) => ({ cells: cells(row), key: row.key })) },
+  ];
+  const lines: string[] = [];
+  const keys: string[] = [];
+  let header = '';
+  for (const [i, part] of parts.entries()) {
+    const drawn = table(columns(part.title), part.rows.map((row) => row.cells), size.width);
+    if (i === 0) header = drawn.header;
+    else {
+      lines.push(drawn.header);
+      keys.push('');
+    }
+    lines.push(...drawn.lines);
+    keys.push(...part.rows.map((row) => `${VISITOR_KEY}${part.part}:${row.key}`));
+  }
+  const bots = visitors.categories.filter((row) => row.key !== 'human' && row.key !== 'unknown').reduce((sum, row) => sum + row.count, 0);
+  return { title: `Visitors: ${share(bots, visitors.total)} bots and tools`, header, lines, keys };
+}
+
+/** How the panel names the categories. */
+const CATEGORY_LABELS: Record<string, string> = { human: 'humans', crawler: 'crawlers', 'ai-crawler': 'AI crawlers', tool: 'tools', unknown: 'unknown' };
 
 /** Status codes (5xx and unanswered red, 4xx yellow, with the error rate) and methods, in one panel. */
 export function presentStatuses(ctx: ViewContext, size: Size): PanelContent {

@@ -6,6 +6,7 @@
 import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
 import { endpointOf, grpcStatusName, protocolOf, statusKeyOf, userAgentOf } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
+import { agentOf } from '../src/stats/agents';
 import { UNKNOWN_TEXT, type HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';
@@ -29,6 +30,13 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return (e) => userAgentOf(e) === key;
     case 'clients':
       return (e) => e.client === key;
+    case 'visitors': {
+      // `visitor:PART:VALUE` (see presentVisitors); the part's headers have no key.
+      const match = /^visitor:(category|name|browser|os):(.*)$/s.exec(key);
+      if (match === null) return null;
+      const part = match[1] as 'category' | 'name' | 'browser' | 'os';
+      return (e) => agentOf(e.ua)[part] === match[2];
+    }
     case 'nodes':
       return (e) => (e.node ?? '') === key;
     case 'tls':

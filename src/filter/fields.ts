@@ -4,6 +4,7 @@
  * network). One table: the compiler, the help screen and the README's list come from it.
  */
 import { pathOf } from '../http/route';
+import { agentOf } from '../stats/agents';
 import { grpcStatusName, isErrorEvent, protocolOf } from '../stats/classify';
 import type { HttpEvent } from '../types';
 
@@ -64,6 +65,12 @@ function clientPort(e: HttpEvent): number {
   return e.client === e.src ? e.sport : -1;
 }
 
+/** A crawler's, AI crawler's or tool's name; '' for browsers and the unknown. */
+function botOf(e: HttpEvent): string {
+  const agent = agentOf(e.ua);
+  return agent.category === 'human' || agent.category === 'unknown' ? '' : agent.name;
+}
+
 export const FIELDS: readonly Field[] = [
   { name: 'method', kind: 'text', caseless: true, get: (e) => e.method, description: 'request method: method in (POST, PUT)' },
   { name: 'host', kind: 'text', caseless: true, get: (e) => e.host, description: 'Host header without port (else the server address): host = *.example.com' },
@@ -85,6 +92,11 @@ export const FIELDS: readonly Field[] = [
   { name: 'node', kind: 'text', caseless: false, get: (e) => e.node ?? '', description: 'server the transaction was seen on, in a merged view' },
   { name: 'grpc_method', kind: 'text', caseless: false, get: (e) => e.grpcMethod ?? '', description: 'gRPC method, package.Service/Method' },
   { name: 'grpc_status', kind: 'number', unit: 'plain', names: GRPC_NAMES, nullable: true, get: (e) => e.grpcStatus ?? null, description: 'gRPC status code or name: grpc_status != OK' },
+  { name: 'category', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).category, description: 'who is asking: human, crawler, ai-crawler, tool or unknown: category != human' },
+  { name: 'bot', kind: 'text', caseless: true, get: botOf, description: 'the crawler\'s, AI crawler\'s or tool\'s name (empty for browsers): bot = GPTBot, bot != ""' },
+  { name: 'ua_family', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).name, description: 'the browser family, or the bot\'s or tool\'s name: ua_family = Chrome' },
+  { name: 'os', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).os, description: 'the browser\'s operating system: os in (iOS, Android)' },
+  { name: 'device', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).device, description: 'desktop, mobile, tablet, tv, console, wearable or embedded (browsers): device = mobile' },
   { name: 'unanswered', kind: 'flag', get: (e) => e.status === null, description: 'no response was seen' },
   { name: 'error', kind: 'flag', get: isErrorEvent, description: '5xx, unanswered, or a failed gRPC call (the error rule of every panel)' },
   { name: 'https', kind: 'flag', get: (e) => e.https === true, description: 'decrypted from TLS with the key log' },

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import type { RunView } from '../run/runState';
 import type { Sink } from '../run/sink';
 import { grpcStatusName, isErrorEvent, statusClass } from '../stats/classify';
+import { agentOf } from '../stats/agents';
 import type { HttpEvent, TlsConnection } from '../types';
 import { registerMetrics, type RequestLabel, type TrafficMetrics } from './metrics/definitions';
 import { alpnLabel, LabelLimiter, methodLabel, protocolLabel, tlsVersionLabel } from './metrics/labels';
@@ -58,7 +59,10 @@ export class MetricsSink implements Sink {
     // A batch has few distinct label sets: counts are summed per set first, then given to
     // prom-client once per set (its per-call label hashing was most of the cost per transaction).
     const groups = new Map<string, Group>();
+    const categories = new Map<string, number>();
     for (const e of events) {
+      const category = agentOf(e.ua).category;
+      categories.set(category, (categories.get(category) ?? 0) + 1);
       const host = this.hosts.label(e.host);
       const section = this.sections.label(e.section);
       const method = methodLabel(e.method);
@@ -78,6 +82,7 @@ export class MetricsSink implements Sink {
       if (e.grpcMethod !== undefined) this.metrics.grpcCalls.inc({ code: grpcCodeLabel(e.grpcStatus ?? null) });
     }
     const m = this.metrics;
+    for (const [category, count] of categories) m.agents.inc({ category }, count);
     for (const group of groups.values()) {
       const { host, section } = group.labels;
       const place = { host, section };

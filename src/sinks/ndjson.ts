@@ -3,6 +3,7 @@
  * `"kind":"tls"` line per TLS connection as it ends. Transaction lines keep their shape (no
  * kind, so existing consumers read them as before); decrypted ones carry `"https":true`.
  */
+import { agentOf } from '../stats/agents';
 import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from '../run/sink';
 import type { HealthView } from '../run/runState';
@@ -19,7 +20,13 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
     + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}`
-    + `${e.sni !== undefined ? `,"sni":${quote(e.sni)}` : ''}${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}}\n`;
+    + `${e.sni !== undefined ? `,"sni":${quote(e.sni)}` : ''}${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}${agentFields(e, quote)}}\n`;
+}
+
+/** Who asked (see src/stats/agents.ts): the category, and the bot's, tool's or browser family's name. */
+function agentFields(e: HttpEvent, quote: Quote): string {
+  const agent = agentOf(e.ua);
+  return `,"category":"${agent.category}","agent":${quote(agent.name)}`;
 }
 
 /** An HTTP/2 gRPC transaction's own fields, in the order lineFields gives them. */
@@ -43,6 +50,7 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
       grpcMethod, grpcStatus: grpcStatus ?? null, grpcMessage: grpcMessage ?? '',
       grpcRequestMessages: grpcRequestMessages ?? 0, grpcResponseMessages: grpcResponseMessages ?? 0,
     } : {}),
+    category: agentOf(e.ua).category, agent: agentOf(e.ua).name,
   };
 }
 

@@ -6,6 +6,8 @@
 import type { AlertRecord } from '../alerts/monitor';
 import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime, truncate } from '../format';
 import { statusClasses } from '../stats/classify';
+import { visitorsOf, type VisitorRow } from '../stats/visitors';
+import type { HeavyHitter } from '../stats/spaceSaving';
 import type { TopModule, TopReportRow } from '../stats/topModule';
 import type { RunView } from '../run/runState';
 import { moduleRows, type StatModule } from '../stats/statModule';
@@ -42,6 +44,8 @@ export interface Report {
   sections: ReportRow[];
   hosts: ReportRow[];
   userAgents: ReportRow[];
+  /** Who is asking: requests and bytes by category (human, crawler, ai-crawler, tool, unknown), named bots and tools, browsers, OS, devices. */
+  visitors: { categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
   uris: ReportRow[];
   /** `METHOD /route`, with latency quantiles. */
   endpoints: ReportRow[];
@@ -88,6 +92,19 @@ function pluginReport(run: RunView, module: StatModule, now: number, limit: numb
   }
 }
 
+/** The visitors over the whole run, as report rows. */
+function visitorsReport(view: { entries: HeavyHitter[]; total: number }, limit: number): Report['visitors'] {
+  const visitors = visitorsOf(view.entries, view.total);
+  const row = (r: VisitorRow): ReportRow => ({ key: r.key, hits: r.count, bytes: r.bytes, errors: 0 });
+  return {
+    categories: visitors.categories.map(row),
+    bots: visitors.bots.slice(0, limit).map((r) => ({ ...row(r), category: r.category })),
+    browsers: visitors.browsers.slice(0, limit).map(row),
+    systems: visitors.systems.slice(0, limit).map(row),
+    devices: visitors.devices.slice(0, limit).map(row),
+  };
+}
+
 /** Builds the report of a run. */
 export function buildReport(run: RunView): Report {
   const { stats, alerts: monitor, config } = run;
@@ -127,6 +144,7 @@ export function buildReport(run: RunView): Report {
     sections: breakdowns.sections.rows,
     hosts: breakdowns.hosts.rows,
     userAgents: breakdowns.userAgents.rows,
+    visitors: visitorsReport(b.agents.view('all', now), limit),
     uris: breakdowns.uris.rows,
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
@@ -180,6 +198,10 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Top sections', report.sections, true);
   table('Top hosts', report.hosts, true);
   table('Top user agents', report.userAgents, false);
+  table('Visitors', report.visitors.categories, false);
+  table('Bots and tools', report.visitors.bots.map((r) => ({ ...r, key: `${r.key} (${r.category})` })), false);
+  table('Browsers', report.visitors.browsers, false);
+  table('Operating systems', report.visitors.systems, false);
   table('Top URIs', report.uris, false);
   table('Top endpoints', report.endpoints, true);
   table('Top clients', report.clients, false);

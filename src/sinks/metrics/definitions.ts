@@ -19,6 +19,8 @@ export type RequestLabel = 'host' | 'section' | 'method' | 'status_class' | 'pro
 /** What the sink counts into: the HTTP transactions and the TLS connections seen. */
 export interface TrafficMetrics {
   requests: Counter<RequestLabel>;
+  /** Requests by who asked: a category (five values), never the raw User-Agent. */
+  agents: Counter<'category'>;
   errors: Counter<'host' | 'section'>;
   duration: Histogram<'host' | 'section'>;
   requestBytes: Counter<'host' | 'section'>;
@@ -44,6 +46,7 @@ export function registerMetrics(registry: Registry, run: RunView): TrafficMetric
 function trafficMetrics(registers: Registry[]): TrafficMetrics {
   return {
     requests: new Counter({ name: 'wiretop_http_requests_total', help: 'HTTP requests seen on the wire.', labelNames: ['host', 'section', 'method', 'status_class', 'protocol'], registers }),
+    agents: new Counter({ name: 'wiretop_http_requests_by_agent_total', help: 'HTTP requests by who sent them: human (a browser), crawler, ai-crawler, tool (a library or command-line client) or unknown.', labelNames: ['category'], registers }),
     errors: new Counter({ name: 'wiretop_http_request_errors_total', help: 'HTTP requests that failed: 5xx responses, requests never answered, gRPC calls that did not end OK.', labelNames: ['host', 'section'], registers }),
     duration: new Histogram({
       name: 'wiretop_http_request_duration_seconds', help: 'Time from the request to the first byte of its response.',

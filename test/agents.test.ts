@@ -1,0 +1,119 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AgentClassifier, agentOf, DEFAULT_AGENTS_FILE, readAgentData, useAgentData, type AgentCategory } from '../src/stats/agents';
+import { visitorsOf } from '../src/stats/visitors';
+import { compileFilter } from '../src/filter/filter';
+import { defaultConfig } from '../src/config';
+import { RunState } from '../src/run/runState';
+import { buildReport } from '../src/sinks/report';
+import { MetricsSink } from '../src/sinks/metrics';
+import { eventLine, lineFields } from '../src/sinks/ndjson';
+import { httpEvent } from './helpers/events';
+
+/** Real User-Agents, each with what it is: [ua, category, name, browser, os, device]. */
+const REAL: Array<[string, AgentCategory, string, string?, string?, string?]> = [
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', 'human', 'Chrome', 'Chrome 120', 'Windows', 'desktop'],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36', 'human', 'Chrome', 'Chrome 119', 'Windows', 'desktop'],
+  ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1', 'human', 'Mobile Safari', 'Mobile Safari 17', 'iOS', 'mobile'],
+  ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'human', 'Firefox', 'Firefox 128', 'Linux', 'desktop'],
+  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36', 'human', 'Chrome', 'Chrome 120', 'Android', 'mobile'],
+  ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'crawler', 'Googlebot'],
+  ['Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', 'crawler', 'bingbot'],
+  ['Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)', 'crawler', 'YandexBot'],
+  ['Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)', 'ai-crawler', 'GPTBot'],
+  ['Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)', 'ai-crawler', 'ClaudeBot'],
+  ['Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)', 'ai-crawler', 'PerplexityBot'],
+  ['Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)', 'ai-crawler', 'Bytespider'],
+  ['CCBot/2.0 (https://commoncrawl.org/faq/)', 'ai-crawler', 'CCBot'],
+  ['meta-externalagent/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)', 'ai-crawler', 'Meta-ExternalAgent'],
+  ['curl/8.5.0', 'tool', 'curl'],
+  ['Wget/1.21.3', 'tool', 'Wget'],
+  ['python-requests/2.31.0', 'tool', 'python-requests'],
+  ['Go-http-client/1.1', 'tool', 'Go-http-client'],
+  ['okhttp/4.12.0', 'tool', 'okhttp'],
+  ['kube-probe/1.29', 'tool', 'kube-probe'],
+  ['', 'unknown', ''],
+  ['Something/1.0 (Totally Unknown)', 'unknown', ''],
+];
+
+describe('who is asking', () => {
+  it.each(REAL.map((row) => [row[0] === '' ? '(none)' : row[0].slice(0, 60), row] as const))('%s', (_ua, [ua, category, name, browser = '', system = '', device = '']) => {
+    expect(agentOf(ua)).toMatchObject({ category, name, browser, os: system, device });
+  });
+
+  it('remembers each distinct string (the same object back)', () => {
+    const classifier = new AgentClassifier(readAgentData(DEFAULT_AGENTS_FILE));
+    const a = classifier.classify(REAL[0][0]);
+    expect(classifier.classify(REAL[0][0])).toBe(a);
+  });
+
+  it('takes its AI crawlers and tools from a data file (agents_file), checked', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-agents-'));
+    try {
+      const file = path.join(dir, 'agents.json');
+      fs.writeFileSync(file, JSON.stringify({ ai_crawlers: [{ name: 'NewAIBot', match: 'newaibot' }], tools: [{ name: 'mytool', match: 'MyTool/' }] }));
+      useAgentData(file);
+      expect(agentOf('Mozilla/5.0 (compatible; NewAIBot/0.1)')).toMatchObject({ category: 'ai-crawler', name: 'NewAIBot' });
+      expect(agentOf('mytool/2')).toMatchObject({ category: 'tool', name: 'mytool' });
+      // GPTBot is not in that file: a crawler by isbot's rules, not an AI crawler.
+      expect(agentOf(REAL[8][0]).category).toBe('crawler');
+      fs.writeFileSync(file, JSON.stringify({ ai_crawlers: [{ name: '' }], tools: [] }));
+      expect(() => useAgentData(file)).toThrow(/"ai_crawlers\[0\]" needs a "name"/);
+      fs.writeFileSync(file, '{');
+      expect(() => useAgentData(file)).toThrow(/not valid JSON/);
+    } finally {
+      useAgentData(null);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the data file names no agent twice and every match is found in its own name or a real UA', () => {
+    const data = readAgentData(DEFAULT_AGENTS_FILE);
+    const names = [...data.aiCrawlers, ...data.tools].map((a) => a.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('visitors in every output', () => {
+  const T0 = 1_700_000_000;
+  const events = REAL.map(([ua], i) => httpEvent(T0 + i / 10, { ua, respBytes: 100 }));
+
+  it('groups requests by category, bot, browser and OS', () => {
+    const run = new RunState(defaultConfig(), 'test');
+    run.ingest(events);
+    run.advanceTo(T0 + 10);
+    const view = run.stats.builtins.agents.view('all', run.stats.lastClosed);
+    const visitors = visitorsOf(view.entries, view.total);
+    expect(visitors.categories.map((c) => [c.key, c.count])).toEqual([['human', 5], ['crawler', 3], ['ai-crawler', 6], ['tool', 6], ['unknown', 2]]);
+    expect(visitors.bots.find((b) => b.key === 'GPTBot')).toMatchObject({ count: 1, bytes: 100, category: 'ai-crawler' });
+    expect(visitors.browsers.map((b) => [b.key, b.count])).toEqual([['Chrome 120', 2], ['Chrome 119', 1], ['Firefox 128', 1], ['Mobile Safari 17', 1]]);
+    expect(visitors.systems.map((b) => [b.key, b.count])).toEqual([['Windows', 2], ['Android', 1], ['iOS', 1], ['Linux', 1]]);
+    const report = buildReport(run);
+    expect(report.visitors.categories.map((c) => c.hits)).toEqual([5, 3, 6, 6, 2]);
+    expect(report.visitors.bots.map((b) => b.key)).toContain('ClaudeBot');
+  });
+
+  it('filter fields: category, bot, ua_family, os, device', () => {
+    const picked = (where: string) => events.filter(compileFilter(where).matches).length;
+    expect(picked('category = ai-crawler')).toBe(6);
+    expect(picked('bot != ""')).toBe(15);
+    expect(picked('category = human and not bot != ""')).toBe(5);
+    expect(picked('ua_family = chrome')).toBe(3);
+    expect(picked('os in (iOS, Android)')).toBe(2);
+    expect(picked('device = mobile')).toBe(2);
+    expect(picked('bot = gptbot or bot = claudebot')).toBe(2);
+  });
+
+  it('--ndjson says the category and the agent; the metrics count by category only (five label values)', async () => {
+    const gpt = events[8];
+    expect(eventLine(gpt)).toBe(`${JSON.stringify(lineFields(gpt))}\n`);
+    expect(JSON.parse(eventLine(gpt))).toMatchObject({ category: 'ai-crawler', agent: 'GPTBot' });
+    const run = new RunState(defaultConfig(), 'test');
+    const metrics = new MetricsSink(run, 20);
+    metrics.onEvents(events);
+    const values = (await metrics.registry.getSingleMetric('wiretop_http_requests_by_agent_total')!.get()).values;
+    expect(Object.fromEntries(values.map((v) => [v.labels.category, v.value]))).toEqual({ human: 5, crawler: 3, 'ai-crawler': 6, tool: 6, unknown: 2 });
+    metrics.stop();
+  });
+});
