@@ -54,6 +54,8 @@ export interface Config {
   export_dir: string | null;
   /** AI crawlers and tools to recognise (null: data/agents.json). */
   agents_file: string | null;
+  /** MaxMind-format databases for countries and networks. */
+  geoip_files: string[];
 }
 
 /** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */

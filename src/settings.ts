@@ -14,6 +14,7 @@ import { alertRulesOf } from './alerts/ruleConfig';
 import { compileFilter, filterProblem } from './filter/filter';
 import { savedViews } from './filter/views';
 import { useAgentData } from './stats/agents';
+import { useNetworkDatabases } from './stats/networks';
 
 /**
  * Defaults, then `presets` (the demo's short timings), then the file at `configPath` (if any),
@@ -58,6 +59,11 @@ function checkMeaning(config: Config, whereOrigin: string, origin: string): void
     } catch (error) {
       throw new WiretopError('usage', `${whereOrigin === 'command line' ? '--where' : `${whereOrigin}: "where"`}: ${filterProblem(error)}`);
     }
+  }
+  try {
+    useNetworkDatabases(config.geoip_files);
+  } catch (error) {
+    throw new WiretopError('config', `${origin}: "geoip_files": ${(error as Error).message}`);
   }
   try {
     useAgentData(config.agents_file);

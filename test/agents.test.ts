@@ -94,6 +94,35 @@ describe('visitors in every output', () => {
     expect(report.visitors.bots.map((b) => b.key)).toContain('ClaudeBot');
   });
 
+  it('the dashboard\'s visitors panel: categories, bots, browsers, OS; t on a row lists its transactions', () => {
+    const { Dashboard } = require('../widgets/dashboard') as typeof import('../widgets/dashboard');
+    const { fakeScreen } = require('./helpers/fakeScreen') as typeof import('./helpers/fakeScreen');
+    const { manualClock } = require('./helpers/manualClock') as typeof import('./helpers/manualClock');
+    const run = new RunState(defaultConfig(), 'test');
+    const dashboard = new Dashboard({ run, screen: fakeScreen(120, 60), onQuit: () => undefined, color: false, clock: manualClock() });
+    run.ingest(events);
+    dashboard.observe(events);
+    run.advanceTo(T0 + 5);
+    for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
+    dashboard.render();
+    const screen = dashboard.drawnText().join('\n');
+    expect(screen).toMatch(/Visitors: 68\.2% bots and tools/);
+    expect(screen).toMatch(/AI crawlers +6 +27\.3%/);
+    expect(screen).toMatch(/GPTBot \(AI\)/);
+    expect(screen).toMatch(/Browsers +Hits/);
+    // The browsers and systems are further down the panel.
+    dashboard.handle('bottom');
+    dashboard.render();
+    expect(dashboard.drawnText().join('\n')).toMatch(/Windows +2 /);
+    dashboard.handle('top');
+    dashboard.handle('down');
+    dashboard.handle('down');
+    dashboard.handle('transactions');
+    dashboard.render();
+    expect(dashboard.drawnText().join('\n')).toMatch(/Transactions of ai-crawler: 6/);
+    dashboard.destroy();
+  });
+
   it('filter fields: category, bot, ua_family, os, device', () => {
     const picked = (where: string) => events.filter(compileFilter(where).matches).length;
     expect(picked('category = ai-crawler')).toBe(6);

@@ -139,6 +139,26 @@ describe('--where in every headless mode', () => {
   });
 });
 
+describe('who and where through bin/wiretop', () => {
+  it('--geoip names the countries and networks, --where filters by them and by the visitor category', async () => {
+    const { writeMmdb } = require('./fixtures/mmdbWriter') as typeof import('./fixtures/mmdbWriter');
+    const db = path.join(dir, 'geo.mmdb');
+    fs.writeFileSync(db, writeMmdb('GeoLite2-Country', [['141.142.0.0/16', { country: { iso_code: 'US' }, autonomous_system_number: 1224, autonomous_system_organization: 'NCSA-AS' }]]));
+    const all = runPipelineOnFile(WIKIPEDIA).events.length;
+    const result = await runWiretop(['-r', WIKIPEDIA, '--report', 'json', '--geoip', db, '--where', 'country = US and asn = AS1224 and category = human']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { requests: number; networks: { countries: Array<{ key: string; hits: number }> }; visitors: { browsers: Array<{ key: string }> } };
+    expect(report.requests).toBe(all);
+    expect(report.networks.countries).toEqual([expect.objectContaining({ key: 'US', hits: all })]);
+    expect(report.visitors.browsers[0].key).toBe('Firefox 3');
+    const ndjson = await runWiretop(['-r', WIKIPEDIA, '--ndjson', '--geoip', db]);
+    expect(JSON.parse(ndjson.stdout.split('\n')[0])).toMatchObject({ country: 'US', asn: 'AS1224', category: 'human', agent: 'Firefox' });
+    const bad = await runWiretop(['-r', WIKIPEDIA, '--report', '--geoip', path.join(dir, 'nope.mmdb')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/"geoip_files": .*nope\.mmdb: ENOENT/)]);
+  });
+});
+
 const browser = chromiumAvailable() ? describe : describe.skip;
 
 describe('HAR files', () => {

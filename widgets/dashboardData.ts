@@ -54,7 +54,9 @@ export class DashboardData {
     if (spec.kind === 'slowest') return new TransactionList('Slowest requests', () => true, false, 'slowest first');
     // The state opens a list only for a row that stands for transactions.
     const row = rowMatcher(spec.panel, spec.key, spec.drill) ?? (() => false);
-    const list = new TransactionList(`Transactions of ${spec.key}`, (e) => row(e) && this.filter.matches(e), true);
+    // A visitors or networks row's key says which part it is (`visitor:name:GPTBot`): the title says the value.
+    const label = spec.key.replace(/^(?:visitor|place):[a-z]+:/, '');
+    const list = new TransactionList(`Transactions of ${label}`, (e) => row(e) && this.filter.matches(e), true);
     list.prime(this.filter.recentEvents());
     return list;
   }

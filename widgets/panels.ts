@@ -10,7 +10,8 @@ import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { Rect, SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentTls, presentUserAgents, presentVisitors } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentNetworks, presentTls, presentUserAgents, presentVisitors } from './statPanels';
+import { networksEnabled } from '../src/stats/networks';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
 /** Draws a panel's content for a frame. */
@@ -52,6 +53,8 @@ export function dashboardPanels(plugins: readonly StatModule[], merged = false):
     builtin('statuses', presentStatuses),
     builtin('userAgents', presentUserAgents),
     { id: 'visitors', slot: 'userAgents', drillable: false, present: presentVisitors },
+    // Countries and networks only with a database to name them (--geoip).
+    ...(networksEnabled() ? [{ id: 'networks', slot: 'userAgents' as SlotId, drillable: false, present: presentNetworks }] : []),
     { id: 'clients', slot: 'userAgents', drillable: false, present: presentClients },
     ...plugins.map((module): PanelSpec => ({ id: `plugin:${module.name}`, slot: 'userAgents', drillable: false, present: presentModule(module) })),
     builtin('health', presentHealth),

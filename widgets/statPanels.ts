@@ -4,7 +4,7 @@
  * URIs, a domain into its sections) and the window in their titles.
  */
 import { bytes, compactNumber, share } from '../src/format';
-import { visitorsOf, type VisitorRow } from '../src/stats/visitors';
+import { placesOf, visitorsOf, type VisitorRow } from '../src/stats/visitors';
 import { sectionOf } from '../src/http/uri';
 import { isErrorKey, KEY_SEPARATOR } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
@@ -170,6 +170,32 @@ export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
   const bots = visitors.categories.filter((row) => row.key !== 'human' && row.key !== 'unknown').reduce((sum, row) => sum + row.count, 0);
   return { title: `Visitors: ${share(bots, visitors.total)} bots and tools`, header, lines, keys };
 }
+
+/**
+ * Where the clients are (with a --geoip database): requests, share and bytes by country, then by
+ * network (autonomous system). Rows open their transactions (t).
+ */
+export function presentNetworks(ctx: ViewContext, size: Size): PanelContent {
+  const view = ctx.stats.builtins.networks.view(ctx.window, ctx.now);
+  const places = placesOf(view.entries, view.total);
+  const limit = ctx.run.config.max_top_hits;
+  const columns = (first: string) => [{ header: first, priority: 9, minWidth: 10 }, { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 },
+    { header: 'Share', width: 6, alignRight: true, priority: 5 }, { header: 'Bytes', width: 6, alignRight: true, priority: 3 }];
+  const cells = (row: VisitorRow) => [row.key, `${row.approximate ? '~' : ''}${compactNumber(row.count)}`, share(row.count, places.total), bytes(row.bytes, 'compact')];
+  const countries = places.countries.slice(0, limit);
+  const networks = places.networks.slice(0, limit);
+  const first = table(columns('Country'), countries.map(cells), size.width);
+  const second = table(columns('Network'), networks.map(cells), size.width);
+  return {
+    title: `${places.countries.length} countries, ${places.networks.length} networks`,
+    header: first.header,
+    lines: [...first.lines, second.header, ...second.lines],
+    keys: [...countries.map((row) => `${PLACE_KEY}country:${row.key}`), '', ...networks.map((row) => `${PLACE_KEY}asn:${row.key.split(' ')[0]}`)],
+  };
+}
+
+/** The key prefix of a networks panel row (`place:country:US`, `place:asn:AS15169`). */
+export const PLACE_KEY = 'place:';
 
 /** How the panel names the categories. */
 const CATEGORY_LABELS: Record<string, string> = { human: 'humans', crawler: 'crawlers', 'ai-crawler': 'AI crawlers', tool: 'tools', unknown: 'unknown' };

@@ -7,6 +7,7 @@ import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
 import { endpointOf, grpcStatusName, protocolOf, statusKeyOf, userAgentOf } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
 import { agentOf } from '../src/stats/agents';
+import { networkOf } from '../src/stats/networks';
 import { UNKNOWN_TEXT, type HttpEvent } from '../src/types';
 import type { Drill, PanelContent } from './view';
 import { table } from './text';
@@ -30,6 +31,12 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       return (e) => userAgentOf(e) === key;
     case 'clients':
       return (e) => e.client === key;
+    case 'networks': {
+      const match = /^place:(country|asn):(.*)$/s.exec(key);
+      if (match === null) return null;
+      const value = match[2] === 'unknown' ? '' : match[2];
+      return match[1] === 'country' ? (e) => networkOf(e.client).country === value : (e) => networkOf(e.client).asn === value;
+    }
     case 'visitors': {
       // `visitor:PART:VALUE` (see presentVisitors); the part's headers have no key.
       const match = /^visitor:(category|name|browser|os):(.*)$/s.exec(key);

@@ -5,6 +5,7 @@
  */
 import { pathOf } from '../http/route';
 import { agentOf } from '../stats/agents';
+import { networkOf } from '../stats/networks';
 import { grpcStatusName, isErrorEvent, protocolOf } from '../stats/classify';
 import type { HttpEvent } from '../types';
 
@@ -97,6 +98,9 @@ export const FIELDS: readonly Field[] = [
   { name: 'ua_family', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).name, description: 'the browser family, or the bot\'s or tool\'s name: ua_family = Chrome' },
   { name: 'os', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).os, description: 'the browser\'s operating system: os in (iOS, Android)' },
   { name: 'device', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).device, description: 'desktop, mobile, tablet, tv, console, wearable or embedded (browsers): device = mobile' },
+  { name: 'country', kind: 'text', caseless: true, get: (e) => networkOf(e.client).country, description: 'the client\'s country (ISO code, with --geoip) or range (private, loopback, link-local, shared, documentation): country in (US, CA)' },
+  { name: 'asn', kind: 'text', caseless: true, get: (e) => networkOf(e.client).asn, description: 'the client\'s network (with a --geoip ASN database): asn = AS15169' },
+  { name: 'asn_org', kind: 'text', caseless: false, get: (e) => networkOf(e.client).org, description: 'the network\'s organisation: asn_org ~ (?i)amazon' },
   { name: 'unanswered', kind: 'flag', get: (e) => e.status === null, description: 'no response was seen' },
   { name: 'error', kind: 'flag', get: isErrorEvent, description: '5xx, unanswered, or a failed gRPC call (the error rule of every panel)' },
   { name: 'https', kind: 'flag', get: (e) => e.https === true, description: 'decrypted from TLS with the key log' },

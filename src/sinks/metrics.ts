@@ -9,6 +9,7 @@ import type { RunView } from '../run/runState';
 import type { Sink } from '../run/sink';
 import { grpcStatusName, isErrorEvent, statusClass } from '../stats/classify';
 import { agentOf } from '../stats/agents';
+import { networkOf, networksEnabled, SPECIAL_RANGE_NAMES } from '../stats/networks';
 import type { HttpEvent, TlsConnection } from '../types';
 import { registerMetrics, type RequestLabel, type TrafficMetrics } from './metrics/definitions';
 import { alpnLabel, LabelLimiter, methodLabel, protocolLabel, tlsVersionLabel } from './metrics/labels';
@@ -60,9 +61,17 @@ export class MetricsSink implements Sink {
     // prom-client once per set (its per-call label hashing was most of the cost per transaction).
     const groups = new Map<string, Group>();
     const categories = new Map<string, number>();
+    const countries = new Map<string, number>();
+    const places = networksEnabled();
     for (const e of events) {
       const category = agentOf(e.ua).category;
       categories.set(category, (categories.get(category) ?? 0) + 1);
+      if (places) {
+        // An ISO code is two capital letters; anything else a database says is `unknown` (the label stays bounded).
+        const country = networkOf(e.client).country;
+        const label = /^[A-Z]{2}$/.test(country) || SPECIAL_RANGE_NAMES.has(country) ? country : 'unknown';
+        countries.set(label, (countries.get(label) ?? 0) + 1);
+      }
       const host = this.hosts.label(e.host);
       const section = this.sections.label(e.section);
       const method = methodLabel(e.method);
@@ -83,6 +92,7 @@ export class MetricsSink implements Sink {
     }
     const m = this.metrics;
     for (const [category, count] of categories) m.agents.inc({ category }, count);
+    for (const [country, count] of countries) m.countries.inc({ country }, count);
     for (const group of groups.values()) {
       const { host, section } = group.labels;
       const place = { host, section };

@@ -4,6 +4,7 @@
  * kind, so existing consumers read them as before); decrypted ones carry `"https":true`.
  */
 import { agentOf } from '../stats/agents';
+import { networkOf, networksEnabled } from '../stats/networks';
 import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from '../run/sink';
 import type { HealthView } from '../run/runState';
@@ -26,7 +27,8 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
 /** Who asked (see src/stats/agents.ts): the category, and the bot's, tool's or browser family's name. */
 function agentFields(e: HttpEvent, quote: Quote): string {
   const agent = agentOf(e.ua);
-  return `,"category":"${agent.category}","agent":${quote(agent.name)}`;
+  const place = networksEnabled() ? networkOf(e.client) : null;
+  return `,"category":"${agent.category}","agent":${quote(agent.name)}${place === null ? '' : `,"country":${quote(place.country)},"asn":${quote(place.asn)}`}`;
 }
 
 /** An HTTP/2 gRPC transaction's own fields, in the order lineFields gives them. */
@@ -51,6 +53,7 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
       grpcRequestMessages: grpcRequestMessages ?? 0, grpcResponseMessages: grpcResponseMessages ?? 0,
     } : {}),
     category: agentOf(e.ua).category, agent: agentOf(e.ua).name,
+    ...(networksEnabled() ? { country: networkOf(e.client).country, asn: networkOf(e.client).asn } : {}),
   };
 }
 

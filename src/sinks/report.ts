@@ -6,7 +6,8 @@
 import type { AlertRecord } from '../alerts/monitor';
 import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime, truncate } from '../format';
 import { statusClasses } from '../stats/classify';
-import { visitorsOf, type VisitorRow } from '../stats/visitors';
+import { placesOf, visitorsOf, type VisitorRow } from '../stats/visitors';
+import { networksEnabled } from '../stats/networks';
 import type { HeavyHitter } from '../stats/spaceSaving';
 import type { TopModule, TopReportRow } from '../stats/topModule';
 import type { RunView } from '../run/runState';
@@ -46,6 +47,8 @@ export interface Report {
   userAgents: ReportRow[];
   /** Who is asking: requests and bytes by category (human, crawler, ai-crawler, tool, unknown), named bots and tools, browsers, OS, devices. */
   visitors: { categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
+  /** Countries and networks of the clients (with --geoip; else absent). */
+  networks?: { countries: ReportRow[]; networks: ReportRow[] };
   uris: ReportRow[];
   /** `METHOD /route`, with latency quantiles. */
   endpoints: ReportRow[];
@@ -105,6 +108,13 @@ function visitorsReport(view: { entries: HeavyHitter[]; total: number }, limit: 
   };
 }
 
+/** Countries and networks over the whole run, as report rows. */
+function networksReport(view: { entries: HeavyHitter[]; total: number }, limit: number): NonNullable<Report['networks']> {
+  const places = placesOf(view.entries, view.total);
+  const row = (r: VisitorRow): ReportRow => ({ key: r.key, hits: r.count, bytes: r.bytes, errors: 0 });
+  return { countries: places.countries.slice(0, limit).map(row), networks: places.networks.slice(0, limit).map(row) };
+}
+
 /** Builds the report of a run. */
 export function buildReport(run: RunView): Report {
   const { stats, alerts: monitor, config } = run;
@@ -145,6 +155,7 @@ export function buildReport(run: RunView): Report {
     hosts: breakdowns.hosts.rows,
     userAgents: breakdowns.userAgents.rows,
     visitors: visitorsReport(b.agents.view('all', now), limit),
+    ...(networksEnabled() ? { networks: networksReport(b.networks.view('all', now), limit) } : {}),
     uris: breakdowns.uris.rows,
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
@@ -202,6 +213,10 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Bots and tools', report.visitors.bots.map((r) => ({ ...r, key: `${r.key} (${r.category})` })), false);
   table('Browsers', report.visitors.browsers, false);
   table('Operating systems', report.visitors.systems, false);
+  if (report.networks !== undefined) {
+    table('Countries', report.networks.countries, false);
+    table('Networks', report.networks.networks, false);
+  }
   table('Top URIs', report.uris, false);
   table('Top endpoints', report.endpoints, true);
   table('Top clients', report.clients, false);

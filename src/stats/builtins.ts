@@ -8,8 +8,9 @@ import type { HttpEvent } from '../types';
 import { endpointOf, KEY_SEPARATOR, protocolOf, statusKeyOf, userAgentOf } from './classify';
 import {
   CLIENT_COLUMNS, DOMAIN_COLUMNS, ENDPOINT_COLUMNS, METHOD_COLUMNS, NODE_COLUMNS, PROTOCOL_COLUMNS, SECTION_COLUMNS, STATUS_COLUMNS,
-  URI_COLUMNS, USER_AGENT_COLUMNS, AGENT_COLUMNS,
+  URI_COLUMNS, USER_AGENT_COLUMNS, AGENT_COLUMNS, NETWORK_COLUMNS,
 } from './panelColumns';
+import { networkOf, networksEnabled } from './networks';
 import { agentOf } from './agents';
 import { RequestsModule } from './requestsModule';
 import { SlowestModule } from './slowest';
@@ -37,6 +38,8 @@ const BUILTIN_STATISTICS = [
   { name: 'userAgents', key: () => userAgentOf, capacity: MEDIUM, keepsLatency: false, columns: USER_AGENT_COLUMNS },
   // Who is asking: category, bot or browser, OS, device (see agents.ts); the visitors panel and the report group its keys.
   { name: 'agents', key: () => (e) => agentOf(e.ua).key, capacity: MEDIUM, keepsLatency: false, columns: AGENT_COLUMNS },
+  // Countries and networks (autonomous systems) of the clients, with a --geoip database; one empty key without.
+  { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : () => ''), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
   { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },
   { name: 'statuses', key: () => statusKeyOf, capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
   // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).

@@ -59,6 +59,7 @@ export const SECTION_COLUMNS = sectionColumns('Top sections', 'Section');
 export const URI_COLUMNS = sectionColumns('Top URIs', 'URI');
 export const USER_AGENT_COLUMNS = shareColumns('User agents', 'User agent', 'long');
 export const AGENT_COLUMNS = shareColumns('Agents', 'Agent', 'long');
+export const NETWORK_COLUMNS = shareColumns('Networks', 'Network', 'long');
 export const METHOD_COLUMNS = shareColumns('Methods', 'Method', 'short');
 export const STATUS_COLUMNS = shareColumns('Status codes', 'Status', 'short');
 export const PROTOCOL_COLUMNS = shareColumns('Protocols', 'Protocol', 'short');

@@ -68,3 +68,22 @@ export function visitorsOf(entries: readonly HeavyHitter[], total: number): Visi
     devices: groupAgents(entries, (p) => (p.category === 'human' ? p.device : null)),
   };
 }
+
+/** Where the clients are: requests by country and by network (`AS15169 GOOGLE`), from the `networks` breakdown. */
+export interface Places {
+  total: number;
+  countries: VisitorRow[];
+  networks: VisitorRow[];
+}
+
+export function placesOf(entries: readonly HeavyHitter[], total: number): Places {
+  const group = (label: (country: string, asn: string, org: string) => string | null) => groupAgents(entries, (parts) => {
+    // A networks key has three parts (country, asn, org), read here through the agents' part names.
+    return label(parts.category, parts.name, parts.browser);
+  });
+  return {
+    total,
+    countries: group((country) => country || 'unknown'),
+    networks: group((_country, asn, org) => (asn === '' ? 'unknown' : org === '' ? asn : `${asn} ${org}`)),
+  };
+}

@@ -21,6 +21,8 @@ export interface TrafficMetrics {
   requests: Counter<RequestLabel>;
   /** Requests by who asked: a category (five values), never the raw User-Agent. */
   agents: Counter<'category'>;
+  /** Requests by the client's country (ISO codes and a few range names: bounded), with --geoip. */
+  countries: Counter<'country'>;
   errors: Counter<'host' | 'section'>;
   duration: Histogram<'host' | 'section'>;
   requestBytes: Counter<'host' | 'section'>;
@@ -47,6 +49,7 @@ function trafficMetrics(registers: Registry[]): TrafficMetrics {
   return {
     requests: new Counter({ name: 'wiretop_http_requests_total', help: 'HTTP requests seen on the wire.', labelNames: ['host', 'section', 'method', 'status_class', 'protocol'], registers }),
     agents: new Counter({ name: 'wiretop_http_requests_by_agent_total', help: 'HTTP requests by who sent them: human (a browser), crawler, ai-crawler, tool (a library or command-line client) or unknown.', labelNames: ['category'], registers }),
+    countries: new Counter({ name: 'wiretop_http_requests_by_country_total', help: 'HTTP requests by the client\'s country (ISO 3166 code; private, loopback and other ranges by name; unknown), with a --geoip database.', labelNames: ['country'], registers }),
     errors: new Counter({ name: 'wiretop_http_request_errors_total', help: 'HTTP requests that failed: 5xx responses, requests never answered, gRPC calls that did not end OK.', labelNames: ['host', 'section'], registers }),
     duration: new Histogram({
       name: 'wiretop_http_request_duration_seconds', help: 'Time from the request to the first byte of its response.',
