@@ -8,7 +8,7 @@ import { placesOf, visitorsOf, type VisitorRow } from '../src/stats/visitors';
 import { sectionOf } from '../src/http/uri';
 import { isErrorKey, KEY_SEPARATOR } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
-import { moduleRows, type PanelRows, type StatModule } from '../src/stats/statModule';
+import { moduleRows, type PanelColumn, type PanelRows, type StatModule } from '../src/stats/statModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';
 import { METHOD_KEY, PROTOCOL_KEY } from './transactions';
@@ -133,6 +133,16 @@ export function presentUserAgents(ctx: ViewContext, size: Size, view: PanelView)
   return rowsContent(rows, size, `${rows.title}${approx(rows)}`, true, view.sort);
 }
 
+/** The columns of a group's table in the visitors and networks panels: the group, hits, share, bytes. */
+function groupColumns(first: string): PanelColumn[] {
+  return [{ header: first, priority: 9, minWidth: 10 }, { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 },
+    { header: 'Share', width: 6, alignRight: true, priority: 5 }, { header: 'Bytes', width: 6, alignRight: true, priority: 3 }];
+}
+
+function groupCells(row: VisitorRow, total: number, label = row.key): string[] {
+  return [label, `${row.approximate ? '~' : ''}${compactNumber(row.count)}`, share(row.count, total), bytes(row.bytes, 'compact')];
+}
+
 /** The key prefix of a visitors panel row: which part of the agent it stands for (`visitor:name:GPTBot`). */
 export const VISITOR_KEY = 'visitor:';
 
@@ -145,9 +155,7 @@ export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
   const view = ctx.stats.builtins.agents.view(ctx.window, ctx.now);
   const visitors = visitorsOf(view.entries, view.total);
   const limit = ctx.run.config.max_top_hits;
-  const columns = (first: string) => [{ header: first, priority: 9, minWidth: 10 }, { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 },
-    { header: 'Share', width: 6, alignRight: true, priority: 5 }, { header: 'Bytes', width: 6, alignRight: true, priority: 3 }];
-  const cells = (row: VisitorRow, label = row.key) => [label, `${row.approximate ? '~' : ''}${compactNumber(row.count)}`, share(row.count, visitors.total), bytes(row.bytes, 'compact')];
+  const cells = (row: VisitorRow, label = row.key) => groupCells(row, visitors.total, label);
   const parts: Array<{ title: string; part: string; rows: Array<{ cells: string[]; key: string }> }> = [
     { title: 'Visitors', part: 'category', rows: visitors.categories.map((row) => ({ cells: cells(row, CATEGORY_LABELS[row.key] ?? row.key), key: row.key })) },
     { title: 'Bots and tools', part: 'name', rows: visitors.bots.slice(0, limit).map((row) => ({ cells: cells(row, `${row.key}${row.category === 'ai-crawler' ? ' (AI)' : row.category === 'tool' ? ' (tool)' : ''}`), key: row.key })) },
@@ -158,7 +166,7 @@ export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
   const keys: string[] = [];
   let header = '';
   for (const [i, part] of parts.entries()) {
-    const drawn = table(columns(part.title), part.rows.map((row) => row.cells), size.width);
+    const drawn = table(groupColumns(part.title), part.rows.map((row) => row.cells), size.width);
     if (i === 0) header = drawn.header;
     else {
       lines.push(drawn.header);
@@ -179,13 +187,11 @@ export function presentNetworks(ctx: ViewContext, size: Size): PanelContent {
   const view = ctx.stats.builtins.networks.view(ctx.window, ctx.now);
   const places = placesOf(view.entries, view.total);
   const limit = ctx.run.config.max_top_hits;
-  const columns = (first: string) => [{ header: first, priority: 9, minWidth: 10 }, { header: 'Hits', width: 7, alignRight: true, priority: 8, minWidth: 5 },
-    { header: 'Share', width: 6, alignRight: true, priority: 5 }, { header: 'Bytes', width: 6, alignRight: true, priority: 3 }];
-  const cells = (row: VisitorRow) => [row.key, `${row.approximate ? '~' : ''}${compactNumber(row.count)}`, share(row.count, places.total), bytes(row.bytes, 'compact')];
+  const cells = (row: VisitorRow) => groupCells(row, places.total);
   const countries = places.countries.slice(0, limit);
   const networks = places.networks.slice(0, limit);
-  const first = table(columns('Country'), countries.map(cells), size.width);
-  const second = table(columns('Network'), networks.map(cells), size.width);
+  const first = table(groupColumns('Country'), countries.map(cells), size.width);
+  const second = table(groupColumns('Network'), networks.map(cells), size.width);
   return {
     title: `${places.countries.length} countries, ${places.networks.length} networks`,
     header: first.header,

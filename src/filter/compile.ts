@@ -6,6 +6,7 @@
  */
 import { BlockList, isIP } from 'net';
 import { RE2JS } from 're2js';
+import { memoized } from '../memo';
 import type { HttpEvent } from '../types';
 import { fieldNamed, fieldNames, type AddressField, type Field, type FlagField, type NumberField, type TextField } from './fields';
 import { FilterError, type FilterNode, type Operator, type ValueNode } from './syntax';
@@ -113,21 +114,11 @@ const MAX_REMEMBERED_LENGTH = 256;
 
 /**
  * `test` with its answers remembered by text: traffic repeats its paths, hosts and user agents,
- * and re2js, RE2 written in JavaScript, takes microseconds a match. Bounded: when full, the
- * memory starts again.
+ * and re2js, RE2 written in JavaScript, takes microseconds a match. Bounded in count and, by
+ * leaving long texts out, in bytes.
  */
 function remembered(test: (text: string) => boolean): (text: string) => boolean {
-  const answers = new Map<string, boolean>();
-  return (text) => {
-    if (text.length > MAX_REMEMBERED_LENGTH) return test(text);
-    let answer = answers.get(text);
-    if (answer === undefined) {
-      answer = test(text);
-      if (answers.size >= MAX_REMEMBERED_TEXTS) answers.clear();
-      answers.set(text, answer);
-    }
-    return answer;
-  };
+  return memoized(test, MAX_REMEMBERED_TEXTS, (text) => text.length <= MAX_REMEMBERED_LENGTH);
 }
 
 /** Characters with a meaning in a regex; a pattern without them (but `^`, `$` at its ends, and escaped punctuation) is a literal. */

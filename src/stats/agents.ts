@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isbotMatch } from 'isbot';
 import { UAParser } from 'ua-parser-js';
+import { memoized } from '../memo';
 
 export type AgentCategory = 'human' | 'crawler' | 'ai-crawler' | 'tool' | 'unknown';
 
@@ -88,19 +89,10 @@ const NO_AGENT = agent('unknown', '');
 
 /** Classifies User-Agents, remembering each distinct one. */
 export class AgentClassifier {
-  private readonly known = new Map<string, Agent>();
+  /** The agent of a User-Agent, each distinct string classified once. */
+  readonly classify: (ua: string) => Agent = memoized((ua) => this.classifyNew(ua), MAX_REMEMBERED);
 
   constructor(private readonly data: AgentData) {}
-
-  classify(ua: string): Agent {
-    let found = this.known.get(ua);
-    if (found === undefined) {
-      found = this.classifyNew(ua);
-      if (this.known.size >= MAX_REMEMBERED) this.known.clear();
-      this.known.set(ua, found);
-    }
-    return found;
-  }
 
   private classifyNew(ua: string): Agent {
     if (ua === '') return NO_AGENT;

@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import { BlockList, isIP } from 'net';
 import { Reader } from 'mmdb-lib';
+import { memoized } from '../memo';
 
 /** What the databases say of an address. */
 export interface Network {
@@ -80,23 +81,14 @@ function network(country: string, asn: string, org: string): Network {
 
 /** Looks addresses up in the databases (in the order given: the first to say a field says it). */
 export class NetworkLookup {
-  private readonly known = new Map<string, Network>();
+  /** The network of an address, each distinct one looked up once. */
+  readonly lookup: (ip: string) => Network = memoized((ip) => this.lookupNew(ip), MAX_REMEMBERED);
 
   constructor(private readonly readers: ReadonlyArray<Reader<Record_>>) {}
 
   /** Has it a database (else only special ranges are named)? */
   get enabled(): boolean {
     return this.readers.length > 0;
-  }
-
-  lookup(ip: string): Network {
-    let found = this.known.get(ip);
-    if (found === undefined) {
-      found = this.lookupNew(ip);
-      if (this.known.size >= MAX_REMEMBERED) this.known.clear();
-      this.known.set(ip, found);
-    }
-    return found;
   }
 
   private lookupNew(ip: string): Network {
