@@ -106,7 +106,7 @@ describe('visitors in every output', () => {
     for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
     dashboard.render();
     const screen = dashboard.drawnText().join('\n');
-    expect(screen).toMatch(/Visitors: 68\.2% bots and tools/);
+    expect(screen).toMatch(/Visitors: 22 unique today, 68\.2/);
     expect(screen).toMatch(/AI crawlers +6 +27\.3%/);
     expect(screen).toMatch(/GPTBot \(AI\)/);
     expect(screen).toMatch(/Browsers +Hits/);
@@ -144,5 +144,35 @@ describe('visitors in every output', () => {
     const values = (await metrics.registry.getSingleMetric('wiretop_http_requests_by_agent_total')!.get()).values;
     expect(Object.fromEntries(values.map((v) => [v.labels.category, v.value]))).toEqual({ human: 5, crawler: 3, 'ai-crawler': 6, tool: 6, unknown: 2 });
     metrics.stop();
+  });
+});
+
+describe('unique visitors per day', () => {
+  const { HyperLogLog, hash32, UniqueVisitorsModule } = require('../src/stats/uniqueVisitors') as typeof import('../src/stats/uniqueVisitors');
+
+  it('counts distinct (client, User-Agent) pairs per UTC day: exact when few, within 2% when many', () => {
+    const module = new UniqueVisitorsModule(defaultConfig());
+    const day1 = Date.UTC(2026, 11, 6, 12) / 1000;
+    const day2 = day1 + 86400;
+    // 300 visitors, each 5 requests; one client with two browsers is two visitors, as GoAccess counts.
+    for (let r = 0; r < 5; r++) for (let v = 0; v < 300; v++) module.ingest(httpEvent(day1 + v, { client: `10.0.${v >> 8}.${v & 255}`, ua: 'Firefox' }));
+    module.ingest(httpEvent(day1, { client: '10.0.0.0', ua: 'Chrome' }));
+    for (let v = 0; v < 50_000; v++) module.ingest(httpEvent(day2 + (v % 30_000), { client: `172.16.${v >> 8 & 255}.${v & 255}`, ua: `agent ${v >> 16}` }));
+    const days = module.report().days;
+    expect(days.map((d) => d.day)).toEqual(['2026-12-06', '2026-12-07']);
+    expect(days[0].visitors).toBe(301);
+    expect(Math.abs(days[1].visitors - 50_000) / 50_000).toBeLessThan(0.02);
+    expect(module.today(day2 + 10)).toBe(days[1].visitors);
+  });
+
+  it('keeps today and the days the retention reaches into, 31 at most', () => {
+    const module = new UniqueVisitorsModule({ ...defaultConfig(), max_retention_length: 2 * 86400 });
+    for (let d = 0; d < 5; d++) module.ingest(httpEvent(1_700_000_000 + d * 86400, {}));
+    expect(module.report().days).toHaveLength(3);
+  });
+
+  it('the sketch: empty is 0; hashes spread', () => {
+    expect(new HyperLogLog().count()).toBe(0);
+    expect(hash32('a')).not.toBe(hash32('b'));
   });
 });

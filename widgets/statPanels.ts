@@ -176,7 +176,8 @@ export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
     keys.push(...part.rows.map((row) => `${VISITOR_KEY}${part.part}:${row.key}`));
   }
   const bots = visitors.categories.filter((row) => row.key !== 'human' && row.key !== 'unknown').reduce((sum, row) => sum + row.count, 0);
-  return { title: `Visitors: ${share(bots, visitors.total)} bots and tools`, header, lines, keys };
+  const unique = ctx.stats.builtins.uniqueVisitors.today(ctx.now);
+  return { title: `Visitors: ${compactNumber(unique)} unique today, ${share(bots, visitors.total)} bots`, header, lines, keys };
 }
 
 /**

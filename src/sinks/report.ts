@@ -8,6 +8,7 @@ import { bytes as formatBytes, dateTime, displayWidth, duration, fit, isoTime, t
 import { statusClasses } from '../stats/classify';
 import { placesOf, visitorsOf, type VisitorRow } from '../stats/visitors';
 import { networksEnabled } from '../stats/networks';
+import type { UniqueVisitorsReport } from '../stats/uniqueVisitors';
 import type { HeavyHitter } from '../stats/spaceSaving';
 import type { TopModule, TopReportRow } from '../stats/topModule';
 import type { RunView } from '../run/runState';
@@ -46,7 +47,7 @@ export interface Report {
   hosts: ReportRow[];
   userAgents: ReportRow[];
   /** Who is asking: requests and bytes by category (human, crawler, ai-crawler, tool, unknown), named bots and tools, browsers, OS, devices. */
-  visitors: { categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
+  visitors: { unique: UniqueVisitorsReport['days']; categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
   /** Countries and networks of the clients (with --geoip; else absent). */
   networks?: { countries: ReportRow[]; networks: ReportRow[] };
   uris: ReportRow[];
@@ -96,7 +97,7 @@ function pluginReport(run: RunView, module: StatModule, now: number, limit: numb
 }
 
 /** The visitors over the whole run, as report rows. */
-function visitorsReport(view: { entries: HeavyHitter[]; total: number }, limit: number): Report['visitors'] {
+function visitorsReport(view: { entries: HeavyHitter[]; total: number }, limit: number): Omit<Report['visitors'], 'unique'> {
   const visitors = visitorsOf(view.entries, view.total);
   const row = (r: VisitorRow): ReportRow => ({ key: r.key, hits: r.count, bytes: r.bytes, errors: 0 });
   return {
@@ -154,7 +155,7 @@ export function buildReport(run: RunView): Report {
     sections: breakdowns.sections.rows,
     hosts: breakdowns.hosts.rows,
     userAgents: breakdowns.userAgents.rows,
-    visitors: visitorsReport(b.agents.view('all', now), limit),
+    visitors: { unique: b.uniqueVisitors.report().days, ...visitorsReport(b.agents.view('all', now), limit) },
     ...(networksEnabled() ? { networks: networksReport(b.networks.view('all', now), limit) } : {}),
     uris: breakdowns.uris.rows,
     endpoints: breakdowns.endpoints.rows,
@@ -209,6 +210,9 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Top sections', report.sections, true);
   table('Top hosts', report.hosts, true);
   table('Top user agents', report.userAgents, false);
+  lines.push('', 'Unique visitors (client address and User-Agent, per UTC day):');
+  if (report.visitors.unique.length === 0) lines.push('  (none)');
+  for (const day of report.visitors.unique) lines.push(`  ${day.day}  ${String(day.visitors).padStart(9)}`);
   table('Visitors', report.visitors.categories, false);
   table('Bots and tools', report.visitors.bots.map((r) => ({ ...r, key: `${r.key} (${r.category})` })), false);
   table('Browsers', report.visitors.browsers, false);

@@ -14,6 +14,7 @@ import { networkOf, networksEnabled } from './networks';
 import { agentOf } from './agents';
 import { RequestsModule } from './requestsModule';
 import { SlowestModule } from './slowest';
+import { UniqueVisitorsModule } from './uniqueVisitors';
 import type { StatModule } from './statModule';
 import { KeyBudget } from './keyBudget';
 import { TopModule, type TopStatistic } from './topModule';
@@ -48,6 +49,8 @@ const BUILTIN_STATISTICS = [
   { name: 'endpoints', key: () => endpointKeys(), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   { name: 'clients', key: () => (e) => e.client, capacity: MEDIUM, keepsLatency: false, columns: CLIENT_COLUMNS },
   { name: 'slowest', make: (config: Config) => new SlowestModule(config) },
+  // Distinct (client, User-Agent) pairs per UTC day, as GoAccess counts visitors.
+  { name: 'uniqueVisitors', make: (config: Config) => new UniqueVisitorsModule(config) },
   // HTTP/1.x, HTTP/2 and gRPC side by side.
   { name: 'protocols', key: () => protocolOf, capacity: SMALL, keepsLatency: true, columns: PROTOCOL_COLUMNS },
   // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
