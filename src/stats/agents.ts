@@ -47,7 +47,13 @@ export interface AgentData {
 export const AGENT_KEY_SEPARATOR = '\u0000';
 
 /** Distinct User-Agents remembered, at most (then the memory starts again). */
-const MAX_REMEMBERED = 8192;
+const MAX_REMEMBERED = 4096;
+
+/**
+ * Longer User-Agents are classified each time, not remembered: a flood of distinct 1 KB strings
+ * must not pin megabytes outside the memory budget (4,096 of 512 characters: 4 MB at most).
+ */
+const MAX_REMEMBERED_LENGTH = 512;
 
 /** Longest User-Agent given to the parser (ua-parser-js reads 500 characters). */
 const MAX_PARSED_LENGTH = 512;
@@ -90,7 +96,7 @@ const NO_AGENT = agent('unknown', '');
 /** Classifies User-Agents, remembering each distinct one. */
 export class AgentClassifier {
   /** The agent of a User-Agent, each distinct string classified once. */
-  readonly classify: (ua: string) => Agent = memoized((ua) => this.classifyNew(ua), MAX_REMEMBERED);
+  readonly classify: (ua: string) => Agent = memoized((ua) => this.classifyNew(ua), MAX_REMEMBERED, (ua) => ua.length <= MAX_REMEMBERED_LENGTH);
 
   constructor(private readonly data: AgentData) {}
 

@@ -86,9 +86,9 @@ export class UniqueVisitorsModule implements StatModule<UniqueVisitorsReport> {
   readonly name = 'uniqueVisitors';
   private readonly days = new Map<number, HyperLogLog>();
   private readonly keep: number;
-  /** Addresses and User-Agents repeat from request to request: each distinct one is hashed once. */
-  private readonly clientHash = memoized(hash32, 8192);
-  private readonly uaHash = memoized(hash32, 8192);
+  /** Addresses and User-Agents repeat from request to request: each distinct one is hashed once (long ones each time: they would pin memory). */
+  private readonly clientHash = memoized(hash32, 4096, (text) => text.length <= 64);
+  private readonly uaHash = memoized(hash32, 4096, (text) => text.length <= 256);
 
   constructor(config: Config) {
     // Today, and the days the retention reaches back into.
