@@ -33,7 +33,17 @@ const REAL: Array<[string, AgentCategory, string, string?, string?, string?]> = 
   ['Go-http-client/1.1', 'tool', 'Go-http-client'],
   ['okhttp/4.12.0', 'tool', 'okhttp'],
   ['kube-probe/1.29', 'tool', 'kube-probe'],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', 'human', 'Edge', 'Edge 120', 'Windows', 'desktop'],
+  ['Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1', 'human', 'Mobile Safari', 'Mobile Safari 17', 'iOS', 'tablet'],
+  ['Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', 'crawler', 'AhrefsBot'],
+  ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36', 'crawler', 'HeadlessChrome'],
+  ['facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)', 'crawler', 'facebookexternalhit'],
+  ['Scrapy/2.11.0 (+https://scrapy.org)', 'crawler', 'Scrapy'],
+  ['Apache-HttpClient/4.5.14 (Java/17.0.9)', 'tool', 'Apache-HttpClient'],
+  ['Dalvik/2.1.0 (Linux; U; Android 13; SM-G991B Build/TP1A.220624.014)', 'tool', 'Dalvik'],
+  ['Deno/1.40.0', 'tool', 'Deno'],
   ['', 'unknown', ''],
+  ['-', 'unknown', ''],
   ['Something/1.0 (Totally Unknown)', 'unknown', ''],
 ];
 
@@ -85,12 +95,12 @@ describe('visitors in every output', () => {
     run.advanceTo(T0 + 10);
     const view = run.stats.builtins.agents.view('all', run.stats.lastClosed);
     const visitors = visitorsOf(view.entries, view.total);
-    expect(visitors.categories.map((c) => [c.key, c.count])).toEqual([['human', 5], ['crawler', 3], ['ai-crawler', 6], ['tool', 6], ['unknown', 2]]);
+    expect(visitors.categories.map((c) => [c.key, c.count])).toEqual([['human', 7], ['crawler', 7], ['ai-crawler', 6], ['tool', 9], ['unknown', 3]]);
     expect(visitors.bots.find((b) => b.key === 'GPTBot')).toMatchObject({ count: 1, bytes: 100, category: 'ai-crawler' });
-    expect(visitors.browsers.map((b) => [b.key, b.count])).toEqual([['Chrome 120', 2], ['Chrome 119', 1], ['Firefox 128', 1], ['Mobile Safari 17', 1]]);
-    expect(visitors.systems.map((b) => [b.key, b.count])).toEqual([['Windows', 2], ['Android', 1], ['iOS', 1], ['Linux', 1]]);
+    expect(visitors.browsers.map((b) => [b.key, b.count])).toEqual([['Chrome 120', 2], ['Mobile Safari 17', 2], ['Chrome 119', 1], ['Edge 120', 1], ['Firefox 128', 1]]);
+    expect(visitors.systems.map((b) => [b.key, b.count])).toEqual([['Windows', 3], ['iOS', 2], ['Android', 1], ['Linux', 1]]);
     const report = buildReport(run);
-    expect(report.visitors.categories.map((c) => c.hits)).toEqual([5, 3, 6, 6, 2]);
+    expect(report.visitors.categories.map((c) => c.hits)).toEqual([7, 7, 6, 9, 3]);
     expect(report.visitors.bots.map((b) => b.key)).toContain('ClaudeBot');
   });
 
@@ -106,14 +116,15 @@ describe('visitors in every output', () => {
     for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
     dashboard.render();
     const screen = dashboard.drawnText().join('\n');
-    expect(screen).toMatch(/Visitors: 22 unique today, 68\.2/);
-    expect(screen).toMatch(/AI crawlers +6 +27\.3%/);
-    expect(screen).toMatch(/GPTBot \(AI\)/);
+    expect(screen).toMatch(/Visitors: 32 unique today, 68\.8/);
+    expect(screen).toMatch(/AI crawlers +6 +18\.8%/);
+    expect(screen).toMatch(/ClaudeBot \(AI\)/);
+    expect(screen).toMatch(/curl \(tool\)/);
     expect(screen).toMatch(/Browsers +Hits/);
     // The browsers and systems are further down the panel.
     dashboard.handle('bottom');
     dashboard.render();
-    expect(dashboard.drawnText().join('\n')).toMatch(/Windows +2 /);
+    expect(dashboard.drawnText().join('\n')).toMatch(/Windows +3 /);
     dashboard.handle('top');
     dashboard.handle('down');
     dashboard.handle('down');
@@ -126,10 +137,10 @@ describe('visitors in every output', () => {
   it('filter fields: category, bot, ua_family, os, device', () => {
     const picked = (where: string) => events.filter(compileFilter(where).matches).length;
     expect(picked('category = ai-crawler')).toBe(6);
-    expect(picked('bot != ""')).toBe(15);
-    expect(picked('category = human and not bot != ""')).toBe(5);
+    expect(picked('bot != ""')).toBe(22);
+    expect(picked('category = human and not bot != ""')).toBe(7);
     expect(picked('ua_family = chrome')).toBe(3);
-    expect(picked('os in (iOS, Android)')).toBe(2);
+    expect(picked('os in (iOS, Android)')).toBe(3);
     expect(picked('device = mobile')).toBe(2);
     expect(picked('bot = gptbot or bot = claudebot')).toBe(2);
   });
@@ -142,7 +153,7 @@ describe('visitors in every output', () => {
     const metrics = new MetricsSink(run, 20);
     metrics.onEvents(events);
     const values = (await metrics.registry.getSingleMetric('wiretop_http_requests_by_agent_total')!.get()).values;
-    expect(Object.fromEntries(values.map((v) => [v.labels.category, v.value]))).toEqual({ human: 5, crawler: 3, 'ai-crawler': 6, tool: 6, unknown: 2 });
+    expect(Object.fromEntries(values.map((v) => [v.labels.category, v.value]))).toEqual({ human: 7, crawler: 7, 'ai-crawler': 6, tool: 9, unknown: 3 });
     metrics.stop();
   });
 });

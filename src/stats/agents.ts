@@ -85,7 +85,27 @@ export function readAgentData(file: string): AgentData {
 }
 
 /** A crawler's own name from its User-Agent: the product token that says bot, crawler or spider. */
-const CRAWLER_NAME = /([A-Za-z][\w.-]*?(?:bot|crawler|spider|slurp|fetcher|scanner|archiver)[\w-]*)/i;
+const CRAWLER_NAME = /([A-Za-z][\w.-]*?(?:bot|crawler|spider|slurp|fetcher|scanner|archiver)[A-Za-z-]*)/i;
+
+/**
+ * The name of a crawler: its product token that says bot, crawler or spider (`AhrefsBot`), else
+ * the whole token isbot recognised it by (`HeadlessChrome`, `facebookexternalhit`), without its
+ * version.
+ */
+function crawlerName(ua: string, matched: string): string {
+  const named = CRAWLER_NAME.exec(ua)?.[1];
+  if (named !== undefined) return named;
+  // A User-Agent that leads with its own product (`Scrapy/2.11`, `WhatsApp/2.23`) is named by it.
+  const product = /^([A-Za-z][\w.-]*)\//.exec(ua)?.[1];
+  if (product !== undefined && product !== 'Mozilla') return product;
+  const at = ua.indexOf(matched);
+  if (at < 0) return matched.trim();
+  let start = at;
+  let end = at + matched.length;
+  while (start > 0 && /[A-Za-z0-9_.-]/.test(ua[start - 1])) start--;
+  while (end < ua.length && /[A-Za-z_.-]/.test(ua[end])) end++;
+  return ua.slice(start, end).split('/')[0].replace(/[._-]+$/, '') || matched.trim();
+}
 
 function agent(category: AgentCategory, name: string, browser = '', os = '', device = ''): Agent {
   return { category, name, browser, os, device, key: [category, name, browser, os, device].join(AGENT_KEY_SEPARATOR) };
@@ -108,8 +128,10 @@ export class AgentClassifier {
     if (ai !== undefined) return agent('ai-crawler', ai.name);
     const tool = this.data.tools.find((t) => lower.includes(t.match));
     if (tool !== undefined) return agent('tool', tool.name);
+    // A placeholder (`-`) or a string without a word says nothing: unknown, not a crawler.
+    if (!/[A-Za-z]{2}/.test(text)) return NO_AGENT;
     const bot = isbotMatch(text);
-    if (bot !== null) return agent('crawler', CRAWLER_NAME.exec(text)?.[1] ?? bot.trim());
+    if (bot !== null) return agent('crawler', crawlerName(text, bot));
     const result = new UAParser(text).getResult();
     const family = result.browser.name;
     if (family === undefined) return agent('unknown', '', '', result.os.name ?? '');
