@@ -39,7 +39,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
   let failure: string | null = null;
   const parser = yargs(argv)
     .scriptName('wiretop')
-    .usage('$0 [options]\n\ntop for HTTP on the wire: sniffs HTTP/1.x traffic and shows what is hit, by whom and how fast.')
+    .usage('$0 [options]\n\ntop for HTTP on the wire: sniffs HTTP/1.x, HTTP/2 and gRPC traffic and shows what is hit, by whom and how fast.')
     .option('interface', { alias: 'i', type: 'string', describe: 'capture live on this interface (default: the first up, non-loopback one; "any" works)' })
     .option('port', { alias: 'p', type: 'string', describe: 'TCP ports to watch, a comma list (live default: 80,443; files: all ports)' })
     .option('filter', { alias: 'f', type: 'string', describe: 'a BPF expression that replaces the port filter' })
@@ -61,6 +61,7 @@ export function parseCommandLine(argv: string[]): CliOptions {
     .example('wiretop -r capture.pcap --report', 'statistics of a capture file, printed at its end')
     .example("sudo wiretop -i eth0 --ndjson | jq -c 'select(.status >= 500)'", 'failed transactions as JSON lines, into jq')
     .example('sudo wiretop -i eth0 --keylog /run/keys/sslkeys.log', 'HTTPS too: TLS server names always, requests decrypted with the key log')
+    .example("wiretop -r capture.pcap --report --where 'status = 5xx and path ~ ^/api' --har errors.har", 'the API\'s failures of a capture: a report, and a HAR for the browser\'s dev tools')
     .example('wiretop --demo', 'the dashboard on built-in generated traffic (no root)')
     .strict()
     .help('help')

@@ -134,6 +134,26 @@ describe('visitors in every output', () => {
     dashboard.destroy();
   });
 
+  it('the visitors panel fits 80x24: categories with hits and share, the title cut, never wider than the screen', () => {
+    const { Dashboard } = require('../widgets/dashboard') as typeof import('../widgets/dashboard');
+    const { fakeScreen } = require('./helpers/fakeScreen') as typeof import('./helpers/fakeScreen');
+    const { manualClock } = require('./helpers/manualClock') as typeof import('./helpers/manualClock');
+    const run = new RunState(defaultConfig(), 'test');
+    const dashboard = new Dashboard({ run, screen: fakeScreen(80, 24), onQuit: () => undefined, color: false, clock: manualClock() });
+    run.ingest(events);
+    dashboard.observe(events);
+    run.advanceTo(T0 + 5);
+    for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
+    dashboard.render();
+    const lines = dashboard.drawnText();
+    expect(lines.every((line) => line.length <= 80)).toBe(true);
+    const screen = lines.join('\n');
+    expect(screen).toMatch(/▶ Visitors: 32/);
+    expect(screen).toMatch(/humans +7 +21\.9%/);
+    expect(screen).toMatch(/tools +9 +28\.1%/);
+    dashboard.destroy();
+  });
+
   it('filter fields: category, bot, ua_family, os, device', () => {
     const picked = (where: string) => events.filter(compileFilter(where).matches).length;
     expect(picked('category = ai-crawler')).toBe(6);
