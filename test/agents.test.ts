@@ -10,6 +10,9 @@ import { buildReport } from '../src/sinks/report';
 import { MetricsSink } from '../src/sinks/metrics';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { httpEvent } from './helpers/events';
+import { fakeScreen } from './helpers/fakeScreen';
+import { manualClock } from './helpers/manualClock';
+import { Dashboard } from '../widgets/dashboard';
 
 /** Real User-Agents, each with what it is: [ua, category, name, browser, os, device]. */
 const REAL: Array<[string, AgentCategory, string, string?, string?, string?]> = [
@@ -89,6 +92,18 @@ describe('visitors in every output', () => {
   const T0 = 1_700_000_000;
   const events = REAL.map(([ua], i) => httpEvent(T0 + i / 10, { ua, respBytes: 100 }));
 
+  /** A dashboard of `width` × `height` fed the events, the visitors panel focused and drawn. */
+  function visitorsFocused(width: number, height: number): Dashboard {
+    const run = new RunState(defaultConfig(), 'test');
+    const dashboard = new Dashboard({ run, screen: fakeScreen(width, height), onQuit: () => undefined, color: false, clock: manualClock() });
+    run.ingest(events);
+    dashboard.observe(events);
+    run.advanceTo(T0 + 5);
+    for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
+    dashboard.render();
+    return dashboard;
+  }
+
   it('groups requests by category, bot, browser and OS', () => {
     const run = new RunState(defaultConfig(), 'test');
     run.ingest(events);
@@ -105,16 +120,7 @@ describe('visitors in every output', () => {
   });
 
   it('the dashboard\'s visitors panel: categories, bots, browsers, OS; t on a row lists its transactions', () => {
-    const { Dashboard } = require('../widgets/dashboard') as typeof import('../widgets/dashboard');
-    const { fakeScreen } = require('./helpers/fakeScreen') as typeof import('./helpers/fakeScreen');
-    const { manualClock } = require('./helpers/manualClock') as typeof import('./helpers/manualClock');
-    const run = new RunState(defaultConfig(), 'test');
-    const dashboard = new Dashboard({ run, screen: fakeScreen(120, 60), onQuit: () => undefined, color: false, clock: manualClock() });
-    run.ingest(events);
-    dashboard.observe(events);
-    run.advanceTo(T0 + 5);
-    for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
-    dashboard.render();
+    const dashboard = visitorsFocused(120, 60);
     const screen = dashboard.drawnText().join('\n');
     expect(screen).toMatch(/Visitors: 32 unique today, 68\.8/);
     expect(screen).toMatch(/AI crawlers +6 +18\.8%/);
@@ -135,16 +141,7 @@ describe('visitors in every output', () => {
   });
 
   it('the visitors panel fits 80x24: categories with hits and share, the title cut, never wider than the screen', () => {
-    const { Dashboard } = require('../widgets/dashboard') as typeof import('../widgets/dashboard');
-    const { fakeScreen } = require('./helpers/fakeScreen') as typeof import('./helpers/fakeScreen');
-    const { manualClock } = require('./helpers/manualClock') as typeof import('./helpers/manualClock');
-    const run = new RunState(defaultConfig(), 'test');
-    const dashboard = new Dashboard({ run, screen: fakeScreen(80, 24), onQuit: () => undefined, color: false, clock: manualClock() });
-    run.ingest(events);
-    dashboard.observe(events);
-    run.advanceTo(T0 + 5);
-    for (let i = 0; i < 20 && dashboard.focused.id !== 'visitors'; i++) dashboard.handle('focusNext');
-    dashboard.render();
+    const dashboard = visitorsFocused(80, 24);
     const lines = dashboard.drawnText();
     expect(lines.every((line) => line.length <= 80)).toBe(true);
     const screen = lines.join('\n');
