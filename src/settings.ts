@@ -37,10 +37,11 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
     fromFile = validateConfig(parsed as Record<string, unknown>, configPath);
     // A config file's plug-ins are found beside it, not in whatever directory wiretop runs from
     // (as root, a relative path there could pick up a planted file).
-    if (fromFile.plugins !== undefined) {
-      const base = path.dirname(path.resolve(configPath));
-      fromFile.plugins = fromFile.plugins.map((plugin) => path.resolve(base, plugin));
-    }
+    const base = path.dirname(path.resolve(configPath));
+    if (fromFile.plugins !== undefined) fromFile.plugins = fromFile.plugins.map((plugin) => path.resolve(base, plugin));
+    // Data files too: the same config means the same files, from wherever wiretop is started.
+    if (typeof fromFile.agents_file === 'string') fromFile.agents_file = path.resolve(base, fromFile.agents_file);
+    if (fromFile.geoip_files !== undefined) fromFile.geoip_files = fromFile.geoip_files.map((file) => path.resolve(base, file));
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
   const config = { ...defaultConfig(), ...presets, ...fromFile, ...flags };

@@ -55,6 +55,15 @@ describe('who is asking', () => {
     expect(agentOf(ua)).toMatchObject({ category, name, browser, os: system, device });
   });
 
+  it('hostile strings: a long User-Agent is read and remembered by its first 256 characters; names are bounded; <unknown> is unknown', () => {
+    const classifier = new AgentClassifier(readAgentData(DEFAULT_AGENTS_FILE));
+    const long = `${REAL[0][0]} ${'x'.repeat(2000)}`;
+    expect(classifier.classify(long)).toBe(classifier.classify(`${long}y`));
+    expect(classifier.classify(long).category).toBe('human');
+    expect(agentOf(`HeadlessChrome ${'a'.repeat(600)}`).name.length).toBeLessThanOrEqual(64);
+    expect(agentOf('<unknown>')).toMatchObject({ category: 'unknown', name: '' });
+  });
+
   it('remembers each distinct string (the same object back)', () => {
     const classifier = new AgentClassifier(readAgentData(DEFAULT_AGENTS_FILE));
     const a = classifier.classify(REAL[0][0]);
@@ -197,6 +206,18 @@ describe('unique visitors per day', () => {
     const module = new UniqueVisitorsModule({ ...defaultConfig(), max_retention_length: 2 * 86400 });
     for (let d = 0; d < 5; d++) module.ingest(httpEvent(1_700_000_000 + d * 86400, {}));
     expect(module.report().days).toHaveLength(3);
+  });
+
+  it('ignores a day after tomorrow of the data clock (a bad packet clock must not push today out)', () => {
+    const module = new UniqueVisitorsModule(defaultConfig());
+    const today = Date.UTC(2026, 11, 7, 12) / 1000;
+    for (let v = 0; v < 100; v++) module.ingest(httpEvent(today, { client: `10.0.0.${v}` }));
+    module.tick(today);
+    module.ingest(httpEvent(7e9, {}));
+    module.ingest(httpEvent(7.1e9, {}));
+    module.ingest(httpEvent(today + 1, { client: '10.0.1.1' }));
+    expect(module.today(today)).toBe(101);
+    expect(module.report().days.map((d) => d.day)).toEqual(['2026-12-07']);
   });
 
   it('the sketch: empty is 0; hashes spread', () => {

@@ -62,6 +62,15 @@ describe('where the clients are', () => {
     expect(networkOf('141.142.220.118')).toMatchObject({ country: 'US', asn: 'AS1224', org: 'NCSA-AS' });
     expect(networkOf('8.8.8.8')).toMatchObject({ country: '', asn: '' });
     expect(networkOf('127.0.0.1')).toMatchObject({ country: 'loopback' });
+    // An IPv4 address written as IPv6 is the IPv4 one.
+    expect(networkOf('::ffff:81.2.69.1')).toMatchObject({ country: 'GB', asn: 'AS20712' });
+  });
+
+  it('a config file\'s database paths are found beside it, from wherever wiretop starts', () => {
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ geoip_files: ['country.mmdb'] }));
+    expect(loadConfig(config, {}).geoip_files).toEqual([countryDb]);
+    useNetworkDatabases([countryDb, asnDb]);
   });
 
   it('a database that cannot be read is one line at start, naming the file', () => {

@@ -153,7 +153,7 @@ export const VISITOR_KEY = 'visitor:';
  */
 export function presentVisitors(ctx: ViewContext, size: Size): PanelContent {
   const view = ctx.stats.builtins.agents.view(ctx.window, ctx.now);
-  const visitors = visitorsOf(view.entries, view.total);
+  const visitors = visitorsOf(view.entries, view.total, ctx.stats.builtins.agentCategories.view(ctx.window, ctx.now).entries);
   const limit = ctx.run.config.max_top_hits;
   const cells = (row: VisitorRow, label = row.key) => groupCells(row, visitors.total, label);
   const parts: Array<{ title: string; part: string; rows: Array<{ cells: string[]; key: string }> }> = [

@@ -42,7 +42,13 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
       const match = /^visitor:(category|name|browser|os):(.*)$/s.exec(key);
       if (match === null) return null;
       const part = match[1] as 'category' | 'name' | 'browser' | 'os';
-      return (e) => agentOf(e.ua)[part] === match[2];
+      if (part === 'category') return (e) => agentOf(e.ua).category === match[2];
+      // A bot's name is a bot's (a crawler may call itself Chrome); browsers and systems are the humans'.
+      const bots: ReadonlySet<string> = new Set(part === 'name' ? ['crawler', 'ai-crawler', 'tool'] : ['human']);
+      return (e) => {
+        const agent = agentOf(e.ua);
+        return bots.has(agent.category) && agent[part] === match[2];
+      };
     }
     case 'nodes':
       return (e) => (e.node ?? '') === key;

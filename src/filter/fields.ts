@@ -97,7 +97,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'bot', kind: 'text', caseless: true, get: botOf, description: 'the crawler\'s, AI crawler\'s or tool\'s name (empty for browsers): bot = GPTBot, bot != ""' },
   { name: 'ua_family', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).name, description: 'the browser family, or the bot\'s or tool\'s name: ua_family = Chrome' },
   { name: 'os', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).os, description: 'the browser\'s operating system: os in (iOS, Android)' },
-  { name: 'device', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).device, description: 'desktop, mobile, tablet, tv, console, wearable or embedded (browsers): device = mobile' },
+  { name: 'device', kind: 'text', caseless: true, get: (e) => agentOf(e.ua).device, description: 'desktop, mobile, tablet, smarttv, console, wearable or embedded (browsers): device = mobile' },
   { name: 'country', kind: 'text', caseless: true, get: (e) => networkOf(e.client).country, description: 'the client\'s country (ISO code, with --geoip) or range (private, loopback, link-local, shared, documentation): country in (US, CA)' },
   { name: 'asn', kind: 'text', caseless: true, get: (e) => networkOf(e.client).asn, description: 'the client\'s network (with a --geoip ASN database): asn = AS15169' },
   { name: 'asn_org', kind: 'text', caseless: false, get: (e) => networkOf(e.client).org, description: 'the network\'s organisation: asn_org ~ (?i)amazon' },

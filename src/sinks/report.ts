@@ -97,8 +97,8 @@ function pluginReport(run: RunView, module: StatModule, now: number, limit: numb
 }
 
 /** The visitors over the whole run, as report rows. */
-function visitorsReport(view: { entries: HeavyHitter[]; total: number }, limit: number): Omit<Report['visitors'], 'unique'> {
-  const visitors = visitorsOf(view.entries, view.total);
+function visitorsReport(view: { entries: HeavyHitter[]; total: number }, categories: readonly HeavyHitter[], limit: number): Omit<Report['visitors'], 'unique'> {
+  const visitors = visitorsOf(view.entries, view.total, categories);
   const row = (r: VisitorRow): ReportRow => ({ key: r.key, hits: r.count, bytes: r.bytes, errors: 0 });
   return {
     categories: visitors.categories.map(row),
@@ -155,7 +155,7 @@ export function buildReport(run: RunView): Report {
     sections: breakdowns.sections.rows,
     hosts: breakdowns.hosts.rows,
     userAgents: breakdowns.userAgents.rows,
-    visitors: { unique: b.uniqueVisitors.report().days, ...visitorsReport(b.agents.view('all', now), limit) },
+    visitors: { unique: b.uniqueVisitors.report().days, ...visitorsReport(b.agents.view('all', now), b.agentCategories.view('all', now).entries, limit) },
     ...(networksEnabled() ? { networks: networksReport(b.networks.view('all', now), limit) } : {}),
     uris: breakdowns.uris.rows,
     endpoints: breakdowns.endpoints.rows,

@@ -11,6 +11,8 @@ import * as path from 'path';
 import { isbotMatch } from 'isbot';
 import { UAParser } from 'ua-parser-js';
 import { memoized } from '../memo';
+import { ownCopy } from '../protocol/sanitize';
+import { UNKNOWN_TEXT } from '../types';
 
 export type AgentCategory = 'human' | 'crawler' | 'ai-crawler' | 'tool' | 'unknown';
 
@@ -25,7 +27,7 @@ export interface Agent {
   browser: string;
   /** Operating system (`Windows`, `iOS`), '' when not said. */
   os: string;
-  /** Device class: desktop, mobile, tablet, tv, console, wearable, embedded; '' for bots and tools. */
+  /** Device class: desktop, mobile, tablet, smarttv, console, wearable, embedded; '' for bots and tools. */
   device: string;
   /** The composite key the statistics count (the fields joined by KEY_SEPARATOR). */
   key: string;
@@ -49,14 +51,14 @@ export const AGENT_KEY_SEPARATOR = '\u0000';
 /** Distinct User-Agents remembered, at most (then the memory starts again). */
 const MAX_REMEMBERED = 4096;
 
-/**
- * Longer User-Agents are classified each time, not remembered: a flood of distinct 1 KB strings
- * must not pin megabytes outside the memory budget (4,096 of 512 characters: 4 MB at most).
- */
-const MAX_REMEMBERED_LENGTH = 512;
 
-/** Longest User-Agent given to the parser (ua-parser-js reads 500 characters). */
-const MAX_PARSED_LENGTH = 512;
+
+/**
+ * What of a User-Agent is read: its first 256 characters (real ones are 100–200; ua-parser-js
+ * reads 500, at ~0.3 µs a character on hostile strings). Remembered by that cut, so a long
+ * string repeated costs a lookup, and 4,096 remembered cuts hold at most 2 MB.
+ */
+const MAX_READ_LENGTH = 256;
 
 /** The repository's data file. */
 export const DEFAULT_AGENTS_FILE = path.join(__dirname, __filename.endsWith('.ts') ? '../..' : '../../..', 'data/agents.json');
@@ -85,7 +87,10 @@ export function readAgentData(file: string): AgentData {
 }
 
 /** A crawler's own name from its User-Agent: the product token that says bot, crawler or spider. */
-const CRAWLER_NAME = /([A-Za-z][\w.-]*?(?:bot|crawler|spider|slurp|fetcher|scanner|archiver)[A-Za-z-]*)/i;
+const CRAWLER_NAME = /(?<![\w.-])([A-Za-z][\w.-]*?(?:bot|crawler|spider|slurp|fetcher|scanner|archiver)[A-Za-z-]*)/i;
+
+/** Longest name a crawler gets (the sender chooses it). */
+const MAX_NAME_LENGTH = 64;
 
 /**
  * The name of a crawler: its product token that says bot, crawler or spider (`AhrefsBot`), else
@@ -93,6 +98,11 @@ const CRAWLER_NAME = /([A-Za-z][\w.-]*?(?:bot|crawler|spider|slurp|fetcher|scann
  * version.
  */
 function crawlerName(ua: string, matched: string): string {
+  const name = tokenName(ua, matched);
+  return name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) : name;
+}
+
+function tokenName(ua: string, matched: string): string {
   const named = CRAWLER_NAME.exec(ua)?.[1];
   if (named !== undefined) return named;
   // A User-Agent that leads with its own product (`Scrapy/2.11`, `WhatsApp/2.23`) is named by it.
@@ -115,14 +125,19 @@ const NO_AGENT = agent('unknown', '');
 
 /** Classifies User-Agents, remembering each distinct one. */
 export class AgentClassifier {
-  /** The agent of a User-Agent, each distinct string classified once. */
-  readonly classify: (ua: string) => Agent = memoized((ua) => this.classifyNew(ua), MAX_REMEMBERED, (ua) => ua.length <= MAX_REMEMBERED_LENGTH);
+  private readonly classifyCut: (cut: string) => Agent = memoized((cut) => this.classifyNew(cut), MAX_REMEMBERED);
 
   constructor(private readonly data: AgentData) {}
 
-  private classifyNew(ua: string): Agent {
-    if (ua === '') return NO_AGENT;
-    const text = ua.length > MAX_PARSED_LENGTH ? ua.slice(0, MAX_PARSED_LENGTH) : ua;
+  /** The agent of a User-Agent, each distinct (cut) string classified once. */
+  classify(ua: string): Agent {
+    // A fresh copy of the cut: a slice would keep the whole string alive in the memory.
+    return this.classifyCut(ua.length > MAX_READ_LENGTH ? ownCopy(ua.slice(0, MAX_READ_LENGTH)) : ua);
+  }
+
+  private classifyNew(text: string): Agent {
+    // None sent, or an HTTP/2 header compressed before the capture began: nothing to tell.
+    if (text === '' || text === UNKNOWN_TEXT) return NO_AGENT;
     const lower = text.toLowerCase();
     const ai = this.data.aiCrawlers.find((a) => lower.includes(a.match));
     if (ai !== undefined) return agent('ai-crawler', ai.name);
@@ -134,7 +149,7 @@ export class AgentClassifier {
     if (bot !== null) return agent('crawler', crawlerName(text, bot));
     const result = new UAParser(text).getResult();
     const family = result.browser.name;
-    if (family === undefined) return agent('unknown', '', '', result.os.name ?? '');
+    if (family === undefined) return NO_AGENT;
     const major = result.browser.major;
     return agent('human', family, major === undefined ? family : `${family} ${major}`, result.os.name ?? '', result.device.type ?? 'desktop');
   }

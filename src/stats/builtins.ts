@@ -39,6 +39,8 @@ const BUILTIN_STATISTICS = [
   { name: 'userAgents', key: () => userAgentOf, capacity: MEDIUM, keepsLatency: false, columns: USER_AGENT_COLUMNS },
   // Who is asking: category, bot or browser, OS, device (see agents.ts); the visitors panel and the report group its keys.
   { name: 'agents', key: () => (e) => agentOf(e.ua).key, capacity: MEDIUM, keepsLatency: false, columns: AGENT_COLUMNS },
+  // The five categories alone: exact whatever a flood of distinct bot names does to the breakdown above.
+  { name: 'agentCategories', key: () => (e) => agentOf(e.ua).category, capacity: SMALL, keepsLatency: false, columns: AGENT_COLUMNS },
   // Countries and networks (autonomous systems) of the clients, with a --geoip database; one empty key without.
   { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : () => ''), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
   { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },

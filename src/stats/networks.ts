@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import { BlockList, isIP } from 'net';
 import { Reader } from 'mmdb-lib';
 import { memoized } from '../memo';
+import { escapeControls } from '../protocol/sanitize';
 
 /** What the databases say of an address. */
 export interface Network {
@@ -52,13 +53,16 @@ export function specialRange(ip: string): string {
   return '';
 }
 
+const MAPPED_V4 = /^::ffff:\d+\.\d+\.\d+\.\d+$/i;
+
 /** Distinct addresses remembered, at most. */
 const MAX_REMEMBERED = 16_384;
 
 type Record_ = Record<string, unknown>;
 
+/** A string of a database as wiretop shows it: escaped like any string from outside, bounded, a fresh copy. */
 function text(value: unknown): string {
-  return typeof value === 'string' ? value.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, '') : '';
+  return typeof value === 'string' ? escapeControls(value.length > 256 ? value.slice(0, 256) : value, 64) : '';
 }
 
 /** The country of a database record, whichever database's shape it has. */
@@ -81,8 +85,13 @@ function network(country: string, asn: string, org: string): Network {
 
 /** Looks addresses up in the databases (in the order given: the first to say a field says it). */
 export class NetworkLookup {
-  /** The network of an address, each distinct one looked up once. */
-  readonly lookup: (ip: string) => Network = memoized((ip) => this.lookupNew(ip), MAX_REMEMBERED);
+  /** Each distinct address looked up once (an address longer than any IP is not remembered). */
+  private readonly lookupMemo: (ip: string) => Network = memoized((ip) => this.lookupNew(ip), MAX_REMEMBERED, (ip) => ip.length <= 64);
+
+  /** The network of an address; an IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 one. */
+  lookup(ip: string): Network {
+    return this.lookupMemo(MAPPED_V4.test(ip) ? ip.slice(ip.lastIndexOf(':') + 1) : ip);
+  }
 
   constructor(private readonly readers: ReadonlyArray<Reader<Record_>>) {}
 

@@ -86,6 +86,9 @@ export class UniqueVisitorsModule implements StatModule<UniqueVisitorsReport> {
   readonly name = 'uniqueVisitors';
   private readonly days = new Map<number, HyperLogLog>();
   private readonly keep: number;
+  /** The newest day counted, and the data's clock (the last second closed). */
+  private newest = -Infinity;
+  private now = -Infinity;
   /** Addresses and User-Agents repeat from request to request: each distinct one is hashed once (long ones each time: they would pin memory). */
   private readonly clientHash = memoized(hash32, 4096, (text) => text.length <= 64);
   private readonly uaHash = memoized(hash32, 4096, (text) => text.length <= 256);
@@ -96,18 +99,28 @@ export class UniqueVisitorsModule implements StatModule<UniqueVisitorsReport> {
   }
 
   ingest(event: HttpEvent): void {
+    // A time that is no time has no day (the capture skips such packets; merged streams are checked too).
+    if (!Number.isFinite(event.ts)) return;
     const day = Math.floor(event.ts / 86400);
+    // A day after tomorrow of the data's clock is a packet's bad clock, not a day: it must not push today out.
+    if (Number.isFinite(this.now) && day > Math.floor(this.now / 86400) + 1) return;
     let sketch = this.days.get(day);
     if (sketch === undefined) {
+      if (day <= this.newest - this.keep) return;
       sketch = new HyperLogLog();
       this.days.set(day, sketch);
-      // The oldest days go once more than the retention's are kept.
-      while (this.days.size > this.keep) this.days.delete(Math.min(...this.days.keys()));
+      if (day > this.newest) {
+        this.newest = day;
+        for (const kept of this.days.keys()) if (kept <= day - this.keep) this.days.delete(kept);
+      }
     }
     sketch.add(pairHash(this.clientHash(event.client), this.uaHash(event.ua)));
   }
 
-  tick(): void {}
+  /** Data time moved on: the clock future-dated events are judged by. */
+  tick(second: number): void {
+    this.now = second;
+  }
 
   /** Unique visitors of the day of `now` (data time). */
   today(now: number): number {

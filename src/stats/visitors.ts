@@ -51,8 +51,11 @@ export interface Visitors {
   devices: VisitorRow[];
 }
 
-export function visitorsOf(entries: readonly HeavyHitter[], total: number): Visitors {
-  const byCategory = new Map(groupAgents(entries, (p) => p.category).map((row) => [row.key, row]));
+/** `categories`: the exact counts by category (the `agentCategories` breakdown); else grouped from `entries`. */
+export function visitorsOf(entries: readonly HeavyHitter[], total: number, categories?: readonly HeavyHitter[]): Visitors {
+  const counted = categories === undefined ? groupAgents(entries, (p) => p.category)
+    : categories.map((e) => ({ key: e.key, count: e.count, bytes: e.bytes, approximate: e.overcount > 0 }));
+  const byCategory = new Map(counted.map((row) => [row.key, row]));
   const isBot = (category: string) => category === 'crawler' || category === 'ai-crawler' || category === 'tool';
   const botCategory = new Map<string, AgentCategory>();
   for (const entry of entries) {
