@@ -129,7 +129,8 @@ describe('countries and networks in every output', () => {
     for (let i = 0; i < 20 && dashboard.focused.id !== 'networks'; i++) dashboard.handle('focusNext');
     dashboard.render();
     const screen = dashboard.drawnText().join('\n');
-    expect(screen).toMatch(/5 countries, 4 networks/);
+    // GB, IE, US; the private and unknown rows are no countries, nor networks.
+    expect(screen).toMatch(/3 countries, 2 networks/);
     expect(screen).toMatch(/GB +2 +33\.3%/);
     expect(screen).toMatch(/AS20712 Andre/);
     dashboard.handle('transactions');

@@ -194,7 +194,8 @@ export function presentNetworks(ctx: ViewContext, size: Size): PanelContent {
   const first = table(groupColumns('Country'), countries.map(cells), size.width);
   const second = table(groupColumns('Network'), networks.map(cells), size.width);
   return {
-    title: `${places.countries.length} countries, ${places.networks.length} networks`,
+    // Countries are ISO codes: `unknown` and the ranges (private, loopback…) are rows, not countries.
+    title: `${places.countries.filter((row) => /^[A-Z]{2}$/.test(row.key)).length} countries, ${places.networks.filter((row) => row.key.startsWith('AS')).length} networks`,
     header: first.header,
     lines: [...first.lines, second.header, ...second.lines],
     keys: [...countries.map((row) => `${PLACE_KEY}country:${row.key}`), '', ...networks.map((row) => `${PLACE_KEY}asn:${row.key.split(' ')[0]}`)],

@@ -217,6 +217,7 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   table('Bots and tools', report.visitors.bots.map((r) => ({ ...r, key: `${r.key} (${r.category})` })), false);
   table('Browsers', report.visitors.browsers, false);
   table('Operating systems', report.visitors.systems, false);
+  table('Devices', report.visitors.devices, false);
   if (report.networks !== undefined) {
     table('Countries', report.networks.countries, false);
     table('Networks', report.networks.networks, false);
