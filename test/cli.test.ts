@@ -2,7 +2,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
 import { generateTraffic } from '../src/capture/sources/demo/traffic';
@@ -10,6 +9,7 @@ import type { HttpEvent } from '../src/types';
 import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
 import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
+import { freePort } from './helpers/ports';
 
 const dir = tempDir();
 
@@ -49,18 +49,6 @@ function summaryHeads(text: string): string[] {
 /** The request count of a summary line. */
 function summaryRequests(head: string): number {
   return Number(/ {2}(\d+) req/.exec(head)![1]);
-}
-
-/** A TCP port free on 127.0.0.1 now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once `url` answers 200 (tried every 50 ms, for up to 20 s). */

@@ -8,7 +8,6 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { harEntry, harLog, urlOf } from '../src/export/har';
@@ -19,6 +18,7 @@ import { chromiumAvailable, importHarsInDevTools } from './helpers/devtoolsHar';
 import { harValidator } from './helpers/harSchema';
 import { runWiretop, WIRETOP } from './helpers/runCli';
 import { TmuxSession, tmuxAvailable } from './helpers/tmux';
+import { freePort } from './helpers/ports';
 
 const WIKIPEDIA = path.join(CORPUS, 'zeek/traces/wikipedia.pcap');
 const WHERE = 'host = *.wikimedia.org and status = 3xx and path ~ "\\.png$"';
@@ -34,17 +34,6 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 function expected(file: string, where: string): HttpEvent[] {
   const { matches } = compileFilter(where);
   return runPipelineOnFile(file).events.filter(matches);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A pcap record (of the file's byte order) of a bare ARP frame, `seconds` after the file's last packet. */

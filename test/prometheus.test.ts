@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
 import { generateTraffic } from '../src/capture/sources/demo/traffic';
@@ -13,20 +12,11 @@ import { buildFrame } from '../src/capture/sources/demo/frames';
 import { TCP_SYN } from '../src/capture/decode';
 import { tempDir } from './helpers/conversation';
 import { startProcess, startWiretop, type RunningCli } from './helpers/runCli';
+import { freePort } from './helpers/ports';
 
 const available = spawnSync('prometheus', ['--version']).status === 0;
 const dir = tempDir();
 const T0 = 1_700_000_000;
-
-/** A free port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function query(base: string, promql: string): Promise<number | null> {
   const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);

@@ -46,14 +46,16 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
     requestHeaders: _request, responseHeaders: _response, uriTruncated, https, sni, streamId,
     grpcMethod, grpcStatus, grpcMessage, grpcRequestMessages, grpcResponseMessages, ...fields
   } = e;
+  const agent = agentOf(e.ua);
+  const place = networksEnabled() ? networkOf(e.client) : null;
   return {
     ...fields, ...(uriTruncated ? { uriTruncated } : {}), ...(https === true ? { https } : {}), ...(sni !== undefined ? { sni } : {}), ...(streamId !== undefined ? { streamId } : {}),
     ...(grpcMethod !== undefined ? {
       grpcMethod, grpcStatus: grpcStatus ?? null, grpcMessage: grpcMessage ?? '',
       grpcRequestMessages: grpcRequestMessages ?? 0, grpcResponseMessages: grpcResponseMessages ?? 0,
     } : {}),
-    category: agentOf(e.ua).category, agent: agentOf(e.ua).name,
-    ...(networksEnabled() ? { country: networkOf(e.client).country, asn: networkOf(e.client).asn } : {}),
+    category: agent.category, agent: agent.name,
+    ...(place !== null ? { country: place.country, asn: place.asn } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * where the raw user agents' top list would be approximate.
  */
 import { AGENT_CATEGORIES, AGENT_KEY_SEPARATOR, type AgentCategory } from './agents';
+import { NETWORK_KEY_SEPARATOR } from './networks';
 import type { HeavyHitter } from './spaceSaving';
 
 /** One group: its name, requests, body bytes, and whether its count may be over-estimated. */
@@ -25,11 +26,11 @@ export function agentParts(key: string): Record<AgentPart, string> {
   return Object.fromEntries(PARTS.map((part, i) => [part, values[i] ?? ''])) as Record<AgentPart, string>;
 }
 
-/** Entries grouped by `label` (null leaves an entry out), most requests first. */
-export function groupAgents(entries: readonly HeavyHitter[], label: (parts: Record<AgentPart, string>) => string | null): VisitorRow[] {
+/** Entries of a composite-key breakdown grouped by `label` of their key (null leaves an entry out), most requests first. */
+function groupEntries(entries: readonly HeavyHitter[], label: (key: string) => string | null): VisitorRow[] {
   const groups = new Map<string, VisitorRow>();
   for (const entry of entries) {
-    const key = label(agentParts(entry.key));
+    const key = label(entry.key);
     if (key === null) continue;
     const row = groups.get(key) ?? { key, count: 0, bytes: 0, approximate: false };
     row.count += entry.count;
@@ -38,6 +39,11 @@ export function groupAgents(entries: readonly HeavyHitter[], label: (parts: Reco
     groups.set(key, row);
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+}
+
+/** Entries of the `agents` breakdown grouped by `label` of their parts. */
+export function groupAgents(entries: readonly HeavyHitter[], label: (parts: Record<AgentPart, string>) => string | null): VisitorRow[] {
+  return groupEntries(entries, (key) => label(agentParts(key)));
 }
 
 /** What the visitors are: requests by category (all five, in a fixed order), by bot or tool, browser, OS and device. */
@@ -80,9 +86,9 @@ export interface Places {
 }
 
 export function placesOf(entries: readonly HeavyHitter[], total: number): Places {
-  const group = (label: (country: string, asn: string, org: string) => string | null) => groupAgents(entries, (parts) => {
-    // A networks key has three parts (country, asn, org), read here through the agents' part names.
-    return label(parts.category, parts.name, parts.browser);
+  const group = (label: (country: string, asn: string, org: string) => string | null) => groupEntries(entries, (key) => {
+    const [country = '', asn = '', org = ''] = key.split(NETWORK_KEY_SEPARATOR);
+    return label(country, asn, org);
   });
   return {
     total,

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { tempDir } from './conversation';
+import { freePort } from './ports';
 
 /** One line of nginx's access log, as written by the log_format below. */
 export interface NginxLogLine {
@@ -138,15 +139,6 @@ http {
   }
 }
 `;
-}
-
-/** A port free on 127.0.0.1 a moment ago. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Whether something listens on `port` within 5 s; false at once if the process exits first. */
