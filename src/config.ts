@@ -56,6 +56,10 @@ export interface Config {
   agents_file: string | null;
   /** MaxMind-format databases for countries and networks. */
   geoip_files: string[];
+  /** Keep the statistics and the alert state here across restarts (`--persist`); null: not kept. */
+  persist_dir: string | null;
+  /** Wall-time seconds between saves of persist_dir. */
+  persist_interval: number;
 }
 
 /** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */

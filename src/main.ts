@@ -22,6 +22,7 @@ import { pacedWrite } from './run/backpressure';
 import type { RunEnvironment } from './run/environment';
 import { InterfaceGrace, interfaceDownError } from './run/interfaceGrace';
 import { RunLifecycle } from './run/lifecycle';
+import { inputIdentity, Persistence } from './persist/persistence';
 import { ProcessEnvironment } from './run/processEnvironment';
 import { openRunFiles, type RunFiles } from './run/runFiles';
 import { reportError, RunMessages } from './run/runMessages';
@@ -47,6 +48,8 @@ interface Setup {
   stopNotices: () => void;
   /** `--har`: the HAR file being written, or null. */
   har: HarFileWriter | null;
+  /** `--persist`: the directory the state is kept in (locked, its snapshot taken back), or null. */
+  persistence: Persistence | null;
 }
 
 /**
@@ -60,8 +63,8 @@ function fitBudgetToHeap(config: Config, limitMb: number, warn: (line: string) =
   config.memory_budget_mb = fitting;
 }
 
-/** Who the HAR file should belong to: the account a root run drops to (see HarFileWriter), else null. */
-function harOwner(config: Config): { uid: number; gid: number } | null {
+/** Who the files a run writes after the privilege drop should belong to: the account a root run drops to, else null. */
+function dropOwner(config: Config): { uid: number; gid: number } | null {
   return typeof process.getuid === 'function' && process.getuid() === 0 ? lookUpUser(config.user) : null;
 }
 
@@ -81,12 +84,34 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
   // With the dashboard, --where is its `/` filter and the run is not filtered: the HAR applies it itself.
   const harFilter = mode === 'tui' && config.where !== null ? compileFilter(config.where).matches : null;
-  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, harOwner(config), harFilter);
-  const state = new RunState(config, source.runName, plugins);
+  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, dropOwner(config), harFilter);
+  // --ndjson alone keeps no statistics: there is nothing to keep across a restart.
+  const keepsStatistics = mode !== 'ndjson' || config.metrics_listen !== null;
+  const persistence = config.persist_dir !== null && keepsStatistics ? new Persistence(config.persist_dir, wiretopVersion(), mode !== 'tui', (line) => env.writeErr(`${line}\n`)) : null;
+  const state = persistence === null ? new RunState(config, source.runName, plugins) : restoredState(persistence, options, config, source, () => new RunState(config, source.runName, plugins), env);
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
-  return { options, config, mode, source, files, state, notifier, stopNotices, har };
+  return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence };
+}
+
+/**
+ * Locks --persist's directory and takes its snapshot back into a new run state, skipping what
+ * an input read before gave already (see Persistence); says on stderr what it did.
+ */
+function restoredState(persistence: Persistence, options: CliOptions, config: Config, source: SourceChoice, make: () => RunState, env: RunEnvironment): RunState {
+  persistence.open(dropOwner(config));
+  try {
+    const files = source.merging ? options.reads : source.spec.kind === 'file' ? [source.spec.path] : [];
+    const spec = source.spec;
+    const shaping = { filter: spec.kind === 'file' ? spec.filter : null, ports: spec.kind === 'file' ? spec.ports : null, keylog: config.keylog_file !== null, merging: source.merging };
+    const { state, start } = persistence.restore(make(), inputIdentity(files, shaping), make);
+    if (start.line !== null) env.writeErr(`${start.line}\n`);
+    return state;
+  } catch (error) {
+    persistence.close(null, env.clock);
+    throw error;
+  }
 }
 
 /** Runs wiretop with `argv` (no node/script); resolves to the exit status. */
@@ -101,10 +126,11 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     if (setup !== null && setup.config.metrics_listen !== null) metrics = await serveMetrics(setup.config, setup.state);
   } catch (error) {
     setup?.har?.abort();
+    setup?.persistence?.close(null, env.clock);
     return fail(error);
   }
   if (setup === null) return 0;
-  const { options, config, mode, source: { spec }, files, state, notifier, har } = setup;
+  const { options, config, mode, source: { spec }, files, state, notifier, har, persistence } = setup;
   const interactive = mode === 'tui';
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
@@ -117,9 +143,14 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     sinkWaitsForCapture: interactive,
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson' || metrics !== null,
+    admit: persistence === null ? null : { events: (all) => persistence.admitEvents(all), tls: (all) => persistence.admitTls(all) },
     // The dashboard takes --where as its starting `/` filter, which the user can change.
     where: interactive || config.where === null ? null : compileFilter(config.where),
-    secure: () => messages.privilegesDropped(env.dropPrivileges?.(config.user)),
+    secure: () => {
+      const dropped = env.dropPrivileges?.(config.user) ?? null;
+      messages.privilegesDropped(dropped);
+      persistence?.checkWritable(dropped === null ? null : config.user);
+    },
     // The dashboard says it and waits; a headless capture gives up after a grace period.
     healthFault: () => (spec.kind === 'live' && !interactive && grace.expired(state.health.latest?.interfaceDown === 1) ? interfaceDownError(messages.listeningOn) : null),
     onReady: (name) => {
@@ -138,7 +169,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   const unsubscribe = () => { stopSignals(); stopFailures(); setup.stopNotices(); };
   // --text says a failed notification as it says alerts, until the last ones are drained at exit.
   const stopFailureLines = mode === 'text' ? notifier.onFailure((failure) => write(notificationFailureLine(failure))) : () => undefined;
+  persistence?.saveEvery(config.persist_interval, state, env.clock);
   let code = await lifecycle.start();
+  // The state after the last whole batch: what a restart takes back.
+  persistence?.close(state, env.clock);
   // The HAR is put in place once the run has ended well; a failed run leaves none.
   if (har !== null) {
     if (code === 0) {

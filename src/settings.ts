@@ -42,6 +42,7 @@ export function loadConfig(configPath: string | undefined, overrides: Partial<Co
     // Data files too: the same config means the same files, from wherever wiretop is started.
     if (typeof fromFile.agents_file === 'string') fromFile.agents_file = path.resolve(base, fromFile.agents_file);
     if (fromFile.geoip_files !== undefined) fromFile.geoip_files = fromFile.geoip_files.map((file) => path.resolve(base, file));
+    if (typeof fromFile.persist_dir === 'string') fromFile.persist_dir = path.resolve(base, fromFile.persist_dir);
   }
   const flags = validateConfig(overrides as Record<string, unknown>, 'command line');
   const config = { ...defaultConfig(), ...presets, ...fromFile, ...flags };

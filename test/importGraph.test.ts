@@ -22,9 +22,10 @@ const LAYERS: Record<string, string[]> = {
   export: ['stats', 'base'],
   alerts: ['filter', 'stats', 'base'],
   run: ['capture', 'alerts', 'filter', 'stats', 'platform', 'protocol', 'base'],
+  persist: ['run', 'alerts', 'stats', 'base'],
   widgets: ['run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'protocol', 'base'],
   sinks: ['widgets', 'run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'protocol', 'platform', 'base'],
-  app: ['sinks', 'widgets', 'run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'tls', 'protocol', 'platform', 'base'],
+  app: ['sinks', 'widgets', 'persist', 'run', 'capture', 'alerts', 'filter', 'export', 'stats', 'http', 'tls', 'protocol', 'platform', 'base'],
 };
 
 /** The layer of a file, from its folder (the few top-level files by name). */

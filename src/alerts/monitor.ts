@@ -124,6 +124,15 @@ export function ruleMessageOf(rule: AlertRule, effect: RuleEffect, incomplete: s
   }
 }
 
+/** The monitor's state as a restart takes it back (see savedState). */
+export interface MonitorState {
+  machine: AlertState;
+  history: AlertRecord[];
+  lastSecond: number;
+  lastHits: number;
+  rules: Array<{ name: string; state: RuleState; series: RuleSeries }>;
+}
+
 /** A configured rule as it runs. */
 interface RunningRule {
   rule: AlertRule;
@@ -160,6 +169,28 @@ export class AlertMonitor {
     this.config = alertConfigOf(config);
     this.machine = initialState(this.config);
     this.rules = alertRulesOf(config).map((rule) => ({ rule, state: initialRuleState(rule), series: new RuleSeries(rule) }));
+  }
+
+  /** What a restart needs to carry on (src/persist): the machine, the history, each rule's state and seconds. */
+  savedState(): MonitorState {
+    return {
+      machine: this.machine, history: this.history, lastSecond: this.lastSecond, lastHits: this.lastHits,
+      rules: this.rules.map(({ rule, state, series }) => ({ name: rule.name, state, series })),
+    };
+  }
+
+  /** Carries on from a saved state (its rules in this run's order, as savedState gave them). */
+  restoreState(saved: MonitorState): void {
+    this.machine = saved.machine;
+    this.history.splice(0, this.history.length, ...saved.history);
+    this.lastSecond = saved.lastSecond;
+    this.lastHits = saved.lastHits;
+    saved.rules.forEach((rule, i) => {
+      const running = this.rules[i];
+      if (running === undefined || running.rule.name !== rule.name) return;
+      running.state = rule.state;
+      running.series = rule.series;
+    });
   }
 
   /** Transactions for the configured rules (the rate rule reads the store). */

@@ -17,6 +17,7 @@
  */
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
 import type { TransactionFilter } from '../filter/filter';
+import type { HttpEvent, TlsConnection } from '../types';
 import type { Sink } from './sink';
 import type { RunState } from './runState';
 
@@ -46,6 +47,11 @@ export interface LifecycleParts {
   keepsStatistics: boolean;
   /** `--where` of a headless run: only what it matches reaches the state and the output (TLS connection records: see TransactionFilter.matchesConnection). */
   where?: TransactionFilter | null;
+  /**
+   * What of each batch is new (--persist: the first transactions of an input read before were
+   * counted then, and are skipped); applied before `where`. Null: all of it.
+   */
+  admit?: { events(all: readonly HttpEvent[]): readonly HttpEvent[]; tls(all: readonly TlsConnection[]): readonly TlsConnection[] } | null;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
   /** After each capture-health update: a fault that ends the run (an interface down too long), or null. */
@@ -137,6 +143,7 @@ export class RunLifecycle {
   private listener(): CaptureListener {
     const { state, keepsStatistics } = this.parts;
     const where = this.parts.where ?? null;
+    const admit = this.parts.admit ?? null;
     return {
       onReady: (source) => {
         if (this.current !== 'starting') return;
@@ -150,18 +157,20 @@ export class RunLifecycle {
         this.enter('running');
         this.parts.onReady(source);
       },
-      onEvents: (all, watermark, allEncoded) => {
+      onEvents: (batch, watermark, batchEncoded) => {
         if (this.current === 'stopping' || this.current === 'done') return;
+        const all = admit === null ? batch : admit.events(batch);
         // The encoded batch stands for all of them: a filtered batch goes without it.
         const events = where === null ? all : all.filter(where.matches);
-        const encoded = where === null || events.length === all.length ? allEncoded : undefined;
+        const encoded = events.length === batch.length ? batchEncoded : undefined;
         if (keepsStatistics) state.ingest(events);
         this.sink?.onEvents(events, encoded);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         if (keepsStatistics) state.advanceTo(watermark);
       },
-      onTls: (all) => {
+      onTls: (batch) => {
         if (this.current === 'stopping' || this.current === 'done') return;
+        const all = admit === null ? batch : admit.tls(batch);
         const connections = where === null ? all : all.filter(where.matchesConnection);
         if (connections.length === 0) return;
         if (keepsStatistics) state.ingestTls(connections);

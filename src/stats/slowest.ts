@@ -41,7 +41,7 @@ export interface SlowTransaction {
 }
 
 /** The `SLOWEST` slowest of what it is given, slowest first (small: a sorted array). */
-class SlowestList {
+export class SlowestList {
   readonly events: HttpEvent[] = [];
   /** What its transactions cost (see costOf). */
   cost = 0;
