@@ -60,6 +60,10 @@ export interface Config {
   persist_dir: string | null;
   /** Wall-time seconds between saves of persist_dir. */
   persist_interval: number;
+  /** Name each live connection's program on this host (`--processes`). */
+  processes: boolean;
+  /** Wall-time seconds between scans of /proc for it. */
+  processes_interval: number;
 }
 
 /** A key's command-line flag: `--name` (and `-alias`), and its line in --help. */

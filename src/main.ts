@@ -22,7 +22,8 @@ import { pacedWrite } from './run/backpressure';
 import type { RunEnvironment } from './run/environment';
 import { InterfaceGrace, interfaceDownError } from './run/interfaceGrace';
 import { RunLifecycle } from './run/lifecycle';
-import { inputIdentity, Persistence } from './persist/persistence';
+import { Persistence, type RunInput } from './persist/persistence';
+import { ProcessAttribution, startScanHelper } from './run/processes';
 import { ProcessEnvironment } from './run/processEnvironment';
 import { openRunFiles, type RunFiles } from './run/runFiles';
 import { reportError, RunMessages } from './run/runMessages';
@@ -50,6 +51,8 @@ interface Setup {
   har: HarFileWriter | null;
   /** `--persist`: the directory the state is kept in (locked, its snapshot taken back), or null. */
   persistence: Persistence | null;
+  /** `--processes` on a live capture: the scanner (started now, while the run may still be root), or null. */
+  processes: ProcessAttribution | null;
 }
 
 /**
@@ -81,18 +84,29 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   // On a live capture the kernel ring is part of the budget: the parts share what it leaves.
   if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
-  // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
-  // With the dashboard, --where is its `/` filter and the run is not filtered: the HAR applies it itself.
-  const harFilter = mode === 'tui' && config.where !== null ? compileFilter(config.where).matches : null;
-  const har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, dropOwner(config), harFilter);
   // --ndjson alone keeps no statistics: there is nothing to keep across a restart.
   const keepsStatistics = mode !== 'ndjson' || config.metrics_listen !== null;
   const persistence = config.persist_dir !== null && keepsStatistics ? new Persistence(config.persist_dir, wiretopVersion(), mode !== 'tui', (line) => env.writeErr(`${line}\n`)) : null;
   const state = persistence === null ? new RunState(config, source.runName, plugins) : restoredState(persistence, options, config, source, () => new RunState(config, source.runName, plugins), env);
+  let har: HarFileWriter | null;
+  try {
+    // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
+    // With the dashboard, --where is its `/` filter and the run is not filtered: the HAR applies it itself.
+    const harFilter = mode === 'tui' && config.where !== null ? compileFilter(config.where).matches : null;
+    har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, dropOwner(config), harFilter);
+  } catch (error) {
+    persistence?.close(null, env.clock);
+    throw error;
+  }
   const notifier = new Notifier({ command: config.on_alert, webhooks: config.webhooks, log: files.alertLog, source: sourceName(source.spec) });
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
-  return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence };
+  // Started before the privilege drop: the scanner keeps what a scan needs, the run gives up the rest.
+  const processes = config.processes && source.spec.kind === 'live'
+    ? new ProcessAttribution(startScanHelper(dropOwner(config), (line) => env.writeErr(`wiretop: --processes: ${line}\n`)), env.clock, config.processes_interval * 1000)
+    : null;
+  state.processes = processes;
+  return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence, processes };
 }
 
 /**
@@ -102,10 +116,11 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
 function restoredState(persistence: Persistence, options: CliOptions, config: Config, source: SourceChoice, make: () => RunState, env: RunEnvironment): RunState {
   persistence.open(dropOwner(config));
   try {
-    const files = source.merging ? options.reads : source.spec.kind === 'file' ? [source.spec.path] : [];
     const spec = source.spec;
+    const files = source.merging ? options.reads : spec.kind === 'file' && spec.path !== '-' ? [spec.path] : [];
     const shaping = { filter: spec.kind === 'file' ? spec.filter : null, ports: spec.kind === 'file' ? spec.ports : null, keylog: config.keylog_file !== null, merging: source.merging };
-    const { state, start } = persistence.restore(make(), inputIdentity(files, shaping), make);
+    const input: RunInput = files.length > 0 ? { kind: 'files', files, shaping } : { kind: 'stream' };
+    const { state, start } = persistence.restore(make(), input, make);
     if (start.line !== null) env.writeErr(`${start.line}\n`);
     return state;
   } catch (error) {
@@ -127,15 +142,17 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   } catch (error) {
     setup?.har?.abort();
     setup?.persistence?.close(null, env.clock);
+    setup?.processes?.stop();
     return fail(error);
   }
   if (setup === null) return 0;
-  const { options, config, mode, source: { spec }, files, state, notifier, har, persistence } = setup;
+  const { options, config, mode, source: { spec }, files, state, notifier, har, persistence, processes } = setup;
   const interactive = mode === 'tui';
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
   const write = pacedWrite(env, capture);
   const grace = new InterfaceGrace(env.clock);
+  let captured = false;
   const lifecycle: RunLifecycle = new RunLifecycle({
     capture,
     state,
@@ -144,6 +161,8 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson' || metrics !== null,
     admit: persistence === null ? null : { events: (all) => persistence.admitEvents(all), tls: (all) => persistence.admitTls(all) },
+    annotate: processes === null ? null : (events) => processes.attribute(events),
+    onStopBeforeEnd: () => persistence?.stopBeforeEnd(state, env.clock),
     // The dashboard takes --where as its starting `/` filter, which the user can change.
     where: interactive || config.where === null ? null : compileFilter(config.where),
     secure: () => {
@@ -154,6 +173,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     // The dashboard says it and waits; a headless capture gives up after a grace period.
     healthFault: () => (spec.kind === 'live' && !interactive && grace.expired(state.health.latest?.interfaceDown === 1) ? interfaceDownError(messages.listeningOn) : null),
     onReady: (name) => {
+      captured = true;
       // A live capture without -i has chosen its interface now: every line names it.
       if (spec.kind === 'live') state.setSource(name);
       messages.ready(name);
@@ -170,9 +190,15 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   // --text says a failed notification as it says alerts, until the last ones are drained at exit.
   const stopFailureLines = mode === 'text' ? notifier.onFailure((failure) => write(notificationFailureLine(failure))) : () => undefined;
   persistence?.saveEvery(config.persist_interval, state, env.clock);
-  let code = await lifecycle.start();
-  // The state after the last whole batch: what a restart takes back.
-  persistence?.close(state, env.clock);
+  processes?.start();
+  let code: number;
+  try {
+    code = await lifecycle.start();
+  } finally {
+    processes?.stop();
+    // The state after the last whole batch: what a restart takes back (a run whose capture never opened has nothing new).
+    persistence?.close(captured ? state : null, env.clock);
+  }
   // The HAR is put in place once the run has ended well; a failed run leaves none.
   if (har !== null) {
     if (code === 0) {

@@ -54,6 +54,14 @@ export interface HttpEvent extends FlowAddress {
   /** gRPC: length-prefixed messages the client sent, and the server. */
   grpcRequestMessages?: number;
   grpcResponseMessages?: number;
+  /** `--processes`: the program on this host the connection belongs to (command name), its pid and user. */
+  process?: string;
+  pid?: number;
+  user?: string;
+  /** `--processes`: its command line (escaped, at most 512 characters). */
+  commandLine?: string;
+  /** `--processes`: its container (`docker:0123456789ab`), '' on the host. */
+  container?: string;
 }
 
 /** What a field of a transaction shows when the wire did not say it (an HTTP/2 header compressed against a table from before the capture began). */

@@ -71,7 +71,7 @@ describe('classification', () => {
 describe('the built-in statistics', () => {
   it('are made from the table in its order, names as plug-ins see them', () => {
     const modules = createBuiltinModules(defaultConfig());
-    expect(BUILTIN_MODULE_NAMES).toEqual(['requests', 'sections', 'domains', 'userAgents', 'agents', 'agentCategories', 'networks', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'uniqueVisitors', 'protocols', 'nodes']);
+    expect(BUILTIN_MODULE_NAMES).toEqual(['requests', 'sections', 'domains', 'userAgents', 'agents', 'agentCategories', 'networks', 'methods', 'statuses', 'uris', 'domainSections', 'endpoints', 'clients', 'slowest', 'uniqueVisitors', 'protocols', 'processes', 'processEndpoints', 'nodes']);
     expect(Object.keys(modules)).toEqual(BUILTIN_MODULE_NAMES);
     for (const [name, module] of Object.entries(modules)) expect(module.name).toBe(name);
     expect(modules.requests).toBeInstanceOf(RequestsModule);

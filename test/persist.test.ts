@@ -174,7 +174,7 @@ describe('the saved classes', () => {
 describe('the snapshot file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-snapshot-'));
   const file = path.join(dir, 'state.wiretop');
-  const header = { version: 'test', written: 0, settings: { a: '1' }, inputs: [{ id: 'x', name: 'f.pcap', events: 3, tls: 0 }] };
+  const header = { version: 'test', written: 0, settings: { a: '1' }, inputs: [{ id: 'x', heads: [100], name: 'f.pcap', events: 3, tls: 0 }] };
   afterAll(() => fs.rmSync(dir, { recursive: true }));
 
   const problem = (): SnapshotError => {
@@ -208,6 +208,11 @@ describe('the snapshot file', () => {
     expect(problem().kind).toBe('damaged');
     fs.writeFileSync(file, Buffer.concat([Buffer.from('wiretop-state\n{"format":'), good.subarray(40)]));
     expect(problem().kind).toBe('damaged');
+    // The header is checksummed too: one digit of a position would count an input twice.
+    fs.writeFileSync(file, Buffer.from(good.toString('latin1').replace('"events":3', '"events":4'), 'latin1'));
+    expect(problem().message).toBe('its checksum does not match');
+    fs.writeFileSync(file, Buffer.from(good.toString('latin1').replace('"a":"1"', '"a":1'), 'latin1'));
+    expect(problem().message).toBe('its header is incomplete');
   });
 
   it('calls another file foreign and another format by its number', () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { repoRoot } from './helpers/corpus';
 import { Conversation, interleave, request, response, tempDir, writePcap } from './helpers/conversation';
-import { runWiretop, startWiretop } from './helpers/runCli';
+import { runProcess, runWiretop, startProcess, startWiretop } from './helpers/runCli';
 
 const dir = tempDir();
 // As a state directory's parent would be (/var/lib): a root run saves as the account it drops to.
@@ -98,6 +98,55 @@ describe('--persist', () => {
     expect(statistics(twice.stdout)).toEqual({ ...(expected as object), source: copy });
   }, 120_000);
 
+  it('gives the uninterrupted report after a stop mid-file (SIGTERM) and a restart: the requests open at the stop are read answered', async () => {
+    const whole = statistics((await runWiretop(['-r', file, '--report', 'json', '--config', config])).stdout);
+    const state = path.join(dir, 'stopped');
+    const first = startWiretop(['-r', file, '--report', 'json', '--config', config, '--persist', state, '--speed', '1']);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    first.child.kill('SIGTERM');
+    const stopped = await first.exited;
+    expect(stopped.code).toBe(0);
+    const partial = JSON.parse(stopped.stdout) as { requests: number; statusClasses: { none: number } };
+    expect(partial.requests).toBeLessThan((whole as { requests: number }).requests);
+    const again = await runWiretop(['-r', file, '--report', 'json', '--config', config, '--persist', state]);
+    expect(again.code).toBe(0);
+    expect(statistics(again.stdout)).toEqual(whole);
+  }, 60_000);
+
+  it('reads a FIFO with --persist as new traffic, without stopping its writer', async () => {
+    const fifo = path.join(dir, 'fifo');
+    fs.rmSync(fifo, { force: true });
+    expect((await runProcess('mkfifo', [fifo])).code).toBe(0);
+    const writer = startProcess('sh', ['-c', `cat ${file} > ${fifo}`]);
+    const run = await runWiretop(['-r', fifo, '--report', 'json', '--config', config, '--persist', path.join(dir, 'fifo-state')]);
+    const wrote = await writer.exited;
+    expect(wrote.code).toBe(0);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { requests: number }).requests).toBeGreaterThan(5000);
+  }, 60_000);
+
+  it('counts a small capture once when it grows: the second run reads only what was added', async () => {
+    const conv = new Conversation().handshake();
+    let cut = 0;
+    for (let i = 0; i < 20; i++) {
+      conv.send('client', request('GET', `/grow/${i}`));
+      conv.send('server', response(200, 'ok'));
+      if (i === 9) cut = conv.frames.length;
+    }
+    const grown = writePcap(path.join(dir, 'grown.pcap'), conv.frames);
+    const part = writePcap(path.join(dir, 'part.pcap'), conv.frames.slice(0, cut));
+    expect(fs.statSync(grown).size).toBeLessThan(64 * 1024);
+    const growing = path.join(dir, 'growing.pcap');
+    fs.copyFileSync(part, growing);
+    const state = path.join(dir, 'grow-state');
+    const first = JSON.parse((await runWiretop(['-r', growing, '--report', 'json', '--persist', state])).stdout) as { requests: number };
+    expect(first.requests).toBe(10);
+    fs.copyFileSync(grown, growing);
+    const second = await runWiretop(['-r', growing, '--report', 'json', '--persist', state]);
+    expect(second.stderr).toContain('growing.pcap was counted up to transaction 10: only what follows counts');
+    expect((JSON.parse(second.stdout) as { requests: number }).requests).toBe(20);
+  }, 60_000);
+
   it('reports a damaged snapshot in one line and starts fresh, keeping the damaged file aside', async () => {
     const state = path.join(dir, 'damaged');
     expect((await runWiretop(['-r', file, '--report', 'json', '--config', config, '--persist', state])).code).toBe(0);
@@ -122,6 +171,22 @@ describe('--persist', () => {
     expect(changed.code).toBe(0);
     expect(changed.stderr).toContain('it was made with other settings (average_bucket_size 2 → 3); starting fresh (kept as state.wiretop.old)');
   }, 120_000);
+
+  (process.getuid?.() === 0 ? it : it.skip)('refuses, before the capture, a directory the account it drops to cannot write or others can (root)', async () => {
+    const rootOwned = path.join(dir, 'root-owned');
+    fs.mkdirSync(rootOwned, { mode: 0o755 });
+    fs.chmodSync(rootOwned, 0o755);
+    const run = await runWiretop(['-r', file, '--report', 'json', '--persist', rootOwned]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(`wiretop: --persist ${rootOwned}: not writable by uid 65534 (the account wiretop runs as after opening the capture, --user); chown it to that account or name another directory`);
+    expect(fs.readdirSync(rootOwned)).toEqual([]);
+    const shared = path.join(dir, 'group-writable');
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o775);
+    const open = await runWiretop(['-r', file, '--report', 'json', '--persist', shared, '--user', 'root']);
+    expect(open.code).toBe(1);
+    expect(open.stderr.trim()).toBe(`wiretop: --persist ${shared}: other users can write it; chmod go-w it or name a private directory`);
+  }, 60_000);
 
   it('is one run per directory, and says so', async () => {
     const state = path.join(dir, 'shared');

@@ -742,7 +742,7 @@ describe('what a newcomer meets first (issue 27)', () => {
     dashboard.handle('pageDown');
     expect(drawn().join('\n')).toMatch(/q \/ Ctrl-C +quit/);
     dashboard.handle('bottom');
-    expect(drawn().join('\n')).toMatch(/Filters \(\/, --where, saved views\):/);
+    expect(drawn().join('\n')).toMatch(/combine with and, or, not/);
     dashboard.handle('back');
     expect(drawn().join('\n')).not.toContain('Keys (Esc');
   });

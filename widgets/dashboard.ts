@@ -68,7 +68,7 @@ export class Dashboard {
     const { screen, run } = options;
     this.screen = screen;
     this.data = new DashboardData(run.config, run.stats.keys);
-    const panels = dashboardPanels(run.stats.plugins, run.nodes !== null);
+    const panels = dashboardPanels(run.stats.plugins, run.nodes !== null, run.config.processes && run.processes !== null);
     this.specs = new Map(panels.map((panel) => [panel.id, panel]));
     const views = savedViews(run.config.views).map((view) => ({ name: view.name, text: view.filter.text }));
     this.current = initialState(panels, screen.width as number, screen.height as number, views);

@@ -10,7 +10,7 @@ import type { StatModule } from '../src/stats/statModule';
 import { presentAlertLog, presentHealth } from './infoPanels';
 import type { Rect, SlotId } from './layout';
 import { presentRateChart } from './rateChart';
-import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentNetworks, presentTls, presentUserAgents, presentVisitors } from './statPanels';
+import { presentClients, presentDomains, presentEndpoints, presentModule, presentNodes, presentSections, presentStatuses, presentNetworks, presentProcesses, presentTls, presentUserAgents, presentVisitors } from './statPanels';
 import { networksEnabled } from '../src/stats/networks';
 import type { PanelContent, PanelView, Size, ViewContext } from './view';
 
@@ -38,7 +38,7 @@ export function inReadingOrder<P extends { slot: SlotId }>(panels: readonly P[],
 }
 
 /** Every panel, built-ins then one per plug-in module; a shared place lists its panels in Tab order. */
-export function dashboardPanels(plugins: readonly StatModule[], merged = false): PanelSpec[] {
+export function dashboardPanels(plugins: readonly StatModule[], merged = false, processes = false): PanelSpec[] {
   const builtin = (id: SlotId, present: Presenter, drillable = false): PanelSpec => ({ id, slot: id, drillable, present });
   return [
     builtin('sections', presentSections, true),
@@ -46,6 +46,8 @@ export function dashboardPanels(plugins: readonly StatModule[], merged = false):
     builtin('domains', presentDomains, true),
     // A merged view of several servers: the nodes share the domains' place.
     ...(merged ? [{ id: 'nodes', slot: 'domains' as SlotId, drillable: false, present: presentNodes }] : []),
+    // Which program on this host serves (or sends) the traffic (--processes): beside "which hosts".
+    ...(processes ? [{ id: 'processes', slot: 'domains' as SlotId, drillable: true, present: presentProcesses }] : []),
     // TLS connections by server name: the other half of "which hosts", for the traffic HTTP cannot see.
     { id: 'tls', slot: 'domains', drillable: true, present: presentTls },
     builtin('rate', presentRateChart),

@@ -9,6 +9,7 @@ import { sectionOf } from '../src/http/uri';
 import { isErrorKey, KEY_SEPARATOR } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
 import { moduleRows, type PanelColumn, type PanelRows, type StatModule } from '../src/stats/statModule';
+import type { TopModule } from '../src/stats/topModule';
 import { windowLabel } from '../src/stats/windows';
 import { sortedOrder, table } from './text';
 import { METHOD_KEY, PROTOCOL_KEY } from './transactions';
@@ -88,19 +89,33 @@ export function presentClients(ctx: ViewContext, size: Size, view: PanelView): P
   return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
 }
 
-/** The top domains panel, or the sections of one domain when drilled. */
-export function presentDomains(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
-  const b = ctx.stats.builtins;
+/**
+ * A breakdown's panel that Enter drills into: the rows of `top`, or when drilled the rows of
+ * `inner` (keyed `outer key + separator + inner key`) under the chosen row, titled by `drilledTitle`.
+ */
+function drillablePanel(ctx: ViewContext, size: Size, view: PanelView, top: TopModule, inner: TopModule, drilledTitle: (key: string) => string, topTitle = (title: string) => title): PanelContent {
   const limit = rowLimit(ctx, view);
   const drill = view.drill;
   if (drill !== null) {
     const prefix = `${drill.key}${KEY_SEPARATOR}`;
-    const total = b.domains.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
-    const rows = b.domainSections.rows(ctx.window, ctx.now, limit, { filter: (k) => k.startsWith(prefix), total, stripPrefix: prefix });
-    return rowsContent(rows, size, `Sections of ${drill.key} (${windowText(ctx)}) — Esc back`, true, view.sort);
+    const total = top.view(ctx.window, ctx.now).entries.find((e) => e.key === drill.key)?.count ?? 0;
+    const rows = inner.rows(ctx.window, ctx.now, limit, { filter: (k) => k.startsWith(prefix), total, stripPrefix: prefix });
+    return rowsContent(rows, size, `${drilledTitle(drill.key)} (${windowText(ctx)}) — Esc back`, true, view.sort);
   }
-  const rows = b.domains.rows(ctx.window, ctx.now, limit);
-  return rowsContent(rows, size, `${rows.title} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
+  const rows = top.rows(ctx.window, ctx.now, limit);
+  return rowsContent(rows, size, `${topTitle(rows.title)} (${windowText(ctx)})${approx(rows)}`, true, view.sort);
+}
+
+/** The top domains panel, or the sections of one domain when drilled. */
+export function presentDomains(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const b = ctx.stats.builtins;
+  return drillablePanel(ctx, size, view, b.domains, b.domainSections, (key) => `Sections of ${key}`);
+}
+
+/** The programs on this host that the connections belong to (--processes), or one program's endpoints when drilled (Enter). */
+export function presentProcesses(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
+  const b = ctx.stats.builtins;
+  return drillablePanel(ctx, size, view, b.processes, b.processEndpoints, (key) => `Endpoints of ${key === '' ? 'traffic no scan named' : key}`, (title) => `${title} on this host`);
 }
 
 /**

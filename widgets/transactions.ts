@@ -4,7 +4,7 @@
  * Pure: what to list and how it reads; the dashboard shows it over the panels.
  */
 import { bytes, clockTime, dateTime, milliseconds, wrap } from '../src/format';
-import { endpointOf, grpcStatusName, protocolOf, statusKeyOf, userAgentOf } from '../src/stats/classify';
+import { endpointOf, grpcStatusName, processKeyOf, protocolOf, statusKeyOf, userAgentOf } from '../src/stats/classify';
 import { statusTone } from '../src/stats/panelColumns';
 import { agentOf } from '../src/stats/agents';
 import { networkOf } from '../src/stats/networks';
@@ -52,6 +52,8 @@ export function rowMatcher(panelId: string, key: string, drill: Drill | null): (
     }
     case 'nodes':
       return (e) => (e.node ?? '') === key;
+    case 'processes':
+      return drill === null ? (e) => processKeyOf(e) === key : (e) => processKeyOf(e) === drill.key && endpointOf(e) === key;
     case 'tls':
       // Decrypted transactions of a server name (and of one client, drilled).
       if (key === '') return null;
@@ -180,6 +182,10 @@ export function detailLines(e: HttpEvent, width: number): string[] {
   lines.push('');
   add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}${e.node !== undefined ? ` on ${e.node}` : ''}${e.https === true ? ' (HTTPS, decrypted with the key log)' : ''}`);
   if (e.client !== e.src) add(`Client: ${e.client} (forwarded by the trusted proxy ${e.src})`);
+  if (e.process !== undefined) {
+    add(`Process: ${e.process} (pid ${e.pid ?? '?'}, user ${e.user ?? '?'})${e.container !== undefined && e.container !== '' ? ` in container ${e.container}` : ''}`);
+    if (e.commandLine !== undefined && e.commandLine !== '') add(`  ${e.commandLine}`);
+  }
   add(`Endpoint: ${endpointOf(e)}`);
   return lines;
 }

@@ -182,7 +182,8 @@ export class AlertMonitor {
   /** Carries on from a saved state (its rules in this run's order, as savedState gave them). */
   restoreState(saved: MonitorState): void {
     this.machine = saved.machine;
-    this.history.splice(0, this.history.length, ...saved.history);
+    this.history.length = 0;
+    for (const record of saved.history) this.history.push(record);
     this.lastSecond = saved.lastSecond;
     this.lastHits = saved.lastHits;
     saved.rules.forEach((rule, i) => {

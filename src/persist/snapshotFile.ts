@@ -21,13 +21,16 @@ const MAGIC = 'wiretop-state\n';
 export const STATE_FORMAT = 1;
 /** A snapshot larger than this is no snapshot of ours (the statistics are bounded far below). */
 const MAX_FILE_BYTES = 1024 * 1024 * 1024;
+/** Temporary files of a save: `.state.wiretop.PID.tmp` beside it. */
+export const TEMP_PREFIX = '.state.wiretop.';
 /** Nor is a part that inflates to more than this. */
 const MAX_PART_BYTES = 1024 * 1024 * 1024;
 
 /** What has been counted from an input already: its identity, and how far. */
 export interface InputPosition {
-  /** See inputIdentity (persistence.ts). */
+  /** See InputIdentity (persistence.ts): a hash of the options and of each file's first `heads[i]` bytes. */
   id: string;
+  heads: number[];
   /** What it is, for people: the file's name. */
   name: string;
   /** Transactions and TLS connection records taken from it, in the order the capture gives them. */
@@ -67,9 +70,13 @@ export function writeSnapshot(file: string, header: Omit<SnapshotHeader, 'parts'
     deflated.push(bytes);
   }
   const payload = Buffer.concat(deflated);
-  const full: SnapshotHeader = { format: STATE_FORMAT, ...header, parts: deflated.map((part) => part.length), sha256: hash.digest('hex') };
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(temp, 'w', 0o600);
+  const described = { format: STATE_FORMAT, ...header, parts: deflated.map((part) => part.length) };
+  // The checksum covers the header too: a damaged position would count an input twice.
+  const full: SnapshotHeader = { ...described, sha256: hash.update(JSON.stringify(described)).digest('hex') };
+  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${process.pid}.tmp`);
+  // Never through a link planted at the temporary name: created here, or not at all.
+  fs.rmSync(temp, { force: true });
+  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
   try {
     fs.writeSync(fd, `${MAGIC}${JSON.stringify(full)}\n`);
     for (let at = 0; at < payload.length;) at += fs.writeSync(fd, payload, at);
@@ -110,8 +117,9 @@ function syncDirectory(dir: string): void {
 export function readSnapshot(file: string): { header: SnapshotHeader; parts: Iterable<unknown> } | null {
   let data: Buffer;
   try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_FILE_BYTES) throw new SnapshotError('foreign', `${size} bytes, more than a snapshot holds`);
+    const stat = fs.lstatSync(file);
+    if (!stat.isFile()) throw new SnapshotError('foreign', 'not a regular file');
+    if (stat.size > MAX_FILE_BYTES) throw new SnapshotError('foreign', `${stat.size} bytes, more than a snapshot holds`);
     data = fs.readFileSync(file);
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
@@ -129,13 +137,23 @@ export function readSnapshot(file: string): { header: SnapshotHeader; parts: Ite
   }
   if (header === null || typeof header !== 'object' || typeof header.format !== 'number') throw new SnapshotError('damaged', 'its header has no format');
   if (header.format !== STATE_FORMAT) throw new SnapshotError('format', `format ${header.format} (this wiretop reads ${STATE_FORMAT})`);
-  if (typeof header.settings !== 'object' || header.settings === null || !Array.isArray(header.inputs) || typeof header.sha256 !== 'string'
-    || !Array.isArray(header.parts) || !header.parts.every((n) => Number.isInteger(n) && n >= 0)) throw new SnapshotError('damaged', 'its header is incomplete');
+  if (!wellFormed(header)) throw new SnapshotError('damaged', 'its header is incomplete');
   const payload = data.subarray(end + 1);
   const bytes = header.parts.reduce((sum, n) => sum + n, 0);
   if (payload.length !== bytes) throw new SnapshotError('damaged', `${payload.length} bytes where the header says ${bytes}`);
-  if (crypto.createHash('sha256').update(payload).digest('hex') !== header.sha256) throw new SnapshotError('damaged', 'its checksum does not match');
+  const { sha256, ...described } = header;
+  if (crypto.createHash('sha256').update(payload).update(JSON.stringify(described)).digest('hex') !== sha256) throw new SnapshotError('damaged', 'its checksum does not match');
   return { header, parts: partsOf(payload, header.parts) };
+}
+
+/** Every field of the header of the type it must have (a value of another type would mislead the run, or crash it). */
+function wellFormed(header: SnapshotHeader): boolean {
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  return typeof header.sha256 === 'string' && typeof header.version === 'string' && typeof header.written === 'number'
+    && header.settings !== null && typeof header.settings === 'object' && !Array.isArray(header.settings) && Object.values(header.settings).every((v) => typeof v === 'string')
+    && Array.isArray(header.parts) && header.parts.every(count)
+    && Array.isArray(header.inputs) && header.inputs.every((p) => p !== null && typeof p === 'object' && typeof p.id === 'string' && typeof p.name === 'string'
+      && Array.isArray(p.heads) && p.heads.every(count) && count(p.events) && count(p.tls));
 }
 
 function* partsOf(payload: Buffer, lengths: readonly number[]): Generator<unknown> {

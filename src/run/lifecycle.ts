@@ -52,6 +52,10 @@ export interface LifecycleParts {
    * counted then, and are skipped); applied before `where`. Null: all of it.
    */
   admit?: { events(all: readonly HttpEvent[]): readonly HttpEvent[]; tls(all: readonly TlsConnection[]): readonly TlsConnection[] } | null;
+  /** A stop was asked before the input's end: told before the capture hands over its last transactions. */
+  onStopBeforeEnd?(): void;
+  /** Adds what the capture cannot know to each new transaction (--processes: its program), before `where` sees it. */
+  annotate?: ((events: readonly HttpEvent[]) => void) | null;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
   /** After each capture-health update: a fault that ends the run (an interface down too long), or null. */
@@ -103,6 +107,7 @@ export class RunLifecycle {
       this.stopWith(0);
       return;
     }
+    this.parts.onStopBeforeEnd?.();
     this.enter('draining');
     // The capture ends with its last transactions; should it stop without saying so, end anyway.
     void this.parts.capture.stop().then(() => this.inputOver());
@@ -144,6 +149,7 @@ export class RunLifecycle {
     const { state, keepsStatistics } = this.parts;
     const where = this.parts.where ?? null;
     const admit = this.parts.admit ?? null;
+    const annotate = this.parts.annotate ?? null;
     return {
       onReady: (source) => {
         if (this.current !== 'starting') return;
@@ -159,22 +165,28 @@ export class RunLifecycle {
       },
       onEvents: (batch, watermark, batchEncoded) => {
         if (this.current === 'stopping' || this.current === 'done') return;
-        const all = admit === null ? batch : admit.events(batch);
-        // The encoded batch stands for all of them: a filtered batch goes without it.
-        const events = where === null ? all : all.filter(where.matches);
-        const encoded = events.length === batch.length ? batchEncoded : undefined;
-        if (keepsStatistics) state.ingest(events);
+        annotate?.(batch);
+        // The encoded batch stands for all of them as the capture made them: a filtered or annotated batch goes without it.
+        const events = where === null ? batch : batch.filter(where.matches);
+        const encoded = events.length === batch.length && annotate === null ? batchEncoded : undefined;
+        if (keepsStatistics) {
+          // What the statistics counted before (--persist) is not counted again; the outputs see every transaction.
+          const counted = admit === null ? batch : admit.events(batch);
+          state.ingest(counted === batch ? events : where === null ? counted : counted.filter(where.matches));
+        }
         this.sink?.onEvents(events, encoded);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         if (keepsStatistics) state.advanceTo(watermark);
       },
       onTls: (batch) => {
         if (this.current === 'stopping' || this.current === 'done') return;
-        const all = admit === null ? batch : admit.tls(batch);
-        const connections = where === null ? all : all.filter(where.matchesConnection);
-        if (connections.length === 0) return;
-        if (keepsStatistics) state.ingestTls(connections);
-        this.sink?.onTls?.(connections);
+        const connections = where === null ? batch : batch.filter(where.matchesConnection);
+        if (keepsStatistics) {
+          const counted = admit === null ? batch : admit.tls(batch);
+          const taken = counted === batch ? connections : where === null ? counted : counted.filter(where.matchesConnection);
+          if (taken.length > 0) state.ingestTls(taken);
+        }
+        if (connections.length > 0) this.sink?.onTls?.(connections);
       },
       onStats: (stats, now, watermark, detail) => {
         if (this.current === 'stopping' || this.current === 'done') return;

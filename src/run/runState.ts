@@ -17,6 +17,7 @@ import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { CaptureHealth } from './captureHealth';
 import type { WorkerLoad } from '../capture/shardMerger';
 import { SecondCounter } from './secondCounter';
+import type { AttributionStats } from './processes';
 
 /** Seconds of data time over which "the capture is losing" is judged for the live views. */
 export const LOSS_RECENT_SECONDS = 10;
@@ -50,6 +51,8 @@ export interface RunView {
   readonly notifications: Pick<Notifier, 'stats' | 'failures' | 'onFailure'> | null;
   /** The servers whose streams are merged (`-r a -r b` of --ndjson), or null for one capture. */
   readonly nodes: readonly string[] | null;
+  /** `--processes` on a live capture: how naming the programs goes; null otherwise. */
+  readonly processes: { readonly stats: AttributionStats } | null;
   /** What is wrong with a merged source, by node: `ended`, `failed: …`, `clock off by …`. */
   readonly nodeNotes: ReadonlyMap<string, string>;
   /** What each merged node's capture dropped (packets and transactions), from its health lines. */
@@ -70,6 +73,8 @@ export class RunState implements RunView {
   private isEnded = false;
   /** What sends alerts out (--on-alert, --webhook, --log), once the run has one. */
   notifications: Notifier | null = null;
+  /** What names the programs of the connections (--processes, live), once the run has it. */
+  processes: { readonly stats: AttributionStats } | null = null;
 
   constructor(readonly config: Config, private sourceName: string, plugins: StatModule[] = []) {
     this.stats = new StatsStore(config, plugins);

@@ -7,7 +7,7 @@
 import { Registry } from 'prom-client';
 import type { RunView } from '../run/runState';
 import type { Sink } from '../run/sink';
-import { grpcStatusName, isErrorEvent, statusClass } from '../stats/classify';
+import { grpcStatusName, isErrorEvent, processKeyOf, statusClass } from '../stats/classify';
 import { agentOf } from '../stats/agents';
 import { networkOf, networksEnabled, SPECIAL_RANGE_NAMES } from '../stats/networks';
 import type { HttpEvent, TlsConnection } from '../types';
@@ -38,6 +38,8 @@ export class MetricsSink implements Sink {
   readonly registry = new Registry();
   readonly hosts: LabelLimiter;
   readonly sections: LabelLimiter;
+  /** Programs (--processes), admitted as hosts are. */
+  readonly processes: LabelLimiter;
   private readonly metrics: TrafficMetrics;
   private server: MetricsServer | null = null;
   private readonly unsubscribe: () => void;
@@ -45,6 +47,7 @@ export class MetricsSink implements Sink {
   constructor(private readonly run: RunView, topK: number) {
     this.hosts = new LabelLimiter(topK);
     this.sections = new LabelLimiter(topK);
+    this.processes = new LabelLimiter(topK);
     this.metrics = registerMetrics(this.registry, run);
     // Admission follows the statistics: each closed second, the busiest hosts and sections.
     this.unsubscribe = run.onSecond((second) => this.admit(second));
@@ -63,7 +66,13 @@ export class MetricsSink implements Sink {
     const categories = new Map<string, number>();
     const countries = new Map<string, number>();
     const places = networksEnabled();
+    const programs = this.run.processes !== null ? new Map<string, number>() : null;
     for (const e of events) {
+      if (programs !== null) {
+        const key = processKeyOf(e);
+        const label = key === '' ? 'none' : this.processes.label(key);
+        programs.set(label, (programs.get(label) ?? 0) + 1);
+      }
       const category = agentOf(e.ua).category;
       categories.set(category, (categories.get(category) ?? 0) + 1);
       if (places) {
@@ -93,6 +102,7 @@ export class MetricsSink implements Sink {
     const m = this.metrics;
     for (const [category, count] of categories) m.agents.inc({ category }, count);
     for (const [country, count] of countries) m.countries.inc({ country }, count);
+    if (programs !== null) for (const [process, count] of programs) m.processes.inc({ process }, count);
     for (const group of groups.values()) {
       const { host, section } = group.labels;
       const place = { host, section };
@@ -120,8 +130,9 @@ export class MetricsSink implements Sink {
 
   private admit(second: number): void {
     // Once both are full, nothing more is admitted: no need to ask the statistics every second.
-    if (this.hosts.full && this.sections.full) return;
     const b = this.run.stats.builtins;
+    if (this.run.processes !== null && !this.processes.full) this.processes.admit(b.processes.top('all', second, this.processes.limit * 2).filter((e) => e.key !== ''));
+    if (this.hosts.full && this.sections.full) return;
     this.hosts.admit(b.domains.top('all', second, this.hosts.limit * 2).map((e) => ({ key: e.key, count: e.count })));
     this.sections.admit(b.sections.top('all', second, this.sections.limit * 2).map((e) => ({ key: e.key, count: e.count })));
   }

@@ -48,6 +48,8 @@ export interface Report {
   userAgents: ReportRow[];
   /** Who is asking: requests and bytes by category (human, crawler, ai-crawler, tool, unknown), named bots and tools, browsers, OS, devices. */
   visitors: { unique: UniqueVisitorsReport['days']; categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
+  /** With --processes: requests by the program on this host of their connection ('' none named), and how the naming went. */
+  processes?: { rows: ReportRow[]; named: number; unknown: number; scans: number; unreadableProcesses: number };
   /** Countries and networks of the clients (with --geoip; else absent). */
   networks?: { countries: ReportRow[]; networks: ReportRow[] };
   uris: ReportRow[];
@@ -157,6 +159,12 @@ export function buildReport(run: RunView): Report {
     userAgents: breakdowns.userAgents.rows,
     visitors: { unique: b.uniqueVisitors.report().days, ...visitorsReport(b.agents.view('all', now), b.agentCategories.view('all', now).entries, limit) },
     ...(networksEnabled() ? { networks: networksReport(b.networks.view('all', now), limit) } : {}),
+    ...(config.processes && run.processes !== null ? {
+      processes: {
+        rows: rowsOf(b.processes, now, limit).rows, named: run.processes.stats.named, unknown: run.processes.stats.unknown,
+        scans: run.processes.stats.scans, unreadableProcesses: run.processes.stats.unreadable,
+      },
+    } : {}),
     uris: breakdowns.uris.rows,
     endpoints: breakdowns.endpoints.rows,
     clients: breakdowns.clients.rows,
@@ -221,6 +229,10 @@ export function renderReportText(report: Report, pluginSections: string[][] = []
   if (report.networks !== undefined) {
     table('Countries', report.networks.countries, false);
     table('Networks', report.networks.networks, false);
+  }
+  if (report.processes !== undefined) {
+    const p = report.processes;
+    table(`Processes (${p.named} transactions named, ${p.unknown} of this host not seen by a scan; ${p.scans} scans)`, p.rows.map((r) => ({ ...r, key: r.key === '' ? '(none named)' : r.key })), true);
   }
   table('Top URIs', report.uris, false);
   table('Top endpoints', report.endpoints, true);

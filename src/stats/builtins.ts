@@ -5,10 +5,10 @@
  */
 import type { Config } from '../config';
 import type { HttpEvent } from '../types';
-import { endpointOf, KEY_SEPARATOR, protocolOf, statusKeyOf, userAgentOf } from './classify';
+import { endpointOf, KEY_SEPARATOR, processKeyOf, protocolOf, statusKeyOf, userAgentOf } from './classify';
 import {
   CLIENT_COLUMNS, DOMAIN_COLUMNS, ENDPOINT_COLUMNS, METHOD_COLUMNS, NODE_COLUMNS, PROTOCOL_COLUMNS, SECTION_COLUMNS, STATUS_COLUMNS,
-  URI_COLUMNS, USER_AGENT_COLUMNS, AGENT_COLUMNS, NETWORK_COLUMNS,
+  URI_COLUMNS, USER_AGENT_COLUMNS, AGENT_COLUMNS, NETWORK_COLUMNS, PROCESS_COLUMNS,
 } from './panelColumns';
 import { networkOf, networksEnabled } from './networks';
 import { agentOf } from './agents';
@@ -55,6 +55,9 @@ const BUILTIN_STATISTICS = [
   { name: 'uniqueVisitors', make: (config: Config) => new UniqueVisitorsModule(config) },
   // HTTP/1.x, HTTP/2 and gRPC side by side.
   { name: 'protocols', key: () => protocolOf, capacity: SMALL, keepsLatency: true, columns: PROTOCOL_COLUMNS },
+  // The program on this host of each connection (--processes), and its endpoints (the panel's drill-down); one empty key without.
+  { name: 'processes', key: (config) => (config.processes ? processKeyOf : () => ''), capacity: MEDIUM, keepsLatency: true, columns: PROCESS_COLUMNS },
+  { name: 'processEndpoints', key: (config) => (config.processes ? (e) => `${processKeyOf(e)}${KEY_SEPARATOR}${endpointOf(e)}` : () => ''), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
   { name: 'nodes', key: () => (e) => e.node ?? '', capacity: SMALL, keepsLatency: true, columns: NODE_COLUMNS },
 ] as const satisfies ReadonlyArray<BreakdownRow | ModuleRow>;

@@ -102,6 +102,16 @@ export function userAgentOf(event: HttpEvent): string {
   return event.ua === '' ? '(none)' : event.ua;
 }
 
+/**
+ * The program a transaction's connection belongs to as the processes breakdown keys it
+ * (`--processes`): its command name, with its container when it runs in one (`nginx
+ * docker:0123456789ab`); '' when there is none (not on this host, or not seen by a scan).
+ */
+export function processKeyOf(event: HttpEvent): string {
+  if (event.process === undefined) return '';
+  return event.container === undefined || event.container === '' ? event.process : `${event.process} ${event.container}`;
+}
+
 /** Separates the two parts of a composite key (host + section, server name + client). */
 export const KEY_SEPARATOR = '\u0000';
 

@@ -105,16 +105,23 @@ export const CLIENT_COLUMNS: TopColumns = {
   cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), bytes(e.bytes, 'compact')],
 };
 
-export const NODE_COLUMNS: TopColumns = {
-  title: 'Nodes',
-  columns: [
-    { header: 'Node', priority: 9, minWidth: 12 }, HITS,
-    numeric('Err%', 7),
-    numeric('p95ms', 6),
-    numeric('Bytes', 3),
-  ],
-  cells: (e, _total, key) => [key, hits(e), percent(e.errors, e.count), ms(e.latency?.quantile(0.95)), bytes(e.bytes, 'compact')],
-};
+/** Hits, errors, p95 latency and bytes by a key that names where the traffic went; `empty` labels the key ''. */
+function serviceColumns(title: string, header: string, empty = ''): TopColumns {
+  return {
+    title,
+    columns: [
+      { header, priority: 9, minWidth: 12 }, HITS,
+      numeric('Err%', 7),
+      numeric('p95ms', 6),
+      numeric('Bytes', 3),
+    ],
+    cells: (e, _total, key) => [key === '' ? empty : key, hits(e), percent(e.errors, e.count), ms(e.latency?.quantile(0.95)), bytes(e.bytes, 'compact')],
+  };
+}
+
+/** Programs on this host (--processes); the empty key is the traffic no scan named. */
+export const PROCESS_COLUMNS = serviceColumns('Processes', 'Process', '(none named)');
+export const NODE_COLUMNS = serviceColumns('Nodes', 'Node');
 
 /** How a status key reads in a list: failures (the error rule) red, client errors (4xx) yellow. */
 export function statusTone(key: string): RowTone | null {

@@ -23,6 +23,8 @@ export interface TrafficMetrics {
   agents: Counter<'category'>;
   /** Requests by the client's country (ISO codes and a few range names: bounded), with --geoip. */
   countries: Counter<'country'>;
+  /** Requests by the program on this host of their connection (--processes): the busiest metrics_top_k, the rest `other`, none named `none`. */
+  processes: Counter<'process'>;
   errors: Counter<'host' | 'section'>;
   duration: Histogram<'host' | 'section'>;
   requestBytes: Counter<'host' | 'section'>;
@@ -50,6 +52,7 @@ function trafficMetrics(registers: Registry[]): TrafficMetrics {
     requests: new Counter({ name: 'wiretop_http_requests_total', help: 'HTTP requests seen on the wire.', labelNames: ['host', 'section', 'method', 'status_class', 'protocol'], registers }),
     agents: new Counter({ name: 'wiretop_http_requests_by_agent_total', help: 'HTTP requests by who sent them: human (a browser), crawler, ai-crawler, tool (a library or command-line client) or unknown.', labelNames: ['category'], registers }),
     countries: new Counter({ name: 'wiretop_http_requests_by_country_total', help: 'HTTP requests by the client\'s country (ISO 3166 code; private, loopback and other ranges by name; unknown), with a --geoip database.', labelNames: ['country'], registers }),
+    processes: new Counter({ name: 'wiretop_http_requests_by_process_total', help: 'HTTP requests by the program on this host their connection belongs to (command name, and container), with --processes; none: not named.', labelNames: ['process'], registers }),
     errors: new Counter({ name: 'wiretop_http_request_errors_total', help: 'HTTP requests that failed: 5xx responses, requests never answered, gRPC calls that did not end OK.', labelNames: ['host', 'section'], registers }),
     duration: new Histogram({
       name: 'wiretop_http_request_duration_seconds', help: 'Time from the request to the first byte of its response.',

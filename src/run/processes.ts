@@ -1,0 +1,246 @@
+/**
+ * `--processes`: which program on this host each transaction's connection belongs to. The
+ * scanner runs in a helper process (src/platform/procHelper.ts) on a timer, and sooner after
+ * a miss; its answers fill bounded maps here, and each transaction is looked up as it reaches
+ * the main thread: the connection itself (server end first: on loopback both ends are here),
+ * else the socket listening on the server's address and port (a server that accepted it; found
+ * even after the connection closed), else the client's end. A connection whose local end was
+ * never seen in a scan (it came and went between two) is unknown, never guessed. Entries stay
+ * after their process exits, so its last transactions keep its name.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as readline from 'readline';
+import type { ProcessInfo } from '../platform/procScan';
+import type { ScanMessage } from '../platform/procHelper';
+import { escapeControls } from '../protocol/sanitize';
+import type { HttpEvent } from '../types';
+import type { Clock } from './clock';
+
+/** What the attribution hands a transaction. */
+export interface ProcessLabel {
+  /** The command name (`nginx`), escaped. */
+  process: string;
+  pid: number;
+  /** The user name, or the uid as text when it has none. */
+  user: string;
+  /** `docker:0123456789ab`, `kubernetes:<pod uid>/<id>`; '' on the host. */
+  container: string;
+  /** The command line, escaped, for the detail. */
+  commandLine: string;
+}
+
+/** The helper as the attribution uses it (a child process, or a fake in tests). */
+export interface ScanHelper {
+  /** Asks for a scan; the answer comes to `onScan`. */
+  request(): void;
+  onScan(listener: (message: ScanMessage) => void): void;
+  stop(): void;
+}
+
+/** Counts for the capture health and the report. */
+export interface AttributionStats {
+  scans: number;
+  /** Transactions with a local end that no scan had seen. */
+  unknown: number;
+  /** Transactions named. */
+  named: number;
+  /** Processes the last scan could not read (another user's, without the privilege). */
+  unreadable: number;
+}
+
+/** Connections and listeners remembered, at most (the oldest forgotten first). */
+const MAX_CONNECTIONS = 65_536;
+const MAX_LISTENERS = 4_096;
+/** A miss asks for a scan at most this often (wall time). */
+const MISS_SCAN_MS = 250;
+
+export class ProcessAttribution {
+  private readonly connections = new Map<string, ProcessLabel>();
+  private readonly listeners = new Map<string, ProcessLabel>();
+  private readonly labels = new Map<number, ProcessLabel>();
+  private local: LocalAddresses = localAddresses();
+  private timer: unknown = null;
+  private lastRequest = -Infinity;
+  private pending = false;
+  readonly stats: AttributionStats = { scans: 0, unknown: 0, named: 0, unreadable: 0 };
+
+  constructor(private readonly helper: ScanHelper, private readonly clock: Clock, private readonly intervalMs: number, private readonly users = userNames()) {
+    helper.onScan((message) => this.take(message));
+  }
+
+  /** Scans now, then every interval, until stop. */
+  start(): void {
+    const tick = () => {
+      this.scan();
+      this.timer = this.clock.setTimeout(tick, this.intervalMs);
+    };
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.helper.stop();
+  }
+
+  private scan(): void {
+    if (this.pending) return;
+    this.pending = true;
+    this.lastRequest = this.clock.now();
+    this.helper.request();
+  }
+
+  /** A scan's answer: the maps learn its sockets (what they knew stays, for connections gone since). */
+  take(message: ScanMessage): void {
+    this.pending = false;
+    this.stats.scans++;
+    if (!isScan(message)) return;
+    this.stats.unreadable = message.unreadable;
+    this.local = localAddresses();
+    for (const info of message.processes) this.labels.set(info.pid, this.labelOf(info));
+    for (const [address, port, pid] of message.listening) {
+      const label = this.labels.get(pid);
+      if (label !== undefined) remember(this.listeners, `${address}|${port}`, label, MAX_LISTENERS);
+    }
+    for (const [local, localPort, remote, remotePort, pid] of message.connections) {
+      const label = this.labels.get(pid);
+      if (label !== undefined) remember(this.connections, `${local}|${localPort}|${remote}|${remotePort}`, label, MAX_CONNECTIONS);
+    }
+    // Labels of processes no socket names any more go with the maps' entries; only the live ones are kept here.
+    if (this.labels.size > MAX_LISTENERS) this.labels.clear();
+  }
+
+  private labelOf(info: ProcessInfo): ProcessLabel {
+    const container = info.container === null ? ''
+      : info.container.pod !== null ? `kubernetes:${info.container.pod}/${info.container.id.slice(0, 12)}`
+        : `${info.container.runtime}:${info.container.runtime === 'lxc' ? escapeControls(info.container.id, 64) : info.container.id.slice(0, 12)}`;
+    return {
+      process: escapeControls(info.command, 64), pid: info.pid, user: this.users.get(info.uid) ?? String(info.uid),
+      container, commandLine: escapeControls(info.commandLine, 512),
+    };
+  }
+
+  /** The program a transaction's connection belongs to, or null (not on this host, or unknown: counted). */
+  labelFor(event: HttpEvent): ProcessLabel | null {
+    const server = `${event.dst}|${event.dport}`;
+    const client = `${event.src}|${event.sport}`;
+    const label = this.connections.get(`${server}|${client}`) ?? this.listeners.get(server)
+      ?? this.listeners.get(`${wildcardOf(event.dst)}|${event.dport}`) ?? this.connections.get(`${client}|${server}`);
+    if (label !== undefined) {
+      this.stats.named++;
+      return label;
+    }
+    if (this.local.has(event.dst) || this.local.has(event.src)) {
+      this.stats.unknown++;
+      // Seen before any scan knew it: look again soon (for the connection's next transactions).
+      if (this.clock.now() - this.lastRequest >= MISS_SCAN_MS) this.scan();
+    }
+    return null;
+  }
+
+  /** Sets each transaction's process fields (none when it has no local program). */
+  attribute(events: readonly HttpEvent[]): void {
+    for (const event of events) {
+      const label = this.labelFor(event);
+      if (label === null) continue;
+      event.process = label.process;
+      event.pid = label.pid;
+      event.user = label.user;
+      event.container = label.container;
+      event.commandLine = label.commandLine;
+    }
+  }
+
+  /** A process's label by pid (the detail's command line), if a scan saw it. */
+  processOf(pid: number): ProcessLabel | undefined {
+    for (const label of this.listeners.values()) if (label.pid === pid) return label;
+    for (const label of this.connections.values()) if (label.pid === pid) return label;
+    return undefined;
+  }
+}
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+function wildcardOf(address: string): string {
+  return address.includes(':') ? '::' : '0.0.0.0';
+}
+
+function isScan(message: unknown): message is ScanMessage {
+  const m = message as ScanMessage;
+  return m !== null && typeof m === 'object' && Array.isArray(m.listening) && Array.isArray(m.connections) && Array.isArray(m.processes) && typeof m.unreadable === 'number';
+}
+
+/** Whether an address is this host's. */
+export interface LocalAddresses {
+  has(address: string): boolean;
+}
+
+/** This host's addresses now (and the loopback ranges). */
+export function localAddresses(): LocalAddresses {
+  const addresses = new Set<string>(['::1']);
+  for (const list of Object.values(os.networkInterfaces())) for (const entry of list ?? []) addresses.add(entry.address.replace(/%.*$/, ''));
+  return { has: (address) => addresses.has(address) || address.startsWith('127.') };
+}
+
+/** The capabilities a scan needs, and nothing else (see procHelper.ts). */
+const SCAN_CAPABILITIES = '-all,+sys_ptrace,+dac_read_search';
+
+/**
+ * Starts the scanner process. `dropTo`: the account a root run becomes; the helper then runs as
+ * it too, keeping only the two capabilities of a scan (util-linux `setpriv`). Without it (not
+ * root) the helper is this user's, and sees other users' sockets without their processes.
+ */
+export function startScanHelper(dropTo: { uid: number; gid: number } | null, onError: (message: string) => void): ScanHelper {
+  const script = path.join(__dirname, '..', 'platform', 'procHelper.js');
+  const node = [process.execPath, '--max-old-space-size=64', script];
+  const command = dropTo === null ? node
+    : ['setpriv', `--reuid=${dropTo.uid}`, `--regid=${dropTo.gid}`, '--clear-groups', `--inh-caps=${SCAN_CAPABILITIES}`, `--ambient-caps=${SCAN_CAPABILITIES}`, `--bounding-set=${SCAN_CAPABILITIES}`, '--no-new-privs', ...node];
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+  const listeners: Array<(message: ScanMessage) => void> = [];
+  let stopped = false;
+  child.on('error', (error) => { if (!stopped) onError(`the process scanner could not start (${(error as NodeJS.ErrnoException).code ?? error.message}${dropTo !== null ? '; it needs setpriv, from util-linux' : ''})`); });
+  child.on('exit', (code, signal) => { if (!stopped) onError(`the process scanner ended (${signal ?? `status ${code}`}); transactions are no longer named by process`); });
+  child.stdin.on('error', () => undefined);
+  const lines = readline.createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    let message: ScanMessage;
+    try {
+      message = JSON.parse(line) as ScanMessage;
+    } catch {
+      return;
+    }
+    for (const listener of listeners) listener(message);
+  });
+  return {
+    request: () => { if (!stopped && child.stdin.writable) child.stdin.write('scan\n'); },
+    onScan: (listener) => { listeners.push(listener); },
+    stop: () => {
+      stopped = true;
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}
+
+/** uid → user name, from /etc/passwd. */
+export function userNames(passwd = '/etc/passwd'): Map<number, string> {
+  const names = new Map<number, string>();
+  let text = '';
+  try {
+    text = fs.readFileSync(passwd, 'utf8');
+  } catch {
+    return names;
+  }
+  for (const line of text.split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name !== undefined && uid !== undefined && /^\d+$/.test(uid) && !names.has(Number(uid))) names.set(Number(uid), escapeControls(name, 32));
+  }
+  return names;
+}
