@@ -15,6 +15,7 @@ const E2E = [
   'https', // bin/wiretop on TLS captures, and live with curl's key log
   'sharded', // a capture split among worker threads against one thread
   'har', // --where in every headless mode; HAR files in a schema check and Chromium's DevTools import; the dashboard's exports in tmux
+  'processes', // --processes live: nginx, python and node servers named; a container where a runtime is
   'persistRestart', // --persist: SIGKILL and restart, files read twice, damaged snapshots
   'h2Clients', // real HTTP/2 clients and servers (nginx, curl, h2load, Chromium) against their access logs
 ].map((name) => `<rootDir>/test/${name}.test.ts`);

@@ -147,15 +147,34 @@ end
   return file;
 }
 
-/** CPU seconds (all threads) and resident memory of a process, from /proc. */
+/**
+ * CPU seconds (all threads, and its running child processes': --processes' scanner) and
+ * resident memory of a process, from /proc.
+ */
 interface ProcessSample { cpuSeconds: number; rssMb: number; peakRssMb: number }
 
-function sampleProcess(pid: number): ProcessSample | null {
+/** utime + stime of a process, in seconds (0 when it is gone). */
+function cpuOf(pid: number): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields after the command: state is [0], utime [11], stime [12].
-    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+function sampleProcess(pid: number): ProcessSample | null {
+  try {
+    fs.accessSync(`/proc/${pid}/stat`);
+    let children: number[] = [];
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // No children file (an old kernel): the process alone.
+    }
+    const cpuSeconds = cpuOf(pid) + children.reduce((sum, child) => sum + cpuOf(child), 0);
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     return { cpuSeconds, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };

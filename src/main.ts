@@ -161,7 +161,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
     keepsStatistics: mode !== 'ndjson' || metrics !== null,
     admit: persistence === null ? null : { events: (all) => persistence.admitEvents(all), tls: (all) => persistence.admitTls(all) },
-    annotate: processes === null ? null : (events) => processes.attribute(events),
+    annotate: processes === null ? null : (events, encoded) => processes.attribute(events, encoded),
     onStopBeforeEnd: () => persistence?.stopBeforeEnd(state, env.clock),
     // The dashboard takes --where as its starting `/` filter, which the user can change.
     where: interactive || config.where === null ? null : compileFilter(config.where),

@@ -54,14 +54,23 @@ export interface HttpEvent extends FlowAddress {
   /** gRPC: length-prefixed messages the client sent, and the server. */
   grpcRequestMessages?: number;
   grpcResponseMessages?: number;
-  /** `--processes`: the program on this host the connection belongs to (command name), its pid and user. */
-  process?: string;
-  pid?: number;
-  user?: string;
-  /** `--processes`: its command line (escaped, at most 512 characters). */
-  commandLine?: string;
-  /** `--processes`: its container (`docker:0123456789ab`), '' on the host. */
-  container?: string;
+  /** `--processes`: the program on this host the connection belongs to (one shared object per process: one field added per transaction). */
+  owner?: ProcessOwner;
+}
+
+/** A program on this host, as transactions name it (`--processes`; strings escaped). */
+export interface ProcessOwner {
+  /** The command name (`nginx`). */
+  process: string;
+  pid: number;
+  /** The user name, or the uid as text when it has none. */
+  user: string;
+  /** `docker:0123456789ab`, `kubernetes:<pod uid>/<id>`; '' on the host. */
+  container: string;
+  /** The command line, at most 512 characters. */
+  commandLine: string;
+  /** How the processes breakdown keys it: the command, with its container when it has one. */
+  key: string;
 }
 
 /** What a field of a transaction shows when the wire did not say it (an HTTP/2 header compressed against a table from before the capture began). */

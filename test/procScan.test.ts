@@ -10,6 +10,8 @@ import * as path from 'path';
 import type { ScanMessage } from '../src/platform/procHelper';
 import { containerOf, parseProcNetTcp, procAddress, scanProc, TCP_LISTEN, type ProcessInfo } from '../src/platform/procScan';
 import { ProcessAttribution, type ScanHelper } from '../src/run/processes';
+import { compileFilter } from '../src/filter/filter';
+import { processKeyOf } from '../src/stats/classify';
 import { tempDir } from './helpers/conversation';
 import { httpEvent } from './helpers/events';
 import { manualClock } from './helpers/manualClock';
@@ -138,7 +140,7 @@ describe('naming the program of each transaction (--processes)', () => {
       httpEvent(1, { src: '10.1.1.1', sport: 1, dst: '10.9.9.9', dport: 80 }), // neither end here
     ];
     naming.attribute(events);
-    expect(events.map((e) => [e.process, e.pid, e.user, e.container])).toEqual([
+    expect(events.map((e) => [e.owner?.process, e.owner?.pid, e.owner?.user, e.owner?.container])).toEqual([
       ['nginx', 100, 'www-data', `docker:${DOCKER_ID.slice(0, 12)}`],
       ['nginx', 100, 'www-data', `docker:${DOCKER_ID.slice(0, 12)}`],
       ['python3', 200, 'root', ''],
@@ -146,8 +148,15 @@ describe('naming the program of each transaction (--processes)', () => {
       [undefined, undefined, undefined, undefined],
       [undefined, undefined, undefined, undefined],
     ]);
-    expect(events[2].commandLine).toBe('python3 -m http.server 8000');
+    expect(events[2].owner?.commandLine).toBe('python3 -m http.server 8000');
     expect(naming.stats).toEqual({ scans: 1, named: 4, unknown: 1, unreadable: 2 });
+    // The fields of the filter, and the breakdown's key.
+    const matching = (expression: string) => events.filter(compileFilter(expression).matches).length;
+    expect(matching('process = nginx and container ~ ^docker:')).toBe(2);
+    expect(matching('user = root or pid = 300')).toBe(2);
+    expect(matching('cmdline ~ "http\\.server"')).toBe(1);
+    expect(matching('process = ""')).toBe(2);
+    expect(events.map(processKeyOf)).toEqual([`nginx docker:${DOCKER_ID.slice(0, 12)}`, `nginx docker:${DOCKER_ID.slice(0, 12)}`, 'python3', 'curl\\x1b[31m', '', '']);
   });
 
   it('scans on its timer and soon after a miss, and keeps the names of what has gone', () => {
@@ -160,18 +169,30 @@ describe('naming the program of each transaction (--processes)', () => {
     expect(asked()).toBe(1);
     const early = httpEvent(1, { src: '127.0.0.1', sport: 1, dst: '127.0.0.1', dport: 8000 });
     naming.attribute([early]);
-    expect(early.process).toBeUndefined();
+    expect(early.owner).toBeUndefined();
     expect(asked()).toBe(1); // a miss right after a scan waits
-    clock.advance(300);
+    clock.advance(1000);
     naming.attribute([httpEvent(1, { src: '127.0.0.1', sport: 2, dst: '127.0.0.1', dport: 8000 })]);
     expect(asked()).toBe(2); // the miss asked again: the server is now known
     clock.advance(2000);
     expect(asked()).toBe(3); // the timer; this scan no longer sees python (it exited)
     const late = httpEvent(2, { src: '127.0.0.1', sport: 3, dst: '127.0.0.1', dport: 8000 });
     naming.attribute([late]);
-    expect(late.process).toBe('python3');
+    expect(late.owner?.process).toBe('python3');
     naming.stop();
     clock.advance(10_000);
     expect(asked()).toBe(3);
+  });
+});
+
+describe('where the scan runs', () => {
+  it('is never the capture thread: nothing under src/capture reads /proc for processes', () => {
+    const root = path.join(__dirname, '..', 'src', 'capture');
+    const files = (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(root, file), 'utf8');
+      expect([file, /procScan|procHelper|run\/processes|\/proc\/net\/tcp/.test(text)]).toEqual([file, false]);
+    }
   });
 });

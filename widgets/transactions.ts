@@ -182,9 +182,10 @@ export function detailLines(e: HttpEvent, width: number): string[] {
   lines.push('');
   add(`Connection: ${e.src}:${e.sport} → ${e.dst}:${e.dport}${e.node !== undefined ? ` on ${e.node}` : ''}${e.https === true ? ' (HTTPS, decrypted with the key log)' : ''}`);
   if (e.client !== e.src) add(`Client: ${e.client} (forwarded by the trusted proxy ${e.src})`);
-  if (e.process !== undefined) {
-    add(`Process: ${e.process} (pid ${e.pid ?? '?'}, user ${e.user ?? '?'})${e.container !== undefined && e.container !== '' ? ` in container ${e.container}` : ''}`);
-    if (e.commandLine !== undefined && e.commandLine !== '') add(`  ${e.commandLine}`);
+  const owner = e.owner;
+  if (owner !== undefined) {
+    add(`Process: ${owner.process} (pid ${owner.pid}, user ${owner.user})${owner.container !== '' ? ` in container ${owner.container}` : ''}`);
+    if (owner.commandLine !== '') add(`  ${owner.commandLine}`);
   }
   add(`Endpoint: ${endpointOf(e)}`);
   return lines;

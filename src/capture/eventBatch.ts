@@ -9,7 +9,7 @@
  * Strings decoded from bytes are fresh and own only themselves; the distinct ones are decoded
  * once per batch and shared by its events.
  */
-import type { HttpEvent } from '../types';
+import type { HttpEvent, ProcessOwner } from '../types';
 
 /** The encoded batch. Its buffer holds, in order: numbers, string indices, string ends, string bytes. */
 export interface EncodedBatch {
@@ -17,6 +17,11 @@ export interface EncodedBatch {
   /** Distinct strings in the batch. */
   strings: number;
   buffer: ArrayBuffer;
+  /**
+   * The programs the main thread named for the batch's transactions after it was encoded
+   * (--processes), by index; decoding puts them back.
+   */
+  owners?: ReadonlyArray<ProcessOwner | undefined>;
 }
 
 // ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2, gRPC 4, sni 8), streamId, grpcStatus, grpcRequestMessages, grpcResponseMessages
@@ -216,5 +221,7 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
   }
   const events: HttpEvent[] = new Array(count);
   for (let i = 0; i < count; i++) events[i] = new DecodedEvent(numbers, refs, strings, i * NUMBER_FIELDS, i * STRING_FIELDS);
+  const owners = batch.owners;
+  if (owners !== undefined) for (let i = 0; i < count; i++) if (owners[i] !== undefined) events[i].owner = owners[i];
   return events;
 }

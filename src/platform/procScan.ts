@@ -52,20 +52,23 @@ export const TCP_LISTEN = 0x0a;
 /** Bounds of one scan. */
 export const SCAN_LIMITS = { processes: 16_384, descriptorsPerProcess: 65_536, sockets: 262_144, fileBytes: 64 * 1024 };
 const MAX_CMDLINE = 512;
+const READ_STEP = 64 * 1024;
 
-/** Reads `file` up to the bound; null when it cannot be read. */
+/** Reads `file` up to the bound (in 64 KiB steps: /proc files say no size); null when it cannot be read. */
 function readBounded(file: string, bytes = SCAN_LIMITS.fileBytes): string | null {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');
-    const buffer = Buffer.alloc(bytes);
+    const chunks: Buffer[] = [];
     let length = 0;
     while (length < bytes) {
-      const read = fs.readSync(fd, buffer, length, bytes - length, null);
+      const chunk = Buffer.allocUnsafe(Math.min(READ_STEP, bytes - length));
+      const read = fs.readSync(fd, chunk, 0, chunk.length, null);
       if (read === 0) break;
+      chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
       length += read;
     }
-    return buffer.toString('latin1', 0, length);
+    return Buffer.concat(chunks, length).toString('latin1');
   } catch {
     return null;
   } finally {

@@ -16,21 +16,9 @@ import * as readline from 'readline';
 import type { ProcessInfo } from '../platform/procScan';
 import type { ScanMessage } from '../platform/procHelper';
 import { escapeControls } from '../protocol/sanitize';
-import type { HttpEvent } from '../types';
+import type { EncodedBatch } from '../capture/eventBatch';
+import type { HttpEvent, ProcessOwner } from '../types';
 import type { Clock } from './clock';
-
-/** What the attribution hands a transaction. */
-export interface ProcessLabel {
-  /** The command name (`nginx`), escaped. */
-  process: string;
-  pid: number;
-  /** The user name, or the uid as text when it has none. */
-  user: string;
-  /** `docker:0123456789ab`, `kubernetes:<pod uid>/<id>`; '' on the host. */
-  container: string;
-  /** The command line, escaped, for the detail. */
-  commandLine: string;
-}
 
 /** The helper as the attribution uses it (a child process, or a fake in tests). */
 export interface ScanHelper {
@@ -54,13 +42,17 @@ export interface AttributionStats {
 /** Connections and listeners remembered, at most (the oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 const MAX_LISTENERS = 4_096;
+const MAX_RECENT = 16_384;
+const MAX_RECENT_SERVER_PORTS = 1_024;
 /** A miss asks for a scan at most this often (wall time). */
-const MISS_SCAN_MS = 250;
+const MISS_SCAN_MS = 1000;
 
 export class ProcessAttribution {
-  private readonly connections = new Map<string, ProcessLabel>();
-  private readonly listeners = new Map<string, ProcessLabel>();
-  private readonly labels = new Map<number, ProcessLabel>();
+  private readonly connections = new Map<string, ProcessOwner>();
+  private readonly listeners = new Map<string, ProcessOwner>();
+  private readonly labels = new Map<number, ProcessOwner>();
+  /** The last answers by connection ports (see labelFor); a scan may change them, so each scan forgets them. */
+  private readonly recent = new Map<number, Map<number, { src: string; dst: string; label: ProcessOwner | null }>>();
   private local: LocalAddresses = localAddresses();
   private timer: unknown = null;
   private lastRequest = -Infinity;
@@ -98,6 +90,7 @@ export class ProcessAttribution {
     this.pending = false;
     this.stats.scans++;
     if (!isScan(message)) return;
+    this.recent.clear();
     this.stats.unreadable = message.unreadable;
     this.local = localAddresses();
     for (const info of message.processes) this.labels.set(info.pid, this.labelOf(info));
@@ -113,18 +106,40 @@ export class ProcessAttribution {
     if (this.labels.size > MAX_LISTENERS) this.labels.clear();
   }
 
-  private labelOf(info: ProcessInfo): ProcessLabel {
+  private labelOf(info: ProcessInfo): ProcessOwner {
     const container = info.container === null ? ''
       : info.container.pod !== null ? `kubernetes:${info.container.pod}/${info.container.id.slice(0, 12)}`
         : `${info.container.runtime}:${info.container.runtime === 'lxc' ? escapeControls(info.container.id, 64) : info.container.id.slice(0, 12)}`;
+    const process = escapeControls(info.command, 64);
     return {
-      process: escapeControls(info.command, 64), pid: info.pid, user: this.users.get(info.uid) ?? String(info.uid),
-      container, commandLine: escapeControls(info.commandLine, 512),
+      process, pid: info.pid, user: this.users.get(info.uid) ?? String(info.uid), container, commandLine: escapeControls(info.commandLine, 512),
+      key: container === '' ? process : `${process} ${container}`,
     };
   }
 
   /** The program a transaction's connection belongs to, or null (not on this host, or unknown: counted). */
-  labelFor(event: HttpEvent): ProcessLabel | null {
+  labelFor(event: HttpEvent): ProcessOwner | null {
+    // A connection's transactions come one after another: its answer is remembered by its ports (until the next scan).
+    let byClientPort = this.recent.get(event.dport);
+    const recent = byClientPort?.get(event.sport);
+    if (recent !== undefined && recent.src === event.src && recent.dst === event.dst) {
+      if (recent.label !== null) this.stats.named++;
+      return recent.label;
+    }
+    const label = this.lookUp(event);
+    if (label !== null || !this.local.has(event.dst) && !this.local.has(event.src)) {
+      if (byClientPort === undefined) {
+        if (this.recent.size >= MAX_RECENT_SERVER_PORTS) this.recent.clear();
+        byClientPort = new Map();
+        this.recent.set(event.dport, byClientPort);
+      }
+      if (byClientPort.size >= MAX_RECENT) byClientPort.clear();
+      byClientPort.set(event.sport, { src: event.src, dst: event.dst, label });
+    }
+    return label;
+  }
+
+  private lookUp(event: HttpEvent): ProcessOwner | null {
     const server = `${event.dst}|${event.dport}`;
     const client = `${event.src}|${event.sport}`;
     const label = this.connections.get(`${server}|${client}`) ?? this.listeners.get(server)
@@ -141,21 +156,24 @@ export class ProcessAttribution {
     return null;
   }
 
-  /** Sets each transaction's process fields (none when it has no local program). */
-  attribute(events: readonly HttpEvent[]): void {
-    for (const event of events) {
+  /**
+   * Sets each transaction's process fields (none when it has no local program), and gives
+   * `encoded` (the batch they were decoded from, which the dashboard keeps) the same, by index.
+   */
+  attribute(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
+    let owners: Array<ProcessOwner | undefined> | null = null;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i];
       const label = this.labelFor(event);
       if (label === null) continue;
-      event.process = label.process;
-      event.pid = label.pid;
-      event.user = label.user;
-      event.container = label.container;
-      event.commandLine = label.commandLine;
+      event.owner = label;
+      if (encoded !== undefined) (owners ??= new Array(events.length))[i] = label;
     }
+    if (encoded !== undefined && owners !== null) encoded.owners = owners;
   }
 
   /** A process's label by pid (the detail's command line), if a scan saw it. */
-  processOf(pid: number): ProcessLabel | undefined {
+  processOf(pid: number): ProcessOwner | undefined {
     for (const label of this.listeners.values()) if (label.pid === pid) return label;
     for (const label of this.connections.values()) if (label.pid === pid) return label;
     return undefined;
@@ -199,7 +217,7 @@ const SCAN_CAPABILITIES = '-all,+sys_ptrace,+dac_read_search';
  */
 export function startScanHelper(dropTo: { uid: number; gid: number } | null, onError: (message: string) => void): ScanHelper {
   const script = path.join(__dirname, '..', 'platform', 'procHelper.js');
-  const node = [process.execPath, '--max-old-space-size=64', script];
+  const node = [process.execPath, '--max-old-space-size=32', '--max-semi-space-size=1', script];
   const command = dropTo === null ? node
     : ['setpriv', `--reuid=${dropTo.uid}`, `--regid=${dropTo.gid}`, '--clear-groups', `--inh-caps=${SCAN_CAPABILITIES}`, `--ambient-caps=${SCAN_CAPABILITIES}`, `--bounding-set=${SCAN_CAPABILITIES}`, '--no-new-privs', ...node];
   const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });

@@ -5,7 +5,7 @@
  */
 import { agentOf } from '../stats/agents';
 import { networkOf, networksEnabled } from '../stats/networks';
-import type { HttpEvent, TlsConnection } from '../types';
+import type { HttpEvent, ProcessOwner, TlsConnection } from '../types';
 import type { Sink } from '../run/sink';
 import type { HealthView } from '../run/runState';
 
@@ -21,12 +21,12 @@ export function eventLine(e: HttpEvent, quote: Quote = JSON.stringify): string {
     + `"host":${quote(e.host)},"uri":${quote(e.uri)},"section":${quote(e.section)},"status":${e.status},"reqBytes":${e.reqBytes},`
     + `"respBytes":${e.respBytes},"ua":${quote(e.ua)},"latencyMs":${e.latencyMs},"version":${quote(e.version)},`
     + `"route":${quote(e.route)},"client":${quote(e.client)}${e.uriTruncated ? ',"uriTruncated":true' : ''}${e.https === true ? ',"https":true' : ''}`
-    + `${e.sni !== undefined ? `,"sni":${quote(e.sni)}` : ''}${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}${agentFields(e, quote)}${e.process !== undefined ? processFields(e, quote) : ''}}\n`;
+    + `${e.sni !== undefined ? `,"sni":${quote(e.sni)}` : ''}${e.streamId !== undefined ? `,"streamId":${e.streamId}` : ''}${e.grpcMethod !== undefined ? grpcFields(e, quote) : ''}${agentFields(e, quote)}${e.owner !== undefined ? processFields(e.owner, quote) : ''}}\n`;
 }
 
 /** The program on this host of the connection (--processes), in the order lineFields gives them. */
-function processFields(e: HttpEvent, quote: Quote): string {
-  return `,"process":${quote(e.process!)},"pid":${e.pid ?? null},"user":${quote(e.user ?? '')},"container":${quote(e.container ?? '')},"cmdline":${quote(e.commandLine ?? '')}`;
+function processFields(owner: ProcessOwner, quote: Quote): string {
+  return `,"process":${quote(owner.process)},"pid":${owner.pid},"user":${quote(owner.user)},"container":${quote(owner.container)},"cmdline":${quote(owner.commandLine)}`;
 }
 
 /** Who asked (see src/stats/agents.ts): the category, and the bot's, tool's or browser family's name. */
@@ -49,7 +49,7 @@ function grpcFields(e: HttpEvent, quote: Quote): string {
 export function lineFields(e: HttpEvent): Record<string, unknown> {
   const {
     requestHeaders: _request, responseHeaders: _response, uriTruncated, https, sni, streamId,
-    grpcMethod, grpcStatus, grpcMessage, grpcRequestMessages, grpcResponseMessages, process, pid, user, container, commandLine, ...fields
+    grpcMethod, grpcStatus, grpcMessage, grpcRequestMessages, grpcResponseMessages, owner, ...fields
   } = e;
   const agent = agentOf(e.ua);
   const place = networksEnabled() ? networkOf(e.client) : null;
@@ -61,7 +61,7 @@ export function lineFields(e: HttpEvent): Record<string, unknown> {
     } : {}),
     category: agent.category, agent: agent.name,
     ...(place !== null ? { country: place.country, asn: place.asn } : {}),
-    ...(process !== undefined ? { process, pid: pid ?? null, user: user ?? '', container: container ?? '', cmdline: commandLine ?? '' } : {}),
+    ...(owner !== undefined ? { process: owner.process, pid: owner.pid, user: owner.user, container: owner.container, cmdline: owner.commandLine } : {}),
   };
 }
 

@@ -57,7 +57,7 @@ const BUILTIN_STATISTICS = [
   { name: 'protocols', key: () => protocolOf, capacity: SMALL, keepsLatency: true, columns: PROTOCOL_COLUMNS },
   // The program on this host of each connection (--processes), and its endpoints (the panel's drill-down); one empty key without.
   { name: 'processes', key: (config) => (config.processes ? processKeyOf : () => ''), capacity: MEDIUM, keepsLatency: true, columns: PROCESS_COLUMNS },
-  { name: 'processEndpoints', key: (config) => (config.processes ? (e) => `${processKeyOf(e)}${KEY_SEPARATOR}${endpointOf(e)}` : () => ''), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
+  { name: 'processEndpoints', key: (config) => (config.processes ? processEndpointKeys() : () => ''), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
   { name: 'nodes', key: () => (e) => e.node ?? '', capacity: SMALL, keepsLatency: true, columns: NODE_COLUMNS },
 ] as const satisfies ReadonlyArray<BreakdownRow | ModuleRow>;
@@ -108,6 +108,31 @@ function endpointKeys(): (event: HttpEvent) => string {
     if (key === undefined) {
       key = endpointOf(event);
       if (byMethod.size < 16) byMethod.set(event.method, key);
+    }
+    return key;
+  };
+}
+
+/** Programs whose endpoint keys are kept for reuse, at most (then the cache starts over). */
+const MAX_CACHED_PROCESSES = 256;
+
+/** A program's endpoint keys (`nginx` + separator + `GET /users/{id}`), made once per pair like endpointKeys'. */
+function processEndpointKeys(): (event: HttpEvent) => string {
+  const endpointKey = endpointKeys();
+  const byProcess = new Map<string, Map<string, string>>();
+  return (event) => {
+    const endpoint = endpointKey(event);
+    const process = processKeyOf(event);
+    let keys = byProcess.get(process);
+    if (keys === undefined) {
+      if (byProcess.size >= MAX_CACHED_PROCESSES) byProcess.clear();
+      keys = new Map();
+      byProcess.set(process, keys);
+    }
+    let key = keys.get(endpoint);
+    if (key === undefined) {
+      key = `${process}${KEY_SEPARATOR}${endpoint}`;
+      if (keys.size < MAX_CACHED_ROUTES && endpoint.length <= MAX_CACHED_ROUTE_LENGTH) keys.set(endpoint, key);
     }
     return key;
   };

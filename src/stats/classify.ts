@@ -108,8 +108,7 @@ export function userAgentOf(event: HttpEvent): string {
  * docker:0123456789ab`); '' when there is none (not on this host, or not seen by a scan).
  */
 export function processKeyOf(event: HttpEvent): string {
-  if (event.process === undefined) return '';
-  return event.container === undefined || event.container === '' ? event.process : `${event.process} ${event.container}`;
+  return event.owner === undefined ? '' : event.owner.key;
 }
 
 /** Separates the two parts of a composite key (host + section, server name + client). */
