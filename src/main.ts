@@ -102,8 +102,14 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   state.setNotifier(notifier);
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
   // Started before the privilege drop: the scanner keeps what a scan needs, the run gives up the rest.
-  const processes = config.processes && source.spec.kind === 'live'
-    ? new ProcessAttribution(startScanHelper(dropOwner(config), (line) => env.writeErr(`wiretop: --processes: ${line}\n`)), env.clock, config.processes_interval * 1000)
+  // As root with an account that does not exist, the drop fails (one line) before the capture: no scanner is started as root.
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const processes: ProcessAttribution | null = config.processes && source.spec.kind === 'live' && (!isRoot || dropOwner(config) !== null)
+    ? new ProcessAttribution(startScanHelper(dropOwner(config), (line) => {
+      // The dashboard says it in its panel (a line on stderr would land on the screen); headless, stderr says it.
+      if (processes !== null) processes.stats.failure = line;
+      if (mode !== 'tui') env.writeErr(`wiretop: --processes: ${line}\n`);
+    }), env.clock, config.processes_interval * 1000)
     : null;
   state.processes = processes;
   return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence, processes };

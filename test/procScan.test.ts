@@ -8,7 +8,9 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import type { ScanMessage } from '../src/platform/procHelper';
-import { containerOf, parseProcNetTcp, procAddress, scanProc, TCP_LISTEN, type ProcessInfo } from '../src/platform/procScan';
+import { chooseOwner, containerOf, fibLocalAddresses, inet6Addresses, parseProcNetTcp, procAddress, scanProc, TCP_LISTEN, type ProcessInfo } from '../src/platform/procScan';
+import { scanMessage } from '../src/platform/procHelper';
+import { decodeEvents, encodeEvents } from '../src/capture/eventBatch';
 import { ProcessAttribution, type ScanHelper } from '../src/run/processes';
 import { compileFilter } from '../src/filter/filter';
 import { processKeyOf } from '../src/stats/classify';
@@ -149,7 +151,7 @@ describe('naming the program of each transaction (--processes)', () => {
       [undefined, undefined, undefined, undefined],
     ]);
     expect(events[2].owner?.commandLine).toBe('python3 -m http.server 8000');
-    expect(naming.stats).toEqual({ scans: 1, named: 4, unknown: 1, unreadable: 2 });
+    expect(naming.stats).toEqual({ scans: 1, named: 4, unknown: 1, unreadable: 2, failure: null });
     // The fields of the filter, and the breakdown's key.
     const matching = (expression: string) => events.filter(compileFilter(expression).matches).length;
     expect(matching('process = nginx and container ~ ^docker:')).toBe(2);
@@ -182,6 +184,102 @@ describe('naming the program of each transaction (--processes)', () => {
     naming.stop();
     clock.advance(10_000);
     expect(asked()).toBe(3);
+  });
+});
+
+describe('what the review found', () => {
+  const nginx: ProcessInfo = { pid: 100, command: 'nginx', commandLine: 'nginx: worker process', uid: 33, container: null };
+  const curl: ProcessInfo = { pid: 300, command: 'curl', commandLine: 'curl http://10.9.9.9/', uid: 1000, container: null };
+  const node: ProcessInfo = { pid: 400, command: 'node', commandLine: 'node server.js', uid: 1000, container: null };
+  const scanOf = (listening: ScanMessage['listening'], connections: ScanMessage['connections'], processes: ProcessInfo[]): ScanMessage => ({ listening, connections, processes, unreadable: 0, skipped: 0 });
+  function naming(scans: ScanMessage[]) {
+    let listener: (message: ScanMessage) => void = () => undefined;
+    let asked = 0;
+    const clock = manualClock();
+    const attribution = new ProcessAttribution({ request: () => { listener(scans[Math.min(asked++, scans.length - 1)]); }, onScan: (l) => { listener = l; }, stop: () => undefined }, clock, 1000, new Map());
+    attribution.start();
+    return { attribution, clock };
+  }
+
+  it('names a wildcard listener only for this host\'s addresses, after this host\'s client end, and IPv4 through a dual-stack one', () => {
+    const { attribution } = naming([scanOf([['0.0.0.0', 80, 100], ['::', 3000, 400]], [['127.0.0.1', 41000, '10.9.9.9', 80, 300]], [nginx, curl, node])]);
+    const events = [
+      httpEvent(1, { src: '127.0.0.1', sport: 41000, dst: '10.9.9.9', dport: 80 }), // this host's curl to a remote :80
+      httpEvent(1, { src: '10.1.1.1', sport: 5, dst: '10.9.9.9', dport: 80 }), // two other hosts
+      httpEvent(1, { src: '127.0.0.1', sport: 6, dst: '127.0.0.1', dport: 80 }), // to the local wildcard listener
+      httpEvent(1, { src: '127.0.0.1', sport: 7, dst: '127.0.0.1', dport: 3000 }), // IPv4 to a `::` listener
+    ];
+    attribution.attribute(events);
+    expect(events.map((e) => e.owner?.process)).toEqual(['curl', undefined, 'nginx', 'node']);
+  });
+
+  it('forgets what two scans no longer saw: a port\'s new program is not named after its old one', () => {
+    const python: ProcessInfo = { pid: 200, command: 'python3', commandLine: 'python3 app.py', uid: 0, container: null };
+    const { attribution, clock } = naming([
+      scanOf([['127.0.0.1', 8080, 200]], [['127.0.0.1', 8080, '127.0.0.1', 50000, 200]], [python]),
+      scanOf([['127.0.0.1', 8080, 400]], [], [node]),
+      scanOf([['127.0.0.1', 8080, 400]], [], [node]),
+    ]);
+    const first = httpEvent(1, { src: '127.0.0.1', sport: 50000, dst: '127.0.0.1', dport: 8080 });
+    attribution.attribute([first]);
+    expect(first.owner?.process).toBe('python3');
+    clock.advance(1000);
+    clock.advance(1000);
+    const again = httpEvent(2, { src: '127.0.0.1', sport: 50000, dst: '127.0.0.1', dport: 8080 });
+    attribution.attribute([again]);
+    expect(again.owner?.process).toBe('node');
+  });
+
+  it('names a shared listening socket after the process that serves on it, never init', () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'net'));
+    fs.writeFileSync(path.join(root, 'net/tcp'), HEADER + tcpLine(0, '0100007F:0050', '00000000:0000', '0A', 0, 900) + tcpLine(1, '0100007F:0050', '0100007F:C351', '01', 33, 901));
+    const proc = (pid: number, comm: string, sockets: number[]) => {
+      const dir = path.join(root, String(pid));
+      fs.mkdirSync(path.join(dir, 'fd'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'comm'), `${comm}\n`);
+      fs.writeFileSync(path.join(dir, 'status'), 'Uid:\t33\t33\t33\t33\n');
+      sockets.forEach((inode, i) => fs.symlinkSync(`socket:[${inode}]`, path.join(dir, 'fd', String(3 + i))));
+    };
+    proc(1, 'systemd', [900]);
+    proc(10, 'nginx-master', [900]);
+    proc(11, 'nginx-worker', [900, 901]);
+    proc(12, 'nginx-idle', [900]);
+    const message = scanMessage(root);
+    expect(message.listening).toEqual([['127.0.0.1', 80, 11]]);
+    expect(chooseOwner([{ ...nginx, pid: 1 }, { ...nginx, pid: 7 }, { ...nginx, pid: 5 }]).pid).toBe(7);
+  });
+
+  it('reads a container\'s own network namespace, its wildcard listeners on the container\'s addresses', () => {
+    const root = fakeProc();
+    const container = path.join(root, '500');
+    fs.mkdirSync(path.join(container, 'fd'), { recursive: true });
+    fs.mkdirSync(path.join(container, 'net'));
+    fs.mkdirSync(path.join(container, 'ns'));
+    fs.symlinkSync('net:[4026532999]', path.join(container, 'ns/net'));
+    fs.writeFileSync(path.join(container, 'net/tcp'), HEADER + tcpLine(0, '00000000:0050', '00000000:0000', '0A', 0, 990));
+    fs.writeFileSync(path.join(container, 'net/fib_trie'), 'Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 172.17.0.2\n        /32 host LOCAL\n     |-- 127.0.0.1\n        /32 host LOCAL\n');
+    fs.writeFileSync(path.join(container, 'comm'), 'nginx\n');
+    fs.writeFileSync(path.join(container, 'status'), 'Uid:\t0\t0\t0\t0\n');
+    fs.writeFileSync(path.join(container, 'cgroup'), `0::/system.slice/docker-${DOCKER_ID}.scope\n`);
+    fs.symlinkSync('socket:[990]', path.join(container, 'fd', '3'));
+    const message = scanMessage(root);
+    expect(message.listening).toContainEqual(['172.17.0.2', 80, 500]);
+    expect(message.listening.some(([address, port]) => port === 80 && address === '0.0.0.0')).toBe(false);
+    expect(inet6Addresses('fe800000000000000000000000000001 02 40 20 80 eth0\n00000000000000000000000000000001 01 80 10 80 lo\n')).toEqual(['fe80::1']);
+    expect(fibLocalAddresses('')).toEqual([]);
+  });
+
+  it('keeps the programs with a batch the dashboard encodes itself (several capture workers)', () => {
+    const named = httpEvent(1);
+    named.owner = { process: 'nginx', pid: 1, user: 'root', container: '', commandLine: 'nginx', key: 'nginx' };
+    const decoded = decodeEvents(encodeEvents([httpEvent(1), named]));
+    expect(decoded.map((e) => e.owner?.process)).toEqual([undefined, 'nginx']);
+  });
+
+  it('parses a table of a few hundred thousand sockets without keeping the ones no process holds', () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => tcpLine(i, '0100007F:1F90', '0100007F:C350', '06', 0, 0)).join('');
+    expect(parseProcNetTcp(HEADER + lines + tcpLine(1, '0100007F:1F90', '00000000:0000', '0A', 0, 7))).toHaveLength(1);
   });
 });
 

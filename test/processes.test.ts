@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as net from 'net';
 import * as path from 'path';
 import { repoRoot } from './helpers/corpus';
 import { tempDir } from './helpers/conversation';
@@ -77,6 +78,16 @@ function commOf(pid: number): string {
     const status = fs.readFileSync(`/proc/${helpers[0]}/status`, 'utf8');
     expect(/^Uid:\s+65534\s/m.test(status)).toBe(true);
     expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1]).toBe('0000000000080004'); // CAP_SYS_PTRACE (19) and CAP_DAC_READ_SEARCH (2)
+    // SIGUSR1 (which any process of the same user may send) does not open Node's inspector there.
+    process.kill(Number(helpers[0]), 'SIGUSR1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const inspector = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(9229, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    expect(inspector).toBe(false);
+    expect(fs.existsSync(`/proc/${helpers[0]}`)).toBe(true);
     // A scan has seen every server (the first runs at the start; one more to be sure).
     await new Promise((resolve) => setTimeout(resolve, 1200));
 

@@ -115,7 +115,9 @@ export function presentDomains(ctx: ViewContext, size: Size, view: PanelView): P
 /** The programs on this host that the connections belong to (--processes), or one program's endpoints when drilled (Enter). */
 export function presentProcesses(ctx: ViewContext, size: Size, view: PanelView): PanelContent {
   const b = ctx.stats.builtins;
-  return drillablePanel(ctx, size, view, b.processes, b.processEndpoints, (key) => `Endpoints of ${key === '' ? 'traffic no scan named' : key}`, (title) => `${title} on this host`);
+  const failure = ctx.run.processes?.stats.failure ?? null;
+  return drillablePanel(ctx, size, view, b.processes, b.processEndpoints, (key) => `Endpoints of ${key === '' ? 'traffic no scan named' : key}`,
+    (title) => `${title} on this host${failure === null ? '' : ` — not naming: ${failure}`}`);
 }
 
 /**

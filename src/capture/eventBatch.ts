@@ -144,7 +144,10 @@ export class BatchEncoder {
 
 /** Encodes events with a one-off encoder (tests, and callers outside the worker's hot path). */
 export function encodeEvents(events: readonly HttpEvent[]): EncodedBatch {
-  return new BatchEncoder().encode(events);
+  const batch = new BatchEncoder().encode(events);
+  // The programs the main thread named (--processes) are no part of the encoding: they go beside it.
+  if (events.some((e) => e.owner !== undefined)) batch.owners = events.map((e) => e.owner);
+  return batch;
 }
 
 /** The buffers to transfer with a batch. */

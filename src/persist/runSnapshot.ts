@@ -69,6 +69,8 @@ export function settingsOf(config: Config, filtered: boolean): Record<string, st
     alerts: JSON.stringify(config.alerts),
     // The dashboard takes --where as its `/` filter: its statistics are of everything.
     where: String(filtered ? config.where : null),
+    // Transactions named by program or not: one kind of statistics, not both mixed.
+    processes: String(config.processes),
   };
 }
 

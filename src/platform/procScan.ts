@@ -14,6 +14,8 @@ import * as path from 'path';
 
 /** A TCP socket of /proc/net/tcp{,6}. */
 export interface ProcSocket {
+  /** The network namespace's table it was read from: 0 is the scanner's own (the host's). */
+  namespace?: number;
   local: string;
   localPort: number;
   remote: string;
@@ -55,7 +57,7 @@ const MAX_CMDLINE = 512;
 const READ_STEP = 64 * 1024;
 
 /** Reads `file` up to the bound (in 64 KiB steps: /proc files say no size); null when it cannot be read. */
-function readBounded(file: string, bytes = SCAN_LIMITS.fileBytes): string | null {
+function readBounded(file: string, bytes = SCAN_LIMITS.fileBytes, encoding: BufferEncoding = 'latin1'): string | null {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');
@@ -68,7 +70,7 @@ function readBounded(file: string, bytes = SCAN_LIMITS.fileBytes): string | null
       chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
       length += read;
     }
-    return Buffer.concat(chunks, length).toString('latin1');
+    return Buffer.concat(chunks, length).toString(encoding);
   } catch {
     return null;
   } finally {
@@ -116,7 +118,8 @@ export function parseProcNetTcp(text: string, limit = SCAN_LIMITS.sockets): Proc
   for (const line of text.split('\n')) {
     if (sockets.length >= limit) break;
     const fields = line.trim().split(/\s+/);
-    if (fields.length < 10 || !fields[0].endsWith(':')) continue;
+    // Sockets no process holds (TIME_WAIT, SYN_RECV: inode 0) are most of a busy table: skipped before anything is made of them.
+    if (fields.length < 10 || !fields[0].endsWith(':') || fields[9] === '0') continue;
     const [localHex, localPortHex] = fields[1].split(':');
     const [remoteHex, remotePortHex] = fields[2].split(':');
     const local = procAddress(localHex ?? '');
@@ -167,16 +170,20 @@ export interface ProcScan {
   unreadable: number;
   /** Processes past the bound, not looked at. */
   skipped: number;
+  /** Every process that holds each socket (see chooseOwner). */
+  holders?: Map<number, ProcessInfo[]>;
+  /** The addresses of each other network namespace (a container's), by its number: where its wildcard listeners listen. */
+  namespaceAddresses?: Map<number, string[]>;
 }
 
 /** Reads the process `pid`'s name, user, command line and container; null when it is gone. */
 export function processInfo(procRoot: string, pid: number): ProcessInfo | null {
   const dir = path.join(procRoot, String(pid));
-  const comm = readBounded(path.join(dir, 'comm'), 256);
+  const comm = readBounded(path.join(dir, 'comm'), 256, 'utf8');
   const status = readBounded(path.join(dir, 'status'));
   if (comm === null || status === null) return null;
   const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
-  const cmdline = (readBounded(path.join(dir, 'cmdline'), MAX_CMDLINE * 4) ?? '').split('\0').filter((part) => part !== '').join(' ');
+  const cmdline = (readBounded(path.join(dir, 'cmdline'), MAX_CMDLINE * 4, 'utf8') ?? '').split('\0').filter((part) => part !== '').join(' ');
   const cgroup = readBounded(path.join(dir, 'cgroup'));
   return {
     pid, command: comm.replace(/\n$/, ''), commandLine: cmdline.slice(0, MAX_CMDLINE), uid,
@@ -184,13 +191,13 @@ export function processInfo(procRoot: string, pid: number): ProcessInfo | null {
   };
 }
 
-/** Scans `procRoot` (/proc): every TCP socket, and which process holds each. */
+/** Bytes of a socket table read at most (~400,000 sockets). */
+const MAX_TABLE_BYTES = 64 * 1024 * 1024;
+/** Network namespaces whose tables are read, at most. */
+const MAX_NAMESPACES = 256;
+
+/** Scans `procRoot` (/proc): every TCP socket of every network namespace (containers have their own), and which processes hold each. */
 export function scanProc(procRoot = '/proc'): ProcScan {
-  const sockets = [
-    ...parseProcNetTcp(readBounded(path.join(procRoot, 'net/tcp'), 64 * 1024 * 1024) ?? ''),
-    ...parseProcNetTcp(readBounded(path.join(procRoot, 'net/tcp6'), 64 * 1024 * 1024) ?? ''),
-  ];
-  const wanted = new Set(sockets.map((s) => s.inode).filter((inode) => inode !== 0));
   const owners = new Map<number, ProcessInfo>();
   let unreadable = 0;
   let skipped = 0;
@@ -198,14 +205,37 @@ export function scanProc(procRoot = '/proc'): ProcScan {
   try {
     pids = fs.readdirSync(procRoot).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
   } catch {
-    return { sockets, owners, unreadable, skipped };
+    return { sockets: [], owners, unreadable, skipped };
   }
   if (pids.length > SCAN_LIMITS.processes) {
     skipped = pids.length - SCAN_LIMITS.processes;
     pids = pids.slice(0, SCAN_LIMITS.processes);
   }
+  // One table per network namespace, read through a process in it (the scanner's own first).
+  const tables: string[] = [path.join(procRoot, 'net')];
+  const namespaces = new Set<string>([readLink(path.join(procRoot, 'self/ns/net')) ?? 'self']);
   for (const pid of pids) {
-    if (owners.size >= wanted.size) break;
+    if (namespaces.size >= MAX_NAMESPACES) break;
+    const namespace = readLink(path.join(procRoot, String(pid), 'ns/net'));
+    if (namespace === null || namespaces.has(namespace)) continue;
+    namespaces.add(namespace);
+    tables.push(path.join(procRoot, String(pid), 'net'));
+  }
+  const sockets: ProcSocket[] = [];
+  const namespaceAddresses = new Map<number, string[]>();
+  tables.forEach((table, namespace) => {
+    for (const name of ['tcp', 'tcp6']) {
+      for (const socket of parseProcNetTcp(readBounded(path.join(table, name), MAX_TABLE_BYTES) ?? '', SCAN_LIMITS.sockets - sockets.length)) {
+        socket.namespace = namespace;
+        sockets.push(socket);
+      }
+    }
+    if (namespace > 0) namespaceAddresses.set(namespace, [...fibLocalAddresses(readBounded(path.join(table, 'fib_trie'), 1024 * 1024) ?? ''), ...inet6Addresses(readBounded(path.join(table, 'if_inet6')) ?? '')]);
+  });
+  const wanted = new Set(sockets.map((s) => s.inode));
+  // Several processes may hold one socket (a server's workers share its listening socket): all are noted, the caller chooses.
+  const holders = new Map<number, ProcessInfo[]>();
+  for (const pid of pids) {
     let descriptors: string[];
     try {
       descriptors = fs.readdirSync(path.join(procRoot, String(pid), 'fd')).slice(0, SCAN_LIMITS.descriptorsPerProcess);
@@ -215,18 +245,61 @@ export function scanProc(procRoot = '/proc'): ProcScan {
     }
     let info: ProcessInfo | null | undefined;
     for (const fd of descriptors) {
-      let target: string;
-      try {
-        target = fs.readlinkSync(path.join(procRoot, String(pid), 'fd', fd));
-      } catch {
-        continue; // closed meanwhile
-      }
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode === undefined || !wanted.has(Number(inode)) || owners.has(Number(inode))) continue;
+      const target = readLink(path.join(procRoot, String(pid), 'fd', fd));
+      const inode = target === null ? undefined : /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode === undefined || !wanted.has(Number(inode))) continue;
       info ??= processInfo(procRoot, pid);
       if (info === null) break; // gone
-      owners.set(Number(inode), info);
+      const list = holders.get(Number(inode));
+      if (list === undefined) holders.set(Number(inode), [info]);
+      else if (list.length < MAX_HOLDERS) list.push(info);
     }
   }
-  return { sockets, owners, unreadable, skipped };
+  for (const [inode, list] of holders) owners.set(inode, chooseOwner(list));
+  return { sockets, owners, unreadable, skipped, holders, namespaceAddresses };
+}
+
+/** The IPv4 addresses of a namespace (its fib_trie's `/32 host LOCAL` entries), loopback left out. */
+export function fibLocalAddresses(text: string): string[] {
+  const addresses = new Set<string>();
+  let last: string | null = null;
+  for (const line of text.split('\n')) {
+    const leaf = /\|-- (\d+\.\d+\.\d+\.\d+)/.exec(line);
+    if (leaf !== null) last = leaf[1];
+    else if (last !== null && line.includes('/32 host LOCAL') && !last.startsWith('127.')) addresses.add(last);
+  }
+  return [...addresses];
+}
+
+/** The IPv6 addresses of a namespace (if_inet6: 32 hex digits a line), loopback left out. */
+export function inet6Addresses(text: string): string[] {
+  const addresses: string[] = [];
+  for (const line of text.split('\n')) {
+    const hex = line.trim().split(/\s+/)[0];
+    if (hex === undefined || !/^[0-9a-f]{32}$/.test(hex)) continue;
+    const groups = Array.from({ length: 8 }, (_, i) => Number.parseInt(hex.slice(i * 4, i * 4 + 4), 16).toString(16));
+    const address = compressIpv6(groups);
+    if (address !== '::1') addresses.push(address);
+  }
+  return addresses;
+}
+
+/** Processes noted per socket, at most. */
+const MAX_HOLDERS = 64;
+
+/**
+ * The process a shared socket is named after: not init (socket activation hands it on), and of
+ * the others the newest (a server's master starts first, its workers, which serve, after).
+ */
+export function chooseOwner(holders: readonly ProcessInfo[]): ProcessInfo {
+  const candidates = holders.length > 1 ? holders.filter((h) => h.pid !== 1) : holders;
+  return (candidates.length > 0 ? candidates : holders).reduce((best, h) => (h.pid > best.pid ? h : best));
+}
+
+function readLink(file: string): string | null {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return null;
+  }
 }

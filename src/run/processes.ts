@@ -37,19 +37,27 @@ export interface AttributionStats {
   named: number;
   /** Processes the last scan could not read (another user's, without the privilege). */
   unreadable: number;
+  /** Why the scanner stopped (it could not start, or ended), or null while it runs. */
+  failure: string | null;
 }
 
 /** Connections and listeners remembered, at most (the oldest forgotten first). */
 const MAX_CONNECTIONS = 65_536;
 const MAX_LISTENERS = 4_096;
-const MAX_RECENT = 16_384;
-const MAX_RECENT_SERVER_PORTS = 1_024;
+/** Remembered answers by connection (see labelFor), at most. */
+const MAX_RECENT = 65_536;
+/** A connection or listener no scan has seen for this many scans is forgotten (its program may have been replaced). */
+const SCANS_KEPT = 2;
+/** A scan unanswered this long (wall time) is given up: the next may be asked. */
+const SCAN_TIMEOUT_MS = 10_000;
 /** A miss asks for a scan at most this often (wall time). */
 const MISS_SCAN_MS = 1000;
 
 export class ProcessAttribution {
-  private readonly connections = new Map<string, ProcessOwner>();
-  private readonly listeners = new Map<string, ProcessOwner>();
+  private readonly connections = new Map<string, Seen>();
+  private readonly listeners = new Map<string, Seen>();
+  private generation = 0;
+  private recentSize = 0;
   private readonly labels = new Map<number, ProcessOwner>();
   /** The last answers by connection ports (see labelFor); a scan may change them, so each scan forgets them. */
   private readonly recent = new Map<number, Map<number, { src: string; dst: string; label: ProcessOwner | null }>>();
@@ -57,7 +65,7 @@ export class ProcessAttribution {
   private timer: unknown = null;
   private lastRequest = -Infinity;
   private pending = false;
-  readonly stats: AttributionStats = { scans: 0, unknown: 0, named: 0, unreadable: 0 };
+  readonly stats: AttributionStats = { scans: 0, unknown: 0, named: 0, unreadable: 0, failure: null };
 
   constructor(private readonly helper: ScanHelper, private readonly clock: Clock, private readonly intervalMs: number, private readonly users = userNames()) {
     helper.onScan((message) => this.take(message));
@@ -79,7 +87,8 @@ export class ProcessAttribution {
   }
 
   private scan(): void {
-    if (this.pending) return;
+    // A scanner that does not answer (stopped, stuck on /proc) does not stop the asking for good.
+    if (this.pending && this.clock.now() - this.lastRequest < SCAN_TIMEOUT_MS) return;
     this.pending = true;
     this.lastRequest = this.clock.now();
     this.helper.request();
@@ -91,17 +100,21 @@ export class ProcessAttribution {
     this.stats.scans++;
     if (!isScan(message)) return;
     this.recent.clear();
+    this.recentSize = 0;
     this.stats.unreadable = message.unreadable;
     this.local = localAddresses();
+    const generation = ++this.generation;
     for (const info of message.processes) this.labels.set(info.pid, this.labelOf(info));
     for (const [address, port, pid] of message.listening) {
       const label = this.labels.get(pid);
-      if (label !== undefined) remember(this.listeners, `${address}|${port}`, label, MAX_LISTENERS);
+      if (label !== undefined) remember(this.listeners, `${address}|${port}`, { label, generation }, MAX_LISTENERS);
     }
     for (const [local, localPort, remote, remotePort, pid] of message.connections) {
       const label = this.labels.get(pid);
-      if (label !== undefined) remember(this.connections, `${local}|${localPort}|${remote}|${remotePort}`, label, MAX_CONNECTIONS);
+      if (label !== undefined) remember(this.connections, `${local}|${localPort}|${remote}|${remotePort}`, { label, generation }, MAX_CONNECTIONS);
     }
+    // What the last scans no longer saw goes (a port's new program is not named after its old one); its last transactions were named meanwhile.
+    for (const map of [this.connections, this.listeners]) for (const [key, seen] of map) if (seen.generation <= generation - SCANS_KEPT) map.delete(key);
     // Labels of processes no socket names any more go with the maps' entries; only the live ones are kept here.
     if (this.labels.size > MAX_LISTENERS) this.labels.clear();
   }
@@ -128,13 +141,17 @@ export class ProcessAttribution {
     }
     const label = this.lookUp(event);
     if (label !== null || !this.local.has(event.dst) && !this.local.has(event.src)) {
+      if (this.recentSize >= MAX_RECENT) {
+        this.recent.clear();
+        this.recentSize = 0;
+        byClientPort = undefined;
+      }
       if (byClientPort === undefined) {
-        if (this.recent.size >= MAX_RECENT_SERVER_PORTS) this.recent.clear();
         byClientPort = new Map();
         this.recent.set(event.dport, byClientPort);
       }
-      if (byClientPort.size >= MAX_RECENT) byClientPort.clear();
       byClientPort.set(event.sport, { src: event.src, dst: event.dst, label });
+      this.recentSize++;
     }
     return label;
   }
@@ -142,13 +159,16 @@ export class ProcessAttribution {
   private lookUp(event: HttpEvent): ProcessOwner | null {
     const server = `${event.dst}|${event.dport}`;
     const client = `${event.src}|${event.sport}`;
-    const label = this.connections.get(`${server}|${client}`) ?? this.listeners.get(server)
-      ?? this.listeners.get(`${wildcardOf(event.dst)}|${event.dport}`) ?? this.connections.get(`${client}|${server}`);
+    // The connection (server end, then this host's client end), a listener on the server's own address,
+    // and only for an address of this host a wildcard one (IPv4 also reaches a dual-stack `::`).
+    const local = this.local.has(event.dst);
+    const label = this.connections.get(`${server}|${client}`)?.label ?? this.listeners.get(server)?.label ?? this.connections.get(`${client}|${server}`)?.label
+      ?? (local ? this.listeners.get(`${wildcardOf(event.dst)}|${event.dport}`)?.label ?? this.listeners.get(`::|${event.dport}`)?.label : undefined);
     if (label !== undefined) {
       this.stats.named++;
       return label;
     }
-    if (this.local.has(event.dst) || this.local.has(event.src)) {
+    if (local || this.local.has(event.src)) {
       this.stats.unknown++;
       // Seen before any scan knew it: look again soon (for the connection's next transactions).
       if (this.clock.now() - this.lastRequest >= MISS_SCAN_MS) this.scan();
@@ -172,12 +192,12 @@ export class ProcessAttribution {
     if (encoded !== undefined && owners !== null) encoded.owners = owners;
   }
 
-  /** A process's label by pid (the detail's command line), if a scan saw it. */
-  processOf(pid: number): ProcessOwner | undefined {
-    for (const label of this.listeners.values()) if (label.pid === pid) return label;
-    for (const label of this.connections.values()) if (label.pid === pid) return label;
-    return undefined;
-  }
+}
+
+/** A program as a scan saw it behind a socket, and in which scan. */
+interface Seen {
+  label: ProcessOwner;
+  generation: number;
 }
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
@@ -217,13 +237,15 @@ const SCAN_CAPABILITIES = '-all,+sys_ptrace,+dac_read_search';
  */
 export function startScanHelper(dropTo: { uid: number; gid: number } | null, onError: (message: string) => void): ScanHelper {
   const script = path.join(__dirname, '..', 'platform', 'procHelper.js');
-  const node = [process.execPath, '--max-old-space-size=32', '--max-semi-space-size=1', script];
-  const command = dropTo === null ? node
+  const node = [process.execPath, '--max-old-space-size=96', '--max-semi-space-size=1', script];
+  // no_new_privs either way: Node started with file capabilities (the setcap route) must not get them here.
+  const command = dropTo === null ? ['setpriv', '--no-new-privs', ...node]
     : ['setpriv', `--reuid=${dropTo.uid}`, `--regid=${dropTo.gid}`, '--clear-groups', `--inh-caps=${SCAN_CAPABILITIES}`, `--ambient-caps=${SCAN_CAPABILITIES}`, `--bounding-set=${SCAN_CAPABILITIES}`, '--no-new-privs', ...node];
-  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+  // Its own process group: a terminal's Ctrl-C is wiretop's to handle; it ends when its stdin closes.
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const listeners: Array<(message: ScanMessage) => void> = [];
   let stopped = false;
-  child.on('error', (error) => { if (!stopped) onError(`the process scanner could not start (${(error as NodeJS.ErrnoException).code ?? error.message}${dropTo !== null ? '; it needs setpriv, from util-linux' : ''})`); });
+  child.on('error', (error) => { if (!stopped) onError(`the process scanner could not start (${(error as NodeJS.ErrnoException).code ?? error.message}; it needs setpriv, from util-linux)`); });
   child.on('exit', (code, signal) => { if (!stopped) onError(`the process scanner ended (${signal ?? `status ${code}`}); transactions are no longer named by process`); });
   child.stdin.on('error', () => undefined);
   const lines = readline.createInterface({ input: child.stdout });
@@ -242,7 +264,7 @@ export function startScanHelper(dropTo: { uid: number; gid: number } | null, onE
     stop: () => {
       stopped = true;
       child.stdin.end();
-      child.kill();
+      child.kill('SIGKILL');
     },
   };
 }

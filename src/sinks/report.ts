@@ -49,7 +49,7 @@ export interface Report {
   /** Who is asking: requests and bytes by category (human, crawler, ai-crawler, tool, unknown), named bots and tools, browsers, OS, devices. */
   visitors: { unique: UniqueVisitorsReport['days']; categories: ReportRow[]; bots: Array<ReportRow & { category: string }>; browsers: ReportRow[]; systems: ReportRow[]; devices: ReportRow[] };
   /** With --processes: requests by the program on this host of their connection ('' none named), and how the naming went. */
-  processes?: { rows: ReportRow[]; named: number; unknown: number; scans: number; unreadableProcesses: number };
+  processes?: { rows: ReportRow[]; named: number; unknown: number; scans: number; unreadableProcesses: number; failure: string | null };
   /** Countries and networks of the clients (with --geoip; else absent). */
   networks?: { countries: ReportRow[]; networks: ReportRow[] };
   uris: ReportRow[];
@@ -162,7 +162,7 @@ export function buildReport(run: RunView): Report {
     ...(config.processes && run.processes !== null ? {
       processes: {
         rows: rowsOf(b.processes, now, limit).rows, named: run.processes.stats.named, unknown: run.processes.stats.unknown,
-        scans: run.processes.stats.scans, unreadableProcesses: run.processes.stats.unreadable,
+        scans: run.processes.stats.scans, unreadableProcesses: run.processes.stats.unreadable, failure: run.processes.stats.failure,
       },
     } : {}),
     uris: breakdowns.uris.rows,
