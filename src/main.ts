@@ -53,6 +53,8 @@ interface Setup {
   persistence: Persistence | null;
   /** `--processes` on a live capture: the scanner (started now, while the run may still be root), or null. */
   processes: ProcessAttribution | null;
+  /** The output keeps statistics: all but --ndjson alone, which shows none. */
+  keepsStatistics: boolean;
 }
 
 /**
@@ -64,11 +66,6 @@ function fitBudgetToHeap(config: Config, limitMb: number, warn: (line: string) =
   if (fitting >= config.memory_budget_mb) return;
   warn(`wiretop: memory_budget_mb lowered from ${config.memory_budget_mb} to ${fitting} to fit the heap limit of ${limitMb} MB\n`);
   config.memory_budget_mb = fitting;
-}
-
-/** Who the files a run writes after the privilege drop should belong to: the account a root run drops to, else null. */
-function dropOwner(config: Config): { uid: number; gid: number } | null {
-  return typeof process.getuid === 'function' && process.getuid() === 0 ? lookUpUser(config.user) : null;
 }
 
 /** Reads the command line and the config, and opens the files; null when only help was asked. */
@@ -84,16 +81,19 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   // On a live capture the kernel ring is part of the budget: the parts share what it leaves.
   if (source.spec.kind === 'live') config.memory_budget_mb = budgetBesideRing(config.memory_budget_mb, config.buffer_size);
   const files = openRunFiles(config, source.spec.kind !== 'demo' && !source.merging, (line) => env.writeErr(line));
-  // --ndjson alone keeps no statistics: there is nothing to keep across a restart.
+  // --ndjson alone keeps no statistics (nor anything to keep across a restart): it spares the work.
   const keepsStatistics = mode !== 'ndjson' || config.metrics_listen !== null;
+  // The account a root run drops to once the capture is open: what it must still be able to write, or run as.
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const dropTo = isRoot ? lookUpUser(config.user) : null;
   const persistence = config.persist_dir !== null && keepsStatistics ? new Persistence(config.persist_dir, wiretopVersion(), mode !== 'tui', (line) => env.writeErr(`${line}\n`)) : null;
-  const state = persistence === null ? new RunState(config, source.runName, plugins) : restoredState(persistence, options, config, source, () => new RunState(config, source.runName, plugins), env);
+  const state = persistence === null ? new RunState(config, source.runName, plugins) : restoredState(persistence, options, config, source, dropTo, () => new RunState(config, source.runName, plugins), env);
   let har: HarFileWriter | null;
   try {
     // Opened now, before privileges are dropped: a path that cannot be written fails before the capture starts.
     // With the dashboard, --where is its `/` filter and the run is not filtered: the HAR applies it itself.
     const harFilter = mode === 'tui' && config.where !== null ? compileFilter(config.where).matches : null;
-    har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, dropOwner(config), harFilter);
+    har = config.har_file === null ? null : new HarFileWriter(config.har_file, wiretopVersion(), config.where, dropTo, harFilter);
   } catch (error) {
     persistence?.close(null, env.clock);
     throw error;
@@ -103,24 +103,23 @@ function setUp(argv: string[], env: RunEnvironment): Setup | null {
   const stopNotices = notifier.active ? state.onNotice((notice) => notifier.notice(notice)) : () => undefined;
   // Started before the privilege drop: the scanner keeps what a scan needs, the run gives up the rest.
   // As root with an account that does not exist, the drop fails (one line) before the capture: no scanner is started as root.
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const processes: ProcessAttribution | null = config.processes && source.spec.kind === 'live' && (!isRoot || dropOwner(config) !== null)
-    ? new ProcessAttribution(startScanHelper(dropOwner(config), (line) => {
+  const processes: ProcessAttribution | null = config.processes && source.spec.kind === 'live' && (!isRoot || dropTo !== null)
+    ? new ProcessAttribution(startScanHelper(dropTo, (line) => {
       // The dashboard says it in its panel (a line on stderr would land on the screen); headless, stderr says it.
       if (processes !== null) processes.stats.failure = line;
       if (mode !== 'tui') env.writeErr(`wiretop: --processes: ${line}\n`);
     }), env.clock, config.processes_interval * 1000)
     : null;
   state.processes = processes;
-  return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence, processes };
+  return { options, config, mode, source, files, state, notifier, stopNotices, har, persistence, processes, keepsStatistics };
 }
 
 /**
  * Locks --persist's directory and takes its snapshot back into a new run state, skipping what
  * an input read before gave already (see Persistence); says on stderr what it did.
  */
-function restoredState(persistence: Persistence, options: CliOptions, config: Config, source: SourceChoice, make: () => RunState, env: RunEnvironment): RunState {
-  persistence.open(dropOwner(config));
+function restoredState(persistence: Persistence, options: CliOptions, config: Config, source: SourceChoice, dropTo: { uid: number; gid: number } | null, make: () => RunState, env: RunEnvironment): RunState {
+  persistence.open(dropTo);
   try {
     const spec = source.spec;
     const files = source.merging ? options.reads : spec.kind === 'file' && spec.path !== '-' ? [spec.path] : [];
@@ -152,7 +151,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     return fail(error);
   }
   if (setup === null) return 0;
-  const { options, config, mode, source: { spec }, files, state, notifier, har, persistence, processes } = setup;
+  const { options, config, mode, source: { spec }, files, state, notifier, har, persistence, processes, keepsStatistics } = setup;
   const interactive = mode === 'tui';
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
@@ -164,8 +163,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     state,
     openSink: () => openOutput(mode, state, env, () => lifecycle.quit(), write, metrics, har),
     sinkWaitsForCapture: interactive,
-    // --ndjson streams transactions and shows no statistics: it spares the work of keeping them.
-    keepsStatistics: mode !== 'ndjson' || metrics !== null,
+    keepsStatistics,
     admit: persistence === null ? null : { events: (all) => persistence.admitEvents(all), tls: (all) => persistence.admitTls(all) },
     annotate: processes === null ? null : (events, encoded) => processes.attribute(events, encoded),
     onStopBeforeEnd: () => persistence?.stopBeforeEnd(state, env.clock),

@@ -58,7 +58,6 @@ export class ProcessAttribution {
   private readonly listeners = new Map<string, Seen>();
   private generation = 0;
   private recentSize = 0;
-  private readonly labels = new Map<number, ProcessOwner>();
   /** The last answers by connection ports (see labelFor); a scan may change them, so each scan forgets them. */
   private readonly recent = new Map<number, Map<number, { src: string; dst: string; label: ProcessOwner | null }>>();
   private local: LocalAddresses = localAddresses();
@@ -104,19 +103,17 @@ export class ProcessAttribution {
     this.stats.unreadable = message.unreadable;
     this.local = localAddresses();
     const generation = ++this.generation;
-    for (const info of message.processes) this.labels.set(info.pid, this.labelOf(info));
+    const labels = new Map(message.processes.map((info) => [info.pid, this.labelOf(info)]));
     for (const [address, port, pid] of message.listening) {
-      const label = this.labels.get(pid);
+      const label = labels.get(pid);
       if (label !== undefined) remember(this.listeners, `${address}|${port}`, { label, generation }, MAX_LISTENERS);
     }
     for (const [local, localPort, remote, remotePort, pid] of message.connections) {
-      const label = this.labels.get(pid);
+      const label = labels.get(pid);
       if (label !== undefined) remember(this.connections, `${local}|${localPort}|${remote}|${remotePort}`, { label, generation }, MAX_CONNECTIONS);
     }
     // What the last scans no longer saw goes (a port's new program is not named after its old one); its last transactions were named meanwhile.
     for (const map of [this.connections, this.listeners]) for (const [key, seen] of map) if (seen.generation <= generation - SCANS_KEPT) map.delete(key);
-    // Labels of processes no socket names any more go with the maps' entries; only the live ones are kept here.
-    if (this.labels.size > MAX_LISTENERS) this.labels.clear();
   }
 
   private labelOf(info: ProcessInfo): ProcessOwner {
@@ -163,7 +160,7 @@ export class ProcessAttribution {
     // and only for an address of this host a wildcard one (IPv4 also reaches a dual-stack `::`).
     const local = this.local.has(event.dst);
     const label = this.connections.get(`${server}|${client}`)?.label ?? this.listeners.get(server)?.label ?? this.connections.get(`${client}|${server}`)?.label
-      ?? (local ? this.listeners.get(`${wildcardOf(event.dst)}|${event.dport}`)?.label ?? this.listeners.get(`::|${event.dport}`)?.label : undefined);
+      ?? (local ? (event.dst.includes(':') ? undefined : this.listeners.get(`0.0.0.0|${event.dport}`)?.label) ?? this.listeners.get(`::|${event.dport}`)?.label : undefined);
     if (label !== undefined) {
       this.stats.named++;
       return label;
@@ -191,7 +188,6 @@ export class ProcessAttribution {
     }
     if (encoded !== undefined && owners !== null) encoded.owners = owners;
   }
-
 }
 
 /** A program as a scan saw it behind a socket, and in which scan. */
@@ -204,10 +200,6 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > max) map.delete(map.keys().next().value as K);
-}
-
-function wildcardOf(address: string): string {
-  return address.includes(':') ? '::' : '0.0.0.0';
 }
 
 function isScan(message: unknown): message is ScanMessage {
