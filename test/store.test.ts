@@ -5,6 +5,8 @@ import { defaultConfig, type Config } from '../src/config';
 import { KEY_SEPARATOR, statusClasses } from '../src/stats/classify';
 import { loadPlugins } from '../src/stats/plugins';
 import { StatsStore } from '../src/stats/store';
+import { pairKeys } from '../src/stats/builtins';
+import { TopModule } from '../src/stats/topModule';
 import { RateSeries } from '../src/stats/rateSeries';
 import { seededRandom } from '../src/capture/sources/demo/traffic';
 import { RunState } from '../src/run/runState';
@@ -102,6 +104,68 @@ describe('breakdowns', () => {
     const now = store.lastClosed;
     expect(store.builtins.uris.top('all', now, 10, (uri) => uri.startsWith('/a')).map((e) => [e.key, e.count])).toEqual([['/a/1', 2], ['/a/2', 1]]);
     expect(store.builtins.domainSections.top('all', now, 10, (k) => k.startsWith(`example.com${KEY_SEPARATOR}`)).map((e) => e.count)).toEqual([3]);
+  });
+
+  it('counts the same through the store (one EventFacts per transaction) as through each counter\'s add, late and unanswered ones included', () => {
+    const store = storeWith();
+    const alone = storeWith();
+    const random = seededRandom(11);
+    const batches: HttpEvent[][] = [];
+    for (let s = 0; s < 30; s++) {
+      const batch: HttpEvent[] = [];
+      for (let i = 0; i < 50; i++) {
+        const r = random();
+        batch.push(event(T0 + s + i / 50 - (i % 7 === 0 ? 3 : 0), {
+          host: `h${Math.floor(r * 5)}.com`, section: `/s${Math.floor(r * 9)}`, uri: `/s${Math.floor(r * 9)}/${i % 13}`,
+          latencyMs: i % 11 === 0 ? null : r * 900, status: i % 11 === 0 ? null : 200 + 100 * (i % 4), respBytes: Math.floor(r * 5000),
+        }));
+      }
+      batches.push(batch);
+    }
+    for (const batch of batches) {
+      store.ingest(batch);
+      // The other way in: each breakdown's counter given the time and latency as they are (WindowedTopK.add).
+      for (const event of batch) {
+        for (const module of Object.values(alone.builtins)) {
+          if (!(module instanceof TopModule)) { module.ingest(event); continue; }
+          const key = (module as unknown as { keyOf(e: HttpEvent): string }).keyOf(event);
+          module.counter.add(key, event.ts, event.reqBytes + event.respBytes, event.status === null || event.status >= 500, event.latencyMs);
+        }
+      }
+      const second = Math.floor(batch[batch.length - 1].ts);
+      store.advanceTo(second);
+      alone.advanceTo(second);
+    }
+    const now = store.lastClosed;
+    for (const name of ['sections', 'domains', 'statuses', 'uris', 'domainSections', 'endpoints', 'protocols'] as const) {
+      for (const window of ['recent', '5m', 'all'] as const) {
+        const rows = (s: StatsStore) => s.builtins[name].top(window, now, 50).map((e) => [e.key, e.count, e.bytes, e.errors, e.latency?.quantile(0.5) ?? null, e.latency?.quantile(0.99) ?? null]);
+        expect(rows(store)).toEqual(rows(alone));
+      }
+    }
+    expect(store.builtins.domainSections.top('all', now, 50).length).toBeGreaterThan(10);
+  });
+
+  it('a breakdown whose feature is off (no --processes, no --geoip) counts nothing', () => {
+    const store = storeWith({ processes: false });
+    expect(store.builtins.processes.inUse).toBe(false);
+    expect(store.builtins.sections.inUse).toBe(true);
+    store.ingest([event(T0), event(T0 + 0.5)]);
+    store.builtins.processes.ingest(event(T0 + 0.7));
+    store.advanceTo(T0 + 2);
+    expect(store.builtins.processes.top('all', store.lastClosed, 10)).toEqual([]);
+    expect(store.builtins.processEndpoints.top('all', store.lastClosed, 10)).toEqual([]);
+    expect(store.builtins.sections.top('all', store.lastClosed, 10)[0].count).toBe(2);
+  });
+
+  it('composite keys stay right past the cache of their pairs, which stays bounded (a flood of distinct sections)', () => {
+    const pairKey = pairKeys(256);
+    const first = pairKey('h1.com', '/s1');
+    expect(first).toBe(`h1.com${KEY_SEPARATOR}/s1`);
+    expect(pairKey('h1.com', '/s1')).toBe(first);
+    for (let i = 0; i < 20_000; i++) expect(pairKey(`h${i % 300}.com`, `/s${i}`)).toBe(`h${i % 300}.com${KEY_SEPARATOR}/s${i}`);
+    expect(pairKey('h1.com', '/s1')).toBe(first);
+    expect(pairKey('x'.repeat(500), '/s')).toBe(`${'x'.repeat(500)}${KEY_SEPARATOR}/s`);
   });
 
   it('stays bounded under a flood of distinct keys and says counts are approximate', () => {

@@ -17,7 +17,7 @@ import { SlowestModule } from './slowest';
 import { UniqueVisitorsModule } from './uniqueVisitors';
 import type { StatModule } from './statModule';
 import { KeyBudget } from './keyBudget';
-import { TopModule, type TopStatistic } from './topModule';
+import { TopModule, UNUSED_KEY, type TopStatistic } from './topModule';
 import { LARGE, MEDIUM, SMALL } from './windowedTopK';
 
 /** A breakdown's row: a TopStatistic whose key is made per run (it may read the config, or keep a cache). */
@@ -41,13 +41,13 @@ const BUILTIN_STATISTICS = [
   { name: 'agents', key: () => (e) => agentOf(e.ua).key, capacity: MEDIUM, keepsLatency: false, columns: AGENT_COLUMNS },
   // The five categories alone: exact whatever a flood of distinct bot names does to the breakdown above.
   { name: 'agentCategories', key: () => (e) => agentOf(e.ua).category, capacity: SMALL, keepsLatency: false, columns: AGENT_COLUMNS },
-  // Countries and networks (autonomous systems) of the clients, with a --geoip database; one empty key without.
-  { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : () => ''), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
+  // Countries and networks (autonomous systems) of the clients, with a --geoip database; nothing counted without.
+  { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : UNUSED_KEY), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
   { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },
   { name: 'statuses', key: () => statusKeyOf, capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
   // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
   { name: 'uris', key: (config) => (e) => boundedKey(e.uri, config.max_str_length), capacity: LARGE, keepsLatency: false, columns: URI_COLUMNS },
-  { name: 'domainSections', key: () => (e) => `${e.host}${KEY_SEPARATOR}${e.section}`, capacity: MEDIUM, keepsLatency: true, columns: SECTION_COLUMNS },
+  { name: 'domainSections', key: () => domainSectionKeys(), capacity: MEDIUM, keepsLatency: true, columns: SECTION_COLUMNS },
   { name: 'endpoints', key: () => endpointKeys(), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   { name: 'clients', key: () => (e) => e.client, capacity: MEDIUM, keepsLatency: false, columns: CLIENT_COLUMNS },
   { name: 'slowest', make: (config: Config) => new SlowestModule(config) },
@@ -55,9 +55,9 @@ const BUILTIN_STATISTICS = [
   { name: 'uniqueVisitors', make: (config: Config) => new UniqueVisitorsModule(config) },
   // HTTP/1.x, HTTP/2 and gRPC side by side.
   { name: 'protocols', key: () => protocolOf, capacity: SMALL, keepsLatency: true, columns: PROTOCOL_COLUMNS },
-  // The program on this host of each connection (--processes), and its endpoints (the panel's drill-down); one empty key without.
-  { name: 'processes', key: (config) => (config.processes ? processKeyOf : () => ''), capacity: MEDIUM, keepsLatency: true, columns: PROCESS_COLUMNS },
-  { name: 'processEndpoints', key: (config) => (config.processes ? processEndpointKeys() : () => ''), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
+  // The program on this host of each connection (--processes), and its endpoints (the panel's drill-down); nothing counted without.
+  { name: 'processes', key: (config) => (config.processes ? processKeyOf : UNUSED_KEY), capacity: MEDIUM, keepsLatency: true, columns: PROCESS_COLUMNS },
+  { name: 'processEndpoints', key: (config) => (config.processes ? processEndpointKeys() : UNUSED_KEY), capacity: LARGE, keepsLatency: true, columns: ENDPOINT_COLUMNS },
   // The servers of a merged view (`-r a -r b` of --ndjson streams); one empty key otherwise.
   { name: 'nodes', key: () => (e) => e.node ?? '', capacity: SMALL, keepsLatency: true, columns: NODE_COLUMNS },
 ] as const satisfies ReadonlyArray<BreakdownRow | ModuleRow>;
@@ -115,27 +115,57 @@ function endpointKeys(): (event: HttpEvent) => string {
 
 /** Programs whose endpoint keys are kept for reuse, at most (then the cache starts over). */
 const MAX_CACHED_PROCESSES = 256;
+/** Hosts whose host + section keys are kept for reuse, at most (then the cache starts over). */
+const MAX_CACHED_HOSTS = 256;
 
-/** A program's endpoint keys (`nginx` + separator + `GET /users/{id}`), made once per pair like endpointKeys'. */
-function processEndpointKeys(): (event: HttpEvent) => string {
-  const endpointKey = endpointKeys();
-  const byProcess = new Map<string, Map<string, string>>();
-  return (event) => {
-    const endpoint = endpointKey(event);
-    const process = processKeyOf(event);
-    let keys = byProcess.get(process);
+/** Composite keys kept for reuse by one pairKeys, at most (then its cache starts over): ~4 MB at worst. */
+const MAX_CACHED_PAIRS = 8192;
+
+/**
+ * Composite keys (`first` + separator + `second`) made once per pair and kept for reuse, like
+ * endpointKeys': at most `maxFirst` firsts and MAX_CACHED_PAIRS keys, both parts at most
+ * MAX_CACHED_ROUTE_LENGTH characters (a pair with a longer part has its key made each time).
+ */
+export function pairKeys(maxFirst: number): (first: string, second: string) => string {
+  const byFirst = new Map<string, Map<string, string>>();
+  let cached = 0;
+  return (first, second) => {
+    let keys = byFirst.get(first);
     if (keys === undefined) {
-      if (byProcess.size >= MAX_CACHED_PROCESSES) byProcess.clear();
+      if (byFirst.size >= maxFirst) {
+        byFirst.clear();
+        cached = 0;
+      }
       keys = new Map();
-      byProcess.set(process, keys);
+      byFirst.set(first, keys);
     }
-    let key = keys.get(endpoint);
+    let key = keys.get(second);
     if (key === undefined) {
-      key = `${process}${KEY_SEPARATOR}${endpoint}`;
-      if (keys.size < MAX_CACHED_ROUTES && endpoint.length <= MAX_CACHED_ROUTE_LENGTH) keys.set(endpoint, key);
+      key = `${first}${KEY_SEPARATOR}${second}`;
+      if (first.length > MAX_CACHED_ROUTE_LENGTH || second.length > MAX_CACHED_ROUTE_LENGTH) return key;
+      if (cached >= MAX_CACHED_PAIRS) {
+        byFirst.clear();
+        cached = 0;
+        byFirst.set(first, keys = new Map());
+      }
+      keys.set(second, key);
+      cached++;
     }
     return key;
   };
+}
+
+/** A program's endpoint keys (`nginx` + separator + `GET /users/{id}`). */
+function processEndpointKeys(): (event: HttpEvent) => string {
+  const endpointKey = endpointKeys();
+  const pairKey = pairKeys(MAX_CACHED_PROCESSES);
+  return (event) => pairKey(processKeyOf(event), endpointKey(event));
+}
+
+/** Host + section keys: the pairs recur, and a key made per event would be a new string to hash in each lookup. */
+function domainSectionKeys(): (event: HttpEvent) => string {
+  const pairKey = pairKeys(MAX_CACHED_HOSTS);
+  return (event) => pairKey(event.host, event.section);
 }
 
 /** `text` within `maxLength`, as a string of its own when cut (a slice would keep the original alive). */

@@ -21,8 +21,15 @@ const SPARSE_SAMPLES = 8;
 let lastMs = NaN;
 let lastBucket = 0;
 
-/** Bucket index of a latency in milliseconds. */
-function bucketOf(ms: number): number {
+/** What a transaction without a latency (never answered) has for a bucket. */
+export const NO_LATENCY = -1;
+
+/**
+ * Bucket index of a latency in milliseconds. The statistics bucket a transaction's latency once
+ * and pass the index on: a small integer, where a fractional number of milliseconds passed to
+ * each breakdown's counter would be a new heap object per call.
+ */
+export function latencyBucket(ms: number): number {
   if (ms === lastMs) return lastBucket;
   lastMs = ms;
   if (ms <= MIN_MS) return (lastBucket = 0);
@@ -45,10 +52,11 @@ export class LogHistogram {
   total = 0;
 
   add(ms: number): void {
-    this.addBucket(bucketOf(ms), 1);
+    this.addBucket(latencyBucket(ms), 1);
   }
 
-  private addBucket(bucket: number, times: number): void {
+  /** Adds `times` samples to bucket `bucket` (a latencyBucket). */
+  addBucket(bucket: number, times: number): void {
     this.total += times;
     if (this.counts === null) {
       if (times === 1 && this.sparse.length < SPARSE_SAMPLES) {

@@ -9,7 +9,7 @@
  * eviction these start again from the newcomer, so they are as approximate as the count.
  */
 import type { KeyBudget } from './keyBudget';
-import { LogHistogram } from './logHistogram';
+import { LogHistogram, NO_LATENCY, latencyBucket } from './logHistogram';
 
 /** One tracked key. */
 export interface HeavyHitter {
@@ -46,10 +46,15 @@ export class SpaceSaving {
 
   /** Counts `key` `count` more times, with `bytes`, `errors` and (if kept) a latency sample. */
   add(key: string, count = 1, bytes = 0, errors = 0, latencyMs: number | null = null): void {
+    this.addBucketed(key, count, bytes, errors, latencyMs === null ? NO_LATENCY : latencyBucket(latencyMs));
+  }
+
+  /** `add` with the latency given as its histogram bucket (NO_LATENCY: none). */
+  addBucketed(key: string, count: number, bytes: number, errors: number, bucket: number): void {
     const entry = this.entryFor(key, count);
     entry.bytes += bytes;
     entry.errors += errors;
-    if (latencyMs !== null && entry.latency !== null) entry.latency.add(latencyMs);
+    if (bucket !== NO_LATENCY && entry.latency !== null) entry.latency.addBucket(bucket, 1);
   }
 
   /** Adds a whole entry of another counter (merging summaries). */

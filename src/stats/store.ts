@@ -11,6 +11,7 @@ import { budgetShare } from '../memoryBudget';
 import { createBuiltinModules, type BuiltinModules } from './builtins';
 import { KeyBudget } from './keyBudget';
 import type { StatModule } from './statModule';
+import { EventFacts, TopModule } from './topModule';
 
 /** Told after each closed second of data time. */
 export type TickListener = (second: number) => void;
@@ -32,6 +33,10 @@ export class StatsStore {
   readonly modules: StatModule[];
   private readonly listeners = new Set<TickListener>();
   private readonly builtinList: StatModule[];
+  /** The built-in top-N breakdowns in use, which share one EventFacts per transaction, and the other built-ins. */
+  private readonly breakdowns: TopModule[];
+  private readonly otherBuiltins: StatModule[];
+  private readonly facts = new EventFacts();
   /** The plug-ins loaded, in load order. */
   readonly plugins: readonly StatModule[];
   /** Plug-ins still enabled (one that throws is dropped from here). */
@@ -54,6 +59,8 @@ export class StatsStore {
     this.builtins = createBuiltinModules(config, this.keys);
     this.tls = new TlsModule(config, this.keys);
     this.builtinList = Object.values(this.builtins);
+    this.breakdowns = this.builtinList.filter((m): m is TopModule => m instanceof TopModule && m.inUse);
+    this.otherBuiltins = this.builtinList.filter((m) => !(m instanceof TopModule));
     this.plugins = plugins;
     this.enabledPlugins = [...plugins];
     this.modules = [...this.builtinList, ...plugins];
@@ -89,11 +96,15 @@ export class StatsStore {
 
   /** Adds a batch of transactions. Notifies nobody. */
   ingest(events: readonly HttpEvent[]): void {
-    const modules = this.builtinList;
+    const breakdowns = this.breakdowns;
+    const others = this.otherBuiltins;
+    const facts = this.facts;
     for (const event of events) {
       if (event.ts > this.latestEventTs) this.latestEventTs = event.ts;
       if (event.ts < this.earliestEventTs) this.earliestEventTs = event.ts;
-      for (let m = 0; m < modules.length; m++) modules[m].ingest(event);
+      facts.of(event);
+      for (let m = 0; m < breakdowns.length; m++) breakdowns[m].count(event, facts);
+      for (let m = 0; m < others.length; m++) others[m].ingest(event);
     }
     for (const plugin of this.enabledPlugins) {
       this.guard(plugin, 'ingest', () => { for (const event of events) plugin.ingest(event); });

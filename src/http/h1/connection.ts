@@ -220,7 +220,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   }
 
   private onResponseHead(client: MessageParser, head: MessageHead, ts: number): BodyPlan {
-    const request = this.pending.find((r) => r.status === null) ?? null;
+    const request = this.firstUnanswered();
     const status = head.status;
     this.responseFor = request;
     this.responseIsInformational = status >= 100 && status < 200 && status !== 101;
@@ -311,13 +311,20 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
     this.emitRequest(request, bodyBytes);
   }
 
+  /** The oldest waiting request without a response yet, or null. */
+  private firstUnanswered(): PendingRequest | null {
+    for (let i = 0; i < this.pending.length; i++) if (this.pending[i].status === null) return this.pending[i];
+    return null;
+  }
+
   /** Takes `request` out of the waiting ones, giving its cost back. */
   private removePending(request: PendingRequest): void {
-    const index = this.pending.indexOf(request);
-    if (index >= 0) {
-      this.pending.splice(index, 1);
-      this.limits.pendingRequests.give(request.cost);
-    }
+    // Almost always the oldest: shift() makes no array, where splice() makes one for what it removes.
+    const index = this.pending[0] === request ? 0 : this.pending.indexOf(request);
+    if (index < 0) return;
+    if (index === 0) this.pending.shift();
+    else this.pending.splice(index, 1);
+    this.limits.pendingRequests.give(request.cost);
   }
 
   /**
