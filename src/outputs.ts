@@ -1,7 +1,9 @@
 /**
  * A run's outputs, from its mode: the dashboard where it can run (else --text, said once),
  * the sink each mode prints through, and the Prometheus exporter beside any of them. The
- * composition root's, as main's: it is where the run meets the sinks that read it.
+ * composition root's, as main's: it is where the run meets the sinks that read it. The
+ * dashboard (blessed) and the exporter (prom-client) are loaded only by a run that uses them:
+ * together they were half of every run's start.
  */
 import type { OutputMode } from './cli';
 import type { Config } from './config';
@@ -11,11 +13,14 @@ import type { RunState, RunView } from './run/runState';
 import type { Sink } from './run/sink';
 import type { HarFileWriter } from './export/harFile';
 import type { TlsConnection } from './types';
-import { MetricsSink, NoOutputSink, parseListen, withMetrics } from './sinks/metrics';
+import type { MetricsSink } from './sinks/metrics';
 import { NdjsonSink } from './sinks/ndjson';
 import { ReportSink } from './sinks/report';
 import { TextSink } from './sinks/text';
-import { TuiSink, tuiUnavailable } from './sinks/tui';
+import { tuiUnavailable } from './sinks/tuiTerminal';
+
+/** The Prometheus exporter's module, loaded when a run serves metrics. */
+const metricsModule = () => require('./sinks/metrics') as typeof import('./sinks/metrics');
 
 /** The mode a run prints in: the one asked for (the dashboard by default), or --text where the dashboard cannot run. */
 export function outputMode(requested: OutputMode | undefined, env: Pick<RunEnvironment, 'isTTY' | 'env' | 'writeErr'>): OutputMode {
@@ -36,6 +41,7 @@ export interface Metrics {
 /** Serves the run's metrics when the config asks (`--metrics`), before the capture starts: a port in use is an error now. */
 export async function serveMetrics(config: Config, state: RunState): Promise<Metrics | null> {
   if (config.metrics_listen === null) return null;
+  const { MetricsSink, parseListen } = metricsModule();
   const listen = parseListen(config.metrics_listen);
   if (listen === null) throw new WiretopError('usage', `--metrics ${config.metrics_listen}: give a port or HOST:PORT, e.g. --metrics 9464`);
   const sink = new MetricsSink(state, config.metrics_top_k);
@@ -52,7 +58,8 @@ export async function serveMetrics(config: Config, state: RunState): Promise<Met
 function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void): Sink {
   switch (mode) {
     case 'tui':
-      return env.createTui !== undefined ? env.createTui(run, onQuit) : new TuiSink(run, onQuit, { env: env.env, clock: env.clock });
+      if (env.createTui !== undefined) return env.createTui(run, onQuit);
+      return new (require('./sinks/tui') as typeof import('./sinks/tui')).TuiSink(run, onQuit, { env: env.env, clock: env.clock });
     case 'text':
       return new TextSink(run, write);
     case 'ndjson':
@@ -61,14 +68,14 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
     case 'report-json':
       return new ReportSink(run, mode === 'report' ? 'text' : 'json', write);
     case 'metrics':
-      return new NoOutputSink();
+      return new (metricsModule().NoOutputSink)();
   }
 }
 
 /** Opens the output of `mode`, with the metrics beside it when served and the HAR file when asked; `write` is stdout, paced. */
 export function openOutput(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit: () => void, write: (text: string) => void, metrics: Metrics | null, har: HarFileWriter | null = null): Sink {
   const primary = createSink(mode, run, env, onQuit, write);
-  const sink = metrics === null ? primary : withMetrics(primary, metrics.sink);
+  const sink = metrics === null ? primary : metricsModule().withMetrics(primary, metrics.sink);
   return har === null ? sink : withHar(sink, har);
 }
 

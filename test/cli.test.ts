@@ -190,6 +190,31 @@ describe('outputs', () => {
   });
 });
 
+describe('start', () => {
+  // Which heavy modules a run loaded: a preload script lists them at exit, in every thread.
+  async function heavyModulesLoaded(args: string[]): Promise<string[]> {
+    // The run drops root: its listing goes where the account it becomes can write.
+    const open = tempDir();
+    fs.chmodSync(open, 0o777);
+    const preload = path.join(open, 'list-modules.js');
+    const listing = path.join(open, 'modules.txt');
+    fs.writeFileSync(preload, `process.on('exit', () => require('fs').appendFileSync(${JSON.stringify(listing)}, Object.keys(require.cache).join('\\n') + '\\n'));\n`);
+    fs.writeFileSync(listing, '');
+    fs.chmodSync(listing, 0o666);
+    const result = await runProcess(process.execPath, ['-r', preload, WIRETOP, ...args]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const loaded = fs.readFileSync(listing, 'utf8');
+    return ['blessed', 'prom-client', 're2js'].filter((name) => loaded.includes(`/node_modules/${name}/`));
+  }
+
+  it('a headless run on a file loads neither the dashboard, the exporter nor RE2 (each loads when the run uses it)', async () => {
+    const file = fixture();
+    expect(await heavyModulesLoaded(['-r', file, '--report', 'json'])).toEqual([]);
+    expect(await heavyModulesLoaded(['-r', file, '--report', 'json', '--where', 'path ~ "^/pages"'])).toEqual(['re2js']);
+  });
+});
+
 describe('absurd timestamps', () => {
   it('a frame dated far past any plausible time is skipped and counted, and the run ends at once', async () => {
     const conv = new Conversation().handshake();

@@ -1,7 +1,8 @@
 /** The dashboard without a terminal: panels, keys, filter, drill-down, layout, throttling. */
 import { defaultConfig } from '../src/config';
 import { RunState } from '../src/run/runState';
-import { terminalFor, tuiUnavailable, TuiSink } from '../src/sinks/tui';
+import { TuiSink } from '../src/sinks/tui';
+import { terminalFor, tuiUnavailable } from '../src/sinks/tuiTerminal';
 import type { HttpEvent, TlsConnection } from '../src/types';
 import type { StatModule } from '../src/stats/statModule';
 import { Dashboard } from '../widgets/dashboard';

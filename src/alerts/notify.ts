@@ -12,7 +12,6 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as https from 'https';
 import { isoTime } from '../format';
 import type { AlertNotice } from './monitor';
 
@@ -201,7 +200,8 @@ export class WebhookTarget extends Target {
         resolve('not a URL');
         return;
       }
-      const client = url.protocol === 'https:' ? https : http;
+      // https (and the TLS it brings) is loaded by the first https webhook, not by every run.
+      const client = url.protocol === 'https:' ? (require('https') as typeof import('https')) : http;
       const request = client.request(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'wiretop' },

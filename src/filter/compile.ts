@@ -5,7 +5,7 @@
  * pattern from a user cannot freeze the dashboard on a long URI from the wire.
  */
 import { BlockList, isIP } from 'net';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { memoized } from '../memo';
 import type { HttpEvent } from '../types';
 import { fieldNamed, fieldNames, type AddressField, type Field, type FlagField, type NumberField, type TextField } from './fields';
@@ -13,8 +13,16 @@ import { FilterError, type FilterNode, type Operator, type ValueNode } from './s
 
 export type Predicate = (e: HttpEvent) => boolean;
 
-/** The regex flags a pattern may carry, as RE2 knows them. */
-const FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, s: RE2JS.DOTALL, m: RE2JS.MULTILINE };
+/** RE2, loaded by the first filter with a pattern (most runs have none, and it is a large module to load). */
+function re2(): typeof RE2JS {
+  return (require('re2js') as typeof import('re2js')).RE2JS;
+}
+
+/** The regex flag a pattern may carry (`i`, `s`, `m`), as RE2 knows it. */
+function flagOf(flag: string): number {
+  const { CASE_INSENSITIVE, DOTALL, MULTILINE } = re2();
+  return flag === 'i' ? CASE_INSENSITIVE : flag === 's' ? DOTALL : flag === 'm' ? MULTILINE : 0;
+}
 
 /** RE2's own prefix of every pattern error (said once, as `bad regex`). */
 const RE2_PREFIX = 'error parsing regexp: ';
@@ -89,7 +97,7 @@ export const MAX_REGEX_PROGRAM = 1000;
 /** A compiled RE2 pattern, or a FilterError at the value. */
 function pattern(value: ValueNode, extraFlags = 0): RE2JS {
   let flags = extraFlags;
-  for (const flag of value.regexFlags ?? '') flags |= FLAGS[flag];
+  for (const flag of value.regexFlags ?? '') flags |= flagOf(flag);
   const tooLarge = () => new FilterError(`regex too large (RE2 runs at most ${MAX_REGEX_PROGRAM} instructions): use fewer or smaller {n} repeats`, value.position + 1);
   // Counted repeats are what make a program large, and compiling a huge one takes seconds: refused before.
   let repeated = 0;
@@ -97,7 +105,7 @@ function pattern(value: ValueNode, extraFlags = 0): RE2JS {
   if (repeated > MAX_REGEX_PROGRAM) throw tooLarge();
   let re: RE2JS;
   try {
-    re = RE2JS.compile(value.text, flags);
+    re = re2().compile(value.text, flags);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new FilterError(`bad regex: ${message.startsWith(RE2_PREFIX) ? message.slice(RE2_PREFIX.length) : message}`, value.position + 1);
@@ -207,7 +215,8 @@ function wildcard(text: string, caseless: boolean): (text: string) => boolean {
       return folded.length >= prefix.length + suffix.length && folded.startsWith(prefix) && folded.endsWith(suffix);
     };
   }
-  const re = RE2JS.compile(`^${parts.map((part) => RE2JS.quote(part)).join('.*')}$`, caseless ? RE2JS.CASE_INSENSITIVE : 0);
+  const RE2 = re2();
+  const re = RE2.compile(`^${parts.map((part) => RE2.quote(part)).join('.*')}$`, caseless ? RE2.CASE_INSENSITIVE : 0);
   return remembered((t) => re.matcher(t).matches());
 }
 

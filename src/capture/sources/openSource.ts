@@ -1,11 +1,12 @@
-/** Opens the packet source a capture request names. */
+/**
+ * Opens the packet source a capture request names. The sources a run does not use are not
+ * loaded: the demo's generators and the live capture's modules would only lengthen the start of
+ * every run on a file.
+ */
 import { defaultInterface } from '../libpcap';
 import type { CaptureSourceSpec } from '../messages';
 import type { PacketSource } from '../packetSource';
-import { DemoSource } from './demoSource';
 import { FileSource, FilteredFileSource } from './fileSource';
-import { LiveSource } from './liveSource';
-import { ShardSource } from './shardSource';
 import type { MessagePort } from 'worker_threads';
 
 /** Milliseconds the kernel may hold captured packets before it hands them over (see README). */
@@ -16,14 +17,20 @@ export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array, sha
   switch (spec.kind) {
     case 'file':
       return spec.filter !== '' ? new FilteredFileSource(spec.path, spec.filter, spec.speed) : new FileSource(spec.path, spec.speed, stopSignal);
-    case 'demo':
+    case 'demo': {
+      const { DemoSource } = require('./demoSource') as typeof import('./demoSource');
       return new DemoSource(spec.seed, spec.speed);
-    case 'live':
+    }
+    case 'live': {
+      const { LiveSource } = require('./liveSource') as typeof import('./liveSource');
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
         { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice,
           fanoutGroup: spec.fanoutGroup, fanoutStart: spec.fanoutStart });
-    case 'shard':
+    }
+    case 'shard': {
       if (shardPort === undefined) throw new Error('a shard source needs its port');
+      const { ShardSource } = require('./shardSource') as typeof import('./shardSource');
       return new ShardSource(spec.name, spec.linkType, shardPort);
+    }
   }
 }
