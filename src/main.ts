@@ -25,6 +25,7 @@ import { RunLifecycle } from './run/lifecycle';
 import { Persistence, type RunInput } from './persist/persistence';
 import { ProcessAttribution, startScanHelper } from './run/processes';
 import { ProcessEnvironment } from './run/processEnvironment';
+import { discardPrestartedWorker } from './capture/prestartedWorker';
 import { openRunFiles, type RunFiles } from './run/runFiles';
 import { reportError, RunMessages } from './run/runMessages';
 import { RunState } from './run/runState';
@@ -145,12 +146,16 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     // Prometheus metrics, served before the capture starts (a port in use is an error now).
     if (setup !== null && setup.config.metrics_listen !== null) metrics = await serveMetrics(setup.config, setup.state);
   } catch (error) {
+    discardPrestartedWorker();
     setup?.har?.abort();
     setup?.persistence?.close(null, env.clock);
     setup?.processes?.stop();
     return fail(error);
   }
-  if (setup === null) return 0;
+  if (setup === null) {
+    discardPrestartedWorker();
+    return 0;
+  }
   const { options, config, mode, source: { spec }, files, state, notifier, har, persistence, processes, keepsStatistics } = setup;
   const interactive = mode === 'tui';
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
@@ -197,7 +202,10 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   processes?.start();
   let code: number;
   try {
-    code = await lifecycle.start();
+    const ended = lifecycle.start();
+    // The capture has started: a worker prestarted for this run is its worker now, or is not needed.
+    discardPrestartedWorker();
+    code = await ended;
   } finally {
     processes?.stop();
     // The state after the last whole batch: what a restart takes back (a run whose capture never opened has nothing new).

@@ -2,14 +2,13 @@
  * The main thread's handle on the capture worker: starts it, turns its messages into typed
  * callbacks, and stops it cleanly (the worker closes its pcap session before it exits).
  */
-import * as path from 'path';
 import { Worker, type MessagePort } from 'worker_threads';
 import { WiretopError } from '../errors';
-import { captureHeapLimitMb } from '../memoryBudget';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
 import { decodeEvents, type EncodedBatch } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import type { WorkerLoad } from './shardMerger';
+import { adoptPrestartedWorker, captureThreadScript, captureWorkerLimits } from './prestartedWorker';
 
 /** What some captures add to their counters. */
 export interface StatsDetail {
@@ -51,12 +50,7 @@ export interface CaptureSource {
 /** How long a stop may take before the worker is terminated (a hung source, a stalled pipe). */
 export const STOP_DEADLINE_MS = 3000;
 
-/** A capture thread's compiled script (tests run the TypeScript sources, threads run from dist/). */
-export function captureThreadScript(name: 'worker' | 'shardReader'): string {
-  return __filename.endsWith('.ts')
-    ? path.resolve(__dirname, `../../dist/src/capture/${name}.js`)
-    : path.join(__dirname, `${name}.js`);
-}
+export { captureThreadScript } from './prestartedWorker';
 
 /** Capture in a worker thread. */
 export class WorkerCapture implements CaptureSource {
@@ -74,14 +68,16 @@ export class WorkerCapture implements CaptureSource {
   constructor(private readonly request: CaptureRequest, private readonly transfer: MessagePort[] = []) {}
 
   start(listener: CaptureListener): void {
-    // The worker's garbage is short-lived (packets, heads, sent events): a small young
-    // generation keeps the process's memory low. 16 MB, not 8: each scavenge copies the same
-    // survivors (open connections, held transactions) whatever the size, so half as many of
-    // them took 12% fewer instructions from the capture thread (callgrind, 50,000 keep-alive
-    // requests), with no change in the live dashboard's peak RSS. Its old generation is sized by
-    // the budget its state is held to (a --max-old-space-size given to the process overrides both).
-    const resourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: captureHeapLimitMb(this.request.memoryBudgetMb) };
-    const worker = new Worker(captureThreadScript('worker'), { workerData: { ...this.request, stopSignal: this.stopSignal.buffer }, resourceLimits, transferList: this.transfer });
+    const resourceLimits = captureWorkerLimits(this.request.memoryBudgetMb);
+    const request: CaptureRequest = { ...this.request, stopSignal: this.stopSignal.buffer as SharedArrayBuffer };
+    // A worker started before the run knew its request (bin/wiretop) is ready sooner; one that
+    // carries ports (a shard's) is started with them.
+    const prestarted = this.transfer.length === 0 ? adoptPrestartedWorker(resourceLimits) : null;
+    const worker = prestarted ?? new Worker(captureThreadScript('worker'), { workerData: request, resourceLimits, transferList: this.transfer });
+    if (prestarted !== null) {
+      const start: ToWorker = { type: 'request', request };
+      prestarted.postMessage(start);
+    }
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {

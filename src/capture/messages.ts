@@ -58,7 +58,8 @@ export function errorMessage(error: unknown): ErrorMessage {
 }
 
 /** Main → worker: `ack` says the main thread has taken in `batches` more event messages. */
-export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number };
+/** Main → worker. `request`: what a prestarted worker (see prestartedWorker) is to capture, its first message. */
+export type ToWorker = { type: 'stop' } | { type: 'ack'; batches: number } | { type: 'request'; request: CaptureRequest };
 
 /** Worker → main. */
 export type FromWorker =

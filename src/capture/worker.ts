@@ -9,18 +9,27 @@ import { parentPort, workerData } from 'worker_threads';
 import { CaptureLoop } from './captureLoop';
 import { captureLimits } from './limits';
 import { errorMessage, type CaptureRequest, type FromWorker, type ToWorker } from './messages';
+import { PRESTARTED } from './prestartedWorker';
 import { CapturePipeline, requestNaming } from './pipeline';
 import { openSource } from './sources/openSource';
 import { lockDownThread } from '../platform/systemCalls';
 import { FileKeyLog } from '../tls/keyLog';
 
 const port = parentPort!;
-const request = workerData as CaptureRequest;
 let loop: CaptureLoop | null = null;
 let stopBeforeStart = false;
+/** A prestarted worker's request comes in its first message (see prestartedWorker). */
+let requested: ((request: CaptureRequest) => void) | null = null;
+const requestGiven: Promise<CaptureRequest> = workerData === PRESTARTED
+  ? new Promise((resolve) => { requested = resolve; })
+  : Promise.resolve(workerData as CaptureRequest);
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
+    case 'request':
+      requested?.(message.request);
+      requested = null;
+      break;
     case 'stop':
       stopBeforeStart = true;
       loop?.stop();
@@ -39,6 +48,7 @@ const heapPeak = heapPeakIfAsked();
 
 async function main(): Promise<void> {
   try {
+    const request = await requestGiven;
     const spec = request.source;
     const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
     const keyLog = request.keyLogFd !== undefined ? new FileKeyLog(request.keyLogFd) : null;
