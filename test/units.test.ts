@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
+import { SMALL, WindowedTopK } from '../src/stats/windowedTopK';
 import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBatch';
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
@@ -154,6 +155,30 @@ describe('SpaceSaving', () => {
       expect(h.count - h.overcount).toBeLessThanOrEqual(truth);
       expect(h.overcount).toBeLessThanOrEqual(200_000 / 100);
     }
+  });
+});
+
+describe('WindowedTopK', () => {
+  it('counts runs of one key, keys that alternate, and a key across a closed second exactly', () => {
+    const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3600 }, SMALL, true);
+    const exact = new Map<string, [number, number]>();
+    const random = seededRandom(3);
+    const t0 = 1_700_000_000;
+    for (let second = 0; second < 40; second++) {
+      for (let i = 0; i < 60; i++) {
+        // Each second starts with the key the last one ended with.
+        const key = i < 5 || i >= 55 || i % 10 < 7 ? 'GET' : random() < 0.5 ? 'POST' : `K${i % 3}`;
+        const bytes = Math.floor(random() * 100);
+        counter.add(key, t0 + second + i / 60, bytes, i % 13 === 0, 1 + i);
+        const [count, sum] = exact.get(key) ?? [0, 0];
+        exact.set(key, [count + 1, sum + bytes]);
+      }
+      counter.closeSecond(t0 + second);
+    }
+    const view = counter.view('all', t0 + 39);
+    expect(view.approximate).toBe(false);
+    expect(new Map(view.entries.map((e) => [e.key, [e.count, e.bytes]]))).toEqual(exact);
+    expect(view.entries.find((e) => e.key === 'GET')!.latency!.total).toBe(exact.get('GET')![0]);
   });
 });
 
