@@ -2,8 +2,7 @@
  * A compact, transferable form of an HttpEvent batch for the worker → main message: one
  * ArrayBuffer, transferred, not copied. Structured cloning thousands of small objects was the
  * worker's largest cost; here the numbers of every event, then for each event one index per
- * string field into the batch's distinct strings (a URI that comes back after others may be
- * there twice), then those strings in UTF-8, back to back.
+ * string field into the batch's distinct strings, then those strings in UTF-8, back to back.
  *
  * Why not one joined string split on arrival: V8 makes the pieces "sliced strings" that keep
  * the whole joined string alive, so one URI kept by a top-N summary pinned its batch's ~100 KB.
@@ -81,7 +80,7 @@ export class BatchEncoder {
       refs[s + 1] = this.fieldRef(1, e.dst);
       refs[s + 2] = this.fieldRef(2, e.method);
       refs[s + 3] = this.fieldRef(3, e.host);
-      refs[s + 4] = this.uriRef(e.uri);
+      refs[s + 4] = this.ref(e.uri);
       refs[s + 5] = this.fieldRef(5, e.section);
       refs[s + 6] = this.fieldRef(6, e.ua);
       refs[s + 7] = this.fieldRef(7, e.version);
@@ -120,33 +119,10 @@ export class BatchEncoder {
     return at;
   }
 
-  /**
-   * A URI's index: the last URI's when it is the same (a client fetching one resource again and
-   * again), else a new string, not looked for among the batch's (see append).
-   */
-  private uriRef(uri: string): number {
-    if (uri === this.lastText[4]) return this.lastRef[4];
-    const at = this.append(uri);
-    this.lastText[4] = uri;
-    this.lastRef[4] = at;
-    return at;
-  }
-
   /** The index of `text` among the batch's distinct strings, added when new. */
   private ref(text: string): number {
-    const at = this.index.get(text);
+    let at = this.index.get(text);
     if (at !== undefined) return at;
-    const added = this.append(text);
-    this.index.set(text, added);
-    return added;
-  }
-
-  /**
-   * Adds `text` to the batch's strings without looking for it first: a URI seldom repeats within
-   * a batch, and hashing each new one (every character) to find it cost more than the copies of
-   * the few that do.
-   */
-  private append(text: string): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     if (this.used + text.length * 3 > this.bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + text.length * 3));
@@ -159,8 +135,9 @@ export class BatchEncoder {
       grown.set(this.ends);
       this.ends = grown;
     }
-    const at = this.strings++;
+    at = this.strings++;
     this.ends[at] = this.used;
+    this.index.set(text, at);
     return at;
   }
 }
