@@ -15,7 +15,7 @@ import { DEMO_PRESETS } from './capture/sources/demo/demo';
 import { loadPlugins } from './stats/plugins';
 import { compileFilter } from './filter/filter';
 import { Notifier } from './alerts/notify';
-import { openOutput, outputMode, serveMetrics, type Metrics } from './outputs';
+import { loadOutputModules, openOutput, outputMode, serveMetrics, type Metrics } from './outputs';
 import { restoreTerminal } from './sinks/terminalGuard';
 import { notificationFailureLine } from './sinks/text';
 import { pacedWrite } from './run/backpressure';
@@ -158,6 +158,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
   }
   const { options, config, mode, source: { spec }, files, state, notifier, har, persistence, processes, keepsStatistics } = setup;
   const interactive = mode === 'tui';
+  loadOutputModules(mode);
   const capture = openCapture(setup.source, { reads: options.reads, config, interactive, keyLogFd: files.keyLogFd }, state, env);
   const messages = new RunMessages(env, state, spec, { interactive, streams: mode === 'ndjson' || mode === 'text', exporter: mode === 'metrics' ? metrics?.listen ?? null : null });
   const write = pacedWrite(env, capture);

@@ -18,9 +18,21 @@ import { NdjsonSink } from './sinks/ndjson';
 import { ReportSink } from './sinks/report';
 import { TextSink } from './sinks/text';
 import { tuiUnavailable } from './sinks/tuiTerminal';
+import { loadRegexEngine } from './filter/compile';
 
 /** The Prometheus exporter's module, loaded when a run serves metrics. */
 const metricsModule = () => require('./sinks/metrics') as typeof import('./sinks/metrics');
+
+/**
+ * Loads what the output of `mode` will load later, now: the dashboard opens once the capture
+ * has started, after privileges are given up, and the account given up to may not read
+ * wiretop's files. Its `/` filter may need RE2 then too.
+ */
+export function loadOutputModules(mode: OutputMode): void {
+  if (mode !== 'tui') return;
+  require('./sinks/tui');
+  loadRegexEngine();
+}
 
 /** The mode a run prints in: the one asked for (the dashboard by default), or --text where the dashboard cannot run. */
 export function outputMode(requested: OutputMode | undefined, env: Pick<RunEnvironment, 'isTTY' | 'env' | 'writeErr'>): OutputMode {

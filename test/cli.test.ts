@@ -10,6 +10,7 @@ import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
 import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
 import { freePort } from './helpers/ports';
+import { tmuxAvailable, TmuxSession } from './helpers/tmux';
 
 const dir = tempDir();
 
@@ -212,6 +213,45 @@ describe('start', () => {
     const file = fixture();
     expect(await heavyModulesLoaded(['-r', file, '--report', 'json'])).toEqual([]);
     expect(await heavyModulesLoaded(['-r', file, '--report', 'json', '--where', 'path ~ "^/pages"'])).toEqual(['re2js']);
+  });
+});
+
+describe('a checkout the account wiretop drops to cannot read', () => {
+  // As root wiretop gives up root once the capture is open; what it loads later must have been
+  // loaded before (the watchdog thread, the dashboard, RE2), or such a checkout fails then.
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  function unreadableCheckout(): string {
+    const root = tempDir(); // 0700, root's
+    const copy = path.join(root, 'wiretop');
+    fs.mkdirSync(path.join(copy, 'native'), { recursive: true });
+    for (const part of ['bin', 'dist', 'config', 'data', 'package.json']) fs.cpSync(path.join(path.dirname(WIRETOP), '..', part), path.join(copy, part), { recursive: true });
+    fs.cpSync(path.join(path.dirname(WIRETOP), '../native/build'), path.join(copy, 'native/build'), { recursive: true });
+    fs.symlinkSync(path.join(path.dirname(WIRETOP), '../node_modules'), path.join(copy, 'node_modules'));
+    return path.join(copy, 'bin/wiretop');
+  }
+
+  asRoot('runs on a file as root, every time, and the dashboard opens with a regex filter', async () => {
+    const wiretop = unreadableCheckout();
+    const file = fixture();
+    const expected = (await runWiretop(['-r', file, '--report', 'json'])).stdout;
+    for (let i = 0; i < 4; i++) {
+      const result = await runProcess(process.execPath, [wiretop, '-r', file, '--report', 'json']);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(expected);
+    }
+    if (!tmuxAvailable()) return;
+    const session = new TmuxSession(`${process.execPath} ${wiretop} -r ${file}`, 120, 40);
+    try {
+      await session.waitFor(/Requests\/s/);
+      session.keys('/');
+      session.keys('path ~ "^/pages/(create|list)$"', 'Enter');
+      await session.waitFor(/filter: path ~/);
+      expect(session.screen()).not.toMatch(/bad regex|Cannot find module/);
+      session.keys('q');
+      await session.waitFor(/EXIT=0/);
+    } finally {
+      session.kill();
+    }
   });
 });
 

@@ -1,6 +1,9 @@
 /** The capture worker started before the run knows its request (bin/wiretop): when, and who takes it. */
-import { adoptPrestartedWorker, captureWorkerLimits, discardPrestartedWorker, prestartCaptureWorker, prestartWanted } from '../src/capture/prestartedWorker';
+import { adoptPrestartedWorker, captureWorkerLimits, discardPrestartedWorker, prestartCaptureWorker, prestartedWorkerEnded, prestartWanted } from '../src/capture/prestartedWorker';
+import * as fs from 'fs';
+import * as path from 'path';
 import { budgetForHeap, DEFAULT_MEMORY_BUDGET_MB, heapLimitMb } from '../src/memoryBudget';
+import { tempDir } from './helpers/conversation';
 
 describe('prestarted capture worker', () => {
   it('is wanted for a file or the demo with one capture thread, not for help, version, live or several workers', () => {
@@ -28,6 +31,15 @@ describe('prestarted capture worker', () => {
     expect(adoptPrestartedWorker(captureWorkerLimits(DEFAULT_MEMORY_BUDGET_MB / 2))).toBeNull();
     prestartCaptureWorker(['-r', 'a.pcap', '--workers', '1']);
     discardPrestartedWorker();
+    expect(adoptPrestartedWorker(limits)).toBeNull();
+  });
+
+  it('is not adopted once it has failed: the run starts its own, whose failure it hears', async () => {
+    const limits = captureWorkerLimits(budgetForHeap(DEFAULT_MEMORY_BUDGET_MB, heapLimitMb()));
+    const script = path.join(tempDir(), 'fails.js');
+    fs.writeFileSync(script, 'throw new Error("cannot start");\n');
+    prestartCaptureWorker(['-r', 'a.pcap', '--workers', '1'], script);
+    await prestartedWorkerEnded();
     expect(adoptPrestartedWorker(limits)).toBeNull();
   });
 });

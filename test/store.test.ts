@@ -146,7 +146,7 @@ describe('breakdowns', () => {
     expect(store.builtins.domainSections.top('all', now, 50).length).toBeGreaterThan(10);
   });
 
-  it('a breakdown whose feature is off (no --processes, no --geoip) counts nothing', () => {
+  it('a breakdown whose feature is off (no --processes) counts nothing', () => {
     const store = storeWith({ processes: false });
     expect(store.builtins.processes.inUse).toBe(false);
     expect(store.builtins.sections.inUse).toBe(true);

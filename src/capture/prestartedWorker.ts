@@ -35,7 +35,7 @@ export function captureWorkerLimits(memoryBudgetMb: number): ResourceLimits {
   return { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: captureHeapLimitMb(memoryBudgetMb) };
 }
 
-let prestarted: { worker: Worker; limits: ResourceLimits } | null = null;
+let prestarted: { worker: Worker; limits: ResourceLimits; dead: boolean; ended: Promise<void> } | null = null;
 
 /**
  * Whether a command line reads a file (or runs the demo) with one capture thread, as far as it
@@ -52,15 +52,22 @@ export function prestartWanted(argv: readonly string[], cores = availableParalle
   return workers === 1 || (workers === 0 && cores <= 2);
 }
 
-/** Starts a capture worker for `argv`'s run, when it is one that benefits (see prestartWanted). */
-export function prestartCaptureWorker(argv: readonly string[]): void {
+/** Starts a capture worker for `argv`'s run, when it is one that benefits (see prestartWanted). `script`: the thread's (tests). */
+export function prestartCaptureWorker(argv: readonly string[], script = captureThreadScript('worker')): void {
   if (prestarted !== null || !prestartWanted(argv)) return;
   const limits = captureWorkerLimits(budgetForHeap(DEFAULT_MEMORY_BUDGET_MB, heapLimitMb()));
-  const worker = new Worker(captureThreadScript('worker'), { workerData: PRESTARTED, resourceLimits: limits });
-  // Until a run adopts it, it keeps nothing alive; a start that failed is found out by the run.
+  const worker = new Worker(script, { workerData: PRESTARTED, resourceLimits: limits });
+  // Until a run adopts it, it keeps nothing alive. One that fails or ends before is not adopted:
+  // the run starts its own, whose failure it hears.
   worker.unref();
-  worker.on('error', () => undefined);
-  prestarted = { worker, limits };
+  let ended = (): void => undefined;
+  const started = { worker, limits, dead: false, ended: new Promise<void>((resolve) => { ended = resolve; }) };
+  worker.on('error', () => { started.dead = true; });
+  worker.on('exit', () => {
+    started.dead = true;
+    ended();
+  });
+  prestarted = started;
 }
 
 /** The prestarted worker, when its limits are `limits` (then it is the caller's); null otherwise. */
@@ -69,13 +76,19 @@ export function adoptPrestartedWorker(limits: ResourceLimits): Worker | null {
   if (taken === null) return null;
   prestarted = null;
   const same = taken.limits.maxYoungGenerationSizeMb === limits.maxYoungGenerationSizeMb && taken.limits.maxOldGenerationSizeMb === limits.maxOldGenerationSizeMb;
-  if (!same) {
+  if (!same || taken.dead) {
     void taken.worker.terminate();
     return null;
   }
   taken.worker.removeAllListeners('error');
+  taken.worker.removeAllListeners('exit');
   taken.worker.ref();
   return taken.worker;
+}
+
+/** Resolves when the prestarted worker not adopted yet has ended (tests); at once when there is none. */
+export function prestartedWorkerEnded(): Promise<void> {
+  return prestarted?.ended ?? Promise.resolve();
 }
 
 /** Ends a prestarted worker no run adopted (the run needed none, or other limits). */

@@ -13,9 +13,17 @@ import { FilterError, type FilterNode, type Operator, type ValueNode } from './s
 
 export type Predicate = (e: HttpEvent) => boolean;
 
-/** RE2, loaded by the first filter with a pattern (most runs have none, and it is a large module to load). */
+/**
+ * RE2, loaded by the first filter with a pattern (most runs have none, and it is a large module
+ * to load), or before by loadRegexEngine.
+ */
 function re2(): typeof RE2JS {
   return (require('re2js') as typeof import('re2js')).RE2JS;
+}
+
+/** Loads RE2 now (a run that may compile patterns after it has given up its privileges). */
+export function loadRegexEngine(): void {
+  re2();
 }
 
 /** The regex flag a pattern may carry (`i`, `s`, `m`), as RE2 knows it. */

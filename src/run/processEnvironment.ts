@@ -10,7 +10,10 @@ import { systemClock } from './clock';
 import type { RunEnvironment } from './environment';
 import { FORCED_EXIT } from './lifecycle';
 import { processSignals } from './signals';
-import { startWatchdog } from './watchdog';
+import { startWatchdog, type Watchdog } from './watchdog';
+
+/** How long giving up privileges waits for the watchdog thread to have read its code, at most. */
+const WATCHDOG_LOAD_MS = 5000;
 
 /** The process wiretop runs in. */
 export class ProcessEnvironment {
@@ -18,6 +21,7 @@ export class ProcessEnvironment {
   private readonly captures: Array<WorkerCapture | ShardedCapture> = [];
   /** A write error on stdout other than a closed pipe (a full disk, an I/O error): the run stops and says so. */
   private outputError: NodeJS.ErrnoException | null = null;
+  private watchdog: Watchdog | null = null;
   /** For `npm run bench`: the main thread's heap peak (WIRETOP_PRINT_RUSAGE=1). */
   private readonly heapPeak = heapPeakIfAsked();
 
@@ -25,7 +29,11 @@ export class ProcessEnvironment {
     this.env = {
       isTTY: process.stdout.isTTY === true,
       env: process.env,
-      dropPrivileges,
+      // The threads started at the start read their code before the account given up to cannot.
+      dropPrivileges: (user) => {
+        this.watchdog?.waitLoaded(WATCHDOG_LOAD_MS);
+        return dropPrivileges(user);
+      },
       clock: systemClock,
       writeOut: (text) => process.stdout.write(text),
       onOutputDrained: (listener) => { process.stdout.once('drain', listener); },
@@ -53,7 +61,7 @@ export class ProcessEnvironment {
       process.exit(1);
     };
     process.on('uncaughtException', fatal);
-    startWatchdog();
+    this.watchdog = startWatchdog();
     process.on('unhandledRejection', fatal);
   }
 

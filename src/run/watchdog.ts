@@ -37,21 +37,35 @@ export function watchMainThread(heartbeat: Int32Array, seconds: number): () => v
   return () => clearInterval(timer);
 }
 
-/**
- * Starts the watchdog thread and the heartbeat; neither keeps the process alive. Returns the
- * function that stops both.
- */
-export function startWatchdog(seconds = Number(process.env.WIRETOP_WATCHDOG_SECONDS) || WATCHDOG_SECONDS): () => void {
-  const heartbeat = new Int32Array(new SharedArrayBuffer(4));
+/** The running watchdog. */
+export interface Watchdog {
+  /**
+   * Waits, up to `ms`, until the thread has read its code: run before privileges are dropped,
+   * since the account given up to may not read wiretop's files. True once it has.
+   */
+  waitLoaded(ms: number): boolean;
+  stop(): void;
+}
+
+/** Where the heartbeat and the thread's "code read" flag are in the shared memory. */
+const HEARTBEAT = 0;
+const LOADED = 1;
+
+/** Starts the watchdog thread and the heartbeat; neither keeps the process alive. */
+export function startWatchdog(seconds = Number(process.env.WIRETOP_WATCHDOG_SECONDS) || WATCHDOG_SECONDS): Watchdog {
+  const shared = new Int32Array(new SharedArrayBuffer(8));
   // Tests run the TypeScript sources; the thread runs the compiled file.
   const script = __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/src/run/watchdog.js') : __filename;
-  const worker = new Worker(script, { workerData: { heartbeat: heartbeat.buffer, seconds }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+  const worker = new Worker(script, { workerData: { heartbeat: shared.buffer, seconds }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
   worker.unref();
-  const beat = setInterval(() => Atomics.add(heartbeat, 0, 1), 250);
+  const beat = setInterval(() => Atomics.add(shared, HEARTBEAT, 1), 250);
   beat.unref();
-  return () => {
-    clearInterval(beat);
-    void worker.terminate();
+  return {
+    waitLoaded: (ms) => Atomics.wait(shared, LOADED, 0, ms) !== 'timed-out',
+    stop: () => {
+      clearInterval(beat);
+      void worker.terminate();
+    },
   };
 }
 
@@ -59,7 +73,11 @@ export function startWatchdog(seconds = Number(process.env.WIRETOP_WATCHDOG_SECO
 if (!isMainThread && (workerData as { heartbeat?: unknown } | null)?.heartbeat instanceof SharedArrayBuffer) {
   const { heartbeat, seconds } = workerData as { heartbeat: SharedArrayBuffer; seconds: number };
   lockDownThread();
-  watchMainThread(new Int32Array(heartbeat), seconds);
+  const shared = new Int32Array(heartbeat);
+  // Every module this thread needs is loaded now: the main thread may give up its privileges.
+  Atomics.store(shared, LOADED, 1);
+  Atomics.notify(shared, LOADED);
+  watchMainThread(shared, seconds);
 }
 
 function endStalledProcess(seconds: number): void {

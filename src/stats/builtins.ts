@@ -41,8 +41,9 @@ const BUILTIN_STATISTICS = [
   { name: 'agents', key: () => (e) => agentOf(e.ua).key, capacity: MEDIUM, keepsLatency: false, columns: AGENT_COLUMNS },
   // The five categories alone: exact whatever a flood of distinct bot names does to the breakdown above.
   { name: 'agentCategories', key: () => (e) => agentOf(e.ua).category, capacity: SMALL, keepsLatency: false, columns: AGENT_COLUMNS },
-  // Countries and networks (autonomous systems) of the clients, with a --geoip database; nothing counted without.
-  { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : UNUSED_KEY), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
+  // Countries and networks (autonomous systems) of the clients, with a --geoip database; one empty key without (a
+  // snapshot taken back into a run with a database shows that traffic as unknown: --geoip is no setting of --persist's).
+  { name: 'networks', key: () => (networksEnabled() ? (e) => networkOf(e.client).key : () => ''), capacity: MEDIUM, keepsLatency: false, columns: NETWORK_COLUMNS },
   { name: 'methods', key: () => (e) => e.method, capacity: SMALL, keepsLatency: false, columns: METHOD_COLUMNS },
   { name: 'statuses', key: () => statusKeyOf, capacity: SMALL, keepsLatency: false, columns: STATUS_COLUMNS },
   // A URI may be 8 KiB: the summaries keep it within max_str_length (a fresh copy, not a slice pinning the whole).
@@ -130,6 +131,7 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
   const byFirst = new Map<string, Map<string, string>>();
   let cached = 0;
   return (first, second) => {
+    if (first.length > MAX_CACHED_ROUTE_LENGTH || second.length > MAX_CACHED_ROUTE_LENGTH) return `${first}${KEY_SEPARATOR}${second}`;
     let keys = byFirst.get(first);
     if (keys === undefined) {
       if (byFirst.size >= maxFirst) {
@@ -142,7 +144,6 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
     let key = keys.get(second);
     if (key === undefined) {
       key = `${first}${KEY_SEPARATOR}${second}`;
-      if (first.length > MAX_CACHED_ROUTE_LENGTH || second.length > MAX_CACHED_ROUTE_LENGTH) return key;
       if (cached >= MAX_CACHED_PAIRS) {
         byFirst.clear();
         cached = 0;

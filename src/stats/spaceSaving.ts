@@ -46,7 +46,7 @@ export class SpaceSaving {
 
   /** Counts `key` `count` more times, with `bytes`, `errors` and (if kept) a latency sample. */
   add(key: string, count = 1, bytes = 0, errors = 0, latencyMs: number | null = null): void {
-    this.addBucketed(key, count, bytes, errors, latencyMs === null ? NO_LATENCY : latencyBucket(latencyMs));
+    this.addBucketed(key, count, bytes, errors, latencyMs == null ? NO_LATENCY : latencyBucket(latencyMs));
   }
 
   /** `add` with the latency given as its histogram bucket (NO_LATENCY: none). */

@@ -91,7 +91,7 @@ export class WindowedTopK {
 
   /** Counts one occurrence of `key` at time `ts`. */
   add(key: string, ts: number, bytes: number, isError: boolean, latencyMs: number | null): void {
-    this.count(key, Math.floor(ts), bytes, isError, latencyMs === null ? NO_LATENCY : latencyBucket(latencyMs));
+    this.count(key, Math.floor(ts), bytes, isError, latencyMs == null ? NO_LATENCY : latencyBucket(latencyMs));
   }
 
   /**
