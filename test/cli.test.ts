@@ -8,7 +8,7 @@ import { generateTraffic } from '../src/capture/sources/demo/traffic';
 import type { HttpEvent } from '../src/types';
 import type { Report } from '../src/sinks/report';
 import { Conversation, interleave, request, response, tempDir, writePcap, writePcapng } from './helpers/conversation';
-import { runProcess, runWiretop, startWiretop, WIRETOP } from './helpers/runCli';
+import { runProcess, runWiretop, startProcess, startWiretop, WIRETOP } from './helpers/runCli';
 import { freePort } from './helpers/ports';
 import { tmuxAvailable, TmuxSession } from './helpers/tmux';
 
@@ -230,7 +230,7 @@ describe('a checkout the account wiretop drops to cannot read', () => {
     return path.join(copy, 'bin/wiretop');
   }
 
-  asRoot('runs on a file as root, every time, and the dashboard opens with a regex filter', async () => {
+  asRoot('runs on a file as root every time, live with its threads locked down, and the dashboard opens with a regex filter', async () => {
     const wiretop = unreadableCheckout();
     const file = fixture();
     const expected = (await runWiretop(['-r', file, '--report', 'json'])).stdout;
@@ -239,6 +239,12 @@ describe('a checkout the account wiretop drops to cannot read', () => {
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe(expected);
     }
+    // Live: every thread but Node's idle SIGUSR1 one still gets no_new_privs (the native module is read before the drop).
+    const live = startProcess(process.execPath, [wiretop, '-i', 'lo', '-p', '9', '--report', 'json']);
+    await live.waitFor({ stderr: /listening on lo/ });
+    expect(live.output().stderr).toMatch(/dropped privileges to user nobody \(.*no new privileges in \d+ of \d+ threads\)/);
+    live.child.kill('SIGINT');
+    expect((await live.exited).code).toBe(0);
     if (!tmuxAvailable()) return;
     const session = new TmuxSession(`${process.execPath} ${wiretop} -r ${file}`, 120, 40);
     try {

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import { WiretopError } from '../errors';
-import { ignoreInspectorSignal, lockDownProcess, threadHasCapabilities } from './systemCalls';
+import { ignoreInspectorSignal, lockDownProcess, systemCalls, threadHasCapabilities } from './systemCalls';
 
 /** A user of the password database. */
 interface Account {
@@ -50,6 +50,9 @@ export function dropPrivileges(user: string): string | null {
   if (account === null) {
     throw new WiretopError('permission', `--user ${user}: no such user to run as after the capture opens (name another with --user, or --user root to keep root)`);
   }
+  // The native module is read while still root: the account given up to may not read wiretop's
+  // files (a checkout only root can read), and without it no thread would get no_new_privs.
+  systemCalls();
   try {
     process.setgroups!([]);
     process.setgid!(account.gid);

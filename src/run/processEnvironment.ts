@@ -29,7 +29,7 @@ export class ProcessEnvironment {
     this.env = {
       isTTY: process.stdout.isTTY === true,
       env: process.env,
-      // The threads started at the start read their code before the account given up to cannot.
+      // Privileges go only once the watchdog thread has read its code: the account given up to may not read wiretop's files.
       dropPrivileges: (user) => {
         this.watchdog?.waitLoaded(WATCHDOG_LOAD_MS);
         return dropPrivileges(user);
