@@ -22,6 +22,8 @@ import { loadRegexEngine } from './filter/compile';
 
 /** The Prometheus exporter's module, loaded when a run serves metrics. */
 const metricsModule = () => require('./sinks/metrics') as typeof import('./sinks/metrics');
+/** The dashboard's module, loaded when a run shows it. */
+const tuiModule = () => require('./sinks/tui') as typeof import('./sinks/tui');
 
 /**
  * Loads what the output of `mode` will load later, now: the dashboard opens once the capture
@@ -30,7 +32,7 @@ const metricsModule = () => require('./sinks/metrics') as typeof import('./sinks
  */
 export function loadOutputModules(mode: OutputMode): void {
   if (mode !== 'tui') return;
-  require('./sinks/tui');
+  tuiModule();
   loadRegexEngine();
 }
 
@@ -71,7 +73,7 @@ function createSink(mode: OutputMode, run: RunView, env: RunEnvironment, onQuit:
   switch (mode) {
     case 'tui':
       if (env.createTui !== undefined) return env.createTui(run, onQuit);
-      return new (require('./sinks/tui') as typeof import('./sinks/tui')).TuiSink(run, onQuit, { env: env.env, clock: env.clock });
+      return new (tuiModule().TuiSink)(run, onQuit, { env: env.env, clock: env.clock });
     case 'text':
       return new TextSink(run, write);
     case 'ndjson':

@@ -133,25 +133,17 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
   return (first, second) => {
     if (first.length > MAX_CACHED_ROUTE_LENGTH || second.length > MAX_CACHED_ROUTE_LENGTH) return `${first}${KEY_SEPARATOR}${second}`;
     let keys = byFirst.get(first);
-    if (keys === undefined) {
-      if (byFirst.size >= maxFirst) {
-        byFirst.clear();
-        cached = 0;
-      }
-      keys = new Map();
-      byFirst.set(first, keys);
+    let key = keys?.get(second);
+    if (key !== undefined) return key;
+    key = `${first}${KEY_SEPARATOR}${second}`;
+    if (cached >= MAX_CACHED_PAIRS || (keys === undefined && byFirst.size >= maxFirst)) {
+      byFirst.clear();
+      cached = 0;
+      keys = undefined;
     }
-    let key = keys.get(second);
-    if (key === undefined) {
-      key = `${first}${KEY_SEPARATOR}${second}`;
-      if (cached >= MAX_CACHED_PAIRS) {
-        byFirst.clear();
-        cached = 0;
-        byFirst.set(first, keys = new Map());
-      }
-      keys.set(second, key);
-      cached++;
-    }
+    if (keys === undefined) byFirst.set(first, keys = new Map());
+    keys.set(second, key);
+    cached++;
     return key;
   };
 }
