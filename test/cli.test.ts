@@ -216,22 +216,22 @@ describe('start', () => {
   });
 });
 
+/** A copy of the checkout in a new 0700 directory of root's, with or without wiretop's native module (as when it could not be built); returns its bin/wiretop. */
+function checkoutCopy(native: boolean): string {
+  const copy = path.join(tempDir(), 'wiretop');
+  const checkout = path.join(path.dirname(WIRETOP), '..');
+  for (const part of ['bin', 'dist', 'config', 'data', 'package.json']) fs.cpSync(path.join(checkout, part), path.join(copy, part), { recursive: true });
+  if (native) fs.cpSync(path.join(checkout, 'native/build'), path.join(copy, 'native/build'), { recursive: true });
+  fs.symlinkSync(path.join(checkout, 'node_modules'), path.join(copy, 'node_modules'));
+  return path.join(copy, 'bin/wiretop');
+}
+
 describe('a checkout the account wiretop drops to cannot read', () => {
   // As root wiretop gives up root once the capture is open; what it loads later must have been
   // loaded before (the watchdog thread, the dashboard, RE2), or such a checkout fails then.
   const asRoot = process.getuid?.() === 0 ? it : it.skip;
-  function unreadableCheckout(): string {
-    const root = tempDir(); // 0700, root's
-    const copy = path.join(root, 'wiretop');
-    fs.mkdirSync(path.join(copy, 'native'), { recursive: true });
-    for (const part of ['bin', 'dist', 'config', 'data', 'package.json']) fs.cpSync(path.join(path.dirname(WIRETOP), '..', part), path.join(copy, part), { recursive: true });
-    fs.cpSync(path.join(path.dirname(WIRETOP), '../native/build'), path.join(copy, 'native/build'), { recursive: true });
-    fs.symlinkSync(path.join(path.dirname(WIRETOP), '../node_modules'), path.join(copy, 'node_modules'));
-    return path.join(copy, 'bin/wiretop');
-  }
-
   asRoot('runs on a file as root every time, live with its threads locked down, and the dashboard opens with a regex filter', async () => {
-    const wiretop = unreadableCheckout();
+    const wiretop = checkoutCopy(true);
     const file = fixture();
     const expected = (await runWiretop(['-r', file, '--report', 'json'])).stdout;
     for (let i = 0; i < 4; i++) {
@@ -450,12 +450,38 @@ describe('stopping', () => {
     expect((JSON.parse(result.stdout) as Report).requests).toBeGreaterThan(0);
   });
 
-  it('a plug-in stuck in an endless loop: the watchdog ends the process with one line', async () => {
-    const plugin = path.join(dir, 'loop.js');
-    fs.writeFileSync(plugin, "module.exports = () => ({ name: 'loop', ingest() { for (;;) {} }, tick() {}, rows() { return { title: 'L', columns: [], rows: [] }; }, report() { return {}; } });");
-    const result = await runWiretop(['-r', fixture(), '--report', '--plugin', plugin], { env: { ...process.env, WIRETOP_WATCHDOG_SECONDS: '2' }, timeoutMs: 20000 });
-    expect(result.signal).toBe('SIGKILL');
-    expect(result.stderr).toBe('wiretop: the main thread has not answered for 2 s (a plug-in in an endless loop?): stopping\n');
+  describe.each([
+    ['the native thread', () => WIRETOP],
+    ['the worker, where the native module was not built', () => checkoutCopy(false)],
+  ])('a plug-in stuck in an endless loop: the watchdog (%s)', (_, wiretop) => {
+    const stalled = 'wiretop: the main thread has not answered for 2 s (a plug-in in an endless loop?): stopping';
+    /** A plug-in that loops for good when it takes transactions in, or 1.5 s after it is made (the dashboard is up by then). */
+    function loopingPlugin(when: 'ingest' | 'later' = 'ingest'): string {
+      const plugin = path.join(dir, `loop-${when}.js`);
+      const later = when === 'later' ? 'setTimeout(() => { for (;;) {} }, 1500);' : '';
+      fs.writeFileSync(plugin, `module.exports = () => { ${later} return { name: 'loop', ingest() { ${when === 'ingest' ? 'for (;;) {}' : ''} }, tick() {}, rows() { return { title: 'L', columns: [], rows: [] }; }, report() { return {}; } }; };`);
+      return plugin;
+    }
+
+    it('ends the process with one line', async () => {
+      const result = await runProcess(process.execPath, [wiretop(), '-r', fixture(), '--report', '--plugin', loopingPlugin()], { env: { ...process.env, WIRETOP_WATCHDOG_SECONDS: '2' }, timeoutMs: 20000 });
+      expect(result.signal).toBe('SIGKILL');
+      expect(result.stderr).toBe(`${stalled}\n`);
+    });
+
+    (tmuxAvailable() ? it : it.skip)('gives the terminal back from the dashboard: main screen, its settings as before', async () => {
+      const settings = path.join(dir, `stty-${Math.random().toString(36).slice(2)}`);
+      const session = new TmuxSession(`stty -g > ${settings}.before; WIRETOP_WATCHDOG_SECONDS=2 ${process.execPath} ${wiretop()} -r ${fixture()} --plugin ${loopingPlugin('later')}; stty -g > ${settings}.after`, 120, 40);
+      try {
+        const screen = await session.waitFor(/EXIT=\d+/, 30000);
+        expect(screen).toContain(stalled);
+        expect(screen).toContain('EXIT=0'); // the shell's last command, stty
+        expect(session.display('#{alternate_on}')).toBe('0');
+        expect(fs.readFileSync(`${settings}.after`, 'utf8')).toBe(fs.readFileSync(`${settings}.before`, 'utf8'));
+      } finally {
+        session.kill();
+      }
+    });
   });
 
   it('a closed stdout pipe ends the run quietly', async () => {

@@ -1,7 +1,7 @@
 /**
  * wiretop's own small native module (native/wiretop_sys.c, built at install): no_new_privs
  * and an empty capability set for the calling thread or for every thread, which Node does not
- * offer. Loaded at
+ * offer, and the main thread's watchdog as a plain thread (see run/watchdog). Loaded at
  * most once per thread; when it is missing (not built), the calls are simply not made.
  */
 import * as fs from 'fs';
@@ -13,6 +13,10 @@ export interface SystemCalls {
   dropCapabilities(): boolean;
   /** Both calls on every thread of the process (the capability drop when asked); how many took. */
   lockDownProcess(dropCapabilities: boolean): { threads: number; locked: number };
+  /** Starts the watchdog thread (once per process): it ends the process after `seconds` without a beat. */
+  startWatchdog(seconds: number): boolean;
+  /** One heartbeat of the main thread. */
+  watchdogBeat(): void;
 }
 
 let loaded: SystemCalls | null | undefined;
