@@ -10,6 +10,7 @@ import { END, type FrameSink, type PacketSource } from '../src/capture/packetSou
 import { CapturePipeline } from '../src/capture/pipeline';
 import { LinkType } from '../src/capture/decode';
 import type { TimedFrame } from '../src/capture/sources/demo/traffic';
+import { lingerFor, MAX_LINGER_MS } from '../src/capture/sources/liveSource';
 import type { CaptureStats } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 
@@ -224,5 +225,42 @@ describe('the capture loop', () => {
     await running;
     expect(main.last()).toEqual({ type: 'stopped' });
     expect(source.closed).toBe(true);
+  });
+
+  it('asks a live source how long to let its ring fill after each read that took frames, never after an empty one', async () => {
+    /** A live source whose every read with frames emptied its ring. */
+    class LingeringSource extends ListSource {
+      readsWithFrames = 0;
+      lingerAsked = 0;
+      override read(sink: FrameSink): number {
+        const read = super.read(sink);
+        if (read > 0) this.readsWithFrames++;
+        return read;
+      }
+      lingerMs(): number {
+        this.lingerAsked++;
+        return 1;
+      }
+    }
+    const source = new LingeringSource(true, exchanges(40), 10);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    await until(() => source.drained && source.reads > source.readsWithFrames + 3);
+    loop.stop();
+    await running;
+    expect(source.readsWithFrames).toBeGreaterThan(10);
+    expect(source.lingerAsked).toBe(source.readsWithFrames);
+    loop.acknowledge(main.unacknowledged);
+    expect(main.events()).toBe(40);
+  });
+});
+
+describe('the pause after a read that emptied the ring', () => {
+  it('is 3 ms for the default ring, and a quarter of the time a 10 Gbit/s link takes to fill a small one', () => {
+    expect(lingerFor(32 * 1024 * 1024)).toBe(MAX_LINGER_MS);
+    expect(MAX_LINGER_MS).toBe(3);
+    expect(lingerFor(2 * 1024 * 1024)).toBeCloseTo(2 * 1024 * 1024 / 1.25e6 / 4, 6);
+    expect(lingerFor(2 * 1024 * 1024)).toBeLessThan(0.5);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { BatchEncoder, transferList } from './eventBatch';
 import type { FromWorker } from './messages';
-import { END, yieldToLoop, type PacketSource } from './packetSource';
+import { END, pauseThread, yieldToLoop, type PacketSource } from './packetSource';
 import type { CapturePipeline } from './pipeline';
 import type { HttpEvent } from '../types';
 
@@ -89,6 +89,8 @@ export class CaptureLoop {
           lastFlush = wall;
         }
         if (read > 0) {
+          const linger = source.lingerMs?.() ?? 0;
+          if (linger > 0) pauseThread(linger);
           // Let `stop` and acks in between reads; a file also lets the main thread catch up.
           await yieldToLoop();
           if (!source.live) await this.waitForMainThread();

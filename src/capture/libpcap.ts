@@ -42,6 +42,8 @@ function loadBinding(): PcapBinding {
 const BATCH_BYTES = 2 * 1024 * 1024;
 /** Packets one batch may hold. */
 const BATCH_PACKETS = 4096;
+/** libpcap's largest snapshot length, which it takes for 0 or more. */
+const MAXIMUM_SNAPLEN = 262144;
 /** uint32 fields per packet in the batch table (see the patch): offset, caplen, wire length, s, µs. */
 const FIELDS = 5;
 
@@ -87,8 +89,11 @@ export class LibpcapSession {
   private readonly frame: Frame = { buf: this.data, offset: 0, caplen: 0, wireLength: 0, ts: 0, linkType: 0 };
   private closed = false;
   private onReadable: (() => void) | null = null;
+  /** The last fill stopped because nothing more was ready, not because the batch was full. */
+  private emptied = false;
 
-  private constructor(private readonly native: NativeSession, linkTypeName: string, what: string) {
+  /** `snapshot`: the snapshot length, as libpcap takes it (see fill). */
+  private constructor(private readonly native: NativeSession, linkTypeName: string, what: string, private readonly snapshot = MAXIMUM_SNAPLEN) {
     this.linkType = linkTypeNumber(linkTypeName);
     if (this.linkType < 0) {
       native.close();
@@ -106,7 +111,8 @@ export class LibpcapSession {
     } catch (error) {
       throw translateOpenError((error as Error).message, iface, filter);
     }
-    const session = new LibpcapSession(native, linkTypeName, iface);
+    const snapshot = options.snapLength > 0 && options.snapLength <= MAXIMUM_SNAPLEN ? options.snapLength : MAXIMUM_SNAPLEN;
+    const session = new LibpcapSession(native, linkTypeName, iface, snapshot);
     native.read_callback = () => session.onReadable?.();
     native.start_polling();
     return session;
@@ -150,7 +156,17 @@ export class LibpcapSession {
     }
     this.count = Math.max(0, count);
     this.cursor = 0;
+    // The binding asks libpcap for packets while the rest of the batch has room for one of the
+    // snapshot length: it stopped short of that only when none was ready.
+    const last = (this.count - 1) * FIELDS;
+    const used = this.count > 0 ? this.table[last] + this.table[last + 1] : 0;
+    this.emptied = this.count < BATCH_PACKETS && BATCH_BYTES - used >= this.snapshot;
     return this.count;
+  }
+
+  /** The last batch took every packet the kernel had ready. */
+  get emptiedRing(): boolean {
+    return this.emptied;
   }
 
   /** Hands every packet of a fresh batch to `sink`; returns how many. */

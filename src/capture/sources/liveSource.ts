@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import type { CaptureStats } from '../../types';
 import { LibpcapSession, type LiveOptions } from '../libpcap';
-import type { FrameSink, PacketSource } from '../packetSource';
+import { pauseThread, type FrameSink, type PacketSource } from '../packetSource';
 
 /**
  * How far a live worker's clock runs behind the wall clock when the capture is split among
@@ -28,6 +28,16 @@ export function fanoutJoinBoard(workers: number): SharedArrayBuffer {
  * first ~0.7 ms of transactions after the last join came twice).
  */
 export const FANOUT_SETTLE_SECONDS = 0.1;
+
+/** The longest pause after a read that emptied the ring (see PacketSource.lingerMs). */
+export const MAX_LINGER_MS = 3;
+/** A 10 Gbit/s link's bytes per millisecond: the pause is a quarter of the time such a link takes to fill the ring, at most. */
+const LINK_BYTES_PER_MS = 1.25e6;
+
+/** How long a ring of `bufferBytes` is let fill after a read that emptied it. */
+export function lingerFor(bufferBytes: number): number {
+  return Math.min(MAX_LINGER_MS, bufferBytes / LINK_BYTES_PER_MS / 4);
+}
 
 /**
  * Until every worker's socket has joined the fanout group, each socket sees all the traffic (it
@@ -109,6 +119,7 @@ export class LiveSource implements PacketSource {
   /** The interface's state, read at most once a second (null: not known, as for `any`). */
   private interfaceUp: boolean | null = null;
   private interfaceCheckedAt = 0;
+  private readonly linger: number;
 
   /**
    * `nice`: the priority to give the thread that reads the capture (see raisePriority);
@@ -132,7 +143,12 @@ export class LiveSource implements PacketSource {
       }
     }
     this.linkType = this.session.linkType;
+    this.linger = lingerFor(options.bufferBytes);
     this.restorePriority = raisePriority(options.nice);
+  }
+
+  lingerMs(): number {
+    return this.session.emptiedRing ? this.linger : 0;
   }
 
   read(sink: FrameSink): number {
@@ -193,7 +209,7 @@ function writeAutogroup(fd: number, value: string): void {
     fs.writeSync(fd, value);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 110);
+    pauseThread(110);
     fs.writeSync(fd, value);
   }
 }
