@@ -4,7 +4,7 @@
  * empty capability set (what a setcap'd node keeps after the capture is open). N-API, so every
  * thread of the process can load it. And the main thread's watchdog, as a plain thread: a
  * Node worker for it cost ~9 MB of the process's memory (a whole JavaScript heap) to read one
- * counter a second.
+ * counter a second. The live capture's ring reader (packet_ring.c) is part of the module too.
  */
 #include <node_api.h>
 #include <dirent.h>
@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+
+#include "packet_ring.h"
 
 static napi_value boolean(napi_env env, int value) {
   napi_value result;
@@ -229,5 +231,6 @@ NAPI_MODULE_INIT() {
     { "watchdogBeat", NULL, WatchdogBeat, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  define_packet_ring(env, exports);
   return exports;
 }

@@ -27,6 +27,7 @@ export interface Config {
   /** Capture worker threads (0: chosen from the cores). */
   workers: number;
   promiscuous: boolean;
+  zero_copy: boolean;
   user: string;
   memory_budget_mb: number;
   plugins: string[];

@@ -105,9 +105,12 @@ describeLive('live capture on lo', () => {
   beforeAll(async () => { server = await startServer(); });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('sees every request sent, keep-alive and pipelined, then stops cleanly', async () => {
+  it.each([
+    ['in place in the ring', []],
+    ['through libpcap (--no-zero-copy)', ['--no-zero-copy']],
+  ])('sees every request sent, keep-alive and pipelined, then stops cleanly: packets read %s', async (_, flags) => {
     const port = (server.address() as AddressInfo).port;
-    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson']);
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson', ...flags]);
     await wiretop.waitFor({ stderr: /listening on lo/ });
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
@@ -216,6 +219,22 @@ describeLive('live capture on lo', () => {
       expect(stderr.trim().split('\n').pop()).toBe('wiretop: wtt0: the interface is down, nothing can be captured (bring it up, or capture on another with -i)');
     } finally {
       spawnSync('ip', ['link', 'del', 'wtt0']);
+    }
+  }, 30_000);
+
+  it.each([[[]], [['--no-zero-copy']]])('ends with one line when the interface disappears (%j)', async (flags) => {
+    if (spawnSync('ip', ['link', 'add', 'wtt2', 'type', 'veth', 'peer', 'name', 'wtt3']).status !== 0) return;
+    try {
+      spawnSync('ip', ['link', 'set', 'wtt3', 'up']);
+      spawnSync('ip', ['link', 'set', 'wtt2', 'up']);
+      const wiretop = startWiretop(['-i', 'wtt2', '--ndjson', ...flags]);
+      await wiretop.waitFor({ stderr: /listening on wtt2/ });
+      spawnSync('ip', ['link', 'del', 'wtt2']);
+      const { code, stderr } = await wiretop.exited;
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n').pop()).toBe('wiretop: capture failed: The interface disappeared');
+    } finally {
+      spawnSync('ip', ['link', 'del', 'wtt2']);
     }
   }, 30_000);
 

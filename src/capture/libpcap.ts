@@ -79,6 +79,29 @@ function linkTypeNumber(name: string): number {
 
 const ignoreWarning = () => undefined;
 
+/** Wakes whoever waits for a capture descriptor to be readable (one waiter at a time), or lets the wait end after a time. */
+export class ReadableSignal {
+  private waiter: (() => void) | null = null;
+
+  /** The descriptor is readable (or the capture closed). */
+  fire(): void {
+    this.waiter?.();
+  }
+
+  /** Resolves at the next fire(), or after `maxMs`. */
+  wait(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.waiter === done) this.waiter = null;
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      this.waiter = done;
+    });
+  }
+}
+
 /** An open libpcap session, live or on a file, read in batches. */
 export class LibpcapSession {
   readonly linkType: number;
@@ -88,7 +111,7 @@ export class LibpcapSession {
   private cursor = 0;
   private readonly frame: Frame = { buf: this.data, offset: 0, caplen: 0, wireLength: 0, ts: 0, linkType: 0 };
   private closed = false;
-  private onReadable: (() => void) | null = null;
+  private readonly readable = new ReadableSignal();
   /** The last fill stopped because nothing more was ready, not because the batch was full. */
   private emptied = false;
 
@@ -113,7 +136,7 @@ export class LibpcapSession {
     }
     const snapshot = options.snapLength > 0 && options.snapLength <= MAXIMUM_SNAPLEN ? options.snapLength : MAXIMUM_SNAPLEN;
     const session = new LibpcapSession(native, linkTypeName, iface, snapshot);
-    native.read_callback = () => session.onReadable?.();
+    native.read_callback = () => session.readable.fire();
     native.start_polling();
     return session;
   }
@@ -126,7 +149,7 @@ export class LibpcapSession {
   joinFanout(group: number): void {
     const join = this.native.join_fanout;
     const reason = join === undefined ? 'this build of the pcap addon has no fanout (run npm ci again)' : join.call(this.native, group);
-    if (reason !== '') throw new WiretopError('capture', `cannot split the capture among workers (PACKET_FANOUT): ${reason}; use --workers 1`);
+    if (reason !== '') throw fanoutError(reason);
   }
 
   /** Opens a capture file through libpcap, so that a BPF filter applies. */
@@ -195,15 +218,7 @@ export class LibpcapSession {
 
   /** Resolves when the capture descriptor is readable, or after `maxMs`. */
   whenReadable(maxMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        if (this.onReadable === done) this.onReadable = null;
-        resolve();
-      };
-      const timer = setTimeout(done, maxMs);
-      this.onReadable = done;
-    });
+    return this.readable.wait(maxMs);
   }
 
   drops(): DropCounts | null {
@@ -215,7 +230,7 @@ export class LibpcapSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.onReadable?.();
+    this.readable.fire();
     this.native.close();
   }
 }
@@ -241,6 +256,11 @@ export function defaultInterface(): string {
 }
 
 /** Turns libpcap's open errors into one line that says what to do. */
+/** A live capture's socket could not join its fanout group. */
+export function fanoutError(reason: string): WiretopError {
+  return new WiretopError('capture', `cannot split the capture among workers (PACKET_FANOUT): ${reason}; use --workers 1`);
+}
+
 export function translateOpenError(text: string, iface: string, filter: string): WiretopError {
   if (/Operation not permitted|permission denied|You don't have permission/i.test(text)) {
     return new WiretopError('permission',

@@ -8,6 +8,8 @@ import type { MessagePort } from 'worker_threads';
 export type CaptureSourceSpec =
   | {
     kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean;
+    /** Read packets in place in the ring (see packetRing) where it can. */
+    zeroCopy: boolean;
     /** One of several workers: the PACKET_FANOUT group its socket joins (see shardedCapture). */
     fanoutGroup?: number;
     /** With fanoutGroup: this worker's number, the workers' count, and where each says when it joined (see sources/liveSource). */

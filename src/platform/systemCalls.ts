@@ -1,7 +1,8 @@
 /**
  * wiretop's own small native module (native/wiretop_sys.c, built at install): no_new_privs
  * and an empty capability set for the calling thread or for every thread, which Node does not
- * offer, and the main thread's watchdog as a plain thread (see run/watchdog). Loaded at
+ * offer, and the main thread's watchdog as a plain thread (see run/watchdog); its live capture
+ * ring reader has its own interface (capture/packetRing). Loaded at
  * most once per thread; when it is missing (not built), the calls are simply not made.
  */
 import * as fs from 'fs';

@@ -52,6 +52,7 @@ export function sourceSpec(options: SourceOptions, headless: boolean, config: Co
     snapLength: config.keylog_file !== null ? Math.max(config.snap_length, KEYLOG_SNAP_LENGTH) : config.snap_length,
     nice: config.capture_nice,
     promiscuous: config.promiscuous,
+    zeroCopy: config.zero_copy,
   };
 }
 

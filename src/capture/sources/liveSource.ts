@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import type { CaptureStats } from '../../types';
 import { LibpcapSession, type LiveOptions } from '../libpcap';
+import { RingSession } from '../packetRing';
 import { pauseThread, type FrameSink, type PacketSource } from '../packetSource';
 
 /**
@@ -28,6 +29,24 @@ export function fanoutJoinBoard(workers: number): SharedArrayBuffer {
  * first ~0.7 ms of transactions after the last join came twice).
  */
 export const FANOUT_SETTLE_SECONDS = 0.1;
+
+/** What a live source reads from: wiretop's own ring, or libpcap. */
+type LiveSession = Pick<LibpcapSession, 'linkType' | 'joinFanout' | 'drainInto' | 'emptiedRing' | 'whenReadable' | 'drops' | 'close'>;
+
+/** Which of the two readers a live capture uses (see README, Live capture under load). */
+export function readerFor(filter: string, zeroCopy: boolean): LiveReader {
+  // libpcap compiles `vlan` for a live Linux socket, which sees the frames with their tags
+  // taken off; the ring's filter is compiled for frames as they are written.
+  return zeroCopy && !/\bvlan\b/i.test(filter) ? 'ring' : 'libpcap';
+}
+
+function openLiveSession(name: string, filter: string, options: LiveOptions & { zeroCopy?: boolean }): LiveSession {
+  const ring = readerFor(filter, options.zeroCopy ?? true) === 'ring' ? RingSession.open(name, filter, options) : null;
+  return ring ?? LibpcapSession.openLive(name, filter, options);
+}
+
+/** What a live capture reads its packets with. */
+export type LiveReader = 'ring' | 'libpcap';
 
 /** The longest pause after a read that emptied the ring (see PacketSource.lingerMs). */
 export const MAX_LINGER_MS = 3;
@@ -114,7 +133,8 @@ export class LiveSource implements PacketSource {
   /** One of several workers: frames from before every socket had joined the fanout group are left out. */
   private startFilter: StartFilter | null = null;
   readonly linkType: number;
-  private readonly session: LibpcapSession;
+  private readonly session: LiveSession;
+  readonly reader: LiveReader;
   private readonly restorePriority: () => void;
   /** The interface's state, read at most once a second (null: not known, as for `any`). */
   private interfaceUp: boolean | null = null;
@@ -125,8 +145,9 @@ export class LiveSource implements PacketSource {
    * `nice`: the priority to give the thread that reads the capture (see raisePriority);
    * `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT).
    */
-  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
-    this.session = LibpcapSession.openLive(name, filter, options);
+  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; zeroCopy?: boolean; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
+    this.session = openLiveSession(name, filter, options);
+    this.reader = this.session instanceof RingSession ? 'ring' : 'libpcap';
     this.clockLag = options.fanoutGroup !== undefined ? SHARDED_CLOCK_LAG_SECONDS : 0;
     if (options.fanoutGroup !== undefined) {
       try {

@@ -25,7 +25,7 @@ export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array, sha
       const { LiveSource } = require('./liveSource') as typeof import('./liveSource');
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
         { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice,
-          fanoutGroup: spec.fanoutGroup, fanoutStart: spec.fanoutStart });
+          zeroCopy: spec.zeroCopy, fanoutGroup: spec.fanoutGroup, fanoutStart: spec.fanoutStart });
     }
     case 'shard': {
       if (shardPort === undefined) throw new Error('a shard source needs its port');

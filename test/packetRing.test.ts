@@ -1,0 +1,188 @@
+/**
+ * wiretop's own live reader (src/capture/packetRing, native/packet_ring.c), as root on the
+ * loopback interface: which reader a capture gets, every packet once (loopback shows each
+ * twice to a packet socket), the frames in place in the ring, and when it gives way to libpcap.
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import type { AddressInfo } from 'net';
+import { spawnSync } from 'child_process';
+import * as dgram from 'dgram';
+import { LibpcapSession } from '../src/capture/libpcap';
+import { RingSession } from '../src/capture/packetRing';
+import { LiveSource, readerFor } from '../src/capture/sources/liveSource';
+import type { FrameSink } from '../src/capture/packetSource';
+import { repoRoot } from './helpers/corpus';
+
+const ROOT = repoRoot();
+const asRoot = process.getuid?.() === 0 && fs.existsSync(path.join(ROOT, 'native/build/Release/wiretop_sys.node')) ? describe : describe.skip;
+const OPTIONS = { bufferBytes: 4 * 1024 * 1024, snapLength: 262144, timeoutMs: 10, promiscuous: false };
+
+describe('which reader a live capture uses', () => {
+  it('the ring, unless told not to or the filter names VLANs (libpcap compiles those for tags the kernel took off)', () => {
+    expect(readerFor('tcp port 80', true)).toBe('ring');
+    expect(readerFor('', true)).toBe('ring');
+    expect(readerFor('tcp port 80', false)).toBe('libpcap');
+    expect(readerFor('vlan 10 and tcp port 80', true)).toBe('libpcap');
+    expect(readerFor('tcp port 80 or (VLAN and tcp)', true)).toBe('libpcap');
+  });
+});
+
+asRoot('the ring on lo', () => {
+  let server: http.Server;
+  let port = 0;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => res.end(`${req.url} `.repeat(2000)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function requests(count: number): Promise<void> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < count; i++) {
+      await new Promise<void>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: `/ring/${i}`, agent }, (res) => { res.resume(); res.on('end', () => resolve()); }).on('error', reject);
+      });
+    }
+    agent.destroy();
+  }
+
+  /** Reads until the ring has nothing more (bounded); returns the request lines seen and the frames. */
+  async function drain(session: RingSession): Promise<{ requestLines: string[]; frames: number; emptied: boolean }> {
+    const requestLines: string[] = [];
+    let frames = 0;
+    const sink: FrameSink = {
+      onFrame(buf, offset, caplen, wireLength, ts) {
+        frames++;
+        expect(caplen).toBeLessThanOrEqual(wireLength);
+        expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
+        const text = buf.toString('latin1', offset, offset + caplen);
+        const at = text.indexOf('GET /ring/');
+        if (at >= 0) requestLines.push(text.slice(at, text.indexOf('\r\n', at)));
+      },
+    };
+    let emptied = false;
+    // The kernel hands a block over when it is full or 10 ms old (timeoutMs above).
+    for (let idle = 0; idle < 10; idle++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let read = session.drainInto(sink); read > 0; read = session.drainInto(sink)) idle = 0;
+      emptied = session.emptiedRing;
+    }
+    return { requestLines, frames, emptied };
+  }
+
+  it('hands over every packet once, in place, and says when it took all there were', async () => {
+    const session = RingSession.open('lo', `tcp port ${port}`, OPTIONS);
+    expect(session).not.toBeNull();
+    try {
+      await requests(50);
+      const { requestLines, frames, emptied } = await drain(session!);
+      expect(requestLines).toEqual(Array.from({ length: 50 }, (_, i) => `GET /ring/${i} HTTP/1.1`));
+      expect(frames).toBeGreaterThanOrEqual(100);
+      expect(emptied).toBe(true);
+      expect(session!.drops()).toEqual({ kernelDrops: 0, ifDrops: 0 });
+    } finally {
+      session!.close();
+    }
+    expect(session!.drainInto({ onFrame: () => { throw new Error('a closed ring has no frames'); } })).toBe(0);
+  });
+
+  it('takes only what its filter passes', async () => {
+    const session = RingSession.open('lo', 'tcp port 9', OPTIONS);
+    try {
+      await requests(5);
+      expect((await drain(session!)).frames).toBe(0);
+    } finally {
+      session!.close();
+    }
+  });
+
+  /**
+   * What a reader hands over, frame by frame: lengths and bytes, and the times apart. Each
+   * packet socket reads the clock itself when the packet has no time of its own (loopback):
+   * the two readers' times differ by a microsecond or so.
+   */
+  function collector(): FrameSink & { frames: string[]; times: number[] } {
+    return {
+      frames: [],
+      times: [],
+      onFrame(buf, offset, caplen, wireLength, ts) {
+        this.frames.push(`${caplen}/${wireLength} ${buf.toString('hex', offset, offset + caplen)}`);
+        this.times.push(ts);
+      },
+    };
+  }
+
+  /** Runs `traffic` with both readers open on `device`, then returns what each handed over. */
+  async function bothReaders(device: string, filter: string, traffic: () => Promise<void>): Promise<{ ring: string[]; libpcap: string[] }> {
+    const ring = RingSession.open(device, filter, OPTIONS)!;
+    const libpcap = LibpcapSession.openLive(device, filter, OPTIONS);
+    const fromRing = collector();
+    const fromLibpcap = collector();
+    try {
+      await traffic();
+      for (let idle = 0; idle < 10; idle++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        while (ring.drainInto(fromRing) > 0) idle = 0;
+        while (libpcap.drainInto(fromLibpcap) > 0) idle = 0;
+      }
+    } finally {
+      ring.close();
+      libpcap.close();
+    }
+    expect(fromRing.times.length).toBe(fromLibpcap.times.length);
+    fromRing.times.forEach((ts, i) => expect(Math.abs(ts - fromLibpcap.times[i])).toBeLessThan(0.001));
+    return { ring: fromRing.frames, libpcap: fromLibpcap.frames };
+  }
+
+  it('hands over the same frames as libpcap: bytes, lengths, and times within a millisecond', async () => {
+    const { ring, libpcap } = await bothReaders('lo', `tcp port ${port}`, () => requests(30));
+    expect(ring.length).toBeGreaterThanOrEqual(60);
+    expect(ring).toEqual(libpcap);
+  });
+
+  it('puts back the VLAN tag the kernel took off, as libpcap does', async () => {
+    // A veth pair with a VLAN on each end (removed at the end); skipped where the kernel has neither.
+    if (spawnSync('ip', ['link', 'add', 'wtr0', 'type', 'veth', 'peer', 'name', 'wtr1']).status !== 0) return;
+    try {
+      const ok = [
+        ['link', 'add', 'link', 'wtr0', 'name', 'wtr0.42', 'type', 'vlan', 'id', '42'],
+        ['link', 'add', 'link', 'wtr1', 'name', 'wtr1.42', 'type', 'vlan', 'id', '42'],
+        ['addr', 'add', '10.242.0.1/24', 'dev', 'wtr0.42'],
+        ['addr', 'add', '10.242.0.2/24', 'dev', 'wtr1.42'],
+        ['link', 'set', 'wtr0', 'up'], ['link', 'set', 'wtr1', 'up'], ['link', 'set', 'wtr0.42', 'up'], ['link', 'set', 'wtr1.42', 'up'],
+      ].every((args) => spawnSync('ip', args).status === 0);
+      if (!ok) return;
+      const send = async () => {
+        const socket = dgram.createSocket('udp4');
+        await new Promise<void>((resolve) => socket.bind(0, '10.242.0.1', () => resolve()));
+        for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => socket.send(`datagram ${i}`, 9999, '10.242.0.2', () => resolve()));
+        socket.close();
+      };
+      const { ring, libpcap } = await bothReaders('wtr1', 'udp port 9999', send);
+      expect(ring).toEqual(libpcap);
+      // Where the veth took the tag off, both put it back: 802.1Q (0x8100), VLAN 42, after the two addresses.
+      if (ring.length > 0) expect(ring[0].split(' ')[1].slice(24, 32)).toBe('8100002a');
+    } finally {
+      spawnSync('ip', ['link', 'del', 'wtr0']);
+    }
+  });
+
+  it('gives way to libpcap where it cannot open: no such interface, a filter it cannot compile', () => {
+    expect(RingSession.open('no-such-if0', '', OPTIONS)).toBeNull();
+    expect(RingSession.open('lo', 'tcp port', OPTIONS)).toBeNull();
+  });
+
+  it('is what a live source on lo reads with, and libpcap when zero_copy is off', () => {
+    for (const [zeroCopy, reader] of [[true, 'ring'], [false, 'libpcap']] as const) {
+      const source = new LiveSource('lo', 'tcp port 9', { ...OPTIONS, nice: 0, zeroCopy });
+      try {
+        expect(source.reader).toBe(reader);
+      } finally {
+        source.close();
+      }
+    }
+  });
+});
