@@ -37,6 +37,8 @@
 #define VLAN_TAG_LEN 4
 #define MAC_ADDRESSES_LEN 12
 
+struct Poller;
+
 typedef struct {
   int fd;
   int ifindex;
@@ -49,18 +51,34 @@ typedef struct {
   unsigned block;
   uint8_t *packet;
   uint32_t packets_left;
-  /* Blocks read to their end and still held for JavaScript: handed back at the next read. */
+  /* Blocks read to their end and still held for JavaScript: handed back once it is done with them (ringRelease, or the next read). */
   unsigned held_from;
   unsigned held;
   uint64_t drops;
   uint64_t received;
+  uint32_t snaplen;
+  /* The interface went down (ENETDOWN): from then on an empty read checks it still exists. */
+  int went_down;
   int closed;
-  uv_poll_t *poll;
+  /* The ring handle and the buffer over the ring: the Ring is freed when both are collected. */
+  int owners;
+  struct Poller *poller;
   napi_env env;
   napi_ref on_readable;
   napi_async_context async_context;
   char error[256];
 } Ring;
+
+/*
+ * The poll on the socket, apart from the Ring: libuv closes it after the Ring may be gone, and
+ * the thread's end waits for that close (an async cleanup hook), so that no callback runs into
+ * an unloaded module.
+ */
+typedef struct Poller {
+  uv_poll_t poll;
+  Ring *ring;
+  napi_async_cleanup_hook_handle hook;
+} Poller;
 
 static struct tpacket_block_desc *block_at(Ring *ring, unsigned index) {
   return (struct tpacket_block_desc *)(ring->ring + (size_t)index * ring->block_bytes);
@@ -100,7 +118,8 @@ static void fail(char *error, size_t size, const char *what) {
 
 /* Returns NULL with `error` set, or the open ring. Errors starting "unsupported" are not errors of the capture: libpcap is used instead. */
 static Ring *open_ring(const char *device, const char *filter, int snaplen, size_t buffer_bytes, int timeout_ms, int promiscuous, char *error, size_t error_size) {
-  int fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: nothing arrives before the filter is set */
+  /* Protocol 0: nothing arrives before the filter is set. Not inherited by programs wiretop starts. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     fail(error, error_size, "socket");
     return NULL;
@@ -161,10 +180,12 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
   memcpy(instructions + prefix, program.bf_insns, program.bf_len * sizeof *instructions);
   struct sock_fprog code = { (unsigned short)(program.bf_len + prefix), instructions };
   int attached = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &code, sizeof code);
+  int attach_error = errno;
   free(instructions);
   pcap_freecode(&program);
   pcap_close(dead);
   if (attached != 0) {
+    errno = attach_error;
     fail(error, error_size, "unsupported: SO_ATTACH_FILTER");
     close(fd);
     return NULL;
@@ -242,28 +263,38 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
   ring->ring_bytes = ring_bytes;
   ring->block_bytes = block_bytes;
   ring->blocks = blocks;
+  ring->snaplen = (uint32_t)snaplen;
   return ring;
 }
 
-/* What a poll of the socket says went wrong: "" when nothing did (a downed interface is not an error: it may come back). */
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+/*
+ * What went wrong with the socket, after a read that found nothing: "" when nothing did. A
+ * downed interface is not an error (it may come back), but from then on every empty read
+ * checks that it still exists: the kernel says ENETDOWN once, when it goes down, and nothing
+ * more when it is then deleted. As libpcap does.
+ */
 static const char *socket_error(Ring *ring) {
   struct pollfd descriptor = { ring->fd, POLLIN, 0 };
-  if (poll(&descriptor, 1, 0) <= 0) return "";
-  if (descriptor.revents & POLLNVAL) return "Invalid polling request on packet socket";
-  if (descriptor.revents & POLLHUP) return "Hangup on packet socket";
-  if (descriptor.revents & POLLERR) {
-    int code = 0;
-    socklen_t length = sizeof code;
-    if (getsockopt(ring->fd, SOL_SOCKET, SO_ERROR, &code, &length) != 0) code = errno;
-    if (code == ENETDOWN) {
-      char name[IF_NAMESIZE];
-      return if_indextoname((unsigned)ring->ifindex, name) == NULL ? "The interface disappeared" : "";
-    }
-    if (code != 0) {
-      snprintf(ring->error, sizeof ring->error, "Error condition on packet socket: %s", strerror(code));
-      return ring->error;
+  if (poll(&descriptor, 1, 0) > 0) {
+    if (descriptor.revents & POLLNVAL) return "Invalid polling request on packet socket";
+    if (descriptor.revents & POLLHUP) return "Hangup on packet socket";
+    if (descriptor.revents & POLLERR) {
+      int code = 0;
+      socklen_t length = sizeof code;
+      if (getsockopt(ring->fd, SOL_SOCKET, SO_ERROR, &code, &length) != 0) code = errno;
+      if (code != 0 && code != ENETDOWN) {
+        snprintf(ring->error, sizeof ring->error, "Error condition on packet socket: %s", strerror(code));
+        return ring->error;
+      }
+      if (code == ENETDOWN) ring->went_down = 1;
+      /* libuv stops a poll that reports an error: the error is read now, so it may wait again. */
+      if (ring->poller != NULL) uv_poll_start(&ring->poller->poll, UV_READABLE, on_poll);
     }
   }
+  char name[IF_NAMESIZE];
+  if (ring->went_down && if_indextoname((unsigned)ring->ifindex, name) == NULL) return "The interface disappeared";
   return "";
 }
 
@@ -301,6 +332,8 @@ static uint32_t read_packets(Ring *ring, uint32_t *table, uint32_t rows, int *em
         memcpy(data + MAC_ADDRESSES_LEN, tag, VLAN_TAG_LEN);
         caplen += VLAN_TAG_LEN;
         length += VLAN_TAG_LEN;
+        /* The tag counts in the snapshot length, as libpcap cuts it. */
+        if (caplen > ring->snaplen) caplen = ring->snaplen;
       }
       uint32_t *row = table + (size_t)count * FIELDS;
       row[0] = (uint32_t)(data - ring->ring);
@@ -331,20 +364,20 @@ static void count_drops(Ring *ring) {
   }
 }
 
-static void close_poll(uv_handle_t *handle) {
-  free(handle);
+static void poller_closed(uv_handle_t *handle) {
+  Poller *poller = (Poller *)handle;
+  napi_remove_async_cleanup_hook(poller->hook);
+  free(poller);
 }
-
-static void close_at_exit(void *data);
 
 static void release_ring(Ring *ring) {
   if (ring->closed) return;
   ring->closed = 1;
-  napi_remove_env_cleanup_hook(ring->env, close_at_exit, ring);
-  if (ring->poll != NULL) {
-    uv_poll_stop(ring->poll);
-    uv_close((uv_handle_t *)ring->poll, close_poll);
-    ring->poll = NULL;
+  if (ring->poller != NULL) {
+    ring->poller->ring = NULL;
+    uv_poll_stop(&ring->poller->poll);
+    uv_close((uv_handle_t *)&ring->poller->poll, poller_closed);
+    ring->poller = NULL;
   }
   /* The ArrayBuffer over the ring may outlive the socket: its pages become zeros, never unmapped memory. */
   mmap(ring->ring, ring->ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -359,16 +392,19 @@ static void release_ring(Ring *ring) {
   }
 }
 
-/* The thread ends with the ring open: closed while its event loop can still close the poll. */
-static void close_at_exit(void *data) {
-  release_ring(data);
+/* The thread ends with the ring open: it is closed, and the thread waits for the poll's close. */
+static void close_at_exit(napi_async_cleanup_hook_handle hook, void *data) {
+  (void)hook;
+  Poller *poller = data;
+  /* Already closing: the close's callback removes the hook. */
+  if (poller->ring != NULL) release_ring(poller->ring);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)status;
   (void)events;
-  Ring *ring = handle->data;
-  if (ring->closed || ring->on_readable == NULL) return;
+  Ring *ring = ((Poller *)handle)->ring;
+  if (ring == NULL || ring->closed || ring->on_readable == NULL) return;
   napi_env env = ring->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -379,13 +415,24 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void finalize_buffer(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  Ring *ring = hint;
+/* One of the ring's two JavaScript owners (its handle, the buffer over it) was collected. */
+static void drop_owner(Ring *ring) {
+  if (--ring->owners > 0) return;
   release_ring(ring);
   munmap(ring->ring, ring->ring_bytes);
   free(ring);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  drop_owner(data);
+}
+
+static void finalize_buffer(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  drop_owner(hint);
 }
 
 static Ring *ring_of(napi_env env, napi_value value) {
@@ -418,25 +465,27 @@ static napi_value RingOpen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   ring->env = env;
-  napi_add_env_cleanup_hook(env, close_at_exit, ring);
   napi_value name;
   napi_create_string_utf8(env, "wiretop:packetRing", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &ring->async_context);
   napi_create_reference(env, argv[6], 1, &ring->on_readable);
   uv_loop_t *loop = NULL;
   napi_get_uv_event_loop(env, &loop);
-  ring->poll = malloc(sizeof *ring->poll);
-  if (ring->poll == NULL || uv_poll_init(loop, ring->poll, ring->fd) != 0) {
-    free(ring->poll);
-    ring->poll = NULL;
+  Poller *poller = calloc(1, sizeof *poller);
+  if (poller != NULL && uv_poll_init(loop, &poller->poll, ring->fd) == 0) {
+    poller->ring = ring;
+    ring->poller = poller;
+    napi_add_async_cleanup_hook(env, close_at_exit, poller, &poller->hook);
+    uv_poll_start(&poller->poll, UV_READABLE, on_poll);
   } else {
-    ring->poll->data = ring;
-    uv_poll_start(ring->poll, UV_READABLE, on_poll);
+    /* No wake-ups: the capture loop still reads on its timer. */
+    free(poller);
   }
   napi_value result, external, buffer;
   napi_create_object(env, &result);
-  napi_create_external(env, ring, NULL, NULL, &external);
-  /* The ring's memory outlives close() as long as JavaScript holds the buffer (see release_ring). */
+  ring->owners = 2;
+  napi_create_external(env, ring, finalize_handle, NULL, &external);
+  /* The ring's memory outlives close() while JavaScript holds the buffer or the handle (see release_ring). */
   napi_create_external_arraybuffer(env, ring->ring, ring->ring_bytes, finalize_buffer, ring, &buffer);
   napi_set_named_property(env, result, "ring", external);
   napi_set_named_property(env, result, "buffer", buffer);
@@ -478,6 +527,16 @@ static napi_value RingRead(napi_env env, napi_callback_info info) {
   }
   napi_create_uint32(env, count, &result);
   return result;
+}
+
+/* ringRelease(ring): the frames of the last read are done with; their blocks go back to the kernel now. */
+static napi_value RingRelease(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  if (ring != NULL && !ring->closed) hand_back(ring);
+  return NULL;
 }
 
 /* ringStats(ring) → [drops, received] since the ring was opened. */
@@ -534,6 +593,7 @@ void define_packet_ring(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
     { "ringOpen", NULL, RingOpen, NULL, NULL, NULL, napi_default, NULL },
     { "ringRead", NULL, RingRead, NULL, NULL, NULL, napi_default, NULL },
+    { "ringRelease", NULL, RingRelease, NULL, NULL, NULL, napi_default, NULL },
     { "ringStats", NULL, RingStats, NULL, NULL, NULL, napi_default, NULL },
     { "ringJoinFanout", NULL, RingJoinFanout, NULL, NULL, NULL, napi_default, NULL },
     { "ringClose", NULL, RingClose, NULL, NULL, NULL, napi_default, NULL },

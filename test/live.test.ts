@@ -222,13 +222,21 @@ describeLive('live capture on lo', () => {
     }
   }, 30_000);
 
-  it.each([[[]], [['--no-zero-copy']]])('ends with one line when the interface disappears (%j)', async (flags) => {
+  it.each([
+    ['deleted', [], false], ['deleted', ['--no-zero-copy'], false],
+    ['taken down, then deleted', [], true], ['taken down, then deleted', ['--no-zero-copy'], true],
+  ])('ends with one line when the interface disappears: %s (%j)', async (_, flags, downFirst) => {
     if (spawnSync('ip', ['link', 'add', 'wtt2', 'type', 'veth', 'peer', 'name', 'wtt3']).status !== 0) return;
     try {
       spawnSync('ip', ['link', 'set', 'wtt3', 'up']);
       spawnSync('ip', ['link', 'set', 'wtt2', 'up']);
       const wiretop = startWiretop(['-i', 'wtt2', '--ndjson', ...flags]);
       await wiretop.waitFor({ stderr: /listening on wtt2/ });
+      if (downFirst) {
+        // The kernel says the interface went down once, and nothing when it is deleted after.
+        spawnSync('ip', ['link', 'set', 'wtt2', 'down']);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
       spawnSync('ip', ['link', 'del', 'wtt2']);
       const { code, stderr } = await wiretop.exited;
       expect(code).toBe(1);

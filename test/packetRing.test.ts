@@ -170,6 +170,50 @@ asRoot('the ring on lo', () => {
     }
   });
 
+  it('gives the blocks of a batch back to the kernel once the batch is done, not at the next read', async () => {
+    // 4 MB of ring in 8 blocks of 512 KB (7 or 8 datagrams of 60 KB each), mostly filled, read, then half filled again before the next read.
+    const session = RingSession.open('lo', 'udp port 9997', { ...OPTIONS, bufferBytes: 4 * 1024 * 1024 })!;
+    const socket = dgram.createSocket({ type: 'udp4', sendBufferSize: 8 * 1024 * 1024 });
+    const burst = async (count: number) => {
+      for (let i = 0; i < count; i++) await new Promise<void>((resolve) => socket.send(Buffer.alloc(60_000, 0x78), 9997, '127.0.0.1', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    try {
+      let frames = 0;
+      const sink: FrameSink = { onFrame: () => { frames++; } };
+      await burst(44);
+      // One read takes them all, as the capture loop's does before it pauses (~6 blocks).
+      expect(session.drainInto(sink)).toBe(44);
+      await burst(24);
+      while (session.drainInto(sink) > 0);
+      expect(frames).toBe(68);
+      expect(session.drops()?.kernelDrops).toBe(0);
+    } finally {
+      socket.close();
+      session.close();
+    }
+  });
+
+  it.each(['exit', 'terminate'])('lets a worker thread that holds an open ring end (%s)', async (how) => {
+    // A process of its own, where only the worker loads the native module (as a test harness might).
+    const script = path.join(fs.mkdtempSync('/tmp/wiretop-ring-'), 'worker.js');
+    const module = path.join(ROOT, 'native/build/Release/wiretop_sys.node');
+    fs.writeFileSync(script, `
+      const { Worker, isMainThread } = require('worker_threads');
+      if (isMainThread) {
+        const worker = new Worker(__filename);
+        if (${JSON.stringify(how)} === 'terminate') setTimeout(() => worker.terminate(), 300);
+      } else {
+        const calls = require(${JSON.stringify(module)});
+        const { ring } = calls.ringOpen('lo', 'tcp port 9', 262144, 4 << 20, 50, false, () => {});
+        const table = new Uint32Array(4096 * 5), state = new Uint32Array(1);
+        if (${JSON.stringify(how)} === 'exit') setTimeout(() => process.exit(0), 100);
+        else setInterval(() => calls.ringRead(ring, table, state), 1);
+      }`);
+    const child = spawnSync(process.execPath, [script], { timeout: 20_000 });
+    expect({ status: child.status, signal: child.signal }).toEqual({ status: 0, signal: null });
+  });
+
   it('gives way to libpcap where it cannot open: no such interface, a filter it cannot compile', () => {
     expect(RingSession.open('no-such-if0', '', OPTIONS)).toBeNull();
     expect(RingSession.open('lo', 'tcp port', OPTIONS)).toBeNull();

@@ -2,8 +2,8 @@
  * A live capture read in place (native/packet_ring.c): wiretop's own AF_PACKET socket and
  * TPACKET_V3 ring, its packets given as offsets into the ring, which JavaScript sees as one
  * Buffer. libpcap's reader copies every packet out of the ring, bodies and all (~8% of the
- * capture thread under load); here a block of the ring goes back to the kernel at the next
- * read, once the pipeline is done with it (it keeps nothing of a frame but copies).
+ * capture thread under load); here a block of the ring goes back to the kernel once the
+ * pipeline is done with the batch (it keeps nothing of a frame but copies).
  * Ethernet and loopback interfaces only; see liveSession for when libpcap reads instead.
  */
 import * as fs from 'fs';
@@ -18,6 +18,8 @@ interface RingCalls {
     onReadable: () => void): { ring: unknown; buffer: ArrayBuffer };
   /** Fills `table` (FIELDS per packet) with the packets ready; state[0] is 1 when it took all there were. */
   ringRead(ring: unknown, table: Uint32Array, state: Uint32Array): number;
+  /** The last read's frames are done with: their blocks go back to the kernel. */
+  ringRelease(ring: unknown): void;
   /** Kernel drops and packets received since the ring was opened. */
   ringStats(ring: unknown): [number, number];
   ringJoinFanout(ring: unknown, group: number): string;
@@ -76,13 +78,21 @@ export class RingSession {
     if (reason !== '') throw fanoutError(reason);
   }
 
-  /** Hands every packet ready now (a bounded batch) to `sink`; returns how many. The frames are valid until the next call. */
+  /**
+   * Hands every packet ready now (a bounded batch) to `sink`; returns how many. A frame is
+   * valid only during its onFrame: the blocks go back to the kernel when the batch is done, not
+   * at the next read, which may come after the capture loop's pause with the ring nearly full.
+   */
   drainInto(sink: FrameSink): number {
     if (this.closed) return 0;
     const count = this.calls.ringRead(this.ring, this.table, this.state);
     const { data, table, linkType } = this;
-    for (let i = 0, row = 0; i < count; i++, row += FIELDS) {
-      sink.onFrame(data, table[row], table[row + 1], table[row + 2], table[row + 3] + table[row + 4] / 1e6, linkType);
+    try {
+      for (let i = 0, row = 0; i < count; i++, row += FIELDS) {
+        sink.onFrame(data, table[row], table[row + 1], table[row + 2], table[row + 3] + table[row + 4] / 1e6, linkType);
+      }
+    } finally {
+      if (count > 0) this.calls.ringRelease(this.ring);
     }
     return count;
   }
