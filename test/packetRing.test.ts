@@ -214,6 +214,22 @@ asRoot('the ring on lo', () => {
     expect({ status: child.status, signal: child.signal }).toEqual({ status: 0, signal: null });
   });
 
+  it('leaves no packet socket to the programs wiretop starts, whichever reader opened it', () => {
+    const packetSockets = () => new Set(fs.readFileSync('/proc/net/packet', 'utf8').trim().split('\n').slice(1).map((line) => line.trim().split(/\s+/).pop()!));
+    const ring = RingSession.open('lo', 'tcp port 9', OPTIONS)!;
+    const libpcap = LibpcapSession.openLive('lo', 'tcp port 9', OPTIONS);
+    try {
+      const ours = packetSockets();
+      expect(ours.size).toBeGreaterThanOrEqual(2);
+      const inherited = spawnSync('sh', ['-c', 'for fd in /proc/self/fd/*; do readlink "$fd"; done'], { encoding: 'utf8' }).stdout;
+      const inodes = [...inherited.matchAll(/socket:\[(\d+)\]/g)].map((match) => match[1]);
+      expect(inodes.filter((inode) => ours.has(inode))).toEqual([]);
+    } finally {
+      ring.close();
+      libpcap.close();
+    }
+  });
+
   it('gives way to libpcap where it cannot open: no such interface, a filter it cannot compile', () => {
     expect(RingSession.open('no-such-if0', '', OPTIONS)).toBeNull();
     expect(RingSession.open('lo', 'tcp port', OPTIONS)).toBeNull();

@@ -7,6 +7,7 @@
  * path: a copy, an EventEmitter emit and an object per packet).
  */
 import { WiretopError } from '../errors';
+import { systemCalls } from '../platform/systemCalls';
 import { LinkType } from './decode';
 import type { Frame, FrameSink } from './packetSource';
 
@@ -134,6 +135,9 @@ export class LibpcapSession {
     } catch (error) {
       throw translateOpenError((error as Error).message, iface, filter);
     }
+    // libpcap's socket is not close-on-exec: a program wiretop starts (--on-alert) would inherit
+    // a working raw socket on the interface.
+    systemCalls()?.packetSocketsCloseOnExec?.();
     const snapshot = options.snapLength > 0 && options.snapLength <= MAXIMUM_SNAPLEN ? options.snapLength : MAXIMUM_SNAPLEN;
     const session = new LibpcapSession(native, linkTypeName, iface, snapshot);
     native.read_callback = () => session.readable.fire();

@@ -18,6 +18,8 @@ export interface SystemCalls {
   startWatchdog(seconds: number): boolean;
   /** One heartbeat of the main thread. */
   watchdogBeat(): void;
+  /** Marks every packet socket of the process close-on-exec; how many. */
+  packetSocketsCloseOnExec(): number;
 }
 
 let loaded: SystemCalls | null | undefined;
