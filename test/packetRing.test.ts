@@ -17,7 +17,8 @@ import { repoRoot } from './helpers/corpus';
 
 const ROOT = repoRoot();
 const asRoot = process.getuid?.() === 0 && fs.existsSync(path.join(ROOT, 'native/build/Release/wiretop_sys.node')) ? describe : describe.skip;
-const OPTIONS = { bufferBytes: 4 * 1024 * 1024, snapLength: 262144, timeoutMs: 10, promiscuous: false };
+/** As a live capture opens it: a 32 MB ring whose blocks the kernel hands over when full or 50 ms old. */
+const OPTIONS = { bufferBytes: 32 * 1024 * 1024, snapLength: 262144, timeoutMs: 50, promiscuous: false };
 
 describe('which reader a live capture uses', () => {
   it('the ring, unless told not to or the filter names VLANs (libpcap compiles those for tags the kernel took off)', () => {
@@ -64,7 +65,7 @@ asRoot('the ring on lo', () => {
       },
     };
     let emptied = false;
-    // The kernel hands a block over when it is full or 10 ms old (timeoutMs above).
+    // The kernel hands a block over when it is full or 50 ms old (timeoutMs above).
     for (let idle = 0; idle < 10; idle++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       for (let read = session.drainInto(sink); read > 0; read = session.drainInto(sink)) idle = 0;
@@ -171,7 +172,7 @@ asRoot('the ring on lo', () => {
   });
 
   it('gives the blocks of a batch back to the kernel once the batch is done, not at the next read', async () => {
-    // 4 MB of ring in 8 blocks of 512 KB (7 or 8 datagrams of 60 KB each), mostly filled, read, then half filled again before the next read.
+    // 4 MB of ring in 16 blocks of 256 KB (4 datagrams of 60 KB each), mostly filled, read, then half filled again before the next read.
     const session = RingSession.open('lo', 'udp port 9997', { ...OPTIONS, bufferBytes: 4 * 1024 * 1024 })!;
     const socket = dgram.createSocket({ type: 'udp4', sendBufferSize: 8 * 1024 * 1024 });
     const burst = async (count: number) => {
