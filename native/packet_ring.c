@@ -42,7 +42,6 @@ struct Poller;
 typedef struct {
   int fd;
   int ifindex;
-  int loopback;
   uint8_t *ring;
   size_t ring_bytes;
   size_t block_bytes;
@@ -55,7 +54,6 @@ typedef struct {
   unsigned held_from;
   unsigned held;
   uint64_t drops;
-  uint64_t received;
   uint32_t snaplen;
   /* The interface went down (ENETDOWN): from then on an empty read checks it still exists. */
   int went_down;
@@ -104,8 +102,49 @@ static void fail(char *error, size_t size, const char *what) {
   snprintf(error, size, "%s: %s", what, strerror(errno));
 }
 
-/* Returns NULL with `error` set, or the open ring. Errors starting "unsupported" are not errors of the capture: libpcap is used instead. */
+/* The filter compiled by libpcap for Ethernet frames (it also cuts packets to the snapshot length), attached to `fd`; returns 0, or -1 with `error` set. */
+static int attach_filter(int fd, const char *filter, int snaplen, int loopback, char *error, size_t error_size) {
+  pcap_t *dead = pcap_open_dead(DLT_EN10MB, snaplen);
+  struct bpf_program program;
+  if (dead == NULL || pcap_compile(dead, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    snprintf(error, error_size, "%s", dead != NULL ? pcap_geterr(dead) : "pcap_open_dead failed");
+    if (dead != NULL) pcap_close(dead);
+    return -1;
+  }
+  /*
+   * Loopback shows a packet socket each packet twice, as sent and as received: the sent copy
+   * is refused in the kernel, before it takes room in the ring (libpcap drops it after).
+   */
+  static const struct sock_filter not_sent[3] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  unsigned prefix = loopback ? 3 : 0;
+  int attached = -1;
+  struct sock_filter *instructions = calloc(program.bf_len + prefix, sizeof *instructions);
+  if (instructions == NULL) {
+    snprintf(error, error_size, "out of memory");
+  } else {
+    memcpy(instructions, not_sent, prefix * sizeof *instructions);
+    memcpy(instructions + prefix, program.bf_insns, program.bf_len * sizeof *instructions);
+    struct sock_fprog code = { (unsigned short)(program.bf_len + prefix), instructions };
+    attached = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &code, sizeof code);
+    if (attached != 0) fail(error, error_size, "SO_ATTACH_FILTER");
+    free(instructions);
+  }
+  pcap_freecode(&program);
+  pcap_close(dead);
+  return attached;
+}
+
+/*
+ * Returns the open ring, or NULL with `error` set: whatever the reason, libpcap then reads
+ * instead (and says in its own words what is wrong, if anything is).
+ */
 static Ring *open_ring(const char *device, const char *filter, int snaplen, size_t buffer_bytes, int timeout_ms, int promiscuous, char *error, size_t error_size) {
+  void *mapped = MAP_FAILED;
+  size_t ring_bytes = 0;
   /* Protocol 0: nothing arrives before the filter is set. Not inherited by programs wiretop starts. */
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -115,77 +154,29 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
   struct ifreq request;
   memset(&request, 0, sizeof request);
   if (strlen(device) >= sizeof request.ifr_name) {
-    snprintf(error, error_size, "unsupported: interface name too long");
-    close(fd);
-    return NULL;
+    snprintf(error, error_size, "interface name too long");
+    goto failed;
   }
   strcpy(request.ifr_name, device);
   if (ioctl(fd, SIOCGIFINDEX, &request) != 0) {
-    snprintf(error, error_size, "unsupported: %s", strerror(errno));
-    close(fd);
-    return NULL;
+    fail(error, error_size, "SIOCGIFINDEX");
+    goto failed;
   }
   int ifindex = request.ifr_ifindex;
   int hardware = ioctl(fd, SIOCGIFHWADDR, &request) == 0 ? request.ifr_hwaddr.sa_family : -1;
   int loopback = hardware == ARPHRD_LOOPBACK;
   if (!loopback && hardware != ARPHRD_ETHER) {
-    snprintf(error, error_size, "unsupported: not an Ethernet or loopback interface");
-    close(fd);
-    return NULL;
+    snprintf(error, error_size, "not an Ethernet or loopback interface");
+    goto failed;
   }
-
-  /* The filter, compiled by libpcap for Ethernet frames; it also cuts packets to the snapshot length. */
-  pcap_t *dead = pcap_open_dead(DLT_EN10MB, snaplen);
-  struct bpf_program program;
-  if (dead == NULL || pcap_compile(dead, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    snprintf(error, error_size, "unsupported: %s", dead != NULL ? pcap_geterr(dead) : "pcap_open_dead");
-    if (dead != NULL) pcap_close(dead);
-    close(fd);
-    return NULL;
-  }
-  /*
-   * Loopback shows a packet socket each packet twice, as sent and as received: the sent copy
-   * is refused in the kernel, before it takes room in the ring (libpcap drops it after).
-   */
-  struct sock_filter *instructions = calloc(program.bf_len + 3, sizeof *instructions);
-  if (instructions == NULL) {
-    snprintf(error, error_size, "unsupported: out of memory");
-    pcap_freecode(&program);
-    pcap_close(dead);
-    close(fd);
-    return NULL;
-  }
-  unsigned prefix = 0;
-  if (loopback) {
-    struct sock_filter not_sent[3] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-    };
-    memcpy(instructions, not_sent, sizeof not_sent);
-    prefix = 3;
-  }
-  memcpy(instructions + prefix, program.bf_insns, program.bf_len * sizeof *instructions);
-  struct sock_fprog code = { (unsigned short)(program.bf_len + prefix), instructions };
-  int attached = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &code, sizeof code);
-  int attach_error = errno;
-  free(instructions);
-  pcap_freecode(&program);
-  pcap_close(dead);
-  if (attached != 0) {
-    errno = attach_error;
-    fail(error, error_size, "unsupported: SO_ATTACH_FILTER");
-    close(fd);
-    return NULL;
-  }
+  if (attach_filter(fd, filter, snaplen, loopback, error, error_size) != 0) goto failed;
 
   int version = TPACKET_V3;
   unsigned reserve = VLAN_TAG_LEN;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0
       || setsockopt(fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) != 0) {
-    fail(error, error_size, "unsupported: TPACKET_V3");
-    close(fd);
-    return NULL;
+    fail(error, error_size, "TPACKET_V3");
+    goto failed;
   }
   /*
    * Blocks of 256 KB, as libpcap makes them: the largest packet fits one, and a ring has many.
@@ -204,16 +195,14 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
   ring_request.tp_frame_nr = blocks;
   ring_request.tp_retire_blk_tov = (unsigned)timeout_ms;
   if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &ring_request, sizeof ring_request) != 0) {
-    fail(error, error_size, "unsupported: PACKET_RX_RING");
-    close(fd);
-    return NULL;
+    fail(error, error_size, "PACKET_RX_RING");
+    goto failed;
   }
-  size_t ring_bytes = block_bytes * blocks;
-  void *mapped = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ring_bytes = block_bytes * blocks;
+  mapped = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mapped == MAP_FAILED) {
-    fail(error, error_size, "unsupported: mmap");
-    close(fd);
-    return NULL;
+    fail(error, error_size, "mmap");
+    goto failed;
   }
   if (promiscuous) {
     struct packet_mreq membership;
@@ -221,10 +210,8 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
     membership.mr_ifindex = ifindex;
     membership.mr_type = PACKET_MR_PROMISC;
     if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) {
-      fail(error, error_size, "unsupported: PACKET_MR_PROMISC");
-      munmap(mapped, ring_bytes);
-      close(fd);
-      return NULL;
+      fail(error, error_size, "PACKET_MR_PROMISC");
+      goto failed;
     }
   }
   struct sockaddr_ll address;
@@ -233,28 +220,28 @@ static Ring *open_ring(const char *device, const char *filter, int snaplen, size
   address.sll_protocol = htons(ETH_P_ALL);
   address.sll_ifindex = ifindex;
   if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-    fail(error, error_size, "unsupported: bind");
-    munmap(mapped, ring_bytes);
-    close(fd);
-    return NULL;
+    fail(error, error_size, "bind");
+    goto failed;
   }
 
   Ring *ring = calloc(1, sizeof *ring);
   if (ring == NULL) {
-    snprintf(error, error_size, "unsupported: out of memory");
-    munmap(mapped, ring_bytes);
-    close(fd);
-    return NULL;
+    snprintf(error, error_size, "out of memory");
+    goto failed;
   }
   ring->fd = fd;
   ring->ifindex = ifindex;
-  ring->loopback = loopback;
   ring->ring = mapped;
   ring->ring_bytes = ring_bytes;
   ring->block_bytes = block_bytes;
   ring->blocks = blocks;
   ring->snaplen = (uint32_t)snaplen;
   return ring;
+
+failed:
+  if (mapped != MAP_FAILED) munmap(mapped, ring_bytes);
+  close(fd);
+  return NULL;
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events);
@@ -305,11 +292,8 @@ static uint32_t read_packets(Ring *ring, uint32_t *table, uint32_t rows, int *em
     }
     while (ring->packets_left > 0 && count < rows) {
       struct tpacket3_hdr *header = (struct tpacket3_hdr *)ring->packet;
-      const struct sockaddr_ll *link = (const struct sockaddr_ll *)(ring->packet + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
       ring->packets_left--;
       ring->packet += header->tp_next_offset;
-      /* The filter refuses loopback's sent copies; this is for a kernel that would not. */
-      if (ring->loopback && link->sll_pkttype == PACKET_OUTGOING) continue;
       uint8_t *data = (uint8_t *)header + header->tp_mac;
       uint32_t caplen = header->tp_snaplen;
       uint32_t length = header->tp_len;
@@ -334,7 +318,7 @@ static uint32_t read_packets(Ring *ring, uint32_t *table, uint32_t rows, int *em
       count++;
     }
     if (ring->packets_left > 0) break;
-    /* The block is read to its end: JavaScript still reads it until its next call. */
+    /* The block is read to its end: JavaScript reads it until ringRelease (or its next read). */
     if (ring->held == 0) ring->held_from = ring->block;
     ring->held++;
     ring->packet = NULL;
@@ -348,10 +332,7 @@ static void count_drops(Ring *ring) {
   struct tpacket_stats_v3 stats;
   socklen_t length = sizeof stats;
   /* The kernel's counters restart at every read: they are summed here. */
-  if (getsockopt(ring->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) {
-    ring->drops += stats.tp_drops;
-    ring->received += stats.tp_packets;
-  }
+  if (getsockopt(ring->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) ring->drops += stats.tp_drops;
 }
 
 static void poller_closed(uv_handle_t *handle) {
@@ -425,9 +406,12 @@ static void finalize_buffer(napi_env env, void *data, void *hint) {
   drop_owner(hint);
 }
 
-static Ring *ring_of(napi_env env, napi_value value) {
+/* The call's first `count` arguments into `argv`; the ring its first one names, or NULL (too few arguments, or not a ring). */
+static Ring *ring_argument(napi_env env, napi_callback_info info, napi_value *argv, size_t count) {
+  size_t argc = count;
   void *ring = NULL;
-  if (napi_get_value_external(env, value, &ring) != napi_ok) return NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < count || napi_get_value_external(env, argv[0], &ring) != napi_ok) return NULL;
   return ring;
 }
 
@@ -445,7 +429,7 @@ static napi_value RingOpen(napi_env env, napi_callback_info info) {
       || napi_get_value_string_utf8(env, argv[1], filter, sizeof filter, &length) != napi_ok || length >= sizeof filter - 1
       || napi_get_value_int32(env, argv[2], &snaplen) != napi_ok || napi_get_value_double(env, argv[3], &buffer_bytes) != napi_ok
       || napi_get_value_int32(env, argv[4], &timeout_ms) != napi_ok || napi_get_value_bool(env, argv[5], &promiscuous) != napi_ok) {
-    throw_error(env, "unsupported: ringOpen takes a device, a filter, a snapshot length, a buffer size, a timeout, a flag and a function");
+    throw_error(env, "ringOpen takes a device, a filter, a snapshot length, a buffer size, a timeout, a flag and a function");
     return NULL;
   }
   char error[512];
@@ -487,14 +471,12 @@ static napi_value RingOpen(napi_env env, napi_callback_info info) {
  * when they were all the ring had ready. Throws when the socket failed.
  */
 static napi_value RingRead(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  Ring *ring = ring_argument(env, info, argv, 3);
   napi_typedarray_type type, state_type;
   size_t elements = 0, state_elements = 0;
   void *data = NULL, *state = NULL;
-  if (ring == NULL || argc < 3 || napi_get_typedarray_info(env, argv[1], &type, &elements, &data, NULL, NULL) != napi_ok || type != napi_uint32_array
+  if (ring == NULL || napi_get_typedarray_info(env, argv[1], &type, &elements, &data, NULL, NULL) != napi_ok || type != napi_uint32_array
       || napi_get_typedarray_info(env, argv[2], &state_type, &state_elements, &state, NULL, NULL) != napi_ok || state_type != napi_uint32_array || state_elements < 1) {
     throw_error(env, "ringRead takes a ring and two Uint32Arrays");
     return NULL;
@@ -521,42 +503,32 @@ static napi_value RingRead(napi_env env, napi_callback_info info) {
 
 /* ringRelease(ring): the frames of the last read are done with; their blocks go back to the kernel now. */
 static napi_value RingRelease(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  Ring *ring = ring_argument(env, info, argv, 1);
   if (ring != NULL && !ring->closed) hand_back(ring);
   return NULL;
 }
 
-/* ringStats(ring) → [drops, received] since the ring was opened. */
-static napi_value RingStats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+/* ringDrops(ring) → the kernel's drops since the ring was opened. */
+static napi_value RingDrops(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  Ring *ring = ring_argument(env, info, argv, 1);
   if (ring == NULL) {
-    throw_error(env, "ringStats takes a ring");
+    throw_error(env, "ringDrops takes a ring");
     return NULL;
   }
   if (!ring->closed) count_drops(ring);
-  napi_value result, value;
-  napi_create_array_with_length(env, 2, &result);
-  napi_create_double(env, (double)ring->drops, &value);
-  napi_set_element(env, result, 0, value);
-  napi_create_double(env, (double)ring->received, &value);
-  napi_set_element(env, result, 1, value);
+  napi_value result;
+  napi_create_double(env, (double)ring->drops, &result);
   return result;
 }
 
 /* ringJoinFanout(ring, group) → '' or the system's reason. */
 static napi_value RingJoinFanout(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  Ring *ring = ring_argument(env, info, argv, 2);
   uint32_t group = 0;
-  if (ring == NULL || argc < 2 || napi_get_value_uint32(env, argv[1], &group) != napi_ok) {
+  if (ring == NULL || napi_get_value_uint32(env, argv[1], &group) != napi_ok) {
     throw_error(env, "ringJoinFanout takes a ring and a group number");
     return NULL;
   }
@@ -569,12 +541,10 @@ static napi_value RingJoinFanout(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* ringClose(ring): the socket closed, the poll stopped; the memory goes with the buffer. */
+/* ringClose(ring): the socket closed, the poll stopped; the memory goes once the handle and the buffer are both collected. */
 static napi_value RingClose(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Ring *ring = argc >= 1 ? ring_of(env, argv[0]) : NULL;
+  Ring *ring = ring_argument(env, info, argv, 1);
   if (ring != NULL) release_ring(ring);
   return NULL;
 }
@@ -584,7 +554,7 @@ void define_packet_ring(napi_env env, napi_value exports) {
     { "ringOpen", NULL, RingOpen, NULL, NULL, NULL, napi_default, NULL },
     { "ringRead", NULL, RingRead, NULL, NULL, NULL, napi_default, NULL },
     { "ringRelease", NULL, RingRelease, NULL, NULL, NULL, napi_default, NULL },
-    { "ringStats", NULL, RingStats, NULL, NULL, NULL, napi_default, NULL },
+    { "ringDrops", NULL, RingDrops, NULL, NULL, NULL, napi_default, NULL },
     { "ringJoinFanout", NULL, RingJoinFanout, NULL, NULL, NULL, napi_default, NULL },
     { "ringClose", NULL, RingClose, NULL, NULL, NULL, napi_default, NULL },
   };

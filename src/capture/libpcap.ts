@@ -259,12 +259,12 @@ export function defaultInterface(): string {
   return candidate.name;
 }
 
-/** Turns libpcap's open errors into one line that says what to do. */
 /** A live capture's socket could not join its fanout group. */
 export function fanoutError(reason: string): WiretopError {
   return new WiretopError('capture', `cannot split the capture among workers (PACKET_FANOUT): ${reason}; use --workers 1`);
 }
 
+/** Turns libpcap's open errors into one line that says what to do. */
 export function translateOpenError(text: string, iface: string, filter: string): WiretopError {
   if (/Operation not permitted|permission denied|You don't have permission/i.test(text)) {
     return new WiretopError('permission',

@@ -20,8 +20,8 @@ interface RingCalls {
   ringRead(ring: unknown, table: Uint32Array, state: Uint32Array): number;
   /** The last read's frames are done with: their blocks go back to the kernel. */
   ringRelease(ring: unknown): void;
-  /** Kernel drops and packets received since the ring was opened. */
-  ringStats(ring: unknown): [number, number];
+  /** The kernel's drops since the ring was opened. */
+  ringDrops(ring: unknown): number;
   ringJoinFanout(ring: unknown, group: number): string;
   ringClose(ring: unknown): void;
 }
@@ -109,7 +109,7 @@ export class RingSession {
 
   drops(): DropCounts | null {
     if (this.closed) return null;
-    const [kernelDrops] = this.calls.ringStats(this.ring);
+    const kernelDrops = this.calls.ringDrops(this.ring);
     const now = this.promiscuous ? interfaceDrops(this.device) : null;
     return { kernelDrops, ifDrops: now !== null && this.ifDropsAtStart !== null ? Math.max(0, now - this.ifDropsAtStart) : 0 };
   }

@@ -21,14 +21,14 @@ import { lockDownThread, systemCalls } from '../platform/systemCalls';
 export const WATCHDOG_SECONDS = 30;
 
 /**
- * Watches `heartbeat`; returns the function that stops watching. Wall time, not the data's:
- * a stuck thread is a thing of the machine, and in this thread there is no clock but its own.
+ * Watches `heartbeat` (the worker watchdog). Wall time, not the data's: a stuck thread is a
+ * thing of the machine, and in this thread there is no clock but its own.
  */
-export function watchMainThread(heartbeat: Int32Array, seconds: number): () => void {
-  let last = Atomics.load(heartbeat, 0);
+function watchMainThread(heartbeat: Int32Array, seconds: number): void {
+  let last = Atomics.load(heartbeat, HEARTBEAT);
   let stillFor = 0;
   const timer = setInterval(() => {
-    const now = Atomics.load(heartbeat, 0);
+    const now = Atomics.load(heartbeat, HEARTBEAT);
     if (now !== last) {
       last = now;
       stillFor = 0;
@@ -38,7 +38,6 @@ export function watchMainThread(heartbeat: Int32Array, seconds: number): () => v
     clearInterval(timer);
     endStalledProcess(seconds);
   }, 1000);
-  return () => clearInterval(timer);
 }
 
 /** The running watchdog. */

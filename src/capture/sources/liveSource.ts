@@ -30,6 +30,9 @@ export function fanoutJoinBoard(workers: number): SharedArrayBuffer {
  */
 export const FANOUT_SETTLE_SECONDS = 0.1;
 
+/** What a live capture reads its packets with. */
+export type LiveReader = 'ring' | 'libpcap';
+
 /** What a live source reads from: wiretop's own ring, or libpcap. */
 type LiveSession = Pick<LibpcapSession, 'linkType' | 'joinFanout' | 'drainInto' | 'emptiedRing' | 'whenReadable' | 'drops' | 'close'>;
 
@@ -44,9 +47,6 @@ function openLiveSession(name: string, filter: string, options: LiveOptions & { 
   const ring = readerFor(filter, options.zeroCopy ?? true) === 'ring' ? RingSession.open(name, filter, options) : null;
   return ring ?? LibpcapSession.openLive(name, filter, options);
 }
-
-/** What a live capture reads its packets with. */
-export type LiveReader = 'ring' | 'libpcap';
 
 /** The longest pause after a read that emptied the ring (see PacketSource.lingerMs). */
 export const MAX_LINGER_MS = 3;
