@@ -1,6 +1,7 @@
 /** What any HTTP version keeps of a message's headers (src/http/headers.ts), and HTTP/1 start lines (src/http/h1/startLine.ts). */
 import { HeaderCollector, MAX_KEPT_HEADERS, MAX_URI_LENGTH, type HeaderFields } from '../src/http/headers';
 import { parseStartLine, type StartLine } from '../src/http/h1/startLine';
+import { TextCache } from '../src/protocol/sanitize';
 
 /** Feeds `fields` (name, value) to `collector` as one message and returns what it keeps. */
 function collect(collector: HeaderCollector, fields: Array<[string, string]>): HeaderFields {
@@ -74,6 +75,27 @@ describe('header fields', () => {
     collect(collector, [['Host', 'a'], ['Referer', 'r'], ['X-Forwarded-For', '1.2.3.4']]);
     expect(collect(collector, [])).toEqual({ host: '', ua: '', forwardedFor: '', kept: '' });
   });
+
+  it('gives each message its own kept lines while it remembers the last few messages\' (a cached value repeats)', () => {
+    const cached = new HeaderCollector({ maxStrLength: 64 }, new TextCache(16));
+    // More distinct sets of kept headers than are remembered, in turns, some sharing a prefix or a value.
+    const sets: Array<Array<[string, string]>> = [
+      [['Content-Type', 'text/html'], ['Server', 'nginx']],
+      [['Content-Type', 'text/html']],
+      [['Content-Type', 'text/html'], ['Server', 'nginx'], ['Cookie', 'c=1']],
+      [['Server', 'nginx'], ['Content-Type', 'text/html']],
+      [['Content-Type', 'text/plain'], ['Server', 'nginx']],
+      [['Content-Type', 'text/html'], ['Server', 'nginx'], ['X-Forwarded-For', '10.0.0.1']],
+      [['Content-Type', 'text/html'], ['Server', 'nginx'], ['X-Forwarded-For', '10.0.0.2']],
+    ];
+    const expected = sets.map((fields) => collect(collector, fields).kept);
+    expect(new Set(expected).size).toBe(sets.length);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < sets.length; i++) expect(collect(cached, sets[(i * (round + 2)) % sets.length]).kept).toBe(expected[(i * (round + 2)) % sets.length]);
+    }
+    expect(collect(cached, [['Referer', 'r']]).kept).toBe('Referer: r');
+    expect(collect(cached, []).kept).toBe('');
+  });
 });
 
 describe('HTTP/1 start lines', () => {
@@ -92,6 +114,24 @@ describe('HTTP/1 start lines', () => {
     expect(line('GET /old')).toMatchObject({ method: 'GET', uri: '/old', version: '0.9' });
     expect(line('HELLO there')).toBeNull();
     expect(line('GET ')).toBeNull();
+  });
+
+  it('reads a target the same through a cache, escaped when it holds control bytes, and cut when long', () => {
+    const uris = new TextCache(4);
+    const read = (text: string): StartLine => {
+      const into: StartLine = { isRequest: true, method: '', uri: '', version: '', status: 0, uriTruncated: false };
+      const buf = Buffer.from(text, 'latin1');
+      expect(parseStartLine(buf, 0, buf.length, 64, into, uris)).toBe(true);
+      return into;
+    };
+    const targets = ['/a', '/b?q=1', '/a', `/${'x'.repeat(300)}`, '/esc\x1b[2J', '/a', '/b?q=2', ...Array.from({ length: 20 }, (_, i) => `/p${i}`), '/a'];
+    for (const target of targets) {
+      expect(read(`GET ${target} HTTP/1.1`)).toMatchObject({ uri: target.replace('\x1b', '\\x1b'), uriTruncated: false });
+    }
+    const long = read(`GET /${'a'.repeat(MAX_URI_LENGTH)} HTTP/1.1`);
+    expect(long.uri).toBe(`/${'a'.repeat(MAX_URI_LENGTH - 1)}`);
+    expect(long.uriTruncated).toBe(true);
+    expect(read('GET /a HTTP/1.1').uriTruncated).toBe(false);
   });
 
   it('cuts a target past MAX_URI_LENGTH and says so', () => {

@@ -49,6 +49,9 @@ const KEPT_HEADERS = byLength([
  * Beside the standard ones, the API-key and token headers in common use: a HAR export keeps
  * every other header, and those must not go out with it.
  */
+/** What the detail says of a secret header's value. */
+const SECRET_VALUE = 'present, not shown';
+
 const SECRET_HEADERS = byLength([
   'Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization', 'X-Api-Key', 'X-Auth-Token', 'X-Amz-Security-Token',
   'X-Csrf-Token', 'X-Xsrf-Token', 'Private-Token', 'X-Vault-Token',
@@ -69,21 +72,28 @@ function isTokenBytes(buf: Buffer, start: number, end: number): boolean {
 }
 
 /** The written name of each header in `table`, by its lower-case name (HTTP/2 names are lower case on the wire). */
-function byLowerName(table: ReadonlyMap<number, readonly HeaderName[]>): ReadonlyMap<string, string> {
+function byLowerName(table: ByLength): ReadonlyMap<string, string> {
   const names = new Map<string, string>();
-  for (const same of table.values()) for (const name of same) names.set(name.lower, name.written);
+  for (const same of table) for (const name of same ?? []) names.set(name.lower, name.written);
   return names;
 }
 
 const KEPT_BY_LOWER_NAME = byLowerName(KEPT_HEADERS);
 const SECRET_BY_LOWER_NAME = byLowerName(SECRET_HEADERS);
 
-function byLength(names: readonly string[]): ReadonlyMap<number, readonly HeaderName[]> {
-  const table = new Map<number, HeaderName[]>();
+/**
+ * Header names by their length: the names of length `n` at index `n` (undefined when none). An
+ * array and not a map: every header of every message is looked for here, and an index is cheaper
+ * than a hash lookup.
+ */
+type ByLength = ReadonlyArray<readonly HeaderName[] | undefined>;
+
+function byLength(names: readonly string[]): ByLength {
+  const table: Array<HeaderName[] | undefined> = new Array<HeaderName[] | undefined>(Math.max(...names.map((n) => n.length)) + 1).fill(undefined);
   for (const written of names) {
     const name = { written, lower: written.toLowerCase() };
-    const same = table.get(written.length);
-    if (same === undefined) table.set(written.length, [name]);
+    const same = table[written.length];
+    if (same === undefined) table[written.length] = [name];
     else same.push(name);
   }
   return table;
@@ -104,8 +114,9 @@ export function nameIs(buf: Buffer, start: number, end: number, lowerName: strin
 }
 
 /** The name `buf[start, end)` has in `table`, as written in the detail; '' if none. */
-function nameIn(table: ReadonlyMap<number, readonly HeaderName[]>, buf: Buffer, start: number, end: number): string {
-  const names = table.get(end - start);
+function nameIn(table: ByLength, buf: Buffer, start: number, end: number): string {
+  const length = end - start;
+  const names = length < table.length ? table[length] : undefined;
   if (names === undefined) return '';
   for (const name of names) if (nameIs(buf, start, end, name.lower)) return name.written;
   return '';
@@ -159,6 +170,40 @@ export interface HeaderOptions {
   keepHeaders?: boolean | 'all';
 }
 
+/** Messages whose kept lines are remembered (see KeptLines). */
+const KEPT_LINES_REMEMBERED = 4;
+
+/** Are the first `length` parts of `given` the texts of `kept`? */
+function sameParts(kept: readonly string[], given: readonly string[], length: number): boolean {
+  if (kept.length !== length) return false;
+  for (let i = 0; i < length; i++) if (kept[i] !== given[i]) return false;
+  return true;
+}
+
+/**
+ * The detail lines (`Name: value`, one a line) of the last few messages' kept headers. Messages
+ * repeat them (one client's requests, one server's responses), so the same parts give back the
+ * same string: not a new one a message, that the capture would then hash into its batch and the
+ * dashboard keep. The values come from the capture's TextCache, so comparing parts is mostly
+ * comparing the very same strings.
+ */
+class KeptLines {
+  private readonly parts: string[][] = [];
+  private readonly texts: string[] = [];
+  private next = 0;
+
+  /** The lines of the first `length` of `parts` (name, value, name, value...). */
+  text(parts: readonly string[], length: number): string {
+    for (let i = 0; i < this.parts.length; i++) if (sameParts(this.parts[i], parts, length)) return this.texts[i];
+    let text = `${parts[0]}: ${parts[1]}`;
+    for (let i = 2; i < length; i += 2) text += `\n${parts[i]}: ${parts[i + 1]}`;
+    this.parts[this.next] = parts.slice(0, length);
+    this.texts[this.next] = text;
+    this.next = (this.next + 1) % KEPT_LINES_REMEMBERED;
+    return text;
+  }
+}
+
 /**
  * Gathers one message's header fields, one `add` per field, then writes them out with `finish`.
  * One collector serves every message of a parser in turn (`start` clears it): nothing is
@@ -174,8 +219,14 @@ export class HeaderCollector {
   private ua = '';
   private xForwardedFor = '';
   private forwarded = '';
-  private kept = '';
+  /**
+   * The kept headers' names (as the detail writes them) and values, in turn: the first
+   * `keptLength` (the array is reused from message to message, never shortened).
+   */
+  private readonly keptParts: string[] = [];
+  private keptLength = 0;
   private keptCount = 0;
+  private readonly keptLines = new KeptLines();
 
   /** `texts`, when given, gives repeated Host, User-Agent and X-Forwarded-For values back as the same strings. */
   constructor(options: HeaderOptions, private readonly texts?: TextCache) {
@@ -191,7 +242,7 @@ export class HeaderCollector {
     this.ua = '';
     this.xForwardedFor = '';
     this.forwarded = '';
-    this.kept = '';
+    this.keptLength = 0;
     this.keptCount = 0;
   }
 
@@ -232,11 +283,11 @@ export class HeaderCollector {
         return;
       case Field.ForwardedFor:
         this.xForwardedFor = this.xForwardedFor === '' ? value : `${this.xForwardedFor}, ${value}`;
-        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.kept += `X-Forwarded-For: ${value}\n`;
+        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.keepPart('X-Forwarded-For', value);
         return;
       case Field.Forwarded:
         this.forwarded = this.forwarded === '' ? value : `${this.forwarded}, ${value}`;
-        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.kept += `Forwarded: ${value}\n`;
+        if (this.keepHeaders && this.keptCount++ < this.maxKept) this.keepPart('Forwarded', value);
         return;
       case Field.Other:
     }
@@ -248,38 +299,42 @@ export class HeaderCollector {
     const name = wireName.toLowerCase().trim();
     const kept = KEPT_BY_LOWER_NAME.get(name);
     if (kept !== undefined) {
-      this.kept += `${kept}: ${boundedOctets(value, this.maxStr)}\n`;
-      this.keptCount++;
+      this.keepLine(kept, boundedOctets(value, this.maxStr));
       return;
     }
     const secret = SECRET_BY_LOWER_NAME.get(name);
     if (secret === undefined) {
       if (!this.keepAll || !TOKEN_NAME.test(name)) return;
-      this.kept += `${boundedOctets(name, MAX_NAME_LENGTH)}: ${boundedOctets(value, this.maxStr)}\n`;
-      this.keptCount++;
+      this.keepLine(boundedOctets(name, MAX_NAME_LENGTH), boundedOctets(value, this.maxStr));
       return;
     }
-    this.kept += `${secret}: present, not shown\n`;
-    this.keptCount++;
+    this.keepLine(secret, SECRET_VALUE);
   }
 
   /** The detail's line of a header not otherwise read: the value of a kept one, only the presence of a secret one. */
   private keep(buf: Buffer, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
     const name = nameIn(KEPT_HEADERS, buf, nameStart, nameEnd);
     if (name !== '') {
-      this.kept += `${name}: ${boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts)}\n`;
-      this.keptCount++;
+      this.keepLine(name, boundedText(buf, valueStart, valueEnd, this.maxStr, this.texts));
       return;
     }
     const secret = nameIn(SECRET_HEADERS, buf, nameStart, nameEnd);
     if (secret === '') {
       if (!this.keepAll || !isTokenBytes(buf, nameStart, nameEnd)) return;
-      this.kept += `${boundedText(buf, nameStart, nameEnd, MAX_NAME_LENGTH, this.texts)}: ${boundedText(buf, valueStart, valueEnd, this.maxStr)}\n`;
-      this.keptCount++;
+      this.keepLine(boundedText(buf, nameStart, nameEnd, MAX_NAME_LENGTH, this.texts), boundedText(buf, valueStart, valueEnd, this.maxStr));
       return;
     }
-    this.kept += `${secret}: present, not shown\n`;
+    this.keepLine(secret, SECRET_VALUE);
+  }
+
+  private keepLine(name: string, value: string): void {
+    this.keepPart(name, value);
     this.keptCount++;
+  }
+
+  private keepPart(name: string, value: string): void {
+    this.keptParts[this.keptLength++] = name;
+    this.keptParts[this.keptLength++] = value;
   }
 
   /** Writes the message's fields into `into`: a `Forwarded` header names the client before X-Forwarded-For. */
@@ -287,6 +342,6 @@ export class HeaderCollector {
     into.host = this.host;
     into.ua = this.ua;
     into.forwardedFor = this.forwarded !== '' ? forwardedForOf(this.forwarded) : this.xForwardedFor;
-    into.kept = this.kept === '' ? '' : this.kept.slice(0, -1);
+    into.kept = this.keptLength === 0 ? '' : this.keptLines.text(this.keptParts, this.keptLength);
   }
 }

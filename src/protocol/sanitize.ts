@@ -37,15 +37,24 @@ const HASHED_BETWEEN = 8;
  * does not look share a set, and both stay.
  */
 export class TextCache {
-  private readonly slots: Array<string | undefined> = new Array<string | undefined>(2 * CACHE_SETS);
+  private readonly slots: Array<string | undefined>;
   /** The bytes of each place's value, CACHE_MAX_LENGTH apart. */
-  private readonly bytes = Buffer.alloc(2 * CACHE_SETS * CACHE_MAX_LENGTH);
+  private readonly bytes: Buffer;
+  /** Sets less one: a hash's set is `hash & mask`. */
+  private readonly mask: number;
+
+  /** `sets`: a power of two; each set holds two values of up to CACHE_MAX_LENGTH bytes. */
+  constructor(sets = CACHE_SETS) {
+    this.mask = sets - 1;
+    this.slots = new Array<string | undefined>(2 * sets);
+    this.bytes = Buffer.alloc(2 * sets * CACHE_MAX_LENGTH);
+  }
 
   /** The text of `buf[start, end)` when it is printable ASCII, else null. */
   ascii(buf: Buffer, start: number, end: number): string | null {
     const length = end - start;
     if (length > CACHE_MAX_LENGTH) return isPrintableAscii(buf, start, end) ? buf.latin1Slice(start, end) : null;
-    const slot = 2 * (sampledHash(buf, start, end) & (CACHE_SETS - 1));
+    const slot = 2 * (sampledHash(buf, start, end) & this.mask);
     const first = this.slots[slot];
     if (first !== undefined && first.length === length && sameBytes(this.bytes, slot * CACHE_MAX_LENGTH, buf, start, end)) return first;
     const second = this.slots[slot + 1];

@@ -5,7 +5,7 @@
  * (src/http/headers.ts), which knows what any HTTP version keeps of it. Values are read straight
  * from the bytes; nothing else becomes a string.
  */
-import type { TextCache } from '../../protocol/sanitize';
+import { TextCache } from '../../protocol/sanitize';
 import { HeaderCollector, nameIs, type HeaderFields, type HeaderOptions } from '../headers';
 import { HT, SP, lineEnd, skipSpaces, trimLineEnd } from './lines';
 import { parseStartLine, type StartLine } from './startLine';
@@ -103,6 +103,9 @@ function framingHeaderOf(buf: Buffer, start: number, end: number): Framing {
   }
 }
 
+/** Sets of the request-target cache: 2,048 targets of up to 256 bytes, 512 KiB. */
+const URI_CACHE_SETS = 1024;
+
 /** How a HeadParser bounds what it reads. */
 export interface HeadOptions extends HeaderOptions {
   /** Header lines read per head, at most. */
@@ -118,12 +121,21 @@ export class HeadParser {
   private readonly maxStr: number;
   private readonly maxHeaders: number;
   private readonly headers: HeaderCollector;
+  /** Request targets seen, so that a repeated one comes back as the same string (see the constructor). */
+  private readonly uris: TextCache | undefined;
 
-  /** `texts`, when given, gives repeated header values back as the same strings. */
+  /**
+   * `texts`, when given, gives repeated header values back as the same strings; repeated request
+   * targets then come back so too, from a cache of their own (a scan of distinct paths must not
+   * push the hosts and agents out). The same string, not an equal one: the route and section
+   * lookups, the batch's index of strings and the write barriers of the objects that hold it all
+   * cost less for a string seen before than for a new one.
+   */
   constructor(options: HeadOptions, texts?: TextCache) {
     this.maxStr = options.maxStrLength;
     this.maxHeaders = options.maxHeaders;
     this.headers = new HeaderCollector(options, texts);
+    this.uris = texts === undefined ? undefined : new TextCache(URI_CACHE_SETS);
   }
 
   /**
@@ -149,7 +161,7 @@ export class HeadParser {
     head.uriTruncated = false;
     head.forwardedFor = '';
     head.kept = '';
-    if (!parseStartLine(buf, start, lineStop, this.maxStr, head)) return null;
+    if (!parseStartLine(buf, start, lineStop, this.maxStr, head, this.uris)) return null;
     if (head.version === '0.9' && (firstEnd < 0 || firstEnd + 1 >= end)) return head;
     this.readHeaders(buf, firstEnd < 0 ? end : firstEnd + 1, end, head);
     return head;

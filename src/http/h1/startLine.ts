@@ -3,7 +3,7 @@
  * (also to find where a message starts after lost bytes), and reading its method, target,
  * version and status. Common methods and versions come back as constants: no string per message.
  */
-import { boundedText } from '../../protocol/sanitize';
+import { boundedText, type TextCache } from '../../protocol/sanitize';
 import { MAX_URI_LENGTH } from '../headers';
 import { SP, skipSpaces, trimLineEnd } from './lines';
 
@@ -67,11 +67,12 @@ export function endsWithHttpVersion(buf: Buffer, start: number, end: number): bo
 /**
  * Reads the start line `buf[start, end)` (without its line end) into `into`; false when it is
  * neither a status line nor a request line (an HTTP/0.9 one only with a well-known method).
+ * `uris`, when given, gives a repeated request target back as the same string.
  */
-export function parseStartLine(buf: Buffer, start: number, end: number, maxStr: number, into: StartLine): boolean {
+export function parseStartLine(buf: Buffer, start: number, end: number, maxStr: number, into: StartLine, uris?: TextCache): boolean {
   if (looksLikeStatusLine(buf, start, end)) return parseStatusLine(buf, start, end, into);
   if (!looksLikeRequestLine(buf, start, end)) return false;
-  parseRequestLine(buf, start, end, maxStr, into);
+  parseRequestLine(buf, start, end, maxStr, into, uris);
   return into.version !== '0.9' || acceptableVersionless(buf, start, end, into);
 }
 
@@ -127,13 +128,13 @@ function parseStatusLine(buf: Buffer, start: number, end: number, head: StartLin
 }
 
 /** The URI `buf[start, end)`, kept up to MAX_URI_LENGTH characters, and whether it was cut. */
-function uriText(buf: Buffer, start: number, end: number, head: StartLine): string {
-  const text = boundedText(buf, start, end, MAX_URI_LENGTH);
+function uriText(buf: Buffer, start: number, end: number, head: StartLine, uris: TextCache | undefined): string {
+  const text = boundedText(buf, start, end, MAX_URI_LENGTH, uris);
   head.uriTruncated = end - start > MAX_URI_LENGTH;
   return text;
 }
 
-function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: number, head: StartLine): void {
+function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: number, head: StartLine, uris: TextCache | undefined): void {
   let i = start;
   while (i < end && buf[i] !== SP) i++;
   head.method = methodText(buf, start, i, maxStr);
@@ -143,9 +144,9 @@ function parseRequestLine(buf: Buffer, start: number, end: number, maxStr: numbe
   while (lastSpace >= uriStart && buf[lastSpace] !== SP) lastSpace--;
   if (lastSpace >= uriStart - 1 && looksLikeStatusLine(buf, lastSpace + 1, end)) {
     head.version = versionText(buf, lastSpace + 6, end);
-    head.uri = uriText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), head);
+    head.uri = uriText(buf, uriStart, trimLineEnd(buf, uriStart, Math.max(uriStart, lastSpace)), head, uris);
   } else {
     head.version = '0.9';
-    head.uri = uriText(buf, uriStart, end, head);
+    head.uri = uriText(buf, uriStart, end, head, uris);
   }
 }
