@@ -180,6 +180,18 @@ describe('WindowedTopK', () => {
     expect(new Map(view.entries.map((e) => [e.key, [e.count, e.bytes]]))).toEqual(exact);
     expect(view.entries.find((e) => e.key === 'GET')!.latency!.total).toBe(exact.get('GET')![0]);
   });
+
+  it('counts a key exactly in each of two open seconds when their events interleave', () => {
+    const counter = new WindowedTopK({ bucketSeconds: 1, retentionSeconds: 3600 }, SMALL, false);
+    const t0 = 1_700_000_000;
+    // Late packets of second 0 among those of second 1, with the same key: each goes to its own second.
+    for (let i = 0; i < 30; i++) counter.add('GET', i % 3 === 0 ? t0 + 0.5 : t0 + 1.5, 1, false, null);
+    counter.closeSecond(t0);
+    expect(counter.view('all', t0).entries.map((e) => [e.key, e.count])).toEqual([['GET', 10]]);
+    for (let i = 0; i < 5; i++) counter.add('GET', t0 + 1.7, 1, false, null);
+    counter.closeSecond(t0 + 1);
+    expect(counter.view('all', t0 + 1).entries.map((e) => [e.key, e.count])).toEqual([['GET', 35]]);
+  });
 });
 
 describe('event batches', () => {

@@ -1,4 +1,5 @@
 /** Helpers that turn request fields into the keys wiretop aggregates on. */
+import { memoized } from '../memo';
 
 /**
  * The section of a URI: its first path segment. `/pages/create` → `/pages`, `/` → `/`,
@@ -32,6 +33,19 @@ export function hostWithoutPort(host: string): string {
   const bare = colon >= 0 && host.indexOf(':', colon + 1) < 0 ? host.slice(0, colon) : host;
   return bare.toLowerCase();
 }
+
+/** Hosts whose name is remembered, at most (see hostNameOf). */
+const REMEMBERED_HOSTS = 1024;
+/** Longest Host value whose name is remembered. */
+const REMEMBERED_HOST_LENGTH = 256;
+
+/**
+ * `hostWithoutPort`, remembered: a Host header with a port (`example.com:8080`) or in capitals
+ * would otherwise give a new string per request, one the capture's batch then hashes anew, where
+ * the same header value (the same string: see TextCache) now gives the same name. Bounded: a
+ * flood of distinct hosts starts the memory over.
+ */
+export const hostNameOf: (host: string) => string = memoized(hostWithoutPort, REMEMBERED_HOSTS, (host) => host.length <= REMEMBERED_HOST_LENGTH);
 
 /** A section within `maxLength` (a URI may be 8 KiB, and its first segment nearly all of it). */
 export function boundedSection(section: string, maxLength: number): string {

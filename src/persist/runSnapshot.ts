@@ -28,7 +28,7 @@ import { StateCodec, StateFormatError, type Encoded } from './stateCodec';
 export const STATE_CODEC = new StateCodec([
   { name: 'TopModule', type: TopModule, transient: ['name', 'keyOf', 'columns', 'config'] },
   // The open second's map is found again through `pending`; the view cache is made again.
-  { name: 'WindowedTopK', type: WindowedTopK, transient: ['layout', 'capacity', 'keepsLatency', 'keys', 'cache', 'openSecond', 'openCounts'] },
+  { name: 'WindowedTopK', type: WindowedTopK, transient: ['layout', 'capacity', 'keepsLatency', 'keys', 'cache', 'openSecond', 'openCounts', 'lastKey', 'lastEntry'] },
   { name: 'SpaceSaving', type: SpaceSaving },
   { name: 'LogHistogram', type: LogHistogram },
   { name: 'RequestsModule', type: RequestsModule, transient: ['name', 'config'] },

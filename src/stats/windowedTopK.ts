@@ -53,6 +53,14 @@ export interface TopView {
   approximate: boolean;
 }
 
+/** Counts one addition into an exact entry. */
+function addTo(entry: HeavyHitter, bytes: number, isError: boolean, bucket: number): void {
+  entry.count++;
+  entry.bytes += bytes;
+  if (isError) entry.errors++;
+  if (bucket !== NO_LATENCY && entry.latency !== null) entry.latency.addBucket(bucket, 1);
+}
+
 /** Top-N of one dimension (sections, hosts...) over every window. */
 export class WindowedTopK {
   /** Exact counts of seconds not closed yet: second → key → entry. */
@@ -66,6 +74,13 @@ export class WindowedTopK {
   /** The second most additions go to, and its exact counts (a map lookup per addition spared: epoch seconds are not small integers). */
   private openSecond = NaN;
   private openCounts: Map<string, HeavyHitter> | undefined = undefined;
+  /**
+   * The last key counted in the open second under its own name, and its entry there: most
+   * breakdowns see few keys (methods, statuses, protocols), so the next event's key is often the
+   * very same string (a batch's events share their strings), and comparing it spares the lookup.
+   */
+  private lastKey: string | null = null;
+  private lastEntry: HeavyHitter | null = null;
   /** Entries of the exact stage whose keys were not charged (the summaries tracked them already). */
   private readonly uncharged = new Set<HeavyHitter>();
 
@@ -108,6 +123,11 @@ export class WindowedTopK {
       this.sliceFor(second)?.summary.addBucketed(key, 1, bytes, isError ? 1 : 0, bucket);
       return;
     }
+    let entry: HeavyHitter | null | undefined = second === this.openSecond && key === this.lastKey ? this.lastEntry : null;
+    if (entry !== null) {
+      addTo(entry, bytes, isError, bucket);
+      return;
+    }
     let counts = second === this.openSecond ? this.openCounts : this.pending.get(second);
     if (counts === undefined) {
       counts = new Map();
@@ -115,7 +135,8 @@ export class WindowedTopK {
     }
     this.openSecond = second;
     this.openCounts = counts;
-    let entry = counts.get(key);
+    this.lastKey = null;
+    entry = counts.get(key);
     if (entry === undefined) {
       if (counts.size >= this.capacity.perSecond) {
         // A flood of distinct keys: skip the exact stage.
@@ -135,15 +156,18 @@ export class WindowedTopK {
         if (tracked) this.uncharged.add(entry);
       }
     }
-    entry.count++;
-    entry.bytes += bytes;
-    if (isError) entry.errors++;
-    if (bucket !== NO_LATENCY && entry.latency !== null) entry.latency.addBucket(bucket, 1);
+    if (entry.key === key) {
+      this.lastKey = key;
+      this.lastEntry = entry;
+    }
+    addTo(entry, bytes, isError, bucket);
   }
 
   /** Closes every second up to `second`: their exact counts join their slices; rolls up old slices. */
   closeSecond(second: number): void {
     this.lastSecond = second;
+    this.lastKey = null;
+    this.lastEntry = null;
     for (const [pendingSecond, counts] of this.pending) {
       if (pendingSecond > second) continue;
       const slice = this.sliceFor(pendingSecond, true)!;

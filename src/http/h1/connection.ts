@@ -13,7 +13,7 @@ import type { HeadParser, MessageHead } from './head';
 import { Framing, MessageParser, Role, type BodyPlan, type ParserLimits, type ParserOwner } from './messageParser';
 import { ProtocolSwitch } from './protocolSwitch';
 import { latencyMs } from '../latency';
-import { boundedSection, hostWithoutPort, sectionOf } from '../uri';
+import { boundedSection, hostNameOf, sectionOf } from '../uri';
 
 /** A request waiting for (or receiving) its response: the fields of its head it reports. */
 interface PendingRequest {
@@ -366,7 +366,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
   /** The transaction of `request`, answered with `respBytes` of body. */
   private eventOf(request: PendingRequest, respBytes: number): HttpEvent {
     const flow = orientFlow(this.context.endpoints, this.parserA.role === Role.Client);
-    const host = request.host === '' ? flow.dst : hostWithoutPort(request.host);
+    const host = request.host === '' ? flow.dst : hostNameOf(request.host);
     const section = boundedSection(sectionOf(request.uri), this.limits.maxStrLength);
     return new Http1Event(request, respBytes, flow, host, section, this.naming.route(request.uri), this.naming.client(flow.src, request.forwardedFor));
   }

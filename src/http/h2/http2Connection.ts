@@ -21,7 +21,7 @@ import type { StreamReceiver } from '../../protocol/streamReceiver';
 import { UNKNOWN_TEXT, type HttpEvent } from '../../types';
 import type { HeaderOptions } from '../headers';
 import { latencyMs } from '../latency';
-import { boundedSection, hostWithoutPort, sectionOf } from '../uri';
+import { boundedSection, hostNameOf, sectionOf } from '../uri';
 import { FrameType } from './frames';
 import { FrameReader, type FrameHandler, type FrameReaderLimits } from './frameReader';
 import { GrpcMessageCounter, grpcMethodOf } from './grpc';
@@ -391,7 +391,7 @@ export class Http2Connection implements ProtocolSession {
       return;
     }
     const flow = orientFlow(this.context.endpoints, this.clientIsA !== false);
-    const host = stream.host === '' ? flow.dst : stream.host === UNKNOWN_TEXT ? UNKNOWN_TEXT : hostWithoutPort(stream.host);
+    const host = stream.host === '' ? flow.dst : stream.host === UNKNOWN_TEXT ? UNKNOWN_TEXT : hostNameOf(stream.host);
     const unknownUri = stream.uri === UNKNOWN_TEXT;
     const section = unknownUri ? UNKNOWN_TEXT : sectionOf(stream.uri);
     stats.events++;
