@@ -333,7 +333,7 @@ export class MessageParser {
   private findHeadEnd(buf: Buffer, from: number, end: number, headStart: number): number {
     let nl = buf.indexOf(LF, from);
     // Only the first line can end an HTTP/0.9 head: check it when this search reaches it.
-    if (this.role !== Role.Server && nl >= 0 && nl < end && buf.indexOf(LF, headStart) === nl
+    if (this.role !== Role.Server && nl >= 0 && nl < end && (from === headStart || buf.indexOf(LF, headStart) === nl)
         && this.isHttp09RequestLine(buf, headStart, nl, end)) {
       return nl + 1;
     }
