@@ -6,7 +6,11 @@
  * in tmux) and httpry listens beside it in the same run as the yardstick.
  *
  * For each run it prints: completeness against nginx's access log, kernel drops, CPU per
- * request (from /proc, both threads), peak RSS, wrk's achieved rate, and httpry's figures.
+ * request (from /proc, every thread), peak RSS, wrk's achieved rate, and httpry's figures. The
+ * CPU per request is over the whole run (from a second before wrk starts to 3 s after it ends,
+ * so the JIT's first compilations and the idle dashboard are in it); `steady` is the ratio of
+ * the two tools' CPU per request in the middle of the load alone (from its 4th second to 2 s
+ * before its end, requests counted by nginx's status page).
  * Installs nginx, wrk, httpry and tmux with apt-get when they are missing (as root).
  *
  * Settings (environment): LIVE_MODES (ndjson,report,tui), LIVE_RUNS (3), LIVE_SECONDS (8, the
@@ -105,7 +109,8 @@ http {
   access_log ${dir}/access.log combined buffer=256k flush=1s;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server { listen 127.0.0.1:${PORT}${TLS ? ` ssl; ssl_certificate ${dir}/cert.pem; ssl_certificate_key ${dir}/key.pem; ssl_session_tickets off` : ''}; server_name _; root ${dir}/www; log_not_found off; }
-  server { listen 127.0.0.1:${PORT + 1}; location = /status { stub_status; } }
+  # The status page's own requests are not the load's: not in the log counted against wiretop.
+  server { listen 127.0.0.1:${PORT + 1}; access_log off; location = /status { stub_status; } }
 }
 `);
   return file;
@@ -293,6 +298,28 @@ function countLines(file: string, needle: string): number {
   return Number(result.stdout.trim()) || 0;
 }
 
+/** Requests nginx has handled so far, from its status page (the third number of its third line). */
+async function handledRequests(): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${PORT + 1}/status`);
+  const text = await response.text();
+  return Number(/\n\s*\d+\s+\d+\s+(\d+)/.exec(text)?.[1] ?? NaN);
+}
+
+/** Both tools' CPU and nginx's request count at one moment of the load. */
+interface LoadSample { wiretop: ProcessSample | null; httpry: ProcessSample | null; requests: number }
+
+async function sampleLoad(wiretopPid: number, httpryPid: number | undefined): Promise<LoadSample> {
+  const requests = await handledRequests();
+  return { wiretop: sampleProcess(wiretopPid), httpry: httpryPid === undefined ? null : sampleProcess(httpryPid), requests };
+}
+
+/** wiretop's CPU per request over httpry's between two samples; null when either is missing. */
+function steadyRatioOf(from: LoadSample | null, to: LoadSample | null): number | null {
+  if (!from?.wiretop || !from.httpry || !to?.wiretop || !to.httpry || !(to.requests > from.requests)) return null;
+  const httpry = to.httpry.cpuSeconds - from.httpry.cpuSeconds;
+  return httpry > 0 ? (to.wiretop.cpuSeconds - from.wiretop.cpuSeconds) / httpry : null;
+}
+
 /** Connections nginx has accepted so far, from its status page (this request's own included). */
 async function acceptedConnections(): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${PORT + 1}/status`);
@@ -314,6 +341,8 @@ interface RunResult {
   peakRssMb: number;
   wrkRate: number;
   httpry: { seen: number; cpuPerRequestUs: number; peakRssMb: number } | null;
+  /** wiretop's CPU per request over httpry's in the middle of the load; null without httpry or for a short load. */
+  steadyRatio: number | null;
   exitCode: number | null;
   rssSeries: number[];
   detail: string;
@@ -361,11 +390,21 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
   const sampler = sampleEveryMs > 0
     ? setInterval(() => { const s = sampleProcess(wiretop.pid); if (s) rssSeries.push(Math.round(s.rssMb)); }, sampleEveryMs)
     : null;
-  // Not spawnSync: the RSS sampler must run meanwhile.
+  // The middle of the load: past the JIT's first compilations, before the end (see steadyRatioOf).
+  let steadyFrom: LoadSample | null = null;
+  let steadyTo: LoadSample | null = null;
+  const steadyTimers = httpry && seconds >= 8
+    ? [
+      setTimeout(() => { void sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyFrom = s; }); }, 4000),
+      setTimeout(() => { void sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyTo = s; }); }, (seconds - 2) * 1000),
+    ]
+    : [];
+  // Not spawnSync: the samplers must run meanwhile.
   const wrk = DECRYPT
     ? await runTlsClient(dir, seconds, paths)
     : await runWrk(['-t' + WRK_THREADS, '-c' + WRK_CONNECTIONS, `-d${seconds}s`, '-s', wrkScript(dir, paths), `${TLS ? 'https' : 'http'}://127.0.0.1:${PORT}/`], seconds);
   if (sampler) clearInterval(sampler);
+  for (const timer of steadyTimers) clearTimeout(timer);
   // Let the last transactions through the worker's hold time before stopping.
   await sleep(3000);
   const after = sampleProcess(wiretop.pid);
@@ -395,6 +434,7 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
     peakRssMb: after?.peakRssMb ?? NaN,
     wrkRate: Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout ?? '')?.[1] ?? NaN),
     httpry: httpryResult,
+    steadyRatio: steadyRatioOf(steadyFrom, steadyTo),
     exitCode: result.exitCode,
     rssSeries,
     detail: result.detail,
@@ -411,6 +451,7 @@ function formatRow(r: RunResult, run: number): string {
     Math.round(r.wrkRate).toString().padStart(7),
     h ? pct(h.seen, r.logged).padStart(8) : '       -', h ? h.cpuPerRequestUs.toFixed(1).padStart(7) : '      -',
     h ? (r.cpuPerRequestUs / h.cpuPerRequestUs).toFixed(2).padStart(6) : '     -',
+    r.steadyRatio === null ? '     -' : r.steadyRatio.toFixed(2).padStart(6),
     String(r.exitCode).padStart(4),
   ];
   return cells.join(' ');
@@ -428,7 +469,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${TLS ? 'HTTPS, a TLS connection per request, counting connections; ' : ''}nginx 127.0.0.1:${PORT} (1 worker), wrk -t${WRK_THREADS} -c${WRK_CONNECTIONS}, wiretop -i lo -p ${PORT} ${EXTRA_ARGS.join(' ')}`
     + `${WITH_HTTPRY && has('httpry') ? ', httpry beside it' : ''}; ${os.cpus().length} cores\n`);
-  process.stdout.write('mode   workers run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio exit\n');
+  process.stdout.write('mode   workers run    logged      seen     seen  lost pk/tx  µs/req  RSSMB   wrk/s   httpry httpry-µs ratio steady exit\n');
   try {
     for (const mode of MODES) {
       for (const workers of WORKER_COUNTS) {
