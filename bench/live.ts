@@ -395,8 +395,9 @@ async function runOnce(mode: Mode, dir: string, paths: string[], seconds: number
   let steadyTo: LoadSample | null = null;
   const steadyTimers = httpry && seconds >= 8
     ? [
-      setTimeout(() => { void sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyFrom = s; }); }, 4000),
-      setTimeout(() => { void sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyTo = s; }); }, (seconds - 2) * 1000),
+      // A failed sample (nginx's status page unreachable) leaves the column empty: `-`.
+      setTimeout(() => { sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyFrom = s; }, () => {}); }, 4000),
+      setTimeout(() => { sampleLoad(wiretop.pid, httpry!.pid).then((s) => { steadyTo = s; }, () => {}); }, (seconds - 2) * 1000),
     ]
     : [];
   // Not spawnSync: the samplers must run meanwhile.

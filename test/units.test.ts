@@ -192,6 +192,22 @@ describe('WindowedTopK', () => {
     counter.closeSecond(t0 + 1);
     expect(counter.view('all', t0 + 1).entries.map((e) => [e.key, e.count])).toEqual([['GET', 35]]);
   });
+
+  it('counts a key in its own second after a full second turned another key away', () => {
+    // perSecond 2: the third key of a second skips the exact stage (and is never a shortcut's key).
+    const counter = new WindowedTopK({ bucketSeconds: 1, retentionSeconds: 3600 }, { slice: 8, cumulative: 16, perSecond: 2 }, false);
+    const t0 = 1_700_000_000;
+    counter.add('a', t0 + 1.1, 1, false, null);
+    counter.add('b', t0 + 1.2, 1, false, null);
+    counter.add('GET', t0 + 0.5, 1, false, null);
+    counter.add('z', t0 + 1.3, 1, false, null);
+    counter.add('GET', t0 + 1.4, 1, false, null);
+    counter.closeSecond(t0);
+    // The closed second holds its one GET: the second GET was at t0 + 1, whatever came between.
+    expect(counter.view('recent', t0).entries.map((e) => [e.key, e.count])).toEqual([['GET', 1]]);
+    counter.closeSecond(t0 + 1);
+    expect(new Map(counter.view('all', t0 + 1).entries.map((e) => [e.key, e.count]))).toEqual(new Map([['GET', 2], ['a', 1], ['b', 1], ['z', 1]]));
+  });
 });
 
 describe('event batches', () => {

@@ -44,14 +44,14 @@ const KEPT_HEADERS = byLength([
   'Origin', 'Server', 'Accept', 'Referer', 'Expires', 'Location', 'X-Real-IP', 'Content-Type', 'X-Request-Id',
   'X-Powered-By', 'Cache-Control', 'Last-Modified', 'X-Amzn-Trace-Id', 'Content-Encoding', 'X-Correlation-Id',
 ]);
+/** What the detail says of a secret header's value. */
+const SECRET_VALUE = 'present, not shown';
+
 /**
  * Headers that carry credentials: only their presence is shown, their value is never read.
  * Beside the standard ones, the API-key and token headers in common use: a HAR export keeps
  * every other header, and those must not go out with it.
  */
-/** What the detail says of a secret header's value. */
-const SECRET_VALUE = 'present, not shown';
-
 const SECRET_HEADERS = byLength([
   'Cookie', 'Set-Cookie', 'Authorization', 'Proxy-Authorization', 'X-Api-Key', 'X-Auth-Token', 'X-Amz-Security-Token',
   'X-Csrf-Token', 'X-Xsrf-Token', 'Private-Token', 'X-Vault-Token',
@@ -172,6 +172,8 @@ export interface HeaderOptions {
 
 /** Messages whose kept lines are remembered (see KeptLines). */
 const KEPT_LINES_REMEMBERED = 4;
+/** Longest kept lines remembered (with their parts, twice this at most an entry). */
+const KEPT_LINES_REMEMBERED_LENGTH = 4096;
 
 /** Are the first `length` parts of `given` the texts of `kept`? */
 function sameParts(kept: readonly string[], given: readonly string[], length: number): boolean {
@@ -180,12 +182,20 @@ function sameParts(kept: readonly string[], given: readonly string[], length: nu
   return true;
 }
 
+/** The detail lines (`Name: value`, one a line) of the first `length` of `parts` (name, value, name, value...). */
+function linesOf(parts: readonly string[], length: number): string {
+  let text = `${parts[0]}: ${parts[1]}`;
+  for (let i = 2; i < length; i += 2) text += `\n${parts[i]}: ${parts[i + 1]}`;
+  return text;
+}
+
 /**
- * The detail lines (`Name: value`, one a line) of the last few messages' kept headers. Messages
- * repeat them (one client's requests, one server's responses), so the same parts give back the
- * same string: not a new one a message, that the capture would then hash into its batch and the
- * dashboard keep. The values come from the capture's TextCache, so comparing parts is mostly
- * comparing the very same strings.
+ * The detail lines of the last few messages' kept headers, for the collector of a capture's
+ * HTTP/1 heads (one a capture: an HTTP/2 connection's collector has none, so that a thousand
+ * connections do not each keep four sets). Messages repeat them (one client's requests, one
+ * server's responses), so the same parts give back the same string: not a new one a message,
+ * that the capture would then hash into its batch and the dashboard keep. Values up to 256 bytes
+ * come from the capture's TextCache, so comparing parts is mostly comparing the very same strings.
  */
 class KeptLines {
   private readonly parts: string[][] = [];
@@ -195,8 +205,8 @@ class KeptLines {
   /** The lines of the first `length` of `parts` (name, value, name, value...). */
   text(parts: readonly string[], length: number): string {
     for (let i = 0; i < this.parts.length; i++) if (sameParts(this.parts[i], parts, length)) return this.texts[i];
-    let text = `${parts[0]}: ${parts[1]}`;
-    for (let i = 2; i < length; i += 2) text += `\n${parts[i]}: ${parts[i + 1]}`;
+    const text = linesOf(parts, length);
+    if (text.length > KEPT_LINES_REMEMBERED_LENGTH) return text;
     this.parts[this.next] = parts.slice(0, length);
     this.texts[this.next] = text;
     this.next = (this.next + 1) % KEPT_LINES_REMEMBERED;
@@ -226,14 +236,18 @@ export class HeaderCollector {
   private readonly keptParts: string[] = [];
   private keptLength = 0;
   private keptCount = 0;
-  private readonly keptLines = new KeptLines();
+  private readonly keptLines: KeptLines | null;
 
-  /** `texts`, when given, gives repeated Host, User-Agent and X-Forwarded-For values back as the same strings. */
+  /**
+   * `texts`, when given, gives repeated Host, User-Agent and X-Forwarded-For values back as the
+   * same strings, and repeated sets of kept headers as the same lines (see KeptLines).
+   */
   constructor(options: HeaderOptions, private readonly texts?: TextCache) {
     this.maxStr = options.maxStrLength;
     this.keepHeaders = (options.keepHeaders ?? true) !== false;
     this.keepAll = options.keepHeaders === 'all';
     this.maxKept = this.keepAll ? MAX_ALL_HEADERS : MAX_KEPT_HEADERS;
+    this.keptLines = texts !== undefined && this.keepHeaders ? new KeptLines() : null;
   }
 
   /** Clears what the previous message left. */
@@ -242,6 +256,8 @@ export class HeaderCollector {
     this.ua = '';
     this.xForwardedFor = '';
     this.forwarded = '';
+    // The last message's values go: a collector waiting for its next message keeps no text.
+    for (let i = 0; i < this.keptLength; i++) this.keptParts[i] = '';
     this.keptLength = 0;
     this.keptCount = 0;
   }
@@ -342,6 +358,7 @@ export class HeaderCollector {
     into.host = this.host;
     into.ua = this.ua;
     into.forwardedFor = this.forwarded !== '' ? forwardedForOf(this.forwarded) : this.xForwardedFor;
-    into.kept = this.keptLength === 0 ? '' : this.keptLines.text(this.keptParts, this.keptLength);
+    const length = this.keptLength;
+    into.kept = length === 0 ? '' : this.keptLines !== null ? this.keptLines.text(this.keptParts, length) : linesOf(this.keptParts, length);
   }
 }

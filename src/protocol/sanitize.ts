@@ -45,6 +45,7 @@ export class TextCache {
 
   /** `sets`: a power of two; each set holds two values of up to CACHE_MAX_LENGTH bytes. */
   constructor(sets = CACHE_SETS) {
+    if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) throw new RangeError(`TextCache: sets must be a power of two, not ${sets}`);
     this.mask = sets - 1;
     this.slots = new Array<string | undefined>(2 * sets);
     this.bytes = Buffer.alloc(2 * sets * CACHE_MAX_LENGTH);
