@@ -462,6 +462,35 @@ describe('the --tui output', () => {
     expect(status()).toMatch(/LEARNING 117s left/);
     sink.close();
   });
+
+  it('redraws for capture statistics only when a counter moved; an idle capture redraws once a closed second', () => {
+    const run = new RunState({ ...defaultConfig(), refresh: 4 }, 'lo');
+    const clock = manualClock(1_700_000_000_000);
+    const sink = new TuiSink(run, () => undefined, { env: { TERM: 'xterm' }, clock, screen: fakeScreen() });
+    const { scheduler } = sink.dashboard;
+    const report = (packets: number, now: number) => {
+      run.updateCapture({ ...emptyCaptureStats(), packets }, now);
+      sink.onCaptureStats();
+    };
+    report(10, T0);
+    clock.advance(1000);
+    expect(scheduler.renders).toBe(1);
+    // Ten reports a second that say the same, for two seconds: no frame.
+    for (let i = 0; i < 20; i++) {
+      report(10, T0 + i / 10);
+      clock.advance(100);
+    }
+    expect(scheduler.renders).toBe(1);
+    // A second closes: one frame.
+    run.advanceTo(T0 + 2);
+    clock.advance(1000);
+    expect(scheduler.renders).toBe(2);
+    // A counter moves: one frame.
+    report(11, T0 + 2.1);
+    clock.advance(1000);
+    expect(scheduler.renders).toBe(3);
+    sink.close();
+  });
 });
 
 describe('transactions', () => {

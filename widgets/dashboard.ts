@@ -11,7 +11,7 @@ import type { EncodedBatch } from '../src/capture/eventBatch';
 import type { Clock } from '../src/run/clock';
 import type { RunView } from '../src/run/runState';
 import { truncate } from '../src/format';
-import type { HttpEvent } from '../src/types';
+import type { CaptureStats, HttpEvent } from '../src/types';
 import { windowLabel } from '../src/stats/windows';
 import { DashboardData, type OpenList } from './dashboardData';
 import type { DashboardFilter } from './dashboardFilter';
@@ -48,6 +48,8 @@ export interface DashboardOptions {
 export class Dashboard {
   private current: DashboardState;
   readonly scheduler: RenderScheduler;
+  /** The capture's counters when new statistics last asked for a redraw (see onCaptureStats). */
+  private countersDrawn: CaptureStats | null = null;
   /** The filter and the open list: what the state names, as data. */
   private readonly data: DashboardData;
   /** Every panel, by id. */
@@ -109,8 +111,15 @@ export class Dashboard {
     return this.data.filter;
   }
 
-  /** New capture statistics arrived: ask for a redraw. */
+  /**
+   * New capture statistics arrived: ask for a redraw when a counter moved. They come ten times a
+   * second, and on an idle capture they say the same each time: the redraw each closed second asks
+   * for (the clock, the rates) is then enough, not `refresh` redraws a second of the same screen.
+   */
   onCaptureStats(): void {
+    const latest = this.options.run.health.latest;
+    if (latest !== null && this.countersDrawn !== null && sameCounters(latest, this.countersDrawn)) return;
+    this.countersDrawn = latest === null ? null : { ...latest };
     this.scheduler.request();
   }
 
@@ -346,4 +355,10 @@ export class Dashboard {
     this.unsubscribe();
     this.scheduler.stop();
   }
+}
+
+/** Do two reports of the capture's counters say the same? */
+function sameCounters(a: CaptureStats, b: CaptureStats): boolean {
+  for (const key of Object.keys(a) as Array<keyof CaptureStats>) if (a[key] !== b[key]) return false;
+  return true;
 }
