@@ -231,9 +231,10 @@ export class HeaderCollector {
   private forwarded = '';
   /**
    * The kept headers' names (as the detail writes them) and values, in turn: the first
-   * `keptLength` (the array is reused from message to message, never shortened).
+   * `keptLength`. Made at its full size, reused from message to message: an array that grows
+   * under the optimised code's writes sends it back to the interpreter.
    */
-  private readonly keptParts: string[] = [];
+  private readonly keptParts: string[];
   private keptLength = 0;
   private keptCount = 0;
   private readonly keptLines: KeptLines | null;
@@ -247,6 +248,7 @@ export class HeaderCollector {
     this.keepHeaders = (options.keepHeaders ?? true) !== false;
     this.keepAll = options.keepHeaders === 'all';
     this.maxKept = this.keepAll ? MAX_ALL_HEADERS : MAX_KEPT_HEADERS;
+    this.keptParts = new Array<string>(this.keepHeaders ? 2 * this.maxKept : 0).fill('');
     this.keptLines = texts !== undefined && this.keepHeaders ? new KeptLines() : null;
   }
 
