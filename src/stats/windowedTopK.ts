@@ -123,9 +123,8 @@ export class WindowedTopK {
       this.sliceFor(second)?.summary.addBucketed(key, 1, bytes, isError ? 1 : 0, bucket);
       return;
     }
-    let entry: HeavyHitter | null | undefined = second === this.openSecond && key === this.lastKey ? this.lastEntry : null;
-    if (entry !== null) {
-      addTo(entry, bytes, isError, bucket);
+    if (second === this.openSecond && key === this.lastKey) {
+      addTo(this.lastEntry!, bytes, isError, bucket);
       return;
     }
     let counts = second === this.openSecond ? this.openCounts : this.pending.get(second);
@@ -136,7 +135,7 @@ export class WindowedTopK {
     this.openSecond = second;
     this.openCounts = counts;
     this.lastKey = null;
-    entry = counts.get(key);
+    let entry = counts.get(key);
     if (entry === undefined) {
       if (counts.size >= this.capacity.perSecond) {
         // A flood of distinct keys: skip the exact stage.
@@ -166,8 +165,7 @@ export class WindowedTopK {
   /** Closes every second up to `second`: their exact counts join their slices; rolls up old slices. */
   closeSecond(second: number): void {
     this.lastSecond = second;
-    this.lastKey = null;
-    this.lastEntry = null;
+    // The shortcut (lastKey) needs no reset here: closing the open second leaves no open second.
     for (const [pendingSecond, counts] of this.pending) {
       if (pendingSecond > second) continue;
       const slice = this.sliceFor(pendingSecond, true)!;
