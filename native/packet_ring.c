@@ -415,7 +415,7 @@ static Ring *ring_argument(napi_env env, napi_callback_info info, napi_value *ar
   return ring;
 }
 
-/* ringOpen(device, filter, snaplen, bufferBytes, timeoutMs, promiscuous, onReadable) → { ring, buffer } */
+/* ringOpen(device, filter, snaplen, bufferBytes, timeoutMs, promiscuous, onReadable) → { ring, buffer, blockBytes } */
 static napi_value RingOpen(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
@@ -455,7 +455,7 @@ static napi_value RingOpen(napi_env env, napi_callback_info info) {
     /* No wake-ups: the capture loop still reads on its timer. */
     free(poller);
   }
-  napi_value result, external, buffer;
+  napi_value result, external, buffer, block_bytes;
   napi_create_object(env, &result);
   ring->owners = 2;
   napi_create_external(env, ring, finalize_handle, NULL, &external);
@@ -463,6 +463,9 @@ static napi_value RingOpen(napi_env env, napi_callback_info info) {
   napi_create_external_arraybuffer(env, ring->ring, ring->ring_bytes, finalize_buffer, ring, &buffer);
   napi_set_named_property(env, result, "ring", external);
   napi_set_named_property(env, result, "buffer", buffer);
+  /* A packet never crosses a block: JavaScript hands each one over in its block's view. */
+  napi_create_uint32(env, (uint32_t)ring->block_bytes, &block_bytes);
+  napi_set_named_property(env, result, "blockBytes", block_bytes);
   return result;
 }
 

@@ -1,7 +1,8 @@
 /**
  * wiretop's own live reader (src/capture/packetRing, native/packet_ring.c), as root on the
  * loopback interface: which reader a capture gets, every packet once (loopback shows each
- * twice to a packet socket), the frames in place in the ring, and when it gives way to libpcap.
+ * twice to a packet socket), the frames in place in the ring (each in its block's view), and when
+ * it gives way to libpcap.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -58,6 +59,9 @@ asRoot('the ring on lo', () => {
       onFrame(buf, offset, caplen, wireLength, ts) {
         frames++;
         expect(caplen).toBeLessThanOrEqual(wireLength);
+        // In its block's view, not the whole ring's: a search with no end stops at the block's end.
+        expect(buf.length).toBe(256 * 1024);
+        expect(offset + caplen).toBeLessThanOrEqual(buf.length);
         expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
         const text = buf.toString('latin1', offset, offset + caplen);
         const at = text.indexOf('GET /ring/');
