@@ -2,7 +2,7 @@
  * The capture loop with a fake packet source and a fake main thread: what it posts, how it
  * waits for a slow main thread (files) or drops and counts (live), and how it stops.
  */
-import { CaptureLoop, MAX_BATCH, MAX_BATCH_CHARS, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
+import { CaptureLoop, FLUSH_MS, IDLE_FLUSH_MS, MAX_BATCH, MAX_BATCH_CHARS, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
 import { decodeEvents } from '../src/capture/eventBatch';
 import { captureLimits } from '../src/capture/limits';
 import type { FromWorker } from '../src/capture/messages';
@@ -225,6 +225,32 @@ describe('the capture loop', () => {
     await running;
     expect(main.last()).toEqual({ type: 'stopped' });
     expect(source.closed).toBe(true);
+  });
+
+  it('a live capture that read nothing waits IDLE_FLUSH_MS between health messages, and FLUSH_MS after a read that took frames', async () => {
+    /** A live source that records how long the loop asks it to wait. */
+    class RecordingSource extends ListSource {
+      readonly asked: number[] = [];
+      override wait(maxMs: number): Promise<void> {
+        this.asked.push(maxMs);
+        return super.wait(maxMs);
+      }
+    }
+    const source = new RecordingSource(true, exchanges(5), 1000);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    const stats = () => main.messages.filter((m) => m.type === 'stats').length;
+    await until(() => stats() >= 3);
+    loop.stop();
+    await running;
+    // The first read took every frame: until the next health message the period is the short one.
+    expect(source.asked[0]).toBeLessThanOrEqual(FLUSH_MS);
+    // After it, nothing was read: the loop asks for up to the idle period (a slow machine only asks for less).
+    expect(Math.max(...source.asked)).toBeGreaterThan(FLUSH_MS);
+    expect(Math.max(...source.asked)).toBeLessThanOrEqual(IDLE_FLUSH_MS);
+    loop.acknowledge(main.unacknowledged);
+    expect(main.events()).toBe(5);
   });
 
   it('asks a live source how long to let its ring fill after each read that took frames, never after an empty one', async () => {
