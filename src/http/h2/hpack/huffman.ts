@@ -78,7 +78,7 @@ function codeTree(): Int16Array {
 }
 
 /**
- * `TRANSITIONS[state << 8 | byte]`: bits 0–7 the next state, 8–15 and 16–23 the symbols
+ * The decoding table, `table[state << 8 | byte]`: bits 0–7 the next state, 8–15 and 16–23 the symbols
  * completed, 24–25 how many (0–2: the shortest code has 5 bits, so 8 bits end at most two), or
  * FAIL when the byte completes EOS.
  */
@@ -123,9 +123,25 @@ function endStates(children: Int16Array): Uint8Array {
   return accepting;
 }
 
-const TREE = codeTree();
-const TRANSITIONS = transitions(TREE);
-const END_STATES = endStates(TREE);
+/** The decoder's tables (see transitions and endStates). */
+interface DecodeTables {
+  transitions: Uint32Array;
+  endStates: Uint8Array;
+}
+
+/**
+ * Built at the first Huffman string, not when the module loads: 65,536 entries take ~13 ms and
+ * 256 KB, in every capture worker, and a capture without HTTP/2 never needs them.
+ */
+let tables: DecodeTables | null = null;
+
+function decodeTables(): DecodeTables {
+  if (tables === null) {
+    const tree = codeTree();
+    tables = { transitions: transitions(tree), endStates: endStates(tree) };
+  }
+  return tables;
+}
 
 /**
  * Decodes the Huffman string `buf[start, end)` into `out` from `outStart`, writing at most
@@ -134,11 +150,12 @@ const END_STATES = endStates(TREE);
  * 7 bits or not all ones.
  */
 export function decodeHuffman(buf: Buffer, start: number, end: number, out: Buffer, outStart: number, limit: number): number {
+  const { transitions, endStates } = decodeTables();
   let state = 0;
   let at = outStart;
   const stop = outStart + limit;
   for (let i = start; i < end; i++) {
-    const entry = TRANSITIONS[(state << 8) | buf[i]];
+    const entry = transitions[(state << 8) | buf[i]];
     if (entry === FAIL) return -1;
     const count = entry >>> 24;
     if (count !== 0) {
@@ -151,7 +168,7 @@ export function decodeHuffman(buf: Buffer, start: number, end: number, out: Buff
     }
     state = entry & 0xff;
   }
-  return END_STATES[state] === 1 ? at - outStart : -1;
+  return endStates[state] === 1 ? at - outStart : -1;
 }
 
 /** The most bytes `length` Huffman-coded bytes can decode to (the shortest code has 5 bits). */
