@@ -14,10 +14,11 @@ import { lingerFor, MAX_LINGER_MS } from '../src/capture/sources/liveSource';
 import type { CaptureStats } from '../src/types';
 import { Conversation, request, response } from './helpers/conversation';
 
-/** `count` one-request connections, each on its own client port, 1 ms apart; `pad` characters more in each URI. */
-function exchanges(count: number, pad = 0): TimedFrame[] {
+/** `count` one-request connections, each on its own client port, 1 ms apart; `pad` characters more in each URI; numbered from `first`. */
+function exchanges(count: number, pad = 0, first = 0): TimedFrame[] {
   const frames: TimedFrame[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let n = 0; n < count; n++) {
+    const i = first + n;
     const conv = new Conversation({ addr: '10.0.0.1', port: 1024 + (i % 60000) }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000 + i * 0.001);
     conv.handshake();
     conv.send('client', request('GET', `/item/${i}${'x'.repeat(pad)}`));
@@ -227,30 +228,62 @@ describe('the capture loop', () => {
     expect(source.closed).toBe(true);
   });
 
-  it('a live capture that read nothing waits IDLE_FLUSH_MS between health messages, and FLUSH_MS after a read that took frames', async () => {
-    /** A live source that records how long the loop asks it to wait. */
-    class RecordingSource extends ListSource {
-      readonly asked: number[] = [];
-      override wait(maxMs: number): Promise<void> {
-        this.asked.push(maxMs);
-        return super.wait(maxMs);
-      }
+  /** A live source that logs its reads that took frames ('frames') and how long the loop asks it to wait. */
+  class RecordingSource extends ListSource {
+    readonly log: Array<'frames' | number> = [];
+    override read(sink: FrameSink): number {
+      const read = super.read(sink);
+      if (read > 0) this.log.push('frames');
+      return read;
     }
-    const source = new RecordingSource(true, exchanges(5), 1000);
+    override wait(maxMs: number): Promise<void> {
+      this.log.push(maxMs);
+      return super.wait(maxMs);
+    }
+  }
+
+  it('a live capture that read nothing waits IDLE_FLUSH_MS between health messages, and FLUSH_MS again once frames come', async () => {
+    const frames = exchanges(5);
+    const source = new RecordingSource(true, frames, 1000);
     const main = new FakeMain();
     const loop = loopOver(source, main);
     const running = loop.run();
     const stats = () => main.messages.filter((m) => m.type === 'stats').length;
     await until(() => stats() >= 3);
+    // A quiet spell ends: the next read takes three more exchanges.
+    frames.push(...exchanges(3, 0, 5));
+    await until(() => main.events() >= 8);
     loop.stop();
     await running;
-    // The first read took every frame: until the next health message the period is the short one.
-    expect(source.asked[0]).toBeLessThanOrEqual(FLUSH_MS);
-    // After it, nothing was read: the loop asks for up to the idle period (a slow machine only asks for less).
-    expect(Math.max(...source.asked)).toBeGreaterThan(FLUSH_MS);
-    expect(Math.max(...source.asked)).toBeLessThanOrEqual(IDLE_FLUSH_MS);
+    const reads = source.log.flatMap((entry, at) => (entry === 'frames' ? [at] : []));
+    expect(reads).toHaveLength(2);
+    const waits = (from: number, to: number) => source.log.slice(from, to).filter((entry): entry is number => entry !== 'frames');
+    const quiet = waits(reads[0] + 1, reads[1]);
+    // Until the first health message the period is the short one; after it, nothing was read,
+    // and the loop asks for up to the idle period (a slow machine only asks for less).
+    expect(quiet[0]).toBeLessThanOrEqual(FLUSH_MS);
+    expect(Math.max(...quiet)).toBeGreaterThan(FLUSH_MS);
+    expect(Math.max(...quiet)).toBeLessThanOrEqual(IDLE_FLUSH_MS);
+    // Frames came: the short period again, and they leave.
+    expect(waits(reads[1] + 1, source.log.length)[0]).toBeLessThanOrEqual(FLUSH_MS);
     loop.acknowledge(main.unacknowledged);
-    expect(main.events()).toBe(5);
+    expect(main.events()).toBe(8);
+  });
+
+  it('one of several live workers keeps FLUSH_MS when idle: the merge waits for the slowest worker\'s clock', async () => {
+    class ShardSource extends RecordingSource {
+      readonly clockLag = 0.5;
+    }
+    const source = new ShardSource(true, [], 1);
+    const main = new FakeMain();
+    const loop = loopOver(source, main);
+    const running = loop.run();
+    await until(() => main.messages.filter((m) => m.type === 'stats').length >= 3);
+    loop.stop();
+    await running;
+    const waits = source.log.filter((entry): entry is number => entry !== 'frames');
+    expect(waits.length).toBeGreaterThan(0);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(FLUSH_MS);
   });
 
   it('asks a live source how long to let its ring fill after each read that took frames, never after an empty one', async () => {

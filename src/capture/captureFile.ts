@@ -99,7 +99,17 @@ export class CaptureFileReader {
     if (this.bufferSource !== undefined) {
       if (this.buf.length - this.end < Math.max(MIN_READ_BYTES, n - (this.end - this.start))) this.moveToFreshBuffer(n);
     } else if (this.start > 0) {
-      this.buf.copy(this.buf, 0, this.start, this.end);
+      if (this.buf.length > CHUNK_BYTES && Math.max(n, this.end - this.start) <= CHUNK_BYTES / 2) {
+        // A record larger than a chunk grew the buffer (up to twice MAX_RECORD_BYTES): once it is
+        // read, back to a chunk. Kept, it would hold that memory for the rest of the file, and a
+        // line-end search with no end bound from a head cut at a packet's end could run through it.
+        const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+        this.buf.copy(chunk, 0, this.start, this.end);
+        this.buf = chunk;
+        this.view.buf = chunk;
+      } else {
+        this.buf.copy(this.buf, 0, this.start, this.end);
+      }
       this.end -= this.start;
       this.start = 0;
     }

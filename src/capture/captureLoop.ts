@@ -1,7 +1,8 @@
 /**
  * The capture's main loop, the same for every source: read the frames that are ready, run them
  * through the pipeline, post finished transactions in batches and capture health every
- * ~100 ms (every ~250 ms on a live capture that has read nothing since), then wait for more. It never waits for the main thread on a live capture (the kernel
+ * ~100 ms (every ~250 ms on a live capture of one worker that has read nothing since), then
+ * wait for more. It never waits for the main thread on a live capture (the kernel
  * would drop packets meanwhile): there, transactions the main thread has no room for are
  * dropped and counted. A file or the demo waits for the main thread instead.
  */
@@ -22,8 +23,9 @@ export const FLUSH_MS = 100;
  * The period on a live capture that has read nothing since its last health message. An idle
  * capture has nothing to flush, and its messages only move the clock on: ten a second were half
  * the capture thread's idle CPU and a tenth of the main thread's. The dashboard's second still
- * closes within a quarter of a second, and the first packet after a quiet spell is flushed on
- * the read that takes it (its period is long over).
+ * closes within a quarter of a second, and a packet after a quiet spell leaves within FLUSH_MS,
+ * as before. Not for one of several workers: the merge holds every worker's transactions until
+ * the slowest clock has passed them, and an idle worker's clock is its messages.
  */
 export const IDLE_FLUSH_MS = 250;
 /** Events posted in one message at most; more are split (a small batch keeps its buffers out of V8's large-object space, which only full GCs free). */
@@ -81,22 +83,23 @@ export class CaptureLoop {
   async run(): Promise<void> {
     const { source, pipeline } = this;
     this.out.post({ type: 'ready', source: source.name, linkType: source.linkType });
-    let lastFlush = Date.now();
+    // Periods are timed on the monotonic clock: a wall clock set back must not stop the flushes.
+    let lastFlush = performance.now();
     let readSinceFlush = false;
     try {
       while (!this.stopRequested) {
         const read = source.read(pipeline);
         if (read === END) break;
         if (read > 0) readSinceFlush = true;
-        const wall = Date.now();
         // Live data time also moves with the wall clock, so idle connections expire in silence.
-        pipeline.tick(source.live ? wall / 1000 - (source.clockLag ?? 0) : Math.max(pipeline.now, source.dataTime?.() ?? -Infinity));
-        const due = wall - lastFlush >= this.flushPeriod(readSinceFlush);
+        pipeline.tick(source.live ? Date.now() / 1000 - (source.clockLag ?? 0) : Math.max(pipeline.now, source.dataTime?.() ?? -Infinity));
+        const now = performance.now();
+        const due = now - lastFlush >= this.flushPeriod(readSinceFlush);
         // A file flushes every read, so transactions leave before they age into V8's old generation.
         if (due || (read > 0 && !source.live)) this.flush();
         if (due) {
           this.postStats();
-          lastFlush = wall;
+          lastFlush = now;
           readSinceFlush = false;
         }
         if (read > 0) {
@@ -106,7 +109,7 @@ export class CaptureLoop {
           await yieldToLoop();
           if (!source.live) await this.waitForMainThread();
         } else {
-          await this.waitFor(source.wait(Math.max(1, this.flushPeriod(readSinceFlush) - (Date.now() - lastFlush))));
+          await this.waitFor(source.wait(Math.max(1, this.flushPeriod(readSinceFlush) - (performance.now() - lastFlush))));
         }
       }
       const last = this.pipeline.finish();
@@ -119,9 +122,10 @@ export class CaptureLoop {
     this.out.post(this.stopRequested ? { type: 'stopped' } : { type: 'eof' });
   }
 
-  /** Milliseconds between flushes: longer on a live capture that has read nothing since the last. */
+  /** Milliseconds between flushes: longer on a live capture of one worker that has read nothing since the last. */
   private flushPeriod(readSinceFlush: boolean): number {
-    return this.source.live && !readSinceFlush ? IDLE_FLUSH_MS : FLUSH_MS;
+    const { source } = this;
+    return source.live && !readSinceFlush && !(source.clockLag !== undefined && source.clockLag > 0) ? IDLE_FLUSH_MS : FLUSH_MS;
   }
 
   private flush(): void {

@@ -48,6 +48,7 @@ export class RingSession {
    */
   private readonly blocks: Buffer[] = [];
   private readonly blockShift: number;
+  private readonly inBlock: number;
   private readonly table = new Uint32Array(BATCH_PACKETS * FIELDS);
   private readonly state = new Uint32Array(1);
   private closed = false;
@@ -58,7 +59,11 @@ export class RingSession {
   private constructor(private readonly calls: RingCalls, private readonly ring: unknown, buffer: ArrayBuffer, blockBytes: number, private readonly device: string, private readonly promiscuous: boolean) {
     // Blocks are a power of two in size (native/packet_ring.c): a frame's block is its offset shifted.
     this.blockShift = Math.log2(blockBytes);
-    if (!Number.isInteger(this.blockShift) || buffer.byteLength % blockBytes !== 0) throw new Error(`ring blocks of ${blockBytes} bytes`);
+    this.inBlock = blockBytes - 1;
+    // The native reader gives each frame's offset in 32 bits.
+    if (!Number.isInteger(this.blockShift) || buffer.byteLength % blockBytes !== 0 || buffer.byteLength > 2 ** 32) {
+      throw new Error(`a ring of ${buffer.byteLength} bytes in blocks of ${blockBytes}`);
+    }
     for (let at = 0; at < buffer.byteLength; at += blockBytes) this.blocks.push(Buffer.from(buffer, at, blockBytes));
     this.ifDropsAtStart = promiscuous ? interfaceDrops(device) : null;
   }
@@ -101,8 +106,7 @@ export class RingSession {
   drainInto(sink: FrameSink): number {
     if (this.closed) return 0;
     const count = this.calls.ringRead(this.ring, this.table, this.state);
-    const { blocks, blockShift, table, linkType } = this;
-    const inBlock = (1 << blockShift) - 1;
+    const { blocks, blockShift, inBlock, table, linkType } = this;
     try {
       for (let i = 0, row = 0; i < count; i++, row += FIELDS) {
         const offset = table[row];

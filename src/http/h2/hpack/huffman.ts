@@ -1,8 +1,8 @@
 /**
  * The static Huffman code of HPACK (RFC 7541 Appendix B) and a decoder that takes a byte at a
  * time: a table of 256 states (the inner nodes of the code tree) by 256 input bytes, built once
- * when the module loads, gives for each pair the next state and the zero, one or two symbols
- * completed on the way. Per byte: one lookup, no branch per bit, no allocation.
+ * at the first Huffman string, gives for each pair the next state and the zero, one or two
+ * symbols completed on the way. Per byte: one lookup, no branch per bit, no allocation.
  */
 
 /**
@@ -150,12 +150,12 @@ function decodeTables(): DecodeTables {
  * 7 bits or not all ones.
  */
 export function decodeHuffman(buf: Buffer, start: number, end: number, out: Buffer, outStart: number, limit: number): number {
-  const { transitions, endStates } = decodeTables();
+  const { transitions: next, endStates: accepting } = decodeTables();
   let state = 0;
   let at = outStart;
   const stop = outStart + limit;
   for (let i = start; i < end; i++) {
-    const entry = transitions[(state << 8) | buf[i]];
+    const entry = next[(state << 8) | buf[i]];
     if (entry === FAIL) return -1;
     const count = entry >>> 24;
     if (count !== 0) {
@@ -168,7 +168,7 @@ export function decodeHuffman(buf: Buffer, start: number, end: number, out: Buff
     }
     state = entry & 0xff;
   }
-  return endStates[state] === 1 ? at - outStart : -1;
+  return accepting[state] === 1 ? at - outStart : -1;
 }
 
 /** The most bytes `length` Huffman-coded bytes can decode to (the shortest code has 5 bits). */
