@@ -180,10 +180,14 @@ class DecodedEvent {
     this.host = strings[refs[s + 3]];
     this.uri = strings[refs[s + 4]];
     this.section = strings[refs[s + 5]];
+    // Null first, then the value: the fields take a representation that holds both at the first
+    // event, not at the first unanswered one (see Http1Event in src/http/h1/connection).
+    this.status = null;
     this.status = status === NONE ? null : status;
     this.reqBytes = numbers[n + 4];
     this.respBytes = numbers[n + 5];
     this.ua = strings[refs[s + 6]];
+    this.latencyMs = null;
     this.latencyMs = latency === NONE ? null : latency;
     this.version = strings[refs[s + 7]];
     this.route = strings[refs[s + 8]];

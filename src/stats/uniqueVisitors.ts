@@ -48,7 +48,9 @@ export class HyperLogLog {
 
 /** FNV-1a over a string's UTF-16 units, then mixed (murmur3's finaliser): HyperLogLog needs well-spread bits. */
 export function hash32(text: string): number {
-  let h = 0x811c9dc5;
+  // The offset basis as an int32, which the XOR below makes of it anyway: as the double it is
+  // written as, the optimised loop was sent back to the interpreter (--trace-deopt: lost precision).
+  let h = 0x811c9dc5 | 0;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);

@@ -392,10 +392,16 @@ class Http1Event {
     this.host = host;
     this.uri = request.uri;
     this.section = section;
+    // Status and latency are null for a request never answered. Each is stored as null first:
+    // V8 then gives the field a representation that holds both kinds of value at the first
+    // transaction, and not at the first unanswered one, which sent every optimised function
+    // that made or read transactions back to the interpreter (--trace-deopt: "not a Smi").
+    this.status = null;
     this.status = request.status;
     this.reqBytes = request.reqBytes;
     this.respBytes = respBytes;
     this.ua = request.ua;
+    this.latencyMs = null;
     this.latencyMs = latencyMs(request.ts, request.responseTs);
     this.version = request.version;
     this.route = route;
