@@ -99,7 +99,8 @@ export class CaptureFileReader {
     if (this.bufferSource !== undefined) {
       if (this.buf.length - this.end < Math.max(MIN_READ_BYTES, n - (this.end - this.start))) this.moveToFreshBuffer(n);
     } else if (this.start > 0) {
-      if (this.buf.length > CHUNK_BYTES && Math.max(n, this.end - this.start) <= CHUNK_BYTES / 2) {
+      // What is left is less than `n` here (fill returned early otherwise), so it fits a chunk.
+      if (this.buf.length > CHUNK_BYTES && n <= CHUNK_BYTES) {
         // A record larger than a chunk grew the buffer (up to twice MAX_RECORD_BYTES): once it is
         // read, back to a chunk. Kept, it would hold that memory for the rest of the file, and a
         // line-end search with no end bound from a head cut at a packet's end could run through it.

@@ -405,11 +405,13 @@ export class Http2Connection implements ProtocolSession {
       host,
       uri: stream.uri,
       section: boundedSection(section, this.limits.maxStrLength),
-      status: stream.status,
+      // Null here, the values just below: as for Http1Event (src/http/h1/connection), the
+      // fields then hold a number or null from the first event on.
+      status: null,
       reqBytes: stream.reqBytes,
       respBytes: stream.respBytes,
       ua: stream.ua,
-      latencyMs: latencyMs(stream.ts, stream.responseTs),
+      latencyMs: null,
       version: '2',
       route: unknownUri ? UNKNOWN_TEXT : this.naming.route(stream.uri),
       client: this.naming.client(flow.src, stream.forwardedFor),
@@ -418,6 +420,8 @@ export class Http2Connection implements ProtocolSession {
       responseHeaders: stream.responseHeaders,
       streamId: stream.id,
     };
+    event.status = stream.status;
+    event.latencyMs = latencyMs(stream.ts, stream.responseTs);
     const grpc = stream.grpc;
     if (grpc !== null) {
       event.grpcMethod = grpc.method;
