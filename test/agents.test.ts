@@ -224,4 +224,10 @@ describe('unique visitors per day', () => {
     expect(new HyperLogLog().count()).toBe(0);
     expect(hash32('a')).not.toBe(hash32('b'));
   });
+
+  it('the hash keeps its bits: the registers a --persist snapshot saved were set from them', () => {
+    // Values of the first definition (unsigned); the hash is now a signed 32-bit integer of the same bits.
+    const first: Array<[string, number]> = [['', 2872998923], ['a', 444641715], ['10.1.0.44', 2530593151], ['Mozilla/5.0 (X11; Linux x86_64)', 1948350139], ['\u2603', 4161361004]];
+    for (const [text, value] of first) expect(hash32(text) >>> 0).toBe(value);
+  });
 });

@@ -48,9 +48,7 @@ export class HyperLogLog {
 
 /** FNV-1a over a string's UTF-16 units, then mixed (murmur3's finaliser): HyperLogLog needs well-spread bits. */
 export function hash32(text: string): number {
-  // The offset basis as an int32, which the XOR below makes of it anyway: as the double it is
-  // written as, the optimised loop was sent back to the interpreter (--trace-deopt: lost precision).
-  let h = 0x811c9dc5 | 0;
+  let h = 0x811c9dc5 | 0; // the offset basis as the int32 the XOR below makes of it
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -63,15 +61,20 @@ function pairHash(a: number, b: number): number {
   return mix32(a ^ Math.imul(b, 0x9e3779b1));
 }
 
-/** murmur3's finaliser: every input bit moves every output bit. */
+/**
+ * murmur3's finaliser: every input bit moves every output bit. In and out as signed 32-bit
+ * integers: HyperLogLog reads only the bits. Made unsigned (`>>> 0`), half the hashes were
+ * numbers past the small-integer range, and the optimised code that took them was sent back to
+ * the interpreter again and again (--trace-deopt on the bench's hostile pipelined capture: 21–22
+ * "lost precision" bailouts of hash32 in one run).
+ */
 function mix32(value: number): number {
-  let h = value >>> 0;
+  let h = value | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 /** `2026-12-07` for epoch seconds (UTC). */
