@@ -113,8 +113,9 @@ export class Dashboard {
 
   /**
    * New capture statistics arrived: ask for a redraw when a counter moved. They come ten times a
-   * second (four on an idle capture of one worker), and on an idle capture they say the same each time: the redraw each closed second asks
-   * for (the clock, the rates) is then enough, not `refresh` redraws a second of the same screen.
+   * second (four on an idle capture of one worker), and on an idle capture they say the same each
+   * time: the redraw each closed second asks for (the clock, the rates) is then enough, not
+   * `refresh` redraws a second of the same screen.
    */
   onCaptureStats(): void {
     const latest = this.options.run.health.latest;

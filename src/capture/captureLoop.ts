@@ -124,8 +124,9 @@ export class CaptureLoop {
 
   /** Milliseconds between flushes: longer on a live capture of one worker that has read nothing since the last. */
   private flushPeriod(readSinceFlush: boolean): number {
-    const { source } = this;
-    return source.live && !readSinceFlush && !(source.clockLag !== undefined && source.clockLag > 0) ? IDLE_FLUSH_MS : FLUSH_MS;
+    // A worker of several lags its clock behind the wall's (clockLag); one alone does not.
+    const alone = (this.source.clockLag ?? 0) === 0;
+    return this.source.live && alone && !readSinceFlush ? IDLE_FLUSH_MS : FLUSH_MS;
   }
 
   private flush(): void {

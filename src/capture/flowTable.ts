@@ -108,7 +108,7 @@ export function connectionHash(seg: DecodedSegment): number {
 }
 
 function stringHash(text: string): number {
-  let h = 0x811c9dc5 | 0; // as an int32, as in hash32 (src/stats/uniqueVisitors)
+  let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h;
 }

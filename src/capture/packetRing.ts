@@ -1,9 +1,9 @@
 /**
  * A live capture read in place (native/packet_ring.c): wiretop's own AF_PACKET socket and
  * TPACKET_V3 ring, its packets given as offsets into their block of the ring, which JavaScript
- * sees as one Buffer per block. libpcap's reader copies every packet out of the ring, bodies and all (~8% of the
- * capture thread under load); here a block of the ring goes back to the kernel once the
- * pipeline is done with the batch (it keeps nothing of a frame but copies).
+ * sees as one Buffer per block. libpcap's reader copies every packet out of the ring, bodies and
+ * all (~8% of the capture thread under load); here a block of the ring goes back to the kernel
+ * once the pipeline is done with the batch (it keeps nothing of a frame but copies).
  * Ethernet and loopback interfaces only; see liveSession for when libpcap reads instead.
  */
 import * as fs from 'fs';

@@ -48,7 +48,7 @@ export class HyperLogLog {
 
 /** FNV-1a over a string's UTF-16 units, then mixed (murmur3's finaliser): HyperLogLog needs well-spread bits. */
 export function hash32(text: string): number {
-  let h = 0x811c9dc5 | 0; // the offset basis as the int32 the XOR below makes of it
+  let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
