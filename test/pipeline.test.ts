@@ -485,6 +485,50 @@ describe('event order and bounds', () => {
     expect(events.map((e) => e.uri)).toEqual(['/slow', '/fast']);
   });
 
+  it('finds each of thousands of open connections, and names every client right when it comes back', () => {
+    // 2,500 connections open at once (the table outgrows its first slots twice), answered only
+    // after the last has asked; then each client again from a new port (its address text comes
+    // from the cache, whose places many of the 2,500 addresses share).
+    const clients = 2500;
+    const t0 = 1_700_000_000;
+    const address = (i: number) => `10.${i >> 8}.${i & 255}.9`;
+    const conversations: Conversation[] = [];
+    for (const round of [0, 1]) {
+      const batch = Array.from({ length: clients }, (_, i) => {
+        const conv = new Conversation({ addr: address(i), port: 20000 + round * 5000 + i }, undefined, t0 + round * 100 + i * 1e-5).handshake();
+        conv.send('client', request('GET', `/r${round}/c${i}`));
+        return conv;
+      });
+      for (const conv of batch) {
+        conv.clock = t0 + round * 100 + 1 + (conv.clock - t0 - round * 100) / 1000;
+        conv.send('server', response(200, 'ok'));
+        conv.close();
+      }
+      conversations.push(...batch);
+    }
+    // Driven as a capture is, a read of many frames per tick (runFrames ticks every frame, and
+    // each tick looks at every open connection).
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    const events: HttpEvent[] = [];
+    interleave(...conversations).forEach(({ ts, frame }, n) => {
+      pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+      if (n % 1000 === 999) {
+        pipeline.tick(pipeline.now);
+        events.push(...pipeline.release());
+      }
+    });
+    events.push(...pipeline.finish());
+    const stats = pipeline.stats;
+    expect(events).toHaveLength(2 * clients);
+    const wrong = events.filter((e) => {
+      const [, round, client] = /^\/r(\d)\/c(\d+)$/.exec(e.uri) ?? [];
+      return e.status !== 200 || e.src !== address(Number(client)) || e.sport !== 20000 + Number(round) * 5000 + Number(client);
+    });
+    expect(wrong).toEqual([]);
+    expect(stats).toMatchObject({ flowsTotal: 2 * clients, flowsActive: 0, flowsDropped: 0 });
+  });
+
   it('ends the least recently active connection when the flow table is full, and counts it', () => {
     const frames = [];
     for (let i = 0; i < 5; i++) frames.push(...simpleExchange(new Conversation({ addr: `10.9.0.${i + 1}`, port: 30000 + i })).frames);

@@ -37,8 +37,11 @@ class Flow {
   finA = false;
   finB = false;
   lastSeen: number;
-  /** The next flow in the same hash bucket. */
+  /** The next flow in the same hash slot. */
   next: Flow | null = null;
+  /** Neighbours in the table's list of live flows, oldest first (see FlowTable.first). */
+  older: Flow | null = null;
+  newer: Flow | null = null;
 
   constructor(
     /** Endpoint A: IPv4 address as a number, or IPv6 text; and its port. */
@@ -69,6 +72,8 @@ class Flow {
     this.finB = false;
     this.lastSeen = ts;
     this.next = null;
+    this.older = null;
+    this.newer = null;
     this.streamA.reset();
     this.streamB.reset();
     const e = this.dispatcher.endpoints;
@@ -116,16 +121,35 @@ function stringHash(text: string): number {
 /** Connections looked at to choose the one to end when the table is full. */
 const EVICTION_CANDIDATES = 16;
 
-/** IPv4 address texts kept for reuse at most (then the cache starts over). */
-const MAX_ADDRESS_TEXTS = 65_536;
+/**
+ * Places of the IPv4 address texts kept for reuse, a power of two: the text of an address is
+ * kept in the place its hash picks (the last address there wins). A server's and its clients'
+ * addresses recur; a scan of new ones only overwrites places, so the cache never grows.
+ */
+const ADDRESS_TEXT_BITS = 14;
+const ADDRESS_TEXT_PLACES = 1 << ADDRESS_TEXT_BITS;
+
+/** Hash slots the table starts with, a power of two; doubled whenever the live flows outnumber them. */
+const INITIAL_SLOTS = 1024;
 
 /** All connections being tracked. */
 export class FlowTable {
-  /** Bucket → chain of flows whose 4-tuple hashes there (either direction). */
-  private readonly buckets = new Map<number, Flow>();
-  private readonly flows = new Set<Flow>();
+  /**
+   * Slot (the 4-tuple's hash, either direction, cut to the table's size) → chain of the flows
+   * that hash there. An array and chains threaded through the flows, not a Map and a Set: with a
+   * new connection every few packets, the Map's and Set's tables were rebuilt over and over as
+   * entries came and went (a fifth of the capture thread's allocation on one request per
+   * connection), and a Map lookup hashes its key on every packet.
+   */
+  private slots: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
+  private slotMask = INITIAL_SLOTS - 1;
+  /** The live flows in the order they were added (or last moved to the back by makeRoom). */
+  private first: Flow | null = null;
+  private last: Flow | null = null;
+  private live = 0;
   private readonly budget: ReassemblyBudget;
-  private readonly addressTexts = new Map<number, string>();
+  private readonly addressNumbers = new Int32Array(ADDRESS_TEXT_PLACES);
+  private readonly addressTexts = new Array<string | undefined>(ADDRESS_TEXT_PLACES).fill(undefined);
   private readonly spareFlows: Flow[] = [];
 
   constructor(
@@ -151,7 +175,7 @@ export class FlowTable {
     const sport = seg.sport;
     const dport = seg.dport;
     const bucket = connectionHash(seg);
-    let flow = this.buckets.get(bucket) ?? null;
+    let flow = this.slots[bucket & this.slotMask];
     let fromA = true;
     while (flow !== null) {
       if (flow.portA === sport && flow.portB === dport && flow.addrA === src && flow.addrB === dst) break;
@@ -187,7 +211,7 @@ export class FlowTable {
   private makeRoom(ts: number): void {
     let victim: Flow | null = null;
     const spared: Flow[] = [];
-    for (const flow of this.flows) {
+    for (let flow = this.first; flow !== null; flow = flow.newer) {
       if (victim === null || flow.lastSeen < victim.lastSeen) {
         if (victim !== null) spared.push(victim);
         victim = flow;
@@ -197,8 +221,8 @@ export class FlowTable {
       if (spared.length + 1 >= EVICTION_CANDIDATES) break;
     }
     for (const flow of spared) {
-      this.flows.delete(flow);
-      this.flows.add(flow);
+      this.detach(flow);
+      this.append(flow);
     }
     if (victim === null) return;
     this.stats.flowsDropped++;
@@ -207,7 +231,7 @@ export class FlowTable {
 
   private create(seg: DecodedSegment, src: number | string, dst: number | string, bucket: number, ts: number): Flow {
     // Protocol sessions (TLS) take room too: what they cost, in connections.
-    for (let tries = 0; tries < 4 && this.flows.size > 0 && this.flows.size + Math.ceil(this.limits.sessionCosts.used / CONNECTION_COST) >= this.limits.maxFlows; tries++) {
+    for (let tries = 0; tries < 4 && this.live > 0 && this.live + Math.ceil(this.limits.sessionCosts.used / CONNECTION_COST) >= this.limits.maxFlows; tries++) {
       this.makeRoom(ts);
     }
     const textA = seg.ipVersion === 4 ? this.ipv4Text(seg.src4) : seg.src6;
@@ -220,30 +244,65 @@ export class FlowTable {
       const dispatcher = new FlowDispatcher(endpoints, this.stats, this.protocols, this.emit, this.emitTls);
       flow = new Flow(src, seg.sport, dst, seg.dport, bucket, dispatcher, this.limits, this.budget, this.stats, ts);
     }
-    flow.next = this.buckets.get(bucket) ?? null;
-    this.buckets.set(bucket, flow);
-    this.flows.add(flow);
+    // Grown before the new flow is in the list: growSlots chains every flow of the list.
+    if (this.live >= this.slots.length) this.growSlots();
+    const slot = bucket & this.slotMask;
+    flow.next = this.slots[slot];
+    this.slots[slot] = flow;
+    this.append(flow);
+    this.live++;
     this.stats.flowsTotal++;
-    this.stats.flowsActive = this.flows.size;
+    this.stats.flowsActive = this.live;
     return flow;
+  }
+
+  /** Twice the slots, and every live flow chained into its new one: chains stay about one flow long. */
+  private growSlots(): void {
+    const size = this.slots.length * 2;
+    this.slots = new Array<Flow | null>(size).fill(null);
+    this.slotMask = size - 1;
+    for (let flow = this.first; flow !== null; flow = flow.newer) {
+      const slot = flow.bucket & this.slotMask;
+      flow.next = this.slots[slot];
+      this.slots[slot] = flow;
+    }
+  }
+
+  /** Puts `flow` at the back of the list of live flows. */
+  private append(flow: Flow): void {
+    flow.older = this.last;
+    flow.newer = null;
+    if (this.last === null) this.first = flow;
+    else this.last.newer = flow;
+    this.last = flow;
+  }
+
+  /** Takes `flow` out of the list of live flows. */
+  private detach(flow: Flow): void {
+    if (flow.older === null) this.first = flow.newer;
+    else flow.older.newer = flow.newer;
+    if (flow.newer === null) this.last = flow.older;
+    else flow.newer.older = flow.older;
+    flow.older = null;
+    flow.newer = null;
   }
 
   /** The text of an IPv4 address; the addresses of a server and its clients recur, so they are kept (bounded). */
   private ipv4Text(address: number): string {
-    let text = this.addressTexts.get(address);
-    if (text === undefined) {
-      if (this.addressTexts.size >= MAX_ADDRESS_TEXTS) this.addressTexts.clear();
-      text = formatIpv4(address);
-      this.addressTexts.set(address, text);
-    }
+    const place = Math.imul(address | 0, 0x9e3779b1) >>> (32 - ADDRESS_TEXT_BITS);
+    const kept = this.addressTexts[place];
+    if (kept !== undefined && this.addressNumbers[place] === (address | 0)) return kept;
+    const text = formatIpv4(address);
+    this.addressTexts[place] = text;
+    this.addressNumbers[place] = address | 0;
     return text;
   }
 
   private unlink(flow: Flow): void {
-    let head = this.buckets.get(flow.bucket) ?? null;
+    const slot = flow.bucket & this.slotMask;
+    let head = this.slots[slot];
     if (head === flow) {
-      if (flow.next === null) this.buckets.delete(flow.bucket);
-      else this.buckets.set(flow.bucket, flow.next);
+      this.slots[slot] = flow.next;
       return;
     }
     while (head !== null && head.next !== flow) head = head.next;
@@ -258,31 +317,39 @@ export class FlowTable {
     flow.streamA.reset();
     flow.streamB.reset();
     this.unlink(flow);
-    this.flows.delete(flow);
-    this.stats.flowsActive = this.flows.size;
+    this.detach(flow);
+    this.live--;
+    this.stats.flowsActive = this.live;
     if (this.spareFlows.length < MAX_SPARE_FLOWS) this.spareFlows.push(flow);
   }
 
   /** Ends connections idle since before `now − idleSeconds`. */
   expireIdle(now: number): void {
     const cutoff = now - this.limits.idleSeconds;
-    for (const flow of this.flows) {
+    for (let flow = this.first; flow !== null;) {
+      // end() takes the flow out of the list (and may pool it): its successor first.
+      const newer = flow.newer;
       if (flow.lastSeen < cutoff) {
         this.stats.flowsExpired++;
         this.end(flow, now);
       }
+      flow = newer;
     }
   }
 
   /** Ends every connection (end of the capture). */
   endAll(now: number): void {
-    for (const flow of this.flows) this.end(flow, now);
+    for (let flow = this.first; flow !== null;) {
+      const newer = flow.newer;
+      this.end(flow, now);
+      flow = newer;
+    }
   }
 
   /** Request time of the oldest transaction still open anywhere, or Infinity. */
   oldestPendingTs(): number {
     let oldest = Infinity;
-    for (const flow of this.flows) {
+    for (let flow = this.first; flow !== null; flow = flow.newer) {
       const ts = flow.dispatcher.oldestPendingTs;
       if (ts < oldest) oldest = ts;
     }
