@@ -473,6 +473,27 @@ describe('event order and bounds', () => {
     expect(pipeline.stats).toMatchObject({ flowsActive: 0, flowsExpired: 1, unanswered: 1 });
   });
 
+  it('expires every idle connection in one sweep, keeping the active one among them', () => {
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const { captureLimits } = jest.requireActual('../src/capture/limits');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    const t0 = 1_700_000_000;
+    // Opened in this order; the third keeps talking, the others go quiet with a request unanswered.
+    const conversations = [0, 1, 2, 3].map((i) => {
+      const conv = new Conversation({ addr: `10.8.0.${i + 1}`, port: 31000 + i }, undefined, t0 + i).handshake();
+      conv.send('client', request('GET', `/quiet/${i}`));
+      return conv;
+    });
+    const active = conversations[2];
+    active.clock = t0 + 100;
+    active.send('server', response(200));
+    active.send('client', request('GET', '/still-here'));
+    for (const { ts, frame } of interleave(...conversations)) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    pipeline.tick(t0 + 4 + 120);
+    expect(pipeline.stats).toMatchObject({ flowsActive: 1, flowsExpired: 3 });
+    expect(pipeline.release().map((e: HttpEvent) => [e.uri, e.status])).toEqual([['/quiet/0', null], ['/quiet/1', null], ['/quiet/2', 200], ['/quiet/3', null]]);
+  });
+
   it('releases transactions in request-time order across connections', () => {
     const slow = new Conversation({ addr: '10.0.0.5', port: 41000 }).handshake();
     slow.send('client', request('GET', '/slow'));
@@ -487,8 +508,8 @@ describe('event order and bounds', () => {
 
   it('finds each of thousands of open connections, and names every client right when it comes back', () => {
     // 2,500 connections open at once (the table outgrows its first slots twice), answered only
-    // after the last has asked; then each client again from a new port (its address text comes
-    // from the cache, whose places many of the 2,500 addresses share).
+    // after the last has asked; then each client again from a new port. Some of the 2,500
+    // addresses share a place in the cache of address texts with another (or the server's).
     const clients = 2500;
     const t0 = 1_700_000_000;
     const address = (i: number) => `10.${i >> 8}.${i & 255}.9`;
@@ -506,8 +527,8 @@ describe('event order and bounds', () => {
       }
       conversations.push(...batch);
     }
-    // Driven as a capture is, a read of many frames per tick (runFrames ticks every frame, and
-    // each tick looks at every open connection).
+    // Driven as a capture is, many frames per release (runFrames releases after every frame,
+    // and each release looks at every open connection).
     const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
     const pipeline = new CapturePipeline(captureLimits(1024), 2);
     const events: HttpEvent[] = [];

@@ -93,8 +93,8 @@ class Flow {
 const MAX_SPARE_FLOWS = 1024;
 
 /**
- * A hash of the 4-tuple that is the same in both directions and fits a small integer, so the
- * bucket map is keyed by Smis (Map lookups with doubles or fresh strings cost more per packet).
+ * A hash of the 4-tuple that is the same in both directions and fits a small integer (the
+ * flow table's slot is picked from it, and the file reader's worker).
  */
 function bucketOf(a: number, portA: number, b: number, portB: number): number {
   const x = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(portA, 0x85ebca6b)) | 0;
@@ -129,8 +129,12 @@ const EVICTION_CANDIDATES = 16;
 const ADDRESS_TEXT_BITS = 14;
 const ADDRESS_TEXT_PLACES = 1 << ADDRESS_TEXT_BITS;
 
-/** Hash slots the table starts with, a power of two; doubled whenever the live flows outnumber them. */
-const INITIAL_SLOTS = 1024;
+/**
+ * Hash slots the table starts with, a power of two; doubled whenever the live flows would
+ * outnumber them, never shrunk (at most the power of two above max_flows: 256 KB at the default
+ * memory budget).
+ */
+const INITIAL_SLOTS_LOG2 = 10;
 
 /** All connections being tracked. */
 export class FlowTable {
@@ -141,8 +145,15 @@ export class FlowTable {
    * entries came and went (a fifth of the capture thread's allocation on one request per
    * connection), and a Map lookup hashes its key on every packet.
    */
-  private slots: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
-  private slotMask = INITIAL_SLOTS - 1;
+  private slots: Array<Flow | null> = new Array<Flow | null>(1 << INITIAL_SLOTS_LOG2).fill(null);
+  /** 32 less the slots' log2: a slot is the top bits of the seeded product (see slotOf). */
+  private slotShift = 32 - INITIAL_SLOTS_LOG2;
+  /**
+   * Mixed into the slot of every hash, so that a crafted set of connections cannot be made to
+   * share one chain by colliding in a few known bits (each packet's lookup walks its chain). It
+   * changes nothing but where a flow is chained: lookups compare the whole 4-tuple.
+   */
+  private readonly slotSeed = (Math.random() * 0x100000000) | 0;
   /** The live flows in the order they were added (or last moved to the back by makeRoom). */
   private first: Flow | null = null;
   private last: Flow | null = null;
@@ -175,7 +186,7 @@ export class FlowTable {
     const sport = seg.sport;
     const dport = seg.dport;
     const bucket = connectionHash(seg);
-    let flow = this.slots[bucket & this.slotMask];
+    let flow = this.slots[this.slotOf(bucket)];
     let fromA = true;
     while (flow !== null) {
       if (flow.portA === sport && flow.portB === dport && flow.addrA === src && flow.addrB === dst) break;
@@ -246,7 +257,7 @@ export class FlowTable {
     }
     // Grown before the new flow is in the list: growSlots chains every flow of the list.
     if (this.live >= this.slots.length) this.growSlots();
-    const slot = bucket & this.slotMask;
+    const slot = this.slotOf(bucket);
     flow.next = this.slots[slot];
     this.slots[slot] = flow;
     this.append(flow);
@@ -260,9 +271,9 @@ export class FlowTable {
   private growSlots(): void {
     const size = this.slots.length * 2;
     this.slots = new Array<Flow | null>(size).fill(null);
-    this.slotMask = size - 1;
+    this.slotShift--;
     for (let flow = this.first; flow !== null; flow = flow.newer) {
-      const slot = flow.bucket & this.slotMask;
+      const slot = this.slotOf(flow.bucket);
       flow.next = this.slots[slot];
       this.slots[slot] = flow;
     }
@@ -277,7 +288,12 @@ export class FlowTable {
     this.last = flow;
   }
 
-  /** Takes `flow` out of the list of live flows. */
+  /** Is `flow` in the list of live flows (not ended)? */
+  private isLive(flow: Flow): boolean {
+    return flow.older !== null || this.first === flow;
+  }
+
+  /** Takes `flow`, which must be in it, out of the list of live flows. */
   private detach(flow: Flow): void {
     if (flow.older === null) this.first = flow.newer;
     else flow.older.newer = flow.newer;
@@ -299,18 +315,27 @@ export class FlowTable {
   }
 
   private unlink(flow: Flow): void {
-    const slot = flow.bucket & this.slotMask;
+    const slot = this.slotOf(flow.bucket);
     let head = this.slots[slot];
     if (head === flow) {
       this.slots[slot] = flow.next;
-      return;
+    } else {
+      while (head !== null && head.next !== flow) head = head.next;
+      if (head !== null) head.next = flow.next;
     }
-    while (head !== null && head.next !== flow) head = head.next;
-    if (head !== null) head.next = flow.next;
+    // A pooled flow must not keep its old neighbours alive.
+    flow.next = null;
+  }
+
+  /** The slot of a connection's hash. */
+  private slotOf(bucket: number): number {
+    return Math.imul(bucket ^ this.slotSeed, 0x9e3779b1) >>> this.slotShift;
   }
 
   /** Ends a connection: delivers what waits behind holes, closes its session, forgets it. */
   private end(flow: Flow, ts: number): void {
+    // Ended already (no path does this; the list and the pool would be corrupted if one did).
+    if (!this.isLive(flow)) return;
     flow.streamA.flush(ts);
     flow.streamB.flush(ts);
     flow.dispatcher.close(ts);
