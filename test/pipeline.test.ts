@@ -1,5 +1,6 @@
 /** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
-import { LinkType } from '../src/capture/decode';
+import { DecodedSegment, LinkType, formatIpv4 } from '../src/capture/decode';
+import { connectionHash } from '../src/capture/flowTable';
 import type { HttpEvent } from '../src/types';
 import { httpEvent } from './helpers/events';
 import { sortByTs } from '../src/capture/pipeline';
@@ -471,6 +472,36 @@ describe('event order and bounds', () => {
     pipeline.tick(conv.clock + 121);
     expect(pipeline.release()).toEqual([expect.objectContaining({ uri: '/hanging', status: null })]);
     expect(pipeline.stats).toMatchObject({ flowsActive: 0, flowsExpired: 1, unanswered: 1 });
+  });
+
+  it('keeps crafted connections that share the unkeyed hash in short chains', () => {
+    // The unkeyed hash is inverted in one multiplication: for each port, the IPv4 address that
+    // gives one chosen hash. 2,000 such clients of one server, all open at once.
+    const K1 = 0x9e3779b1;
+    let inverse = K1;
+    for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(K1, inverse));
+    const server = 0x0a000002;
+    const target = Math.imul(0x0a000001, K1) ^ Math.imul(20000, 0x85ebca6b);
+    const clients = Array.from({ length: 2000 }, (_, i) => {
+      const port = 20000 + i;
+      return { port, address: Math.imul(inverse, target ^ Math.imul(port, 0x85ebca6b)) >>> 0 };
+    });
+    const hashes = new Set(clients.map(({ port, address }) => connectionHash({ ipVersion: 4, src4: address, sport: port, dst4: server, dport: 80 } as DecodedSegment)));
+    expect(hashes.size).toBe(1);
+    const { CapturePipeline } = jest.requireActual('../src/capture/pipeline');
+    const pipeline = new CapturePipeline(captureLimits(1024), 2);
+    const t0 = 1_700_000_000;
+    const conversations = clients.map(({ port, address }, i) => {
+      const conv = new Conversation({ addr: formatIpv4(address), port }, { addr: formatIpv4(server), port: 80 }, t0 + i * 1e-4).handshake();
+      conv.send('client', request('GET', `/c${i}`));
+      return conv;
+    });
+    for (const { ts, frame } of interleave(...conversations)) pipeline.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    expect(pipeline.stats.flowsActive).toBe(2000);
+    // 2,000 connections over 2,048 slots: a chain of a few, where the unkeyed hash made one of 2,000.
+    expect(pipeline.flows.longestChain()).toBeLessThan(12);
+    const events: HttpEvent[] = pipeline.finish();
+    expect(events.map((e) => e.uri).sort()).toEqual(clients.map((_, i) => `/c${i}`).sort());
   });
 
   it('expires every idle connection in one sweep, keeping the active one among them', () => {

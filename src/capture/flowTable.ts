@@ -104,16 +104,17 @@ function bucketOf(a: number, portA: number, b: number, portB: number): number {
 
 /**
  * The connection of a decoded segment as one small integer, the same in both directions: the
- * flow table's bucket, and the file reader's choice of worker (flowHash).
+ * file reader's choice of worker (flowHash). `seed` (the flow table's own) keys it.
  */
-export function connectionHash(seg: DecodedSegment): number {
+export function connectionHash(seg: DecodedSegment, seed = 0): number {
   return seg.ipVersion === 4
-    ? bucketOf(seg.src4, seg.sport, seg.dst4, seg.dport)
-    : bucketOf(stringHash(seg.src6), seg.sport, stringHash(seg.dst6), seg.dport);
+    ? bucketOf(seg.src4 ^ seed, seg.sport, seg.dst4 ^ seed, seg.dport)
+    : bucketOf(stringHash(seg.src6, seed), seg.sport, stringHash(seg.dst6, seed), seg.dport);
 }
 
-function stringHash(text: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a of a text, its offset basis changed by `seed`. */
+function stringHash(text: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h;
 }
@@ -146,14 +147,16 @@ export class FlowTable {
    * connection), and a Map lookup hashes its key on every packet.
    */
   private slots: Array<Flow | null> = new Array<Flow | null>(1 << INITIAL_SLOTS_LOG2).fill(null);
-  /** 32 less the slots' log2: a slot is the top bits of the seeded product (see slotOf). */
+  /** 32 less the slots' log2: a slot is the top bits of the hash's product (see slotOf). */
   private slotShift = 32 - INITIAL_SLOTS_LOG2;
   /**
-   * Mixed into the slot of every hash, so that a crafted set of connections cannot be made to
-   * share one chain by colliding in a few known bits (each packet's lookup walks its chain). It
-   * changes nothing but where a flow is chained: lookups compare the whole 4-tuple.
+   * Keys the connections' hash (the addresses are mixed with it before anything else). The
+   * unkeyed hash is easily inverted: for every port there is an IPv4 address that gives a
+   * chosen hash, so a flood of spoofed SYNs could put every connection in one chain, and each
+   * packet's lookup would walk all of them. It changes nothing but where a connection is
+   * chained: lookups compare the whole 4-tuple.
    */
-  private readonly slotSeed = (Math.random() * 0x100000000) | 0;
+  private readonly hashSeed = (Math.random() * 0x100000000) | 0;
   /** The live flows in the order they were added (or last moved to the back by makeRoom). */
   private first: Flow | null = null;
   private last: Flow | null = null;
@@ -185,7 +188,7 @@ export class FlowTable {
     const dst = v4 ? seg.dst4 : seg.dst6;
     const sport = seg.sport;
     const dport = seg.dport;
-    const bucket = connectionHash(seg);
+    const bucket = connectionHash(seg, this.hashSeed);
     let flow = this.slots[this.slotOf(bucket)];
     let fromA = true;
     while (flow !== null) {
@@ -327,9 +330,20 @@ export class FlowTable {
     flow.next = null;
   }
 
+  /** The most connections chained in one slot (for tests: a lookup walks its slot's chain). */
+  longestChain(): number {
+    let longest = 0;
+    for (const head of this.slots) {
+      let length = 0;
+      for (let flow = head; flow !== null; flow = flow.next) length++;
+      if (length > longest) longest = length;
+    }
+    return longest;
+  }
+
   /** The slot of a connection's hash. */
   private slotOf(bucket: number): number {
-    return Math.imul(bucket ^ this.slotSeed, 0x9e3779b1) >>> this.slotShift;
+    return Math.imul(bucket, 0x9e3779b1) >>> this.slotShift;
   }
 
   /** Ends a connection: delivers what waits behind holes, closes its session, forgets it. */
