@@ -1,6 +1,6 @@
 /**
  * Which capture worker a frame belongs to: its connection's hash, the same for both directions
- * (the flow table's, see connectionHash), so that each worker sees whole connections — the file
+ * (connectionHash, unkeyed: the flow table keys its own), so that each worker sees whole connections — the file
  * reader's counterpart of the kernel's PACKET_FANOUT_HASH on a live capture. Frames that are not
  * TCP, fragments and frames that do not decode go to worker 0, which counts them.
  */

@@ -104,12 +104,32 @@ function bucketOf(a: number, portA: number, b: number, portB: number): number {
 
 /**
  * The connection of a decoded segment as one small integer, the same in both directions: the
- * file reader's choice of worker (flowHash). `seed` (the flow table's own) keys it.
+ * file reader's choice of worker (flowHash). Not keyed: the flow table uses keyedHash.
  */
-export function connectionHash(seg: DecodedSegment, seed = 0): number {
+export function connectionHash(seg: DecodedSegment): number {
   return seg.ipVersion === 4
-    ? bucketOf(seg.src4 ^ seed, seg.sport, seg.dst4 ^ seed, seg.dport)
-    : bucketOf(stringHash(seg.src6, seed), seg.sport, stringHash(seg.dst6, seed), seg.dport);
+    ? bucketOf(seg.src4, seg.sport, seg.dst4, seg.dport)
+    : bucketOf(stringHash(seg.src6, 0), seg.sport, stringHash(seg.dst6, 0), seg.dport);
+}
+
+/**
+ * The flow table's hash of a connection, keyed with `seed`, the same in both directions: the sum
+ * of its two endpoints' hashes, each address and port mixed with the seed through murmur3's
+ * finaliser. Mixed before they are added: a sum of lightly mixed endpoints keeps structure an
+ * attacker can use without the seed (two endpoints of one address differ only where their
+ * ports' products do, so spoofed SYNs from an address to itself fell on 16 hashes at most).
+ */
+function keyedHash(seg: DecodedSegment, seed: number): number {
+  const a = seg.ipVersion === 4 ? seg.src4 : stringHash(seg.src6, seed);
+  const b = seg.ipVersion === 4 ? seg.dst4 : stringHash(seg.dst6, seed);
+  return (endpointHash(a, seg.sport, seed) + endpointHash(b, seg.dport, seed)) & 0x3fffffff;
+}
+
+function endpointHash(address: number, port: number, seed: number): number {
+  let h = Math.imul(address ^ seed, 0x9e3779b1) ^ Math.imul(port ^ (seed >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** FNV-1a of a text, its offset basis changed by `seed`. */
@@ -150,11 +170,10 @@ export class FlowTable {
   /** 32 less the slots' log2: a slot is the top bits of the hash's product (see slotOf). */
   private slotShift = 32 - INITIAL_SLOTS_LOG2;
   /**
-   * Keys the connections' hash (the addresses are mixed with it before anything else). The
-   * unkeyed hash is easily inverted: for every port there is an IPv4 address that gives a
-   * chosen hash, so a flood of spoofed SYNs could put every connection in one chain, and each
-   * packet's lookup would walk all of them. It changes nothing but where a connection is
-   * chained: lookups compare the whole 4-tuple.
+   * Keys the connections' hash (see keyedHash). The unkeyed one is easily inverted: for every
+   * port there is an IPv4 address that gives a chosen hash, and spoofed SYNs so made would all
+   * have been chained in one slot, each packet's lookup walking all of them. It changes nothing
+   * but where a connection is chained: lookups compare the whole 4-tuple.
    */
   private readonly hashSeed = (Math.random() * 0x100000000) | 0;
   /** The live flows in the order they were added (or last moved to the back by makeRoom). */
@@ -188,7 +207,7 @@ export class FlowTable {
     const dst = v4 ? seg.dst4 : seg.dst6;
     const sport = seg.sport;
     const dport = seg.dport;
-    const bucket = connectionHash(seg, this.hashSeed);
+    const bucket = keyedHash(seg, this.hashSeed);
     let flow = this.slots[this.slotOf(bucket)];
     let fromA = true;
     while (flow !== null) {
