@@ -34,7 +34,7 @@ function layerOf(file: string): string {
   if (relative[0] === 'widgets') return 'widgets';
   if (relative.length > 2) return relative[1];
   const name = relative[1].replace(/\.ts$/, '');
-  if (['types', 'errors', 'format', 'config', 'memoryBudget', 'version', 'memo'].includes(name)) return 'base';
+  if (['types', 'errors', 'format', 'config', 'memoryBudget', 'version', 'memo', 'mix32'].includes(name)) return 'base';
   return 'app'; // main, cli, settings: the composition root
 }
 

@@ -1,11 +1,6 @@
 /** The capture pipeline end to end (frames → HttpEvents) on scripted conversations. */
 import { DecodedSegment, LinkType, formatIpv4 } from '../src/capture/decode';
 import { connectionHash } from '../src/capture/flowTable';
-
-/** An IPv4 address's number from its text. */
-function ipv4Number(text: string): number {
-  return text.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
 import type { HttpEvent } from '../src/types';
 import { httpEvent } from './helpers/events';
 import { sortByTs } from '../src/capture/pipeline';
@@ -489,9 +484,10 @@ describe('event order and bounds', () => {
     const target = Math.imul(0x0a000001, K1) ^ Math.imul(20000, 0x85ebca6b);
     const inverted = Array.from({ length: 2000 }, (_, i) => {
       const port = 20000 + i;
-      return { client: { addr: formatIpv4(Math.imul(inverse, target ^ Math.imul(port, 0x85ebca6b)) >>> 0), port }, server: { addr: formatIpv4(server), port: 80 } };
+      const address = Math.imul(inverse, target ^ Math.imul(port, 0x85ebca6b)) >>> 0;
+      return { address, client: { addr: formatIpv4(address), port }, server: { addr: formatIpv4(server), port: 80 } };
     });
-    const hashes = new Set(inverted.map(({ client }) => connectionHash({ ipVersion: 4, src4: ipv4Number(client.addr), sport: client.port, dst4: server, dport: 80 } as DecodedSegment)));
+    const hashes = new Set(inverted.map(({ address, client }) => connectionHash({ ipVersion: 4, src4: address, sport: client.port, dst4: server, dport: 80 } as DecodedSegment)));
     expect(hashes.size).toBe(1);
     // Spoofed SYNs from an address to itself: in a sum of the two endpoints' lightly mixed
     // hashes, these differ only where the two ports' products do, whatever the key.

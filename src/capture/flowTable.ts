@@ -9,6 +9,7 @@ import { FlowDispatcher, type ProtocolSet } from '../protocol/dispatcher';
 import type { EventEmitter, TlsEmitter } from '../protocol/flowContext';
 import { DecodedSegment, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, formatIpv4 } from './decode';
 import type { ByteBudget } from '../protocol/byteBudget';
+import { mix32 } from '../mix32';
 import { ReassemblyBudget, TcpStream, type ReassemblyLimits } from './reassembly';
 
 /**
@@ -92,10 +93,7 @@ class Flow {
  */
 const MAX_SPARE_FLOWS = 1024;
 
-/**
- * A hash of the 4-tuple that is the same in both directions and fits a small integer (the
- * flow table's slot is picked from it, and the file reader's worker).
- */
+/** A hash of the 4-tuple that is the same in both directions and fits a small integer (see connectionHash). */
 function bucketOf(a: number, portA: number, b: number, portB: number): number {
   const x = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(portA, 0x85ebca6b)) | 0;
   const y = (Math.imul(b | 0, 0x9e3779b1) ^ Math.imul(portB, 0x85ebca6b)) | 0;
@@ -126,10 +124,7 @@ function keyedHash(seg: DecodedSegment, seed: number): number {
 }
 
 function endpointHash(address: number, port: number, seed: number): number {
-  let h = Math.imul(address ^ seed, 0x9e3779b1) ^ Math.imul(port ^ (seed >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return mix32(Math.imul(address ^ seed, 0x9e3779b1) ^ Math.imul(port ^ (seed >>> 16), 0x85ebca6b));
 }
 
 /** FNV-1a of a text, its offset basis changed by `seed`. */
@@ -155,7 +150,7 @@ const ADDRESS_TEXT_PLACES = 1 << ADDRESS_TEXT_BITS;
  * outnumber them, never shrunk (at most the power of two above max_flows: 256 KB at the default
  * memory budget).
  */
-const INITIAL_SLOTS_LOG2 = 10;
+const INITIAL_SLOTS = 1024;
 
 /** All connections being tracked. */
 export class FlowTable {
@@ -166,9 +161,7 @@ export class FlowTable {
    * entries came and went (a fifth of the capture thread's allocation on one request per
    * connection), and a Map lookup hashes its key on every packet.
    */
-  private slots: Array<Flow | null> = new Array<Flow | null>(1 << INITIAL_SLOTS_LOG2).fill(null);
-  /** 32 less the slots' log2: a slot is the top bits of the hash's product (see slotOf). */
-  private slotShift = 32 - INITIAL_SLOTS_LOG2;
+  private slots: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
   /**
    * Keys the connections' hash (see keyedHash). The unkeyed one is easily inverted: for every
    * port there is an IPv4 address that gives a chosen hash, and spoofed SYNs so made would all
@@ -293,7 +286,6 @@ export class FlowTable {
   private growSlots(): void {
     const size = this.slots.length * 2;
     this.slots = new Array<Flow | null>(size).fill(null);
-    this.slotShift--;
     for (let flow = this.first; flow !== null; flow = flow.newer) {
       const slot = this.slotOf(flow.bucket);
       flow.next = this.slots[slot];
@@ -327,12 +319,13 @@ export class FlowTable {
 
   /** The text of an IPv4 address; the addresses of a server and its clients recur, so they are kept (bounded). */
   private ipv4Text(address: number): string {
-    const place = Math.imul(address | 0, 0x9e3779b1) >>> (32 - ADDRESS_TEXT_BITS);
+    const key = address | 0;
+    const place = Math.imul(key, 0x9e3779b1) >>> (32 - ADDRESS_TEXT_BITS);
     const kept = this.addressTexts[place];
-    if (kept !== undefined && this.addressNumbers[place] === (address | 0)) return kept;
+    if (kept !== undefined && this.addressNumbers[place] === key) return kept;
     const text = formatIpv4(address);
     this.addressTexts[place] = text;
-    this.addressNumbers[place] = address | 0;
+    this.addressNumbers[place] = key;
     return text;
   }
 
@@ -360,9 +353,9 @@ export class FlowTable {
     return longest;
   }
 
-  /** The slot of a connection's hash. */
+  /** The slot of a connection's hash (keyedHash's bits are mixed already: its low ones will do). */
   private slotOf(bucket: number): number {
-    return Math.imul(bucket, 0x9e3779b1) >>> this.slotShift;
+    return bucket & (this.slots.length - 1);
   }
 
   /** Ends a connection: delivers what waits behind holes, closes its session, forgets it. */

@@ -8,6 +8,7 @@
  */
 import type { Config } from '../config';
 import { memoized } from '../memo';
+import { mix32 } from '../mix32';
 import type { HttpEvent } from '../types';
 import type { PanelRows, StatModule } from './statModule';
 import type { WindowName } from './windows';
@@ -59,22 +60,6 @@ export function hash32(text: string): number {
 /** One hash of two: the pair (client, User-Agent) as HyperLogLog counts it. */
 function pairHash(a: number, b: number): number {
   return mix32(a ^ Math.imul(b, 0x9e3779b1));
-}
-
-/**
- * murmur3's finaliser: every input bit moves every output bit. In and out as signed 32-bit
- * integers: HyperLogLog reads only the bits. Made unsigned (`>>> 0`), half the hashes were
- * numbers past the small-integer range, and the optimised code that took them was sent back to
- * the interpreter again and again (--trace-deopt on the bench's hostile pipelined capture: 21–22
- * "lost precision" bailouts of hash32 in one run).
- */
-function mix32(value: number): number {
-  let h = value | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 /** `2026-12-07` for epoch seconds (UTC). */
