@@ -15,8 +15,8 @@
  *
  * Settings (environment): LIVE_MODES (ndjson,report,tui), LIVE_RUNS (3), LIVE_SECONDS (8, the
  * wrk run of the headless modes), LIVE_TUI_SECONDS (15), LIVE_SOAK (seconds of one long
- * dashboard run sampling RSS every 10 s; 0 = none), LIVE_WORKERS (1,2,4: the --workers of each
- * run, a column of the table), LIVE_ARGS (extra wiretop flags),
+ * dashboard run sampling RSS every 10 s; 0 = none), LIVE_WORKERS (0,1,2,4: the --workers of each
+ * run, a column of the table; 0 is wiretop's default, which on 1 or 2 cores captures on the main thread), LIVE_ARGS (extra wiretop flags),
  * WRK_THREADS (2), WRK_CONNECTIONS (64), LIVE_HTTPRY=0 (leave httpry out), LIVE_WIRETOP (the command,
  * e.g. "node --cpu-prof --cpu-prof-dir=prof bin/wiretop" to profile both threads), LIVE_VERBOSE=1,
  * LIVE_KEEP=1 (keep the run's folder: outputs, logs), LIVE_TLS=1 (HTTPS: nginx with a self-signed
@@ -47,7 +47,7 @@ const TUI_SECONDS = Number(env.LIVE_TUI_SECONDS ?? 15);
 const SOAK_SECONDS = Number(env.LIVE_SOAK ?? 0);
 const EXTRA_ARGS = (env.LIVE_ARGS ?? '').split(' ').filter(Boolean);
 /** The capture workers of each run (`--workers`; 0: wiretop's default). */
-const WORKER_COUNTS = (env.LIVE_WORKERS ?? '1,2,4').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
+const WORKER_COUNTS = (env.LIVE_WORKERS ?? '0,1,2,4').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
 const WRK_THREADS = Number(env.WRK_THREADS ?? 2);
 const WRK_CONNECTIONS = Number(env.WRK_CONNECTIONS ?? 64);
 const TLS = env.LIVE_TLS === '1' || env.LIVE_TLS === 'keylog';

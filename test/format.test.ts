@@ -1,7 +1,14 @@
 /** The one format module: numbers, bytes, durations, shares, times, and text cut by display width. */
-import { bytes, clockTime, compactNumber, compactRate, dateTime, displayWidth, duration, fit, lossPercent, milliseconds, share, shortSpan, truncate, wrap } from '../src/format';
+import { bytes, clockTime, compactNumber, compactRate, dateTime, displayWidth, duration, fit, grouped, lossPercent, milliseconds, share, shortSpan, truncate, wrap } from '../src/format';
 
 describe('numbers', () => {
+  it('groups thousands as toLocaleString(\'en-US\') does, without ICU', () => {
+    for (const value of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 20_000, 1_234_567_890, -1234, -12]) {
+      expect(grouped(value)).toBe(value.toLocaleString('en-US'));
+    }
+    expect(grouped(1_648_370)).toBe('1,648,370');
+  });
+
   it('writes shares, losses, milliseconds, counts and rates', () => {
     expect(share(1, 3)).toBe('33.3%');
     expect(share(1, 0)).toBe('-');

@@ -246,18 +246,26 @@ describeLive('live capture on lo', () => {
     }
   }, 30_000);
 
-  it('sees every request at thousands of requests a second, keep-alive and pipelined', async () => {
+  // On a machine of 1 or 2 cores (this one), wiretop's default captures on the main thread.
+  const inline = os.availableParallelism() <= 2;
+  it.each([
+    [inline ? 'on the main thread (the default on 2 cores)' : 'in the default capture threads', [], inline],
+    ['in a capture thread (--workers 1)', ['--workers', '1'], false],
+  ])('sees every request at thousands of requests a second, keep-alive and pipelined: captured %s', async (_, flags, onMainThread) => {
     const port = (server.address() as AddressInfo).port;
     const autogroup = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8') : null;
-    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson']);
+    const wiretop = startWiretop(['-i', 'lo', '-p', String(port), '--ndjson', ...flags]);
     const { child } = wiretop;
     /** The complete lines printed so far (a line still being written is not one yet). */
     const completeLines = (stdout: string) => stdout.split('\n').slice(0, -1);
     await wiretop.waitFor({ stderr: /listening on lo/ });
     // The capture thread, and only it, runs at capture_nice (-5 by default; root may).
-    const nices = fs.readdirSync(`/proc/${child.pid}/task`).map((tid) => Number(fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    const tasks = fs.readdirSync(`/proc/${child.pid}/task`);
+    const nices = tasks.map((tid) => Number(fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
     expect(nices.filter((n) => n === -5)).toHaveLength(1);
     expect(nices.filter((n) => n !== -5 && n !== 0)).toHaveLength(0);
+    // The thread that captures: the main one (its id is the process's), or a worker.
+    expect(tasks[nices.indexOf(-5)] === String(child.pid)).toBe(onMainThread);
     // Where the kernel shares the CPU between sessions first, the session's group too, until the end.
     if (autogroup !== null && /nice 0/.test(autogroup)) expect(fs.readFileSync(`/proc/${child.pid}/autogroup`, 'utf8')).toMatch(/nice -5/);
     const started = Date.now();

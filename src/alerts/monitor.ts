@@ -11,7 +11,7 @@ import type { HttpEvent } from '../types';
 import { inScope, initialRuleState, ruleLimit, ruleTransition, RuleSeries, type AlertRule, type RuleEffect, type RuleState } from './rules';
 import { describeLossShare, type Loss } from '../stats/loss';
 import type { StatsStore } from '../stats/store';
-import { dateTime, duration } from '../format';
+import { dateTime, duration, grouped } from '../format';
 import { baselineOf, initialState, limitOf, transition, type AlertConfig, type AlertEffect, type AlertState, type AlertStateName } from './machine';
 export type { AlertEffect } from './machine';
 
@@ -110,7 +110,7 @@ function ruleSubject(rule: AlertRule): string {
 /** The line of a configured rule's effect. */
 export function ruleMessageOf(rule: AlertRule, effect: RuleEffect, incomplete: string | null = null): string {
   const note = incomplete === null ? '' : ` [counts incomplete: the capture lost ${incomplete} in this window]`;
-  const requests = (n: number) => `${n.toLocaleString('en-US')} request${n === 1 ? '' : 's'}`;
+  const requests = (n: number) => `${grouped(n)} request${n === 1 ? '' : 's'}`;
   const measure = (value: number | null, n: number) => (rule.kind === 'error_rate'
     ? `${value === null ? 'no' : ruleValue(rule, value)} of ${requests(n)} failed`
     : `${`p${Math.round(rule.quantile * 100)}`} = ${value === null ? '-' : ruleValue(rule, value)} over ${requests(n)}`);

@@ -6,15 +6,25 @@
  * would drop packets meanwhile): there, transactions the main thread has no room for are
  * dropped and counted. A file or the demo waits for the main thread instead.
  */
-import { BatchEncoder, transferList } from './eventBatch';
+import { BatchEncoder, ENCODED_BYTES_PER_EVENT, transferList } from './eventBatch';
 import type { FromWorker } from './messages';
 import { END, pauseThread, yieldToLoop, type PacketSource } from './packetSource';
 import type { CapturePipeline } from './pipeline';
 import type { HttpEvent } from '../types';
 
-/** Where the loop's messages go (the worker's parent port, or a test's recorder). */
+/** Where the loop's messages go (the worker's parent port, the main thread's capture, or a test's recorder). */
 export interface MessageOut {
   post(message: FromWorker, transfer?: ArrayBuffer[]): void;
+  /**
+   * Takes transactions as they are, in this thread (a capture on the main thread): no batch is
+   * encoded. Without it, they are posted as encoded `events` messages.
+   */
+  deliver?(events: HttpEvent[], watermark: number): void;
+  /**
+   * Lets a live ring fill for `ms` (see PacketSource.lingerMs). A capture thread blocks
+   * (pauseThread); the main thread, which must keep its keys and redraws, waits on a timer.
+   */
+  pause?(ms: number): Promise<void>;
 }
 
 /** Wall-clock period of flushes and capture-health messages. */
@@ -104,7 +114,10 @@ export class CaptureLoop {
         }
         if (read > 0) {
           const linger = source.lingerMs?.() ?? 0;
-          if (linger > 0) pauseThread(linger);
+          if (linger > 0) {
+            if (this.out.pause !== undefined) await this.out.pause(linger);
+            else pauseThread(linger);
+          }
           // Let `stop` and acks in between reads; a file also lets the main thread catch up.
           await yieldToLoop();
           if (!source.live) await this.waitForMainThread();
@@ -155,11 +168,16 @@ export class CaptureLoop {
       for (const text of c.alpnOffered) cost += 40 + 2 * text.length;
       cost += 40 * c.versionsOffered.length;
     }
+    // Counted in flight before it goes: a capture on the main thread acknowledges it at once.
+    this.inFlight(cost);
     this.out.post({ type: 'tls', connections });
     this.postedData = true;
+  }
+
+  private inFlight(bytes: number): void {
     this.batchesInFlight++;
-    this.sizesInFlight.push(cost);
-    this.bytesInFlight += cost;
+    this.sizesInFlight.push(bytes);
+    this.bytesInFlight += bytes;
   }
 
   private postStats(): void {
@@ -179,16 +197,22 @@ export class CaptureLoop {
         this.pipeline.stats.eventsDropped += events.length - i;
         return;
       }
-      end = batchEnd(events, i);
-      const batch = this.encoder.encode(i === 0 && end === events.length ? events : events.slice(i, end));
+      const chars = batchChars(events, i);
+      end = chars.end;
+      const slice = i === 0 && end === events.length ? events : events.slice(i, end);
       // Events are in time order: until the last batch, everything before the next batch's first
       // event has been sent; after it, everything before the pipeline's watermark.
       const watermark = end < events.length ? events[end].ts : this.pipeline.watermark;
-      this.out.post({ type: 'events', batch, watermark }, transferList(batch));
       this.postedData = true;
-      this.batchesInFlight++;
-      this.sizesInFlight.push(batch.buffer.byteLength);
-      this.bytesInFlight += batch.buffer.byteLength;
+      if (this.out.deliver !== undefined) {
+        // What the batch would take encoded: its numbers and string indices, and its characters.
+        this.inFlight((end - i) * ENCODED_BYTES_PER_EVENT + chars.chars);
+        this.out.deliver(slice, watermark);
+        continue;
+      }
+      const batch = this.encoder.encode(slice);
+      this.inFlight(batch.buffer.byteLength);
+      this.out.post({ type: 'events', batch, watermark }, transferList(batch));
     }
   }
 
@@ -218,15 +242,19 @@ export class CaptureLoop {
   }
 }
 
-/** Where the batch starting at `start` ends: MAX_BATCH events, or fewer that carry MAX_BATCH_CHARS. */
-function batchEnd(events: readonly HttpEvent[], start: number): number {
+/**
+ * Where the batch starting at `start` ends: MAX_BATCH events, or fewer that carry
+ * MAX_BATCH_CHARS; and the characters of its strings.
+ */
+function batchChars(events: readonly HttpEvent[], start: number): { end: number; chars: number } {
   const last = Math.min(events.length, start + MAX_BATCH);
   let chars = 0;
   for (let i = start; i < last; i++) {
     const e = events[i];
-    chars += e.uri.length + e.host.length + e.ua.length + e.route.length + e.section.length + e.client.length + e.method.length
+    const more = e.uri.length + e.host.length + e.ua.length + e.route.length + e.section.length + e.client.length + e.method.length
       + e.requestHeaders.length + e.responseHeaders.length + (e.grpcMethod?.length ?? 0) + (e.grpcMessage?.length ?? 0);
-    if (chars > MAX_BATCH_CHARS) return Math.max(i, start + 1);
+    if (chars + more > MAX_BATCH_CHARS) return { end: Math.max(i, start + 1), chars: i === start ? more : chars };
+    chars += more;
   }
-  return last;
+  return { end: last, chars };
 }

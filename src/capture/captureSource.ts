@@ -52,6 +52,38 @@ export const STOP_DEADLINE_MS = 3000;
 
 export { captureThreadScript } from './prestartedWorker';
 
+/**
+ * Hands a capture loop's message to the run's listener (a batch decoded). True when it carried
+ * transactions or TLS connections: those count in flight until acknowledged.
+ */
+export function relayMessage(message: FromWorker, listener: CaptureListener): boolean {
+  switch (message.type) {
+    case 'ready':
+      listener.onReady(message.source);
+      return false;
+    case 'events':
+      listener.onEvents(decodeEvents(message.batch), message.watermark, message.batch);
+      return true;
+    case 'stats':
+      listener.onStats(message.stats, message.now, message.watermark, { pipelineWatermark: message.pipelineWatermark });
+      return false;
+    case 'tls':
+      listener.onTls?.(message.connections);
+      return true;
+    case 'error':
+      listener.onError(new WiretopError(message.kind, message.message));
+      return false;
+    case 'eof':
+    case 'stopped':
+      listener.onEnd(message.type);
+      return false;
+    default: {
+      const unexpected: never = message;
+      throw new Error(`unknown capture message ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
+
 /** Capture in a worker thread. */
 export class WorkerCapture implements CaptureSource {
   private worker: Worker | null = null;
@@ -81,35 +113,9 @@ export class WorkerCapture implements CaptureSource {
     this.worker = worker;
     let failed = false;
     worker.on('message', (message: FromWorker) => {
-      switch (message.type) {
-        case 'ready':
-          listener.onReady(message.source);
-          break;
-        case 'events':
-          listener.onEvents(decodeEvents(message.batch), message.watermark, message.batch);
-          this.acknowledge(worker);
-          break;
-        case 'stats':
-          listener.onStats(message.stats, message.now, message.watermark, { pipelineWatermark: message.pipelineWatermark });
-          break;
-        case 'tls':
-          listener.onTls?.(message.connections);
-          this.acknowledge(worker);
-          break;
-        case 'error':
-          failed = true;
-          listener.onError(new WiretopError(message.kind, message.message));
-          break;
-        case 'eof':
-        case 'stopped':
-          this.ended = true;
-          listener.onEnd(message.type);
-          break;
-        default: {
-          const unexpected: never = message;
-          throw new Error(`unknown worker message ${JSON.stringify(unexpected)}`);
-        }
-      }
+      if (message.type === 'error') failed = true;
+      if (message.type === 'eof' || message.type === 'stopped') this.ended = true;
+      if (relayMessage(message, listener)) this.acknowledge(worker);
     });
     this.exited = new Promise((resolve) => {
       worker.on('error', (error) => {

@@ -42,6 +42,8 @@ export interface CaptureRequest {
   stopSignal?: SharedArrayBuffer;
   /** Capture workers to split the connections among (files and live; see shardedCapture). */
   workers?: number;
+  /** Capture on the main thread, not in a worker (see shardedCapture's captureOnMainThread). */
+  onMainThread?: boolean;
   /** A `shard` source: the port its frames come in on. */
   shardPort?: MessagePort;
 }

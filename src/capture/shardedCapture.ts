@@ -36,6 +36,19 @@ export function workerCount(configured: number, spec: CaptureSourceSpec, cores =
   return Math.max(1, Math.min(MAX_AUTO_WORKERS, cores - 1));
 }
 
+/**
+ * Whether a capture runs on the main thread (inlineCapture) instead of in a worker: a live
+ * capture whose worker count is wiretop's choice (0) where that choice is one worker (a machine
+ * of 1 or 2 cores). There the second isolate only costs: its heap and compiled code (~20 MB
+ * resident), and every transaction encoded on one thread and decoded on the other (measured
+ * under the live bench's load: 12.0 µs of CPU per request against 14.6, 125 MB against 150).
+ * `--workers 1` keeps the capture thread; files keep theirs (they are read fastest beside
+ * the main thread, and a stalled pipe must not block it).
+ */
+export function captureOnMainThread(configured: number, spec: CaptureSourceSpec, cores = os.availableParallelism()): boolean {
+  return configured === 0 && spec.kind === 'live' && workerCount(configured, spec, cores) === 1;
+}
+
 /** A way to start one worker (a test may give its own). */
 export type StartWorker = (request: CaptureRequest, transfer: MessagePort[]) => CaptureSource & { abandon?(ms: number): Promise<boolean> };
 

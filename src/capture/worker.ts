@@ -7,13 +7,10 @@ import * as fs from 'fs';
 import { heapPeakIfAsked } from '../platform/heapPeak';
 import { parentPort, workerData } from 'worker_threads';
 import { CaptureLoop } from './captureLoop';
-import { captureLimits } from './limits';
+import { openCaptureRun } from './captureRun';
 import { errorMessage, type CaptureRequest, type FromWorker, type ToWorker } from './messages';
 import { PRESTARTED } from './prestartedWorker';
-import { CapturePipeline, requestNaming } from './pipeline';
-import { openSource } from './sources/openSource';
 import { lockDownThread } from '../platform/systemCalls';
-import { FileKeyLog } from '../tls/keyLog';
 
 const port = parentPort!;
 let loop: CaptureLoop | null = null;
@@ -48,17 +45,10 @@ const heapPeak = heapPeakIfAsked();
 
 async function main(): Promise<void> {
   try {
-    const request = await requestGiven;
-    const spec = request.source;
-    const ports = spec.kind === 'file' && spec.ports !== null ? new Set(spec.ports) : null;
-    const keyLog = request.keyLogFd !== undefined ? new FileKeyLog(request.keyLogFd) : null;
-    const limits = { ...captureLimits(request.maxStrLength, request.memoryBudgetMb), keepHeaders: request.keepHeaders ?? true };
-    const naming = requestNaming(request.routes ?? [], request.trustedProxies ?? [], request.maxStrLength);
-    const pipeline = new CapturePipeline(limits, request.timeout, { ports, naming, keyLog });
-    const source = openSource(spec, request.stopSignal !== undefined ? new Int32Array(request.stopSignal) : undefined, request.shardPort);
+    const { source, pipeline, maxBytesInFlight } = openCaptureRun(await requestGiven);
     // The capture is open: this thread, the one that parses the network's bytes, needs nothing more.
     lockDownThread();
-    loop = new CaptureLoop(source, pipeline, { post }, limits.maxBytesInFlight);
+    loop = new CaptureLoop(source, pipeline, { post }, maxBytesInFlight);
     if (stopBeforeStart) loop.stop();
     await loop.run();
     // For `npm run bench`: this thread's heap, before the main thread's rusage line.

@@ -19,6 +19,7 @@ import * as path from 'path';
 import type { Clock } from '../run/clock';
 import type { RunState } from '../run/runState';
 import { WiretopError } from '../errors';
+import { grouped } from '../format';
 import type { HttpEvent, TlsConnection } from '../types';
 import { restoreRun, saveRun, settingsOf } from './runSnapshot';
 import { readSnapshot, SnapshotError, TEMP_PREFIX, writeSnapshot, type InputPosition } from './snapshotFile';
@@ -262,7 +263,7 @@ export class Persistence {
       }
     }
     if (!restored) return { restored, line: null };
-    const counted = known === null || known.events + known.tls === 0 ? '' : `; ${known.name} was counted up to transaction ${known.events.toLocaleString('en-US')}: only what follows counts`;
+    const counted = known === null || known.events + known.tls === 0 ? '' : `; ${known.name} was counted up to transaction ${grouped(known.events)}: only what follows counts`;
     return { restored, line: `wiretop: statistics and alert state taken back from ${this.file}${counted}` };
   }
 

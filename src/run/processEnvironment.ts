@@ -5,6 +5,7 @@
 import { heapPeakIfAsked } from '../platform/heapPeak';
 import { WorkerCapture } from '../capture/captureSource';
 import { ShardedCapture } from '../capture/shardedCapture';
+import { InlineCapture } from '../capture/inlineCapture';
 import { dropPrivileges } from '../platform/privileges';
 import { systemClock } from './clock';
 import type { RunEnvironment } from './environment';
@@ -18,7 +19,7 @@ const WATCHDOG_LOAD_MS = 5000;
 /** The process wiretop runs in. */
 export class ProcessEnvironment {
   readonly env: RunEnvironment;
-  private readonly captures: Array<WorkerCapture | ShardedCapture> = [];
+  private readonly captures: Array<WorkerCapture | ShardedCapture | InlineCapture> = [];
   /** A write error on stdout other than a closed pipe (a full disk, an I/O error): the run stops and says so. */
   private outputError: NodeJS.ErrnoException | null = null;
   private watchdog: Watchdog | null = null;
@@ -39,7 +40,8 @@ export class ProcessEnvironment {
       onOutputDrained: (listener) => { process.stdout.once('drain', listener); },
       writeErr: (text) => { process.stderr.write(text); },
       createCapture: (request) => {
-        const capture = (request.workers ?? 1) > 1 ? new ShardedCapture(request, request.workers!) : new WorkerCapture(request);
+        const capture = (request.workers ?? 1) > 1 ? new ShardedCapture(request, request.workers!)
+          : request.onMainThread === true ? new InlineCapture(request) : new WorkerCapture(request);
         this.captures.push(capture);
         return capture;
       },

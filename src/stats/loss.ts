@@ -4,7 +4,7 @@
  * that this left incomplete. The alerts, the outputs and the capture health all speak of loss
  * in these words.
  */
-import { lossPercent as percent } from '../format';
+import { grouped, lossPercent as percent } from '../format';
 
 /** What was seen and lost over a span. */
 export interface Loss {
@@ -90,8 +90,8 @@ export function describeLossShare(loss: Loss): string {
 export function describeLossCounts(loss: Loss): string {
   const parts: string[] = [];
   const impact = requestImpact(loss);
-  if (loss.packetsLost > 0) parts.push(`${loss.packetsLost.toLocaleString('en-US')} packets (${percent(packetLossShare(loss))}${impact === '' ? '' : `; ${impact}`})`);
-  if (loss.transactionsLost > 0) parts.push(`${loss.transactionsLost.toLocaleString('en-US')} transactions (${percent(transactionLossShare(loss))})`);
+  if (loss.packetsLost > 0) parts.push(`${grouped(loss.packetsLost)} packets (${percent(packetLossShare(loss))}${impact === '' ? '' : `; ${impact}`})`);
+  if (loss.transactionsLost > 0) parts.push(`${grouped(loss.transactionsLost)} transactions (${percent(transactionLossShare(loss))})`);
   return parts.join(' and ');
 }
 

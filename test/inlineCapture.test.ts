@@ -1,0 +1,188 @@
+/**
+ * The capture on the main thread (inlineCapture): the same transactions and counters as the
+ * pipeline gives, in the order a worker's messages would bring them; the output's hold/resume
+ * holds a file's capture back; stop and a source that cannot open end it as a worker's would.
+ * And which runs capture on the main thread (captureOnMainThread).
+ */
+import * as path from 'path';
+import { MAX_BATCH, MAX_BATCHES_IN_FLIGHT } from '../src/capture/captureLoop';
+import type { CaptureListener } from '../src/capture/captureSource';
+import { InlineCapture } from '../src/capture/inlineCapture';
+import type { CaptureRequest, CaptureSourceSpec } from '../src/capture/messages';
+import { captureOnMainThread } from '../src/capture/shardedCapture';
+import type { TimedFrame } from '../src/capture/sources/demo/traffic';
+import { WiretopError } from '../src/errors';
+import type { CaptureStats, HttpEvent } from '../src/types';
+import { Conversation, request, response, runFrames, tempDir, writePcap } from './helpers/conversation';
+
+/** `count` one-request connections, each on its own client port, 1 ms apart. */
+function exchanges(count: number): TimedFrame[] {
+  const frames: TimedFrame[] = [];
+  for (let i = 0; i < count; i++) {
+    const conv = new Conversation({ addr: '10.0.0.1', port: 1024 + (i % 60000) }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000 + i * 0.001);
+    conv.handshake();
+    conv.send('client', request('GET', `/item/${i}`));
+    conv.send('server', response(200, 'ok'));
+    conv.close();
+    frames.push(...conv.frames);
+  }
+  return frames;
+}
+
+function fileRequest(file: string): CaptureRequest {
+  return { source: { kind: 'file', path: file, filter: '', ports: null, speed: 0 }, maxStrLength: 1024, timeout: 30, memoryBudgetMb: 160 };
+}
+
+/** What a capture told its listener, in order. */
+class Recorder implements CaptureListener {
+  readonly calls: string[] = [];
+  readonly events: HttpEvent[] = [];
+  readonly batches: HttpEvent[][] = [];
+  readonly watermarks: number[] = [];
+  stats: CaptureStats | null = null;
+  error: WiretopError | null = null;
+  /** Called with each batch (after it is recorded). */
+  onBatch: (events: HttpEvent[]) => void = () => undefined;
+  private endedWith: ((reason: string) => void) | null = null;
+  readonly ended = new Promise<string>((resolve) => { this.endedWith = resolve; });
+
+  onReady(source: string): void {
+    this.calls.push(`ready ${source}`);
+  }
+
+  onEvents(events: HttpEvent[], watermark: number): void {
+    this.calls.push('events');
+    this.events.push(...events);
+    this.batches.push(events);
+    this.watermarks.push(watermark);
+    this.onBatch(events);
+  }
+
+  onStats(stats: CaptureStats): void {
+    this.calls.push('stats');
+    this.stats = stats;
+  }
+
+  onEnd(reason: 'eof' | 'stopped'): void {
+    this.calls.push(`end ${reason}`);
+    this.endedWith?.(reason);
+  }
+
+  onError(error: WiretopError): void {
+    this.calls.push('error');
+    this.error = error;
+    this.endedWith?.('error');
+  }
+}
+
+describe('InlineCapture', () => {
+  const dir = tempDir();
+
+  it('gives the transactions and counters the pipeline gives, ready first and the end last, the watermark never going back', async () => {
+    const frames = exchanges(300);
+    const file = writePcap(path.join(dir, 'three-hundred.pcap'), frames);
+    const expected = runFrames(frames);
+    const recorder = new Recorder();
+    new InlineCapture(fileRequest(file)).start(recorder);
+    expect(await recorder.ended).toBe('eof');
+    expect(recorder.calls[0]).toBe(`ready ${file}`);
+    expect(recorder.calls[recorder.calls.length - 1]).toBe('end eof');
+    expect(recorder.events.map((e) => e.uri)).toEqual(expected.events.map((e) => e.uri));
+    // A capture file keeps microseconds.
+    const microseconds = (events: HttpEvent[]) => events.map((e) => ({ ...e, ts: Math.round(e.ts * 1e6) }));
+    expect(microseconds(recorder.events)).toEqual(microseconds(expected.events));
+    expect(recorder.stats?.packets).toBe(expected.stats.packets);
+    expect(recorder.stats?.flowsTotal).toBe(300);
+    expect(recorder.stats).toEqual(expected.stats);
+    for (let i = 1; i < recorder.watermarks.length; i++) expect(recorder.watermarks[i]).toBeGreaterThanOrEqual(recorder.watermarks[i - 1]);
+    // A watermark says every transaction that started before it has been given: none comes later.
+    recorder.batches.forEach((batch, i) => {
+      if (i > 0) for (const e of batch) expect(e.ts).toBeGreaterThanOrEqual(recorder.watermarks[i - 1]);
+    });
+  });
+
+  it('holds a file back while the output is behind, then delivers the rest after resume', async () => {
+    const count = (MAX_BATCHES_IN_FLIGHT + 8) * MAX_BATCH;
+    const file = writePcap(path.join(dir, 'held.pcap'), exchanges(count));
+    const capture = new InlineCapture(fileRequest(file));
+    const recorder = new Recorder();
+    let batches = 0;
+    recorder.onBatch = () => {
+      if (++batches === 1) capture.hold();
+    };
+    capture.start(recorder);
+    // Held from its first batch, the capture stops once its bound of batches is in flight.
+    for (let tries = 0; tries < 50 && batches <= MAX_BATCHES_IN_FLIGHT; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const whileHeld = batches;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(batches).toBe(whileHeld);
+    // The bound, and the batches of the read that passed it.
+    expect(whileHeld).toBeGreaterThan(MAX_BATCHES_IN_FLIGHT);
+    expect(whileHeld).toBeLessThanOrEqual(MAX_BATCHES_IN_FLIGHT + 4);
+    expect(recorder.calls).not.toContain('end eof');
+    capture.resume();
+    expect(await recorder.ended).toBe('eof');
+    expect(recorder.events).toHaveLength(count);
+    expect(new Set(recorder.events.map((e) => e.uri)).size).toBe(count);
+  });
+
+  it('counts what it hands over out of flight again: a file carrying many times its in-flight bound is read to its end', async () => {
+    // At the smallest budget, ~0.8 MB may be in flight: 6,000 transactions carry ~1.5 MB.
+    const file = writePcap(path.join(dir, 'small-budget.pcap'), exchanges(6000));
+    const recorder = new Recorder();
+    new InlineCapture({ ...fileRequest(file), memoryBudgetMb: 16 }).start(recorder);
+    const stalled = new Promise<string>((resolve) => { setTimeout(() => resolve('stalled'), 4000).unref(); });
+    expect(await Promise.race([recorder.ended, stalled])).toBe('eof');
+    expect(recorder.events).toHaveLength(6000);
+  });
+
+  it('stops when asked: the source is closed and the end says stopped', async () => {
+    const file = writePcap(path.join(dir, 'stopped.pcap'), exchanges(2 * MAX_BATCHES_IN_FLIGHT * MAX_BATCH));
+    const capture = new InlineCapture(fileRequest(file));
+    const recorder = new Recorder();
+    recorder.onBatch = () => capture.hold();
+    capture.start(recorder);
+    for (let tries = 0; tries < 50 && recorder.events.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await capture.stop();
+    expect(await recorder.ended).toBe('stopped');
+    expect(recorder.events.length).toBeLessThan(2 * MAX_BATCHES_IN_FLIGHT * MAX_BATCH);
+  });
+
+  it('says what is wrong with a source it cannot open, as a worker would', async () => {
+    const recorder = new Recorder();
+    new InlineCapture(fileRequest(path.join(dir, 'missing.pcap'))).start(recorder);
+    expect(await recorder.ended).toBe('error');
+    expect(recorder.error).toBeInstanceOf(WiretopError);
+    expect(recorder.error?.message).toMatch(/missing\.pcap/);
+    expect(recorder.calls).toEqual(['error']);
+  });
+
+  it('stopped before it started, ends without opening its source', async () => {
+    const recorder = new Recorder();
+    const capture = new InlineCapture(fileRequest(path.join(dir, 'missing.pcap')));
+    capture.start(recorder);
+    await capture.stop();
+    expect(await recorder.ended).toBe('stopped');
+    expect(recorder.calls).toEqual(['end stopped']);
+  });
+});
+
+describe('captureOnMainThread', () => {
+  const live: CaptureSourceSpec = { kind: 'live', iface: 'lo', filter: '', bufferBytes: 32 << 20, snapLength: 262_144, nice: -5, promiscuous: true, zeroCopy: true };
+  const file: CaptureSourceSpec = { kind: 'file', path: 'x.pcap', filter: '', ports: null, speed: 0 };
+
+  it('is a live capture of wiretop\'s choice of one worker: 1 or 2 cores', () => {
+    expect(captureOnMainThread(0, live, 1)).toBe(true);
+    expect(captureOnMainThread(0, live, 2)).toBe(true);
+    expect(captureOnMainThread(0, live, 3)).toBe(false);
+    expect(captureOnMainThread(0, live, 16)).toBe(false);
+  });
+
+  it('is never a capture whose workers were given, a file or the demo', () => {
+    expect(captureOnMainThread(1, live, 2)).toBe(false);
+    expect(captureOnMainThread(2, live, 2)).toBe(false);
+    expect(captureOnMainThread(0, file, 2)).toBe(false);
+    expect(captureOnMainThread(0, { kind: 'demo', seed: 1, speed: 1 }, 2)).toBe(false);
+  });
+});
