@@ -5,7 +5,11 @@
  * And which runs capture on the main thread (captureOnMainThread).
  */
 import * as path from 'path';
-import { MAX_BATCH, MAX_BATCHES_IN_FLIGHT } from '../src/capture/captureLoop';
+import { FLUSH_MS, MAX_BATCH, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT } from '../src/capture/captureLoop';
+import { LinkType } from '../src/capture/decode';
+import { captureLimits } from '../src/capture/limits';
+import type { FrameSink, PacketSource } from '../src/capture/packetSource';
+import { CapturePipeline } from '../src/capture/pipeline';
 import type { CaptureListener } from '../src/capture/captureSource';
 import { InlineCapture } from '../src/capture/inlineCapture';
 import type { CaptureRequest, CaptureSourceSpec } from '../src/capture/messages';
@@ -27,6 +31,41 @@ function exchanges(count: number): TimedFrame[] {
     frames.push(...conv.frames);
   }
   return frames;
+}
+
+/** A live source of recorded frames, `perRead` a read; then nothing more, as an idle interface. */
+class LiveList implements PacketSource {
+  readonly name = 'fake-live';
+  readonly linkType = LinkType.ETHERNET;
+  readonly live = true;
+  private next = 0;
+  closed = false;
+
+  constructor(private readonly frames: TimedFrame[], private readonly perRead: number) {}
+
+  get drained(): boolean {
+    return this.next >= this.frames.length;
+  }
+
+  read(sink: FrameSink): number {
+    const stop = Math.min(this.frames.length, this.next + this.perRead);
+    const from = this.next;
+    for (; this.next < stop; this.next++) {
+      const { ts, frame } = this.frames[this.next];
+      sink.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
+    }
+    return stop - from;
+  }
+
+  wait(maxMs: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, 5)));
+  }
+
+  updateHealth(_stats: CaptureStats): void {}
+
+  close(): void {
+    this.closed = true;
+  }
 }
 
 function fileRequest(file: string): CaptureRequest {
@@ -111,11 +150,13 @@ describe('InlineCapture', () => {
       if (++batches === 1) capture.hold();
     };
     capture.start(recorder);
-    // Held from its first batch, the capture stops once its bound of batches is in flight.
-    for (let tries = 0; tries < 50 && batches <= MAX_BATCHES_IN_FLIGHT; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const whileHeld = batches;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Held from its first batch, the capture stops once its bound of batches is in flight: no
+    // batch for 300 ms (bounded wait).
+    let whileHeld = -1;
+    for (let tries = 0; tries < 100 && batches !== whileHeld; tries++) {
+      whileHeld = batches;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
     expect(batches).toBe(whileHeld);
     // The bound, and the batches of the read that passed it.
     expect(whileHeld).toBeGreaterThan(MAX_BATCHES_IN_FLIGHT);
@@ -135,6 +176,51 @@ describe('InlineCapture', () => {
     const stalled = new Promise<string>((resolve) => { setTimeout(() => resolve('stalled'), 4000).unref(); });
     expect(await Promise.race([recorder.ended, stalled])).toBe('eof');
     expect(recorder.events).toHaveLength(6000);
+  });
+
+  it('live, drops and counts what the output has no room for while it holds, instead of waiting', async () => {
+    const count = (MAX_LIVE_BATCHES_IN_FLIGHT + 16) * MAX_BATCH;
+    const frames = exchanges(count);
+    const source = new LiveList(frames, 2000);
+    const request: CaptureRequest = { ...fileRequest('unused'), source: { kind: 'live', iface: 'lo', filter: '', bufferBytes: 1 << 20, snapLength: 65_535, nice: 0, promiscuous: false, zeroCopy: true } };
+    let given: CaptureRequest | null = null;
+    const capture = new InlineCapture(request, (asked) => {
+      given = asked;
+      return { source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity };
+    });
+    const recorder = new Recorder();
+    let batches = 0;
+    recorder.onBatch = () => {
+      if (++batches === 1) capture.hold();
+    };
+    capture.start(recorder);
+    for (let tries = 0; tries < 200 && !source.drained; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(source.drained).toBe(true);
+    // Held all along: the loop read on, handed over its bound of batches and dropped the rest.
+    await new Promise((resolve) => setTimeout(resolve, 2 * FLUSH_MS));
+    expect(batches).toBeLessThanOrEqual(MAX_LIVE_BATCHES_IN_FLIGHT + 1);
+    expect(recorder.stats!.eventsDropped).toBeGreaterThan(0);
+    expect(recorder.stats!.eventsDropped + recorder.events.length).toBe(count);
+    await capture.stop();
+    expect(await recorder.ended).toBe('stopped');
+    expect(source.closed).toBe(true);
+    // On the main thread, a live capture's nice value is its session group's alone.
+    expect(given!.source).toMatchObject({ kind: 'live', groupNiceOnly: true });
+  });
+
+  it('lets a fault of the run\'s own listener out as the run\'s, not as a capture failure, and closes its source', async () => {
+    const source = new LiveList(exchanges(50), 1000);
+    const faults: unknown[] = [];
+    const capture = new InlineCapture(fileRequest('unused'), () => ({ source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity }),
+      (error) => faults.push(error));
+    const recorder = new Recorder();
+    recorder.onBatch = () => { throw new TypeError('a bug in the statistics'); };
+    capture.start(recorder);
+    for (let tries = 0; tries < 100 && faults.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(faults).toHaveLength(1);
+    expect((faults[0] as Error).message).toBe('a bug in the statistics');
+    expect(recorder.error).toBeNull();
+    expect(source.closed).toBe(true);
   });
 
   it('stops when asked: the source is closed and the end says stopped', async () => {

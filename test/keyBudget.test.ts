@@ -3,6 +3,8 @@
  * their first characters, a spent budget keeps new long keys shortened (counted), and what a
  * summary forgets is given back, so a flood of distinct long keys cannot grow the store.
  */
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { FREE_KEY_CHARS, KeyBudget } from '../src/stats/keyBudget';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { WindowedTopK, MEDIUM } from '../src/stats/windowedTopK';
@@ -19,6 +21,29 @@ describe('the key budget', () => {
     expect(keys.used).toBe(200);
     keys.release(key);
     expect(keys.used).toBe(0);
+  });
+
+  it('keeps its own copy of a key cut from a longer string: the string it was cut from can go', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const keys = new KeyBudget(Infinity);
+    // Sections (`/s1234-…`, 20 characters: V8 slices strings of 13 or more) cut from 8 KB URIs.
+    const build = (count: number) => {
+      const kept: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const uri = `/s${String(i).padStart(6, '0')}-section/${'q'.repeat(8192)}${i}`;
+        kept.push(keys.admit(uri.slice(0, 20)));
+      }
+      return kept;
+    };
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = build(2000);
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(kept[1999]).toBe('/s001999-section/qqq');
+    // Slices would keep all 2,000 URIs: 16 MB. Copies: ~100 KB.
+    expect(held).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('keeps a long key shortened, counted, once the budget is spent', () => {

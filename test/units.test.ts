@@ -233,6 +233,17 @@ describe('event batches', () => {
     expect(decoded.map((e) => ({ ...e }))).toStrictEqual(events);
   });
 
+  it('encode the next batch whole after one that failed midway (encodeEvents keeps one encoder)', () => {
+    const broken = { ...sample, uri: '/before' } as Partial<HttpEvent>;
+    delete broken.ua;
+    expect(() => encodeEvents([{ ...sample, uri: '/kept' }, broken as HttpEvent])).toThrow();
+    const next = [{ ...sample, uri: '/next', ua: 'next-agent' }];
+    const batch = encodeEvents(next);
+    // Its own strings alone: src (= client), dst, method, host, uri, section (= route), ua, version, ''.
+    expect(batch.strings).toBe(9);
+    expect(decodeEvents(batch)).toEqual(next);
+  });
+
   it('carry each distinct string once, any Unicode intact, with one encoder reused across batches', () => {
     const base: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'ünï.example', uri: '/snow/☃/\u{1F600}', section: '/snow', status: 200, reqBytes: 0, respBytes: 1, ua: 'agent é', latencyMs: 2, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
     const events = Array.from({ length: 100 }, (_, i) => ({ ...base, ts: i, sport: i }));

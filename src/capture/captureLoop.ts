@@ -20,11 +20,6 @@ export interface MessageOut {
    * encoded. Without it, they are posted as encoded `events` messages.
    */
   deliver?(events: HttpEvent[], watermark: number): void;
-  /**
-   * Lets a live ring fill for `ms` (see PacketSource.lingerMs). A capture thread blocks
-   * (pauseThread); the main thread, which must keep its keys and redraws, waits on a timer.
-   */
-  pause?(ms: number): Promise<void>;
 }
 
 /** Wall-clock period of flushes and capture-health messages. */
@@ -114,10 +109,7 @@ export class CaptureLoop {
         }
         if (read > 0) {
           const linger = source.lingerMs?.() ?? 0;
-          if (linger > 0) {
-            if (this.out.pause !== undefined) await this.out.pause(linger);
-            else pauseThread(linger);
-          }
+          if (linger > 0) pauseThread(linger);
           // Let `stop` and acks in between reads; a file also lets the main thread catch up.
           await yieldToLoop();
           if (!source.live) await this.waitForMainThread();

@@ -59,53 +59,58 @@ export class BatchEncoder {
       this.numbers = new Float64Array(count * NUMBER_FIELDS);
       this.refs = new Uint32Array(count * STRING_FIELDS);
     }
-    const { numbers, refs } = this;
-    for (let i = 0; i < count; i++) {
-      const e = events[i];
-      const n = i * NUMBER_FIELDS;
-      numbers[n] = e.ts;
-      numbers[n + 1] = e.sport;
-      numbers[n + 2] = e.dport;
-      numbers[n + 3] = e.status === null ? NONE : e.status;
-      numbers[n + 4] = e.reqBytes;
-      numbers[n + 5] = e.respBytes;
-      numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
-      const grpc = e.grpcMethod !== undefined;
-      const sni = e.sni !== undefined;
-      numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0) | (grpc ? 4 : 0) | (sni ? 8 : 0);
-      numbers[n + 8] = e.streamId ?? NONE;
-      numbers[n + 9] = e.grpcStatus ?? NONE;
-      numbers[n + 10] = e.grpcRequestMessages ?? 0;
-      numbers[n + 11] = e.grpcResponseMessages ?? 0;
-      const s = i * STRING_FIELDS;
-      refs[s] = this.fieldRef(0, e.src);
-      refs[s + 1] = this.fieldRef(1, e.dst);
-      refs[s + 2] = this.fieldRef(2, e.method);
-      refs[s + 3] = this.fieldRef(3, e.host);
-      refs[s + 4] = this.ref(e.uri);
-      refs[s + 5] = this.fieldRef(5, e.section);
-      refs[s + 6] = this.fieldRef(6, e.ua);
-      refs[s + 7] = this.fieldRef(7, e.version);
-      refs[s + 8] = this.fieldRef(8, e.route);
-      refs[s + 9] = this.fieldRef(9, e.client);
-      refs[s + 10] = this.fieldRef(10, e.requestHeaders);
-      refs[s + 11] = this.fieldRef(11, e.responseHeaders);
-      refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
-      refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '') : 0;
-      refs[s + 14] = sni ? this.fieldRef(14, e.sni!) : 0;
+    // Reset however the batch ends: an event missing a string field throws midway, and the
+    // next batch (the one encoder of a thread, see encodeEvents) must not start from its state.
+    try {
+      const { numbers, refs } = this;
+      for (let i = 0; i < count; i++) {
+        const e = events[i];
+        const n = i * NUMBER_FIELDS;
+        numbers[n] = e.ts;
+        numbers[n + 1] = e.sport;
+        numbers[n + 2] = e.dport;
+        numbers[n + 3] = e.status === null ? NONE : e.status;
+        numbers[n + 4] = e.reqBytes;
+        numbers[n + 5] = e.respBytes;
+        numbers[n + 6] = e.latencyMs === null ? NONE : e.latencyMs;
+        const grpc = e.grpcMethod !== undefined;
+        const sni = e.sni !== undefined;
+        numbers[n + 7] = (e.uriTruncated ? 1 : 0) | (e.https === true ? 2 : 0) | (grpc ? 4 : 0) | (sni ? 8 : 0);
+        numbers[n + 8] = e.streamId ?? NONE;
+        numbers[n + 9] = e.grpcStatus ?? NONE;
+        numbers[n + 10] = e.grpcRequestMessages ?? 0;
+        numbers[n + 11] = e.grpcResponseMessages ?? 0;
+        const s = i * STRING_FIELDS;
+        refs[s] = this.fieldRef(0, e.src);
+        refs[s + 1] = this.fieldRef(1, e.dst);
+        refs[s + 2] = this.fieldRef(2, e.method);
+        refs[s + 3] = this.fieldRef(3, e.host);
+        refs[s + 4] = this.ref(e.uri);
+        refs[s + 5] = this.fieldRef(5, e.section);
+        refs[s + 6] = this.fieldRef(6, e.ua);
+        refs[s + 7] = this.fieldRef(7, e.version);
+        refs[s + 8] = this.fieldRef(8, e.route);
+        refs[s + 9] = this.fieldRef(9, e.client);
+        refs[s + 10] = this.fieldRef(10, e.requestHeaders);
+        refs[s + 11] = this.fieldRef(11, e.responseHeaders);
+        refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
+        refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '') : 0;
+        refs[s + 14] = sni ? this.fieldRef(14, e.sni!) : 0;
+      }
+      const strings = this.strings;
+      const at = layout(count, strings);
+      const buffer = new ArrayBuffer(at.bytes + this.used);
+      new Float64Array(buffer, 0, count * NUMBER_FIELDS).set(numbers.subarray(0, count * NUMBER_FIELDS));
+      new Uint32Array(buffer, at.refs, count * STRING_FIELDS).set(refs.subarray(0, count * STRING_FIELDS));
+      new Uint32Array(buffer, at.ends, strings).set(this.ends.subarray(0, strings));
+      new Uint8Array(buffer, at.bytes, this.used).set(this.bytes.subarray(0, this.used));
+      return { count, strings, buffer };
+    } finally {
+      this.index.clear();
+      this.lastText.fill(null);
+      this.strings = 0;
+      this.used = 0;
     }
-    const strings = this.strings;
-    const at = layout(count, strings);
-    const buffer = new ArrayBuffer(at.bytes + this.used);
-    new Float64Array(buffer, 0, count * NUMBER_FIELDS).set(numbers.subarray(0, count * NUMBER_FIELDS));
-    new Uint32Array(buffer, at.refs, count * STRING_FIELDS).set(refs.subarray(0, count * STRING_FIELDS));
-    new Uint32Array(buffer, at.ends, strings).set(this.ends.subarray(0, strings));
-    new Uint8Array(buffer, at.bytes, this.used).set(this.bytes.subarray(0, this.used));
-    this.index.clear();
-    this.lastText.fill(null);
-    this.strings = 0;
-    this.used = 0;
-    return { count, strings, buffer };
   }
 
   /**

@@ -8,6 +8,11 @@ import type { MessagePort } from 'worker_threads';
 export type CaptureSourceSpec =
   | {
     kind: 'live'; iface: string; filter: string; bufferBytes: number; snapLength: number; nice: number; promiscuous: boolean;
+    /**
+     * `nice` is for the session's scheduling group only, not the thread that reads (the main
+     * thread, when it captures: its statistics, display and the programs it starts keep theirs).
+     */
+    groupNiceOnly?: boolean;
     /** Read packets in place in the ring (see packetRing) where it can. */
     zeroCopy: boolean;
     /** One of several workers: the PACKET_FANOUT group its socket joins (see shardedCapture). */

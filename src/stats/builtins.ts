@@ -17,6 +17,7 @@ import { SlowestModule } from './slowest';
 import { UniqueVisitorsModule } from './uniqueVisitors';
 import type { StatModule } from './statModule';
 import { KeyBudget } from './keyBudget';
+import { ownCopy } from '../protocol/sanitize';
 import { TopModule, UNUSED_KEY, type TopStatistic } from './topModule';
 import { LARGE, MEDIUM, SMALL } from './windowedTopK';
 
@@ -103,7 +104,8 @@ function endpointKeys(): (event: HttpEvent) => string {
     if (byMethod === undefined) {
       if (byRoute.size >= MAX_CACHED_ROUTES) byRoute.clear();
       byMethod = new Map();
-      byRoute.set(event.route, byMethod);
+      // A copy: a route cut from a long URI would keep the URI alive (see KeyBudget.admit).
+      byRoute.set(ownCopy(event.route), byMethod);
     }
     let key = byMethod.get(event.method);
     if (key === undefined) {
@@ -141,8 +143,9 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
       cached = 0;
       keys = undefined;
     }
-    if (keys === undefined) byFirst.set(first, keys = new Map());
-    keys.set(second, key);
+    // Copies, as endpointKeys' routes.
+    if (keys === undefined) byFirst.set(ownCopy(first), keys = new Map());
+    keys.set(ownCopy(second), key);
     cached++;
     return key;
   };

@@ -30,13 +30,19 @@ export class KeyBudget {
     return key.length <= FREE_KEY_CHARS || this.used + chargeOf(key) <= this.limit;
   }
 
-  /** The key to keep for `key`, charged: `key` itself when its charge fits, else a shortened copy (which costs nothing). */
+  /**
+   * The key to keep for `key`, charged: a copy of `key` when its charge fits, else a shortened
+   * copy (which costs nothing). A copy: a key cut from a longer string (a section from its URI, a
+   * client from its X-Forwarded-For) would otherwise keep the whole of it alive, uncharged.
+   * Transactions decoded from a capture thread's batch own their strings; those of a capture on
+   * the main thread (inlineCapture) come straight from the parser.
+   */
   admit(key: string): string {
     const cost = chargeOf(key);
-    if (cost === 0) return key;
+    if (cost === 0) return ownCopy(key);
     if (this.used + cost <= this.limit) {
       this.used += cost;
-      return key;
+      return ownCopy(key);
     }
     this.shortened++;
     // Not half a surrogate pair; a copy: a slice would keep the whole long key alive.

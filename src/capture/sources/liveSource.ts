@@ -142,10 +142,11 @@ export class LiveSource implements PacketSource {
   private readonly linger: number;
 
   /**
-   * `nice`: the priority to give the thread that reads the capture (see raisePriority);
+   * `nice`: the priority to give the thread that reads the capture (see raisePriority), or with
+   * `groupNiceOnly` its session's scheduling group alone;
    * `fanoutGroup`: one of several workers, whose sockets share the traffic by connection (PACKET_FANOUT).
    */
-  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; zeroCopy?: boolean; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
+  constructor(readonly name: string, filter: string, options: LiveOptions & { nice: number; groupNiceOnly?: boolean; zeroCopy?: boolean; fanoutGroup?: number; fanoutStart?: { worker: number; workers: number; joined: SharedArrayBuffer } }) {
     this.session = openLiveSession(name, filter, options);
     this.reader = this.session instanceof RingSession ? 'ring' : 'libpcap';
     this.clockLag = options.fanoutGroup !== undefined ? SHARDED_CLOCK_LAG_SECONDS : 0;
@@ -165,7 +166,7 @@ export class LiveSource implements PacketSource {
     }
     this.linkType = this.session.linkType;
     this.linger = lingerFor(options.bufferBytes);
-    this.restorePriority = raisePriority(options.nice);
+    this.restorePriority = raisePriority(options.nice, options.groupNiceOnly === true);
   }
 
   lingerMs(): number {
@@ -242,12 +243,14 @@ function writeAutogroup(fd: number, value: string): void {
  * Linux: the calling thread's nice value (a nice value belongs to a thread, so wiretop's
  * statistics and display keep theirs), and, where the kernel shares the CPU between sessions
  * first (autogroup: wiretop started from a terminal competes as one group with the server's),
- * the session group's. Returns what puts the group's value back.
+ * the session group's. `groupOnly`: the group's alone (the main thread captures: a nice value
+ * it took would be its statistics' and display's too, and every program it starts would inherit
+ * it). Returns what puts the group's value back.
  */
-function raisePriority(nice: number): () => void {
+function raisePriority(nice: number, groupOnly: boolean): () => void {
   if (nice === 0) return () => undefined;
   try {
-    os.setPriority(nice);
+    if (!groupOnly) os.setPriority(nice);
   } catch {
     // Not allowed: capture at the normal priority.
   }

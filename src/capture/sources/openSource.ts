@@ -24,7 +24,7 @@ export function openSource(spec: CaptureSourceSpec, stopSignal?: Int32Array, sha
     case 'live': {
       const { LiveSource } = require('./liveSource') as typeof import('./liveSource');
       return new LiveSource(spec.iface !== '' ? spec.iface : defaultInterface(), spec.filter,
-        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice,
+        { bufferBytes: spec.bufferBytes, snapLength: spec.snapLength, timeoutMs: LIVE_TIMEOUT_MS, promiscuous: spec.promiscuous, nice: spec.nice, groupNiceOnly: spec.groupNiceOnly,
           zeroCopy: spec.zeroCopy, fanoutGroup: spec.fanoutGroup, fanoutStart: spec.fanoutStart });
     }
     case 'shard': {
