@@ -14,6 +14,9 @@ import type { CaptureListener } from '../src/capture/captureSource';
 import { InlineCapture } from '../src/capture/inlineCapture';
 import type { CaptureRequest, CaptureSourceSpec } from '../src/capture/messages';
 import { captureOnMainThread } from '../src/capture/shardedCapture';
+import { defaultConfig, type Config } from '../src/config';
+import { RunState } from '../src/run/runState';
+import { openCapture } from '../src/run/sourceChoice';
 import type { TimedFrame } from '../src/capture/sources/demo/traffic';
 import { WiretopError } from '../src/errors';
 import type { CaptureStats, HttpEvent } from '../src/types';
@@ -259,16 +262,31 @@ describe('captureOnMainThread', () => {
   const file: CaptureSourceSpec = { kind: 'file', path: 'x.pcap', filter: '', ports: null, speed: 0 };
 
   it('is a live capture of wiretop\'s choice of one worker: 1 or 2 cores', () => {
-    expect(captureOnMainThread(0, live, 1)).toBe(true);
-    expect(captureOnMainThread(0, live, 2)).toBe(true);
-    expect(captureOnMainThread(0, live, 3)).toBe(false);
-    expect(captureOnMainThread(0, live, 16)).toBe(false);
+    expect(captureOnMainThread(0, live, false, 1)).toBe(true);
+    expect(captureOnMainThread(0, live, false, 2)).toBe(true);
+    expect(captureOnMainThread(0, live, false, 3)).toBe(false);
+    expect(captureOnMainThread(0, live, false, 16)).toBe(false);
   });
 
-  it('is never a capture whose workers were given, a file or the demo', () => {
-    expect(captureOnMainThread(1, live, 2)).toBe(false);
-    expect(captureOnMainThread(2, live, 2)).toBe(false);
-    expect(captureOnMainThread(0, file, 2)).toBe(false);
-    expect(captureOnMainThread(0, { kind: 'demo', seed: 1, speed: 1 }, 2)).toBe(false);
+  it('is never a capture whose workers were given, a file or the demo, nor one beside work that holds the main thread', () => {
+    expect(captureOnMainThread(1, live, false, 2)).toBe(false);
+    expect(captureOnMainThread(2, live, false, 2)).toBe(false);
+    expect(captureOnMainThread(0, file, false, 2)).toBe(false);
+    expect(captureOnMainThread(0, { kind: 'demo', seed: 1, speed: 1 }, false, 2)).toBe(false);
+    expect(captureOnMainThread(0, live, true, 2)).toBe(false);
+  });
+
+  it('is asked of the environment by a run: not beside --persist or plug-ins', () => {
+    const asked = (config: Config) => {
+      let request: CaptureRequest | null = null;
+      const env = { createCapture: (r: CaptureRequest) => { request = r; return new InlineCapture(r); }, writeErr: () => undefined };
+      openCapture({ spec: live, merging: false, runName: 'lo' }, { reads: [], config, interactive: true, keyLogFd: undefined }, new RunState(config, 'lo'), env);
+      return request!.onMainThread;
+    };
+    const onSmallMachine = captureOnMainThread(0, live, false);
+    expect(asked(defaultConfig())).toBe(onSmallMachine);
+    expect(asked({ ...defaultConfig(), persist_dir: '/var/lib/wiretop' })).toBe(false);
+    expect(asked({ ...defaultConfig(), plugins: ['./mine.js'] })).toBe(false);
+    expect(asked({ ...defaultConfig(), workers: 1 })).toBe(false);
   });
 });
