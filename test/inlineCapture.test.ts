@@ -226,6 +226,19 @@ describe('InlineCapture', () => {
     expect(source.closed).toBe(true);
   });
 
+  it('closes its source when the run fails on its first message', async () => {
+    const source = new LiveList(exchanges(5), 1000);
+    const faults: unknown[] = [];
+    const capture = new InlineCapture(fileRequest('unused'), () => ({ source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity }),
+      (error) => faults.push(error));
+    const recorder = new Recorder();
+    recorder.onReady = () => { throw new TypeError('a bug in the run\'s start'); };
+    capture.start(recorder);
+    for (let tries = 0; tries < 100 && faults.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(faults).toHaveLength(1);
+    expect(source.closed).toBe(true);
+  });
+
   it('stops when asked: the source is closed and the end says stopped', async () => {
     const file = writePcap(path.join(dir, 'stopped.pcap'), exchanges(2 * MAX_BATCHES_IN_FLIGHT * MAX_BATCH));
     const capture = new InlineCapture(fileRequest(file));
@@ -276,7 +289,7 @@ describe('captureOnMainThread', () => {
     expect(captureOnMainThread(0, live, true, 2)).toBe(false);
   });
 
-  it('is asked of the environment by a run: not beside --persist or plug-ins', () => {
+  it('is asked of the environment by a run: not beside --persist, plug-ins or --har', () => {
     const asked = (config: Config) => {
       let request: CaptureRequest | null = null;
       const env = { createCapture: (r: CaptureRequest) => { request = r; return new InlineCapture(r); }, writeErr: () => undefined };
@@ -287,6 +300,7 @@ describe('captureOnMainThread', () => {
     expect(asked(defaultConfig())).toBe(onSmallMachine);
     expect(asked({ ...defaultConfig(), persist_dir: '/var/lib/wiretop' })).toBe(false);
     expect(asked({ ...defaultConfig(), plugins: ['./mine.js'] })).toBe(false);
+    expect(asked({ ...defaultConfig(), har_file: 'out.har' })).toBe(false);
     expect(asked({ ...defaultConfig(), workers: 1 })).toBe(false);
   });
 });

@@ -111,6 +111,26 @@ describe('a windowed top-k on a key budget', () => {
     expect(keys.used).toBeLessThanOrEqual(keys.limit);
   });
 
+  it('keeps copies when a flood of keys cut from long strings goes straight to its summaries', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const keys = new KeyBudget(Infinity);
+    const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3600 }, { slice: 1024, cumulative: 2048, perSecond: 64 }, false, keys);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // 2,000 distinct sections in one second (past perSecond: the flood path), each cut from an 8 KB URI.
+    for (let i = 0; i < 2000; i++) {
+      const uri = `/s${String(i).padStart(6, '0')}-section/${'q'.repeat(8192)}${i}`;
+      counter.add(uri.slice(0, 20), 1000.5, 0, false, null);
+    }
+    counter.closeSecond(1000);
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(counter.view('all', 1000).entries.length).toBeGreaterThan(1000);
+    // Slices would keep the URIs: 16 MB.
+    expect(held).toBeLessThan(4 * 1024 * 1024);
+  });
+
   it('never cuts a surrogate pair in half', () => {
     const keys = new KeyBudget(0);
     const key = `${'x'.repeat(FREE_KEY_CHARS - 2)}😀${'y'.repeat(100)}`;

@@ -11,6 +11,8 @@ import { loadConfig } from '../src/settings';
 import { HeadParser, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
 import { boundedText, escapeControls, TextCache } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
+import { ClientResolver } from '../src/http/clientAddress';
+import { RouteTemplater } from '../src/http/route';
 import { eventLine, lineFields } from '../src/sinks/ndjson';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { seededRandom } from '../src/capture/sources/demo/traffic';
@@ -84,6 +86,25 @@ describe('sections and hosts', () => {
   ])('section of %j is %j', (uri, section) => expect(sectionOf(uri)).toBe(section));
   it.each([['Example.COM:8080', 'example.com'], ['[::1]:80', '[::1]'], ['10.0.0.1', '10.0.0.1'], ['::1', '::1']])('host of %j is %j', (host, bare) => {
     expect(hostWithoutPort(host)).toBe(bare);
+  });
+
+  // A capture on the main thread hands these to the statistics as they are: a piece that shared
+  // its long string's storage would keep it alive wherever it is kept.
+  it.each([
+    ['a section', (i: number) => sectionOf(`/s${String(i).padStart(6, '0')}-section/${'q'.repeat(8192)}`)],
+    ['a host', (i: number) => hostWithoutPort(`h${String(i).padStart(6, '0')}.example.com:${'8'.repeat(8192)}`)],
+    ['a client', (i: number) => new ClientResolver(['10.0.0.0/8']).client('10.0.0.1', `192.168.${i >> 8}.${i & 255}:${'9'.repeat(8192)}, 10.1.1.1`)],
+    ['a route', (i: number) => new RouteTemplater().route(`/r${String(i).padStart(6, '0')}-route/x?${'q'.repeat(8192)}`)],
+  ])('%s cut from a long string owns its storage', (_, cut) => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = Array.from({ length: 1000 }, (_, i) => cut(i));
+    gc();
+    expect(kept[999].length).toBeGreaterThanOrEqual(13);
+    // 1,000 pieces of 8 KB strings: 8 MB if they shared them.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(2 * 1024 * 1024);
   });
 });
 

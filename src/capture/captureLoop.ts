@@ -87,11 +87,12 @@ export class CaptureLoop {
   /** Reads the source to its end, or until stop(); posts `eof` or `stopped` last. */
   async run(): Promise<void> {
     const { source, pipeline } = this;
-    this.out.post({ type: 'ready', source: source.name, linkType: source.linkType });
     // Periods are timed on the monotonic clock: a wall clock set back must not stop the flushes.
     let lastFlush = performance.now();
     let readSinceFlush = false;
     try {
+      // Inside: whatever ends the loop, from its first message on, closes the source.
+      this.out.post({ type: 'ready', source: source.name, linkType: source.linkType });
       while (!this.stopRequested) {
         const read = source.read(pipeline);
         if (read === END) break;

@@ -75,7 +75,13 @@ export class InlineCapture implements CaptureSource {
       // A fault of the run's own goes where it would from a worker's message: to the process's
       // handler of uncaught errors (one line, the terminal restored, exit 1).
       if (fault !== null) this.fault(fault.error);
-      else relayMessage(errorMessage(error), listener);
+      else {
+        try {
+          relayMessage(errorMessage(error), listener);
+        } catch (thrown) {
+          this.fault(thrown);
+        }
+      }
     }
   }
 

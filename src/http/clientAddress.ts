@@ -7,6 +7,7 @@
  * Express's trust proxy). Anything unreadable in the list stops the walk there.
  */
 import { BlockList, isIP } from 'net';
+import { ownCopy } from '../protocol/sanitize';
 
 /** Reads `trusted_proxies`; throws on an entry that is no address or CIDR. */
 export function trustedProxies(cidrs: readonly string[]): BlockList {
@@ -65,6 +66,7 @@ export class ClientResolver {
       client = address;
       if (!isTrusted(trusted, address)) break;
     }
-    return client;
+    // A copy: cut from the X-Forwarded-For header, it would keep the whole header alive where it is kept.
+    return client === peer ? peer : ownCopy(client);
   }
 }

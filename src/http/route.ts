@@ -128,10 +128,11 @@ export class RouteTemplater {
   /** The route of `uri` (an origin-form path, or an absolute URI of a proxy request). */
   route(uri: string): string {
     const path = pathOf(uri);
-    if (path.length > MAX_CACHED_PATH_LENGTH) return this.template(path);
+    // Copies: a route is made of pieces of the URI, and kept (a key, the cache) would keep it alive.
+    if (path.length > MAX_CACHED_PATH_LENGTH) return ownCopy(this.template(path));
     let route = this.cache.get(path);
     if (route === undefined) {
-      route = this.template(path);
+      route = ownCopy(this.template(path));
       if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear();
       // A path cut from a much longer URI (a long query) would keep the whole URI alive as a key.
       this.cache.set(path.length + 64 < uri.length ? ownCopy(path) : path, route);

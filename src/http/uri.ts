@@ -1,5 +1,6 @@
 /** Helpers that turn request fields into the keys wiretop aggregates on. */
 import { memoized } from '../memo';
+import { ownCopy, ownCut } from '../protocol/sanitize';
 
 /**
  * The section of a URI: its first path segment. `/pages/create` → `/pages`, `/` → `/`,
@@ -20,18 +21,19 @@ export function sectionOf(uri: string): string {
     if (c === 0x2f || c === 0x3f || c === 0x23) break;
     end++;
   }
-  return end === 1 ? '/' : path.slice(0, end);
+  // Cut from the URI, a section kept (a key, a slowest request) would keep the whole URI alive.
+  return end === 1 ? '/' : ownCut(path.slice(0, end), uri);
 }
 
 /** The host name of a Host header: lower-cased, without its port (IPv6 literals keep brackets). */
 export function hostWithoutPort(host: string): string {
   if (host.charCodeAt(0) === 0x5b) {
     const close = host.indexOf(']');
-    return (close < 0 ? host : host.slice(0, close + 1)).toLowerCase();
+    return ownCut((close < 0 ? host : host.slice(0, close + 1)).toLowerCase(), host);
   }
   const colon = host.indexOf(':');
   const bare = colon >= 0 && host.indexOf(':', colon + 1) < 0 ? host.slice(0, colon) : host;
-  return bare.toLowerCase();
+  return ownCut(bare.toLowerCase(), host);
 }
 
 /** Hosts whose name is remembered, at most (see hostNameOf). */
@@ -49,5 +51,5 @@ export const hostNameOf: (host: string) => string = memoized(hostWithoutPort, RE
 
 /** A section within `maxLength` (a URI may be 8 KiB, and its first segment nearly all of it). */
 export function boundedSection(section: string, maxLength: number): string {
-  return section.length <= maxLength ? section : section.slice(0, maxLength);
+  return section.length <= maxLength ? section : ownCopy(section.slice(0, maxLength));
 }

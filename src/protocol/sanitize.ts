@@ -164,3 +164,11 @@ export function boundedOctets(octets: string, maxBytes: number): string {
 export function ownCopy(text: string): string {
   return (' ' + text).slice(1);
 }
+
+/**
+ * `cut`, a piece of `whole` (or `whole` itself): copied when it may share `whole`'s storage
+ * (V8 slices strings of 13 characters or more), so that keeping it keeps no more than itself.
+ */
+export function ownCut(cut: string, whole: string): string {
+  return cut.length >= 13 && cut.length < whole.length ? ownCopy(cut) : cut;
+}

@@ -120,7 +120,8 @@ export function openCapture(choice: SourceChoice, settings: CaptureSettings, sta
   if (!choice.merging) {
     return env.createCapture({ source: choice.spec, maxStrLength: config.max_str_length, timeout: config.timeout, memoryBudgetMb: config.memory_budget_mb,
       routes: config.routes, trustedProxies: config.trusted_proxies, keepHeaders: config.har_file !== null ? 'all' : interactive, keyLogFd: settings.keyLogFd,
-      workers: workerCount(config.workers, choice.spec), onMainThread: captureOnMainThread(config.workers, choice.spec, config.persist_dir !== null || config.plugins.length > 0) });
+      workers: workerCount(config.workers, choice.spec), onMainThread: captureOnMainThread(config.workers, choice.spec,
+        config.persist_dir !== null || config.plugins.length > 0 || config.har_file !== null) });
   }
   state.setNodes(settings.reads.map(sourceNodeName));
   return new NdjsonCapture(settings.reads, config.max_str_length, (node, note) => {

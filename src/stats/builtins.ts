@@ -109,7 +109,8 @@ function endpointKeys(): (event: HttpEvent) => string {
     }
     let key = byMethod.get(event.method);
     if (key === undefined) {
-      key = endpointOf(event);
+      // A copy: the key made of the route's and method's parts would keep them (and their URI) alive.
+      key = ownCopy(endpointOf(event));
       if (byMethod.size < 16) byMethod.set(event.method, key);
     }
     return key;
@@ -137,7 +138,7 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
     let keys = byFirst.get(first);
     let key = keys?.get(second);
     if (key !== undefined) return key;
-    key = `${first}${KEY_SEPARATOR}${second}`;
+    key = ownCopy(`${first}${KEY_SEPARATOR}${second}`);
     if (cached >= MAX_CACHED_PAIRS || (keys === undefined && byFirst.size >= maxFirst)) {
       byFirst.clear();
       cached = 0;

@@ -76,12 +76,12 @@ export class SpaceSaving {
     this.total += count;
     let slot = this.index.get(key);
     if (slot === undefined && this.keys !== null) {
+      // Kept as admit gives it: a copy, which holds no longer string alive (see KeyBudget.admit).
       const kept = this.keys.admit(key);
-      if (kept !== key) {
-        // Shortened (free of charge): it counts under the shortened key, which may be tracked already.
-        key = kept;
-        slot = this.index.get(key);
-      }
+      const shortened = kept.length !== key.length;
+      key = kept;
+      // Shortened (free of charge): it counts under the shortened key, which may be tracked already.
+      if (shortened) slot = this.index.get(key);
     }
     if (slot !== undefined) {
       slot.count += count;
