@@ -211,15 +211,21 @@ describe('InlineCapture', () => {
     expect(given!.source).toMatchObject({ kind: 'live', groupNiceOnly: true });
   });
 
-  it('lets a fault of the run\'s own listener out as the run\'s, not as a capture failure, and closes its source', async () => {
-    const source = new LiveList(exchanges(50), 1000);
+  /** Runs an in-thread capture of `exchanges` whose listener `breaks`; what went to the run's fault, and the source. */
+  async function faulted(exchangeCount: number, breaks: (recorder: Recorder) => void): Promise<{ faults: unknown[]; source: LiveList; recorder: Recorder }> {
+    const source = new LiveList(exchanges(exchangeCount), 1000);
     const faults: unknown[] = [];
     const capture = new InlineCapture(fileRequest('unused'), () => ({ source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity }),
       (error) => faults.push(error));
     const recorder = new Recorder();
-    recorder.onBatch = () => { throw new TypeError('a bug in the statistics'); };
+    breaks(recorder);
     capture.start(recorder);
     for (let tries = 0; tries < 100 && faults.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { faults, source, recorder };
+  }
+
+  it('lets a fault of the run\'s own listener out as the run\'s, not as a capture failure, and closes its source', async () => {
+    const { faults, source, recorder } = await faulted(50, (r) => { r.onBatch = () => { throw new TypeError('a bug in the statistics'); }; });
     expect(faults).toHaveLength(1);
     expect((faults[0] as Error).message).toBe('a bug in the statistics');
     expect(recorder.error).toBeNull();
@@ -227,14 +233,7 @@ describe('InlineCapture', () => {
   });
 
   it('closes its source when the run fails on its first message', async () => {
-    const source = new LiveList(exchanges(5), 1000);
-    const faults: unknown[] = [];
-    const capture = new InlineCapture(fileRequest('unused'), () => ({ source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity }),
-      (error) => faults.push(error));
-    const recorder = new Recorder();
-    recorder.onReady = () => { throw new TypeError('a bug in the run\'s start'); };
-    capture.start(recorder);
-    for (let tries = 0; tries < 100 && faults.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const { faults, source } = await faulted(5, (r) => { r.onReady = () => { throw new TypeError('a bug in the run\'s start'); }; });
     expect(faults).toHaveLength(1);
     expect(source.closed).toBe(true);
   });
