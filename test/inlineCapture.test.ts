@@ -6,9 +6,7 @@
  */
 import * as path from 'path';
 import { FLUSH_MS, MAX_BATCH, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT } from '../src/capture/captureLoop';
-import { LinkType } from '../src/capture/decode';
 import { captureLimits } from '../src/capture/limits';
-import type { FrameSink, PacketSource } from '../src/capture/packetSource';
 import { CapturePipeline } from '../src/capture/pipeline';
 import type { CaptureListener } from '../src/capture/captureSource';
 import { InlineCapture } from '../src/capture/inlineCapture';
@@ -17,59 +15,10 @@ import { captureOnMainThread } from '../src/capture/shardedCapture';
 import { defaultConfig, type Config } from '../src/config';
 import { RunState } from '../src/run/runState';
 import { openCapture } from '../src/run/sourceChoice';
-import type { TimedFrame } from '../src/capture/sources/demo/traffic';
 import { WiretopError } from '../src/errors';
 import type { CaptureStats, HttpEvent } from '../src/types';
-import { Conversation, request, response, runFrames, tempDir, writePcap } from './helpers/conversation';
-
-/** `count` one-request connections, each on its own client port, 1 ms apart. */
-function exchanges(count: number): TimedFrame[] {
-  const frames: TimedFrame[] = [];
-  for (let i = 0; i < count; i++) {
-    const conv = new Conversation({ addr: '10.0.0.1', port: 1024 + (i % 60000) }, { addr: '10.0.0.2', port: 80 }, 1_700_000_000 + i * 0.001);
-    conv.handshake();
-    conv.send('client', request('GET', `/item/${i}`));
-    conv.send('server', response(200, 'ok'));
-    conv.close();
-    frames.push(...conv.frames);
-  }
-  return frames;
-}
-
-/** A live source of recorded frames, `perRead` a read; then nothing more, as an idle interface. */
-class LiveList implements PacketSource {
-  readonly name = 'fake-live';
-  readonly linkType = LinkType.ETHERNET;
-  readonly live = true;
-  private next = 0;
-  closed = false;
-
-  constructor(private readonly frames: TimedFrame[], private readonly perRead: number) {}
-
-  get drained(): boolean {
-    return this.next >= this.frames.length;
-  }
-
-  read(sink: FrameSink): number {
-    const stop = Math.min(this.frames.length, this.next + this.perRead);
-    const from = this.next;
-    for (; this.next < stop; this.next++) {
-      const { ts, frame } = this.frames[this.next];
-      sink.onFrame(frame, 0, frame.length, frame.length, ts, LinkType.ETHERNET);
-    }
-    return stop - from;
-  }
-
-  wait(maxMs: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, 5)));
-  }
-
-  updateHealth(_stats: CaptureStats): void {}
-
-  close(): void {
-    this.closed = true;
-  }
-}
+import { runFrames, tempDir, writePcap } from './helpers/conversation';
+import { exchanges, ListSource } from './helpers/frameLists';
 
 function fileRequest(file: string): CaptureRequest {
   return { source: { kind: 'file', path: file, filter: '', ports: null, speed: 0 }, maxStrLength: 1024, timeout: 30, memoryBudgetMb: 160 };
@@ -184,7 +133,7 @@ describe('InlineCapture', () => {
   it('live, drops and counts what the output has no room for while it holds, instead of waiting', async () => {
     const count = (MAX_LIVE_BATCHES_IN_FLIGHT + 16) * MAX_BATCH;
     const frames = exchanges(count);
-    const source = new LiveList(frames, 2000);
+    const source = new ListSource(true, frames, 2000);
     const request: CaptureRequest = { ...fileRequest('unused'), source: { kind: 'live', iface: 'lo', filter: '', bufferBytes: 1 << 20, snapLength: 65_535, nice: 0, promiscuous: false, zeroCopy: true } };
     let given: CaptureRequest | null = null;
     const capture = new InlineCapture(request, (asked) => {
@@ -212,8 +161,8 @@ describe('InlineCapture', () => {
   });
 
   /** Runs an in-thread capture of `exchanges` whose listener `breaks`; what went to the run's fault, and the source. */
-  async function faulted(exchangeCount: number, breaks: (recorder: Recorder) => void): Promise<{ faults: unknown[]; source: LiveList; recorder: Recorder }> {
-    const source = new LiveList(exchanges(exchangeCount), 1000);
+  async function faulted(exchangeCount: number, breaks: (recorder: Recorder) => void): Promise<{ faults: unknown[]; source: ListSource; recorder: Recorder }> {
+    const source = new ListSource(true, exchanges(exchangeCount), 1000);
     const faults: unknown[] = [];
     const capture = new InlineCapture(fileRequest('unused'), () => ({ source, pipeline: new CapturePipeline(captureLimits(1024, 160), 30), maxBytesInFlight: Infinity }),
       (error) => faults.push(error));

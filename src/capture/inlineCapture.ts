@@ -71,17 +71,16 @@ export class InlineCapture implements CaptureSource {
       if (this.stopRequested) loop.stop();
       await loop.run();
     } catch (error) {
-      const fault = this.listenerFault;
-      // A fault of the run's own goes where it would from a worker's message: to the process's
-      // handler of uncaught errors (one line, the terminal restored, exit 1).
-      if (fault !== null) this.fault(fault.error);
-      else {
+      if (this.listenerFault === null) {
         try {
-          relayMessage(errorMessage(error), listener);
-        } catch (thrown) {
-          this.fault(thrown);
+          this.tell(() => relayMessage(errorMessage(error), listener));
+        } catch {
+          // Remembered by tell: the run's own fault.
         }
       }
+      // A fault of the run's own goes where it would from a worker's message: to the process's
+      // handler of uncaught errors (one line, the terminal restored, exit 1).
+      if (this.listenerFault !== null) this.fault(this.listenerFault.error);
     }
   }
 

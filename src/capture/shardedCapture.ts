@@ -41,10 +41,10 @@ export function workerCount(configured: number, spec: CaptureSourceSpec, cores =
  * capture whose worker count is wiretop's choice (0) where that choice is one worker (a machine
  * of 1 or 2 cores). There the second isolate costs ~20 MB of resident memory (its heap and
  * compiled code) and saves no CPU (three alternated pairs under the live bench's load: 9.6,
- * 8.2, 9.8 µs per request against 9.0, 7.0, 9.1; 124–125 MB against 147). Not when the main thread has work that
- * holds it for long — `persist_dir` (a save of a large store takes ~0.5 s), plug-ins (code of
- * their own in every batch), `har_file` (every transaction serialised with all its headers) —
- * `mainThreadBusy`: while it is held, a capture of its own would
+ * 8.2, 9.8 µs per request against 9.0, 7.0, 9.1; 124–125 MB against 147). Not when the main
+ * thread has work that holds it for long (`mainThreadBusy`): `persist_dir` (a save of a large
+ * store takes ~0.5 s), plug-ins (code of their own in every batch), `har_file` (every
+ * transaction serialised with all its headers). While it is held, a capture of its own would
  * leave the packets to the kernel's ring, which a busy link fills in a fraction of a second.
  * `--workers 1` keeps the capture thread; files keep theirs (they are read fastest beside the
  * main thread, and a stalled pipe must not block it).

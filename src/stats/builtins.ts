@@ -17,7 +17,6 @@ import { SlowestModule } from './slowest';
 import { UniqueVisitorsModule } from './uniqueVisitors';
 import type { StatModule } from './statModule';
 import { KeyBudget } from './keyBudget';
-import { ownCopy } from '../protocol/sanitize';
 import { TopModule, UNUSED_KEY, type TopStatistic } from './topModule';
 import { LARGE, MEDIUM, SMALL } from './windowedTopK';
 
@@ -104,13 +103,11 @@ function endpointKeys(): (event: HttpEvent) => string {
     if (byMethod === undefined) {
       if (byRoute.size >= MAX_CACHED_ROUTES) byRoute.clear();
       byMethod = new Map();
-      // A copy: a route cut from a long URI would keep the URI alive (see KeyBudget.admit).
-      byRoute.set(ownCopy(event.route), byMethod);
+      byRoute.set(event.route, byMethod);
     }
     let key = byMethod.get(event.method);
     if (key === undefined) {
-      // A copy: the key made of the route's and method's parts would keep them (and their URI) alive.
-      key = ownCopy(endpointOf(event));
+      key = endpointOf(event);
       if (byMethod.size < 16) byMethod.set(event.method, key);
     }
     return key;
@@ -138,15 +135,14 @@ export function pairKeys(maxFirst: number): (first: string, second: string) => s
     let keys = byFirst.get(first);
     let key = keys?.get(second);
     if (key !== undefined) return key;
-    key = ownCopy(`${first}${KEY_SEPARATOR}${second}`);
+    key = `${first}${KEY_SEPARATOR}${second}`;
     if (cached >= MAX_CACHED_PAIRS || (keys === undefined && byFirst.size >= maxFirst)) {
       byFirst.clear();
       cached = 0;
       keys = undefined;
     }
-    // Copies, as endpointKeys' routes.
-    if (keys === undefined) byFirst.set(ownCopy(first), keys = new Map());
-    keys.set(ownCopy(second), key);
+    if (keys === undefined) byFirst.set(first, keys = new Map());
+    keys.set(second, key);
     cached++;
     return key;
   };
