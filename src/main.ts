@@ -171,7 +171,7 @@ export async function run(argv: string[], env: RunEnvironment): Promise<number> 
     sinkWaitsForCapture: interactive,
     keepsStatistics,
     admit: persistence === null ? null : { events: (all) => persistence.admitEvents(all), tls: (all) => persistence.admitTls(all) },
-    annotate: processes === null ? null : (events, encoded) => processes.attribute(events, encoded),
+    annotate: processes === null ? null : (events) => processes.attribute(events),
     onStopBeforeEnd: () => persistence?.stopBeforeEnd(state, env.clock),
     // The dashboard takes --where as its starting `/` filter, which the user can change.
     where: interactive || config.where === null ? null : compileFilter(config.where),

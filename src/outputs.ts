@@ -97,9 +97,9 @@ export function openOutput(mode: OutputMode, run: RunView, env: RunEnvironment, 
 function withHar(primary: Sink, har: HarFileWriter): Sink {
   return {
     interactive: primary.interactive,
-    onEvents(events, encoded) {
+    onEvents(events) {
       har.add(events);
-      primary.onEvents(events, encoded);
+      primary.onEvents(events);
     },
     ...(primary.onTls !== undefined ? { onTls: (connections: readonly TlsConnection[]) => primary.onTls!(connections) } : {}),
     finish: () => primary.finish(),

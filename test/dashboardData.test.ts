@@ -29,7 +29,7 @@ function harness() {
 describe('the dashboard data', () => {
   it('the filter follows the state: text, errors only, cleared', () => {
     const h = harness();
-    h.data.observe([event(1, 'api.example', '/v1'), event(1.5, 'shop.example', '/cart', 503)], undefined, false);
+    h.data.observe([event(1, 'api.example', '/v1'), event(1.5, 'shop.example', '/cart', 503)], false);
     h.act({ type: 'filterEntered', text: 'api' });
     expect(h.data.filter.text).toBe('api');
     expect(h.data.filter.store!.builtins.requests.total).toBe(1);
@@ -53,14 +53,14 @@ describe('the dashboard data', () => {
   it('t opens the row\'s list, primed with what was seen and following new traffic; Enter opens a transaction, Esc closes', () => {
     const h = harness();
     const first = event(1, 'shop.example', '/cart');
-    h.data.observe([first, event(1.2, 'api.example', '/v1')], undefined, false);
+    h.data.observe([first, event(1.2, 'api.example', '/v1')], false);
     h.sectionsShow(['/cart', '/v1']);
     h.act({ type: 'key', key: 'transactions' });
     const open = h.data.overlay!;
     expect(open.list.events).toEqual([first]);
     const later = event(2, 'shop.example', '/cart');
-    h.data.observe([later], undefined, false);
-    h.data.observe([event(3, 'shop.example', '/cart')], undefined, true);
+    h.data.observe([later], false);
+    h.data.observe([event(3, 'shop.example', '/cart')], true);
     expect(open.list.events).toEqual([later, first]);
     const keys = open.list.content(100).keys!;
     h.act({ type: 'shown', target: 'overlay', shape: { count: keys.length, keys, rows: 10 } });
@@ -78,7 +78,7 @@ describe('the dashboard data', () => {
     const h = harness();
     h.act({ type: 'key', key: 'slowest' });
     expect(h.data.overlay!.list.live).toBe(false);
-    h.data.observe([event(1, 'shop.example', '/cart')], undefined, false);
+    h.data.observe([event(1, 'shop.example', '/cart')], false);
     expect(h.data.overlay!.list.events).toEqual([]);
   });
 });

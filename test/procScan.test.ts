@@ -10,7 +10,6 @@ import * as path from 'path';
 import type { ScanMessage } from '../src/platform/procHelper';
 import { chooseOwner, containerOf, fibLocalAddresses, inet6Addresses, parseProcNetTcp, procAddress, scanProc, TCP_LISTEN, type ProcessInfo } from '../src/platform/procScan';
 import { scanMessage } from '../src/platform/procHelper';
-import { decodeEvents, encodeEvents } from '../src/capture/eventBatch';
 import { ProcessAttribution, type ScanHelper } from '../src/run/processes';
 import { compileFilter } from '../src/filter/filter';
 import { processKeyOf } from '../src/stats/classify';
@@ -268,13 +267,6 @@ describe('what the review found', () => {
     expect(message.listening.some(([address, port]) => port === 80 && address === '0.0.0.0')).toBe(false);
     expect(inet6Addresses('fe800000000000000000000000000001 02 40 20 80 eth0\n00000000000000000000000000000001 01 80 10 80 lo\n')).toEqual(['fe80::1']);
     expect(fibLocalAddresses('')).toEqual([]);
-  });
-
-  it('keeps the programs with a batch the dashboard encodes itself (several capture workers)', () => {
-    const named = httpEvent(1);
-    named.owner = { process: 'nginx', pid: 1, user: 'root', container: '', commandLine: 'nginx', key: 'nginx' };
-    const decoded = decodeEvents(encodeEvents([httpEvent(1), named]));
-    expect(decoded.map((e) => e.owner?.process)).toEqual([undefined, 'nginx']);
   });
 
   it('parses a table of a few hundred thousand sockets without keeping the ones no process holds', () => {

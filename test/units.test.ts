@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { SMALL, WindowedTopK } from '../src/stats/windowedTopK';
-import { BatchEncoder, decodeEvents, encodeEvents } from '../src/capture/eventBatch';
+import { BatchEncoder, decodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
@@ -233,6 +233,7 @@ describe('WindowedTopK', () => {
 
 describe('event batches', () => {
   const sample: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: 'u', latencyMs: 1, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
+  const encodeEvents = (events: readonly HttpEvent[]): EncodedBatch => new BatchEncoder().encode(events);
 
   it('round-trip every field, nulls included', () => {
     const events: HttpEvent[] = [
@@ -254,12 +255,13 @@ describe('event batches', () => {
     expect(decoded.map((e) => ({ ...e }))).toStrictEqual(events);
   });
 
-  it('encode the next batch whole after one that failed midway (encodeEvents keeps one encoder)', () => {
+  it('encode the next batch whole after one that failed midway (a loop keeps one encoder)', () => {
+    const encoder = new BatchEncoder();
     const broken = { ...sample, uri: '/before' } as Partial<HttpEvent>;
     delete broken.ua;
-    expect(() => encodeEvents([{ ...sample, uri: '/kept' }, broken as HttpEvent])).toThrow();
+    expect(() => encoder.encode([{ ...sample, uri: '/kept' }, broken as HttpEvent])).toThrow();
     const next = [{ ...sample, uri: '/next', ua: 'next-agent' }];
-    const batch = encodeEvents(next);
+    const batch = encoder.encode(next);
     // Its own strings alone: src (= client), dst, method, host, uri, section (= route), ua, version, ''.
     expect(batch.strings).toBe(9);
     expect(decodeEvents(batch)).toEqual(next);

@@ -7,7 +7,6 @@
  * the main loop owns the data.
  */
 import * as blessed from 'blessed';
-import type { EncodedBatch } from '../src/capture/eventBatch';
 import type { Clock } from '../src/run/clock';
 import type { RunView } from '../src/run/runState';
 import { truncate } from '../src/format';
@@ -102,8 +101,8 @@ export class Dashboard {
   }
 
   /** Transactions as they arrive: the filter keeps the recent ones. */
-  observe(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
-    this.data.observe(events, encoded, this.current.paused);
+  observe(events: readonly HttpEvent[]): void {
+    this.data.observe(events, this.current.paused);
   }
 
   /** The dashboard's filter (its text, errors only, the filtered store). */

@@ -4,7 +4,6 @@
  * opened from it. The state says which; this keeps them, and takes the traffic they follow.
  */
 import type { KeyBudget } from '../src/stats/keyBudget';
-import type { EncodedBatch } from '../src/capture/eventBatch';
 import type { Config } from '../src/config';
 import type { HttpEvent } from '../src/types';
 import { DashboardFilter } from './dashboardFilter';
@@ -29,8 +28,8 @@ export class DashboardData {
   }
 
   /** Transactions as they arrive: the filter keeps the recent ones; an open live list takes them unless the view is paused. */
-  observe(events: readonly HttpEvent[], encoded: EncodedBatch | undefined, paused: boolean): void {
-    this.filter.observe(events, encoded);
+  observe(events: readonly HttpEvent[], paused: boolean): void {
+    this.filter.observe(events);
     const overlay = this.overlay;
     if (overlay !== null && overlay.list.live && !paused) overlay.list.add(events);
   }

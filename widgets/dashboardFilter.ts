@@ -1,53 +1,18 @@
 /**
  * The dashboard's filter (`/`, in the filter language of src/filter): narrows every panel, list and the rate chart to the transactions it matches.
  * A second store takes the matching transactions from then on, primed with the matching ones
- * among the last `RECENT_EVENTS` seen (within their share of `memory_budget_mb`), so the view is not empty when the filter starts. Those
- * are kept in the compact form they crossed from the worker in (~200 bytes each, outside the
- * JavaScript heap), not as objects: 50,000 event objects cost ~65 MB of heap. Only the
- * dashboard keeps them: headless outputs have no filter.
+ * among the last `RECENT_EVENTS` seen (within their share of `memory_budget_mb`, see
+ * ./recentTransactions), so the view is not empty when the filter starts. Only the dashboard
+ * keeps them: headless outputs have no filter.
  */
 import type { KeyBudget } from '../src/stats/keyBudget';
-import { decodeEvents, encodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
 import { budgetShare } from '../src/memoryBudget';
 import type { Config } from '../src/config';
 import { compileFilter, filterProblem } from '../src/filter/filter';
 import { isErrorEvent } from '../src/stats/classify';
 import { StatsStore } from '../src/stats/store';
 import type { HttpEvent } from '../src/types';
-
-/** Transactions remembered to prime a new filter (bounded: ~10 MB). */
-export const RECENT_EVENTS = 50_000;
-
-/**
- * The last RECENT_EVENTS transactions within `maxBytes` (and less than one batch more), as
- * encoded batches. The byte bound matters: hostile 3 KB strings would make 50,000 take 150 MB.
- */
-class RecentTransactions {
-  private readonly batches: EncodedBatch[] = [];
-  private count = 0;
-  private bytes = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  add(batch: EncodedBatch): void {
-    if (batch.count === 0) return;
-    this.batches.push(batch);
-    this.count += batch.count;
-    this.bytes += batch.buffer.byteLength;
-    while (this.batches.length > 1
-      && (this.count - this.batches[0].count >= RECENT_EVENTS || this.bytes - this.batches[0].buffer.byteLength >= this.maxBytes)) {
-      const dropped = this.batches.shift()!;
-      this.count -= dropped.count;
-      this.bytes -= dropped.buffer.byteLength;
-    }
-  }
-
-  /** The remembered transactions, oldest first. */
-  events(): HttpEvent[] {
-    const events = this.batches.flatMap(decodeEvents);
-    return events.length > RECENT_EVENTS ? events.slice(events.length - RECENT_EVENTS) : events;
-  }
-}
+import { RecentTransactions } from './recentTransactions';
 
 /** What is wrong with a filter, in a few words, for the status bar: `bad filter: unknown field "stauts" at column 1`. */
 export function filterError(error: unknown): string {
@@ -110,9 +75,9 @@ export class DashboardFilter {
     return this.recent.events();
   }
 
-  /** Takes a batch of transactions; `encoded` is their compact form when the caller has it. */
-  observe(events: readonly HttpEvent[], encoded: EncodedBatch = encodeEvents(events)): void {
-    this.recent.add(encoded);
+  /** Takes a batch of transactions. */
+  observe(events: readonly HttpEvent[]): void {
+    this.recent.add(events);
     const active = this.active;
     if (active !== null) active.store.ingest(events.filter(active.matches));
   }

@@ -5,7 +5,7 @@
 import { Worker, type MessagePort } from 'worker_threads';
 import { WiretopError } from '../errors';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
-import { decodeEvents, type EncodedBatch } from './eventBatch';
+import { decodeEvents } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import type { WorkerLoad } from './shardMerger';
 import { adoptPrestartedWorker, captureThreadScript, captureWorkerLimits } from './prestartedWorker';
@@ -21,11 +21,8 @@ export interface StatsDetail {
 /** What the capture reports. */
 export interface CaptureListener {
   onReady(source: string): void;
-  /**
-   * A batch of transactions; every one that started before `watermark` has now been sent.
-   * `encoded` is the batch's compact form, as it crossed from the worker.
-   */
-  onEvents(events: HttpEvent[], watermark: number, encoded?: EncodedBatch): void;
+  /** A batch of transactions; every one that started before `watermark` has now been sent. */
+  onEvents(events: HttpEvent[], watermark: number): void;
   onStats(stats: CaptureStats, now: number, watermark: number, detail?: StatsDetail): void;
   /** TLS connections that ended. */
   onTls?(connections: TlsConnection[]): void;
@@ -62,7 +59,7 @@ export function relayMessage(message: FromWorker, listener: CaptureListener): bo
       listener.onReady(message.source);
       return false;
     case 'events':
-      listener.onEvents(decodeEvents(message.batch), message.watermark, message.batch);
+      listener.onEvents(decodeEvents(message.batch), message.watermark);
       return true;
     case 'stats':
       listener.onStats(message.stats, message.now, message.watermark, { pipelineWatermark: message.pipelineWatermark });

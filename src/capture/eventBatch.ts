@@ -9,7 +9,7 @@
  * Strings decoded from bytes are fresh and own only themselves; the distinct ones are decoded
  * once per batch and shared by its events.
  */
-import type { HttpEvent, ProcessOwner } from '../types';
+import type { HttpEvent } from '../types';
 
 /** The encoded batch. Its buffer holds, in order: numbers, string indices, string ends, string bytes. */
 export interface EncodedBatch {
@@ -17,11 +17,6 @@ export interface EncodedBatch {
   /** Distinct strings in the batch. */
   strings: number;
   buffer: ArrayBuffer;
-  /**
-   * The programs the main thread named for the batch's transactions after it was encoded
-   * (--processes), by index; decoding puts them back.
-   */
-  owners?: ReadonlyArray<ProcessOwner | undefined>;
 }
 
 // ts, sport, dport, status, reqBytes, respBytes, latencyMs, flags (uriTruncated 1, https 2, gRPC 4, sni 8), streamId, grpcStatus, grpcRequestMessages, grpcResponseMessages
@@ -60,7 +55,7 @@ export class BatchEncoder {
       this.refs = new Uint32Array(count * STRING_FIELDS);
     }
     // Reset however the batch ends: an event missing a string field throws midway, and the
-    // next batch (the one encoder of a thread, see encodeEvents) must not start from its state.
+    // loop's next batch must not start from its state.
     try {
       const { numbers, refs } = this;
       for (let i = 0; i < count; i++) {
@@ -149,21 +144,6 @@ export class BatchEncoder {
   }
 }
 
-/**
- * The encoder of encodeEvents, one per thread: a new one per batch allocated its scratch space
- * (~300 KB) every time, which under a live load on the main thread kept ~7 MB of dead buffers
- * resident between collections.
- */
-const sharedEncoder = new BatchEncoder();
-
-/** Encodes events outside a capture loop (the dashboard's recent transactions, tests). */
-export function encodeEvents(events: readonly HttpEvent[]): EncodedBatch {
-  const batch = sharedEncoder.encode(events);
-  // The programs the main thread named (--processes) are no part of the encoding: they go beside it.
-  if (events.some((e) => e.owner !== undefined)) batch.owners = events.map((e) => e.owner);
-  return batch;
-}
-
 /** The buffers to transfer with a batch. */
 export function transferList(batch: EncodedBatch): ArrayBuffer[] {
   return [batch.buffer];
@@ -242,7 +222,5 @@ export function decodeEvents(batch: EncodedBatch): HttpEvent[] {
   }
   const events: HttpEvent[] = new Array(count);
   for (let i = 0; i < count; i++) events[i] = new DecodedEvent(numbers, refs, strings, i * NUMBER_FIELDS, i * STRING_FIELDS);
-  const owners = batch.owners;
-  if (owners !== undefined) for (let i = 0; i < count; i++) if (owners[i] !== undefined) events[i].owner = owners[i];
   return events;
 }

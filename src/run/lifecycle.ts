@@ -18,7 +18,6 @@
 import type { CaptureListener, CaptureSource } from '../capture/captureSource';
 import type { TransactionFilter } from '../filter/filter';
 import type { HttpEvent, TlsConnection } from '../types';
-import type { EncodedBatch } from '../capture/eventBatch';
 import type { Sink } from './sink';
 import type { RunState } from './runState';
 
@@ -55,11 +54,8 @@ export interface LifecycleParts {
   admit?: { events(all: readonly HttpEvent[]): readonly HttpEvent[]; tls(all: readonly TlsConnection[]): readonly TlsConnection[] } | null;
   /** A stop was asked before the input's end: told before the capture hands over its last transactions. */
   onStopBeforeEnd?(): void;
-  /**
-   * Adds what the capture cannot know to each new transaction (--processes: its program), before
-   * `where` sees it; and to the encoded batch that stands for them (its annotations), when there is one.
-   */
-  annotate?: ((events: readonly HttpEvent[], encoded: EncodedBatch | undefined) => void) | null;
+  /** Adds what the capture cannot know to each new transaction (--processes: its program), before `where` sees it. */
+  annotate?: ((events: readonly HttpEvent[]) => void) | null;
   /** The capture is open: give up what only opening it needed (root). May throw: the run then fails. */
   secure?(): void;
   /** After each capture-health update: a fault that ends the run (an interface down too long), or null. */
@@ -167,18 +163,16 @@ export class RunLifecycle {
         this.enter('running');
         this.parts.onReady(source);
       },
-      onEvents: (batch, watermark, batchEncoded) => {
+      onEvents: (batch, watermark) => {
         if (this.current === 'stopping' || this.current === 'done') return;
-        annotate?.(batch, batchEncoded);
-        // The encoded batch stands for all of them: a filtered batch goes without it.
+        annotate?.(batch);
         const events = where === null ? batch : batch.filter(where.matches);
-        const encoded = events.length === batch.length ? batchEncoded : undefined;
         if (keepsStatistics) {
           // What the statistics counted before (--persist) is not counted again; the outputs see every transaction.
           const counted = admit === null ? batch : admit.events(batch);
           state.ingest(counted === batch ? events : where === null ? counted : counted.filter(where.matches));
         }
-        this.sink?.onEvents(events, encoded);
+        this.sink?.onEvents(events);
         // Seconds before the watermark will get no more transactions (but stragglers): close them.
         if (keepsStatistics) state.advanceTo(watermark);
       },

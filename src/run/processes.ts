@@ -16,7 +16,6 @@ import * as readline from 'readline';
 import type { ProcessInfo } from '../platform/procScan';
 import type { ScanMessage } from '../platform/procHelper';
 import { escapeControls } from '../protocol/sanitize';
-import type { EncodedBatch } from '../capture/eventBatch';
 import type { HttpEvent, ProcessOwner } from '../types';
 import type { Clock } from './clock';
 
@@ -173,20 +172,12 @@ export class ProcessAttribution {
     return null;
   }
 
-  /**
-   * Sets each transaction's process fields (none when it has no local program), and gives
-   * `encoded` (the batch they were decoded from, which the dashboard keeps) the same, by index.
-   */
-  attribute(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
-    let owners: Array<ProcessOwner | undefined> | null = null;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i];
+  /** Sets each transaction's process fields (none when it has no local program). */
+  attribute(events: readonly HttpEvent[]): void {
+    for (const event of events) {
       const label = this.labelFor(event);
-      if (label === null) continue;
-      event.owner = label;
-      if (encoded !== undefined) (owners ??= new Array(events.length))[i] = label;
+      if (label !== null) event.owner = label;
     }
-    if (encoded !== undefined && owners !== null) encoded.owners = owners;
   }
 }
 

@@ -1,11 +1,10 @@
 /** What every headless output and the dashboard receive from the main loop. */
-import type { EncodedBatch } from '../capture/eventBatch';
 import type { HttpEvent, TlsConnection } from '../types';
 
 /** An output of wiretop. It reads statistics from the run's view; transactions come for those that print or keep them. */
 export interface Sink {
-  /** A batch of transactions; `encoded` is its compact form, as it crossed from the capture. */
-  onEvents(events: readonly HttpEvent[], encoded?: EncodedBatch): void;
+  /** A batch of transactions. */
+  onEvents(events: readonly HttpEvent[]): void;
   /** TLS connections that ended (for those that print them). */
   onTls?(connections: readonly TlsConnection[]): void;
   /** The capture ended (or was stopped): write what is left. */

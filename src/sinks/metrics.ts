@@ -150,9 +150,9 @@ export class MetricsSink implements Sink {
 export function withMetrics(primary: Sink, metrics: MetricsSink): Sink {
   return {
     interactive: primary.interactive,
-    onEvents(events, encoded) {
+    onEvents(events) {
       metrics.onEvents(events);
-      primary.onEvents(events, encoded);
+      primary.onEvents(events);
     },
     onTls(connections) {
       metrics.onTls(connections);

@@ -5,7 +5,6 @@
  */
 import * as blessed from 'blessed';
 import { dashboardQuitLine } from '../run/endLines';
-import type { EncodedBatch } from '../capture/eventBatch';
 import type { Clock } from '../run/clock';
 import type { RunView } from '../run/runState';
 import type { HttpEvent } from '../types';
@@ -59,8 +58,8 @@ export class TuiSink implements Sink {
     this.dashboard.render();
   }
 
-  onEvents(events: readonly HttpEvent[], encoded?: EncodedBatch): void {
-    this.dashboard.observe(events, encoded);
+  onEvents(events: readonly HttpEvent[]): void {
+    this.dashboard.observe(events);
   }
 
   onCaptureStats(): void {
