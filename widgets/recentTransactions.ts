@@ -4,7 +4,7 @@
  * event objects with their own strings cost ~65 MB of heap).
  *
  * Segments of up to SEGMENT_EVENTS transactions: each number in a typed array, each string as a
- * 16-bit index into the segment's distinct strings, so ~71 bytes a transaction beside the
+ * 16-bit index into the segment's distinct strings, so ~59 bytes a transaction beside the
  * strings. The oldest segment is forgotten whole, its strings with it, and its arrays serve the
  * next one: under steady traffic nothing is allocated per transaction or per batch but a new
  * distinct string (and the rare fields: gRPC, a program with --processes). Batches encoded into
@@ -31,6 +31,8 @@ const ROUTE = 8;
 const CLIENT = 9;
 const REQUEST_HEADERS = 10;
 const RESPONSE_HEADERS = 11;
+/** Those in the columns of every transaction; a server name and a node have columns of their own, made when one comes. */
+const COMMON_STRING_FIELDS = 12;
 const SNI = 12;
 const NODE = 13;
 const STRING_FIELDS = 14;
@@ -39,7 +41,9 @@ const STRING_FIELDS = 14;
 export const SEGMENT_EVENTS = 4000;
 
 /** What a transaction's columns take: four doubles, three 16-bit numbers, its flags, its stream, its string indices. */
-export const BYTES_PER_EVENT = 4 * 8 + 3 * 2 + 1 + 4 + STRING_FIELDS * 2;
+export const BYTES_PER_EVENT = 2 * 8 + 2 * 4 + 3 * 2 + 1 + 4 + COMMON_STRING_FIELDS * 2;
+/** What the server name's and node's columns add, once made. */
+const TAG_BYTES = 2 * 2;
 /** A distinct string beside its characters (two bytes each at most): its slot, its map entry, its header. */
 const STRING_COST = 64;
 /** The rare fields (gRPC, numbers that do not fit their columns), as an object of their own. */
@@ -56,7 +60,7 @@ const HAS_OWNER = 64;
 const NO_STATUS = 0xffff;
 
 /** What a transaction has beyond its columns: its gRPC fields, and numbers too large for theirs. */
-type Extra = Partial<Pick<HttpEvent, 'sport' | 'dport' | 'status' | 'streamId' | 'grpcMethod' | 'grpcStatus' | 'grpcMessage' | 'grpcRequestMessages' | 'grpcResponseMessages'>>;
+type Extra = Partial<Pick<HttpEvent, 'sport' | 'dport' | 'status' | 'reqBytes' | 'respBytes' | 'streamId' | 'grpcMethod' | 'grpcStatus' | 'grpcMessage' | 'grpcRequestMessages' | 'grpcResponseMessages'>>;
 
 /** The rows a new segment has room for: it grows to SEGMENT_EVENTS as it fills. */
 const FIRST_CAPACITY = 250;
@@ -74,15 +78,17 @@ class Segment {
   /** What its strings and rare fields take beyond the columns. */
   extraBytes = 0;
   private ts = new Float64Array(FIRST_CAPACITY);
-  private reqBytes = new Float64Array(FIRST_CAPACITY);
-  private respBytes = new Float64Array(FIRST_CAPACITY);
+  private reqBytes = new Uint32Array(FIRST_CAPACITY);
+  private respBytes = new Uint32Array(FIRST_CAPACITY);
   private latencyMs = new Float64Array(FIRST_CAPACITY);
   private sport = new Uint16Array(FIRST_CAPACITY);
   private dport = new Uint16Array(FIRST_CAPACITY);
   private status = new Uint16Array(FIRST_CAPACITY);
   private flags = new Uint8Array(FIRST_CAPACITY);
   private streamId = new Uint32Array(FIRST_CAPACITY);
-  private refs = new Uint16Array(FIRST_CAPACITY * STRING_FIELDS);
+  private refs = new Uint16Array(FIRST_CAPACITY * COMMON_STRING_FIELDS);
+  /** The server name's and node's string indices, two a transaction; null until a transaction has one. */
+  private tags: Uint16Array | null = null;
   private strings: string[] = [];
   private readonly index = new Map<string, number>();
   /** Per string field, its last string and that string's index: most repeat from one transaction to the next. */
@@ -93,7 +99,7 @@ class Segment {
 
   /** What it takes, in bytes. */
   get bytes(): number {
-    return this.capacity * BYTES_PER_EVENT + this.extraBytes;
+    return this.capacity * (BYTES_PER_EVENT + (this.tags === null ? 0 : TAG_BYTES)) + this.extraBytes;
   }
 
   /**
@@ -109,15 +115,16 @@ class Segment {
       return next;
     };
     this.ts = grown(this.ts, Float64Array);
-    this.reqBytes = grown(this.reqBytes, Float64Array);
-    this.respBytes = grown(this.respBytes, Float64Array);
+    this.reqBytes = grown(this.reqBytes, Uint32Array);
+    this.respBytes = grown(this.respBytes, Uint32Array);
     this.latencyMs = grown(this.latencyMs, Float64Array);
     this.sport = grown(this.sport, Uint16Array);
     this.dport = grown(this.dport, Uint16Array);
     this.status = grown(this.status, Uint16Array);
     this.flags = grown(this.flags, Uint8Array);
     this.streamId = grown(this.streamId, Uint32Array);
-    this.refs = grown(this.refs, Uint16Array, STRING_FIELDS);
+    this.refs = grown(this.refs, Uint16Array, COMMON_STRING_FIELDS);
+    if (this.tags !== null) this.tags = grown(this.tags, Uint16Array, 2);
     this.capacity = capacity;
   }
 
@@ -130,6 +137,7 @@ class Segment {
     this.lastText.fill(null);
     this.extras = null;
     this.owners = null;
+    this.tags = null;
   }
 
   /** Adds a transaction in the next row (there must be room: see `capacity`). */
@@ -137,8 +145,6 @@ class Segment {
     // Counted once whole: a transaction that throws midway (a field that is no string) leaves no row.
     const i = this.count;
     this.ts[i] = e.ts;
-    this.reqBytes[i] = e.reqBytes;
-    this.respBytes[i] = e.respBytes;
     this.latencyMs[i] = e.latencyMs === null ? NaN : e.latencyMs;
     let flags = (e.uriTruncated ? TRUNCATED : 0) | (e.https === true ? HTTPS : 0);
     let extra: Extra | null = null;
@@ -148,6 +154,14 @@ class Segment {
       this.status[i] = e.status === null ? NO_STATUS : e.status;
     } else {
       extra = { sport: e.sport, dport: e.dport, status: e.status };
+    }
+    if (e.reqBytes >>> 0 === e.reqBytes && e.respBytes >>> 0 === e.respBytes) {
+      this.reqBytes[i] = e.reqBytes;
+      this.respBytes[i] = e.respBytes;
+    } else {
+      extra ??= {};
+      extra.reqBytes = e.reqBytes;
+      extra.respBytes = e.respBytes;
     }
     if (e.streamId !== undefined) {
       if (e.streamId >>> 0 === e.streamId) {
@@ -177,7 +191,7 @@ class Segment {
       this.extraBytes += 16;
       flags |= HAS_OWNER;
     }
-    const s = i * STRING_FIELDS;
+    const s = i * COMMON_STRING_FIELDS;
     const refs = this.refs;
     refs[s + SRC] = this.ref(SRC, e.src);
     refs[s + DST] = this.ref(DST, e.dst);
@@ -192,15 +206,19 @@ class Segment {
     refs[s + REQUEST_HEADERS] = this.ref(REQUEST_HEADERS, e.requestHeaders);
     refs[s + RESPONSE_HEADERS] = this.ref(RESPONSE_HEADERS, e.responseHeaders);
     if (e.sni !== undefined) {
-      refs[s + SNI] = this.ref(SNI, e.sni);
+      this.tagsMade()[2 * i] = this.ref(SNI, e.sni);
       flags |= HAS_SNI;
     }
     if (e.node !== undefined) {
-      refs[s + NODE] = this.ref(NODE, e.node);
+      this.tagsMade()[2 * i + 1] = this.ref(NODE, e.node);
       flags |= HAS_NODE;
     }
     this.flags[i] = flags;
     this.count = i + 1;
+  }
+
+  private tagsMade(): Uint16Array {
+    return (this.tags ??= new Uint16Array(this.capacity * 2));
   }
 
   /** The index of `text` among the segment's strings, added when new. */
@@ -226,7 +244,7 @@ class Segment {
 
   private event(i: number): HttpEvent {
     const { strings } = this;
-    const s = i * STRING_FIELDS;
+    const s = i * COMMON_STRING_FIELDS;
     const refs = this.refs;
     const flags = this.flags[i];
     const extra = (flags & HAS_EXTRA) !== 0 ? this.extras!.get(i)! : null;
@@ -239,13 +257,17 @@ class Segment {
       Number.isNaN(latencyMs) ? null : latencyMs, strings[refs[s + VERSION]], strings[refs[s + ROUTE]],
       strings[refs[s + CLIENT]], (flags & TRUNCATED) !== 0, strings[refs[s + REQUEST_HEADERS]], strings[refs[s + RESPONSE_HEADERS]],
     );
+    if (extra?.reqBytes !== undefined) {
+      event.reqBytes = extra.reqBytes;
+      event.respBytes = extra.respBytes!;
+    }
     if (extra?.sport !== undefined) {
       event.sport = extra.sport;
       event.dport = extra.dport!;
       event.status = extra.status!;
     }
     if ((flags & HTTPS) !== 0) event.https = true;
-    if ((flags & HAS_SNI) !== 0) event.sni = strings[refs[s + SNI]];
+    if ((flags & HAS_SNI) !== 0) event.sni = strings[this.tags![2 * i]];
     if ((flags & HAS_STREAM) !== 0) event.streamId = this.streamId[i];
     else if (extra?.streamId !== undefined) event.streamId = extra.streamId;
     if (extra?.grpcMethod !== undefined) {
@@ -255,7 +277,7 @@ class Segment {
       if (extra.grpcRequestMessages !== undefined) event.grpcRequestMessages = extra.grpcRequestMessages;
       if (extra.grpcResponseMessages !== undefined) event.grpcResponseMessages = extra.grpcResponseMessages;
     }
-    if ((flags & HAS_NODE) !== 0) event.node = strings[refs[s + NODE]];
+    if ((flags & HAS_NODE) !== 0) event.node = strings[this.tags![2 * i + 1]];
     if ((flags & HAS_OWNER) !== 0) event.owner = this.owners!.get(i)!;
     return event;
   }

@@ -59,7 +59,8 @@ export class CaptureLoop {
   /** Wakes the loop from a wait (stop, or the main thread caught up). */
   private wake: (() => void) | null = null;
   private waitingForMainThread = false;
-  private readonly encoder = new BatchEncoder();
+  /** Made at the first batch it encodes: a loop on the main thread hands its transactions over as they are, and never does (its scratch space is ~260 KB). */
+  private encoder: BatchEncoder | null = null;
   /** A transaction or TLS connection has been posted: from then on the stats may carry the watermark. */
   private postedData = false;
 
@@ -203,7 +204,7 @@ export class CaptureLoop {
         this.out.deliver(slice, watermark);
         continue;
       }
-      const batch = this.encoder.encode(slice);
+      const batch = (this.encoder ??= new BatchEncoder()).encode(slice);
       this.inFlight(batch.buffer.byteLength);
       this.out.post({ type: 'events', batch, watermark }, transferList(batch));
     }
