@@ -29,7 +29,7 @@ describe('the dashboard\'s recent transactions', () => {
       // Numbers past their columns (a merged stream's fields are only checked to be numbers).
       httpEvent(7, { sport: 70_000, dport: -1, status: 65_535, streamId: 2 ** 33 }),
       httpEvent(7.5, { status: 65_535 }),
-      httpEvent(7.75, { status: 0, sport: 0, dport: 65_534, streamId: 0 }),
+      httpEvent(7.75, { status: 0, sport: 0, dport: 65_535, streamId: 0 }),
       httpEvent(8, { status: 200.5, reqBytes: 2 ** 40, latencyMs: 0.001 }),
       httpEvent(9, { respBytes: 2 ** 32 }),
       httpEvent(10, { reqBytes: 1.5, respBytes: 2 ** 32 - 1 }),
@@ -70,12 +70,15 @@ describe('the dashboard\'s recent transactions', () => {
   });
 
   it.each([
-    // The default budget's share, and the smallest budget's (memory_budget_mb 16).
-    [8 * MB, 600],
-    [0.8 * MB, 50],
-  ])('stay within %d bytes under distinct 3 KB strings, keeping the newest (at least %d)', (maxBytes, least) => {
+    // The default budget's share, and the smallest budget's (memory_budget_mb 16); each from empty, and after ordinary traffic (grown segments to reuse).
+    [8 * MB, 600, 0],
+    [0.8 * MB, 50, 0],
+    [8 * MB, 600, 60_000],
+    [0.8 * MB, 50, 60_000],
+  ])('stay within %d bytes under distinct 3 KB strings, keeping the newest (at least %d, after %d ordinary)', (maxBytes, least, ordinary) => {
     const before = held();
     const recent = new RecentTransactions(maxBytes);
+    recent.add(Array.from({ length: ordinary }, (_, i) => httpEvent(i - ordinary)));
     let peak = 0;
     for (let b = 0; b < 40; b++) {
       recent.add(Array.from({ length: 500 }, (_, i) => httpEvent(b * 500 + i, { uri: `/${b}/${i}/${'u'.repeat(3000)}`, ua: `${i}${'a'.repeat(3000)}` })));

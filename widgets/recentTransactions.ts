@@ -40,7 +40,7 @@ const STRING_FIELDS = 14;
 /** Transactions in a segment: few enough that its distinct strings fit a 16-bit index. */
 export const SEGMENT_EVENTS = 4000;
 
-/** What a transaction's columns take: four doubles, three 16-bit numbers, its flags, its stream, its string indices. */
+/** What a transaction's columns take: two doubles (time, latency), two 32-bit body sizes, three 16-bit numbers, its flags, its stream, its string indices. */
 export const BYTES_PER_EVENT = 2 * 8 + 2 * 4 + 3 * 2 + 1 + 4 + COMMON_STRING_FIELDS * 2;
 /** What the server name's and node's columns add, once made. */
 const TAG_BYTES = 2 * 2;
@@ -48,6 +48,8 @@ const TAG_BYTES = 2 * 2;
 const STRING_COST = 64;
 /** The rare fields (gRPC, numbers that do not fit their columns), as an object of their own. */
 const EXTRA_COST = 160;
+/** A transaction's program (--processes): an entry in the segment's map (the program itself is shared). */
+const OWNER_COST = 32;
 
 const TRUNCATED = 1;
 const HTTPS = 2;
@@ -65,7 +67,8 @@ type Extra = Partial<Pick<HttpEvent, 'sport' | 'dport' | 'status' | 'reqBytes' |
 /** The rows a new segment has room for: it grows to SEGMENT_EVENTS as it fills. */
 const FIRST_CAPACITY = 250;
 
-const fitsShort = (value: number): boolean => (value & 0xffff) === value && value !== NO_STATUS;
+const fitsPort = (value: number): boolean => (value & 0xffff) === value;
+const fitsStatus = (value: number): boolean => fitsPort(value) && value !== NO_STATUS;
 
 /** A string as a segment keeps it: a copy of its own, since one cut from a longer one would keep that one alive. */
 const owned = (text: string): string => (text.length >= 13 ? ownCopy(text) : text);
@@ -148,7 +151,7 @@ class Segment {
     this.latencyMs[i] = e.latencyMs === null ? NaN : e.latencyMs;
     let flags = (e.uriTruncated ? TRUNCATED : 0) | (e.https === true ? HTTPS : 0);
     let extra: Extra | null = null;
-    if (fitsShort(e.sport) && fitsShort(e.dport) && (e.status === null || fitsShort(e.status))) {
+    if (fitsPort(e.sport) && fitsPort(e.dport) && (e.status === null || fitsStatus(e.status))) {
       this.sport[i] = e.sport;
       this.dport[i] = e.dport;
       this.status[i] = e.status === null ? NO_STATUS : e.status;
@@ -188,7 +191,7 @@ class Segment {
     if (e.owner !== undefined) {
       // One shared object per program: the transaction keeps a reference.
       (this.owners ??= new Map()).set(i, e.owner);
-      this.extraBytes += 16;
+      this.extraBytes += OWNER_COST;
       flags |= HAS_OWNER;
     }
     const s = i * COMMON_STRING_FIELDS;
@@ -306,7 +309,7 @@ interface RecalledEvent extends HttpEvent {}
  */
 export class RecentTransactions {
   private readonly segments: Segment[] = [];
-  /** The last forgotten segment, kept for the next one's arrays. */
+  /** The last forgotten segment, kept for the next one's arrays (outside the bound: one segment's columns at most). */
   private spare: Segment | null = null;
 
   constructor(private readonly maxBytes: number) {}
@@ -318,11 +321,13 @@ export class RecentTransactions {
     const stringsBound = this.maxBytes / 8;
     for (let i = 0; i < events.length; i++) {
       if (open.count === open.capacity || open.extraBytes >= stringsBound) {
-        if (open.capacity < SEGMENT_EVENTS && open.extraBytes < stringsBound) {
+        const full = open.extraBytes < stringsBound;
+        if (full && open.capacity < SEGMENT_EVENTS) {
           open.grow();
         } else {
           this.forget();
-          open = this.start();
+          // Under long strings the next segment starts small too: a spare's grown columns would take the strings' room.
+          open = this.start(full);
         }
       }
       open.add(events[i]);
@@ -355,8 +360,9 @@ export class RecentTransactions {
     return this.segments.reduce((sum, segment) => sum + segment.count, 0);
   }
 
-  private start(): Segment {
-    const segment = this.spare ?? new Segment();
+  /** A new segment, the spare's arrays reused if `reuse`. */
+  private start(reuse = true): Segment {
+    const segment = (reuse ? this.spare : null) ?? new Segment();
     this.spare = null;
     this.segments.push(segment);
     return segment;
