@@ -368,7 +368,7 @@ export class RecentTransactions {
     return segment;
   }
 
-  /** Forgets the oldest segments while the others hold enough. Sums over a dozen segments, when one closes: no totals to keep right. */
+  /** Forgets the oldest segments while the others hold enough. Sums over the segments (a dozen or so) after each batch: no running totals to keep right. */
   private forget(): void {
     const { segments } = this;
     let count = this.count;
