@@ -12,7 +12,7 @@
  * collection, and so waited for a full one once dropped (12 MB of the process's malloc heap under
  * the bench's load, and ~1 µs of CPU a request, against ~3 MB of columns here).
  */
-import { ownCopy } from '../src/protocol/sanitize';
+import { ownText } from '../src/protocol/sanitize';
 import type { HttpEvent, ProcessOwner } from '../src/types';
 
 /** Transactions remembered to prime a new filter. */
@@ -69,9 +69,6 @@ const FIRST_CAPACITY = 250;
 
 const fitsPort = (value: number): boolean => (value & 0xffff) === value;
 const fitsStatus = (value: number): boolean => fitsPort(value) && value !== NO_STATUS;
-
-/** A string as a segment keeps it: a copy of its own, since one cut from a longer one would keep that one alive. */
-const owned = (text: string): string => (text.length >= 13 ? ownCopy(text) : text);
 
 /** Up to SEGMENT_EVENTS transactions in columns, with their distinct strings. */
 class Segment {
@@ -176,9 +173,9 @@ class Segment {
     }
     if (e.grpcMethod !== undefined) {
       extra ??= {};
-      extra.grpcMethod = owned(e.grpcMethod);
+      extra.grpcMethod = ownText(e.grpcMethod);
       if (e.grpcStatus !== undefined) extra.grpcStatus = e.grpcStatus;
-      if (e.grpcMessage !== undefined) extra.grpcMessage = owned(e.grpcMessage);
+      if (e.grpcMessage !== undefined) extra.grpcMessage = ownText(e.grpcMessage);
       if (e.grpcRequestMessages !== undefined) extra.grpcRequestMessages = e.grpcRequestMessages;
       if (e.grpcResponseMessages !== undefined) extra.grpcResponseMessages = e.grpcResponseMessages;
       this.extraBytes += 2 * (e.grpcMethod.length + (e.grpcMessage?.length ?? 0));
@@ -230,7 +227,7 @@ class Segment {
     let at = this.index.get(text);
     if (at === undefined) {
       at = this.strings.length;
-      const own = owned(text);
+      const own = ownText(text);
       this.strings.push(own);
       this.index.set(own, at);
       this.extraBytes += STRING_COST + 2 * text.length;

@@ -165,10 +165,15 @@ export function ownCopy(text: string): string {
   return (' ' + text).slice(1);
 }
 
-/**
- * `cut`, a piece of `whole` (or `whole` itself): copied when it may share `whole`'s storage
- * (V8 slices strings of 13 characters or more), so that keeping it keeps no more than itself.
- */
+/** V8 makes a cut of this many characters or more a slice that shares its parent's storage; a shorter one is a copy. */
+const SLICE_MIN_LENGTH = 13;
+
+/** `text`, copied when it may be a slice of a longer string (of unknown origin), so that keeping it keeps no more than itself. */
+export function ownText(text: string): string {
+  return text.length >= SLICE_MIN_LENGTH ? ownCopy(text) : text;
+}
+
+/** `cut`, a piece of `whole` (or `whole` itself): copied when it may share `whole`'s storage. */
 export function ownCut(cut: string, whole: string): string {
-  return cut.length >= 13 && cut.length < whole.length ? ownCopy(cut) : cut;
+  return cut.length < whole.length ? ownText(cut) : cut;
 }
