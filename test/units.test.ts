@@ -9,6 +9,7 @@ import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
 import { HeadParser, CONTENT_LENGTH_INVALID } from '../src/http/h1/head';
+import { indexOfByte } from '../src/http/h1/lines';
 import { boundedText, escapeControls, TextCache } from '../src/protocol/sanitize';
 import { hostWithoutPort, sectionOf } from '../src/http/uri';
 import { ClientResolver } from '../src/http/clientAddress';
@@ -141,6 +142,20 @@ describe('message heads', () => {
     expect(parse('GET / HTTP/1.1\r\nUpgrade: HTTP/2.0, SHTTP/1.3\r\nUpgrade: h2c\r\n\r\n')).toMatchObject({ upgrade: false, upgradeProtocol: 'http/2.0' });
     expect(parse(`GET / HTTP/1.1\r\nUpgrade: ${'x'.repeat(500)}\r\n\r\n`)!.upgradeProtocol).toHaveLength(64);
     expect(parse('GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n')!.upgradeProtocol).toBe('');
+  });
+  it('finds a byte within its bounds, near or past the span it looks at itself', () => {
+    const buf = Buffer.from(`ab\n${'x'.repeat(600)}\nyz`, 'latin1');
+    expect(indexOfByte(buf, 0x0a, 0, buf.length)).toBe(2);
+    expect(indexOfByte(buf, 0x0a, 3, buf.length)).toBe(603);
+    expect(indexOfByte(buf, 0x0a, 3, 603)).toBe(-1);
+    expect(indexOfByte(buf, 0x0a, 3, 604)).toBe(603);
+    expect(indexOfByte(buf, 0x0a, 300, 250)).toBe(-1);
+    expect(indexOfByte(buf, 0x7a, 0, buf.length)).toBe(buf.length - 1);
+    expect(indexOfByte(buf, 0x7a, 0, buf.length - 1)).toBe(-1);
+  });
+  it('reads a header line longer than the part of a line searched byte by byte', () => {
+    const ua = `agent/${'u'.repeat(700)}`;
+    expect(parse(`GET / HTTP/1.1\r\nUser-Agent: ${ua}\r\nHost: h\r\n\r\n`)).toMatchObject({ ua, host: 'h' });
   });
   it('never reads Authorization or Cookie', () => {
     const head = parse('GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\nCookie: s=secret\r\n\r\n');

@@ -210,7 +210,8 @@ export class TcpStream {
   reset(): void {
     this.budget.used -= this.pendingBytes + this.pending.length * SEGMENT_OVERHEAD;
     this.pendingBytes = 0;
-    this.pending.length = 0;
+    // Setting an array's length is a call into the runtime, even to the 0 it has: most streams end with nothing pending.
+    if (this.pending.length !== 0) this.pending.length = 0;
     this.nextSeq = 0;
     this.started = false;
     this.peerAck = 0;

@@ -165,6 +165,7 @@ export class HttpConnection implements ParserOwner, ProtocolSession {
 
   /** Forgets every waiting request (a connection reused), giving their cost back. */
   private dropPending(): void {
+    if (this.pending.length === 0) return;
     for (const request of this.pending) this.limits.pendingRequests.give(request.cost);
     this.pending.length = 0;
   }

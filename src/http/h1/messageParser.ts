@@ -6,7 +6,7 @@
  */
 import type { ByteBudget } from '../../protocol/byteBudget';
 import type { HeadOptions, HeadParser, MessageHead } from './head';
-import { CR, LF } from './lines';
+import { CR, LF, indexOfByte } from './lines';
 import { endsWithHttpVersion, looksLikeRequestLine, looksLikeStatusLine } from './startLine';
 
 /** How the body after a head is delimited. */
@@ -331,16 +331,16 @@ export class MessageParser {
    * search starts at `from`. An HTTP/0.9 request has no headers: its head is the request line.
    */
   private findHeadEnd(buf: Buffer, from: number, end: number, headStart: number): number {
-    let nl = buf.indexOf(LF, from);
+    let nl = indexOfByte(buf, LF, from, end);
     // Only the first line can end an HTTP/0.9 head: check it when this search reaches it.
-    if (this.role !== Role.Server && nl >= 0 && nl < end && (from === headStart || buf.indexOf(LF, headStart) === nl)
+    if (this.role !== Role.Server && nl >= 0 && (from === headStart || indexOfByte(buf, LF, headStart, end) === nl)
         && this.isHttp09RequestLine(buf, headStart, nl, end)) {
       return nl + 1;
     }
-    while (nl >= 0 && nl < end) {
+    while (nl >= 0) {
       if (nl + 1 < end && buf[nl + 1] === LF) return nl + 2;
       if (nl + 2 < end && buf[nl + 1] === CR && buf[nl + 2] === LF) return nl + 3;
-      nl = buf.indexOf(LF, nl + 1);
+      nl = indexOfByte(buf, LF, nl + 1, end);
     }
     return -1;
   }
@@ -354,9 +354,9 @@ export class MessageParser {
     let stop = nl;
     if (stop > start && buf[stop - 1] === CR) stop--;
     if (endsWithHttpVersion(buf, start, stop)) return false;
-    const next = buf.indexOf(LF, nl + 1);
-    const colon = buf.indexOf(0x3a, nl + 1);
-    return nl + 1 >= end || colon < 0 || colon >= end || (next >= 0 && next < colon);
+    const next = indexOfByte(buf, LF, nl + 1, end);
+    const colon = indexOfByte(buf, 0x3a, nl + 1, end);
+    return nl + 1 >= end || colon < 0 || (next >= 0 && next < colon);
   }
 
   /** Could `buf[pos, end)` be the beginning of a message head? (Checked before buffering.) */
@@ -516,8 +516,8 @@ export function findMessageStart(buf: Buffer, pos: number, end: number, role: Ro
   let lineStart = pos;
   while (lineStart < end) {
     if (isMessageStart(buf, lineStart, end, role)) return lineStart;
-    const nl = buf.indexOf(LF, lineStart);
-    if (nl < 0 || nl >= end) return -1;
+    const nl = indexOfByte(buf, LF, lineStart, end);
+    if (nl < 0) return -1;
     lineStart = nl + 1;
   }
   return -1;
@@ -527,8 +527,8 @@ export function findMessageStart(buf: Buffer, pos: number, end: number, role: Ro
 function isMessageStart(buf: Buffer, pos: number, end: number, role: Role): boolean {
   if (role !== Role.Client && looksLikeStatusLine(buf, pos, end)) return true;
   if (role === Role.Server) return false;
-  const nl = buf.indexOf(LF, pos);
-  if (nl < 0 || nl >= end) return false;
+  const nl = indexOfByte(buf, LF, pos, end);
+  if (nl < 0) return false;
   let stop = nl;
   if (stop > pos && buf[stop - 1] === CR) stop--;
   return looksLikeRequestLine(buf, pos, stop) && endsWithHttpVersion(buf, pos, stop);
