@@ -131,6 +131,20 @@ describe('a windowed top-k on a key budget', () => {
     expect(held).toBeLessThan(4 * 1024 * 1024);
   });
 
+  it('counts repeats of a shortened key, and of keys between them, each under its row', () => {
+    const keys = new KeyBudget(0);
+    const counter = new WindowedTopK({ bucketSeconds: 10, retentionSeconds: 3600 }, MEDIUM, false, keys);
+    const a = long(1, 200);
+    const b = long(2, 200);
+    for (const key of [a, a, '/x', a, b, b, '/x', '/x']) counter.add(key, 1000.5, 0, false, null);
+    counter.closeSecond(1000);
+    const entries = counter.view('all', 1000).entries;
+    expect(entries.find((e) => e.key === `${a.slice(0, FREE_KEY_CHARS - 1)}…`)?.count).toBe(3);
+    expect(entries.find((e) => e.key === `${b.slice(0, FREE_KEY_CHARS - 1)}…`)?.count).toBe(2);
+    expect(entries.find((e) => e.key === '/x')?.count).toBe(3);
+    expect(keys.shortened).toBe(5);
+  });
+
   it('never cuts a surrogate pair in half', () => {
     const keys = new KeyBudget(0);
     const key = `${'x'.repeat(FREE_KEY_CHARS - 2)}😀${'y'.repeat(100)}`;

@@ -232,7 +232,9 @@ class Segment {
       this.index.set(own, at);
       this.extraBytes += STRING_COST + 2 * text.length;
     }
-    this.lastText[field] = this.strings[at];
+    // The caller's string, not the kept copy: the next transaction's is mostly the very same
+    // one (the parser gives repeated values back as the same strings), found so by identity.
+    this.lastText[field] = text;
     this.lastRef[field] = at;
     return at;
   }

@@ -7,7 +7,7 @@
  * shortened (its first characters and `…`): a flood of distinct long keys folds into few rows
  * instead of taking the memory, and the shortenings are counted (capture health).
  */
-import { ownCopy } from '../protocol/sanitize';
+import { ownCopy, ownText } from '../protocol/sanitize';
 
 /** Characters of a key held free of charge, and what a shortened key keeps. */
 export const FREE_KEY_CHARS = 64;
@@ -39,10 +39,12 @@ export class KeyBudget {
    */
   admit(key: string): string {
     const cost = chargeOf(key);
-    if (cost === 0) return ownCopy(key);
+    // ownText: a key too short to be a slice is kept as it is, so that the next lookup with the
+    // same string finds it by identity; a copy must be compared character by character.
+    if (cost === 0) return ownText(key);
     if (this.used + cost <= this.limit) {
       this.used += cost;
-      return ownCopy(key);
+      return ownText(key);
     }
     this.shortened++;
     // Not half a surrogate pair; a copy: a slice would keep the whole long key alive.

@@ -136,6 +136,9 @@ export class WindowedTopK {
     this.openCounts = counts;
     this.lastKey = null;
     let entry = counts.get(key);
+    // Counted under its own name, not a shortened one. Known from the lengths: a kept key is
+    // mostly a copy, and comparing it with `key` would compare every character.
+    let own = true;
     if (entry === undefined) {
       if (counts.size >= this.capacity.perSecond) {
         // A flood of distinct keys: skip the exact stage.
@@ -148,14 +151,15 @@ export class WindowedTopK {
       const tracked = !this.keys.fits(key) && this.cumulative.has(key);
       const kept = tracked ? key : this.keys.admit(key);
       // A shortened key (free of charge) may be counted already this second.
-      entry = kept === key ? undefined : counts.get(kept);
+      own = kept.length === key.length;
+      entry = own ? undefined : counts.get(kept);
       if (entry === undefined) {
         entry = { key: kept, count: 0, overcount: 0, bytes: 0, errors: 0, latency: this.keepsLatency ? new LogHistogram() : null };
         counts.set(kept, entry);
         if (tracked) this.uncharged.add(entry);
       }
     }
-    if (entry.key === key) {
+    if (own) {
       this.lastKey = key;
       this.lastEntry = entry;
     }
