@@ -7,7 +7,7 @@
  * Express's trust proxy). Anything unreadable in the list stops the walk there.
  */
 import { BlockList, isIP } from 'net';
-import { ownCopy } from '../protocol/sanitize';
+import { ownText } from '../protocol/sanitize';
 
 /** Reads `trusted_proxies`; throws on an entry that is no address or CIDR. */
 export function trustedProxies(cidrs: readonly string[]): BlockList {
@@ -67,6 +67,6 @@ export class ClientResolver {
       if (!isTrusted(trusted, address)) break;
     }
     // A copy: cut from the X-Forwarded-For header, it would keep the whole header alive where it is kept.
-    return client === peer ? peer : ownCopy(client);
+    return client === peer ? peer : ownText(client);
   }
 }

@@ -17,7 +17,7 @@
  * The query string and fragment are dropped. Deterministic for a given order of URIs.
  */
 
-import { ownCopy } from '../protocol/sanitize';
+import { ownCopy, ownText } from '../protocol/sanitize';
 
 /** Distinct values at one position under one prefix past which it becomes a parameter. */
 export const LEARN_THRESHOLD = 64;
@@ -129,10 +129,10 @@ export class RouteTemplater {
   route(uri: string): string {
     const path = pathOf(uri);
     // Copies: a route is made of pieces of the URI, and kept (a key, the cache) would keep it alive.
-    if (path.length > MAX_CACHED_PATH_LENGTH) return ownCopy(this.template(path));
+    if (path.length > MAX_CACHED_PATH_LENGTH) return ownText(this.template(path));
     let route = this.cache.get(path);
     if (route === undefined) {
-      route = ownCopy(this.template(path));
+      route = ownText(this.template(path));
       if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear();
       // A path cut from a much longer URI (a long query) would keep the whole URI alive as a key.
       this.cache.set(path.length + 64 < uri.length ? ownCopy(path) : path, route);
