@@ -3,7 +3,7 @@
  * waits for a slow main thread (files) or drops and counts (live), and how it stops.
  */
 import { CaptureLoop, FLUSH_MS, IDLE_FLUSH_MS, MAX_BATCH, MAX_BATCH_CHARS, MAX_BATCHES_IN_FLIGHT, MAX_LIVE_BATCHES_IN_FLIGHT, type MessageOut } from '../src/capture/captureLoop';
-import { decodeEvents } from '../src/capture/eventBatch';
+import { BatchDecoder } from '../src/capture/eventBatch';
 import { captureLimits } from '../src/capture/limits';
 import type { FromWorker } from '../src/capture/messages';
 import { END, type FrameSink, type PacketSource } from '../src/capture/packetSource';
@@ -58,7 +58,8 @@ describe('the capture loop', () => {
     expect(main.last()).toEqual({ type: 'eof' });
     const batches = main.messages.filter((m) => m.type === 'events');
     expect(Math.max(...batches.map((m) => (m.type === 'events' ? m.batch.count : 0)))).toBeLessThanOrEqual(MAX_BATCH);
-    const uris = batches.flatMap((m) => (m.type === 'events' ? decodeEvents(m.batch).map((e) => e.uri) : []));
+    const decoder = new BatchDecoder();
+    const uris = batches.flatMap((m) => (m.type === 'events' ? decoder.decode(m.batch).map((e) => e.uri) : []));
     expect(uris).toEqual(Array.from({ length: 1500 }, (_, i) => `/item/${i}`));
     const stats = main.messages.filter((m) => m.type === 'stats');
     expect(stats.length).toBeGreaterThan(0);
@@ -74,7 +75,8 @@ describe('the capture loop', () => {
     const acker = setInterval(() => { loop.acknowledge(main.unacknowledged); main.unacknowledged = 0; }, 1);
     await running;
     clearInterval(acker);
-    const batches = main.messages.flatMap((m) => (m.type === 'events' ? [decodeEvents(m.batch)] : []));
+    const decoder = new BatchDecoder();
+    const batches = main.messages.flatMap((m) => (m.type === 'events' ? [decoder.decode(m.batch)] : []));
     expect(batches.flat().map((e) => e.uri)).toEqual(Array.from({ length: 600 }, (_, i) => `/item/${i}${'x'.repeat(4000)}`));
     expect(batches.length).toBeGreaterThanOrEqual(Math.ceil((600 * 4000) / MAX_BATCH_CHARS));
     for (const events of batches) {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { SMALL, WindowedTopK } from '../src/stats/windowedTopK';
-import { BatchEncoder, decodeEvents, type EncodedBatch } from '../src/capture/eventBatch';
+import { BatchDecoder, BatchEncoder, type EncodedBatch } from '../src/capture/eventBatch';
 import { formatIpv6 } from '../src/capture/decode';
 import { validateConfig, defaultConfig, configSchema } from '../src/config';
 import { loadConfig } from '../src/settings';
@@ -249,6 +249,8 @@ describe('WindowedTopK', () => {
 describe('event batches', () => {
   const sample: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'h', uri: '/', section: '/', status: 200, reqBytes: 0, respBytes: 0, ua: 'u', latencyMs: 1, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
   const encodeEvents = (events: readonly HttpEvent[]): EncodedBatch => new BatchEncoder().encode(events);
+  /** A batch of a fresh encoder, decoded by a fresh decoder. */
+  const decodeEvents = (batch: EncodedBatch): HttpEvent[] => new BatchDecoder().decode(batch);
 
   it('round-trip every field, nulls included', () => {
     const events: HttpEvent[] = [
@@ -279,22 +281,53 @@ describe('event batches', () => {
     const batch = encoder.encode(next);
     // Its own strings alone: src (= client), dst, method, host, uri, section (= route), ua, version, ''.
     expect(batch.strings).toBe(9);
-    expect(decodeEvents(batch)).toEqual(next);
+    // What the failed batch began to keep never reached a decoder: this one starts over.
+    expect(batch.fresh).toBe(true);
+    // A decoder that kept strings of earlier batches forgets them.
+    const decoder = new BatchDecoder();
+    const earlier = new BatchEncoder();
+    decoder.decode(earlier.encode([{ ...sample, uri: '/earlier', ua: 'earlier-agent' }]));
+    expect(decoder.decode(batch)).toEqual(next);
+    expect(decoder.decode(encoder.encode(next))).toEqual(next);
   });
 
   it('carry each distinct string once, any Unicode intact, with one encoder reused across batches', () => {
     const base: HttpEvent = { ts: 1, src: '10.0.0.1', sport: 1, dst: '10.0.0.2', dport: 80, method: 'GET', host: 'ünï.example', uri: '/snow/☃/\u{1F600}', section: '/snow', status: 200, reqBytes: 0, respBytes: 1, ua: 'agent é', latencyMs: 2, version: '1.1', route: '/', client: '10.0.0.1', uriTruncated: false, requestHeaders: '', responseHeaders: '' };
     const events = Array.from({ length: 100 }, (_, i) => ({ ...base, ts: i, sport: i }));
     const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder();
     const first = encoder.encode(events);
     // src (= client), dst, method, host, uri, section, ua, version, route, '' (both headers): 10 distinct strings for 100 events.
     expect(first.strings).toBe(10);
-    expect(decodeEvents(first)).toEqual(events);
+    const firstDecoded = decoder.decode(first);
+    expect(firstDecoded).toEqual(events);
     const second = encoder.encode([{ ...base, uri: '/other', section: '/other' }]);
-    expect(decodeEvents(second)).toEqual([{ ...base, uri: '/other', section: '/other' }]);
+    // Only what the first batch did not carry: '/other', the request target (carried by each batch that has it) and the section.
+    expect(second.strings).toBe(1);
+    const secondDecoded = decoder.decode(second);
+    expect(secondDecoded).toEqual([{ ...base, uri: '/other', section: '/other' }]);
+    // The values of the first batch come back as the very strings the decoder made for it.
+    expect(secondDecoded[0].ua).toBe(firstDecoded[0].ua);
+    expect(secondDecoded[0].src).toBe(firstDecoded[0].src);
     // A long string grows the encoder's buffer.
-    const long = { ...base, uri: '/' + 'x'.repeat(600_000) };
-    expect(decodeEvents(encoder.encode([long]))).toEqual([long]);
+    const long = { ...base, uri: '/' + 'x'.repeat(600_000), ua: 'u'.repeat(300) };
+    expect(decoder.decode(encoder.encode([long]))).toEqual([long]);
+    expect(decoder.decode(encoder.encode([long]))).toEqual([long]);
+  });
+
+  it('start keeping strings anew, on both sides, once the kept ones are full', () => {
+    const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder();
+    const fresh: boolean[] = [];
+    // 12,000 distinct clients, 100 a batch: the kept strings fill (4,096) and start over.
+    for (let b = 0; b < 120; b++) {
+      const events = Array.from({ length: 100 }, (_, i) => ({ ...sample, client: `10.${b}.${i}.1`, src: `10.${b}.${i}.1`, uri: `/${b}/${i}` }));
+      const batch = encoder.encode(events);
+      fresh.push(batch.fresh);
+      expect(decoder.decode(batch)).toEqual(events);
+    }
+    expect(fresh.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+    expect(fresh[0]).toBe(false);
   });
 
   it('decode strings that own their memory: a kept URI does not keep its batch alive', () => {

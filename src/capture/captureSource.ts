@@ -5,7 +5,7 @@
 import { Worker, type MessagePort } from 'worker_threads';
 import { WiretopError } from '../errors';
 import type { CaptureStats, HttpEvent, TlsConnection } from '../types';
-import { decodeEvents } from './eventBatch';
+import { BatchDecoder } from './eventBatch';
 import type { CaptureRequest, FromWorker, ToWorker } from './messages';
 import type { WorkerLoad } from './shardMerger';
 import { adoptPrestartedWorker, captureThreadScript, captureWorkerLimits } from './prestartedWorker';
@@ -50,16 +50,17 @@ export const STOP_DEADLINE_MS = 3000;
 export { captureThreadScript } from './prestartedWorker';
 
 /**
- * Hands a capture loop's message to the run's listener (a batch decoded). True when it carried
- * transactions or TLS connections: those count in flight until acknowledged.
+ * Hands a capture loop's message to the run's listener (a batch decoded by `decoder`, which has
+ * seen every earlier batch of that loop). True when it carried transactions or TLS connections:
+ * those count in flight until acknowledged.
  */
-export function relayMessage(message: FromWorker, listener: CaptureListener): boolean {
+export function relayMessage(message: FromWorker, listener: CaptureListener, decoder: BatchDecoder): boolean {
   switch (message.type) {
     case 'ready':
       listener.onReady(message.source);
       return false;
     case 'events':
-      listener.onEvents(decodeEvents(message.batch), message.watermark);
+      listener.onEvents(decoder.decode(message.batch), message.watermark);
       return true;
     case 'stats':
       listener.onStats(message.stats, message.now, message.watermark, { pipelineWatermark: message.pipelineWatermark });
@@ -92,6 +93,8 @@ export class WorkerCapture implements CaptureSource {
   private readonly stopSignal = new Int32Array(new SharedArrayBuffer(4));
   /** The output is behind: acknowledgements wait (the worker's in-flight bound then holds it). */
   private holding = false;
+  /** Every batch of the worker goes through it, in order. */
+  private readonly decoder = new BatchDecoder();
 
   /** `transfer`: ports the request carries (a shard's, from the reader thread). */
   constructor(private readonly request: CaptureRequest, private readonly transfer: MessagePort[] = []) {}
@@ -112,7 +115,7 @@ export class WorkerCapture implements CaptureSource {
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'error') failed = true;
       if (message.type === 'eof' || message.type === 'stopped') this.ended = true;
-      if (relayMessage(message, listener)) this.acknowledge(worker);
+      if (relayMessage(message, listener, this.decoder)) this.acknowledge(worker);
     });
     this.exited = new Promise((resolve) => {
       worker.on('error', (error) => {

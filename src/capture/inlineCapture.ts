@@ -17,6 +17,7 @@
 import { CaptureLoop, type MessageOut } from './captureLoop';
 import { relayMessage, type CaptureListener, type CaptureSource } from './captureSource';
 import { openCaptureRun, type OpenedCapture } from './captureRun';
+import { BatchDecoder } from './eventBatch';
 import { errorMessage, type CaptureRequest } from './messages';
 
 /** Capture on the calling thread. */
@@ -29,6 +30,8 @@ export class InlineCapture implements CaptureSource {
   private unacknowledged = 0;
   /** What the run's listener threw from inside the loop: the run's fault, not the capture's. */
   private listenerFault: { error: unknown } | null = null;
+  /** For the relay's sake: this loop hands its transactions over as they are (`deliver`), never encoded. */
+  private readonly decoder = new BatchDecoder();
 
   /**
    * `open`: what opens the request's source and pipeline; `fault`: where a fault of the run's
@@ -54,7 +57,7 @@ export class InlineCapture implements CaptureSource {
     }
     const out: MessageOut = {
       post: (message) => {
-        if (this.tell(() => relayMessage(message, listener))) this.acknowledge();
+        if (this.tell(() => relayMessage(message, listener, this.decoder))) this.acknowledge();
       },
       deliver: (events, watermark) => {
         this.tell(() => listener.onEvents(events, watermark));
@@ -73,7 +76,7 @@ export class InlineCapture implements CaptureSource {
     } catch (error) {
       if (this.listenerFault === null) {
         try {
-          this.tell(() => relayMessage(errorMessage(error), listener));
+          this.tell(() => relayMessage(errorMessage(error), listener, this.decoder));
         } catch {
           // Remembered by tell: the run's own fault.
         }
