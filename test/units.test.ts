@@ -315,6 +315,24 @@ describe('event batches', () => {
     expect(decoder.decode(encoder.encode([long]))).toEqual([long]);
   });
 
+  it('keep what repeats, not the request target nor long values, and a target that is a section comes kept', () => {
+    const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder();
+    const event: HttpEvent = { ...sample, uri: '/health', section: '/health', route: '/health', ua: 'a'.repeat(300) };
+    const first = decoder.decode(encoder.encode([event]));
+    const again = encoder.encode([event]);
+    // Each batch carries the 300-character agent again; the target, as the section's, comes kept.
+    expect(again.strings).toBe(1);
+    const second = decoder.decode(again);
+    expect(second).toEqual([event]);
+    expect(second[0].uri).toBe(first[0].uri);
+    const other = encoder.encode([{ ...event, uri: '/health?x=1', ua: 'u' }]);
+    // The new agent and the target; the next batch carries the target alone (never kept).
+    expect(other.strings).toBe(2);
+    decoder.decode(other);
+    expect(encoder.encode([{ ...event, uri: '/health?x=1', ua: 'u' }]).strings).toBe(1);
+  });
+
   it('start keeping strings anew, on both sides, once the kept ones are full', () => {
     const encoder = new BatchEncoder();
     const decoder = new BatchDecoder();

@@ -232,9 +232,7 @@ class Segment {
       this.index.set(own, at);
       this.extraBytes += STRING_COST + 2 * text.length;
     }
-    // The caller's string, not the kept copy: the next transaction's is mostly the very same
-    // one (the parser gives repeated values back as the same strings), found so by identity.
-    this.lastText[field] = text;
+    this.lastText[field] = this.strings[at];
     this.lastRef[field] = at;
     return at;
   }

@@ -10,7 +10,7 @@
  * once per batch and shared by its events.
  *
  * Strings that repeat from batch to batch (hosts, agents, sections, methods, addresses: all but
- * the request target) are kept by the encoder and its decoder alike, up to a bound: a batch
+ * the request target and a gRPC message) are kept by the encoder and its decoder alike, up to a bound: a batch
  * carries such a string once, the first time, and then only its number. The main thread so gets
  * the very same string object for the same value in every batch, and its statistics find their
  * keys by identity instead of comparing characters (the breakdowns took ~20% less time over a
@@ -113,7 +113,6 @@ export class BatchEncoder {
         refs[s + 1] = this.fieldRef(1, e.dst);
         refs[s + 2] = this.fieldRef(2, e.method);
         refs[s + 3] = this.fieldRef(3, e.host);
-        refs[s + 4] = this.ref(e.uri, false);
         refs[s + 5] = this.fieldRef(5, e.section);
         refs[s + 6] = this.fieldRef(6, e.ua);
         refs[s + 7] = this.fieldRef(7, e.version);
@@ -121,6 +120,9 @@ export class BatchEncoder {
         refs[s + 9] = this.fieldRef(9, e.client);
         refs[s + 10] = this.fieldRef(10, e.requestHeaders);
         refs[s + 11] = this.fieldRef(11, e.responseHeaders);
+        // After the section and the route: a target that is one of them (`/`, `/health`) is then
+        // found kept, not first made one of the batch's own strings (which are never kept).
+        refs[s + 4] = this.ref(e.uri, false);
         refs[s + 12] = grpc ? this.ref(e.grpcMethod!) : 0;
         refs[s + 13] = grpc ? this.ref(e.grpcMessage ?? '', false) : 0;
         refs[s + 14] = sni ? this.fieldRef(14, e.sni!) : 0;
@@ -161,10 +163,8 @@ export class BatchEncoder {
    * added when new (and kept from now on, when `keep` and there is room).
    */
   private ref(text: string, keep = true): number {
-    if (keep) {
-      const number = this.kept.get(text);
-      if (number !== undefined) return (KEPT + number) >>> 0;
-    }
+    const number = this.kept.get(text);
+    if (number !== undefined) return (KEPT + number) >>> 0;
     let at = this.index.get(text);
     if (at !== undefined) return at;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -180,6 +180,8 @@ export class BatchEncoder {
       this.ends = grown;
     }
     at = this.strings++;
+    // A string end never reaches KEPT: a batch holds at most MAX_BATCH_CHARS characters beside
+    // one transaction's (captureLoop), a few megabytes of UTF-8.
     if (keep && text.length <= KEPT_MAX_LENGTH && this.kept.size < KEPT_MAX_STRINGS && this.keptChars + text.length <= KEPT_MAX_CHARS) {
       // The decoder keeps it in the same order: its number is the count kept before it.
       this.ends[at] = (this.used | KEPT) >>> 0;

@@ -31,16 +31,17 @@ export class KeyBudget {
   }
 
   /**
-   * The key to keep for `key`, charged: a copy of `key` when its charge fits, else a shortened
-   * copy (which costs nothing). A copy: a key cut from a longer string (a section from its URI, a
-   * client from its X-Forwarded-For) would otherwise keep the whole of it alive, uncharged.
+   * The key to keep for `key`, charged: `key` when its charge fits (a copy of it when it may be
+   * a slice, 13 characters or more), else a shortened copy (which costs nothing). A copy: a key
+   * cut from a longer string (a section from its URI, a client from its X-Forwarded-For) would
+   * otherwise keep the whole of it alive, uncharged.
    * Transactions decoded from a capture thread's batch own their strings; those of a capture on
    * the main thread (inlineCapture) come straight from the parser.
    */
   admit(key: string): string {
     const cost = chargeOf(key);
-    // ownText: a key too short to be a slice is kept as it is, so that the next lookup with the
-    // same string finds it by identity; a copy must be compared character by character.
+    // A key too short to be a slice is kept as it is: the next lookup with the same string finds
+    // it by identity, where a copy is compared character by character.
     if (cost === 0) return ownText(key);
     if (this.used + cost <= this.limit) {
       this.used += cost;
