@@ -463,7 +463,7 @@ describe('the --tui output', () => {
     sink.close();
   });
 
-  it('redraws for capture statistics only when a counter moved; an idle capture redraws once a closed second', () => {
+  it('redraws for capture statistics only when a counter moved, a second after the last frame; an idle capture redraws once a closed second', () => {
     const run = new RunState({ ...defaultConfig(), refresh: 4 }, 'lo');
     const clock = manualClock(1_700_000_000_000);
     const sink = new TuiSink(run, () => undefined, { env: { TERM: 'xterm' }, clock, screen: fakeScreen() });
@@ -485,10 +485,22 @@ describe('the --tui output', () => {
     run.advanceTo(T0 + 2);
     clock.advance(1000);
     expect(scheduler.renders).toBe(2);
-    // A counter moves: one frame.
+    // A counter moves just after a frame: it waits for the frame a second after that one.
     report(11, T0 + 2.1);
-    clock.advance(1000);
+    clock.advance(500);
+    report(12, T0 + 2.6);
+    clock.advance(499);
+    expect(scheduler.renders).toBe(2);
+    report(13, T0 + 3.1);
+    clock.advance(1);
+    expect(scheduler.renders).toBe(2);
+    const healthAt = () => /Capture health at (\S+)/.exec(sink.dashboard.drawnText().join('\n'))?.[1];
+    const drawnBefore = healthAt();
+    report(13, T0 + 3.2);
+    clock.advance(1);
     expect(scheduler.renders).toBe(3);
+    expect(healthAt()).toBeDefined();
+    expect(healthAt()).not.toBe(drawnBefore);
     sink.close();
   });
 });

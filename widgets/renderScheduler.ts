@@ -33,6 +33,11 @@ export class RenderScheduler {
     this.run();
   }
 
+  /** Milliseconds since the last render (Infinity before the first). */
+  sinceLastRender(): number {
+    return this.clock.now() - this.last;
+  }
+
   stop(): void {
     if (this.pending !== null) this.clock.clearTimeout(this.pending);
     this.pending = null;
