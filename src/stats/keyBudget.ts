@@ -39,13 +39,23 @@ export class KeyBudget {
    * the main thread (inlineCapture) come straight from the parser.
    */
   admit(key: string): string {
-    const cost = chargeOf(key);
+    const charged = this.charge(key);
     // A key too short to be a slice is kept as it is: the next lookup with the same string finds
     // it by identity, where a copy is compared character by character.
-    if (cost === 0) return ownText(key);
+    return charged === key ? ownText(key) : charged;
+  }
+
+  /**
+   * `admit` for a key held for a moment, the second it is counted in (see WindowedTopK): `key`
+   * itself when its charge fits, not a copy, so that the second's later lookups with the same
+   * string find it by identity. Until that second closes, a string it was cut from stays alive.
+   */
+  charge(key: string): string {
+    const cost = chargeOf(key);
+    if (cost === 0) return key;
     if (this.used + cost <= this.limit) {
       this.used += cost;
-      return ownText(key);
+      return key;
     }
     this.shortened++;
     // Not half a surrogate pair; a copy: a slice would keep the whole long key alive.

@@ -136,8 +136,8 @@ export class WindowedTopK {
     this.openCounts = counts;
     this.lastKey = null;
     let entry = counts.get(key);
-    // Counted under its own name, not a shortened one. Known from the lengths: a kept key is
-    // mostly a copy, and comparing it with `key` would compare every character.
+    // Counted under its own name, not a shortened one. Known from the lengths: a shortened key
+    // is shorter, and comparing strings may compare every character.
     let own = true;
     if (entry === undefined) {
       if (counts.size >= this.capacity.perSecond) {
@@ -149,7 +149,8 @@ export class WindowedTopK {
       // A key the summaries already track keeps counting under its own row, uncharged here:
       // shortened, its counts would go to another row once the budget is spent.
       const tracked = !this.keys.fits(key) && this.cumulative.has(key);
-      const kept = tracked ? key : this.keys.admit(key);
+      // Charged, not copied: the second's entries go to the summaries, which keep copies, when it closes.
+      const kept = tracked ? key : this.keys.charge(key);
       // A shortened key (free of charge) may be counted already this second.
       own = kept.length === key.length;
       entry = own ? undefined : counts.get(kept);
