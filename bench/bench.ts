@@ -15,14 +15,17 @@
  * 5. HTTP/2 (bench/h2.ts): the same 200,000 requests in HTTP/1.1 and in h2c, requests/s and CPU per request.
  * 6. The filter language (bench/filter.ts): a compiled `--where` predicate's time per
  *    transaction, and the CPU per request of `-r FILE --report json` with and without it.
+ * 7. The main thread apart (bench/mainThread.ts): the two 200,000-request captures' batches
+ *    decoded and counted, nanoseconds per transaction.
  * Figures vary with the machine; the generators do not. BENCH_REQUESTS overrides the size of
- * the first capture, BENCH_SKIP=pipeline, tls, h2, filter, heavy, dashboard or hostile (comma list) skips parts. The live
+ * the first capture, BENCH_SKIP=pipeline, main, tls, h2, filter, heavy, dashboard or hostile (comma list) skips parts. The live
  * benchmark is `npm run bench:live` (bench/live.ts).
  */
 import { spawnSync } from 'child_process';
 import { filterBench } from './filter';
 import { h2Bench } from './h2';
 import { hostileFloods, hostileLive } from './hostile';
+import { mainThreadBench } from './mainThread';
 import { tlsBench } from './tls';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -155,6 +158,7 @@ function dashboardLoad(): string[] {
 async function main(): Promise<void> {
   const skip = (process.env.BENCH_SKIP ?? '').split(',');
   if (!skip.includes('pipeline')) pipeline();
+  if (!skip.includes('main')) process.stdout.write((await mainThreadBench([ensureCapture(CAPTURES[1]).file, ensureCapture(CAPTURES[2]).file], Number(process.env.BENCH_RUNS ?? 3) + 2)).join('\n') + '\n');
   if (!skip.includes('tls')) process.stdout.write((await tlsBench(Number(process.env.BENCH_RUNS ?? 3))).join('\n') + '\n');
   if (!skip.includes('h2')) process.stdout.write(h2Bench(Number(process.env.BENCH_RUNS ?? 3)).join('\n') + '\n');
   if (!skip.includes('filter')) process.stdout.write(filterBench(ensureCapture(CAPTURES[1]).file, Number(process.env.BENCH_RUNS ?? 3), timeWiretop).join('\n') + '\n');
