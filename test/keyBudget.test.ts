@@ -8,6 +8,9 @@ import * as vm from 'vm';
 import { FREE_KEY_CHARS, KeyBudget } from '../src/stats/keyBudget';
 import { SpaceSaving } from '../src/stats/spaceSaving';
 import { WindowedTopK, MEDIUM } from '../src/stats/windowedTopK';
+import { defaultConfig } from '../src/config';
+import { DashboardFilter } from '../widgets/dashboardFilter';
+import { httpEvent } from './helpers/events';
 
 const long = (n: number, length = 1000) => `/${n.toString(16)}/${'a'.repeat(length)}`;
 
@@ -172,5 +175,22 @@ describe('a windowed top-k on a key budget', () => {
     const health = view.entries.find((e) => e.key === '/health')!;
     expect(health.count).toBeGreaterThanOrEqual(Math.floor(300 / 7));
     expect(view.total).toBe(health.count * 41);
+  });
+});
+
+describe('a filtered view on the run\'s key budget', () => {
+  it('gives its keys\' charges back when it is replaced or cleared', () => {
+    const keys = new KeyBudget(16 * 1024 * 1024);
+    const filter = new DashboardFilter(defaultConfig(), keys);
+    // Long URIs (charged past their first 64 characters), some of them open, some in closed seconds.
+    filter.observe(Array.from({ length: 300 }, (_, i) => httpEvent(1_700_000_000 + i / 100, { uri: long(i, 500), host: `h${i % 7}` })));
+    filter.closeSecond(1_700_000_001);
+    expect(keys.used).toBe(0);
+    for (let round = 0; round < 20; round++) {
+      expect(filter.set(round % 2 === 0 ? 'h1' : '/')).toBeNull();
+      expect(keys.used).toBeGreaterThan(0);
+    }
+    filter.clear();
+    expect(keys.used).toBe(0);
   });
 });

@@ -111,6 +111,8 @@ export class DashboardFilter {
   }
 
   private start(text: string | null, textMatches: (event: HttpEvent) => boolean, errorsOnly: boolean): void {
+    // The store it replaces gives its keys' charges back to the budget it shares with the run's.
+    this.active?.store.release();
     if (text === null && !errorsOnly) {
       this.active = null;
       return;

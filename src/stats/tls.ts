@@ -90,6 +90,11 @@ export class TlsModule {
     this.versions.add(version, at, size, false, null);
   }
 
+  /** Gives back what its kept keys are charged: it is being forgotten. */
+  release(): void {
+    for (const counter of [this.names, this.nameVersions, this.nameAlpn, this.nameClients, this.versions]) counter.release();
+  }
+
   tick(second: number): void {
     this.names.closeSecond(second);
     this.nameVersions.closeSecond(second);

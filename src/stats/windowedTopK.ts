@@ -190,6 +190,24 @@ export class WindowedTopK {
     this.cache.clear();
   }
 
+  /** Gives back every charge its kept keys hold: it is being forgotten (a filtered view's, replaced). */
+  release(): void {
+    for (const counts of this.pending.values()) {
+      for (const entry of counts.values()) if (!this.uncharged.has(entry)) this.keys.release(entry.key);
+    }
+    this.pending.clear();
+    this.uncharged.clear();
+    this.openSecond = NaN;
+    this.openCounts = undefined;
+    this.lastKey = null;
+    for (const tier of this.tiers) {
+      for (const slice of tier.slices) slice.summary.release();
+      tier.slices.length = 0;
+    }
+    this.cumulative.release();
+    this.cache.clear();
+  }
+
   /** The finest slice holding `second` (made when `create`), or null when it has rolled up. */
   private sliceFor(second: number, create = false): Slice | null {
     const tier = this.tiers[0];
