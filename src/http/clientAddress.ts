@@ -66,7 +66,8 @@ export class ClientResolver {
       client = address;
       if (!isTrusted(trusted, address)) break;
     }
-    // A copy where it may be a slice: cut from the X-Forwarded-For header, it would keep the whole header alive where it is kept.
+    // A copy where it may be a slice: cut from the X-Forwarded-For header, it would keep the
+    // whole header alive where it is kept.
     return client === peer ? peer : ownText(client);
   }
 }

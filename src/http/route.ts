@@ -128,7 +128,8 @@ export class RouteTemplater {
   /** The route of `uri` (an origin-form path, or an absolute URI of a proxy request). */
   route(uri: string): string {
     const path = pathOf(uri);
-    // Copies where it may be a slice: a route is made of pieces of the URI, and kept (a key, the cache) would keep it alive.
+    // Copies where it may be a slice: a route is made of pieces of the URI, and kept (a key, the
+    // cache) would keep it alive.
     if (path.length > MAX_CACHED_PATH_LENGTH) return ownText(this.template(path));
     let route = this.cache.get(path);
     if (route === undefined) {
