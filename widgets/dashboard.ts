@@ -123,8 +123,8 @@ export class Dashboard {
    */
   onCaptureStats(): void {
     const latest = this.options.run.health.latest;
-    if (latest !== null && this.countersDrawn !== null && sameCounters(latest, this.countersDrawn)) return;
-    if (latest !== null && this.countersDrawn !== null && this.scheduler.sinceLastRender() < COUNTERS_REDRAW_MS) return;
+    if (latest !== null && this.countersDrawn !== null
+        && (sameCounters(latest, this.countersDrawn) || this.scheduler.sinceLastRender() < COUNTERS_REDRAW_MS)) return;
     this.countersDrawn = latest === null ? null : { ...latest };
     this.scheduler.request();
   }

@@ -116,7 +116,8 @@ export class StatsStore {
    * or dropped: its charges would otherwise stay spent for the rest of the run). Not used after.
    */
   release(): void {
-    for (const module of this.builtinList) if (module instanceof TopModule) module.counter.release();
+    // Only the breakdowns in use count, and so charge.
+    for (const breakdown of this.breakdowns) breakdown.counter.release();
     this.tls.release();
   }
 

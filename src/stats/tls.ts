@@ -90,17 +90,18 @@ export class TlsModule {
     this.versions.add(version, at, size, false, null);
   }
 
+  /** Every breakdown it keeps. */
+  private counters(): WindowedTopK[] {
+    return [this.names, this.nameVersions, this.nameAlpn, this.nameClients, this.versions];
+  }
+
   /** Gives back what its kept keys are charged: it is being forgotten. */
   release(): void {
-    for (const counter of [this.names, this.nameVersions, this.nameAlpn, this.nameClients, this.versions]) counter.release();
+    for (const counter of this.counters()) counter.release();
   }
 
   tick(second: number): void {
-    this.names.closeSecond(second);
-    this.nameVersions.closeSecond(second);
-    this.nameAlpn.closeSecond(second);
-    this.nameClients.closeSecond(second);
-    this.versions.closeSecond(second);
+    for (const counter of this.counters()) counter.closeSecond(second);
   }
 
   /** Top server names of a window. */
