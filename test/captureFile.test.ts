@@ -1,7 +1,7 @@
 /** The streaming pcap/pcapng reader. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CaptureFileReader } from '../src/capture/captureFile';
+import { CHUNK_BYTES, CaptureFileReader } from '../src/capture/captureFile';
 import { LinkType } from '../src/capture/decode';
 import { WiretopError } from '../src/errors';
 import { Conversation, request, tempDir, writePcap, writePcapng } from './helpers/conversation';
@@ -82,7 +82,7 @@ describe('CaptureFileReader', () => {
       const expected = written[count];
       if (expected === undefined || !p.buf.subarray(p.offset, p.offset + p.caplen).equals(expected.frame) || Math.abs(p.ts - expected.ts) > 1e-6) wrong.push(count);
       largest = Math.max(largest, p.buf.length);
-      if (count === 8001) expect(p.buf.length).toBe(2 * 1024 * 1024);
+      if (count === 8001) expect(p.buf.length).toBe(CHUNK_BYTES);
     }
     reader.close();
     expect(count).toBe(written.length);

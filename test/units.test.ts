@@ -309,10 +309,19 @@ describe('event batches', () => {
     // The values of the first batch come back as the very strings the decoder made for it.
     expect(secondDecoded[0].ua).toBe(firstDecoded[0].ua);
     expect(secondDecoded[0].src).toBe(firstDecoded[0].src);
+    expect(secondDecoded[0].client).toBe(secondDecoded[0].src);
     // A long string grows the encoder's buffer.
     const long = { ...base, uri: '/' + 'x'.repeat(600_000), ua: 'u'.repeat(300) };
     expect(decoder.decode(encoder.encode([long]))).toEqual([long]);
     expect(decoder.decode(encoder.encode([long]))).toEqual([long]);
+  });
+
+  it('carry a client other than the peer as a string of its own', () => {
+    const proxied: HttpEvent = { ...sample, client: '203.0.113.9' };
+    const batch = new BatchEncoder().encode([sample, proxied]);
+    // src, dst, method, host, uri (= section, route), ua, version, '', and the proxied client.
+    expect(batch.strings).toBe(9);
+    expect(new BatchDecoder().decode(batch)).toEqual([sample, proxied]);
   });
 
   it('keep what repeats, not the request target nor long values, and a target that is a section comes kept', () => {

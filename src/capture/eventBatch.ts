@@ -118,7 +118,8 @@ export class BatchEncoder {
         refs[s + 6] = this.fieldRef(6, e.ua);
         refs[s + 7] = this.fieldRef(7, e.version);
         refs[s + 8] = this.fieldRef(8, e.route);
-        refs[s + 9] = this.fieldRef(9, e.client);
+        // The client is the peer's address unless a trusted proxy named another.
+        refs[s + 9] = e.client === e.src ? refs[s] : this.fieldRef(9, e.client);
         refs[s + 10] = this.fieldRef(10, e.requestHeaders);
         refs[s + 11] = this.fieldRef(11, e.responseHeaders);
         // After the section and the route: a target that is one of them (`/`, `/health`) is then
