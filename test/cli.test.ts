@@ -1,7 +1,8 @@
 /** The command line end to end: outputs, errors, and stopping on every path. */
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
 import * as path from 'path';
 import { PcapWriter } from './fixtures/pcapWriter';
 import { generateTraffic } from '../src/capture/sources/demo/traffic';
@@ -480,6 +481,26 @@ describe('stopping', () => {
         expect(fs.readFileSync(`${settings}.after`, 'utf8')).toBe(fs.readFileSync(`${settings}.before`, 'utf8'));
       } finally {
         session.kill();
+      }
+    });
+
+    (tmuxAvailable() ? it : it.skip)('puts the terminal\'s own settings back itself, before the process ends', async () => {
+      // No `sh` on the PATH, so no keeper process (sinks/terminalGuard) restores them after the
+      // process is gone: the settings the shell reads next are the watchdog's alone.
+      const settings = path.join(dir, `stty-${Math.random().toString(36).slice(2)}`);
+      // Where the account a root run drops to can reach it (the test's folder is root's alone).
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'wiretop-path-'));
+      fs.chmodSync(bin, 0o755);
+      fs.symlinkSync(execFileSync('sh', ['-c', 'command -v stty'], { encoding: 'utf8' }).trim(), path.join(bin, 'stty'));
+      const session = new TmuxSession(`stty -g > ${settings}.before; PATH=${bin} WIRETOP_WATCHDOG_SECONDS=2 ${process.execPath} ${wiretop()} -r ${fixture()} --plugin ${loopingPlugin('later')}; stty -g > ${settings}.after`, 120, 40);
+      try {
+        const screen = await session.waitFor(/EXIT=\d+/, 30000);
+        expect(screen).toContain(stalled);
+        expect(screen).not.toContain('the terminal is given back');
+        expect(fs.readFileSync(`${settings}.after`, 'utf8')).toBe(fs.readFileSync(`${settings}.before`, 'utf8'));
+      } finally {
+        session.kill();
+        fs.rmSync(bin, { recursive: true, force: true });
       }
     });
   });

@@ -8,7 +8,7 @@
  *
  * The thread is native (native/wiretop_sys.c): a Node worker for it held a JavaScript heap of
  * its own, ~9 MB of the live dashboard's peak memory. Where the native module was not built,
- * the worker below does the same job (`stty sane` for the settings).
+ * the worker below does the same job (with `stty` for the settings).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -24,7 +24,7 @@ export const WATCHDOG_SECONDS = 30;
  * Watches `heartbeat` (the worker watchdog). Wall time, not the data's: a stuck thread is a
  * thing of the machine, and in this thread there is no clock but its own.
  */
-function watchMainThread(heartbeat: Int32Array, seconds: number): void {
+function watchMainThread(heartbeat: Int32Array, seconds: number, terminal: string | null): void {
   let last = Atomics.load(heartbeat, HEARTBEAT);
   let stillFor = 0;
   const timer = setInterval(() => {
@@ -36,7 +36,7 @@ function watchMainThread(heartbeat: Int32Array, seconds: number): void {
     }
     if (++stillFor < seconds) return;
     clearInterval(timer);
-    endStalledProcess(seconds);
+    endStalledProcess(seconds, terminal);
   }, 1000);
 }
 
@@ -70,7 +70,8 @@ function startWatchdogWorker(seconds: number): Watchdog {
   const shared = new Int32Array(new SharedArrayBuffer(8));
   // Tests run the TypeScript sources; the thread runs the compiled file.
   const script = __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/src/run/watchdog.js') : __filename;
-  const worker = new Worker(script, { workerData: { heartbeat: shared.buffer, seconds }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+  // Taken now, before the dashboard changes them, as the native thread takes them (tcgetattr).
+  const worker = new Worker(script, { workerData: { heartbeat: shared.buffer, seconds, terminal: terminalSettings() }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
   worker.unref();
   const beat = setInterval(() => Atomics.add(shared, HEARTBEAT, 1), 250);
   beat.unref();
@@ -81,19 +82,36 @@ function startWatchdogWorker(seconds: number): Watchdog {
 
 // Loaded as the watchdog thread.
 if (!isMainThread && (workerData as { heartbeat?: unknown } | null)?.heartbeat instanceof SharedArrayBuffer) {
-  const { heartbeat, seconds } = workerData as { heartbeat: SharedArrayBuffer; seconds: number };
+  const { heartbeat, seconds, terminal } = workerData as { heartbeat: SharedArrayBuffer; seconds: number; terminal: string | null };
   lockDownThread();
   const shared = new Int32Array(heartbeat);
   // Every module this thread needs is loaded now: the main thread may give up its privileges.
   Atomics.store(shared, LOADED, 1);
   Atomics.notify(shared, LOADED);
-  watchMainThread(shared, seconds);
+  watchMainThread(shared, seconds, terminal);
 }
 
-function endStalledProcess(seconds: number): void {
+/** The terminal's settings (`stty -g`) when standard input is one, else null. */
+function terminalSettings(): string | null {
+  try {
+    if (!tty.isatty(0)) return null;
+    const saved = execFileSync('stty', ['-g'], { stdio: [0, 'pipe', 'ignore'], encoding: 'utf8', timeout: 2000 }).trim();
+    return /^[0-9a-f:]+$/i.test(saved) ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `terminal`: the settings to put back (`stty -g`), taken when the watchdog started. Put back
+ * before the process ends, not left to the dashboard's keeper process alone (sinks/
+ * terminalGuard): that one restores them once the process is gone, while the shell may already
+ * be reading them. `stty sane` when they could not be taken.
+ */
+function endStalledProcess(seconds: number, terminal: string | null): void {
   try {
     if (tty.isatty(1)) fs.writeSync(1, '\x1b[?1049l\x1b[?25h\x1b[0m');
-    if (tty.isatty(0)) execFileSync('stty', ['sane'], { stdio: [0, 'ignore', 'ignore'], timeout: 2000 });
+    if (tty.isatty(0)) execFileSync('stty', [terminal ?? 'sane'], { stdio: [0, 'ignore', 'ignore'], timeout: 2000 });
   } catch {
     // Best effort: the line and the exit below matter more.
   }
