@@ -1,5 +1,5 @@
 /**
- * A streaming reader of pcap and pcapng files. It reads the file in large chunks and hands out
+ * A streaming reader of pcap and pcapng files. It reads the file in chunks and hands out
  * one packet at a time as a view into its chunk buffer, so a multi-gigabyte capture is read in
  * bounded memory, at full speed, and can be paused (for paced replay) or stopped between any
  * two packets, which libpcap's synchronous offline dispatch cannot do.

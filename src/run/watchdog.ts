@@ -111,7 +111,8 @@ function terminalSettings(): string | null {
 function endStalledProcess(seconds: number, terminal: string | null): void {
   try {
     if (tty.isatty(1)) fs.writeSync(1, '\x1b[?1049l\x1b[?25h\x1b[0m');
-    if (tty.isatty(0)) execFileSync('stty', [terminal ?? 'sane'], { stdio: [0, 'ignore', 'ignore'], timeout: 2000 });
+    // SIGKILL at the timeout: an stty stopped by SIGTTOU (wiretop a background job) never sees SIGTERM.
+    if (tty.isatty(0)) execFileSync('stty', [terminal ?? 'sane'], { stdio: [0, 'ignore', 'ignore'], timeout: 2000, killSignal: 'SIGKILL' });
   } catch {
     // Best effort: the line and the exit below matter more.
   }
