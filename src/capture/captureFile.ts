@@ -7,16 +7,15 @@
 import * as fs from 'fs';
 import { WiretopError } from '../errors';
 import type { Frame } from './packetSource';
+import { BUFFER_BYTES } from './shardChannel';
 
 /**
- * The reader's own buffer: below glibc's threshold for a mapping of its own (128 KiB), so it
- * comes from the malloc heap. Reading a file into a 2 MiB buffer, which malloc maps apart, took
- * ~3.5 times the kernel's time (~180 ms against ~50 ms for 448 MB here), and the frames are
- * parsed while the chunk is still in the core's cache. A larger record grows it for a while.
+ * The reader's own buffer. Reading a file into a reused 2 MiB buffer took the kernel ~3.5 times
+ * as long here (~180 ms against ~50 ms for 448 MB), and the frames are parsed while the chunk
+ * is still in the core's cache. A larger record grows it for a while. A `bufferSource` (a
+ * sharded capture's pool, see shardChannel) hands out buffers of BUFFER_BYTES.
  */
 export const CHUNK_BYTES = 124 * 1024;
-/** A chunk asked of a `bufferSource` (a sharded capture's ring of buffers, see shardChannel). */
-const SHARED_CHUNK_BYTES = 2 * 1024 * 1024;
 /** With buffers supplied (see the constructor), a read into less room than this moves on to a fresh buffer. */
 const MIN_READ_BYTES = 64 * 1024;
 /** A record larger than this is taken as a corrupt file, not a reason to allocate more. */
@@ -69,7 +68,7 @@ export class CaptureFileReader {
     private readonly bufferSource?: (minBytes: number) => Buffer,
   ) {
     if (bufferSource !== undefined) {
-      this.buf = bufferSource(SHARED_CHUNK_BYTES);
+      this.buf = bufferSource(BUFFER_BYTES);
       this.view.buf = this.buf;
     }
     try {
@@ -143,7 +142,7 @@ export class CaptureFileReader {
 
   /** Moves what is left of the current buffer to the start of a fresh one from `bufferSource`. */
   private moveToFreshBuffer(n: number): void {
-    const fresh = this.bufferSource!(Math.max(n, SHARED_CHUNK_BYTES));
+    const fresh = this.bufferSource!(Math.max(n, BUFFER_BYTES));
     this.buf.copy(fresh, 0, this.start, this.end);
     this.end -= this.start;
     this.start = 0;

@@ -16,6 +16,7 @@ import * as path from 'path';
 import * as tty from 'tty';
 import { isMainThread, Worker, workerData } from 'worker_threads';
 import { lockDownThread, systemCalls } from '../platform/systemCalls';
+import { terminalSettings } from '../platform/terminalSettings';
 
 /** Seconds without a heartbeat before the process is ended (WIRETOP_WATCHDOG_SECONDS overrides, for tests). */
 export const WATCHDOG_SECONDS = 30;
@@ -71,7 +72,7 @@ function startWatchdogWorker(seconds: number): Watchdog {
   // Tests run the TypeScript sources; the thread runs the compiled file.
   const script = __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/src/run/watchdog.js') : __filename;
   // Taken now, before the dashboard changes them, as the native thread takes them (tcgetattr).
-  const worker = new Worker(script, { workerData: { heartbeat: shared.buffer, seconds, terminal: terminalSettings() }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+  const worker = new Worker(script, { workerData: { heartbeat: shared.buffer, seconds, terminal: tty.isatty(0) ? terminalSettings(0) : null }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
   worker.unref();
   const beat = setInterval(() => Atomics.add(shared, HEARTBEAT, 1), 250);
   beat.unref();
@@ -89,17 +90,6 @@ if (!isMainThread && (workerData as { heartbeat?: unknown } | null)?.heartbeat i
   Atomics.store(shared, LOADED, 1);
   Atomics.notify(shared, LOADED);
   watchMainThread(shared, seconds, terminal);
-}
-
-/** The terminal's settings (`stty -g`) when standard input is one, else null. */
-function terminalSettings(): string | null {
-  try {
-    if (!tty.isatty(0)) return null;
-    const saved = execFileSync('stty', ['-g'], { stdio: [0, 'pipe', 'ignore'], encoding: 'utf8', timeout: 2000 }).trim();
-    return /^[0-9a-f:]+$/i.test(saved) ? saved : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

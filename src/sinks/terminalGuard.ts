@@ -4,7 +4,8 @@
  * awaited) or a forced exit calls `restoreTerminal` before the one-line message, so the shell
  * is never left in raw mode on the alternate screen.
  */
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
+import { terminalSettings } from '../platform/terminalSettings';
 
 const restorers = new Set<() => void>();
 
@@ -40,13 +41,8 @@ const LEAVE_SCREEN = '\\033[?1049l\\033[?25h\\033[0m\\033[?1000l\\033[?1002l\\03
  * first. Best effort: with no `sh` or `stty` there is no keeper.
  */
 export function startTerminalKeeper(fd = 1): () => void {
-  let saved: string;
-  try {
-    saved = execFileSync('stty', ['-g'], { stdio: [fd, 'pipe', 'ignore'], encoding: 'utf8', timeout: 2000 }).trim();
-  } catch {
-    return () => undefined;
-  }
-  if (!/^[0-9a-f:]+$/i.test(saved)) return () => undefined;
+  const saved = terminalSettings(fd);
+  if (saved === null) return () => undefined;
   const script = [
     "trap '' INT TERM HUP QUIT TSTP TTIN TTOU",
     'while read -r _; do :; done',
